@@ -1,0 +1,49 @@
+/**
+ * The backend contract. A backend owns a storage type (typed arrays for the cpu device, device
+ * pointers for cuda) and implements kernels of the spec over it. The engine allocates outputs
+ * from the spec's `infer` and hands them to `run`.
+ */
+import type { DType, TypedArray } from '../core/dtype.js';
+import type { Shape } from '../core/shape.js';
+import type { KernelAttrs, KernelName } from '../kernels/spec.js';
+
+export type Device = 'cpu' | 'cuda';
+
+/** A tensor as a backend sees it: storage, shape and dtype. */
+export interface View<S> {
+  readonly data: S;
+  readonly shape: Shape;
+  readonly dtype: DType;
+}
+
+/** A cpu-device view: the storage is the typed array itself. */
+export type CpuView = View<TypedArray>;
+
+/** One kernel on a cpu-device backend: reads `ins`, writes every element of `outs`. */
+export type CpuKernel<N extends KernelName> = (ins: readonly CpuView[], outs: readonly CpuView[], attrs: KernelAttrs[N]) => void;
+
+/** The kernels a cpu-device backend implements. */
+export type CpuKernelTable = { [N in KernelName]?: CpuKernel<N> };
+
+export interface Backend<S = unknown> {
+  /** 'js', 'cpu' or 'cuda'. */
+  readonly name: string;
+  /** Which storage the backend uses: backends of one device share tensors. */
+  readonly device: Device;
+  /** Allocates storage for `size` elements of `dtype` (contents unspecified). */
+  alloc(dtype: DType, size: number): S;
+  /** Storage holding a copy of `data` (the cpu device may take `data` as is). */
+  upload(data: TypedArray): S;
+  /** Reads storage back to the host, synchronously. */
+  readSync(data: S, dtype: DType, size: number): TypedArray;
+  /** Reads storage back to the host, waiting on queued work without blocking the event loop. */
+  read(data: S, dtype: DType, size: number): Promise<TypedArray>;
+  /** Frees storage (a no-op where the garbage collector owns it). */
+  free(data: S): void;
+  /** Whether the backend implements kernel `name` itself. */
+  has(name: KernelName): boolean;
+  /** Runs kernel `name`; `outs` are allocated by the engine. */
+  run<N extends KernelName>(name: N, ins: readonly View<S>[], outs: readonly View<S>[], attrs: KernelAttrs[N]): void;
+  /** Bytes of device memory in use, where the backend tracks it. */
+  memory?(): { bytesInUse: number };
+}

@@ -1,0 +1,170 @@
+/** Elementwise kernels of the js reference backend: unary, binary with broadcasting, compare, where. */
+import type { TypedArray } from '../../core/dtype.js';
+import { broadcastStrides, type Shape } from '../../core/shape.js';
+import type { BinaryOp, CompareOp, UnaryOp } from '../../kernels/spec.js';
+import type { CpuKernelTable, CpuView } from '../backend.js';
+import { digamma, erf, erfinv, lgamma, trigamma } from './special.js';
+
+type F1 = (x: number) => number;
+type F2 = (a: number, b: number) => number;
+
+const UNARY: Record<UnaryOp, F1> = {
+  neg: (x) => -x,
+  abs: Math.abs,
+  sign: (x) => (x > 0 ? 1 : x < 0 ? -1 : x),
+  reciprocal: (x) => 1 / x,
+  square: (x) => x * x,
+  sqrt: Math.sqrt,
+  rsqrt: (x) => 1 / Math.sqrt(x),
+  exp: Math.exp,
+  expm1: Math.expm1,
+  log: Math.log,
+  log1p: Math.log1p,
+  sin: Math.sin,
+  cos: Math.cos,
+  tanh: Math.tanh,
+  sigmoid: (x) => (x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x))),
+  // log(1 + e^x) without overflow: max(x, 0) + log1p(e^-|x|).
+  softplus: (x) => Math.max(x, 0) + Math.log1p(Math.exp(-Math.abs(x))),
+  relu: (x) => (x > 0 ? x : 0),
+  floor: Math.floor,
+  ceil: Math.ceil,
+  erf,
+  erfinv,
+  lgamma,
+  digamma,
+  trigamma,
+};
+
+/** Integer division truncating toward zero, as C does; division by zero gives 0. */
+const idiv: F2 = (a, b) => (b === 0 ? 0 : Math.trunc(a / b));
+
+const BINARY: Record<BinaryOp, F2> = {
+  add: (a, b) => a + b,
+  sub: (a, b) => a - b,
+  mul: (a, b) => a * b,
+  div: (a, b) => a / b,
+  pow: Math.pow,
+  // NaN-propagating, as NumPy's maximum/minimum.
+  maximum: (a, b) => (a > b || a !== a ? a : b),
+  minimum: (a, b) => (a < b || a !== a ? a : b),
+};
+
+const COMPARE: Record<CompareOp, F2> = {
+  equal: (a, b) => (a === b ? 1 : 0),
+  notEqual: (a, b) => (a !== b ? 1 : 0),
+  less: (a, b) => (a < b ? 1 : 0),
+  lessEqual: (a, b) => (a <= b ? 1 : 0),
+  greater: (a, b) => (a > b ? 1 : 0),
+  greaterEqual: (a, b) => (a >= b ? 1 : 0),
+};
+
+function mapUnary(f: F1, x: TypedArray, out: TypedArray): void {
+  const n = out.length;
+  for (let i = 0; i < n; i++) out[i] = f(x[i]);
+}
+
+/** Calls `f(outIndex, offsetA, offsetB)` over `outShape` with broadcast strides. */
+function broadcastLoop2(outShape: Shape, sa: number[], sb: number[], f: (i: number, ia: number, ib: number) => void): void {
+  const rank = outShape.length;
+  const n = outShape.reduce((p, d) => p * d, 1);
+  if (n === 0) return;
+  const idx = new Array<number>(rank).fill(0);
+  let ia = 0;
+  let ib = 0;
+  for (let i = 0; i < n; i++) {
+    f(i, ia, ib);
+    for (let d = rank - 1; d >= 0; d--) {
+      idx[d]++;
+      ia += sa[d];
+      ib += sb[d];
+      if (idx[d] < outShape[d]) break;
+      ia -= sa[d] * outShape[d];
+      ib -= sb[d] * outShape[d];
+      idx[d] = 0;
+    }
+  }
+}
+
+/** Applies `f` elementwise with NumPy broadcasting; the fast paths cover equal shapes and scalars. */
+export function mapBinary(f: F2, a: CpuView, b: CpuView, out: CpuView): void {
+  const x = a.data;
+  const y = b.data;
+  const o = out.data;
+  const n = o.length;
+  if (x.length === n && y.length === n) {
+    for (let i = 0; i < n; i++) o[i] = f(x[i], y[i]);
+  } else if (y.length === 1 && x.length === n) {
+    const v = y[0];
+    for (let i = 0; i < n; i++) o[i] = f(x[i], v);
+  } else if (x.length === 1 && y.length === n) {
+    const v = x[0];
+    for (let i = 0; i < n; i++) o[i] = f(v, y[i]);
+  } else {
+    const sa = broadcastStrides(a.shape, out.shape);
+    const sb = broadcastStrides(b.shape, out.shape);
+    broadcastLoop2(out.shape, sa, sb, (i, ia, ib) => {
+      o[i] = f(x[ia], y[ib]);
+    });
+  }
+}
+
+function roundTo(out: TypedArray): void {
+  // int32 arrays truncate on store; nothing to do for floats.
+  void out;
+}
+
+export const ELEMENTWISE: CpuKernelTable = {};
+
+for (const op of Object.keys(UNARY) as UnaryOp[]) {
+  const f = UNARY[op];
+  ELEMENTWISE[op] = ([x], [out]) => mapUnary(f, x.data, out.data);
+}
+
+for (const op of Object.keys(BINARY) as BinaryOp[]) {
+  const f = BINARY[op];
+  ELEMENTWISE[op] = ([a, b], [out]) => {
+    mapBinary(op === 'div' && out.dtype === 'int32' ? idiv : f, a, b, out);
+    roundTo(out.data);
+  };
+}
+
+for (const op of Object.keys(COMPARE) as CompareOp[]) {
+  const f = COMPARE[op];
+  ELEMENTWISE[op] = ([a, b], [out]) => mapBinary(f, a, b, out);
+}
+
+ELEMENTWISE.clamp = ([x], [out], { min, max }) => mapUnary((v) => (v < min ? min : v > max ? max : v), x.data, out.data);
+
+ELEMENTWISE.cast = ([x], [out]) => {
+  const o = out.data;
+  const v = x.data;
+  if (out.dtype === 'int32') for (let i = 0; i < o.length; i++) o[i] = Math.trunc(v[i]);
+  else o.set(v);
+};
+
+ELEMENTWISE.where = ([c, a, b], [out]) => {
+  const o = out.data;
+  const sc = broadcastStrides(c.shape, out.shape);
+  const sa = broadcastStrides(a.shape, out.shape);
+  const sb = broadcastStrides(b.shape, out.shape);
+  const rank = out.shape.length;
+  const idx = new Array<number>(rank).fill(0);
+  let ic = 0;
+  let ia = 0;
+  let ib = 0;
+  for (let i = 0; i < o.length; i++) {
+    o[i] = c.data[ic] !== 0 ? a.data[ia] : b.data[ib];
+    for (let d = rank - 1; d >= 0; d--) {
+      idx[d]++;
+      ic += sc[d];
+      ia += sa[d];
+      ib += sb[d];
+      if (idx[d] < out.shape[d]) break;
+      ic -= sc[d] * out.shape[d];
+      ia -= sa[d] * out.shape[d];
+      ib -= sb[d] * out.shape[d];
+      idx[d] = 0;
+    }
+  }
+};

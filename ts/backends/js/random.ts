@@ -1,0 +1,3 @@
+import type { CpuKernelTable } from '../backend.js';
+
+export const RANDOM: CpuKernelTable = {};

@@ -1,0 +1,60 @@
+/**
+ * Registers the backends present in this process: js always, cpu when the Rust addon loads, cuda
+ * when the CUDA addon loads and sees a device. The default is cpu when present, else js; the
+ * environment variable VARINF_BACKEND overrides it.
+ */
+import { ENGINE } from '../core/engine.js';
+import { BackendError } from '../core/errors.js';
+import type { Backend } from './backend.js';
+import { loadCpuBackend } from './cpu/index.js';
+import { loadCudaBackend } from './cuda/index.js';
+import { jsBackend } from './js/index.js';
+
+/** Why each optional backend is missing, by name. */
+const missing = new Map<string, string>();
+
+ENGINE.register(jsBackend);
+const cpu = loadCpuBackend();
+if (cpu.backend) ENGINE.register(cpu.backend);
+else missing.set('cpu', cpu.reason ?? 'unknown');
+const cuda = loadCudaBackend();
+if (cuda.backend) ENGINE.register(cuda.backend);
+else missing.set('cuda', cuda.reason ?? 'unknown');
+
+const wanted = process.env.VARINF_BACKEND;
+if (wanted !== undefined && wanted !== '') ENGINE.setBackend(wanted);
+else ENGINE.setBackend(cpu.backend ? 'cpu' : 'js');
+if (!cpu.backend && process.env.VARINF_QUIET === undefined)
+  process.stderr.write(`varinf: native cpu backend unavailable (${missing.get('cpu')}); using the js backend.\n`);
+
+/**
+ * Chooses the backend for new tensors and for ops on cpu tensors: 'js', 'cpu' or 'cuda'.
+ * @example setBackend('cuda')
+ */
+export function setBackend(name: string): void {
+  if (!ENGINE.backendNames().includes(name)) {
+    const why = missing.get(name);
+    throw new BackendError(`setBackend: backend '${name}' is not available${why ? `: ${why}` : ''}`);
+  }
+  ENGINE.setBackend(name);
+}
+
+/** The name of the active backend. */
+export function getBackend(): string {
+  return ENGINE.backend.name;
+}
+
+/** The registered backends, and why each missing optional one is missing. */
+export function listBackends(): { available: string[]; missing: Record<string, string> } {
+  return { available: ENGINE.backendNames(), missing: Object.fromEntries(missing) };
+}
+
+/** The backend object by name (for tests and benchmarks). */
+export function backendByName(name: string): Backend {
+  return ENGINE.getBackend(name);
+}
+
+/** Kernels that ran on js because the chosen backend lacks them, as `backend:kernel`. */
+export function fallbacks(): string[] {
+  return [...ENGINE.fallbackLog].sort();
+}

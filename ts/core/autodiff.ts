@@ -1,0 +1,120 @@
+/**
+ * Reverse-mode autodiff over pytrees. `valueAndGrad(f)(params, ...rest)` records the ops `f` runs
+ * on `params` on a tape, then walks it backwards applying each kernel's gradient rule.
+ */
+import { GRADS } from '../grads/index.js';
+import { onesLike, zerosLike } from '../ops/creation.js';
+import { add } from '../ops/elementwise.js';
+import { ENGINE, Tape, type TapeEntry } from './engine.js';
+import { ShapeError, DTypeError, fmtShape, VarinfError } from './errors.js';
+import { Tensor } from './tensor.js';
+import { mapLeaves } from './tree.js';
+
+function trackedCopy(x: Tensor, tape: Tape): Tensor {
+  const t = ENGINE.toBackend(x, x.backend);
+  t.tape = tape.id;
+  return t;
+}
+
+function backward(tape: Tape, out: Tensor, seed: Tensor): Map<number, Tensor> {
+  const grads = new Map<number, Tensor>();
+  grads.set(out.id, seed);
+  const entries = tape.entries;
+  for (let e = entries.length - 1; e >= 0; e--) {
+    const entry = entries[e];
+    let any = false;
+    const dys = entry.outputs.map((o) => {
+      const g = grads.get(o.id);
+      if (g !== undefined) any = true;
+      return g;
+    });
+    if (!any) continue;
+    const filled = dys.map((g, i) => g ?? zerosLike(entry.outputs[i]));
+    const dxs = applyRule(entry, filled);
+    for (let i = 0; i < entry.inputs.length; i++) {
+      const x = entry.inputs[i];
+      const dx = dxs[i];
+      if (x.tape !== tape.id || dx === null || dx === undefined) continue;
+      if (dx.shape.length !== x.shape.length || dx.shape.some((d, j) => d !== x.shape[j]))
+        throw new ShapeError(`gradient of ${entry.name}: input ${i} has shape ${fmtShape(x.shape)} but its gradient ${fmtShape(dx.shape)}`);
+      const prev = grads.get(x.id);
+      grads.set(x.id, prev === undefined ? dx : add(prev, dx));
+    }
+  }
+  return grads;
+}
+
+function applyRule(entry: TapeEntry, dys: Tensor[]): readonly (Tensor | null)[] {
+  if (entry.custom !== undefined) return entry.custom(dys);
+  const rule = GRADS[entry.name as keyof typeof GRADS] as
+    | ((dys: Tensor[], inputs: readonly Tensor[], outputs: readonly Tensor[], attrs: unknown) => (Tensor | null)[])
+    | undefined;
+  if (rule === undefined) throw new VarinfError(`no gradient rule for kernel '${entry.name}'`);
+  return rule(dys, entry.inputs, entry.outputs, entry.attrs);
+}
+
+/**
+ * Returns a function computing `[f(params, ...rest), ∂f/∂params]`, the gradient a pytree shaped as
+ * `params`. `f` must return a scalar float tensor.
+ * @example const [loss, g] = valueAndGrad((p: {w: Tensor}) => sum(square(p.w)))({ w })
+ */
+export function valueAndGrad<P, R extends unknown[]>(f: (params: P, ...rest: R) => Tensor): (params: P, ...rest: R) => [Tensor, P] {
+  return (params: P, ...rest: R): [Tensor, P] => {
+    if (ENGINE.tape !== null) throw new VarinfError('valueAndGrad: nested gradients are not supported yet');
+    const tape = new Tape();
+    const tracked = mapLeaves(params, (x) => trackedCopy(x, tape));
+    ENGINE.tape = tape;
+    let out: Tensor;
+    try {
+      out = f(tracked, ...rest);
+    } finally {
+      ENGINE.tape = null;
+    }
+    if (!(out instanceof Tensor) || out.size !== 1)
+      throw new ShapeError(`valueAndGrad: the function must return a scalar tensor, got ${out instanceof Tensor ? `shape ${fmtShape(out.shape)}` : typeof out}`);
+    if (out.dtype === 'int32') throw new DTypeError('valueAndGrad: the function returned an int32 tensor; gradients need float');
+    const grads = backward(tape, out, onesLike(out));
+    const g = mapLeaves(tracked, (x) => grads.get(x.id) ?? zerosLike(x));
+    return [out, g];
+  };
+}
+
+/** Returns a function computing the gradient of scalar `f` with respect to its first argument. */
+export function grad<P, R extends unknown[]>(f: (params: P, ...rest: R) => Tensor): (params: P, ...rest: R) => P {
+  const vg = valueAndGrad(f);
+  return (params: P, ...rest: R): P => vg(params, ...rest)[1];
+}
+
+/** x, treated as a constant by autodiff. */
+export function stopGradient(x: Tensor): Tensor {
+  const t = ENGINE.toBackend(x, x.backend);
+  t.tape = 0;
+  return t;
+}
+
+/**
+ * Defines a function with a hand-written gradient. `f` returns the value and a function from the
+ * output cotangent to the input cotangents (null for inputs without one).
+ * @example const safeLog = customGradient((x) => ({ value: log(x), grad: (dy) => [div(dy, x)] }))
+ */
+export function customGradient(
+  f: (...inputs: Tensor[]) => { value: Tensor; grad: (dy: Tensor) => (Tensor | null)[] },
+): (...inputs: Tensor[]) => Tensor {
+  return (...inputs: Tensor[]): Tensor => {
+    const tape = ENGINE.tape;
+    ENGINE.tape = null;
+    let r: { value: Tensor; grad: (dy: Tensor) => (Tensor | null)[] };
+    try {
+      r = f(...inputs);
+    } finally {
+      ENGINE.tape = tape;
+    }
+    if (tape !== null && inputs.some((x) => x.tape === tape.id)) {
+      const value = ENGINE.toBackend(r.value, r.value.backend);
+      value.tape = tape.id;
+      tape.entries.push({ name: 'custom', inputs, outputs: [value], attrs: {}, custom: (dys) => r.grad(dys[0]) });
+      return value;
+    }
+    return r.value;
+  };
+}

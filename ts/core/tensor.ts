@@ -1,0 +1,114 @@
+import type { Backend } from '../backends/backend.js';
+import type { DType, TypedArray } from './dtype.js';
+import type { Shape } from './shape.js';
+
+/** Storage shared by a tensor and its views (reshape), freed when the last holder disposes it. */
+export class Buffer {
+  refs = 1;
+  constructor(
+    readonly backend: Backend,
+    public data: unknown,
+  ) {}
+}
+
+let nextId = 1;
+
+/** Nested number arrays, as `toArray` returns them. */
+export type NestedArray = number | NestedArray[];
+
+/**
+ * An immutable n-dimensional array. Ops never change a tensor: they return new ones.
+ * Row-major and contiguous; `shape` is `[]` for a scalar.
+ */
+export class Tensor {
+  readonly id: number;
+  /** @internal the storage. */
+  buf: Buffer | null;
+  /** @internal id of the autodiff tape tracking this tensor, 0 when untracked. */
+  tape = 0;
+  readonly size: number;
+
+  /** @internal use the creation ops (`tensor`, `zeros`, ...) instead. */
+  constructor(
+    readonly shape: Shape,
+    readonly dtype: DType,
+    buf: Buffer,
+    size: number,
+  ) {
+    this.id = nextId++;
+    this.buf = buf;
+    this.size = size;
+  }
+
+  get rank(): number {
+    return this.shape.length;
+  }
+
+  /** The backend that holds this tensor's storage. */
+  get backend(): Backend {
+    return this.live().backend;
+  }
+
+  get isDisposed(): boolean {
+    return this.buf === null;
+  }
+
+  /** @internal the buffer, or an error naming the tensor if it was disposed. */
+  live(): Buffer {
+    if (this.buf === null) throw new Error(`tensor #${this.id} of shape [${this.shape.join(', ')}] was disposed`);
+    return this.buf;
+  }
+
+  /** A copy of the elements as a typed array (blocks until device work is done). */
+  dataSync(): TypedArray {
+    const b = this.live();
+    const a = b.backend.readSync(b.data, this.dtype, this.size);
+    return b.backend.device === 'cpu' ? a.slice() : a;
+  }
+
+  /** A copy of the elements, awaiting device work without blocking the event loop. */
+  async data(): Promise<TypedArray> {
+    const b = this.live();
+    const a = await b.backend.read(b.data, this.dtype, this.size);
+    return b.backend.device === 'cpu' ? a.slice() : a;
+  }
+
+  /** The value of a one-element tensor as a number. */
+  item(): number {
+    if (this.size !== 1) throw new Error(`item: tensor has shape [${this.shape.join(', ')}], not one element`);
+    const b = this.live();
+    return b.backend.readSync(b.data, this.dtype, 1)[0];
+  }
+
+  /** The elements as nested arrays of numbers. */
+  toArray(): NestedArray {
+    const flat = this.dataSync();
+    const build = (dim: number, off: number): NestedArray => {
+      if (dim === this.shape.length) return flat[off];
+      const n = this.shape[dim];
+      let stride = 1;
+      for (let i = dim + 1; i < this.shape.length; i++) stride *= this.shape[i];
+      const out: NestedArray[] = [];
+      for (let i = 0; i < n; i++) out.push(build(dim + 1, off + i * stride));
+      return out;
+    };
+    return build(0, 0);
+  }
+
+  /** Releases the storage now (device memory); later use of the tensor is an error. */
+  dispose(): void {
+    const b = this.buf;
+    if (b === null) return;
+    this.buf = null;
+    if (--b.refs === 0) b.backend.free(b.data);
+  }
+
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+
+  toString(): string {
+    const body = this.isDisposed ? '<disposed>' : JSON.stringify(this.toArray());
+    return `Tensor(${this.dtype}, [${this.shape.join(', ')}]) ${body}`;
+  }
+}

@@ -1,0 +1,29 @@
+/** Pytrees: nested plain objects and arrays whose leaves are tensors (other leaves pass through). */
+import { Tensor } from './tensor.js';
+
+/** A nested structure of tensors. */
+export type Tree = Tensor | readonly Tree[] | { readonly [k: string]: Tree };
+
+/** The leaves of a pytree, in a fixed order (object keys sorted). */
+export function leaves(t: unknown, out: Tensor[] = []): Tensor[] {
+  if (t instanceof Tensor) out.push(t);
+  else if (Array.isArray(t)) for (const v of t) leaves(v, out);
+  else if (t !== null && typeof t === 'object') for (const k of Object.keys(t).sort()) leaves((t as Record<string, unknown>)[k], out);
+  return out;
+}
+
+/** Rebuilds `t`'s structure with its tensor leaves replaced, in `leaves` order, by `f(leaf, i)`. */
+export function mapLeaves<T>(t: T, f: (x: Tensor, i: number) => Tensor): T {
+  let i = 0;
+  const go = (x: unknown): unknown => {
+    if (x instanceof Tensor) return f(x, i++);
+    if (Array.isArray(x)) return x.map(go);
+    if (x !== null && typeof x === 'object') {
+      const o: Record<string, unknown> = {};
+      for (const k of Object.keys(x).sort()) o[k] = go((x as Record<string, unknown>)[k]);
+      return o;
+    }
+    return x;
+  };
+  return go(t) as T;
+}

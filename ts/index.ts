@@ -1,0 +1,23 @@
+/**
+ * varinf: variational inference for TypeScript.
+ * @packageDocumentation
+ */
+import './backends/registry.js';
+
+export type { DType, TypedArray } from './core/dtype.js';
+export { Tensor, type NestedArray } from './core/tensor.js';
+export {
+  VarinfError,
+  ShapeError,
+  DTypeError,
+  AxisError,
+  ValueError,
+  NotPositiveDefiniteError,
+  BackendError,
+} from './core/errors.js';
+export { setBackend, getBackend, listBackends, fallbacks } from './backends/registry.js';
+export { valueAndGrad, grad, stopGradient, customGradient } from './core/autodiff.js';
+export { tidy, keep, dispose } from './core/memory.js';
+export type { Tree } from './core/tree.js';
+export * from './ops/index.js';
+export { Key, key, split, foldIn } from './random/key.js';

@@ -1,0 +1,324 @@
+/**
+ * The kernel spec: one declaration per kernel. A kernel name ties together the user-facing op,
+ * its gradient rule (ts/grads) and each backend's implementation (ts/backends/*). Kernels see
+ * canonical attributes: axes already normalized to non-negative, shapes validated by `infer`.
+ *
+ * Conventions every backend follows:
+ * - All tensors are contiguous, row-major. Outputs are allocated by the engine from `infer`.
+ * - Elementwise binary/ternary kernels broadcast their inputs NumPy-style to the output shape.
+ * - Comparisons produce int32 0/1. `where` treats any non-zero condition as true.
+ * - Random kernels are pure functions of their `key` attribute (two uint32 words) and shape:
+ *   see ts/random/philox.ts for the exact counter layout every backend must reproduce.
+ */
+import type { DType } from '../core/dtype.js';
+import { DTypeError, ShapeError, ValueError, fmtShape } from '../core/errors.js';
+import { broadcastShapes, reducedShape, type Shape } from '../core/shape.js';
+
+export interface TensorInfo {
+  readonly shape: Shape;
+  readonly dtype: DType;
+}
+
+export const UNARY_OPS = [
+  'neg', 'abs', 'sign', 'reciprocal', 'square', 'sqrt', 'rsqrt', 'exp', 'expm1', 'log', 'log1p',
+  'sin', 'cos', 'tanh', 'sigmoid', 'softplus', 'relu', 'floor', 'ceil', 'erf', 'erfinv',
+  'lgamma', 'digamma', 'trigamma',
+] as const;
+export type UnaryOp = (typeof UNARY_OPS)[number];
+/** Unary ops that also accept int32 inputs (producing int32). */
+export const INT_UNARY_OPS: readonly UnaryOp[] = ['neg', 'abs', 'sign', 'square'];
+
+export const BINARY_OPS = ['add', 'sub', 'mul', 'div', 'pow', 'maximum', 'minimum'] as const;
+export type BinaryOp = (typeof BINARY_OPS)[number];
+/** Binary ops defined on int32 (div on int32 truncates toward zero). */
+export const INT_BINARY_OPS: readonly BinaryOp[] = ['add', 'sub', 'mul', 'div', 'maximum', 'minimum'];
+
+export const COMPARE_OPS = ['equal', 'notEqual', 'less', 'lessEqual', 'greater', 'greaterEqual'] as const;
+export type CompareOp = (typeof COMPARE_OPS)[number];
+
+export const REDUCE_OPS = ['sum', 'prod', 'max', 'min', 'logsumexp'] as const;
+export type ReduceOp = (typeof REDUCE_OPS)[number];
+
+export const ARG_REDUCE_OPS = ['argmax', 'argmin'] as const;
+export type ArgReduceOp = (typeof ARG_REDUCE_OPS)[number];
+
+/** The key attribute of random kernels: two uint32 words. */
+export type KeyAttr = readonly [number, number];
+
+/** Attributes of every kernel, by name. */
+export type KernelAttrs = { [K in UnaryOp]: Record<string, never> } & {
+  [K in BinaryOp]: Record<string, never>;
+} & { [K in CompareOp]: Record<string, never> } & { [K in ReduceOp]: { axes: number[]; keepDims: boolean } } & {
+  [K in ArgReduceOp]: { axis: number; keepDims: boolean };
+} & {
+  clamp: { min: number; max: number };
+  where: Record<string, never>;
+  cast: { dtype: DType };
+  softmax: { axis: number };
+  logSoftmax: { axis: number };
+  cumsum: { axis: number; reverse: boolean };
+  oneHot: { depth: number; dtype: DType };
+  matmul: { transA: boolean; transB: boolean };
+  cholesky: Record<string, never>;
+  triangularSolve: { lower: boolean; transA: boolean };
+  diagonal: Record<string, never>;
+  diagEmbed: Record<string, never>;
+  tril: { k: number };
+  reshape: { shape: number[] };
+  transpose: { perm: number[] };
+  slice: { begin: number[]; size: number[] };
+  pad: { before: number[]; after: number[]; value: number };
+  gather: { axis: number };
+  scatterAdd: { axis: number; size: number };
+  concat: { axis: number };
+  broadcastTo: { shape: number[] };
+  randomBits: { key: KeyAttr; shape: number[] };
+  randomUniform: { key: KeyAttr; shape: number[]; dtype: DType };
+  randomNormal: { key: KeyAttr; shape: number[]; dtype: DType };
+  randomGamma: { key: KeyAttr };
+  randomPoisson: { key: KeyAttr };
+};
+
+export type KernelName = keyof KernelAttrs;
+
+export interface KernelSpec<N extends KernelName = KernelName> {
+  readonly name: N;
+  /** Number of inputs, or -1 for variadic (concat). */
+  readonly arity: number;
+  /** Whether the kernel has a gradient rule (checked by the gradient suite). */
+  readonly differentiable: boolean;
+  /** Validates inputs and attributes, naming the op and the argument, and returns the outputs. */
+  infer(inputs: readonly TensorInfo[], attrs: KernelAttrs[N]): TensorInfo[];
+}
+
+function need(op: string, cond: boolean, msg: string, Err: typeof ShapeError = ShapeError): void {
+  if (!cond) throw new Err(`${op}: ${msg}`);
+}
+
+function floatOnly(op: string, x: TensorInfo, arg = 'x'): void {
+  if (x.dtype === 'int32') throw new DTypeError(`${op}: argument ${arg} must be float32 or float64, got int32`);
+}
+
+function sameDtype(op: string, a: TensorInfo, b: TensorInfo, an = 'a', bn = 'b'): void {
+  if (a.dtype !== b.dtype)
+    throw new DTypeError(`${op}: ${an} is ${a.dtype} but ${bn} is ${b.dtype}; cast one of them first`);
+}
+
+function intIndices(op: string, x: TensorInfo, arg = 'indices'): void {
+  if (x.dtype !== 'int32') throw new DTypeError(`${op}: ${arg} must be int32, got ${x.dtype}`);
+}
+
+const SPECS: { [N in KernelName]?: KernelSpec<N> } = {};
+
+function def<N extends KernelName>(
+  name: N,
+  arity: number,
+  differentiable: boolean,
+  infer: (inputs: readonly TensorInfo[], attrs: KernelAttrs[N]) => TensorInfo[],
+): void {
+  (SPECS as Record<string, KernelSpec>)[name] = { name, arity, differentiable, infer } as unknown as KernelSpec;
+}
+
+for (const op of UNARY_OPS) {
+  const intOk = INT_UNARY_OPS.includes(op);
+  const diff = !['sign', 'floor', 'ceil', 'trigamma'].includes(op);
+  def(op, 1, diff, ([x]) => {
+    if (!intOk) floatOnly(op, x);
+    return [{ shape: x.shape, dtype: x.dtype }];
+  });
+}
+
+for (const op of BINARY_OPS) {
+  const intOk = INT_BINARY_OPS.includes(op);
+  def(op, 2, true, ([a, b]) => {
+    sameDtype(op, a, b);
+    if (!intOk) floatOnly(op, a, 'a');
+    return [{ shape: broadcastShapes(op, a.shape, b.shape), dtype: a.dtype }];
+  });
+}
+
+for (const op of COMPARE_OPS) {
+  def(op, 2, false, ([a, b]) => {
+    sameDtype(op, a, b);
+    return [{ shape: broadcastShapes(op, a.shape, b.shape), dtype: 'int32' }];
+  });
+}
+
+for (const op of REDUCE_OPS) {
+  def(op, 1, true, ([x], { axes, keepDims }) => {
+    if (op === 'logsumexp') floatOnly(op, x);
+    if (op === 'max' || op === 'min')
+      for (const a of axes)
+        need(op, x.shape[a] > 0, `cannot reduce an empty axis ${a} of shape ${fmtShape(x.shape)}`);
+    return [{ shape: reducedShape(x.shape, axes, keepDims), dtype: x.dtype }];
+  });
+}
+
+for (const op of ARG_REDUCE_OPS) {
+  def(op, 1, false, ([x], { axis, keepDims }) => {
+    need(op, x.shape[axis] > 0, `cannot reduce an empty axis ${axis} of shape ${fmtShape(x.shape)}`);
+    return [{ shape: reducedShape(x.shape, [axis], keepDims), dtype: 'int32' }];
+  });
+}
+
+def('clamp', 1, true, ([x], { min, max }) => {
+  need('clamp', !(min > max), `min ${min} is greater than max ${max}`, ValueError);
+  return [{ shape: x.shape, dtype: x.dtype }];
+});
+
+def('where', 3, true, ([c, a, b]) => {
+  sameDtype('where', a, b, 'x', 'y');
+  const s = broadcastShapes('where', broadcastShapes('where', c.shape, a.shape), b.shape);
+  return [{ shape: s, dtype: a.dtype }];
+});
+
+def('cast', 1, true, ([x], { dtype }) => [{ shape: x.shape, dtype }]);
+
+for (const op of ['softmax', 'logSoftmax'] as const) {
+  def(op, 1, true, ([x]) => {
+    floatOnly(op, x);
+    return [{ shape: x.shape, dtype: x.dtype }];
+  });
+}
+
+def('cumsum', 1, true, ([x]) => [{ shape: x.shape, dtype: x.dtype }]);
+
+def('oneHot', 1, false, ([x], { depth, dtype }) => {
+  intIndices('oneHot', x);
+  need('oneHot', Number.isInteger(depth) && depth >= 0, `depth must be a non-negative integer, got ${depth}`, ValueError);
+  return [{ shape: [...x.shape, depth], dtype }];
+});
+
+/** Batch shape and matrix dims of a (possibly transposed) operand, for matmul and solves. */
+function matDims(op: string, x: TensorInfo, arg: string, trans: boolean): [Shape, number, number] {
+  need(op, x.shape.length >= 2, `${arg} must have rank >= 2, got shape ${fmtShape(x.shape)}`);
+  const r = x.shape.length;
+  const m = x.shape[r - 2];
+  const n = x.shape[r - 1];
+  return [x.shape.slice(0, r - 2), trans ? n : m, trans ? m : n];
+}
+
+def('matmul', 2, true, ([a, b], { transA, transB }) => {
+  sameDtype('matmul', a, b);
+  floatOnly('matmul', a, 'a');
+  const [ba, m, ka] = matDims('matmul', a, 'a', transA);
+  const [bb, kb, n] = matDims('matmul', b, 'b', transB);
+  need(
+    'matmul',
+    ka === kb,
+    `inner dimensions differ: a ${fmtShape(a.shape)}${transA ? 'ᵀ' : ''} has ${ka} columns, b ${fmtShape(b.shape)}${transB ? 'ᵀ' : ''} has ${kb} rows`,
+  );
+  return [{ shape: [...broadcastShapes('matmul', ba, bb), m, n], dtype: a.dtype }];
+});
+
+function squareMat(op: string, x: TensorInfo, arg: string): void {
+  const r = x.shape.length;
+  need(op, r >= 2 && x.shape[r - 1] === x.shape[r - 2], `${arg} must be a (batch of) square matrices, got shape ${fmtShape(x.shape)}`);
+}
+
+def('cholesky', 1, true, ([x]) => {
+  floatOnly('cholesky', x);
+  squareMat('cholesky', x, 'x');
+  return [{ shape: x.shape, dtype: x.dtype }];
+});
+
+def('triangularSolve', 2, true, ([a, b]) => {
+  sameDtype('triangularSolve', a, b, 'a', 'b');
+  floatOnly('triangularSolve', a, 'a');
+  squareMat('triangularSolve', a, 'a');
+  const [ba, n] = matDims('triangularSolve', a, 'a', false);
+  const [bb, nb, k] = matDims('triangularSolve', b, 'b', false);
+  need('triangularSolve', n === nb, `a ${fmtShape(a.shape)} and b ${fmtShape(b.shape)} disagree on the row count`);
+  return [{ shape: [...broadcastShapes('triangularSolve', ba, bb), n, k], dtype: a.dtype }];
+});
+
+def('diagonal', 1, true, ([x]) => {
+  const [bs, m, n] = matDims('diagonal', x, 'x', false);
+  return [{ shape: [...bs, Math.min(m, n)], dtype: x.dtype }];
+});
+
+def('diagEmbed', 1, true, ([x]) => {
+  need('diagEmbed', x.shape.length >= 1, 'x must have rank >= 1');
+  const n = x.shape[x.shape.length - 1];
+  return [{ shape: [...x.shape, n], dtype: x.dtype }];
+});
+
+def('tril', 1, true, ([x]) => {
+  matDims('tril', x, 'x', false);
+  return [{ shape: x.shape, dtype: x.dtype }];
+});
+
+def('reshape', 1, true, ([x], { shape }) => [{ shape, dtype: x.dtype }]);
+
+def('transpose', 1, true, ([x], { perm }) => {
+  need('transpose', perm.length === x.shape.length, `perm [${perm.join(', ')}] does not match rank ${x.shape.length}`);
+  return [{ shape: perm.map((p) => x.shape[p]), dtype: x.dtype }];
+});
+
+def('slice', 1, true, ([x], { begin, size }) => {
+  need('slice', begin.length === x.shape.length && size.length === x.shape.length, `begin/size must have rank ${x.shape.length}`);
+  for (let i = 0; i < begin.length; i++)
+    need(
+      'slice',
+      begin[i] >= 0 && size[i] >= 0 && begin[i] + size[i] <= x.shape[i],
+      `begin [${begin.join(', ')}] size [${size.join(', ')}] fall outside shape ${fmtShape(x.shape)}`,
+    );
+  return [{ shape: size, dtype: x.dtype }];
+});
+
+def('pad', 1, true, ([x], { before, after }) => {
+  need('pad', before.length === x.shape.length && after.length === x.shape.length, `before/after must have rank ${x.shape.length}`);
+  return [{ shape: x.shape.map((d, i) => d + before[i] + after[i]), dtype: x.dtype }];
+});
+
+def('gather', 2, true, ([x, idx], { axis }) => {
+  intIndices('gather', idx);
+  need('gather', x.shape.length > 0, 'x must have rank >= 1');
+  return [{ shape: [...x.shape.slice(0, axis), ...idx.shape, ...x.shape.slice(axis + 1)], dtype: x.dtype }];
+});
+
+def('scatterAdd', 2, true, ([upd, idx], { axis, size }) => {
+  intIndices('scatterAdd', idx);
+  const r = idx.shape.length;
+  const ok = upd.shape.length >= axis + r && idx.shape.every((d, i) => upd.shape[axis + i] === d);
+  need('scatterAdd', ok, `updates ${fmtShape(upd.shape)} do not hold indices ${fmtShape(idx.shape)} at axis ${axis}`);
+  return [{ shape: [...upd.shape.slice(0, axis), size, ...upd.shape.slice(axis + r)], dtype: upd.dtype }];
+});
+
+def('concat', -1, true, (xs, { axis }) => {
+  need('concat', xs.length > 0, 'needs at least one tensor');
+  const first = xs[0];
+  let total = 0;
+  for (let i = 0; i < xs.length; i++) {
+    const x = xs[i];
+    sameDtype('concat', first, x, 'tensors[0]', `tensors[${i}]`);
+    const ok = x.shape.length === first.shape.length && x.shape.every((d, j) => j === axis || d === first.shape[j]);
+    need('concat', ok, `tensors[${i}] has shape ${fmtShape(x.shape)}, incompatible with ${fmtShape(first.shape)} along axis ${axis}`);
+    total += x.shape[axis];
+  }
+  const shape = first.shape.slice();
+  shape[axis] = total;
+  return [{ shape, dtype: first.dtype }];
+});
+
+def('broadcastTo', 1, true, ([x], { shape }) => {
+  const b = broadcastShapes('broadcastTo', x.shape, shape);
+  need('broadcastTo', b.length === shape.length && b.every((d, i) => d === shape[i]), `cannot broadcast ${fmtShape(x.shape)} to ${fmtShape(shape)}`);
+  return [{ shape, dtype: x.dtype }];
+});
+
+def('randomBits', 0, false, (_, { shape }) => [{ shape, dtype: 'int32' }]);
+def('randomUniform', 0, false, (_, { shape, dtype }) => [{ shape, dtype }]);
+def('randomNormal', 0, false, (_, { shape, dtype }) => [{ shape, dtype }]);
+for (const op of ['randomGamma', 'randomPoisson'] as const) {
+  def(op, 1, false, ([x]) => {
+    floatOnly(op, x, op === 'randomGamma' ? 'alpha' : 'rate');
+    return [{ shape: x.shape, dtype: x.dtype }];
+  });
+}
+
+/** All kernel specs by name. */
+export const KERNELS = SPECS as { readonly [N in KernelName]: KernelSpec<N> };
+
+/** Every kernel name, in declaration order. */
+export const KERNEL_NAMES = Object.keys(SPECS) as KernelName[];

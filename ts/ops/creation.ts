@@ -1,0 +1,126 @@
+/** Creating tensors: from data, filled, ranges, identity. */
+import { allocArray, type DType, type TypedArray } from '../core/dtype.js';
+import { ENGINE } from '../core/engine.js';
+import { ShapeError, ValueError, fmtShape } from '../core/errors.js';
+import { checkShape, sizeOf, type Shape } from '../core/shape.js';
+import type { NestedArray, Tensor } from '../core/tensor.js';
+
+export type TensorLike = Tensor | number;
+
+function flatten(x: NestedArray, shape: number[], depth: number, out: number[]): void {
+  if (typeof x === 'number') {
+    if (depth !== shape.length && shape.length > 0) throw new ShapeError(`tensor: ragged nested array at depth ${depth}`);
+    out.push(x);
+    return;
+  }
+  if (depth === shape.length) shape.push(x.length);
+  else if (shape[depth] !== x.length) throw new ShapeError(`tensor: ragged nested array at depth ${depth} (${x.length} vs ${shape[depth]})`);
+  for (const v of x) flatten(v, shape, depth + 1, out);
+}
+
+/**
+ * A tensor from nested arrays, a flat array with a shape, or a typed array.
+ * @example tensor([[1, 2], [3, 4]]) // float64, shape [2, 2]
+ * @example tensor(new Float32Array(6), [2, 3])
+ */
+export function tensor(values: NestedArray | TypedArray | readonly number[], shape?: Shape, dtype?: DType): Tensor {
+  let flat: ArrayLike<number>;
+  let inferred: number[];
+  if (ArrayBuffer.isView(values)) {
+    flat = values;
+    inferred = [values.length];
+    dtype ??= values instanceof Float32Array ? 'float32' : values instanceof Int32Array ? 'int32' : 'float64';
+  } else {
+    const out: number[] = [];
+    inferred = [];
+    flatten(values as NestedArray, inferred, 0, out);
+    if (typeof values === 'number') inferred = [];
+    flat = out;
+  }
+  const s = shape ?? inferred;
+  checkShape('tensor', s);
+  if (sizeOf(s) !== flat.length)
+    throw new ShapeError(`tensor: ${flat.length} values do not fill shape ${fmtShape(s)} (${sizeOf(s)} elements)`);
+  const dt = dtype ?? 'float64';
+  const data = ArrayBuffer.isView(flat) && !shape && (flat as TypedArray) instanceof arrayClass(dt) ? (flat as TypedArray) : copyInto(dt, flat);
+  return ENGINE.fromArray(data, s.slice());
+}
+
+function arrayClass(dt: DType): typeof Float64Array | typeof Float32Array | typeof Int32Array {
+  return dt === 'float64' ? Float64Array : dt === 'float32' ? Float32Array : Int32Array;
+}
+
+function copyInto(dt: DType, src: ArrayLike<number>): TypedArray {
+  const a = allocArray(dt, src.length);
+  for (let i = 0; i < src.length; i++) a[i] = src[i];
+  return a;
+}
+
+/** A rank-0 tensor. */
+export function scalar(value: number, dtype: DType = 'float64'): Tensor {
+  const a = allocArray(dtype, 1);
+  a[0] = value;
+  return ENGINE.fromArray(a, []);
+}
+
+/** A tensor of `shape` filled with `value`. */
+export function full(shape: Shape, value: number, dtype: DType = 'float64'): Tensor {
+  checkShape('full', shape);
+  const a = allocArray(dtype, sizeOf(shape));
+  if (value !== 0) a.fill(value);
+  return ENGINE.fromArray(a, shape.slice());
+}
+
+export function zeros(shape: Shape, dtype: DType = 'float64'): Tensor {
+  return full(shape, 0, dtype);
+}
+
+export function ones(shape: Shape, dtype: DType = 'float64'): Tensor {
+  return full(shape, 1, dtype);
+}
+
+export function zerosLike(x: Tensor): Tensor {
+  return full(x.shape, 0, x.dtype);
+}
+
+export function onesLike(x: Tensor): Tensor {
+  return full(x.shape, 1, x.dtype);
+}
+
+/** `[start, start + step, ...)` below `stop`, as NumPy's arange. */
+export function arange(start: number, stop?: number, step = 1, dtype: DType = 'float64'): Tensor {
+  if (stop === undefined) {
+    stop = start;
+    start = 0;
+  }
+  if (step === 0) throw new ValueError('arange: step must be non-zero');
+  const n = Math.max(0, Math.ceil((stop - start) / step));
+  const a = allocArray(dtype, n);
+  for (let i = 0; i < n; i++) a[i] = start + i * step;
+  return ENGINE.fromArray(a, [n]);
+}
+
+/** `num` evenly spaced points from `start` to `stop` inclusive. */
+export function linspace(start: number, stop: number, num: number, dtype: DType = 'float64'): Tensor {
+  if (!Number.isInteger(num) || num < 0) throw new ValueError(`linspace: num must be a non-negative integer, got ${num}`);
+  const a = allocArray(dtype, num);
+  const step = num > 1 ? (stop - start) / (num - 1) : 0;
+  for (let i = 0; i < num; i++) a[i] = start + i * step;
+  return ENGINE.fromArray(a, [num]);
+}
+
+/** The n×n identity. */
+export function eye(n: number, dtype: DType = 'float64'): Tensor {
+  const a = allocArray(dtype, n * n);
+  for (let i = 0; i < n; i++) a[i * n + i] = 1;
+  return ENGINE.fromArray(a, [n, n]);
+}
+
+/** A tensor from a number (with the dtype of `like`) or the tensor itself. */
+export function asTensor(x: TensorLike, like?: Tensor): Tensor {
+  if (typeof x !== 'number') return x;
+  const dt = like?.dtype ?? 'float64';
+  const t = scalar(x, dt);
+  if (like !== undefined && like.backend.device !== 'cpu') return ENGINE.toBackend(t, like.backend);
+  return t;
+}

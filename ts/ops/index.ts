@@ -1,0 +1,6 @@
+/** User-facing tensor ops. */
+export * from './creation.js';
+export * from './elementwise.js';
+export * from './reduce.js';
+export * from './shape.js';
+export * from './linalg.js';

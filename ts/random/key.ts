@@ -1,0 +1,49 @@
+/**
+ * PRNG keys. A key is an immutable pair of uint32 words; random functions take one explicitly and
+ * nothing reads global state. `split` and `foldIn` derive new keys functionally, as in JAX.
+ */
+import { ValueError } from '../core/errors.js';
+import { philox4x32, TAG_FOLD, TAG_SPLIT } from './philox.js';
+
+export class Key {
+  /** @internal use `key(seed)`, `split` or `foldIn`. */
+  constructor(
+    readonly k0: number,
+    readonly k1: number,
+  ) {}
+
+  /** The two words, as kernels take them. */
+  get words(): [number, number] {
+    return [this.k0, this.k1];
+  }
+
+  toString(): string {
+    return `Key(${this.k0.toString(16)}, ${this.k1.toString(16)})`;
+  }
+}
+
+/** A key from a non-negative integer seed below 2^53. */
+export function key(seed: number): Key {
+  if (!Number.isSafeInteger(seed) || seed < 0) throw new ValueError(`key: seed must be a non-negative safe integer, got ${seed}`);
+  return new Key(seed >>> 0, Math.floor(seed / 4294967296) >>> 0);
+}
+
+const scratch = new Uint32Array(4);
+
+/** `n` independent keys derived from `k`. */
+export function split(k: Key, n = 2): Key[] {
+  if (!Number.isInteger(n) || n < 1) throw new ValueError(`split: n must be a positive integer, got ${n}`);
+  const out: Key[] = [];
+  for (let i = 0; i < n; i++) {
+    philox4x32(i, 0, TAG_SPLIT, 0, k.k0, k.k1, scratch);
+    out.push(new Key(scratch[0], scratch[1]));
+  }
+  return out;
+}
+
+/** A key derived from `k` and the integer `data` (a step counter, a site index). */
+export function foldIn(k: Key, data: number): Key {
+  if (!Number.isInteger(data)) throw new ValueError(`foldIn: data must be an integer, got ${data}`);
+  philox4x32(data >>> 0, 0, TAG_FOLD, 0, k.k0, k.k1, scratch);
+  return new Key(scratch[0], scratch[1]);
+}
