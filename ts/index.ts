@@ -21,3 +21,4 @@ export { tidy, keep, dispose } from './core/memory.js';
 export type { Tree } from './core/tree.js';
 export * from './ops/index.js';
 export { Key, key, split, foldIn } from './random/key.js';
+export * from './random/samplers.js';

@@ -1,0 +1,2 @@
+/** Random samplers: every function takes a Key; nothing reads global state. */
+export {};
