@@ -22,3 +22,4 @@ export type { Tree } from './core/tree.js';
 export * from './ops/index.js';
 export { Key, key, split, foldIn } from './random/key.js';
 export * from './random/samplers.js';
+export * from './optim/index.js';

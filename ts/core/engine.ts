@@ -3,7 +3,7 @@
  * Every op goes through `runKernel`, which validates with the spec, allocates outputs, runs the
  * kernel on the inputs' backend and records a tape entry when a gradient is being taken.
  */
-import type { Backend, Device } from '../backends/backend.js';
+import type { Backend, Device, View } from '../backends/backend.js';
 import { KERNELS, type KernelAttrs, type KernelName, type TensorInfo } from '../kernels/spec.js';
 import { dtypeOf, type DType, type TypedArray } from './dtype.js';
 import { BackendError, DTypeError } from './errors.js';
@@ -143,10 +143,21 @@ class Engine {
       if (backend.device !== 'cpu') return this.hostFallback(backend, js, name, inputs, infos, attrs);
       run = js;
     }
-    const ins = inputs.map((t) => ({ data: t.live().data, shape: t.shape, dtype: t.dtype }));
-    const outs = infos.map((o) => ({ data: backend.alloc(o.dtype, sizeOf(o.shape)), shape: o.shape, dtype: o.dtype }));
+    // Plain loops: this is the per-op hot path, and closures cost measurable time on tiny tensors.
+    const ins: View<unknown>[] = new Array(inputs.length);
+    for (let i = 0; i < inputs.length; i++) {
+      const t = inputs[i];
+      ins[i] = { data: t.live().data, shape: t.shape, dtype: t.dtype };
+    }
+    const outs: View<unknown>[] = new Array(infos.length);
+    for (let i = 0; i < infos.length; i++) {
+      const o = infos[i];
+      outs[i] = { data: backend.alloc(o.dtype, sizeOf(o.shape)), shape: o.shape, dtype: o.dtype };
+    }
     run.run(name, ins, outs, attrs);
-    return outs.map((o) => this.makeTensor(o.shape, o.dtype, o.data, backend));
+    const res: Tensor[] = new Array(outs.length);
+    for (let i = 0; i < outs.length; i++) res[i] = this.makeTensor(outs[i].shape, outs[i].dtype, outs[i].data, backend);
+    return res;
   }
 
   /** Runs a kernel a device backend lacks on the js backend, copying through the host. */

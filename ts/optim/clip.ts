@@ -1,0 +1,80 @@
+/** Clipping and the non-finite guard. */
+import { ValueError } from '../core/errors.js';
+import type { Tensor } from '../core/tensor.js';
+import { leaves, mapLeaves } from '../core/tree.js';
+import { add, clamp, div, maximum, mul, sqrt, square } from '../ops/elementwise.js';
+import { sum } from '../ops/reduce.js';
+import { zerosLike } from '../ops/creation.js';
+import type { GradientTransformation, OptState } from './transform.js';
+
+/** √(Σ‖g‖²) over every leaf, as a scalar tensor. */
+export function globalNorm(tree: unknown): Tensor {
+  const ls = leaves(tree);
+  if (ls.length === 0) throw new ValueError('globalNorm: the tree has no tensors');
+  let acc = sum(square(ls[0]));
+  for (let i = 1; i < ls.length; i++) acc = add(acc, sum(square(ls[i])));
+  return sqrt(acc);
+}
+
+/** Rescales all updates together so their global norm is at most `maxNorm` (no host sync). */
+export function clipByGlobalNorm(maxNorm: number): GradientTransformation<Record<string, never>> {
+  if (!(maxNorm > 0)) throw new ValueError(`clipByGlobalNorm: maxNorm must be > 0, got ${maxNorm}`);
+  return {
+    init: () => ({}),
+    update(u, s) {
+      const n = globalNorm(u);
+      const factor = div(maxNorm, maximum(n, maxNorm));
+      return [mapLeaves(u, (g) => mul(g, factor)), s];
+    },
+  };
+}
+
+/** Clips each update element to [−maxDelta, maxDelta]. */
+export function clipByValue(maxDelta: number): GradientTransformation<Record<string, never>> {
+  if (!(maxDelta > 0)) throw new ValueError(`clipByValue: maxDelta must be > 0, got ${maxDelta}`);
+  return {
+    init: () => ({}),
+    update: (u, s) => [mapLeaves(u, (g) => clamp(g, -maxDelta, maxDelta)), s],
+  };
+}
+
+export interface GuardState {
+  inner: OptState;
+  /** Updates skipped so far because a gradient held NaN or ±Inf. */
+  skipped: number;
+  /** The step (0-based count of updates seen) of the last skip, or −1. */
+  lastSkippedStep: number;
+  step: number;
+}
+
+/** Whether every element of every leaf is finite (one scalar read back). */
+export function allFinite(tree: unknown): boolean {
+  let acc: Tensor | null = null;
+  for (const l of leaves(tree)) {
+    // x·0 is 0 for finite x and NaN for NaN or ±Inf, so one sum answers for the whole leaf.
+    const z = sum(mul(l, 0));
+    acc = acc === null ? z : add(acc, z);
+  }
+  return acc === null || Number.isFinite(acc.item());
+}
+
+/**
+ * Wraps a transformation so that an update whose gradients contain NaN or ±Inf is skipped: the
+ * updates come out as zeros, the inner state is left as it was, and `onSkip` is told the step.
+ */
+export function skipNonFinite(
+  inner: GradientTransformation,
+  onSkip?: (step: number) => void,
+): GradientTransformation<GuardState> {
+  return {
+    init: (params) => ({ inner: inner.init(params), skipped: 0, lastSkippedStep: -1, step: 0 }),
+    update(u, s, params) {
+      if (!allFinite(u)) {
+        onSkip?.(s.step);
+        return [mapLeaves(u, (g) => zerosLike(g)), { ...s, skipped: s.skipped + 1, lastSkippedStep: s.step, step: s.step + 1 }];
+      }
+      const [nu, ns] = inner.update(u, s.inner, params);
+      return [nu, { inner: ns, skipped: s.skipped, lastSkippedStep: s.lastSkippedStep, step: s.step + 1 }];
+    },
+  };
+}

@@ -1,0 +1,161 @@
+/** Moment-based rescalings of gradients: Adam, RMSProp, Adagrad, Adadelta, momentum. */
+import { ValueError } from '../core/errors.js';
+import { leaves, mapLeaves } from '../core/tree.js';
+import { add, div, mul, sqrt, square } from '../ops/elementwise.js';
+import { zerosLike } from '../ops/creation.js';
+import type { Tensor } from '../core/tensor.js';
+import type { GradientTransformation } from './transform.js';
+
+function zerosTree(params: unknown): Tensor[] {
+  return leaves(params).map((p) => zerosLike(p));
+}
+
+function checkRate(name: string, arg: string, v: number, lo: number, hi: number): void {
+  if (!(v >= lo && v < hi)) throw new ValueError(`${name}: ${arg} must be in [${lo}, ${hi}), got ${v}`);
+}
+
+export interface AdamState {
+  count: number;
+  mu: Tensor[];
+  nu: Tensor[];
+}
+
+/**
+ * Adam's rescaling (Kingma & Ba 2015): m ← β₁m + (1−β₁)g, v ← β₂v + (1−β₂)g²,
+ * update = m̂ / (√v̂ + ε) with bias-corrected m̂ = m/(1−β₁ᵗ), v̂ = v/(1−β₂ᵗ).
+ */
+export function scaleByAdam(opts: { b1?: number; b2?: number; eps?: number } = {}): GradientTransformation<AdamState> {
+  const b1 = opts.b1 ?? 0.9;
+  const b2 = opts.b2 ?? 0.999;
+  const eps = opts.eps ?? 1e-8;
+  checkRate('scaleByAdam', 'b1', b1, 0, 1);
+  checkRate('scaleByAdam', 'b2', b2, 0, 1);
+  return {
+    init: (params) => ({ count: 0, mu: zerosTree(params), nu: zerosTree(params) }),
+    update(u, s) {
+      const count = s.count + 1;
+      const c1 = 1 / (1 - Math.pow(b1, count));
+      const c2 = 1 / (1 - Math.pow(b2, count));
+      const mu: Tensor[] = [];
+      const nu: Tensor[] = [];
+      const out = mapLeaves(u, (g, i) => {
+        const m = add(mul(s.mu[i], b1), mul(g, 1 - b1));
+        const v = add(mul(s.nu[i], b2), mul(square(g), 1 - b2));
+        mu.push(m);
+        nu.push(v);
+        return div(mul(m, c1), add(sqrt(mul(v, c2)), eps));
+      });
+      return [out, { count, mu, nu }];
+    },
+  };
+}
+
+export interface TraceState {
+  trace: Tensor[];
+}
+
+/** Momentum (heavy ball): t ← μt + g; update = t, or g + μt with Nesterov. */
+export function trace(opts: { decay: number; nesterov?: boolean }): GradientTransformation<TraceState> {
+  const { decay } = opts;
+  checkRate('trace', 'decay', decay, 0, 1);
+  return {
+    init: (params) => ({ trace: zerosTree(params) }),
+    update(u, s) {
+      const tr: Tensor[] = [];
+      const out = mapLeaves(u, (g, i) => {
+        const t = add(mul(s.trace[i], decay), g);
+        tr.push(t);
+        return opts.nesterov ? add(g, mul(t, decay)) : t;
+      });
+      return [out, { trace: tr }];
+    },
+  };
+}
+
+export interface SumSqState {
+  sumSq: Tensor[];
+}
+
+/** Adagrad (Duchi et al. 2011): s ← s + g²; update = g / √(s + ε). */
+export function scaleByRss(opts: { initial?: number; eps?: number } = {}): GradientTransformation<SumSqState> {
+  const eps = opts.eps ?? 1e-7;
+  const initial = opts.initial ?? 0.1;
+  return {
+    init: (params) => ({ sumSq: leaves(params).map((p) => add(zerosLike(p), initial)) }),
+    update(u, s) {
+      const acc: Tensor[] = [];
+      const out = mapLeaves(u, (g, i) => {
+        const a = add(s.sumSq[i], square(g));
+        acc.push(a);
+        return div(g, sqrt(add(a, eps)));
+      });
+      return [out, { sumSq: acc }];
+    },
+  };
+}
+
+export interface RmsState {
+  nu: Tensor[];
+}
+
+/** RMSProp (Tieleman & Hinton 2012): v ← ρv + (1−ρ)g²; update = g / (√v + ε). */
+export function scaleByRms(opts: { decay?: number; eps?: number } = {}): GradientTransformation<RmsState> {
+  const decay = opts.decay ?? 0.9;
+  const eps = opts.eps ?? 1e-8;
+  checkRate('scaleByRms', 'decay', decay, 0, 1);
+  return {
+    init: (params) => ({ nu: zerosTree(params) }),
+    update(u, s) {
+      const nu: Tensor[] = [];
+      const out = mapLeaves(u, (g, i) => {
+        const v = add(mul(s.nu[i], decay), mul(square(g), 1 - decay));
+        nu.push(v);
+        return div(g, add(sqrt(v), eps));
+      });
+      return [out, { nu }];
+    },
+  };
+}
+
+export interface AdadeltaState {
+  eg2: Tensor[];
+  ex2: Tensor[];
+}
+
+/**
+ * Adadelta (Zeiler 2012): E[g²] ← ρE[g²] + (1−ρ)g², Δ = √(E[Δ²] + ε)/√(E[g²] + ε) · g,
+ * E[Δ²] ← ρE[Δ²] + (1−ρ)Δ².
+ */
+export function scaleByAdadelta(opts: { rho?: number; eps?: number } = {}): GradientTransformation<AdadeltaState> {
+  const rho = opts.rho ?? 0.9;
+  const eps = opts.eps ?? 1e-6;
+  checkRate('scaleByAdadelta', 'rho', rho, 0, 1);
+  return {
+    init: (params) => ({ eg2: zerosTree(params), ex2: zerosTree(params) }),
+    update(u, s) {
+      const eg2: Tensor[] = [];
+      const ex2: Tensor[] = [];
+      const out = mapLeaves(u, (g, i) => {
+        const e = add(mul(s.eg2[i], rho), mul(square(g), 1 - rho));
+        const d = mul(div(sqrt(add(s.ex2[i], eps)), sqrt(add(e, eps))), g);
+        eg2.push(e);
+        ex2.push(add(mul(s.ex2[i], rho), mul(square(d), 1 - rho)));
+        return d;
+      });
+      return [out, { eg2, ex2 }];
+    },
+  };
+}
+
+/** Decoupled weight decay (Loshchilov & Hutter 2019): update + λ·params. */
+export function addDecayedWeights(weightDecay: number): GradientTransformation<Record<string, never>> {
+  return {
+    init: () => ({}),
+    update(u, s, params) {
+      if (params === undefined) throw new ValueError('addDecayedWeights: update needs the parameters');
+      const ps = leaves(params);
+      return [mapLeaves(u, (g, i) => add(g, mul(ps[i], weightDecay))), s];
+    },
+  };
+}
+
