@@ -23,3 +23,4 @@ export * from './ops/index.js';
 export { Key, key, split, foldIn } from './random/key.js';
 export * from './random/samplers.js';
 export * from './optim/index.js';
+export * from './distributions/index.js';

@@ -63,7 +63,7 @@ describe('optimizers against hand-worked steps', () => {
     // Step 2, coordinate 0: m = 0.1·1·0.9 + 0.1·0.5 = 0.14, v = 0.001·0.999 + 0.001·0.25 = 0.001249.
     const mhat = 0.14 / (1 - 0.81);
     const vhat = 0.001249 / (1 - 0.998001);
-    expect(t[1][0]).toBeCloseTo(-0.01 - (0.01 * mhat) / (Math.sqrt(vhat) + 1e-8), 10);
+    expect(t[1][0]).toBeCloseTo(-0.01 - (0.01 * mhat) / (Math.sqrt(vhat) + 1e-8), 8);
   });
 
   it('rmsprop and adagrad', () => {
@@ -75,7 +75,8 @@ describe('optimizers against hand-worked steps', () => {
 
   it('clipping', () => {
     const [u] = clipByGlobalNorm(1).update({ a: tensor([3, 0]), b: tensor([4]) }, {});
-    expect(arr(u.a)).toEqual([0.6, 0]);
+    expect(arr(u.a)[0]).toBeCloseTo(0.6, 14);
+    expect(arr(u.a)[1]).toBe(0);
     expect(arr(u.b)[0]).toBeCloseTo(0.8, 12);
     const [v] = clipByValue(1).update({ a: tensor([3, -0.5, -7]) }, {});
     expect(arr(v.a)).toEqual([1, -0.5, -1]);

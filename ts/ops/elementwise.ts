@@ -3,7 +3,7 @@ import { ENGINE } from '../core/engine.js';
 import type { DType } from '../core/dtype.js';
 import type { Tensor } from '../core/tensor.js';
 import type { BinaryOp, CompareOp, UnaryOp } from '../kernels/spec.js';
-import { asTensor, type TensorLike } from './creation.js';
+import { asTensor, scalar, type TensorLike } from './creation.js';
 
 function un(op: UnaryOp, x: Tensor): Tensor {
   return ENGINE.runKernel(op, [x], {})[0];
@@ -89,7 +89,8 @@ export function clamp(x: Tensor, min = -Infinity, max = Infinity): Tensor {
 
 /** Elementwise `cond ? x : y` with broadcasting; `cond` is any dtype, non-zero meaning true. */
 export function where(cond: Tensor, x: TensorLike, y: TensorLike): Tensor {
-  const tx = typeof x === 'number' ? asTensor(x, y as Tensor) : x;
+  // Two numbers take float64, on the condition's device.
+  const tx = typeof x !== 'number' ? x : typeof y !== 'number' ? asTensor(x, y) : onDeviceOf(scalar(x), cond);
   const ty = asTensor(y, tx);
   return ENGINE.runKernel('where', [cond, tx, ty], {})[0];
 }
@@ -103,4 +104,9 @@ export function cast(x: Tensor, dtype: DType): Tensor {
 /** One-hot vectors of length `depth` for int32 `indices` (out-of-range indices give all zeros). */
 export function oneHot(indices: Tensor, depth: number, dtype: DType = 'float64'): Tensor {
   return ENGINE.runKernel('oneHot', [indices], { depth, dtype })[0];
+}
+
+/** `t` moved to the device of `like` when they differ. */
+export function onDeviceOf(t: Tensor, like: Tensor): Tensor {
+  return t.backend.device === like.backend.device ? t : ENGINE.toBackend(t, like.backend);
 }

@@ -1,0 +1,202 @@
+/**
+ * The Distribution base class. Shapes follow NumPyro/TFP: a draw has shape
+ * `sampleShape + batchShape + eventShape`; `logProb` sums over the event axes and returns
+ * `sampleShape + batchShape`.
+ *
+ * Validation (`validateArgs`, on by default, switched globally with `setValidateArgs` or per
+ * distribution): parameters are checked when the distribution is made, and `logProb` of a value
+ * outside the support throws a ValueError naming the distribution. With validation off, nothing
+ * is checked up front and `logProb` returns −Infinity outside the support.
+ */
+import { ENGINE } from '../core/engine.js';
+import { ShapeError, ValueError, fmtShape } from '../core/errors.js';
+import { broadcastShapes, type Shape } from '../core/shape.js';
+import type { Tensor } from '../core/tensor.js';
+import type { DType } from '../core/dtype.js';
+import { asTensor, type TensorLike } from '../ops/creation.js';
+import { cast, where } from '../ops/elementwise.js';
+import { min } from '../ops/reduce.js';
+import { broadcastTo } from '../ops/shape.js';
+import type { Key } from '../random/key.js';
+import type { Constraint } from './constraints.js';
+
+let validateDefault = true;
+
+/** Turns parameter and support validation on or off for distributions made afterwards. */
+export function setValidateArgs(on: boolean): void {
+  validateDefault = on;
+}
+
+export interface DistributionOptions {
+  validateArgs?: boolean;
+}
+
+/** A parameter to check: its name, value and constraint. */
+export interface ParamCheck {
+  readonly name: string;
+  readonly value: Tensor;
+  readonly constraint: Constraint;
+}
+
+export abstract class Distribution {
+  readonly batchShape: Shape;
+  readonly eventShape: Shape;
+  readonly validateArgs: boolean;
+  /** Whether `rsample` gives reparameterized (differentiable) draws. */
+  readonly hasRsample: boolean = false;
+
+  constructor(batchShape: Shape, eventShape: Shape, opts: DistributionOptions = {}) {
+    this.batchShape = batchShape;
+    this.eventShape = eventShape;
+    this.validateArgs = opts.validateArgs ?? validateDefault;
+  }
+
+  /** The set the draws live in. */
+  abstract get support(): Constraint;
+
+  /** The distribution's name in messages. */
+  get name(): string {
+    return this.constructor.name;
+  }
+
+  /** The shape of `sample(key, sampleShape)`. */
+  shape(sampleShape: Shape = []): number[] {
+    return [...sampleShape, ...this.batchShape, ...this.eventShape];
+  }
+
+  /** Draws without gradients. */
+  sample(key: Key, sampleShape: Shape = []): Tensor {
+    if (this.hasRsample) {
+      const tape = ENGINE.tape;
+      ENGINE.tape = null;
+      try {
+        return this.rsample(key, sampleShape);
+      } finally {
+        ENGINE.tape = tape;
+      }
+    }
+    throw new ValueError(`${this.name}.sample is not implemented`);
+  }
+
+  /** Reparameterized draws: differentiable with respect to the parameters. */
+  rsample(key: Key, sampleShape: Shape = []): Tensor {
+    void key;
+    void sampleShape;
+    throw new ValueError(`${this.name} has no reparameterized sampler; use sample (score-function gradients)`);
+  }
+
+  /** log density (or mass) of `value`, summed over event axes. */
+  logProb(value: TensorLike): Tensor {
+    const v = asTensor(value, this.paramLike());
+    this.checkValueShape(v);
+    if (!this.validateArgs) {
+      const ok = this.supportMask(v);
+      return ok === null ? this.logProbRaw(v) : where(ok, this.logProbRaw(v), -Infinity);
+    }
+    const ok = this.supportMask(v);
+    if (ok !== null && min(cast(ok, 'int32')).item() === 0) {
+      const data = v.dataSync();
+      const mask = broadcastTo(ok, ok.shape).dataSync();
+      const bad = mask.findIndex((m) => m === 0);
+      const shown = this.eventShape.length === 0 ? String(data[bad]) : `event #${bad}`;
+      throw new ValueError(`${this.name}.logProb: value ${shown} is outside the support ${this.support}`);
+    }
+    return this.logProbRaw(v);
+  }
+
+  /** log density without support checks; `value` has the right trailing shape. */
+  protected abstract logProbRaw(value: Tensor): Tensor;
+
+  /** A tensor whose dtype and device new constants should share. */
+  protected abstract paramLike(): Tensor;
+
+  /** The dtype of draws and densities. */
+  get dtype(): DType {
+    return this.paramLike().dtype;
+  }
+
+  private supportMask(v: Tensor): Tensor | null {
+    const s = this.support;
+    if (s.name === 'real') return null;
+    return s.check(v);
+  }
+
+  private checkValueShape(v: Tensor): void {
+    const e = this.eventShape.length;
+    const tail = v.shape.slice(v.shape.length - e);
+    const ok = v.shape.length >= e && tail.every((d, i) => d === this.eventShape[i] || d === 1);
+    if (!ok)
+      throw new ShapeError(`${this.name}.logProb: value of shape ${fmtShape(v.shape)} does not end in the event shape ${fmtShape(this.eventShape)}`);
+    try {
+      broadcastShapes(`${this.name}.logProb`, v.shape.slice(0, v.shape.length - e), this.batchShape);
+    } catch {
+      throw new ShapeError(`${this.name}.logProb: value of shape ${fmtShape(v.shape)} does not broadcast with the batch shape ${fmtShape(this.batchShape)}`);
+    }
+  }
+
+  /** Throws a ValueError naming the parameter if any element violates its constraint. */
+  protected checkParams(checks: readonly ParamCheck[]): void {
+    if (!this.validateArgs) return;
+    for (const c of checks) {
+      const ok = c.constraint.check(c.value);
+      if (ok.size > 0 && min(ok).item() === 0) {
+        const d = c.value.dataSync();
+        const m = broadcastTo(ok, ok.shape).dataSync();
+        const bad = m.findIndex((x) => x === 0);
+        const shown = c.constraint.eventDim === 0 ? String(d[bad]) : `at batch index ${bad}`;
+        throw new ValueError(`${this.name}: parameter ${c.name} must be ${c.constraint}, got ${shown}`);
+      }
+    }
+  }
+
+  get mean(): Tensor {
+    throw new ValueError(`${this.name} has no closed-form mean`);
+  }
+
+  get variance(): Tensor {
+    throw new ValueError(`${this.name} has no closed-form variance`);
+  }
+
+  /** Differential entropy (nats), where closed-form. */
+  entropy(): Tensor {
+    throw new ValueError(`${this.name} has no closed-form entropy`);
+  }
+
+  /** The same distribution with its batch broadcast to `batchShape`. */
+  abstract expand(batchShape: Shape): Distribution;
+
+  /** Reinterprets the rightmost `n` batch axes as event axes. */
+  toEvent(n = 1): Distribution {
+    return makeIndependent(this, n);
+  }
+}
+
+/** Checks that `to` is a valid expansion of `from` for `expand`. */
+export function checkExpand(name: string, from: Shape, to: Shape): void {
+  const b = broadcastShapes(`${name}.expand`, from, to);
+  if (b.length !== to.length || b.some((d, i) => d !== to[i]))
+    throw new ShapeError(`${name}.expand: batch shape ${fmtShape(from)} cannot be expanded to ${fmtShape(to)}`);
+}
+
+/** Converts parameters to tensors sharing the first tensor's dtype (float64 if all are numbers). */
+export function params(...xs: TensorLike[]): Tensor[] {
+  const like = xs.find((x): x is Tensor => typeof x !== 'number');
+  return xs.map((x) => asTensor(x, like));
+}
+
+/** Broadcast batch shape of parameters, naming the distribution on mismatch. */
+export function batchOf(name: string, ...xs: readonly Tensor[]): number[] {
+  let s: number[] = [];
+  for (const x of xs) s = broadcastShapes(name, s, x.shape);
+  return s;
+}
+
+type IndependentFactory = (base: Distribution, n: number) => Distribution;
+let makeIndependent: IndependentFactory = () => {
+  throw new Error('Independent is not loaded');
+};
+
+/** @internal lets independent.ts register itself without an import cycle. */
+export function registerIndependent(f: IndependentFactory): void {
+  makeIndependent = f;
+}

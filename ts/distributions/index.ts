@@ -1,0 +1,9 @@
+/** Probability distributions, their constraints and the KL registry. */
+export * from './constraints.js';
+export { Distribution, setValidateArgs, type DistributionOptions } from './distribution.js';
+export * from './continuous.js';
+export * from './gamma.js';
+export * from './discrete.js';
+export * from './multivariate.js';
+export * from './structured.js';
+export { kl, hasKL, registerKL } from './kl.js';
