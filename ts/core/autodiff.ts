@@ -29,12 +29,15 @@ function backward(tape: Tape, out: Tensor, seed: Tensor): Map<number, Tensor> {
       return g;
     });
     if (!any) continue;
+    // Skip rules none of whose inputs can take a cotangent (all constants or int32).
+    if (!entry.inputs.some((x) => x.tape === tape.id && x.dtype !== 'int32')) continue;
     const filled = dys.map((g, i) => g ?? zerosLike(entry.outputs[i]));
     const dxs = applyRule(entry, filled);
     for (let i = 0; i < entry.inputs.length; i++) {
       const x = entry.inputs[i];
       const dx = dxs[i];
-      if (x.tape !== tape.id || dx === null || dx === undefined) continue;
+      // int32 inputs (indices, masks, integer data) never carry a cotangent.
+      if (x.tape !== tape.id || x.dtype === 'int32' || dx === null || dx === undefined) continue;
       if (dx.shape.length !== x.shape.length || dx.shape.some((d, j) => d !== x.shape[j]))
         throw new ShapeError(`gradient of ${entry.name}: input ${i} has shape ${fmtShape(x.shape)} but its gradient ${fmtShape(dx.shape)}`);
       const prev = grads.get(x.id);

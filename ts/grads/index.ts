@@ -1,10 +1,16 @@
 /**
  * Gradient rules, one per differentiable kernel. A rule maps the cotangents of a kernel's outputs
- * to the cotangents of its inputs using ops, so every backend differentiates the same way.
+ * to the cotangents of its inputs using ops, so every backend differentiates the same way. The
+ * gradient suite (test/grad) checks that every kernel the spec marks differentiable has a rule
+ * here and that each rule agrees with float64 central differences.
  */
 import { ELEMENTWISE_GRADS } from './elementwise.js';
+import { LINALG_GRADS } from './linalg.js';
+import { REDUCE_GRADS } from './reduce.js';
 import type { GradTable } from './rule.js';
+import { SHAPE_GRADS } from './shape.js';
 
 export type { GradRule, GradTable } from './rule.js';
 
-export const GRADS: GradTable = { ...ELEMENTWISE_GRADS };
+/** Every gradient rule, by kernel name. */
+export const GRADS: GradTable = { ...ELEMENTWISE_GRADS, ...REDUCE_GRADS, ...SHAPE_GRADS, ...LINALG_GRADS };

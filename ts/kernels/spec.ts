@@ -9,10 +9,17 @@
  * - Comparisons produce int32 0/1. `where` treats any non-zero condition as true.
  * - Random kernels are pure functions of their `key` attribute (two uint32 words) and shape:
  *   see ts/random/philox.ts for the exact counter layout every backend must reproduce.
+ * - int32 arithmetic wraps modulo 2³² (add, sub, mul, square, sum, prod, cumsum, scatterAdd);
+ *   int32 division truncates toward zero and division by zero gives 0.
+ * - float → int32 casts truncate toward zero, saturate at the int32 limits, and map NaN to 0.
+ * - gather and scatterAdd reject any index outside [0, size), negatives included, with a
+ *   ValueError naming the op, the index and the axis size.
+ * - Special-function conventions at the edges: lgamma(−∞) = +∞, digamma(±0) = ∓∞, digamma at
+ *   negative integers is NaN, trigamma(−∞) = NaN.
  */
 import type { DType } from '../core/dtype.js';
 import { DTypeError, ShapeError, ValueError, fmtShape } from '../core/errors.js';
-import { broadcastShapes, reducedShape, type Shape } from '../core/shape.js';
+import { broadcastShapes, reducedShape, sizeOf, type Shape } from '../core/shape.js';
 
 export interface TensorInfo {
   readonly shape: Shape;
@@ -77,6 +84,8 @@ export type KernelAttrs = { [K in UnaryOp]: Record<string, never> } & {
   randomNormal: { key: KeyAttr; shape: number[]; dtype: DType };
   randomGamma: { key: KeyAttr };
   randomPoisson: { key: KeyAttr };
+  igamma: Record<string, never>;
+  gammaSampleGrad: Record<string, never>;
 };
 
 export type KernelName = keyof KernelAttrs;
@@ -248,7 +257,10 @@ def('tril', 1, true, ([x]) => {
   return [{ shape: x.shape, dtype: x.dtype }];
 });
 
-def('reshape', 1, true, ([x], { shape }) => [{ shape, dtype: x.dtype }]);
+def('reshape', 1, true, ([x], { shape }) => {
+  need('reshape', sizeOf(shape) === sizeOf(x.shape), `cannot reshape ${fmtShape(x.shape)} into ${fmtShape(shape)}`);
+  return [{ shape, dtype: x.dtype }];
+});
 
 def('transpose', 1, true, ([x], { perm }) => {
   need('transpose', perm.length === x.shape.length, `perm [${perm.join(', ')}] does not match rank ${x.shape.length}`);
@@ -268,6 +280,8 @@ def('slice', 1, true, ([x], { begin, size }) => {
 
 def('pad', 1, true, ([x], { before, after }) => {
   need('pad', before.length === x.shape.length && after.length === x.shape.length, `before/after must have rank ${x.shape.length}`);
+  const widths = [...before, ...after];
+  need('pad', widths.every((w) => Number.isInteger(w) && w >= 0), `widths must be non-negative integers, got before [${before.join(', ')}] after [${after.join(', ')}]`, ValueError);
   return [{ shape: x.shape.map((d, i) => d + before[i] + after[i]), dtype: x.dtype }];
 });
 
@@ -279,6 +293,8 @@ def('gather', 2, true, ([x, idx], { axis }) => {
 
 def('scatterAdd', 2, true, ([upd, idx], { axis, size }) => {
   intIndices('scatterAdd', idx);
+  need('scatterAdd', Number.isInteger(size) && size >= 0, `size must be a non-negative integer, got ${size}`, ValueError);
+  need('scatterAdd', axis >= 0 && axis <= upd.shape.length - idx.shape.length, `axis ${axis} leaves no room for indices ${fmtShape(idx.shape)} in updates ${fmtShape(upd.shape)}`);
   const r = idx.shape.length;
   const ok = upd.shape.length >= axis + r && idx.shape.every((d, i) => upd.shape[axis + i] === d);
   need('scatterAdd', ok, `updates ${fmtShape(upd.shape)} do not hold indices ${fmtShape(idx.shape)} at axis ${axis}`);
@@ -314,6 +330,16 @@ for (const op of ['randomGamma', 'randomPoisson'] as const) {
   def(op, 1, false, ([x]) => {
     floatOnly(op, x, op === 'randomGamma' ? 'alpha' : 'rate');
     return [{ shape: x.shape, dtype: x.dtype }];
+  });
+}
+
+// P(a, x), the regularized lower incomplete gamma function, and dx/da for unit-rate gamma draws
+// x (implicit reparameterization); both broadcast a against x.
+for (const op of ['igamma', 'gammaSampleGrad'] as const) {
+  def(op, 2, false, ([a, x]) => {
+    sameDtype(op, a, x, 'a', 'x');
+    floatOnly(op, a, 'a');
+    return [{ shape: broadcastShapes(op, a.shape, x.shape), dtype: a.dtype }];
   });
 }
 

@@ -1,6 +1,6 @@
 /** Shape ops: reshape, transpose, slicing, gathering, concatenation, broadcasting. */
 import { ENGINE } from '../core/engine.js';
-import { ShapeError, fmtShape } from '../core/errors.js';
+import { ShapeError, ValueError, fmtShape } from '../core/errors.js';
 import { broadcastShapes, normAxis, shapesEqual, sizeOf, type Shape } from '../core/shape.js';
 import type { Tensor } from '../core/tensor.js';
 
@@ -66,6 +66,8 @@ export function slice(x: Tensor, begin: readonly number[], size?: readonly numbe
 
 /** x padded with `value`: `before[i]` entries before and `after[i]` after along axis i. */
 export function pad(x: Tensor, before: readonly number[], after: readonly number[], value = 0): Tensor {
+  for (const w of [...before, ...after])
+    if (!Number.isInteger(w) || w < 0) throw new ValueError(`pad: widths must be non-negative integers, got before [${before.join(', ')}] after [${after.join(', ')}]`);
   return ENGINE.runKernel('pad', [x], { before: before.slice(), after: after.slice(), value })[0];
 }
 
@@ -79,7 +81,9 @@ export function gather(x: Tensor, indices: Tensor, axis = 0): Tensor {
  * `updates` are added at `indices` (repeated indices accumulate).
  */
 export function scatterAdd(updates: Tensor, indices: Tensor, axis: number, size: number): Tensor {
-  return ENGINE.runKernel('scatterAdd', [updates, indices], { axis: normAxis('scatterAdd', axis, updates.shape.length), size })[0];
+  // The axis counts in the result, whose rank is updates.rank − indices.rank + 1.
+  const rank = updates.shape.length - indices.shape.length + 1;
+  return ENGINE.runKernel('scatterAdd', [updates, indices], { axis: normAxis('scatterAdd', axis, Math.max(rank, 0)), size })[0];
 }
 
 /** Joins tensors along an existing axis. */

@@ -12,8 +12,31 @@
  *   u1 = uniform number 2m, u2 = uniform number 2m + 1 (of the dtype's uniform stream),
  *   r = sqrt(-2 ln(1 - u1)), θ = 2π u2; element 2m is r cos θ, element 2m + 1 is r sin θ.
  * - Per-element rejection samplers (gamma, Poisson) draw from their own counters
- *   [i mod 2^32, t, TAG, floor(i / 2^32)] for element i and attempt word t, where a block's four
- *   words give two float64 uniforms: (w0, w1) and (w2, w3) by the float64 rule above.
+ *   [i mod 2^32, t, TAG, floor(i / 2^32)] for element i and block index t, where a block's four
+ *   words give two float64 uniforms: (w0, w1) and (w2, w3) by the float64 rule above. These
+ *   samplers always use float64 uniforms and float64 arithmetic, whatever the output dtype, and
+ *   round to the dtype on the final store. MAX_ATTEMPTS = 4096; a sampler that exhausts it
+ *   gives NaN (probability far below 2^-1000).
+ * - Gamma(alpha, 1) element i, TAG_GAMMA. alpha NaN or <= 0 → NaN; alpha = +∞ → +∞. Otherwise
+ *   Marsaglia–Tsang (2000) with a = alpha < 1 ? alpha + 1 : alpha, d = a − 1/3, c = 1 / sqrt(9d).
+ *   Attempt t = 0, 1, ... (t < MAX_ATTEMPTS):
+ *     block 2t:   u1 = (w0, w1), u2 = (w2, w3); x = sqrt(−2 ln(1 − u1)) · cos(2π · u2);
+ *                 v = (1 + c x)^3, computed as y = 1 + c x, v = y·y·y; if y <= 0, the attempt
+ *                 fails without reading block 2t + 1.
+ *     block 2t+1: u = (w0, w1) (w2, w3 unused); accept g = d·v if
+ *                 u < 1 − 0.0331·x²·x²  or  ln u < 0.5·x² + d·(1 − v + ln v).
+ *   When alpha < 1 the result is g · pow(1 − ub, 1 / alpha) with ub = (w0, w1) of block
+ *   0xFFFFFFFF (1 − ub lies in (0, 1]). 2π is the float64 6.283185307179586.
+ * - Poisson(rate) element i, TAG_POISSON. rate NaN or < 0 → NaN; rate = 0 → 0; rate = +∞ → +∞.
+ *   rate < 10, Knuth: uniform k (k = 0, 1, ...) is (w0, w1) of block floor(k / 2) when k is even
+ *   and (w2, w3) of that block when odd; p_k = u_0·u_1·…·u_k (multiplied in that order); the
+ *   result is the first k with p_k <= exp(−rate) (k < 2·MAX_ATTEMPTS, else NaN).
+ *   rate >= 10, Hörmann's PTRS (1993), as in NumPy: slam = sqrt(rate), loglam = ln rate,
+ *   b = 0.931 + 2.53·slam, a = −0.059 + 0.02483·b, invalpha = 1.1239 + 1.1328 / (b − 3.4),
+ *   vr = 0.9277 − 3.6224 / (b − 2). Attempt t uses block t: U = (w0, w1) − 0.5, V = (w2, w3),
+ *   us = 0.5 − |U|, k = floor((2a / us + b)·U + rate + 0.43). Return k if us >= 0.07 and V <= vr;
+ *   reject if k < 0 or (us < 0.013 and V > us); otherwise return k if
+ *   ln V + ln invalpha − ln(a / us² + b) <= −rate + k·loglam − lgamma(k + 1).
  * - split(key, n): key i is words 0 and 1 of philox(key, [i, 0, TAG_SPLIT, 0]).
  *   foldIn(key, d): words 0 and 1 of philox(key, [d, 0, TAG_FOLD, 0]).
  */

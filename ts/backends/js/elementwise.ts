@@ -4,6 +4,7 @@ import { broadcastStrides, type Shape } from '../../core/shape.js';
 import type { BinaryOp, CompareOp, UnaryOp } from '../../kernels/spec.js';
 import type { CpuKernelTable, CpuView } from '../backend.js';
 import { digamma, erf, erfinv, lgamma, trigamma } from './special.js';
+import { gammaSampleGrad, igamma } from './igamma.js';
 
 type F1 = (x: number) => number;
 type F2 = (a: number, b: number) => number;
@@ -109,9 +110,16 @@ export function mapBinary(f: F2, a: CpuView, b: CpuView, out: CpuView): void {
   }
 }
 
-function roundTo(out: TypedArray): void {
-  // int32 arrays truncate on store; nothing to do for floats.
-  void out;
+/**
+ * int32 variants where float64 arithmetic would not wrap modulo 2³² exactly (products can exceed
+ * 2⁵³): the native backends use wrapping integer arithmetic, so js must too.
+ */
+const INT_BINARY: Partial<Record<BinaryOp, F2>> = { div: idiv, mul: Math.imul };
+
+/** float → int32 as Rust's `as i32` and CUDA's __double2int_rz: truncate, saturate, NaN → 0. */
+function toInt32(v: number): number {
+  if (v !== v) return 0;
+  return v >= 2147483647 ? 2147483647 : v <= -2147483648 ? -2147483648 : Math.trunc(v);
 }
 
 export const ELEMENTWISE: CpuKernelTable = {};
@@ -120,12 +128,13 @@ for (const op of Object.keys(UNARY) as UnaryOp[]) {
   const f = UNARY[op];
   ELEMENTWISE[op] = ([x], [out]) => mapUnary(f, x.data, out.data);
 }
+// int32 squares wrap modulo 2³², as the native backends' wrapping multiply does.
+ELEMENTWISE.square = ([x], [out]) => mapUnary(x.dtype === 'int32' ? (v) => Math.imul(v, v) : UNARY.square, x.data, out.data);
 
 for (const op of Object.keys(BINARY) as BinaryOp[]) {
   const f = BINARY[op];
   ELEMENTWISE[op] = ([a, b], [out]) => {
-    mapBinary(op === 'div' && out.dtype === 'int32' ? idiv : f, a, b, out);
-    roundTo(out.data);
+    mapBinary(out.dtype === 'int32' ? (INT_BINARY[op] ?? f) : f, a, b, out);
   };
 }
 
@@ -139,7 +148,7 @@ ELEMENTWISE.clamp = ([x], [out], { min, max }) => mapUnary((v) => (v < min ? min
 ELEMENTWISE.cast = ([x], [out]) => {
   const o = out.data;
   const v = x.data;
-  if (out.dtype === 'int32') for (let i = 0; i < o.length; i++) o[i] = Math.trunc(v[i]);
+  if (out.dtype === 'int32') for (let i = 0; i < o.length; i++) o[i] = toInt32(v[i]);
   else o.set(v);
 };
 
@@ -168,3 +177,6 @@ ELEMENTWISE.where = ([c, a, b], [out]) => {
     }
   }
 };
+
+ELEMENTWISE.igamma = ([a, x], [out]) => mapBinary(igamma, a, x, out);
+ELEMENTWISE.gammaSampleGrad = ([a, x], [out]) => mapBinary(gammaSampleGrad, a, x, out);

@@ -57,7 +57,7 @@ function fraction(a: number, x: number): PAndGrad {
     b += 2;
     // d = 1 / (an·d + b)
     let den = an * d + b;
-    let dden = dan * d + an * dd + db;
+    const dden = dan * d + an * dd + db;
     if (Math.abs(den) < TINY) den = TINY;
     d = 1 / den;
     dd = -dden / (den * den);

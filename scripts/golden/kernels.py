@@ -1,0 +1,169 @@
+"""Golden values for the js reference kernels: writes test/fixtures/kernels.json.
+
+Special functions come from mpmath at 40 digits (scipy's own double versions are off by up to
+1e-12 near some negative poles and roots); reductions, linear algebra and indexing from numpy and
+scipy. Rerun from the repository root:
+
+    python3 -m venv .venv-golden && .venv-golden/bin/pip install numpy scipy mpmath
+    .venv-golden/bin/python scripts/golden/kernels.py
+
+Non-finite numbers are written as the strings "inf", "-inf" and "nan".
+"""
+import json
+import pathlib
+
+import mpmath as mp
+import numpy as np
+import scipy.linalg as sla
+
+mp.mp.dps = 40
+rng = np.random.default_rng(20240601)
+OUT = pathlib.Path(__file__).resolve().parents[2] / "test" / "fixtures" / "kernels.json"
+
+
+def enc(values):
+    """Floats as JSON numbers, non-finite ones as strings."""
+    out = []
+    for v in np.asarray(values, dtype=np.float64).ravel():
+        out.append(float(v) if np.isfinite(v) else ("nan" if np.isnan(v) else ("inf" if v > 0 else "-inf")))
+    return out
+
+
+def mpf_or_nan(fn, x):
+    try:
+        v = fn(mp.mpf(float(x)))
+        return float(v) if mp.im(v) == 0 else float("nan")
+    except (ValueError, ZeroDivisionError):
+        return float("nan")
+
+
+# ---------------------------------------------------------------- special functions
+
+def grid(*parts):
+    return np.concatenate([np.asarray(p, dtype=np.float64) for p in parts])
+
+
+negatives = -rng.integers(0, 25, 40) - rng.uniform(0.05, 0.95, 40)
+SPECIAL = [
+    # (function, label, points, rtol, atol)
+    ("lgamma", "positive", grid(rng.uniform(0.01, 30, 40), [0.5, 1.5, 2.5, 3, 10, 20.5], 10 ** rng.uniform(-300, 300, 12)), 1e-13, 0),
+    ("lgamma", "near 1 and 2", grid(1 + 10.0 ** -np.arange(1, 14), 1 - 10.0 ** -np.arange(1, 14), 2 + 10.0 ** -np.arange(1, 14), 2 - 10.0 ** -np.arange(1, 14)), 1e-13, 0),
+    ("lgamma", "negative non-integers", negatives, 1e-13, 1e-13),
+    ("lgamma", "poles and limits", [0.0, -1.0, -7.0, np.inf], 0, 0),
+    ("digamma", "positive", grid(rng.uniform(0.01, 30, 40), [1, 2, 10, 1e3, 1e10, 1e-8], 1.4616321449683622 + 10.0 ** -np.arange(2, 15)), 1e-13, 0),
+    ("digamma", "negative non-integers", negatives, 1e-13, 1e-12),
+    ("trigamma", "positive", grid(rng.uniform(0.01, 30, 40), [1, 2, 10, 1e3, 1e10, 1e-8]), 1e-13, 0),
+    ("trigamma", "negative non-integers", negatives, 1e-12, 0),
+    ("erf", "grid", grid(rng.uniform(-6, 6, 40), [0, 1e-300, 1e-10, 0.5, 1.9, 2, 2.1, 3, 5.9, 6, 6.1, 30, -30]), 1e-14, 0),
+    ("erfinv", "grid", grid(rng.uniform(-1, 1, 40), [0.5, -0.5, 1e-300, 1e-10, 0.999, -0.999999], 1 - 10.0 ** -np.arange(3, 17), -1 + 10.0 ** -np.arange(3, 17)), 1e-13, 0),
+    ("erfinv", "limits", [1.0, -1.0], 0, 0),
+]
+MPF = {
+    "lgamma": lambda x: mp.log(abs(mp.gamma(x))),
+    "digamma": mp.digamma,
+    "trigamma": lambda x: mp.polygamma(1, x),
+    "erf": mp.erf,
+    "erfinv": mp.erfinv,
+}
+LIMITS = {("lgamma", 0.0): np.inf, ("lgamma", -1.0): np.inf, ("lgamma", -7.0): np.inf, ("lgamma", np.inf): np.inf,
+          ("erfinv", 1.0): np.inf, ("erfinv", -1.0): -np.inf}
+
+
+def special_value(fn, x):
+    if (fn, x) in LIMITS:
+        return LIMITS[(fn, x)]
+    return mpf_or_nan(MPF[fn], x)
+
+
+special = [
+    {"fn": fn, "label": label, "x": enc(xs), "y": enc([special_value(fn, float(x)) for x in xs]), "rtol": rtol, "atol": atol}
+    for fn, label, xs, rtol, atol in SPECIAL
+]
+
+# ---------------------------------------------------------------- kernels
+
+
+def tensor(a, dtype="float64"):
+    a = np.asarray(a)
+    return {"dtype": dtype, "shape": list(a.shape), "data": enc(a)}
+
+
+cases = []
+
+
+def case(name, label, inputs, attrs, outputs, rtol=1e-12, atol=1e-12):
+    cases.append({"name": name, "label": label, "inputs": inputs, "attrs": attrs, "outputs": outputs, "rtol": rtol, "atol": atol})
+
+
+x = rng.normal(size=(3, 4, 5))
+case("sum", "axes [0,2]", [tensor(x)], {"axes": [0, 2], "keepDims": False}, [tensor(x.sum(axis=(0, 2)))])
+case("prod", "axes [1] keepDims", [tensor(x)], {"axes": [1], "keepDims": True}, [tensor(x.prod(axis=1, keepdims=True))])
+case("max", "axes [2]", [tensor(x)], {"axes": [2], "keepDims": False}, [tensor(x.max(axis=2))])
+case("min", "all axes", [tensor(x)], {"axes": [0, 1, 2], "keepDims": False}, [tensor(x.min())])
+case("sum", "int32 wraps", [tensor([2**31 - 1, 1, 5], "int32")], {"axes": [0], "keepDims": False}, [tensor(np.array([2**31 - 1, 1, 5], dtype=np.int32).sum(dtype=np.int32), "int32")])
+
+big = rng.normal(size=(4, 6)) * 5 + 1000
+big[2, :] = -np.inf
+big[3, 1] = np.inf
+lse = []
+for row in big:
+    m = row.max()
+    lse.append(m if np.isinf(m) else m + np.log(np.exp(row - m).sum()))
+case("logsumexp", "large values, −Inf and +Inf rows", [tensor(big)], {"axes": [1], "keepDims": False}, [tensor(lse)])
+
+ties = np.array([[1.0, 3, 3, 0], [np.nan, 2, np.nan, 9], [-1, -1, -2, -2]])
+case("argmax", "ties and NaN", [tensor(ties)], {"axis": 1, "keepDims": False}, [tensor(np.argmax(ties, axis=1), "int32")], 0, 0)
+case("argmin", "ties and NaN", [tensor(ties)], {"axis": 1, "keepDims": False}, [tensor(np.argmin(ties, axis=1), "int32")], 0, 0)
+
+s = rng.normal(size=(3, 4)) * 30
+sm = np.exp(s - s.max(axis=0, keepdims=True))
+sm /= sm.sum(axis=0, keepdims=True)
+case("softmax", "axis 0", [tensor(s)], {"axis": 0}, [tensor(sm)])
+lsm = s - s.max(axis=1, keepdims=True)
+lsm -= np.log(np.exp(lsm).sum(axis=1, keepdims=True))
+case("logSoftmax", "axis 1", [tensor(s)], {"axis": 1}, [tensor(lsm)])
+case("cumsum", "axis 1", [tensor(x)], {"axis": 1, "reverse": False}, [tensor(np.cumsum(x, axis=1))])
+case("cumsum", "axis 2 reverse", [tensor(x)], {"axis": 2, "reverse": True}, [tensor(np.flip(np.cumsum(np.flip(x, 2), axis=2), 2))])
+
+a = rng.normal(size=(2, 1, 3, 4))
+b = rng.normal(size=(3, 5, 4))
+case("matmul", "batch broadcast, transB", [tensor(a), tensor(b)], {"transA": False, "transB": True}, [tensor(a @ np.swapaxes(b, -1, -2))])
+a2 = rng.normal(size=(4, 3))
+b2 = rng.normal(size=(4, 2))
+case("matmul", "transA", [tensor(a2), tensor(b2)], {"transA": True, "transB": False}, [tensor(a2.T @ b2)])
+
+m = rng.normal(size=(3, 4, 4))
+spd = m @ np.swapaxes(m, -1, -2) + 4 * np.eye(4)
+case("cholesky", "batch of 3", [tensor(spd)], {}, [tensor(np.linalg.cholesky(spd))])
+
+tri = np.tril(rng.normal(size=(4, 4))) + 3 * np.eye(4)
+rhs = rng.normal(size=(4, 2))
+for lower in (True, False):
+    for trans in (False, True):
+        A = tri if lower else tri.T
+        sol = sla.solve_triangular(A, rhs, lower=lower, trans=1 if trans else 0)
+        case("triangularSolve", f"lower={lower} transA={trans}", [tensor(A), tensor(rhs)], {"lower": lower, "transA": trans}, [tensor(sol)])
+
+g = rng.normal(size=(2, 5, 3))
+idx = np.array([[4, 0, 0], [2, 1, 4]], dtype=np.int32)
+case("gather", "axis 1, 2-D indices", [tensor(g), tensor(idx, "int32")], {"axis": 1}, [tensor(np.take(g, idx, axis=1))], 0, 0)
+upd = rng.normal(size=(2, 2, 3, 3))
+acc = np.zeros((2, 5, 3))
+for i in range(2):
+    for j in range(3):
+        acc[:, idx[i, j], :] += upd[:, i, j, :]
+case("scatterAdd", "axis 1, repeated indices", [tensor(upd), tensor(idx, "int32")], {"axis": 1, "size": 5}, [tensor(acc)])
+
+t = rng.normal(size=(2, 3, 4))
+case("transpose", "perm [2,0,1]", [tensor(t)], {"perm": [2, 0, 1]}, [tensor(np.transpose(t, (2, 0, 1)))], 0, 0)
+case("pad", "value 7", [tensor(t)], {"before": [0, 1, 2], "after": [1, 0, 1], "value": 7}, [tensor(np.pad(t, ((0, 1), (1, 0), (2, 1)), constant_values=7))], 0, 0)
+case("slice", "middle block", [tensor(t)], {"begin": [1, 1, 0], "size": [1, 2, 3]}, [tensor(t[1:2, 1:3, 0:3])], 0, 0)
+case("concat", "axis 2", [tensor(t), tensor(t[:, :, :1])], {"axis": 2}, [tensor(np.concatenate([t, t[:, :, :1]], axis=2))], 0, 0)
+case("tril", "k = -1", [tensor(t)], {"k": -1}, [tensor(np.tril(t, -1))], 0, 0)
+case("diagonal", "batch", [tensor(t)], {}, [tensor(np.diagonal(t, axis1=-2, axis2=-1))], 0, 0)
+oh = np.array([0, 3, -1, 4, 2], dtype=np.int32)
+case("oneHot", "out of range gives zeros", [tensor(oh, "int32")], {"depth": 4, "dtype": "float64"}, [tensor((oh[:, None] == np.arange(4)).astype(float))], 0, 0)
+
+OUT.parent.mkdir(parents=True, exist_ok=True)
+OUT.write_text(json.dumps({"generator": "scripts/golden/kernels.py", "special": special, "kernels": cases}, indent=None) + "\n")
+print(f"wrote {OUT} ({OUT.stat().st_size} bytes)")

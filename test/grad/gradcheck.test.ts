@@ -1,0 +1,159 @@
+/**
+ * Every gradient rule against float64 central differences. For each case the objective is
+ * sum(op(x) · w) with a fixed random weight w (so every output element matters); the analytic
+ * gradient from valueAndGrad must match (f(x + h) − f(x − h)) / 2h, h = 1e-6 · max(1, |x|), with
+ * max |g − fd| / max(1, ‖fd‖∞) below the case's tolerance (1e-6 unless the case says why not).
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import { ENGINE } from '../../ts/core/engine.js';
+import type { Tensor } from '../../ts/core/tensor.js';
+import { GRADS } from '../../ts/grads/index.js';
+import { KERNELS, KERNEL_NAMES } from '../../ts/kernels/spec.js';
+import { backendByName } from '../../ts/backends/registry.js';
+import * as V from '../../ts/index.js';
+import { CASES, rng, type GradCase } from './cases.js';
+
+const DEFAULT_TOL = 1e-6;
+const DEFAULT_H = 1e-6;
+
+/** The default backend, plus every other cpu-device backend registered (js, and cpu if built). */
+const defaultBackend = V.getBackend();
+const BACKENDS = [...new Set([defaultBackend, ...V.listBackends().available.filter((n) => backendByName(n).device === 'cpu')])];
+
+function weight(shape: readonly number[], seed: number): Tensor {
+  const r = rng(seed);
+  const n = shape.reduce((p, d) => p * d, 1);
+  const a = new Float64Array(n);
+  for (let i = 0; i < n; i++) a[i] = 2 * r() - 1;
+  return V.tensor(a, shape);
+}
+
+function hash(s: string): number {
+  let h = 2166136261;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 16777619);
+  return h >>> 0;
+}
+
+interface CheckResult {
+  /** max |g − fd| / max(1, ‖fd‖∞) over all inputs. */
+  err: number;
+  /** Whether the case's kernel was recorded on the tape. */
+  recorded: boolean;
+  /** The worst element, for the failure message. */
+  worst: string;
+}
+
+function check(c: GradCase): CheckResult {
+  return V.tidy(() => {
+    const xs = c.inputs();
+    for (const x of xs) expect(x.dtype).toBe('float64');
+    const y0 = c.fn(xs);
+    const w = weight(y0.shape, hash(c.name));
+    const objective = (ins: Tensor[]): Tensor => V.sum(V.mul(c.fn(ins), w));
+    let recorded = false;
+    const [, grads] = V.valueAndGrad((ins: Tensor[]) => {
+      const out = objective(ins);
+      recorded = ENGINE.tape?.entries.some((e) => e.name === c.kernel) ?? false;
+      return out;
+    })(xs);
+    const hRel = c.h ?? DEFAULT_H;
+    let err = 0;
+    let worst = '';
+    for (let i = 0; i < xs.length; i++) {
+      const base = xs[i].dataSync() as Float64Array;
+      const g = grads[i].dataSync();
+      const fd = new Float64Array(base.length);
+      let scale = 1;
+      for (let j = 0; j < base.length; j++) {
+        const step = hRel * Math.max(1, Math.abs(base[j]));
+        const at = (d: number): number =>
+          V.tidy(() => {
+            const p = base.slice();
+            p[j] += d;
+            const ins = xs.map((x, k) => (k === i ? V.tensor(p, x.shape) : x));
+            return objective(ins).item();
+          });
+        fd[j] = (at(step) - at(-step)) / (2 * step);
+        scale = Math.max(scale, Math.abs(fd[j]));
+      }
+      for (let j = 0; j < base.length; j++) {
+        const e = Math.abs(g[j] - fd[j]) / scale;
+        if (!(e <= err)) {
+          err = Number.isNaN(e) ? Infinity : e;
+          worst = `input ${i} element ${j}: analytic ${g[j]}, finite difference ${fd[j]}`;
+        }
+      }
+    }
+    return { err, recorded, worst };
+  });
+}
+
+describe('gradient coverage', () => {
+  const differentiable = KERNEL_NAMES.filter((n) => KERNELS[n].differentiable);
+
+  it('every differentiable kernel has a rule', () => {
+    const missing = differentiable.filter((n) => GRADS[n] === undefined);
+    expect(missing).toEqual([]);
+  });
+
+  it('every differentiable kernel has a gradient case', () => {
+    const covered = new Set(CASES.map((c) => c.kernel));
+    const missing = differentiable.filter((n) => !covered.has(n));
+    expect(missing).toEqual([]);
+  });
+
+  it('no rule is registered for a kernel the spec marks non-differentiable', () => {
+    const extra = Object.keys(GRADS).filter((n) => !(n in KERNELS) || !KERNELS[n as keyof typeof KERNELS].differentiable);
+    expect(extra).toEqual([]);
+  });
+});
+
+describe.each(BACKENDS)('gradients match central differences on %s', (backend) => {
+  beforeAll(() => {
+    V.setBackend(backend);
+    return () => V.setBackend(defaultBackend);
+  });
+
+  it.each(CASES.map((c) => [c.name, c] as const))('%s', (_name, c) => {
+    const r = check(c);
+    expect(r.recorded, `${c.kernel} was not recorded on the tape`).toBe(true);
+    expect(r.err, r.worst).toBeLessThan(c.tol ?? DEFAULT_TOL);
+  });
+});
+
+/** Where the derivative is not classical, the documented choice (tested on the default backend). */
+describe('gradients at ties, zeros and infinities', () => {
+  const g1 = (f: (x: Tensor) => Tensor, x: number[]): number[] => Array.from(V.grad((t: Tensor) => V.sum(f(t)))(V.tensor(x)).dataSync());
+
+  it('max and min split the cotangent evenly among tied elements', () => {
+    expect(g1((x) => V.max(x), [1, 3, 3, 2])).toEqual([0, 0.5, 0.5, 0]);
+    expect(g1((x) => V.min(x), [1, 1, 1, 2])).toEqual([1 / 3, 1 / 3, 1 / 3, 0]);
+  });
+
+  it('maximum and minimum give each side half of dy on a tie', () => {
+    const g = V.grad((p: Tensor[]) => V.sum(V.maximum(p[0], p[1])))([V.tensor([1, 2, 3]), V.tensor([1, 5, 0])]);
+    expect(Array.from(g[0].dataSync())).toEqual([0.5, 0, 1]);
+    expect(Array.from(g[1].dataSync())).toEqual([0.5, 1, 0]);
+  });
+
+  it('prod is exact with one or more zeros', () => {
+    expect(g1((x) => V.prod(x), [2, 0, 3])).toEqual([0, 6, 0]);
+    expect(g1((x) => V.prod(x), [2, 0, 0])).toEqual([0, 0, 0]);
+  });
+
+  it('pow: the base gradient at a = 0 is finite for integer b ≥ 1, the exponent gradient is 0 for a ≤ 0', () => {
+    const g = V.grad((p: Tensor[]) => V.sum(V.pow(p[0], p[1])))([V.tensor([0, 0, -2]), V.tensor([1, 2, 3])]);
+    expect(Array.from(g[0].dataSync())).toEqual([1, 0, 12]);
+    expect(Array.from(g[1].dataSync())).toEqual([0, 0, 0]);
+  });
+
+  it('logsumexp of a slice of −∞ gives a zero gradient, not NaN', () => {
+    expect(g1((x) => V.logsumexp(V.reshape(x, [2, 2]), 1), [-Infinity, -Infinity, 0, 0])).toEqual([0, 0, 0.5, 0.5]);
+  });
+
+  it('relu and abs at 0, clamp at its bounds', () => {
+    expect(g1(V.relu, [0, 1, -1])).toEqual([0, 1, 0]);
+    expect(g1(V.abs, [0, 2, -2])).toEqual([0, 1, -1]);
+    expect(g1((x) => V.clamp(x, 0, 1), [0, 1, 2, -1])).toEqual([1, 1, 0, 0]);
+  });
+});
