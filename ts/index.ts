@@ -24,3 +24,4 @@ export { Key, key, split, foldIn } from './random/key.js';
 export * from './random/samplers.js';
 export * from './optim/index.js';
 export * from './distributions/index.js';
+export * from './bijectors/index.js';
