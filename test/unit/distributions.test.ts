@@ -293,3 +293,20 @@ describe('shapes and structure', () => {
     expect(flat(g.v)).toEqual([1, Math.E]);
   });
 });
+
+describe('TransformedDistribution', () => {
+  it('exp of a normal is the log-normal', async () => {
+    const { TransformedDistribution, ExpTransform, AffineTransform, StickBreakingTransform } = await import('../../ts/index.js');
+    const t = new TransformedDistribution(new Normal(0.3, 0.7), [new ExpTransform()]);
+    const ln = new LogNormal(0.3, 0.7);
+    for (const x of [0.2, 1, 3.5]) close(t.logProb(x).item(), ln.logProb(x).item(), 1e-12, `logProb(${x})`);
+    const aff = new TransformedDistribution(new Normal(0, 1), [new AffineTransform(2, 3)]);
+    close(aff.logProb(1.1).item(), new Normal(2, 3).logProb(1.1).item(), 1e-12, 'affine');
+    // Stick-breaking of a standard normal in R² is a density on the 3-simplex that integrates consistently.
+    const sb = new TransformedDistribution(new Normal(tensor([0, 0]), 1).toEvent(1), [new StickBreakingTransform()]);
+    expect(sb.eventShape).toEqual([3]);
+    const y = sb.sample(key(4), [5]);
+    expect(y.shape).toEqual([5, 3]);
+    expect(sb.logProb(y).shape).toEqual([5]);
+  });
+});

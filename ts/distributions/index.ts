@@ -7,3 +7,4 @@ export * from './discrete.js';
 export * from './multivariate.js';
 export * from './structured.js';
 export { kl, hasKL, registerKL } from './kl.js';
+export { TransformedDistribution } from './transformed.js';
