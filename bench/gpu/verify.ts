@@ -1,0 +1,207 @@
+/**
+ * CUDA verification and benchmarks, run by plain node on the device machine against the compiled
+ * library (see bench/gpu/README section in bench/README-cuda.md):
+ *
+ *   node .carry/dist/bench/gpu/verify.js [--reduced] [--no-bench] [--json FILE]
+ *
+ * 1. Conformance: every kernel of the spec, every case of test/backend/cases.ts, cuda vs js with
+ *    the suite's per-dtype tolerances. --reduced keeps two small cases per kernel (for
+ *    compute-sanitizer, which is slow).
+ * 2. Checks beyond the cases: bit-identical Philox streams on large sizes, async read, the
+ *    out-of-memory message, fallbacks listed.
+ * 3. Benchmarks (not with --no-bench): GEMM at VAE shapes (float32, and TF32 through cuBLAS's
+ *    math mode), a 64M-element elementwise op in GB/s against a device copy, and the end-to-end
+ *    cost of one small op from JS. PyTorch's figures come from torch_bench.py in the same run.
+ */
+import { writeFileSync } from 'node:fs';
+import { jsBackend } from '../../ts/backends/js/index.js';
+import { cudaMissingKernels, loadCudaBackend } from '../../ts/backends/cuda/index.js';
+import type { Backend } from '../../ts/backends/backend.js';
+import { KERNEL_NAMES, KERNELS } from '../../ts/kernels/spec.js';
+import { compareOutputs, kernelCases, runCase, toleranceFor } from '../../test/backend/cases.js';
+
+const args = process.argv.slice(2);
+const reduced = args.includes('--reduced');
+const bench = !args.includes('--no-bench') && !reduced;
+const jsonAt = args.indexOf('--json');
+const jsonFile = jsonAt >= 0 ? args[jsonAt + 1] : undefined;
+
+const loaded = loadCudaBackend();
+if (!loaded.backend || !loaded.addon) {
+  console.log(`cuda backend unavailable: ${loaded.reason}`);
+  process.exit(1);
+}
+const cuda = loaded.backend as Backend<unknown>;
+const addon = loaded.addon;
+const dev = loaded.device;
+console.log(`device: ${dev?.name} (sm_${dev?.major}${dev?.minor}, ${dev?.multiprocessors} SMs, ${((dev?.totalMemory ?? 0) / 2 ** 30).toFixed(1)} GiB), runtime ${dev?.runtimeVersion}, driver ${dev?.driverVersion}`);
+
+// ---------------------------------------------------------------- conformance
+interface Row {
+  kernel: string;
+  cases: number;
+  pass: number;
+  fail: number;
+  skipped: string;
+  first: string;
+}
+const rows: Row[] = [];
+const t0 = performance.now();
+for (const name of KERNEL_NAMES) {
+  const row: Row = { kernel: name, cases: 0, pass: 0, fail: 0, skipped: '', first: '' };
+  rows.push(row);
+  if (!cuda.has(name)) {
+    row.skipped = 'falls back to js';
+    continue;
+  }
+  let cases = kernelCases(name);
+  if (reduced) cases = cases.filter((c) => !/large/.test(c.label)).slice(0, 2);
+  for (const c of cases) {
+    row.cases++;
+    let msg: string | null = null;
+    try {
+      const want = runCase(jsBackend, c);
+      const got = runCase(cuda, c);
+      const infos = KERNELS[name].infer(c.inputs, c.attrs as never);
+      for (let k = 0; k < want.length && msg === null; k++) msg = compareOutputs(got[k], want[k], toleranceFor(c, infos[k].dtype));
+    } catch (e) {
+      msg = `threw ${(e as Error).message}`;
+    }
+    if (msg === null) row.pass++;
+    else {
+      row.fail++;
+      if (row.first === '') row.first = `${c.label}: ${msg}`;
+    }
+  }
+}
+const confMs = performance.now() - t0;
+const failed = rows.filter((r) => r.fail > 0);
+const passed = rows.filter((r) => r.cases > 0 && r.fail === 0);
+console.log(`\nconformance${reduced ? ' (reduced)' : ''}: ${passed.length} kernels pass all cases, ${failed.length} fail, ${cudaMissingKernels().length} fall back to js (${cudaMissingKernels().join(', ') || 'none'}); ${rows.reduce((s, r) => s + r.cases, 0)} cases in ${(confMs / 1000).toFixed(1)} s`);
+for (const r of failed) console.log(`  FAIL ${r.kernel} (${r.fail}/${r.cases}): ${r.first.slice(0, 300)}`);
+
+// ---------------------------------------------------------------- extra checks
+const checks: Record<string, string> = {};
+function checkEq(label: string, a: ArrayLike<number>, b: ArrayLike<number>): void {
+  let bad = -1;
+  for (let i = 0; i < a.length && bad < 0; i++) if (!Object.is(a[i], b[i])) bad = i;
+  checks[label] = a.length !== b.length ? `length ${a.length} vs ${b.length}` : bad < 0 ? 'bit-identical' : `differs at ${bad}: ${a[bad]} vs ${b[bad]}`;
+}
+{
+  const key: [number, number] = [0x12345678, 0x9abcdef0];
+  for (const [name, dtype] of [['randomBits', 'int32'], ['randomUniform', 'float32'], ['randomUniform', 'float64']] as const) {
+    const n = 1_000_003;
+    const attrs = { key, shape: [n], dtype } as never;
+    const want = runCase(jsBackend, { name, label: 'big', inputs: [], attrs });
+    const got = runCase(cuda, { name, label: 'big', inputs: [], attrs });
+    checkEq(`${name} ${dtype} n=${n}`, got[0], want[0]);
+  }
+  for (const dtype of ['float32', 'float64'] as const) {
+    const n = 100_001;
+    const attrs = { key, shape: [n], dtype } as never;
+    const want = runCase(jsBackend, { name: 'randomNormal', label: 'big', inputs: [], attrs })[0];
+    const got = runCase(cuda, { name: 'randomNormal', label: 'big', inputs: [], attrs })[0];
+    let exact = 0;
+    let maxRel = 0;
+    for (let i = 0; i < n; i++) {
+      if (Object.is(got[i], want[i])) exact++;
+      else maxRel = Math.max(maxRel, Math.abs(got[i] - want[i]) / Math.max(1e-300, Math.abs(want[i])));
+    }
+    checks[`randomNormal ${dtype} n=${n}`] = `${exact}/${n} bit-identical, max rel diff ${maxRel.toExponential(2)} (libm cos/log vs V8)`;
+  }
+}
+try {
+  addon.alloc(2 ** 50);
+  checks['out of memory'] = 'no error thrown (unexpected)';
+} catch (e) {
+  checks['out of memory'] = (e as Error).message;
+}
+const asyncCheck = (async () => {
+  const h = cuda.upload(new Float32Array([1, 2, 3]));
+  const r = await cuda.read(h, 'float32', 3);
+  cuda.free(h);
+  checks['async read'] = Array.from(r).join(',') === '1,2,3' ? 'ok' : `got ${Array.from(r).join(',')}`;
+})();
+await asyncCheck;
+console.log('\nchecks:');
+for (const [k, v] of Object.entries(checks)) console.log(`  ${k}: ${v}`);
+
+// ---------------------------------------------------------------- benchmarks
+const results: Record<string, number> = {};
+if (bench) {
+  const f32 = (n: number): Float32Array => {
+    const a = new Float32Array(n);
+    for (let i = 0; i < n; i++) a[i] = Math.sin(i * 0.37) * 0.5;
+    return a;
+  };
+  /** Median of `reps` timings (ms) of `iters` queued runs of fn followed by one sync. */
+  const time = (fn: () => void, iters: number, reps = 5): number => {
+    for (let i = 0; i < 3; i++) fn();
+    addon.sync();
+    const ts: number[] = [];
+    for (let r = 0; r < reps; r++) {
+      const s = performance.now();
+      for (let i = 0; i < iters; i++) fn();
+      addon.sync();
+      ts.push((performance.now() - s) / iters);
+    }
+    ts.sort((p, q) => p - q);
+    return ts[Math.floor(reps / 2)];
+  };
+  console.log('\nbenchmarks (varinf cuda):');
+  for (const tf32 of [false, true]) {
+    addon.setTF32(tf32);
+    for (const [m, k, n] of [[128, 784, 512], [512, 784, 512], [1024, 784, 512]]) {
+      const a = { data: cuda.upload(f32(m * k)), shape: [m, k], dtype: 'float32' as const };
+      const b = { data: cuda.upload(f32(k * n)), shape: [k, n], dtype: 'float32' as const };
+      const o = { data: cuda.alloc('float32', m * n), shape: [m, n], dtype: 'float32' as const };
+      const ms = time(() => cuda.run('matmul', [a, b], [o], { transA: false, transB: false }), 200);
+      const tflops = (2 * m * k * n) / (ms * 1e-3) / 1e12;
+      const key = `gemm_${tf32 ? 'tf32' : 'fp32'}_${m}x${k}x${n}`;
+      results[key] = tflops;
+      console.log(`  ${key}: ${(ms * 1000).toFixed(1)} us, ${tflops.toFixed(1)} TFLOP/s`);
+      for (const t of [a, b, o]) cuda.free(t.data);
+    }
+  }
+  addon.setTF32(false);
+  {
+    const n = 64 * 2 ** 20;
+    const x = { data: cuda.upload(f32(n)), shape: [n], dtype: 'float32' as const };
+    const y = { data: cuda.upload(f32(n)), shape: [n], dtype: 'float32' as const };
+    const o = { data: cuda.alloc('float32', n), shape: [n], dtype: 'float32' as const };
+    const msMul = time(() => cuda.run('mul', [x, y], [o], {}), 20);
+    const msExp = time(() => cuda.run('exp', [x], [o], {}), 20);
+    const msCopy = time(() => addon.copy2d(x.data as never, o.data as never, 1, n * 4, n * 4, 0), 20);
+    results.mul_64M_GBs = (3 * n * 4) / (msMul * 1e-3) / 1e9;
+    results.exp_64M_GBs = (2 * n * 4) / (msExp * 1e-3) / 1e9;
+    results.copy_64M_GBs = (2 * n * 4) / (msCopy * 1e-3) / 1e9;
+    console.log(`  mul 64M float32: ${msMul.toFixed(3)} ms, ${results.mul_64M_GBs.toFixed(0)} GB/s (read 2 + write 1)`);
+    console.log(`  exp 64M float32: ${msExp.toFixed(3)} ms, ${results.exp_64M_GBs.toFixed(0)} GB/s (read 1 + write 1)`);
+    console.log(`  device copy 64M float32: ${msCopy.toFixed(3)} ms, ${results.copy_64M_GBs.toFixed(0)} GB/s (read + write)`);
+    for (const t of [x, y, o]) cuda.free(t.data);
+  }
+  {
+    const a = { data: cuda.upload(f32(16)), shape: [16], dtype: 'float32' as const };
+    const b = { data: cuda.upload(f32(16)), shape: [16], dtype: 'float32' as const };
+    // Queued: alloc + launch + free per op, one sync at the end (the eager-op cost from JS).
+    const usQueued = time(() => {
+      const o = { data: cuda.alloc('float32', 16), shape: [16], dtype: 'float32' as const };
+      cuda.run('add', [a, b], [o], {});
+      cuda.free(o.data);
+    }, 20000) * 1000;
+    // Round trip: one op and a synchronous read of its 16 floats.
+    const o = { data: cuda.alloc('float32', 16), shape: [16], dtype: 'float32' as const };
+    const usRound = time(() => {
+      cuda.run('add', [a, b], [o], {});
+      cuda.readSync(o.data, 'float32', 16);
+    }, 2000) * 1000;
+    results.small_add_queued_us = usQueued;
+    results.small_add_roundtrip_us = usRound;
+    console.log(`  add [16] float32, queued from JS (alloc+launch+free): ${usQueued.toFixed(2)} us/op`);
+    console.log(`  add [16] float32 + readSync round trip: ${usRound.toFixed(2)} us`);
+  }
+}
+
+console.log(`\nmemory: ${JSON.stringify(addon.memory())}`);
+if (jsonFile !== undefined) writeFileSync(jsonFile, JSON.stringify({ device: dev, reduced, rows, checks, results }, null, 2));
+process.exit(failed.length > 0 ? 2 : 0);

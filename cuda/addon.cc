@@ -1,0 +1,480 @@
+// The node-addon-api binding of the CUDA backend: device info, a pooled allocator, one stream,
+// host<->device copies (synchronous and as a Promise) and one thin function per kernel entry of
+// kernels.h. Device buffers are JS externals that free themselves when collected (if the engine
+// did not free them first) and report their bytes to V8 as external memory.
+#include <cuda_runtime.h>
+#include <napi.h>
+
+#include <cstring>
+#include <mutex>
+#include <unordered_map>
+#include <vector>
+
+#include "kernels.h"
+
+namespace vi {
+
+// ---- stream and errors ----
+static cudaStream_t gStream = nullptr;
+
+cudaStream_t stream() {
+  if (gStream == nullptr) {
+    cudaError_t e = cudaStreamCreateWithFlags(&gStream, cudaStreamNonBlocking);
+    if (e != cudaSuccess) throw std::runtime_error(std::string("cuda: cannot create a stream: ") + cudaGetErrorString(e));
+  }
+  return gStream;
+}
+
+void check(cudaError_t e, const char* what) {
+  if (e != cudaSuccess) throw std::runtime_error(std::string("cuda ") + what + ": " + cudaGetErrorName(e) + " (" + cudaGetErrorString(e) + ")");
+}
+
+void checkLaunch(const char* kernel) { check(cudaGetLastError(), kernel); }
+
+// ---- pooled allocator ----
+// Free lists by size class. Reuse needs no event: every use of a block is queued on the one
+// stream, so work on a freed block is ordered before work on its next owner.
+class Pool {
+ public:
+  static size_t classOf(size_t bytes) {
+    if (bytes <= 256) return 256;
+    if (bytes < (1u << 20)) {
+      size_t c = 512;
+      while (c < bytes) c <<= 1;
+      return c;
+    }
+    const size_t mib = 1u << 20;
+    return (bytes + mib - 1) / mib * mib;
+  }
+
+  void* get(size_t bytes, size_t& cls) {
+    std::lock_guard<std::mutex> lock(mu_);
+    cls = classOf(bytes);
+    auto it = free_.find(cls);
+    if (it != free_.end() && !it->second.empty()) {
+      void* p = it->second.back();
+      it->second.pop_back();
+      cached_ -= cls;
+      inUse_ += cls;
+      return p;
+    }
+    void* p = nullptr;
+    cudaError_t e = cudaMalloc(&p, cls);
+    if (e == cudaErrorMemoryAllocation) {
+      cudaGetLastError();
+      trimLocked();
+      e = cudaMalloc(&p, cls);
+    }
+    if (e != cudaSuccess && e != cudaErrorMemoryAllocation) {
+      cudaGetLastError();
+      throw std::runtime_error("cuda alloc of " + std::to_string(bytes) + " bytes: " + cudaGetErrorName(e) + " (" +
+                               cudaGetErrorString(e) + ")");
+    }
+    if (e != cudaSuccess) {
+      cudaGetLastError();
+      size_t freeB = 0, total = 0;
+      cudaMemGetInfo(&freeB, &total);
+      throw std::runtime_error("cuda: out of memory: asked for " + std::to_string(bytes) + " bytes (" + std::to_string(cls) +
+                               " with pooling), " + std::to_string(freeB) + " bytes free of " + std::to_string(total) +
+                               "; " + std::to_string(inUse_) + " bytes held by live tensors (" + cudaGetErrorString(e) + ")");
+    }
+    inUse_ += cls;
+    return p;
+  }
+
+  void put(void* p, size_t cls) {
+    if (p == nullptr) return;
+    std::lock_guard<std::mutex> lock(mu_);
+    free_[cls].push_back(p);
+    inUse_ -= cls;
+    cached_ += cls;
+  }
+
+  void trim() {
+    std::lock_guard<std::mutex> lock(mu_);
+    trimLocked();
+  }
+
+  size_t inUse() const { return inUse_; }
+  size_t cached() const { return cached_; }
+
+ private:
+  void trimLocked() {
+    for (auto& kv : free_)
+      for (void* p : kv.second) cudaFree(p);
+    free_.clear();
+    cached_ = 0;
+  }
+  std::mutex mu_;
+  std::unordered_map<size_t, std::vector<void*>> free_;
+  size_t inUse_ = 0, cached_ = 0;
+};
+
+static Pool gPool;
+
+void* scratch(size_t bytes) {
+  size_t cls;
+  return gPool.get(bytes, cls);
+}
+void releaseScratch(void* p, size_t bytes) { gPool.put(p, Pool::classOf(bytes)); }
+
+// ---- device buffers as JS externals ----
+struct DevBuf {
+  void* ptr = nullptr;
+  size_t cls = 0;
+  bool live = true;
+};
+
+static void releaseBuf(Napi::Env env, DevBuf* b) {
+  if (!b->live) return;
+  b->live = false;
+  gPool.put(b->ptr, b->cls);
+  if (b->cls > 0) Napi::MemoryManagement::AdjustExternalMemory(env, -(int64_t)b->cls);
+}
+
+static Napi::External<DevBuf> makeBuf(Napi::Env env, size_t bytes) {
+  DevBuf* b = new DevBuf();
+  if (bytes > 0) {
+    try {
+      b->ptr = gPool.get(bytes, b->cls);
+    } catch (...) {
+      delete b;
+      throw;
+    }
+    Napi::MemoryManagement::AdjustExternalMemory(env, (int64_t)b->cls);
+  }
+  return Napi::External<DevBuf>::New(env, b, [](Napi::Env e, DevBuf* p) {
+    releaseBuf(e, p);
+    delete p;
+  });
+}
+
+static DevBuf* bufOf(const Napi::Value& v, const char* what) {
+  if (!v.IsExternal()) throw std::runtime_error(std::string("cuda ") + what + ": expected a device buffer handle");
+  DevBuf* b = v.As<Napi::External<DevBuf>>().Data();
+  if (!b->live) throw std::runtime_error(std::string("cuda ") + what + ": device buffer used after free");
+  return b;
+}
+
+static void* ptr(const Napi::CallbackInfo& info, size_t i) { return bufOf(info[i], "kernel argument")->ptr; }
+static int64_t i64(const Napi::CallbackInfo& info, size_t i) { return info[i].As<Napi::Number>().Int64Value(); }
+static int i32(const Napi::CallbackInfo& info, size_t i) { return info[i].As<Napi::Number>().Int32Value(); }
+static double f64(const Napi::CallbackInfo& info, size_t i) { return info[i].As<Napi::Number>().DoubleValue(); }
+static bool flag(const Napi::CallbackInfo& info, size_t i) { return info[i].ToBoolean().Value(); }
+static std::string str(const Napi::CallbackInfo& info, size_t i) { return info[i].As<Napi::String>().Utf8Value(); }
+static Dims dims(const Napi::CallbackInfo& info, size_t i) {
+  Napi::Array a = info[i].As<Napi::Array>();
+  Dims d(a.Length());
+  for (uint32_t k = 0; k < a.Length(); k++) d[k] = a.Get(k).As<Napi::Number>().Int64Value();
+  return d;
+}
+
+static Napi::Value typedArray(Napi::Env env, int dt, Napi::ArrayBuffer ab, size_t n) {
+  if (dt == F64) return Napi::Float64Array::New(env, n, ab, 0);
+  if (dt == F32) return Napi::Float32Array::New(env, n, ab, 0);
+  return Napi::Int32Array::New(env, n, ab, 0);
+}
+
+// Turns C++ exceptions (CUDA errors named by kernel) into JS exceptions.
+template <Napi::Value (*F)(const Napi::CallbackInfo&)>
+static Napi::Value guarded(const Napi::CallbackInfo& info) {
+  try {
+    return F(info);
+  } catch (const Napi::Error&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw Napi::Error::New(info.Env(), e.what());
+  }
+}
+
+// ---- memory and copies ----
+static Napi::Value Info(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object o = Napi::Object::New(env);
+  int count = 0;
+  cudaError_t e = cudaGetDeviceCount(&count);
+  if (e != cudaSuccess) {
+    o.Set("count", 0);
+    o.Set("error", std::string(cudaGetErrorName(e)) + ": " + cudaGetErrorString(e));
+    cudaGetLastError();
+    return o;
+  }
+  o.Set("count", count);
+  if (count > 0) {
+    cudaDeviceProp p;
+    if (cudaGetDeviceProperties(&p, 0) == cudaSuccess) {
+      o.Set("name", std::string(p.name));
+      o.Set("major", p.major);
+      o.Set("minor", p.minor);
+      o.Set("multiprocessors", p.multiProcessorCount);
+      o.Set("totalMemory", (double)p.totalGlobalMem);
+    }
+    int rt = 0, drv = 0;
+    cudaRuntimeGetVersion(&rt);
+    cudaDriverGetVersion(&drv);
+    o.Set("runtimeVersion", rt);
+    o.Set("driverVersion", drv);
+  }
+  return o;
+}
+
+static Napi::Value Alloc(const Napi::CallbackInfo& info) { return makeBuf(info.Env(), (size_t)i64(info, 0)); }
+
+static Napi::Value Free(const Napi::CallbackInfo& info) {
+  if (info[0].IsExternal()) releaseBuf(info.Env(), info[0].As<Napi::External<DevBuf>>().Data());
+  return info.Env().Undefined();
+}
+
+static Napi::Value Upload(const Napi::CallbackInfo& info) {
+  Napi::TypedArray ta = info[0].As<Napi::TypedArray>();
+  const size_t bytes = ta.ByteLength();
+  Napi::External<DevBuf> h = makeBuf(info.Env(), bytes);
+  if (bytes > 0) {
+    const char* src = static_cast<const char*>(ta.ArrayBuffer().Data()) + ta.ByteOffset();
+    // From pageable memory this returns once the data is staged, so the caller may reuse it.
+    check(cudaMemcpyAsync(h.Data()->ptr, src, bytes, cudaMemcpyHostToDevice, stream()), "upload");
+  }
+  return h;
+}
+
+static Napi::Value ReadSync(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  DevBuf* b = bufOf(info[0], "readSync");
+  const int dt = i32(info, 1);
+  const size_t n = (size_t)i64(info, 2);
+  const size_t bytes = n * dtypeBytes(dt);
+  Napi::ArrayBuffer ab = Napi::ArrayBuffer::New(env, bytes);
+  if (bytes > 0) {
+    check(cudaMemcpyAsync(ab.Data(), b->ptr, bytes, cudaMemcpyDeviceToHost, stream()), "readSync");
+    check(cudaStreamSynchronize(stream()), "readSync (a queued kernel failed)");
+  }
+  return typedArray(env, dt, ab, n);
+}
+
+// Queues the copy into pinned memory now (so later frees cannot race it) and waits off-thread.
+class ReadWorker : public Napi::AsyncWorker {
+ public:
+  ReadWorker(Napi::Env env, int dt, size_t n, void* host, cudaEvent_t ev)
+      : Napi::AsyncWorker(env), def_(Napi::Promise::Deferred::New(env)), dt_(dt), n_(n), host_(host), ev_(ev) {}
+  ~ReadWorker() override {
+    if (ev_) cudaEventDestroy(ev_);
+    if (host_) cudaFreeHost(host_);
+  }
+  Napi::Promise promise() { return def_.Promise(); }
+  void Execute() override {
+    if (ev_) {
+      cudaError_t e = cudaEventSynchronize(ev_);
+      if (e != cudaSuccess) SetError(std::string("cuda read: ") + cudaGetErrorName(e) + " (a queued kernel failed)");
+    }
+  }
+  void OnOK() override {
+    Napi::Env env = Env();
+    const size_t bytes = n_ * dtypeBytes(dt_);
+    Napi::ArrayBuffer ab = Napi::ArrayBuffer::New(env, bytes);
+    if (bytes > 0) std::memcpy(ab.Data(), host_, bytes);
+    def_.Resolve(typedArray(env, dt_, ab, n_));
+  }
+  void OnError(const Napi::Error& e) override { def_.Reject(e.Value()); }
+
+ private:
+  Napi::Promise::Deferred def_;
+  int dt_;
+  size_t n_;
+  void* host_;
+  cudaEvent_t ev_;
+};
+
+static Napi::Value Read(const Napi::CallbackInfo& info) {
+  DevBuf* b = bufOf(info[0], "read");
+  const int dt = i32(info, 1);
+  const size_t n = (size_t)i64(info, 2);
+  const size_t bytes = n * dtypeBytes(dt);
+  void* host = nullptr;
+  cudaEvent_t ev = nullptr;
+  if (bytes > 0) {
+    check(cudaMallocHost(&host, bytes), "read (pinned staging buffer)");
+    check(cudaMemcpyAsync(host, b->ptr, bytes, cudaMemcpyDeviceToHost, stream()), "read");
+    check(cudaEventCreateWithFlags(&ev, cudaEventDisableTiming), "read (event)");
+    check(cudaEventRecord(ev, stream()), "read (event)");
+  }
+  ReadWorker* w = new ReadWorker(info.Env(), dt, n, host, ev);
+  Napi::Promise p = w->promise();
+  w->Queue();
+  return p;
+}
+
+static Napi::Value Sync(const Napi::CallbackInfo& info) {
+  check(cudaStreamSynchronize(stream()), "sync (a queued kernel failed)");
+  return info.Env().Undefined();
+}
+
+static Napi::Value Memory(const Napi::CallbackInfo& info) {
+  Napi::Object o = Napi::Object::New(info.Env());
+  o.Set("bytesInUse", (double)gPool.inUse());
+  o.Set("bytesCached", (double)gPool.cached());
+  return o;
+}
+
+static Napi::Value Trim(const Napi::CallbackInfo& info) {
+  check(cudaStreamSynchronize(stream()), "trim");
+  gPool.trim();
+  return info.Env().Undefined();
+}
+
+static Napi::Value SetTF32(const Napi::CallbackInfo& info) {
+  setTF32(flag(info, 0));
+  return info.Env().Undefined();
+}
+
+// ---- kernels: argument order mirrors kernels.h ----
+#define U info.Env().Undefined()
+static Napi::Value Unary(const Napi::CallbackInfo& info) {
+  unary(str(info, 0), i32(info, 1), ptr(info, 2), ptr(info, 3), i64(info, 4));
+  return U;
+}
+static Napi::Value Binary(const Napi::CallbackInfo& info) {
+  binary(str(info, 0), i32(info, 1), ptr(info, 2), ptr(info, 3), ptr(info, 4), dims(info, 5), dims(info, 6), dims(info, 7));
+  return U;
+}
+static Napi::Value Compare(const Napi::CallbackInfo& info) {
+  compare(str(info, 0), i32(info, 1), ptr(info, 2), ptr(info, 3), ptr(info, 4), dims(info, 5), dims(info, 6), dims(info, 7));
+  return U;
+}
+static Napi::Value Where(const Napi::CallbackInfo& info) {
+  where(i32(info, 0), i32(info, 1), ptr(info, 2), ptr(info, 3), ptr(info, 4), ptr(info, 5), dims(info, 6), dims(info, 7),
+        dims(info, 8), dims(info, 9));
+  return U;
+}
+static Napi::Value Clamp(const Napi::CallbackInfo& info) {
+  clamp(i32(info, 0), ptr(info, 1), ptr(info, 2), i64(info, 3), f64(info, 4), f64(info, 5));
+  return U;
+}
+static Napi::Value Cast(const Napi::CallbackInfo& info) {
+  cast(i32(info, 0), i32(info, 1), ptr(info, 2), ptr(info, 3), i64(info, 4));
+  return U;
+}
+static Napi::Value Reduce(const Napi::CallbackInfo& info) {
+  reduceRows(str(info, 0), i32(info, 1), ptr(info, 2), ptr(info, 3), i64(info, 4), i64(info, 5));
+  return U;
+}
+static Napi::Value ArgReduce(const Napi::CallbackInfo& info) {
+  argReduceRows(flag(info, 0), i32(info, 1), ptr(info, 2), (int32_t*)ptr(info, 3), i64(info, 4), i64(info, 5));
+  return U;
+}
+static Napi::Value Softmax(const Napi::CallbackInfo& info) {
+  softmax(flag(info, 0), i32(info, 1), ptr(info, 2), ptr(info, 3), i64(info, 4), i64(info, 5), i64(info, 6));
+  return U;
+}
+static Napi::Value Cumsum(const Napi::CallbackInfo& info) {
+  cumsum(flag(info, 0), i32(info, 1), ptr(info, 2), ptr(info, 3), i64(info, 4), i64(info, 5), i64(info, 6));
+  return U;
+}
+static Napi::Value Matmul(const Napi::CallbackInfo& info) {
+  matmul(i32(info, 0), ptr(info, 1), ptr(info, 2), ptr(info, 3), dims(info, 4), dims(info, 5), dims(info, 6), i64(info, 7),
+         i64(info, 8), i64(info, 9), flag(info, 10), flag(info, 11));
+  return U;
+}
+static Napi::Value StridedCopy(const Napi::CallbackInfo& info) {
+  stridedCopy(i32(info, 0), ptr(info, 1), ptr(info, 2), dims(info, 3), dims(info, 4), i64(info, 5));
+  return U;
+}
+static Napi::Value Pad(const Napi::CallbackInfo& info) {
+  pad(i32(info, 0), ptr(info, 1), ptr(info, 2), dims(info, 3), dims(info, 4), dims(info, 5), f64(info, 6));
+  return U;
+}
+static Napi::Value Gather(const Napi::CallbackInfo& info) {
+  gather(i32(info, 0), ptr(info, 1), (const int32_t*)ptr(info, 2), ptr(info, 3), i64(info, 4), i64(info, 5), i64(info, 6),
+         i64(info, 7));
+  return U;
+}
+static Napi::Value ScatterAdd(const Napi::CallbackInfo& info) {
+  scatterAdd(i32(info, 0), ptr(info, 1), (const int32_t*)ptr(info, 2), ptr(info, 3), i64(info, 4), i64(info, 5),
+             i64(info, 6), i64(info, 7));
+  return U;
+}
+static Napi::Value OneHot(const Napi::CallbackInfo& info) {
+  oneHot(i32(info, 0), (const int32_t*)ptr(info, 1), ptr(info, 2), i64(info, 3), i64(info, 4));
+  return U;
+}
+static Napi::Value DiagEmbed(const Napi::CallbackInfo& info) {
+  diagEmbed(i32(info, 0), ptr(info, 1), ptr(info, 2), i64(info, 3), i64(info, 4));
+  return U;
+}
+static Napi::Value Tril(const Napi::CallbackInfo& info) {
+  tril(i32(info, 0), ptr(info, 1), ptr(info, 2), i64(info, 3), i64(info, 4), i64(info, 5), i64(info, 6));
+  return U;
+}
+static Napi::Value Copy2d(const Napi::CallbackInfo& info) {
+  copy2d(ptr(info, 0), ptr(info, 1), i64(info, 2), i64(info, 3), i64(info, 4), i64(info, 5));
+  return U;
+}
+static Napi::Value Fill(const Napi::CallbackInfo& info) {
+  fill(i32(info, 0), ptr(info, 1), i64(info, 2), f64(info, 3));
+  return U;
+}
+static Napi::Value Cholesky(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), (double)cholesky(i32(info, 0), ptr(info, 1), ptr(info, 2), i64(info, 3), i64(info, 4)));
+}
+static Napi::Value TriangularSolve(const Napi::CallbackInfo& info) {
+  triangularSolve(i32(info, 0), ptr(info, 1), ptr(info, 2), ptr(info, 3), dims(info, 4), dims(info, 5), dims(info, 6),
+                  i64(info, 7), i64(info, 8), flag(info, 9), flag(info, 10));
+  return U;
+}
+static Napi::Value Random(const Napi::CallbackInfo& info) {
+  const std::string kind = str(info, 0);
+  const uint32_t k0 = (uint32_t)i64(info, 1), k1 = (uint32_t)i64(info, 2);
+  const int dt = i32(info, 3);
+  if (kind == "bits") randomBits(k0, k1, (int32_t*)ptr(info, 4), i64(info, 5));
+  else if (kind == "uniform") randomUniform(k0, k1, dt, ptr(info, 4), i64(info, 5));
+  else if (kind == "normal") randomNormal(k0, k1, dt, ptr(info, 4), i64(info, 5));
+  else if (kind == "gamma") randomGamma(k0, k1, dt, ptr(info, 6), ptr(info, 4), i64(info, 5));
+  else if (kind == "poisson") randomPoisson(k0, k1, dt, ptr(info, 6), ptr(info, 4), i64(info, 5));
+  else throw std::runtime_error("cuda random: unknown kind '" + kind + "'");
+  return U;
+}
+#undef U
+
+static Napi::Object Init(Napi::Env env, Napi::Object exports) {
+#define EXPORT(name, fn) exports.Set(name, Napi::Function::New(env, guarded<fn>, name))
+  EXPORT("info", Info);
+  EXPORT("alloc", Alloc);
+  EXPORT("free", Free);
+  EXPORT("upload", Upload);
+  EXPORT("readSync", ReadSync);
+  EXPORT("read", Read);
+  EXPORT("sync", Sync);
+  EXPORT("memory", Memory);
+  EXPORT("trim", Trim);
+  EXPORT("setTF32", SetTF32);
+  EXPORT("unary", Unary);
+  EXPORT("binary", Binary);
+  EXPORT("compare", Compare);
+  EXPORT("where", Where);
+  EXPORT("clamp", Clamp);
+  EXPORT("cast", Cast);
+  EXPORT("reduce", Reduce);
+  EXPORT("argReduce", ArgReduce);
+  EXPORT("softmax", Softmax);
+  EXPORT("cumsum", Cumsum);
+  EXPORT("matmul", Matmul);
+  EXPORT("stridedCopy", StridedCopy);
+  EXPORT("pad", Pad);
+  EXPORT("gather", Gather);
+  EXPORT("scatterAdd", ScatterAdd);
+  EXPORT("oneHot", OneHot);
+  EXPORT("diagEmbed", DiagEmbed);
+  EXPORT("tril", Tril);
+  EXPORT("copy2d", Copy2d);
+  EXPORT("fill", Fill);
+  EXPORT("cholesky", Cholesky);
+  EXPORT("triangularSolve", TriangularSolve);
+  EXPORT("random", Random);
+#undef EXPORT
+  return exports;
+}
+
+}  // namespace vi
+
+static Napi::Object InitAll(Napi::Env env, Napi::Object exports) { return vi::Init(env, exports); }
+
+NODE_API_MODULE(varinf_cuda, InitAll)

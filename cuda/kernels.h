@@ -1,0 +1,90 @@
+// Host entry points of the kernel families (one .cu each), called by the binding in addon.cc.
+// Plain C++ so that the binding compiles with the host compiler. Every function queues work on
+// vi::stream() and throws std::runtime_error naming the kernel on failure. Pointers are device
+// pointers; sizes and strides are in elements; dtypes are vi::DType codes (0 f32, 1 f64, 2 i32).
+#pragma once
+#include <cuda_runtime.h>
+
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace vi {
+
+using Dims = std::vector<int64_t>;
+
+enum DType : int { F32 = 0, F64 = 1, I32 = 2 };
+
+inline size_t dtypeBytes(int dt) { return dt == F64 ? 8 : 4; }
+
+// The one stream every kernel, copy and cuBLAS call is queued on: ordering on it is what makes
+// pooled memory safe to reuse without events.
+cudaStream_t stream();
+
+// Throws std::runtime_error naming `what` when `e` is an error.
+void check(cudaError_t e, const char* what);
+// Checks the last launch error, naming the kernel.
+void checkLaunch(const char* kernel);
+
+// Scratch device memory from the pool (released with releaseScratch), for multi-pass kernels.
+void* scratch(size_t bytes);
+void releaseScratch(void* p, size_t bytes);
+
+// ---- elementwise.cu ----
+void unary(const std::string& op, int dt, const void* x, void* out, int64_t n);
+// Binary and compare ops broadcast through strides sa/sb over `shape` (the output's).
+void binary(const std::string& op, int dt, const void* a, const void* b, void* out, const Dims& shape, const Dims& sa,
+            const Dims& sb);
+void compare(const std::string& op, int dt, const void* a, const void* b, void* out, const Dims& shape, const Dims& sa,
+             const Dims& sb);
+void where(int cdt, int dt, const void* c, const void* a, const void* b, void* out, const Dims& shape, const Dims& sc,
+           const Dims& sa, const Dims& sb);
+void clamp(int dt, const void* x, void* out, int64_t n, double lo, double hi);
+void cast(int from, int to, const void* x, void* out, int64_t n);
+
+// ---- reduce.cu ----
+// Reduces each of `rows` contiguous rows of length `len`.
+void reduceRows(const std::string& op, int dt, const void* x, void* out, int64_t rows, int64_t len);
+void argReduceRows(bool isMax, int dt, const void* x, int32_t* out, int64_t rows, int64_t len);
+// Softmax/logSoftmax/cumsum along the middle axis of an [outer, len, inner] view.
+void softmax(bool log, int dt, const void* x, void* out, int64_t outer, int64_t len, int64_t inner);
+void cumsum(bool reverse, int dt, const void* x, void* out, int64_t outer, int64_t len, int64_t inner);
+
+// ---- matmul.cu ----
+// out[batch..., m, n] = op(a) op(b); aBatch/bBatch are per-batch-axis strides in matrices (0 when
+// broadcast) over `batch` (the output's batch shape).
+void matmul(int dt, const void* a, const void* b, void* out, const Dims& batch, const Dims& aBatch, const Dims& bBatch,
+            int64_t m, int64_t n, int64_t k, bool transA, bool transB);
+void setTF32(bool on);
+
+// ---- shape.cu ----
+// out[i] = x[base + sum_d idx_d(i) * st[d]] over `shape`: transpose, slice, broadcastTo, diagonal.
+void stridedCopy(int dt, const void* x, void* out, const Dims& shape, const Dims& st, int64_t base);
+void pad(int dt, const void* x, void* out, const Dims& inShape, const Dims& before, const Dims& outShape, double value);
+void gather(int dt, const void* x, const int32_t* idx, void* out, int64_t outer, int64_t axisLen, int64_t nIdx,
+            int64_t inner);
+void scatterAdd(int dt, const void* upd, const int32_t* idx, void* out, int64_t outer, int64_t size, int64_t nIdx,
+                int64_t inner);
+void oneHot(int dt, const int32_t* idx, void* out, int64_t n, int64_t depth);
+void diagEmbed(int dt, const void* x, void* out, int64_t batch, int64_t n);
+void tril(int dt, const void* x, void* out, int64_t batch, int64_t m, int64_t n, int64_t k);
+// Copies `rows` rows of `rowBytes` from x (pitch rowBytes) to out at byte column `col` (pitch outPitch).
+void copy2d(const void* x, void* out, int64_t rows, int64_t rowBytes, int64_t outPitch, int64_t col);
+void fill(int dt, void* out, int64_t n, double value);
+
+// ---- linalg.cu ----
+// Returns -1, or the first batch index whose matrix is not positive definite.
+int64_t cholesky(int dt, const void* x, void* out, int64_t batch, int64_t n);
+void triangularSolve(int dt, const void* a, const void* b, void* out, const Dims& batch, const Dims& aBatch,
+                     const Dims& bBatch, int64_t n, int64_t k, bool lower, bool transA);
+
+// ---- random.cu ----
+void randomBits(uint32_t k0, uint32_t k1, int32_t* out, int64_t n);
+void randomUniform(uint32_t k0, uint32_t k1, int dt, void* out, int64_t n);
+void randomNormal(uint32_t k0, uint32_t k1, int dt, void* out, int64_t n);
+// Per-element rejection samplers; `param` (alpha or rate) has the output's dtype and size.
+void randomGamma(uint32_t k0, uint32_t k1, int dt, const void* param, void* out, int64_t n);
+void randomPoisson(uint32_t k0, uint32_t k1, int dt, const void* param, void* out, int64_t n);
+
+}  // namespace vi

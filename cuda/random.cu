@@ -1,0 +1,210 @@
+// Random kernels: the Philox-4x32-10 stream of ts/random/philox.ts, bit for bit. Each thread
+// computes one Philox block (four words) and writes the elements those words make, so no block
+// is computed twice. Normals use double arithmetic and round on the store, as js does.
+#include "common.cuh"
+#include "kernels.h"
+#include "special.cuh"
+
+namespace vi {
+
+constexpr double TWO_PI = 6.283185307179586;
+constexpr uint32_t TAG_GAMMA = 0x47414d4du;
+constexpr uint32_t TAG_POISSON = 0x504f4953u;
+constexpr int MAX_ATTEMPTS = 4096;
+constexpr uint32_t GAMMA_BOOST_BLOCK = 0xffffffffu;
+constexpr double POISSON_PTRS_MIN_RATE = 10;
+
+struct W4 {
+  uint32_t w[4];
+};
+
+__device__ __forceinline__ W4 philox(uint32_t c0, uint32_t c1, uint32_t c2, uint32_t c3, uint32_t k0, uint32_t k1) {
+#pragma unroll
+  for (int r = 0; r < 10; r++) {
+    const uint32_t hi0 = __umulhi(0xd2511f53u, c0), lo0 = 0xd2511f53u * c0;
+    const uint32_t hi1 = __umulhi(0xcd9e8d57u, c2), lo1 = 0xcd9e8d57u * c2;
+    c0 = hi1 ^ c1 ^ k0;
+    c1 = lo1;
+    c2 = hi0 ^ c3 ^ k1;
+    c3 = lo0;
+    k0 += 0x9e3779b9u;
+    k1 += 0xbb67ae85u;
+  }
+  return {{c0, c1, c2, c3}};
+}
+
+__device__ __forceinline__ W4 streamBlock(int64_t b, uint32_t k0, uint32_t k1) {
+  return philox((uint32_t)b, (uint32_t)((uint64_t)b >> 32), 0, 0, k0, k1);
+}
+
+__device__ __forceinline__ double u32ToF32(uint32_t w) { return double(w >> 8) * 5.960464477539063e-8; }
+__device__ __forceinline__ double u64ToF64(uint32_t w0, uint32_t w1) {
+  return (double(w0 >> 5) * 67108864.0 + double(w1 >> 6)) * 1.1102230246251565e-16;
+}
+
+__global__ void bitsK(uint32_t k0, uint32_t k1, int32_t* __restrict__ out, int64_t n) {
+  VI_GRID_LOOP(b, (n + 3) / 4) {
+    const W4 r = streamBlock(b, k0, k1);
+#pragma unroll
+    for (int l = 0; l < 4; l++)
+      if (4 * b + l < n) out[4 * b + l] = (int32_t)r.w[l];
+  }
+}
+
+// Uniform float32 k is word k; float64 k is words 2k, 2k+1: per block, 4 or 2 numbers.
+template <class T>
+__global__ void uniformK(uint32_t k0, uint32_t k1, T* __restrict__ out, int64_t n) {
+  constexpr int PER = std::is_same_v<T, float> ? 4 : 2;
+  VI_GRID_LOOP(b, (n + PER - 1) / PER) {
+    const W4 r = streamBlock(b, k0, k1);
+#pragma unroll
+    for (int l = 0; l < PER; l++) {
+      const int64_t e = PER * b + l;
+      if (e < n) out[e] = PER == 4 ? T(u32ToF32(r.w[l])) : T(u64ToF64(r.w[2 * l], r.w[2 * l + 1]));
+    }
+  }
+}
+
+// Box–Muller on uniforms (2m, 2m+1): a block holds two pairs (float32) or one (float64).
+template <class T>
+__global__ void normalK(uint32_t k0, uint32_t k1, T* __restrict__ out, int64_t n) {
+  constexpr int PER = std::is_same_v<T, float> ? 4 : 2;
+  VI_GRID_LOOP(b, (n + PER - 1) / PER) {
+    const W4 r = streamBlock(b, k0, k1);
+    double u[4];
+    if (PER == 4) {
+#pragma unroll
+      for (int l = 0; l < 4; l++) u[l] = u32ToF32(r.w[l]);
+    } else {
+      u[0] = u64ToF64(r.w[0], r.w[1]);
+      u[1] = u64ToF64(r.w[2], r.w[3]);
+    }
+#pragma unroll
+    for (int p = 0; p < PER / 2; p++) {
+      const int64_t e = PER * b + 2 * p;
+      if (e >= n) break;
+      const double rad = sqrt(-2 * log(1 - u[2 * p]));
+      const double th = TWO_PI * u[2 * p + 1];
+      out[e] = T(rad * cos(th));
+      if (e + 1 < n) out[e + 1] = T(rad * sin(th));
+    }
+  }
+}
+
+void randomBits(uint32_t k0, uint32_t k1, int32_t* out, int64_t n) {
+  if (n == 0) return;
+  bitsK<<<gridFor((n + 3) / 4), THREADS, 0, stream()>>>(k0, k1, out, n);
+  checkLaunch("randomBits");
+}
+
+void randomUniform(uint32_t k0, uint32_t k1, int dt, void* out, int64_t n) {
+  if (n == 0) return;
+  if (dt == F32) uniformK<float><<<gridFor((n + 3) / 4), THREADS, 0, stream()>>>(k0, k1, (float*)out, n);
+  else if (dt == F64) uniformK<double><<<gridFor((n + 1) / 2), THREADS, 0, stream()>>>(k0, k1, (double*)out, n);
+  else throw std::runtime_error("cuda randomUniform: int32 is not supported");
+  checkLaunch("randomUniform");
+}
+
+void randomNormal(uint32_t k0, uint32_t k1, int dt, void* out, int64_t n) {
+  if (n == 0) return;
+  if (dt == F32) normalK<float><<<gridFor((n + 3) / 4), THREADS, 0, stream()>>>(k0, k1, (float*)out, n);
+  else if (dt == F64) normalK<double><<<gridFor((n + 1) / 2), THREADS, 0, stream()>>>(k0, k1, (double*)out, n);
+  else throw std::runtime_error("cuda randomNormal: int32 is not supported");
+  checkLaunch("randomNormal");
+}
+
+// Marsaglia–Tsang, as gammaElement in ts/backends/js/random.ts.
+__device__ double gammaElement(double alpha, int64_t i, uint32_t k0, uint32_t k1) {
+  if (!(alpha > 0)) return NAN;
+  if (alpha == INFINITY) return INFINITY;
+  const uint32_t c0 = (uint32_t)i, c3 = (uint32_t)((uint64_t)i >> 32);
+  const bool boost = alpha < 1;
+  const double d = (boost ? alpha + 1 : alpha) - 1.0 / 3;
+  const double c = 1 / sqrt(9 * d);
+  double g = NAN;
+  for (int t = 0; t < MAX_ATTEMPTS; t++) {
+    W4 w = philox(c0, 2 * t, TAG_GAMMA, c3, k0, k1);
+    const double x = sqrt(-2 * log(1 - u64ToF64(w.w[0], w.w[1]))) * cos(TWO_PI * u64ToF64(w.w[2], w.w[3]));
+    const double v1 = 1 + c * x;
+    if (v1 <= 0) continue;
+    const double v = v1 * v1 * v1;
+    w = philox(c0, 2 * t + 1, TAG_GAMMA, c3, k0, k1);
+    const double u = u64ToF64(w.w[0], w.w[1]);
+    const double x2 = x * x;
+    if (u < 1 - 0.0331 * x2 * x2 || log(u) < 0.5 * x2 + d * (1 - v + log(v))) {
+      g = d * v;
+      break;
+    }
+  }
+  if (boost) {
+    const W4 w = philox(c0, GAMMA_BOOST_BLOCK, TAG_GAMMA, c3, k0, k1);
+    g *= pow(1 - u64ToF64(w.w[0], w.w[1]), 1 / alpha);
+  }
+  return g;
+}
+
+// Knuth below rate 10, Hörmann's PTRS above, as poissonElement in ts/backends/js/random.ts.
+__device__ double poissonElement(double rate, int64_t i, uint32_t k0, uint32_t k1) {
+  if (!(rate >= 0)) return NAN;
+  if (rate == 0) return 0;
+  if (rate == INFINITY) return INFINITY;
+  const uint32_t c0 = (uint32_t)i, c3 = (uint32_t)((uint64_t)i >> 32);
+  if (rate < POISSON_PTRS_MIN_RATE) {
+    const double limit = exp(-rate);
+    double p = 1;
+    W4 w;
+    for (int k = 0; k < 2 * MAX_ATTEMPTS; k++) {
+      if ((k & 1) == 0) {
+        w = philox(c0, (uint32_t)(k >> 1), TAG_POISSON, c3, k0, k1);
+        p *= u64ToF64(w.w[0], w.w[1]);
+      } else p *= u64ToF64(w.w[2], w.w[3]);
+      if (p <= limit) return k;
+    }
+    return NAN;
+  }
+  const double slam = sqrt(rate), loglam = log(rate);
+  const double b = 0.931 + 2.53 * slam;
+  const double a = -0.059 + 0.02483 * b;
+  const double invalpha = 1.1239 + 1.1328 / (b - 3.4);
+  const double vr = 0.9277 - 3.6224 / (b - 2);
+  for (int t = 0; t < MAX_ATTEMPTS; t++) {
+    const W4 w = philox(c0, (uint32_t)t, TAG_POISSON, c3, k0, k1);
+    const double u = u64ToF64(w.w[0], w.w[1]) - 0.5;
+    const double v = u64ToF64(w.w[2], w.w[3]);
+    const double us = 0.5 - fabs(u);
+    const double k = floor(((2 * a) / us + b) * u + rate + 0.43);
+    if (us >= 0.07 && v <= vr) return k;
+    if (k < 0 || (us < 0.013 && v > us)) continue;
+    if (log(v) + log(invalpha) - log(a / (us * us) + b) <= -rate + k * loglam - sp_lgamma(k + 1)) return k;
+  }
+  return NAN;
+}
+
+template <class T, bool GAMMA>
+__global__ void rejectK(uint32_t k0, uint32_t k1, const T* __restrict__ param, T* __restrict__ out, int64_t n) {
+  VI_GRID_LOOP(i, n) {
+    const double p = double(param[i]);
+    out[i] = T(GAMMA ? gammaElement(p, i, k0, k1) : poissonElement(p, i, k0, k1));
+  }
+}
+
+template <bool GAMMA>
+static void reject(uint32_t k0, uint32_t k1, int dt, const void* param, void* out, int64_t n, const char* name) {
+  if (n == 0) return;
+  // Small blocks: rejection loops diverge, and many blocks spread the stragglers.
+  const unsigned g = gridFor(n, 128);
+  if (dt == F32) rejectK<float, GAMMA><<<g, 128, 0, stream()>>>(k0, k1, (const float*)param, (float*)out, n);
+  else if (dt == F64) rejectK<double, GAMMA><<<g, 128, 0, stream()>>>(k0, k1, (const double*)param, (double*)out, n);
+  else throw std::runtime_error(std::string("cuda ") + name + ": int32 is not supported");
+  checkLaunch(name);
+}
+
+void randomGamma(uint32_t k0, uint32_t k1, int dt, const void* param, void* out, int64_t n) {
+  reject<true>(k0, k1, dt, param, out, n, "randomGamma");
+}
+
+void randomPoisson(uint32_t k0, uint32_t k1, int dt, const void* param, void* out, int64_t n) {
+  reject<false>(k0, k1, dt, param, out, n, "randomPoisson");
+}
+
+}  // namespace vi
