@@ -25,3 +25,7 @@ export * from './random/samplers.js';
 export * from './optim/index.js';
 export * from './distributions/index.js';
 export * from './bijectors/index.js';
+export * from './ppl/index.js';
+export * as handlers from './ppl/handlers.js';
+export * from './infer/index.js';
+export * from './diagnostics/index.js';

@@ -1,13 +1,13 @@
 /** Ready-made optimizers, each a chain of transformations (as in Optax's alias.py). */
 import { clipByGlobalNorm, clipByValue } from './clip.js';
-import { addDecayedWeights, scaleByAdadelta, scaleByAdam, scaleByRms, scaleByRss, trace } from './scale.js';
+import { addDecayedWeights, scaleByAdadelta, scaleByAdam, scaleByRms, scaleByRss, traceMomentum } from './scale.js';
 import { exponentialDecay } from './schedules.js';
 import { chain, scaleByLearningRate, type GradientTransformation, type OptState, type Schedule } from './transform.js';
 
 /** Stochastic gradient descent, optionally with (Nesterov) momentum. */
 export function sgd(lr: Schedule, opts: { momentum?: number; nesterov?: boolean } = {}): GradientTransformation<OptState[]> {
   const parts: GradientTransformation[] = [];
-  if (opts.momentum !== undefined && opts.momentum > 0) parts.push(trace({ decay: opts.momentum, nesterov: opts.nesterov }));
+  if (opts.momentum !== undefined && opts.momentum > 0) parts.push(traceMomentum({ decay: opts.momentum, nesterov: opts.nesterov }));
   parts.push(scaleByLearningRate(lr));
   return chain(...parts);
 }

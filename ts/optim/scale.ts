@@ -54,8 +54,8 @@ export interface TraceState {
   trace: Tensor[];
 }
 
-/** Momentum (heavy ball): t ← μt + g; update = t, or g + μt with Nesterov. */
-export function trace(opts: { decay: number; nesterov?: boolean }): GradientTransformation<TraceState> {
+/** Momentum (heavy ball, Optax's `trace`): t ← μt + g; update = t, or g + μt with Nesterov. */
+export function traceMomentum(opts: { decay: number; nesterov?: boolean }): GradientTransformation<TraceState> {
   const { decay } = opts;
   checkRate('trace', 'decay', decay, 0, 1);
   return {

@@ -51,7 +51,7 @@ export function applyUpdates<P>(params: P, updates: P): P {
 }
 
 /** Multiplies updates by a constant. */
-export function scale(factor: number): GradientTransformation<Record<string, never>> {
+export function scaleBy(factor: number): GradientTransformation<Record<string, never>> {
   return {
     init: () => ({}),
     update: (u, s) => [mapLeaves(u, (g) => mul(g, factor)), s],

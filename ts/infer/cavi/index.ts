@@ -1,0 +1,18 @@
+/** Conjugate-exponential VI: CAVI and natural-gradient SVI with closed-form updates and ELBOs. */
+import '../../backends/registry.js';
+export { runCavi, naturalGradientStep, type CaviFactor, type ConjugateModel, type CaviOptions, type CaviTrace } from './conjugate.js';
+export { bayesLinReg, type BlrPrior, type BlrOptions, type BlrResult } from './blr.js';
+export { ppcaMeanField, type PpcaOptions, type PpcaResult } from './ppca.js';
+export {
+  ldaCavi,
+  ldaSvi,
+  ldaTransform,
+  ldaPerplexity,
+  topWords,
+  type LdaOptions,
+  type LdaFit,
+  type LdaCaviResult,
+  type LdaSviOptions,
+  type LdaSviResult,
+  type LdaPerplexityOptions,
+} from './lda.js';

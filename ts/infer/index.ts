@@ -1,0 +1,5 @@
+/** Variational inference: ELBO estimators, autoguides, SVI and initialization strategies. */
+export * from './elbo.js';
+export * from './autoguide.js';
+export * from './svi.js';
+export * from './init.js';

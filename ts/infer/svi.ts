@@ -1,0 +1,263 @@
+/**
+ * Stochastic variational inference as a state machine: `init` finds the parameters of model and
+ * guide and moves them to ℝ^d, `update` takes one optimizer step on the ELBO estimator's loss,
+ * `run` takes many (with progress, cancellation and early stopping). Parameters live
+ * unconstrained in the state; `getParams` maps them back through `bijectTo`.
+ */
+import { valueAndGrad } from '../core/autodiff.js';
+import { VarinfError, ValueError } from '../core/errors.js';
+import type { Tensor } from '../core/tensor.js';
+import { bijectTo } from '../bijectors/bijectTo.js';
+import type { Transform } from '../bijectors/transform.js';
+import type { Constraint } from '../distributions/constraints.js';
+import { applyUpdates, type GradientTransformation, type OptState } from '../optim/transform.js';
+import { allFinite } from '../optim/clip.js';
+import { foldIn, split, type Key } from '../random/key.js';
+import { seed, trace, type Trace } from '../ppl/handlers.js';
+import { siteLogProb } from '../ppl/logdensity.js';
+import { AutoGuide } from './autoguide.js';
+import { getTraces, type ELBO, type ElboInputs } from './elbo.js';
+
+type Fn<A extends unknown[]> = (...args: A) => unknown;
+
+/** SVI's state: unconstrained parameters, optimizer state, step count and key. */
+export interface SVIState {
+  readonly params: Record<string, Tensor>;
+  readonly optState: OptState;
+  readonly step: number;
+  readonly key: Key;
+}
+
+export interface SVIRunOptions {
+  /** Called every `progressEvery` steps (and at the end) with the step and the mean recent loss. */
+  onProgress?: (step: number, loss: number) => void;
+  progressEvery?: number;
+  /** Print a progress bar on stderr (default: when stderr is a terminal and not in CI). */
+  progressBar?: boolean;
+  /** Stops the run (the result holds the steps done). */
+  signal?: AbortSignal;
+  /**
+   * Stan's tol_rel_obj rule: every `evalEvery` steps compare the mean loss of the last window with
+   * the previous one; stop when the relative change stays below `tolRelObj` for 3 checks.
+   */
+  tolRelObj?: number;
+  evalEvery?: number;
+  /** Start from this state (resuming gives the same trajectory as an uninterrupted run). */
+  state?: SVIState;
+}
+
+export interface SVIResult {
+  state: SVIState;
+  /** Constrained parameters. */
+  params: Record<string, Tensor>;
+  /** The loss (−ELBO estimate) at every step. */
+  losses: Float64Array;
+  steps: number;
+  stoppedEarly: boolean;
+  aborted: boolean;
+  timings: { totalMs: number; perStepUs: number; firstStepMs: number };
+}
+
+export class SVI<A extends unknown[]> {
+  private readonly constraints = new Map<string, { constraint: Constraint; transform: Transform }>();
+  private maxPlateNesting = 0;
+
+  constructor(
+    readonly model: Fn<A>,
+    readonly guide: Fn<A> | AutoGuide<A>,
+    readonly optim: GradientTransformation,
+    readonly loss: ELBO,
+  ) {}
+
+  private guideFn(): Fn<A> {
+    return this.guide instanceof AutoGuide ? this.guide.guide : this.guide;
+  }
+
+  /** Finds the parameters, their constraints and initial values; returns the initial state. */
+  init(key: Key, ...args: A): SVIState {
+    const [kSetup, kParams, kRun] = split(key, 3);
+    if (this.guide instanceof AutoGuide) {
+      this.guide.setup(kSetup, ...args);
+      this.maxPlateNesting = this.guide.maxPlateNesting;
+    } else this.maxPlateNesting = plateNesting(trace(seed(this.model, kSetup)).getTrace(...args));
+    const params: Record<string, Tensor> = {};
+    const collect = (tr: Trace): void => {
+      for (const s of tr.values()) {
+        if (s.type !== 'param' || params[s.name] !== undefined) continue;
+        const c = s.constraint as Constraint;
+        const t = bijectTo(c);
+        this.constraints.set(s.name, { constraint: c, transform: t });
+        params[s.name] = t.inverse(s.value as Tensor);
+      }
+    };
+    const guideTr = trace(seed(this.guideFn(), kParams)).getTrace(...args);
+    collect(guideTr);
+    collect(trace(seed(this.model, kParams)).getTrace(...args));
+    if (Object.keys(params).length === 0) throw new ValueError('SVI.init: neither the model nor the guide has a param site');
+    return { params, optState: this.optim.init(params), step: 0, key: kRun };
+  }
+
+  /** Constrained parameter values of a state. */
+  getParams(state: SVIState): Record<string, Tensor> {
+    const out: Record<string, Tensor> = {};
+    for (const [name, u] of Object.entries(state.params)) out[name] = this.transformFor(name).forward(u);
+    return out;
+  }
+
+  private transformFor(name: string): Transform {
+    const c = this.constraints.get(name);
+    if (c === undefined) throw new VarinfError(`SVI: unknown parameter '${name}'; call init first`);
+    return c.transform;
+  }
+
+  private inputs(state: SVIState, params: Record<string, Tensor>, args: A): ElboInputs<A> {
+    return { model: this.model, guide: this.guideFn(), args, params, key: foldIn(state.key, state.step), maxPlateNesting: this.maxPlateNesting };
+  }
+
+  /** The ELBO estimate at the state's parameters (no gradient step). */
+  evaluate(state: SVIState, ...args: A): number {
+    return this.loss.evaluate(this.inputs(state, this.getParams(state), args)).elbo.item();
+  }
+
+  /**
+   * One optimizer step. Returns the new state and the loss. A non-finite loss or gradient raises
+   * an error naming the step and the first site whose log density is not finite; the state passed
+   * in is left as it was.
+   */
+  update(state: SVIState, ...args: A): { state: SVIState; loss: number } {
+    const lossFn = (u: Record<string, Tensor>): Tensor => {
+      const constrained: Record<string, Tensor> = {};
+      for (const [name, v] of Object.entries(u)) constrained[name] = this.transformFor(name).forward(v);
+      return this.loss.evaluate(this.inputs(state, constrained, args)).loss;
+    };
+    const [lossT, grads] = valueAndGrad(lossFn)(state.params);
+    const loss = lossT.item();
+    if (!Number.isFinite(loss) || !allFinite(grads)) this.explainNonFinite(state, loss, args);
+    const [updates, optState] = this.optim.update(grads, state.optState, state.params);
+    const params = applyUpdates(state.params, updates);
+    if (!allFinite(params)) throw new VarinfError(`SVI step ${state.step}: the optimizer produced non-finite parameters; the state was not changed`);
+    return { state: { params, optState, step: state.step + 1, key: state.key }, loss };
+  }
+
+  private explainNonFinite(state: SVIState, loss: number, args: A): never {
+    const what = Number.isFinite(loss) ? 'a gradient is not finite' : `the loss is ${loss}`;
+    let site = '';
+    try {
+      const { guideTr, modelTr } = getTraces(this.inputs(state, this.getParams(state), args), 1);
+      for (const [label, tr] of [['model', modelTr], ['guide', guideTr]] as const)
+        for (const s of tr.values()) {
+          if (s.type !== 'sample' || site !== '') continue;
+          const v = siteLogProb(s).dataSync();
+          if (v.some((x) => !Number.isFinite(x))) site = `; the log density of ${label} site '${s.name}' is not finite`;
+        }
+      const bad = Object.entries(state.params).find(([, p]) => p.dataSync().some((x) => !Number.isFinite(x)));
+      if (bad) site += `; parameter '${bad[0]}' is not finite`;
+    } catch (e) {
+      site = `; evaluating the sites failed: ${(e as Error).message}`;
+    }
+    throw new VarinfError(`SVI step ${state.step}: ${what}${site}. The parameters keep their last finite values.`);
+  }
+
+  /** Runs `numSteps` updates (fewer if stopped early or aborted), yielding to the event loop regularly. */
+  async run(key: Key, numSteps: number, args: A, opts: SVIRunOptions = {}): Promise<SVIResult> {
+    return runLoop(this, key, numSteps, args, opts);
+  }
+
+  /** `run` without yielding to the event loop (for scripts and tests). */
+  runSync(key: Key, numSteps: number, args: A, opts: SVIRunOptions = {}): SVIResult {
+    const gen = loopSteps(this, key, numSteps, args, opts);
+    for (;;) {
+      const r = gen.next();
+      if (r.done) return r.value;
+    }
+  }
+}
+
+function plateNesting(tr: Trace): number {
+  let n = 0;
+  for (const s of tr.values()) for (const f of s.cond) n = Math.max(n, -f.dim);
+  return n;
+}
+
+/** The run loop as a generator that yields whenever it is time to let the event loop breathe. */
+function* loopSteps<A extends unknown[]>(svi: SVI<A>, key: Key, numSteps: number, args: A, opts: SVIRunOptions): Generator<void, SVIResult, void> {
+  if (!Number.isInteger(numSteps) || numSteps < 0) throw new ValueError(`SVI.run: numSteps must be a non-negative integer, got ${numSteps}`);
+  const t0 = performance.now();
+  let state = opts.state ?? svi.init(key, ...args);
+  const losses = new Float64Array(numSteps);
+  const every = opts.progressEvery ?? Math.max(1, Math.floor(numSteps / 100));
+  const evalEvery = opts.evalEvery ?? 100;
+  const bar = opts.progressBar ?? (process.stderr.isTTY === true && process.env.CI === undefined);
+  let firstStepMs = 0;
+  let lastYield = performance.now();
+  let prevWindow: number | null = null;
+  let calm = 0;
+  let stoppedEarly = false;
+  let aborted = false;
+  let done = 0;
+  for (let i = 0; i < numSteps; i++) {
+    if (opts.signal?.aborted) {
+      aborted = true;
+      break;
+    }
+    const r = svi.update(state, ...args);
+    state = r.state;
+    losses[i] = r.loss;
+    done = i + 1;
+    if (i === 0) firstStepMs = performance.now() - t0;
+    if (done % every === 0 || done === numSteps) {
+      const recent = meanOf(losses, Math.max(0, done - every), done);
+      opts.onProgress?.(state.step, recent);
+      if (bar) drawBar(done, numSteps, recent);
+    }
+    if (opts.tolRelObj !== undefined && done % evalEvery === 0) {
+      const w = meanOf(losses, done - evalEvery, done);
+      if (prevWindow !== null) {
+        const rel = Math.abs(w - prevWindow) / Math.max(Math.abs(w), 1e-12);
+        calm = rel < opts.tolRelObj ? calm + 1 : 0;
+        if (calm >= 3) {
+          stoppedEarly = true;
+          break;
+        }
+      }
+      prevWindow = w;
+    }
+    if (performance.now() - lastYield > 50) {
+      yield;
+      lastYield = performance.now();
+    }
+  }
+  if (bar) process.stderr.write('\n');
+  const totalMs = performance.now() - t0;
+  return {
+    state,
+    params: svi.getParams(state),
+    losses: losses.slice(0, done),
+    steps: done,
+    stoppedEarly,
+    aborted,
+    timings: { totalMs, perStepUs: done > 0 ? (totalMs * 1000) / done : 0, firstStepMs },
+  };
+}
+
+async function runLoop<A extends unknown[]>(svi: SVI<A>, key: Key, numSteps: number, args: A, opts: SVIRunOptions): Promise<SVIResult> {
+  const gen = loopSteps(svi, key, numSteps, args, opts);
+  for (;;) {
+    const r = gen.next();
+    if (r.done) return r.value;
+    await new Promise<void>((res) => setImmediate(res));
+  }
+}
+
+function meanOf(a: Float64Array, from: number, to: number): number {
+  let s = 0;
+  for (let i = from; i < to; i++) s += a[i];
+  return s / Math.max(1, to - from);
+}
+
+function drawBar(done: number, total: number, loss: number): void {
+  const width = 30;
+  const filled = Math.round((width * done) / Math.max(1, total));
+  process.stderr.write(`\r[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total} loss ${loss.toPrecision(6)}`);
+}
+
