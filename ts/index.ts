@@ -29,3 +29,4 @@ export * from './ppl/index.js';
 export * as handlers from './ppl/handlers.js';
 export * from './infer/index.js';
 export * from './diagnostics/index.js';
+export * from './nn/index.js';
