@@ -142,8 +142,10 @@ export class TraceMeanFieldELBO extends ELBO {
       const q = g.fn;
       const p = s.fn;
       if (q !== null && p !== null && hasKL(q, p) && g.scale === s.scale && s.mask === null) {
-        const k = sum(kl(q, p));
-        acc(mul(neg(k), s.scale));
+        // Per particle, like the Monte Carlo terms: the particle plate expands both batches.
+        const k = kl(q, p);
+        const kp = P === 1 || k.shape.length === 0 ? sum(k) : sum(reshape(k, [P, -1]), 1);
+        acc(mul(neg(kp), s.scale));
       } else acc(sub(perParticle(s, P), perParticle(g, P)));
     }
     for (const g of guideTr.values()) if (g.type === 'sample' && !modelTr.has(g.name)) acc(neg(perParticle(g, P)));

@@ -152,7 +152,8 @@ export function plate<T>(name: string, size: number, fn: (indices: Tensor | null
 /** Broadcasts a site's distribution over the plate dim and scales its log density. */
 function plateProcess(frame: PlateFrame, msg: Message): void {
   if (msg.type !== 'sample' && msg.type !== 'param') return;
-  msg.cond.push(frame);
+  // Outermost plate first, as Pyro orders its conditional-independence stack.
+  msg.cond.unshift(frame);
   if (msg.type === 'param' || msg.fn === null) return;
   if (frame.size !== frame.subsampleSize) msg.scale *= frame.size / frame.subsampleSize;
   const batch = msg.fn.batchShape;
