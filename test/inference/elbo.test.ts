@@ -135,3 +135,39 @@ describe('bad input', () => {
     expect(rest.params.scale.item()).toBe(full.params.scale.item());
   });
 });
+
+describe('Laplace approximation and predictive draws', () => {
+  it('AutoLaplaceApproximation is exact for a Gaussian posterior', async () => {
+    const { AutoLaplaceApproximation } = await import('../../ts/index.js');
+    const g = new AutoLaplaceApproximation(model);
+    const svi = new SVI(model, g, adam(exponentialDecay(0.1, 0.01, 1500)), new TraceELBO());
+    const r = svi.runSync(key(2), 1500, [y]);
+    const post = g.posterior(r.params, y);
+    expect(post.loc.dataSync()[0]).toBeCloseTo(postMean, 4);
+    expect(post.scaleTril.dataSync()[0]).toBeCloseTo(postSd, 4);
+    const s = g.summary(key(3), r.params, 20_000, y);
+    expect(Math.abs(s.mu.sd[0] - postSd)).toBeLessThan(0.01);
+  });
+
+  it('prior and posterior predictive', async () => {
+    const { predictive } = await import('../../ts/index.js');
+    const m = (obs?: Tensor): void => {
+      const mu = sample('mu', new Normal(0, 1));
+      plate('data', n, () => sample('y', new Normal(mu, 1), { obs }));
+    };
+    const prior = predictive(m, key(4), [undefined], { numSamples: 20_000 });
+    expect(prior.y.shape).toEqual([20_000, n]);
+    const ys = Array.from(prior.y.dataSync());
+    const v = ys.reduce((a, b) => a + b * b, 0) / ys.length;
+    expect(Math.abs(v - 2)).toBeLessThan(0.05);
+    // Posterior predictive through a fitted guide: Var[y*] = 1 + posterior variance.
+    const svi = new SVI(m, guide, adam(exponentialDecay(0.05, 0.1, 2000)), new TraceELBO({ numParticles: 4 }));
+    const r = svi.runSync(key(5), 2000, [y]);
+    const pp = predictive(m, key(6), [undefined], { guide, params: r.params, numSamples: 20_000 });
+    const col = Array.from(pp.y.dataSync()).filter((_, i) => i % n === 0);
+    const mean = col.reduce((a, b) => a + b, 0) / col.length;
+    const varY = col.reduce((a, b) => a + (b - mean) ** 2, 0) / col.length;
+    expect(Math.abs(mean - postMean)).toBeLessThan(0.05);
+    expect(Math.abs(varY - (1 + postSd ** 2))).toBeLessThan(0.06);
+  });
+});

@@ -8,7 +8,8 @@
  *   N(MAP, H⁻¹) with H the Hessian of −log p at the MAP.
  * A guide must be set up on the model's arguments once (`setup(key, ...args)`); SVI does this.
  */
-import { ShapeError, ValueError, VarinfError } from '../core/errors.js';
+import { NotPositiveDefiniteError, ShapeError, ValueError, VarinfError } from '../core/errors.js';
+import { grad } from '../core/autodiff.js';
 import type { Tensor } from '../core/tensor.js';
 import { sizeOf } from '../core/shape.js';
 import { bijectTo } from '../bijectors/bijectTo.js';
@@ -19,12 +20,14 @@ import { Normal } from '../distributions/continuous.js';
 import { LowRankMultivariateNormal, MultivariateNormal } from '../distributions/multivariate.js';
 import { Delta } from '../distributions/structured.js';
 import { TransformedDistribution } from '../distributions/transformed.js';
-import { eye, full, zeros } from '../ops/creation.js';
-import { mul, neg } from '../ops/elementwise.js';
+import { eye, full, tensor, zeros } from '../ops/creation.js';
+import { sum } from '../ops/reduce.js';
+import { add, mul, neg, sub } from '../ops/elementwise.js';
 import { concat, reshape, slice } from '../ops/shape.js';
 import { foldIn, type Key } from '../random/key.js';
 import { param, plate, sample } from '../ppl/primitives.js';
 import { seed, substitute, trace, type Trace } from '../ppl/handlers.js';
+import { traceLogProb } from '../ppl/logdensity.js';
 import { initToMedian, type InitStrategy } from './init.js';
 
 /** What the guide knows of one latent site of the model. */
@@ -293,11 +296,72 @@ export class AutoLowRankMultivariateNormal<A extends unknown[] = unknown[]> exte
   }
 }
 
-/** The latent vector as a point mass while fitting (MAP); see `laplacePosterior`. */
+/**
+ * The latent vector as a point mass while fitting (MAP); afterwards `posterior` is the Laplace
+ * approximation N(ẑ, H⁻¹), H the Hessian of −log p(T(z), x) − log|det J_T(z)| at the MAP ẑ
+ * (by central differences of the autodiff gradient).
+ */
 export class AutoLaplaceApproximation<A extends unknown[] = unknown[]> extends AutoContinuous<A> {
   protected latentDistribution(): Distribution {
     const loc = param(`${this.prefix}_loc`, this.initLatent());
     return new Delta(loc, { eventDim: 1, validateArgs: false });
+  }
+
+  /** −log density of the model in the unconstrained latent coordinates z (a scalar). */
+  negLogDensity(z: Tensor, ...args: A): Tensor {
+    const parts = this.unpack(z);
+    const values: Record<string, Tensor> = {};
+    let jac: Tensor | null = null;
+    for (const [name, { value, logDensity }] of Object.entries(parts)) {
+      values[name] = value;
+      const l = sum(logDensity);
+      jac = jac === null ? l : add(jac, l);
+    }
+    const lp = traceLogProb(trace(substitute(this.model, values)).getTrace(...args));
+    // logDensity is −log|det J|, so log p(z) = log p(T(z)) − Σ logDensity.
+    return neg(jac === null ? lp : sub(lp, jac));
+  }
+
+  /** The Hessian of `negLogDensity` at z. */
+  hessian(z: Tensor, ...args: A): Tensor {
+    const d = z.shape[0];
+    const g = grad((u: Tensor) => this.negLogDensity(u, ...args));
+    const zd = z.dataSync();
+    const rows: number[][] = [];
+    for (let i = 0; i < d; i++) {
+      const h = 1e-5 * (1 + Math.abs(zd[i]));
+      const plus = Float64Array.from(zd);
+      const minus = Float64Array.from(zd);
+      plus[i] += h;
+      minus[i] -= h;
+      const gp = g(tensor(plus, [d], z.dtype)).dataSync();
+      const gm = g(tensor(minus, [d], z.dtype)).dataSync();
+      rows.push(Array.from({ length: d }, (_, j) => (gp[j] - gm[j]) / (2 * h)));
+    }
+    const sym = rows.map((r, i) => r.map((v, j) => 0.5 * (v + rows[j][i])));
+    return tensor(sym, [d, d], z.dtype);
+  }
+
+  /** The Laplace approximation over the latent vector, given the fitted params. */
+  posterior(params: Record<string, Tensor>, ...args: A): MultivariateNormal {
+    const loc = params[`${this.prefix}_loc`];
+    if (loc === undefined) throw new ValueError(`${this.name}.posterior: params lack '${this.prefix}_loc'; pass SVI's getParams(state)`);
+    const h = this.hessian(loc, ...args);
+    try {
+      return new MultivariateNormal(loc, { precision: h }, { validateArgs: true });
+    } catch (e) {
+      throw new NotPositiveDefiniteError(`${this.name}.posterior: the Hessian at the MAP is not positive definite (${(e as Error).message}); the mode may be a saddle or on a boundary`);
+    }
+  }
+
+  override samplePosterior(key: Key, params: Record<string, Tensor>, n: number, ...args: A): Record<string, Tensor> {
+    const z = this.posterior(params, ...args).sample(key, [n]);
+    const out: Record<string, Tensor> = {};
+    for (const [name, { value }] of Object.entries(this.unpack(z))) {
+      const s = this.sites.find((x) => x.name === name) as LatentSite;
+      out[name] = reshape(value, [n, ...s.batchShape, ...s.eventShape]);
+    }
+    return out;
   }
 }
 

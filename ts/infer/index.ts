@@ -3,3 +3,4 @@ export * from './elbo.js';
 export * from './autoguide.js';
 export * from './svi.js';
 export * from './init.js';
+export * from './predictive.js';
