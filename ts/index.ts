@@ -30,3 +30,4 @@ export * as handlers from './ppl/handlers.js';
 export * from './infer/index.js';
 export * from './diagnostics/index.js';
 export * from './nn/index.js';
+export * from './io/index.js';

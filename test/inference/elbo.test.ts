@@ -35,7 +35,7 @@ function model(obs: Tensor): void {
   plate('data', n, () => sample('y', new Normal(mu, 1), { obs }));
 }
 
-function guide(): void {
+function guide(_obs?: Tensor): void {
   const loc = param('loc', tensor(0));
   const s = param('scale', tensor(1), { constraint: positive });
   sample('mu', new Normal(loc, s));

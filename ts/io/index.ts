@@ -1,0 +1,3 @@
+/** Saving and loading: safetensors for parameters and optimizer state, ArviZ-readable draws. */
+export * from './safetensors.js';
+export * from './arviz.js';
