@@ -61,7 +61,11 @@ export function getTraces<A extends unknown[]>(inp: ElboInputs<A>, P: number, pa
 
 /** Σ log p over a site, kept per particle: shape [P] (or [] without particles). */
 export function perParticle(site: Site, P: number): Tensor {
-  const lp = siteLogProb(site);
+  return reduceParticles(siteLogProb(site), P);
+}
+
+/** Sums a per-site term over everything but the leading particle axis. */
+export function reduceParticles(lp: Tensor, P: number): Tensor {
   if (P === 1) return sum(lp);
   return lp.shape.length === 0 ? mul(lp, 1) : sum(reshape(lp, [P, -1]), 1);
 }

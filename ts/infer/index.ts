@@ -4,3 +4,4 @@ export * from './autoguide.js';
 export * from './svi.js';
 export * from './init.js';
 export * from './predictive.js';
+export * from './tracegraph.js';
