@@ -39,3 +39,20 @@ describe('ArviZ export', () => {
     expect(() => toArviz({ mu: tensor([1, 2, 3]) }, { chains: 2 })).toThrow(/not divisible into 2 chains/);
   });
 });
+
+describe('SVG line chart', () => {
+  it('draws every series with a legend and axes', async () => {
+    const { lineChartSvg } = await import('../../ts/index.js');
+    const svg = lineChartSvg(
+      [
+        { label: 'mean-field', values: Float64Array.from({ length: 5000 }, (_, i) => -100 + 60 * (1 - Math.exp(-i / 500))) },
+        { label: 'full-rank', values: [[1, -90], [2, -50], [3, -45]] },
+      ],
+      { title: 'ELBO', xLabel: 'step', yLabel: 'ELBO' },
+    );
+    expect(svg.startsWith('<svg')).toBe(true);
+    expect(svg.match(/<path /g)?.length).toBe(2);
+    expect(svg).toContain('mean-field');
+    expect(() => lineChartSvg([])).toThrow(/at least one series/);
+  });
+});

@@ -1,3 +1,4 @@
 /** Saving and loading: safetensors for parameters and optimizer state, ArviZ-readable draws. */
 export * from './safetensors.js';
 export * from './arviz.js';
+export * from './svg.js';
