@@ -2,6 +2,7 @@
  * The conformance suite: every kernel of the spec, on every registered backend other than js,
  * against the js reference, on the cases of ./cases.ts with per-dtype tolerances.
  */
+import './env.js';
 import '../../ts/index.js';
 import { describe, expect, it } from 'vitest';
 import { jsBackend } from '../../ts/backends/js/index.js';

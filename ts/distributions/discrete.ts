@@ -244,20 +244,30 @@ export class Geometric extends Distribution {
   }
 }
 
-/** Successes in `totalCount` trials: log p(k) = log C(n, k) + k log p + (n−k) log(1−p). */
-export class Binomial extends Distribution {
+/** Shared by Binomial and NegativeBinomial: a count parameter and a success logit. */
+abstract class CountAndLogits extends Distribution {
   readonly logits: Tensor;
   readonly totalCount: Tensor;
-  constructor(totalCount: TensorLike, p: ProbsOrLogits, opts: DistributionOptions = {}) {
-    const l = logitsOf('Binomial', p, true);
+  constructor(name: string, totalCount: TensorLike, p: ProbsOrLogits, countConstraint: Constraint, opts: DistributionOptions) {
+    const l = logitsOf(name, p, true);
     const [n] = params(totalCount, l);
-    super(batchOf('Binomial', n, l), [], opts);
+    super(batchOf(name, n, l), [], opts);
     this.logits = l;
     this.totalCount = n;
-    this.checkParams([{ name: 'totalCount', value: n, constraint: nonnegativeInteger }]);
+    this.checkParams([{ name: 'totalCount', value: n, constraint: countConstraint }]);
   }
   get probs(): Tensor {
     return sigmoid(this.logits);
+  }
+  protected paramLike(): Tensor {
+    return this.logits;
+  }
+}
+
+/** Successes in `totalCount` trials: log p(k) = log C(n, k) + k log p + (n−k) log(1−p). */
+export class Binomial extends CountAndLogits {
+  constructor(totalCount: TensorLike, p: ProbsOrLogits, opts: DistributionOptions = {}) {
+    super('Binomial', totalCount, p, nonnegativeInteger, opts);
   }
   get support(): Constraint {
     const n = this.totalCount;
@@ -267,9 +277,6 @@ export class Binomial extends Distribution {
       check: (x: Tensor) => mul(nonnegativeInteger.check(x), cast(equal(less(n, x), 0), 'int32')),
       toString: () => 'integerInterval(0, totalCount)',
     };
-  }
-  protected paramLike(): Tensor {
-    return this.logits;
   }
   /** Sum of Bernoulli draws (exact; cost grows with the largest count). */
   override sample(key: Key, sampleShape: Shape = []): Tensor {
@@ -302,25 +309,12 @@ export class Binomial extends Distribution {
 }
 
 /** Failures before `totalCount` successes, as a Gamma–Poisson mixture: log p(k) = log Γ(k+r) − log k! − log Γ(r) + r log(1−p) + k log p. */
-export class NegativeBinomial extends Distribution {
-  readonly logits: Tensor;
-  readonly totalCount: Tensor;
+export class NegativeBinomial extends CountAndLogits {
   constructor(totalCount: TensorLike, p: ProbsOrLogits, opts: DistributionOptions = {}) {
-    const l = logitsOf('NegativeBinomial', p, true);
-    const [r] = params(totalCount, l);
-    super(batchOf('NegativeBinomial', r, l), [], opts);
-    this.logits = l;
-    this.totalCount = r;
-    this.checkParams([{ name: 'totalCount', value: r, constraint: positive }]);
-  }
-  get probs(): Tensor {
-    return sigmoid(this.logits);
+    super('NegativeBinomial', totalCount, p, positive, opts);
   }
   get support(): Constraint {
     return nonnegativeInteger;
-  }
-  protected paramLike(): Tensor {
-    return this.logits;
   }
   override sample(key: Key, sampleShape: Shape = []): Tensor {
     const [k1, k2] = split(key);

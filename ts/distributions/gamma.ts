@@ -36,14 +36,14 @@ export function standardGamma(key: Key, alpha: Tensor, shape: Shape): Tensor {
   return gammaWithGrad(a, x);
 }
 
-/** Gamma(α, β) with rate β: log p(x) = α log β + (α−1) log x − βx − log Γ(α). */
-export class Gamma extends Distribution {
+/** Shared by Gamma and InverseGamma: a positive concentration α and a positive rate β. */
+abstract class ConcentrationRate extends Distribution {
   override readonly hasRsample = true;
   readonly concentration: Tensor;
   readonly rate: Tensor;
-  constructor(concentration: TensorLike, rate: TensorLike = 1, opts: DistributionOptions = {}) {
+  constructor(name: string, concentration: TensorLike, rate: TensorLike, opts: DistributionOptions) {
     const [a, b] = params(concentration, rate);
-    super(batchOf('Gamma', a, b), [], opts);
+    super(batchOf(name, a, b), [], opts);
     this.concentration = a;
     this.rate = b;
     this.checkParams([
@@ -56,6 +56,13 @@ export class Gamma extends Distribution {
   }
   protected paramLike(): Tensor {
     return this.concentration;
+  }
+}
+
+/** Gamma(α, β) with rate β: log p(x) = α log β + (α−1) log x − βx − log Γ(α). */
+export class Gamma extends ConcentrationRate {
+  constructor(concentration: TensorLike, rate: TensorLike = 1, opts: DistributionOptions = {}) {
+    super('Gamma', concentration, rate, opts);
   }
   override rsample(key: Key, sampleShape: Shape = []): Tensor {
     return div(standardGamma(key, this.concentration, this.shape(sampleShape)), this.rate);
@@ -101,25 +108,9 @@ export class Chi2 extends Gamma {
 }
 
 /** 1/X for X ~ Gamma(α, β): log p(x) = α log β − log Γ(α) − (α+1) log x − β/x. */
-export class InverseGamma extends Distribution {
-  override readonly hasRsample = true;
-  readonly concentration: Tensor;
-  readonly rate: Tensor;
+export class InverseGamma extends ConcentrationRate {
   constructor(concentration: TensorLike, rate: TensorLike = 1, opts: DistributionOptions = {}) {
-    const [a, b] = params(concentration, rate);
-    super(batchOf('InverseGamma', a, b), [], opts);
-    this.concentration = a;
-    this.rate = b;
-    this.checkParams([
-      { name: 'concentration', value: a, constraint: positive },
-      { name: 'rate', value: b, constraint: positive },
-    ]);
-  }
-  get support(): Constraint {
-    return positive;
-  }
-  protected paramLike(): Tensor {
-    return this.concentration;
+    super('InverseGamma', concentration, rate, opts);
   }
   override rsample(key: Key, sampleShape: Shape = []): Tensor {
     return div(this.rate, standardGamma(key, this.concentration, this.shape(sampleShape)));

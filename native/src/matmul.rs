@@ -1,0 +1,488 @@
+//! Matrix product with batch broadcasting: C = op(A) · op(B), row-major, op = optional transpose.
+//!
+//! Large products use the Goto/BLIS scheme (Goto & van de Geijn, "Anatomy of high-performance
+//! matrix multiplication", ACM TOMS 2008; Van Zee & van de Geijn, "BLIS", ACM TOMS 2015):
+//! B is packed in KC×NC blocks of NR-column micro-panels, A in MC×KC blocks of MR-row micro-panels,
+//! and a register-tiled MR×NR micro-kernel (AVX2 + FMA intrinsics where the CPU has them) runs over
+//! the packed panels. Rayon splits the MC row blocks across cores. Small products use a plain loop.
+
+use crate::par::SendPtr;
+use crate::{err, Arr, Elem, Kind};
+use napi::Result;
+use napi_derive::napi;
+use rayon::prelude::*;
+
+/// An element type the blocked product handles, with its blocking and micro-kernel.
+pub trait GemmElem: Elem + std::ops::Mul<Output = Self> + std::ops::Add<Output = Self> {
+    const MR: usize;
+    const NR: usize;
+    const KC: usize;
+    const MC: usize;
+    const NC: usize;
+    /// The micro-kernel for this CPU: writes (first) or adds (!first) the MR×NR product of the
+    /// packed panels `ap` (kc×MR) and `bp` (kc×NR) into `c` with row stride `ldc`.
+    fn kernel() -> Kernel<Self>;
+}
+
+/// A micro-kernel: (kc, ap, bp, c, ldc, first).
+pub type Kernel<T> = unsafe fn(usize, *const T, *const T, *mut T, usize, bool);
+
+/// Portable micro-kernel, for CPUs without AVX2/FMA.
+///
+/// # Safety
+/// `ap` holds kc·MR, `bp` kc·NR elements; `c` addresses MR rows of NR elements at stride `ldc`.
+unsafe fn kernel_generic<T: GemmElem>(kc: usize, ap: *const T, bp: *const T, c: *mut T, ldc: usize, first: bool) {
+    let (mr, nr) = (T::MR, T::NR);
+    let mut acc = [T::default(); 96];
+    for p in 0..kc {
+        for i in 0..mr {
+            // SAFETY: p < kc and i < MR stay inside the packed A panel.
+            let a = unsafe { *ap.add(p * mr + i) };
+            for j in 0..nr {
+                // SAFETY: p < kc and j < NR stay inside the packed B panel.
+                let b = unsafe { *bp.add(p * nr + j) };
+                acc[i * nr + j] = acc[i * nr + j] + a * b;
+            }
+        }
+    }
+    for i in 0..mr {
+        for j in 0..nr {
+            // SAFETY: the caller guarantees MR rows of NR elements at stride ldc.
+            let d = unsafe { &mut *c.add(i * ldc + j) };
+            *d = if first { acc[i * nr + j] } else { *d + acc[i * nr + j] };
+        }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod x86 {
+    use std::arch::x86_64::*;
+
+    /// 6×8 float64 micro-kernel: 12 ymm accumulators, two B vectors, six A broadcasts a step.
+    ///
+    /// # Safety
+    /// The CPU must have AVX2 and FMA; `ap` holds kc·6, `bp` kc·8 elements; `c` addresses 6 rows
+    /// of 8 elements at stride `ldc`.
+    #[target_feature(enable = "avx2,fma")]
+    pub unsafe fn f64_6x8(kc: usize, ap: *const f64, bp: *const f64, c: *mut f64, ldc: usize, first: bool) {
+        let mut acc = [[_mm256_setzero_pd(); 2]; 6];
+        let (mut a, mut b) = (ap, bp);
+        for _ in 0..kc {
+            // SAFETY: each step reads 8 B and 6 A elements inside the packed panels.
+            unsafe {
+                let b0 = _mm256_loadu_pd(b);
+                let b1 = _mm256_loadu_pd(b.add(4));
+                for (i, row) in acc.iter_mut().enumerate() {
+                    let ai = _mm256_broadcast_sd(&*a.add(i));
+                    row[0] = _mm256_fmadd_pd(ai, b0, row[0]);
+                    row[1] = _mm256_fmadd_pd(ai, b1, row[1]);
+                }
+                a = a.add(6);
+                b = b.add(8);
+            }
+        }
+        for (i, row) in acc.iter().enumerate() {
+            // SAFETY: row i of the tile is 8 elements at c + i·ldc, inside C.
+            unsafe {
+                let p = c.add(i * ldc);
+                if first {
+                    _mm256_storeu_pd(p, row[0]);
+                    _mm256_storeu_pd(p.add(4), row[1]);
+                } else {
+                    _mm256_storeu_pd(p, _mm256_add_pd(_mm256_loadu_pd(p), row[0]));
+                    _mm256_storeu_pd(p.add(4), _mm256_add_pd(_mm256_loadu_pd(p.add(4)), row[1]));
+                }
+            }
+        }
+    }
+
+    /// 6×16 float32 micro-kernel, the float32 analogue of [`f64_6x8`].
+    ///
+    /// # Safety
+    /// As [`f64_6x8`], with kc·6 A and kc·16 B elements and 6 rows of 16 elements of C.
+    #[target_feature(enable = "avx2,fma")]
+    pub unsafe fn f32_6x16(kc: usize, ap: *const f32, bp: *const f32, c: *mut f32, ldc: usize, first: bool) {
+        let mut acc = [[_mm256_setzero_ps(); 2]; 6];
+        let (mut a, mut b) = (ap, bp);
+        for _ in 0..kc {
+            // SAFETY: each step reads 16 B and 6 A elements inside the packed panels.
+            unsafe {
+                let b0 = _mm256_loadu_ps(b);
+                let b1 = _mm256_loadu_ps(b.add(8));
+                for (i, row) in acc.iter_mut().enumerate() {
+                    let ai = _mm256_broadcast_ss(&*a.add(i));
+                    row[0] = _mm256_fmadd_ps(ai, b0, row[0]);
+                    row[1] = _mm256_fmadd_ps(ai, b1, row[1]);
+                }
+                a = a.add(6);
+                b = b.add(16);
+            }
+        }
+        for (i, row) in acc.iter().enumerate() {
+            // SAFETY: row i of the tile is 16 elements at c + i·ldc, inside C.
+            unsafe {
+                let p = c.add(i * ldc);
+                if first {
+                    _mm256_storeu_ps(p, row[0]);
+                    _mm256_storeu_ps(p.add(8), row[1]);
+                } else {
+                    _mm256_storeu_ps(p, _mm256_add_ps(_mm256_loadu_ps(p), row[0]));
+                    _mm256_storeu_ps(p.add(8), _mm256_add_ps(_mm256_loadu_ps(p.add(8)), row[1]));
+                }
+            }
+        }
+    }
+
+    pub fn has_avx2_fma() -> bool {
+        is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma")
+    }
+}
+
+impl GemmElem for f64 {
+    const MR: usize = 6;
+    const NR: usize = 8;
+    const KC: usize = 256;
+    const MC: usize = 120;
+    const NC: usize = 2048;
+    fn kernel() -> Kernel<f64> {
+        #[cfg(target_arch = "x86_64")]
+        if x86::has_avx2_fma() {
+            return x86::f64_6x8;
+        }
+        kernel_generic::<f64>
+    }
+}
+
+impl GemmElem for f32 {
+    const MR: usize = 6;
+    const NR: usize = 16;
+    const KC: usize = 256;
+    const MC: usize = 144;
+    const NC: usize = 4096;
+    fn kernel() -> Kernel<f32> {
+        #[cfg(target_arch = "x86_64")]
+        if x86::has_avx2_fma() {
+            return x86::f32_6x16;
+        }
+        kernel_generic::<f32>
+    }
+}
+
+/// A strided matrix operand: element (i, j) at `data[i * rs + j * cs]`.
+#[derive(Clone, Copy)]
+pub struct Mat<'a, T> {
+    pub data: &'a [T],
+    pub rs: usize,
+    pub cs: usize,
+}
+
+impl<T: Copy> Mat<'_, T> {
+    #[inline(always)]
+    fn at(&self, i: usize, j: usize) -> T {
+        self.data[i * self.rs + j * self.cs]
+    }
+}
+
+/// Packs rows i0..i0+mc, cols p0..p0+kc of A into MR-row panels (zero-padded).
+fn pack_a<T: GemmElem>(a: &Mat<T>, i0: usize, mc: usize, p0: usize, kc: usize, dst: &mut [T]) {
+    let mr = T::MR;
+    for (pi, ir) in (0..mc).step_by(mr).enumerate() {
+        let panel = &mut dst[pi * kc * mr..(pi + 1) * kc * mr];
+        let rows = mr.min(mc - ir);
+        for p in 0..kc {
+            for ii in 0..mr {
+                panel[p * mr + ii] = if ii < rows { a.at(i0 + ir + ii, p0 + p) } else { T::default() };
+            }
+        }
+    }
+}
+
+/// Packs rows p0..p0+kc, cols j0..j0+nc of B into NR-column panels (zero-padded). `dst` holds
+/// the panels of columns j0.. only (the caller may split the columns across threads).
+fn pack_b<T: GemmElem>(b: &Mat<T>, p0: usize, kc: usize, j0: usize, nc: usize, dst: &mut [T]) {
+    let nr = T::NR;
+    let full = nc / nr;
+    if b.cs == 1 {
+        // Row by row, so B is read sequentially (column-panel order strides B by whole rows).
+        for p in 0..kc {
+            let s = (p0 + p) * b.rs + j0;
+            let row = &b.data[s..s + nc];
+            for pj in 0..full {
+                dst[pj * kc * nr + p * nr..pj * kc * nr + (p + 1) * nr].copy_from_slice(&row[pj * nr..(pj + 1) * nr]);
+            }
+        }
+    } else {
+        // Transposed B: column j is contiguous in p, so walk each column.
+        for pj in 0..full {
+            let panel = &mut dst[pj * kc * nr..(pj + 1) * kc * nr];
+            for jj in 0..nr {
+                let s = (j0 + pj * nr + jj) * b.cs + p0 * b.rs;
+                for p in 0..kc {
+                    panel[p * nr + jj] = b.data[s + p * b.rs];
+                }
+            }
+        }
+    }
+    if full * nr < nc {
+        let panel = &mut dst[full * kc * nr..(full + 1) * kc * nr];
+        let cols = nc - full * nr;
+        for p in 0..kc {
+            for jj in 0..nr {
+                panel[p * nr + jj] = if jj < cols { b.at(p0 + p, j0 + full * nr + jj) } else { T::default() };
+            }
+        }
+    }
+}
+
+/// Blocked C (m×n, row-major, contiguous) = A (m×k) · B (k×n).
+pub fn gemm_blocked<T: GemmElem>(m: usize, n: usize, k: usize, a: Mat<T>, b: Mat<T>, c: &mut [T]) {
+    let (mr, nr) = (T::MR, T::NR);
+    let kern = T::kernel();
+    let threads = rayon::current_num_threads();
+    let parallel = threads > 1 && m * n * k >= 96 * 96 * 96;
+    // Row blocks: at most MC rows, and a multiple of the thread count so cores get equal shares.
+    let nblocks = if parallel { m.div_ceil(T::MC).div_ceil(threads) * threads } else { m.div_ceil(T::MC) };
+    let mc = m.div_ceil(nblocks).div_ceil(mr) * mr;
+    let nblocks = m.div_ceil(mc);
+    let kc_max = T::KC.min(k);
+    let nc_max = T::NC.min(n.div_ceil(nr) * nr);
+    let mut bp = vec![T::default(); kc_max * nc_max.div_ceil(nr) * nr];
+    let cp = SendPtr(c.as_mut_ptr());
+    for j0 in (0..n).step_by(T::NC) {
+        let nc = T::NC.min(n - j0);
+        for p0 in (0..k).step_by(T::KC) {
+            let kc = T::KC.min(k - p0);
+            if parallel {
+                // Each thread packs a share of the column panels.
+                let per = nc.div_ceil(nr).div_ceil(threads) * nr;
+                bp.par_chunks_mut(per * kc).enumerate().for_each(|(t, dst)| {
+                    let c0 = t * per;
+                    if c0 < nc {
+                        pack_b(&b, p0, kc, j0 + c0, per.min(nc - c0), dst);
+                    }
+                });
+            } else {
+                pack_b(&b, p0, kc, j0, nc, &mut bp);
+            }
+            let first = p0 == 0;
+            let bpr = &bp;
+            let block = |blk: usize, ap: &mut Vec<T>| {
+                let i0 = blk * mc;
+                let mcb = mc.min(m - i0);
+                ap.resize(mc.div_ceil(mr) * mr * kc, T::default());
+                pack_a(&a, i0, mcb, p0, kc, ap);
+                let mut tile = [T::default(); 96];
+                for jr in (0..nc).step_by(nr) {
+                    let bpan = bpr[(jr / nr) * kc * nr..].as_ptr();
+                    let cols = nr.min(nc - jr);
+                    for ir in (0..mcb).step_by(mr) {
+                        let apan = ap[(ir / mr) * kc * mr..].as_ptr();
+                        let rows = mr.min(mcb - ir);
+                        let c0 = (i0 + ir) * n + j0 + jr;
+                        if rows == mr && cols == nr {
+                            // SAFETY: the kernel is chosen for this CPU; the panels hold kc steps;
+                            // the full tile lies inside C, and row blocks are disjoint across tasks.
+                            unsafe { kern(kc, apan, bpan, cp.get().add(c0), n, first) };
+                        } else {
+                            // SAFETY: as above, writing the whole tile to a local buffer instead.
+                            unsafe { kern(kc, apan, bpan, tile.as_mut_ptr(), nr, true) };
+                            for i in 0..rows {
+                                for j in 0..cols {
+                                    // SAFETY: (i0+ir+i, j0+jr+j) is inside C and inside this
+                                    // task's row block.
+                                    let d = unsafe { &mut *cp.get().add(c0 + i * n + j) };
+                                    let v = tile[i * nr + j];
+                                    *d = if first { v } else { *d + v };
+                                }
+                            }
+                        }
+                    }
+                }
+            };
+            if parallel {
+                (0..nblocks).into_par_iter().for_each_init(Vec::new, |ap, blk| block(blk, ap));
+            } else {
+                let mut ap = Vec::new();
+                for blk in 0..nblocks {
+                    block(blk, &mut ap);
+                }
+            }
+        }
+    }
+}
+
+/// Plain C = A · B for small operands (i-p-j order so the inner loop streams rows of B and C).
+pub fn gemm_small<T: GemmElem>(m: usize, n: usize, k: usize, a: Mat<T>, b: Mat<T>, c: &mut [T]) {
+    c[..m * n].fill(T::default());
+    for i in 0..m {
+        let crow = &mut c[i * n..(i + 1) * n];
+        for p in 0..k {
+            let aip = a.at(i, p);
+            if b.cs == 1 {
+                let brow = &b.data[p * b.rs..p * b.rs + n];
+                for (d, &bv) in crow.iter_mut().zip(brow) {
+                    *d = *d + aip * bv;
+                }
+            } else {
+                for (j, d) in crow.iter_mut().enumerate() {
+                    *d = *d + aip * b.at(p, j);
+                }
+            }
+        }
+    }
+}
+
+/// C = A · B, choosing the blocked or the small path.
+pub fn gemm<T: GemmElem>(m: usize, n: usize, k: usize, a: Mat<T>, b: Mat<T>, c: &mut [T]) {
+    if m == 0 || n == 0 {
+        return;
+    }
+    if k == 0 {
+        c[..m * n].fill(T::default());
+        return;
+    }
+    if m >= T::MR && n >= T::NR && k >= 8 && m * n * k >= 24 * 24 * 24 {
+        gemm_blocked(m, n, k, a, b, c);
+    } else {
+        gemm_small(m, n, k, a, b, c);
+    }
+}
+
+fn matmul_typed<T: GemmElem>(
+    a: &[T],
+    b: &[T],
+    c: &mut [T],
+    dims: (usize, usize, usize, usize),
+    trans: (bool, bool),
+    bidx: Option<&[i32]>,
+) -> Result<()> {
+    let (batch, m, n, k) = dims;
+    let (sa, sb) = (m * k, k * n);
+    let (ta, tb) = trans;
+    let a_batched = a.len() == batch * sa && batch > 1;
+    let b_batched = b.len() == batch * sb && batch > 1;
+    if c.len() != batch * m * n {
+        return Err(err("matmul: output size mismatch".into()));
+    }
+    let index = |t: usize| -> Result<(usize, usize)> {
+        let (ia, ib) = match bidx {
+            Some(ix) => (ix[t] as usize, ix[batch + t] as usize),
+            None => (if a_batched { t } else { 0 }, if b_batched { t } else { 0 }),
+        };
+        if (ia + 1) * sa > a.len() || (ib + 1) * sb > b.len() {
+            return Err(err("matmul: batch index outside the operands".into()));
+        }
+        Ok((ia, ib))
+    };
+    if let Some(ix) = bidx {
+        if ix.len() != 2 * batch {
+            return Err(err("matmul: batch index array has the wrong length".into()));
+        }
+    }
+    let one = |t: usize, ct: &mut [T]| -> Result<()> {
+        let (ia, ib) = index(t)?;
+        let am = &a[ia * sa..(ia + 1) * sa];
+        let bm = &b[ib * sb..(ib + 1) * sb];
+        // op(A)(i, p): A stored m×k (rs k, cs 1) or, transposed, k×m (rs 1, cs m).
+        let amat = if ta { Mat { data: am, rs: 1, cs: m } } else { Mat { data: am, rs: k, cs: 1 } };
+        let bmat = if tb { Mat { data: bm, rs: 1, cs: k } } else { Mat { data: bm, rs: n, cs: 1 } };
+        gemm(m, n, k, amat, bmat, ct);
+        Ok(())
+    };
+    let per = m * n * k;
+    if batch > 1 && per < 64 * 64 * 64 && batch * per >= 1 << 16 && m * n > 0 {
+        // Many small products: spread the batch over cores.
+        c.par_chunks_mut(m * n).enumerate().try_for_each(|(t, ct)| one(t, ct))?;
+    } else if m * n > 0 {
+        for (t, ct) in c.chunks_mut(m * n).enumerate() {
+            one(t, ct)?;
+        }
+    }
+    Ok(())
+}
+
+/// Batched product: out[t] = op(a[ia_t]) · op(b[ib_t]) with op(A) m×k and op(B) k×n. Without
+/// `bidx` an operand holding `batch` matrices is indexed by t, one holding a single matrix is
+/// shared; with `bidx` = [ia_0..ia_{batch-1}, ib_0..ib_{batch-1}] the indices are given.
+#[napi]
+pub fn matmul(
+    a: Arr,
+    b: Arr,
+    out: Arr,
+    batch: u32,
+    m: u32,
+    n: u32,
+    k: u32,
+    trans_a: bool,
+    trans_b: bool,
+    bidx: Option<Arr>,
+) -> Result<()> {
+    let ix = match &bidx {
+        Some(x) => Some(x.get::<i32>()?),
+        None => None,
+    };
+    let dims = (batch as usize, m as usize, n as usize, k as usize);
+    match a.kind() {
+        Kind::F64 => {
+            matmul_typed(a.get::<f64>()?, b.get::<f64>()?, out.get_mut::<f64>()?, dims, (trans_a, trans_b), ix)
+        }
+        Kind::F32 => {
+            matmul_typed(a.get::<f32>()?, b.get::<f32>()?, out.get_mut::<f32>()?, dims, (trans_a, trans_b), ix)
+        }
+        Kind::I32 => Err(err("matmul: int32 is not supported".into())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn naive(m: usize, n: usize, k: usize, a: &Mat<f64>, b: &Mat<f64>) -> Vec<f64> {
+        let mut c = vec![0.0; m * n];
+        for i in 0..m {
+            for j in 0..n {
+                c[i * n + j] = (0..k).map(|p| a.at(i, p) * b.at(p, j)).sum();
+            }
+        }
+        c
+    }
+
+    #[test]
+    fn blocked_matches_naive() {
+        for &(m, n, k) in &[(7, 9, 11), (37, 41, 300), (130, 70, 520), (6, 8, 8)] {
+            let a: Vec<f64> = (0..m * k).map(|i| ((i * 7919) % 101) as f64 / 50.0 - 1.0).collect();
+            let b: Vec<f64> = (0..k * n).map(|i| ((i * 104729) % 97) as f64 / 48.0 - 1.0).collect();
+            for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
+                let am = if ta { Mat { data: &a[..], rs: 1, cs: m } } else { Mat { data: &a[..], rs: k, cs: 1 } };
+                let bm = if tb { Mat { data: &b[..], rs: 1, cs: k } } else { Mat { data: &b[..], rs: n, cs: 1 } };
+                let want = naive(m, n, k, &am, &bm);
+                let mut c = vec![f64::NAN; m * n];
+                gemm_blocked(m, n, k, am, bm, &mut c);
+                for (x, y) in c.iter().zip(&want) {
+                    assert!((x - y).abs() < 1e-10 * (1.0 + y.abs()), "{m}x{n}x{k}");
+                }
+                let mut c2 = vec![f64::NAN; m * n];
+                gemm_small(m, n, k, am, bm, &mut c2);
+                for (x, y) in c2.iter().zip(&want) {
+                    assert!((x - y).abs() < 1e-10 * (1.0 + y.abs()));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn blocked_f32() {
+        let (m, n, k) = (50, 70, 300);
+        let a: Vec<f32> = (0..m * k).map(|i| ((i * 31) % 17) as f32 / 8.0 - 1.0).collect();
+        let b: Vec<f32> = (0..k * n).map(|i| ((i * 13) % 19) as f32 / 9.0 - 1.0).collect();
+        let am = Mat { data: &a[..], rs: k, cs: 1 };
+        let bm = Mat { data: &b[..], rs: n, cs: 1 };
+        let mut c = vec![0f32; m * n];
+        let mut c2 = vec![0f32; m * n];
+        gemm_blocked(m, n, k, am, bm, &mut c);
+        gemm_small(m, n, k, am, bm, &mut c2);
+        for (x, y) in c.iter().zip(&c2) {
+            assert!((x - y).abs() < 1e-3 * (1.0 + y.abs()));
+        }
+    }
+}

@@ -1,0 +1,321 @@
+//! Philox-4x32-10 (Salmon et al., "Parallel random numbers: as easy as 1, 2, 3", SC 2011) and the
+//! random kernels, following the stream layout of ts/random/philox.ts word for word and the
+//! samplers of ts/backends/js/random.ts step for step (gamma: Marsaglia & Tsang 2000 with the
+//! u^(1/α) boost; Poisson: Knuth's product of uniforms below rate 10, Hörmann's PTRS from 10 up).
+
+use crate::par;
+use crate::special::lgamma;
+use crate::{dispatch_float, err, Arr, Elem, Kind};
+use napi::Result;
+use napi_derive::napi;
+
+const M0: u32 = 0xd251_1f53;
+const M1: u32 = 0xcd9e_8d57;
+const W0: u32 = 0x9e37_79b9;
+const W1: u32 = 0xbb67_ae85;
+
+pub const TAG_GAMMA: u32 = 0x4741_4d4d;
+pub const TAG_POISSON: u32 = 0x504f_4953;
+const MAX_ATTEMPTS: u32 = 4096;
+const GAMMA_BOOST_BLOCK: u32 = 0xffff_ffff;
+const POISSON_PTRS_MIN_RATE: f64 = 10.0;
+const TWO_PI: f64 = std::f64::consts::TAU;
+
+/// One Philox-4x32-10 block of counter `c` under key `k`.
+#[inline]
+pub fn philox(c: [u32; 4], k: [u32; 2]) -> [u32; 4] {
+    let [mut x0, mut x1, mut x2, mut x3] = c;
+    let [mut k0, mut k1] = k;
+    for _ in 0..10 {
+        let p0 = (M0 as u64) * (x0 as u64);
+        let p1 = (M1 as u64) * (x2 as u64);
+        let (hi0, lo0) = ((p0 >> 32) as u32, p0 as u32);
+        let (hi1, lo1) = ((p1 >> 32) as u32, p1 as u32);
+        x0 = hi1 ^ x1 ^ k0;
+        x1 = lo1;
+        x2 = hi0 ^ x3 ^ k1;
+        x3 = lo0;
+        k0 = k0.wrapping_add(W0);
+        k1 = k1.wrapping_add(W1);
+    }
+    [x0, x1, x2, x3]
+}
+
+/// Block `b` of the plain stream of key `k`.
+#[inline]
+fn stream_block(b: u64, k: [u32; 2]) -> [u32; 4] {
+    philox([b as u32, (b >> 32) as u32, 0, 0], k)
+}
+
+/// float32 uniform in [0, 1) from one word (exact in f64 too).
+#[inline]
+pub fn u32_to_f32(w: u32) -> f64 {
+    (w >> 8) as f64 * 5.960_464_477_539_063e-8
+}
+
+/// float64 uniform in [0, 1) from two words.
+#[inline]
+pub fn u32_pair_to_f64(w0: u32, w1: u32) -> f64 {
+    ((w0 >> 5) as f64 * 67_108_864.0 + (w1 >> 6) as f64) * 1.110_223_024_625_156_5e-16
+}
+
+/// The last stream block computed, so consecutive numbers share one Philox evaluation.
+struct Blocks {
+    key: [u32; 2],
+    at: u64,
+    w: [u32; 4],
+}
+
+impl Blocks {
+    fn new(key: [u32; 2]) -> Self {
+        Blocks { key, at: u64::MAX, w: [0; 4] }
+    }
+
+    #[inline]
+    fn get(&mut self, b: u64) -> [u32; 4] {
+        if b != self.at {
+            self.at = b;
+            self.w = stream_block(b, self.key);
+        }
+        self.w
+    }
+
+    /// Uniform number `k` of the dtype's uniform stream (float32: word k; float64: words 2k, 2k+1,
+    /// so numbers 2j and 2j+1 share block j as words (0,1) and (2,3)).
+    #[inline]
+    fn uniform(&mut self, k: u64, f32_stream: bool) -> f64 {
+        if f32_stream {
+            u32_to_f32(self.get(k / 4)[(k % 4) as usize])
+        } else {
+            let w = self.get(k / 2);
+            let l = 2 * (k % 2) as usize;
+            u32_pair_to_f64(w[l], w[l + 1])
+        }
+    }
+}
+
+fn key_of(k0: u32, k1: u32) -> [u32; 2] {
+    [k0, k1]
+}
+
+/// Words 0..n-1 of the stream (as int32 bit patterns).
+#[napi]
+pub fn random_bits(out: Arr, k0: u32, k1: u32) -> Result<()> {
+    let key = key_of(k0, k1);
+    let o = out.get_mut::<i32>()?;
+    par::chunks(o, par::COSTLY_MIN * 4, |s, c| {
+        let mut blocks = Blocks::new(key);
+        for (j, d) in c.iter_mut().enumerate() {
+            let g = (s + j) as u64;
+            *d = blocks.get(g / 4)[(g % 4) as usize] as i32;
+        }
+    });
+    Ok(())
+}
+
+fn fill_uniform<T: Elem>(o: &mut [T], key: [u32; 2]) {
+    let f32s = T::KIND == Kind::F32;
+    par::chunks(o, par::COSTLY_MIN * 4, |s, c| {
+        let mut blocks = Blocks::new(key);
+        for (j, d) in c.iter_mut().enumerate() {
+            *d = T::from_f64(blocks.uniform((s + j) as u64, f32s));
+        }
+    });
+}
+
+/// Uniforms in [0, 1) of the dtype's stream (float32: one word each; float64: two).
+#[napi]
+pub fn random_uniform(out: Arr, k0: u32, k1: u32) -> Result<()> {
+    let key = key_of(k0, k1);
+    dispatch_float!(out.kind(), "randomUniform", T => {
+        fill_uniform(out.get_mut::<T>()?, key);
+        Ok(())
+    })
+}
+
+/// Box–Muller normals: element 2m = r cos θ, 2m+1 = r sin θ with uniforms 2m, 2m+1.
+#[napi]
+pub fn random_normal(out: Arr, k0: u32, k1: u32) -> Result<()> {
+    let key = key_of(k0, k1);
+    dispatch_float!(out.kind(), "randomNormal", T => {
+        let o = out.get_mut::<T>()?;
+        let f32s = T::KIND == Kind::F32;
+        par::chunks(o, par::COSTLY_MIN, |s, c| {
+            let mut blocks = Blocks::new(key);
+            for (j, d) in c.iter_mut().enumerate() {
+                let i = (s + j) as u64;
+                let m = i / 2;
+                let u1 = blocks.uniform(2 * m, f32s);
+                let u2 = blocks.uniform(2 * m + 1, f32s);
+                let r = (-2.0 * (1.0 - u1).ln()).sqrt();
+                let th = TWO_PI * u2;
+                *d = T::from_f64(if i.is_multiple_of(2) { r * th.cos() } else { r * th.sin() });
+            }
+        });
+        Ok(())
+    })
+}
+
+/// One gamma(alpha, 1) draw for element `i` (see ts/backends/js/random.ts gammaElement).
+pub fn gamma_element(alpha: f64, i: u64, key: [u32; 2]) -> f64 {
+    if !(alpha > 0.0) {
+        return f64::NAN;
+    }
+    if alpha == f64::INFINITY {
+        return f64::INFINITY;
+    }
+    let (c0, c3) = (i as u32, (i >> 32) as u32);
+    let boost = alpha < 1.0;
+    let d = (if boost { alpha + 1.0 } else { alpha }) - 1.0 / 3.0;
+    let c = 1.0 / (9.0 * d).sqrt();
+    let mut g = f64::NAN;
+    for t in 0..MAX_ATTEMPTS {
+        let w = philox([c0, 2 * t, TAG_GAMMA, c3], key);
+        let x = (-2.0 * (1.0 - u32_pair_to_f64(w[0], w[1])).ln()).sqrt() * (TWO_PI * u32_pair_to_f64(w[2], w[3])).cos();
+        let v1 = 1.0 + c * x;
+        if v1 <= 0.0 {
+            continue;
+        }
+        let v = v1 * v1 * v1;
+        let w = philox([c0, 2 * t + 1, TAG_GAMMA, c3], key);
+        let u = u32_pair_to_f64(w[0], w[1]);
+        let x2 = x * x;
+        if u < 1.0 - 0.0331 * x2 * x2 || u.ln() < 0.5 * x2 + d * (1.0 - v + v.ln()) {
+            g = d * v;
+            break;
+        }
+    }
+    if boost {
+        let w = philox([c0, GAMMA_BOOST_BLOCK, TAG_GAMMA, c3], key);
+        g *= crate::elementwise::js_pow(1.0 - u32_pair_to_f64(w[0], w[1]), 1.0 / alpha);
+    }
+    g
+}
+
+/// One Poisson(rate) draw for element `i` (see ts/backends/js/random.ts poissonElement).
+pub fn poisson_element(rate: f64, i: u64, key: [u32; 2]) -> f64 {
+    if !(rate >= 0.0) {
+        return f64::NAN;
+    }
+    if rate == 0.0 {
+        return 0.0;
+    }
+    if rate == f64::INFINITY {
+        return f64::INFINITY;
+    }
+    let (c0, c3) = (i as u32, (i >> 32) as u32);
+    if rate < POISSON_PTRS_MIN_RATE {
+        let limit = (-rate).exp();
+        let mut p = 1.0;
+        let mut w = [0u32; 4];
+        for k in 0..2 * MAX_ATTEMPTS {
+            if k & 1 == 0 {
+                w = philox([c0, k >> 1, TAG_POISSON, c3], key);
+                p *= u32_pair_to_f64(w[0], w[1]);
+            } else {
+                p *= u32_pair_to_f64(w[2], w[3]);
+            }
+            if p <= limit {
+                return k as f64;
+            }
+        }
+        return f64::NAN;
+    }
+    let slam = rate.sqrt();
+    let loglam = rate.ln();
+    let b = 0.931 + 2.53 * slam;
+    let a = -0.059 + 0.02483 * b;
+    let invalpha = 1.1239 + 1.1328 / (b - 3.4);
+    let vr = 0.9277 - 3.6224 / (b - 2.0);
+    for t in 0..MAX_ATTEMPTS {
+        let w = philox([c0, t, TAG_POISSON, c3], key);
+        let u = u32_pair_to_f64(w[0], w[1]) - 0.5;
+        let v = u32_pair_to_f64(w[2], w[3]);
+        let us = 0.5 - u.abs();
+        let k = (((2.0 * a) / us + b) * u + rate + 0.43).floor();
+        if us >= 0.07 && v <= vr {
+            return k;
+        }
+        if k < 0.0 || (us < 0.013 && v > us) {
+            continue;
+        }
+        if v.ln() + invalpha.ln() - (a / (us * us) + b).ln() <= -rate + k * loglam - lgamma(k + 1.0) {
+            return k;
+        }
+    }
+    f64::NAN
+}
+
+fn per_element<T: Elem>(x: &[T], o: &mut [T], f: impl Fn(f64, u64) -> f64 + Sync + Send) -> Result<()> {
+    if x.len() != o.len() {
+        return Err(err("random: parameter and output sizes differ".into()));
+    }
+    par::chunks(o, 256, |s, c| {
+        for (j, d) in c.iter_mut().enumerate() {
+            *d = T::from_f64(f(x[s + j].to_f64(), (s + j) as u64));
+        }
+    });
+    Ok(())
+}
+
+/// Gamma(alpha, 1) draws, one per element of `alpha`.
+#[napi]
+pub fn random_gamma(alpha: Arr, out: Arr, k0: u32, k1: u32) -> Result<()> {
+    let key = key_of(k0, k1);
+    dispatch_float!(alpha.kind(), "randomGamma", T => per_element(alpha.get::<T>()?, out.get_mut::<T>()?, |a, i| gamma_element(a, i, key)))
+}
+
+/// Poisson(rate) draws, one per element of `rate`.
+#[napi]
+pub fn random_poisson(rate: Arr, out: Arr, k0: u32, k1: u32) -> Result<()> {
+    let key = key_of(k0, k1);
+    dispatch_float!(rate.kind(), "randomPoisson", T => per_element(rate.get::<T>()?, out.get_mut::<T>()?, |r, i| poisson_element(r, i, key)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn random123_known_answers() {
+        assert_eq!(philox([0, 0, 0, 0], [0, 0]), [0x6627e8d5, 0xe169c58d, 0xbc57ac4c, 0x9b00dbd8]);
+        let ones = u32::MAX;
+        assert_eq!(philox([ones, ones, ones, ones], [ones, ones]), [0x408f276d, 0x41c83b0e, 0xa20bc7c6, 0x6d5451fd]);
+        assert_eq!(
+            philox([0x243f6a88, 0x85a308d3, 0x13198a2e, 0x03707344], [0xa4093822, 0x299f31d0]),
+            [0xd16cfe09, 0x94fdcceb, 0x5001e420, 0x24126ea1]
+        );
+    }
+
+    #[test]
+    fn uniform_layout() {
+        let key = [7, 9];
+        let mut f = vec![0f32; 11];
+        fill_uniform(&mut f, key);
+        for (k, &v) in f.iter().enumerate() {
+            let w = stream_block(k as u64 / 4, key)[k % 4];
+            assert_eq!(v as f64, u32_to_f32(w));
+        }
+        let mut d = vec![0f64; 5];
+        fill_uniform(&mut d, key);
+        for (k, &v) in d.iter().enumerate() {
+            let b = stream_block(k as u64 / 2, key);
+            let l = 2 * (k % 2);
+            assert_eq!(v, u32_pair_to_f64(b[l], b[l + 1]));
+        }
+    }
+
+    #[test]
+    fn samplers_have_sane_means() {
+        let key = [1, 2];
+        let n = 4000;
+        for alpha in [0.5, 3.0] {
+            let m: f64 = (0..n).map(|i| gamma_element(alpha, i, key)).sum::<f64>() / n as f64;
+            assert!((m - alpha).abs() < 0.1 * alpha.max(1.0), "gamma mean {m} for {alpha}");
+        }
+        for rate in [2.5, 40.0] {
+            let m: f64 = (0..n).map(|i| poisson_element(rate, i, key)).sum::<f64>() / n as f64;
+            assert!((m - rate).abs() < 0.1 * rate, "poisson mean {m} for {rate}");
+        }
+    }
+}
