@@ -31,3 +31,4 @@ export * from './infer/index.js';
 export * from './diagnostics/index.js';
 export * from './nn/index.js';
 export * from './io/index.js';
+export * from './infer/cavi/index.js';

@@ -12,10 +12,14 @@ export { digamma, lgamma };
 /** The lower Cholesky factor L of the symmetric n × n matrix `a` (L Lᵀ = a); `a` is not modified. */
 export function cholesky(a: Float64Array, n: number, what: string): Float64Array {
   const l = new Float64Array(n * n);
+  // A pivot below n·ε·max|a_ii| is rounding noise: the matrix is singular to working precision.
+  let maxDiag = 0;
+  for (let j = 0; j < n; j++) maxDiag = Math.max(maxDiag, Math.abs(a[j * n + j]));
+  const tiny = n * 2.220446049250313e-16 * maxDiag;
   for (let j = 0; j < n; j++) {
     let s = a[j * n + j];
     for (let k = 0; k < j; k++) s -= l[j * n + k] * l[j * n + k];
-    if (!(s > 0)) throw new NotPositiveDefiniteError(`${what}: matrix is not positive definite (pivot ${j} is ${s})`);
+    if (!(s > tiny)) throw new NotPositiveDefiniteError(`${what}: matrix is not positive definite (pivot ${j} is ${s})`);
     const d = Math.sqrt(s);
     l[j * n + j] = d;
     for (let i = j + 1; i < n; i++) {

@@ -16,3 +16,5 @@ export {
   type LdaSviResult,
   type LdaPerplexityOptions,
 } from './lda.js';
+export { bayesGmm, gmmEm, adjustedRandIndex, type BgmmOptions, type BgmmResult, type GmmEmOptions, type GmmEmResult } from './gmm.js';
+export { kmeansPlusPlus } from './kmeans.js';

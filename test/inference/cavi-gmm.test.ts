@@ -1,0 +1,76 @@
+import { describe, expect, it } from 'vitest';
+import { adjustedRandIndex, bayesGmm, gmmEm } from '../../ts/infer/cavi/index.js';
+import { key, normal, NotPositiveDefiniteError, ValueError } from '../../ts/index.js';
+
+/** Four well-separated 2-D clusters (centers 8 apart, unit-ish spread), 100 points each. */
+function mixture(): { x: Float64Array; truth: Int32Array } {
+  const z = normal(key(11), [400 * 2]).dataSync();
+  const centers = [[0, 0], [8, 0], [0, 8], [8, 8]];
+  const scales = [[1, 0.3], [0.5, 1], [0.7, 0.7], [1.2, 0.4]];
+  const x = new Float64Array(800);
+  const truth = new Int32Array(400);
+  for (let i = 0; i < 400; i++) {
+    const c = i % 4;
+    truth[i] = c;
+    x[2 * i] = centers[c][0] + scales[c][0] * z[2 * i];
+    x[2 * i + 1] = centers[c][1] + scales[c][1] * z[2 * i + 1] + 0.3 * z[2 * i];
+  }
+  return { x, truth };
+}
+
+function expectMonotone(trace: number[]): void {
+  for (let i = 1; i < trace.length; i++) expect(trace[i]).toBeGreaterThanOrEqual(trace[i - 1] - 1e-9 * Math.max(1, Math.abs(trace[i - 1])));
+}
+
+describe('Bayesian Gaussian mixture (CAVI)', () => {
+  const { x, truth } = mixture();
+  for (const covariance of ['full', 'diag'] as const)
+    for (const weightPrior of ['dirichlet', 'dirichlet-process'] as const)
+      it(`${covariance} covariance, ${weightPrior} prior: monotone ELBO, ARI ≈ 1`, () => {
+        const fit = bayesGmm(x, { d: 2, k: 4, covariance, weightPrior, nInit: 2, key: key(1) });
+        expectMonotone(fit.trace.elboTrace);
+        expect(fit.trace.maxRelDecrease).toBeLessThan(1e-9);
+        expect(adjustedRandIndex(fit.labels, truth)).toBeGreaterThan(0.99);
+        expect(fit.restartElbos.length).toBe(2);
+        expect(fit.elbo).toBe(Math.max(...fit.restartElbos));
+        let s = 0;
+        for (const w of fit.weights) s += w;
+        expect(s).toBeCloseTo(1, 10);
+        expect(fit.covariances.every(Number.isFinite)).toBe(true);
+      });
+
+  it('surplus components get ~0 weight', () => {
+    const fit = bayesGmm(x, { d: 2, k: 8, weightPrior: 'dirichlet-process', nInit: 1, key: key(2), maxIter: 300 });
+    expectMonotone(fit.trace.elboTrace);
+    const big = Array.from(fit.weights).filter((w) => w > 0.05).length;
+    expect(big).toBe(4);
+    expect(adjustedRandIndex(fit.labels, truth)).toBeGreaterThan(0.95);
+  });
+
+  it('EM (point estimates): monotone log-likelihood, ARI ≈ 1', () => {
+    const fit = gmmEm(x, { d: 2, k: 4, key: key(1), nInit: 2 });
+    for (let i = 1; i < fit.logLikTrace.length; i++) expect(fit.logLikTrace[i]).toBeGreaterThanOrEqual(fit.logLikTrace[i - 1] - 1e-9 * Math.abs(fit.logLikTrace[i - 1]));
+    expect(adjustedRandIndex(fit.labels, truth)).toBeGreaterThan(0.99);
+    const diag = gmmEm(x, { d: 2, k: 4, covariance: 'diag', key: key(1) });
+    expect(adjustedRandIndex(diag.labels, truth)).toBeGreaterThan(0.95);
+  });
+
+  it('bad input: K > N, NaN, singular covariance', () => {
+    expect(() => bayesGmm([[0, 1], [2, 3]], { k: 3 })).toThrow(/k = 3 components but only 2 points/);
+    expect(() => gmmEm([[0, 1], [2, 3]], { k: 3 })).toThrow(ValueError);
+    expect(() => bayesGmm([[0, NaN], [2, 3]], { k: 1 })).toThrow(/NaN/);
+    // A constant column: regularized by default, an error without regCovar.
+    const flat = Float64Array.from(x, (v, i) => (i % 2 === 1 ? 5 : v));
+    const fit = bayesGmm(flat, { d: 2, k: 4 });
+    expect(Number.isFinite(fit.elbo)).toBe(true);
+    expect(fit.means.every(Number.isFinite)).toBe(true);
+    expect(() => bayesGmm(flat, { d: 2, k: 4, regCovar: 0 })).toThrow(NotPositiveDefiniteError);
+    expect(() => bayesGmm(flat, { d: 2, k: 4, regCovar: 0, covariance: 'diag' })).toThrow(/constant column/);
+    expect(() => gmmEm(flat, { d: 2, k: 2, regCovar: 0 })).toThrow(NotPositiveDefiniteError);
+  });
+
+  it('adjustedRandIndex is label-permutation invariant', () => {
+    expect(adjustedRandIndex([0, 0, 1, 1, 2], [2, 2, 0, 0, 1])).toBeCloseTo(1, 12);
+    expect(adjustedRandIndex([0, 0, 1, 1], [0, 1, 0, 1])).toBeLessThan(0);
+  });
+});
