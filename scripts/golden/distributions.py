@@ -1,6 +1,7 @@
 """Freezes SciPy reference values for the distributions tests into test/fixtures/distributions.json.
 
-Run: .venv-golden/bin/python scripts/golden/distributions.py   (needs numpy and scipy)
+Run: .venv-golden/bin/python scripts/golden/distributions.py   (needs numpy, scipy and mpmath)
+Also writes test/fixtures/distributions2.json (VonMises, Wishart, the scaled Bessel kernels).
 Every case: the distribution's varinf name and parameters, test values, and SciPy's log density,
 mean, variance and entropy (None where SciPy has no finite value).
 """
@@ -128,3 +129,67 @@ for a, x in [(0.05, 0.001), (0.3, 0.2), (0.3, 4.0), (1.0, 2.0), (2.5, 1.3), (10.
 
 OUT.write_text(json.dumps({"cases": cases, "igamma": igamma}, indent=1))
 print(f"wrote {len(cases)} distribution cases and {len(igamma)} igamma cases to {OUT}")
+
+
+# ---------------------------------------------------------------------------------------------
+# Second fixture (test/fixtures/distributions2.json): VonMises, Wishart, and the scaled Bessel
+# kernels. Needs mpmath as well. The first fixture above is rewritten unchanged (deterministic).
+import mpmath as mp  # noqa: E402
+
+OUT2 = OUT.with_name("distributions2.json")
+mp.mp.dps = 30
+
+bessel_x = [0.0, 1e-6, 0.1, 0.5, 1.0, 2.5, 3.75, 7.5, 12.0, 20.0, 24.5, 25.0, 25.5, 30.0, 60.0, 150.0, 700.0, 1e4, -0.7, -3.0, -26.0]
+bessel = {
+    "x": bessel_x,
+    "i0e": [float(special.i0e(x)) for x in bessel_x],
+    "i1e": [float(special.i1e(x)) for x in bessel_x],
+}
+
+
+def vm_cdf(x, k):
+    """F(x; k) of the centered von Mises on [-pi, pi] by quadrature (mpmath)."""
+    x, k = mp.mpf(x), mp.mpf(k)
+    norm = 2 * mp.pi * mp.besseli(0, k)
+    return mp.quad(lambda t: mp.e ** (k * mp.cos(t)), [-mp.pi, 0, x] if x > 0 else [-mp.pi, x]) / norm
+
+
+vonmises = []
+for loc, k in [(0.0, 0.5), (1.0, 2.0), (-2.0, 10.0), (0.3, 60.0)]:
+    d = stats.vonmises(k, loc=loc)
+    xs = [loc - 1.0, loc, loc + 0.4, 2.5]
+    xs = [float((x + math.pi) % (2 * math.pi) - math.pi) for x in xs]
+    centered = [-2.5, -0.8, -0.05, 0.3, 1.7]
+    vonmises.append({
+        "loc": loc,
+        "concentration": k,
+        "x": xs,
+        "logProb": [float(d.logpdf(x)) for x in xs],
+        "mean": loc,
+        "circularVariance": float(1 - special.i1e(k) / special.i0e(k)),
+        "entropy": float(d.entropy()),
+        # CDF of the centered distribution and its derivative in k (mpmath quadrature and mp.diff).
+        "centered": centered,
+        "cdf": [float(vm_cdf(x, k)) for x in centered],
+        "dcdf": [float(mp.diff(lambda kk: vm_cdf(x, kk), k)) for x in centered],
+    })
+
+wishart = []
+for df, scale, xs in [
+    (3.5, [[1.0, 0.0], [0.0, 1.0]], [[[1.0, 0.2], [0.2, 0.5]], [[4.0, -1.0], [-1.0, 3.0]]]),
+    (6.0, [[2.0, 0.3, -0.4], [0.3, 1.0, 0.2], [-0.4, 0.2, 0.8]], [[[9.0, 1.0, -2.0], [1.0, 5.0, 0.5], [-2.0, 0.5, 4.0]], [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]]]),
+    (2.2, [[0.5, 0.1], [0.1, 0.3]], [[[0.3, 0.05], [0.05, 0.9]]]),
+]:
+    w = stats.wishart(df=df, scale=scale)
+    wishart.append({
+        "df": df,
+        "scale": scale,
+        "x": xs,
+        "logProb": [float(w.logpdf(np.array(x))) for x in xs],
+        "mean": w.mean().tolist(),
+        "variance": w.var().tolist(),
+        "entropy": float(w.entropy()),
+    })
+
+OUT2.write_text(json.dumps({"bessel": bessel, "vonmises": vonmises, "wishart": wishart}, indent=1))
+print(f"wrote {len(bessel_x)} Bessel points, {len(vonmises)} von Mises and {len(wishart)} Wishart cases to {OUT2}")

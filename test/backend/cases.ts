@@ -580,6 +580,47 @@ for (const op of COMPARE_OPS) table[op] = compareCases(op) as Builder<KernelName
 for (const op of REDUCE_OPS) table[op] = reduceCases(op) as Builder<KernelName>;
 for (const op of ARG_REDUCE_OPS) table[op] = argCases(op) as Builder<KernelName>;
 
+// ---------------------------------------------------------------- Bessel and von Mises
+
+/** i0e/i1e across the series/asymptotic switch at |x| = 25, both signs, and the edges. */
+const besselCases = <N extends 'besselI0e' | 'besselI1e'>(op: N): Builder<N> => (g) => [
+  ...FLOATS.flatMap((dt) => {
+    const tol = dt === 'float32' ? SPECIAL_F32_TOL : undefined;
+    return [
+      mk(op, `${dt} [3,4] in (−10, 10)`, [g.range(dt, [3, 4], -10, 10)], {} as KernelAttrs[N], tol),
+      mk(op, `${dt} rank 0`, [g.range(dt, [], 0, 5)], {} as KernelAttrs[N], tol),
+      mk(op, `${dt} empty`, [g.range(dt, [0, 3], 0, 5)], {} as KernelAttrs[N]),
+      mk(op, `${dt} large, |x| up to 800`, [g.range(dt, LARGE, -800, 800)], {} as KernelAttrs[N], tol),
+    ];
+  }),
+  mk(op, 'float64 around the switch and the edges', [g.tensor('float64', [10], (_, i) => [24.999, 25, 25.001, -25.001, 0, -0, 1e-300, Infinity, -Infinity, NaN][i])], {} as KernelAttrs[N]),
+];
+
+const vonMisesGradCases: Builder<'vonMisesSampleGrad'> = (g) =>
+  FLOATS.flatMap((dt) => {
+    const tol = dt === 'float32' ? SPECIAL_F32_TOL : undefined;
+    return [
+      // Concentrations on both sides of the series/normal-approximation switch at 50.
+      mk('vonMisesSampleGrad', `${dt} [3,4]`, [g.range(dt, [3, 4], 0.05, 80), g.range(dt, [3, 4], -3, 3)], {}, tol),
+      mk('vonMisesSampleGrad', `${dt} broadcast [4,1]x[5]`, [g.range(dt, [4, 1], 0.05, 20), g.range(dt, [5], -1, 1)], {}, tol),
+      mk('vonMisesSampleGrad', `${dt} empty`, [g.range(dt, [0], 0.1, 5), g.range(dt, [0], -1, 1)], {}),
+    ];
+  });
+
+const randomVonMisesCases: Builder<'randomVonMises'> = (g) =>
+  KEYS.flatMap((key) =>
+    FLOATS.flatMap((dt) => [
+      mk('randomVonMises', `${dt} key ${key} kappa in [0, 50)`, [g.range(dt, [4, 8], 0, 50)], { key }, RANDOM_TOL[dt]),
+      mk('randomVonMises', `${dt} key ${key} empty`, [g.range(dt, [0], 0.1, 5)], { key }),
+      mk('randomVonMises', `${dt} key ${key} large`, [g.range(dt, [20000], 0, 10)], { key }, RANDOM_TOL[dt]),
+    ]),
+  );
+
+table.besselI0e = besselCases('besselI0e') as Builder<KernelName>;
+table.besselI1e = besselCases('besselI1e') as Builder<KernelName>;
+table.vonMisesSampleGrad = vonMisesGradCases as Builder<KernelName>;
+table.randomVonMises = randomVonMisesCases as Builder<KernelName>;
+
 /**
  * The conformance cases of kernel `name` (an empty list when it has none: the suite then fails).
  * Generated on demand and deterministic: the same name always gives the same inputs.

@@ -9,6 +9,7 @@ import type { Shape } from '../../ts/core/shape.js';
 import type { Tensor } from '../../ts/core/tensor.js';
 import type { KernelName } from '../../ts/kernels/spec.js';
 import * as V from '../../ts/index.js';
+import { besselI0e, besselI1e } from '../../ts/ops/bessel.js';
 
 export interface GradCase {
   /** The kernel under test; the suite checks that it was recorded on the tape. */
@@ -343,5 +344,14 @@ const LINALG_CASES: GradCase[] = [
   solveCase([2, 3, 3], [3, 1], false, true),
 ];
 
+const BESSEL_CASES: GradCase[] = [
+  { kernel: 'besselI0e', name: 'besselI0e on ±[0.05, 8)', inputs: () => [awayFromZero([3, 4], 0.05, 8)], fn: ([x]) => besselI0e(x) },
+  { kernel: 'besselI0e', name: 'besselI0e past the asymptotic switch', inputs: () => [uniform([5], 26, 60)], fn: ([x]) => besselI0e(x) },
+  { kernel: 'besselI1e', name: 'besselI1e on ±[0.05, 8)', inputs: () => [awayFromZero([3, 4], 0.05, 8)], fn: ([x]) => besselI1e(x) },
+  { kernel: 'besselI1e', name: 'besselI1e past the asymptotic switch', inputs: () => [uniform([5], 26, 60)], fn: ([x]) => besselI1e(x) },
+  // i1e is smooth through 0 (i1e′(0) = ½): a tensor holding an exact 0 checks the guarded 1/x.
+  { kernel: 'besselI1e', name: 'besselI1e at and near 0', inputs: () => [V.tensor([0, 1e-3, -2e-3])], fn: ([x]) => besselI1e(x) },
+];
+
 /** Every gradient case. */
-export const CASES: readonly GradCase[] = [...ELEMENTWISE_CASES, ...REDUCE_CASES, ...SHAPE_CASES, ...LINALG_CASES];
+export const CASES: readonly GradCase[] = [...ELEMENTWISE_CASES, ...REDUCE_CASES, ...SHAPE_CASES, ...LINALG_CASES, ...BESSEL_CASES];

@@ -27,6 +27,11 @@ export function setValidateArgs(on: boolean): void {
   validateDefault = on;
 }
 
+/** Whether validation is on for distributions made from now on. */
+export function getValidateArgs(): boolean {
+  return validateDefault;
+}
+
 export interface DistributionOptions {
   validateArgs?: boolean;
 }

@@ -10,7 +10,7 @@ import { eye, type TensorLike } from '../ops/creation.js';
 import { add, div, log, mul, sqrt, square, sub } from '../ops/elementwise.js';
 import { cholesky, diagonal, matmul, triangularSolve } from '../ops/linalg.js';
 import { sum } from '../ops/reduce.js';
-import { broadcastTo, expandDims, squeeze } from '../ops/shape.js';
+import { broadcastTo, expandDims, reshape, squeeze, transpose } from '../ops/shape.js';
 import { split, type Key } from '../random/key.js';
 import { lowerCholesky, positiveDefinite, positive, realVector, type Constraint } from './constraints.js';
 import { checkExpand, Distribution, params, type DistributionOptions } from './distribution.js';
@@ -23,6 +23,22 @@ export type MvnScale = { scaleTril: TensorLike } | { covariance: TensorLike } | 
 /** L⁻¹ v for batched lower-triangular L [..., d, d] and vectors v [..., d]. */
 export function solveLowerVec(l: Tensor, v: Tensor): Tensor {
   return squeeze(triangularSolve(l, expandDims(v, -1), { lower: true }), [-1]);
+}
+
+/**
+ * ‖L⁻¹ v‖² for lower-triangular L [...batch, d, d] and vectors v [...sample, ...batch, d], with
+ * one triangular solve per batch member: the sample axes become the columns of its right-hand side.
+ */
+export function mahalanobis(l: Tensor, v: Tensor, batchShape: readonly number[]): Tensor {
+  const d = l.shape[l.shape.length - 1];
+  const lead = v.shape.slice(0, Math.max(0, v.shape.length - 1 - batchShape.length));
+  const vb = broadcastTo(v, [...lead, ...batchShape, d]);
+  const s = lead.reduce((a, b) => a * b, 1);
+  const b = batchShape.length;
+  const cols = transpose(reshape(vb, [s, ...batchShape, d]), [...Array.from({ length: b + 1 }, (_, i) => i + 1), 0]);
+  const z = triangularSolve(broadcastTo(l, [...batchShape, d, d]), cols, { lower: true });
+  const q = sum(square(z), -2); // [...batch, S]
+  return reshape(transpose(q, [b, ...Array.from({ length: b }, (_, i) => i)]), [...lead, ...batchShape]);
 }
 
 /**
@@ -72,11 +88,8 @@ export class MultivariateNormal extends Distribution {
   }
   protected logProbRaw(x: Tensor): Tensor {
     const d = this.eventShape[0];
-    const diff = sub(x, this.loc);
-    const l = broadcastTo(this.scaleTril, [...broadcastShapes('MultivariateNormal.logProb', diff.shape.slice(0, -1), this.scaleTril.shape.slice(0, -2)), d, d]);
-    const z = solveLowerVec(l, broadcastTo(diff, l.shape.slice(0, -1)));
     const halfLogDet = sum(log(diagonal(this.scaleTril)), -1);
-    return sub(mul(sum(square(z), -1), -0.5), add(halfLogDet, 0.5 * d * LOG_2PI));
+    return sub(mul(mahalanobis(this.scaleTril, sub(x, this.loc), this.batchShape), -0.5), add(halfLogDet, 0.5 * d * LOG_2PI));
   }
   /** Σ = L Lᵀ */
   get covariance(): Tensor {

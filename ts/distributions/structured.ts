@@ -34,8 +34,12 @@ export class Independent extends Distribution {
     const s = this.base.support;
     const n = this.reinterpreted;
     if (n === 0) return s;
+    // Named 'independent' with its base, so bijectTo sums the base transform's log-det over the
+    // reinterpreted axes (under the base's own name it would resolve to the elementwise map).
     return {
-      name: s.name,
+      name: 'independent',
+      base: s,
+      reinterpreted: n,
       eventDim: s.eventDim + n,
       discrete: s.discrete,
       check: (x: Tensor) => {

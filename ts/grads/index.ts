@@ -4,6 +4,7 @@
  * gradient suite (test/grad) checks that every kernel the spec marks differentiable has a rule
  * here and that each rule agrees with float64 central differences.
  */
+import { BESSEL_GRADS } from './bessel.js';
 import { ELEMENTWISE_GRADS } from './elementwise.js';
 import { LINALG_GRADS } from './linalg.js';
 import { REDUCE_GRADS } from './reduce.js';
@@ -13,4 +14,4 @@ import { SHAPE_GRADS } from './shape.js';
 export type { GradRule, GradTable } from './rule.js';
 
 /** Every gradient rule, by kernel name. */
-export const GRADS: GradTable = { ...ELEMENTWISE_GRADS, ...REDUCE_GRADS, ...SHAPE_GRADS, ...LINALG_GRADS };
+export const GRADS: GradTable = { ...ELEMENTWISE_GRADS, ...REDUCE_GRADS, ...SHAPE_GRADS, ...LINALG_GRADS, ...BESSEL_GRADS };

@@ -86,6 +86,10 @@ export type KernelAttrs = { [K in UnaryOp]: Record<string, never> } & {
   randomPoisson: { key: KeyAttr };
   igamma: Record<string, never>;
   gammaSampleGrad: Record<string, never>;
+  besselI0e: Record<string, never>;
+  besselI1e: Record<string, never>;
+  vonMisesSampleGrad: Record<string, never>;
+  randomVonMises: { key: KeyAttr };
 };
 
 export type KernelName = keyof KernelAttrs;
@@ -342,6 +346,28 @@ for (const op of ['igamma', 'gammaSampleGrad'] as const) {
     return [{ shape: broadcastShapes(op, a.shape, x.shape), dtype: a.dtype }];
   });
 }
+
+// Exponentially scaled modified Bessel functions e^(−|x|) I₀(x) and e^(−|x|) I₁(x).
+for (const op of ['besselI0e', 'besselI1e'] as const) {
+  def(op, 1, true, ([x]) => {
+    floatOnly(op, x);
+    return [{ shape: x.shape, dtype: x.dtype }];
+  });
+}
+
+// dx/dκ for centered von Mises draws x with concentration κ (implicit reparameterization);
+// broadcasts κ against x.
+def('vonMisesSampleGrad', 2, false, ([k, x]) => {
+  sameDtype('vonMisesSampleGrad', k, x, 'concentration', 'x');
+  floatOnly('vonMisesSampleGrad', k, 'concentration');
+  return [{ shape: broadcastShapes('vonMisesSampleGrad', k.shape, x.shape), dtype: k.dtype }];
+});
+
+// Centered von Mises draws in [−π, π] (Best–Fisher), one per element of the concentration.
+def('randomVonMises', 1, false, ([k]) => {
+  floatOnly('randomVonMises', k, 'concentration');
+  return [{ shape: k.shape, dtype: k.dtype }];
+});
 
 /** All kernel specs by name. */
 export const KERNELS = SPECS as { readonly [N in KernelName]: KernelSpec<N> };

@@ -4,3 +4,4 @@ export * from './elementwise.js';
 export * from './reduce.js';
 export * from './shape.js';
 export * from './linalg.js';
+export * from './bessel.js';

@@ -5,14 +5,16 @@
 import { allocArray, type DType, type TypedArray } from '../../core/dtype.js';
 import type { KernelAttrs, KernelName } from '../../kernels/spec.js';
 import type { Backend, CpuKernel, CpuKernelTable, CpuView } from '../backend.js';
+import { BESSEL } from './bessel.js';
 import { ELEMENTWISE } from './elementwise.js';
 import { LINALG } from './linalg.js';
 import { RANDOM } from './random.js';
 import { REDUCE } from './reduce.js';
 import { SHAPE } from './shape.js';
+import { VON_MISES } from './vonmises.js';
 
 /** Every js kernel, by name. */
-export const JS_KERNELS: CpuKernelTable = { ...ELEMENTWISE, ...REDUCE, ...LINALG, ...SHAPE, ...RANDOM };
+export const JS_KERNELS: CpuKernelTable = { ...ELEMENTWISE, ...REDUCE, ...LINALG, ...SHAPE, ...RANDOM, ...BESSEL, ...VON_MISES };
 
 class JsBackend implements Backend<TypedArray> {
   readonly name = 'js';
