@@ -32,3 +32,4 @@ export * from './diagnostics/index.js';
 export * from './nn/index.js';
 export * from './io/index.js';
 export * from './infer/cavi/index.js';
+export { compile, CompileError, isTracing, type CompileOptions, type CompiledFunction } from './compile/index.js';

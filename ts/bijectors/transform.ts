@@ -12,9 +12,9 @@ import { ENGINE } from '../core/engine.js';
 import { ShapeError, fmtShape } from '../core/errors.js';
 import type { Shape } from '../core/shape.js';
 import type { Tensor } from '../core/tensor.js';
-import { realVector, type Constraint } from '../distributions/constraints.js';
-import { cast, equal, neg } from '../ops/elementwise.js';
-import { min, sum } from '../ops/reduce.js';
+import type { Constraint } from '../distributions/constraints.js';
+import { neg } from '../ops/elementwise.js';
+import { sum } from '../ops/reduce.js';
 import { pad, slice } from '../ops/shape.js';
 
 /**
@@ -195,27 +195,4 @@ export function unitBounds(dtype: DType): { tiny: number; oneMinus: number } {
   return dtype === 'float32' ? { tiny: 1.1754943508222875e-38, oneMinus: 1 - 2 ** -24 } : { tiny: 2.2250738585072014e-308, oneMinus: 1 - 2 ** -53 };
 }
 
-/**
- * The constraint `c` with its `n` rightmost batch axes read as event axes: a point satisfies it
- * when every element of the block does. `independentConstraint(real, 1)` is `realVector`.
- * @example independentConstraint(positive, 1).check(tensor([[1, 2], [1, -1]])) // [1, 0]
- */
-export function independentConstraint(c: Constraint, n: number): Constraint {
-  if (n === 0) return c;
-  if (c.name === 'real' && n === 1) return realVector;
-  const eventDim = c.eventDim + n;
-  const out: Constraint & { base: Constraint; reinterpreted: number } = {
-    name: `independent(${c.name}, ${n})`,
-    eventDim,
-    discrete: c.discrete,
-    base: c,
-    reinterpreted: n,
-    check: (x: Tensor) => {
-      const ok = c.check(x);
-      const axes = Array.from({ length: n }, (_, i) => ok.rank - n + i);
-      return equal(min(cast(ok, x.dtype === 'int32' ? 'float64' : x.dtype), axes), 1);
-    },
-    toString: () => `independent(${c}, ${n})`,
-  };
-  return out;
-}
+export { independentConstraint } from '../distributions/constraints.js';

@@ -20,6 +20,15 @@ export interface TapeEntry {
   readonly custom?: (dys: readonly Tensor[]) => readonly (Tensor | null)[];
 }
 
+/**
+ * @internal What `compile` installs while it traces a function: told of every kernel run and every
+ * view made, so it can build the graph. Null outside tracing (one null check on the hot path).
+ */
+export interface KernelRecorder {
+  kernel(name: KernelName, inputs: readonly Tensor[], outputs: readonly Tensor[], attrs: unknown): void;
+  alias(src: Tensor, view: Tensor): void;
+}
+
 /** The ops recorded while a gradient is taken. */
 export class Tape {
   private static next = 1;
@@ -43,6 +52,8 @@ class Engine {
   readonly fallbackLog = new Set<string>();
   /** The tape being recorded, or null. */
   tape: Tape | null = null;
+  /** @internal the graph recorder of `compile`, or null. */
+  recorder: KernelRecorder | null = null;
   private scopes: Tensor[][] = [];
 
   register(b: Backend): void {
@@ -108,6 +119,7 @@ class Engine {
       backend = this.computeFor(dev);
     }
     const outputs = name === 'reshape' ? [this.view(inputs[0], infos[0].shape)] : this.execute(backend, name, inputs, infos, attrs);
+    if (this.recorder !== null) this.recorder.kernel(name, inputs, outputs, attrs);
     const tape = this.tape;
     if (tape !== null && spec.differentiable) {
       let tracked = false;
@@ -178,7 +190,11 @@ class Engine {
   /** Copies a tensor to another backend's device (a no-op view between cpu backends). */
   toBackend(x: Tensor, target: Backend): Tensor {
     const src = x.live().backend;
-    if (src.device === target.device) return this.view(x, x.shape);
+    if (src.device === target.device) {
+      const v = this.view(x, x.shape);
+      if (this.recorder !== null) this.recorder.alias(x, v);
+      return v;
+    }
     const host = src.readSync(x.live().data, x.dtype, x.size);
     return this.makeTensor(x.shape, x.dtype, target.upload(host), target);
   }

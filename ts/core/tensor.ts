@@ -13,6 +13,12 @@ export class Buffer {
 
 let nextId = 1;
 
+/**
+ * @internal Called before a host read (`dataSync`, `data`, `item`) while `compile` traces, so that
+ * reading a value that depends on the traced inputs fails with an error naming the op.
+ */
+export const readHook: { onRead: ((t: Tensor, how: string) => void) | null } = { onRead: null };
+
 /** Nested number arrays, as `toArray` returns them. */
 export type NestedArray = number | NestedArray[];
 
@@ -61,6 +67,7 @@ export class Tensor {
 
   /** A copy of the elements as a typed array (blocks until device work is done). */
   dataSync(): TypedArray {
+    if (readHook.onRead !== null) readHook.onRead(this, 'dataSync');
     const b = this.live();
     const a = b.backend.readSync(b.data, this.dtype, this.size);
     return b.backend.device === 'cpu' ? a.slice() : a;
@@ -68,6 +75,7 @@ export class Tensor {
 
   /** A copy of the elements, awaiting device work without blocking the event loop. */
   async data(): Promise<TypedArray> {
+    if (readHook.onRead !== null) readHook.onRead(this, 'data');
     const b = this.live();
     const a = await b.backend.read(b.data, this.dtype, this.size);
     return b.backend.device === 'cpu' ? a.slice() : a;
@@ -76,6 +84,7 @@ export class Tensor {
   /** The value of a one-element tensor as a number. */
   item(): number {
     if (this.size !== 1) throw new Error(`item: tensor has shape [${this.shape.join(', ')}], not one element`);
+    if (readHook.onRead !== null) readHook.onRead(this, 'item');
     const b = this.live();
     return b.backend.readSync(b.data, this.dtype, 1)[0];
   }

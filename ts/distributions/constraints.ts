@@ -143,3 +143,28 @@ export const positiveDefinite: Constraint = make('positiveDefinite', 2, (x) => {
   for (let b = 0; b < batch; b++) pd[b] = hasCholesky(data, b * n * n, n) ? 1 : 0;
   return logicalAnd(sym, ENGINE.fromArray(pd, x.shape.slice(0, -2), x.backend));
 });
+
+/**
+ * The constraint `c` with its `n` rightmost batch axes read as event axes: a point satisfies it
+ * when every element of the block does. `independentConstraint(real, 1)` is `realVector`.
+ * @example independentConstraint(positive, 1).check(tensor([[1, 2], [1, -1]])) // [1, 0]
+ */
+export function independentConstraint(c: Constraint, n: number): Constraint {
+  if (n === 0) return c;
+  if (c.name === 'real' && n === 1) return realVector;
+  const eventDim = c.eventDim + n;
+  const out: Constraint & { base: Constraint; reinterpreted: number } = {
+    name: `independent(${c.name}, ${n})`,
+    eventDim,
+    discrete: c.discrete,
+    base: c,
+    reinterpreted: n,
+    check: (x: Tensor) => {
+      const ok = c.check(x);
+      const axes = Array.from({ length: n }, (_, i) => ok.rank - n + i);
+      return equal(min(cast(ok, x.dtype === 'int32' ? 'float64' : x.dtype), axes), 1);
+    },
+    toString: () => `independent(${c}, ${n})`,
+  };
+  return out;
+}

@@ -7,7 +7,7 @@ import { add, cast, digamma, div, equal, greater, lgamma, onDeviceOf, log, log1p
 import { logSoftmax, logsumexp, min, softmax, sum } from '../ops/reduce.js';
 import { broadcastTo, expandDims, reshape } from '../ops/shape.js';
 import { split, type Key } from '../random/key.js';
-import { positive, real, type Constraint } from './constraints.js';
+import { independentConstraint, positive, real, type Constraint } from './constraints.js';
 import { Categorical } from './discrete.js';
 import { batchOf, checkExpand, Distribution, params, registerIndependent, type DistributionOptions } from './distribution.js';
 import { standardGamma, lbeta } from './gamma.js';
@@ -31,24 +31,7 @@ export class Independent extends Distribution {
     this.hasRsample = base.hasRsample;
   }
   get support(): Constraint {
-    const s = this.base.support;
-    const n = this.reinterpreted;
-    if (n === 0) return s;
-    // Named 'independent' with its base, so bijectTo sums the base transform's log-det over the
-    // reinterpreted axes (under the base's own name it would resolve to the elementwise map).
-    return {
-      name: 'independent',
-      base: s,
-      reinterpreted: n,
-      eventDim: s.eventDim + n,
-      discrete: s.discrete,
-      check: (x: Tensor) => {
-        const m = s.check(x);
-        const axes = Array.from({ length: n }, (_, i) => -1 - i);
-        return cast(equal(min(cast(m, x.dtype), axes), 1), 'int32');
-      },
-      toString: () => `independent(${s}, ${n})`,
-    };
+    return independentConstraint(this.base.support, this.reinterpreted);
   }
   protected paramLike(): Tensor {
     return this.base.mean;

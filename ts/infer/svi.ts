@@ -7,6 +7,12 @@
 import { valueAndGrad } from '../core/autodiff.js';
 import { VarinfError, ValueError } from '../core/errors.js';
 import type { Tensor } from '../core/tensor.js';
+import { leaves } from '../core/tree.js';
+import { compile, type CompiledFunction } from '../compile/compile.js';
+import { CompiledLoop } from '../compile/loop.js';
+import { getValidateArgs, setValidateArgs } from '../distributions/distribution.js';
+import { add, cast, mul } from '../ops/elementwise.js';
+import { sum } from '../ops/reduce.js';
 import { bijectTo } from '../bijectors/bijectTo.js';
 import type { Transform } from '../bijectors/transform.js';
 import type { Constraint } from '../distributions/constraints.js';
@@ -44,6 +50,15 @@ export interface SVIRunOptions {
   evalEvery?: number;
   /** Start from this state (resuming gives the same trajectory as an uninterrupted run). */
   state?: SVIState;
+  /**
+   * Compile the step (default true): the update (ELBO, its gradient, the optimizer) is traced once
+   * and replayed as generated code over preallocated buffers, with the loss and finite flags as
+   * outputs. A step whose loss or gradient is not finite is re-run eagerly from the unchanged
+   * state to raise the same error as the eager path. A model that cannot be traced (host reads
+   * of traced values, e.g. subsampling plates or `skipNonFinite`) runs eagerly, and
+   * `result.compiled` says why.
+   */
+  compile?: boolean;
 }
 
 export interface SVIResult {
@@ -56,11 +71,27 @@ export interface SVIResult {
   stoppedEarly: boolean;
   aborted: boolean;
   timings: { totalMs: number; perStepUs: number; firstStepMs: number };
+  /** Whether the steps ran compiled, and if not (with `compile` on) why. */
+  compiled: { used: boolean; reason?: string };
+}
+
+type StepState = { params: Record<string, Tensor>; optState: OptState };
+
+/** 0 when every element of every leaf is finite, else NaN (x·0 is NaN exactly for NaN and ±Inf). */
+function finiteFlag(tree: unknown): Tensor {
+  let acc: Tensor | null = null;
+  for (const l of leaves(tree)) {
+    let z = sum(mul(l, 0));
+    if (z.dtype !== 'float64') z = cast(z, 'float64');
+    acc = acc === null ? z : add(acc, z);
+  }
+  return acc as Tensor;
 }
 
 export class SVI<A extends unknown[]> {
   private readonly constraints = new Map<string, { constraint: Constraint; transform: Transform }>();
   private maxPlateNesting = 0;
+  private compiledStep: CompiledFunction<[StepState, Key, A], unknown[]> | null = null;
 
   constructor(
     readonly model: Fn<A>,
@@ -110,8 +141,43 @@ export class SVI<A extends unknown[]> {
     return c.transform;
   }
 
-  private inputs(state: SVIState, params: Record<string, Tensor>, args: A): ElboInputs<A> {
-    return { model: this.model, guide: this.guideFn(), args, params, key: foldIn(state.key, state.step), maxPlateNesting: this.maxPlateNesting };
+  private inputs(state: SVIState, params: Record<string, Tensor>, args: A, key = foldIn(state.key, state.step)): ElboInputs<A> {
+    return { model: this.model, guide: this.guideFn(), args, params, key, maxPlateNesting: this.maxPlateNesting };
+  }
+
+  /**
+   * The step as a function of tensors and the step key, for `compile`: returns
+   * `[state', loss, gradFlag, paramFlag]` where the flags are 0 when the loss and gradients (resp.
+   * the new parameters) are all finite and NaN otherwise.
+   */
+  private stepFunction(): CompiledFunction<[StepState, Key, A], unknown[]> {
+    if (this.compiledStep === null)
+      this.compiledStep = compile((s: StepState, key: Key, args: A): unknown[] => {
+        const lossFn = (u: Record<string, Tensor>): Tensor => {
+          const constrained: Record<string, Tensor> = {};
+          for (const [name, v] of Object.entries(u)) constrained[name] = this.transformFor(name).forward(v);
+          return this.loss.evaluate({ model: this.model, guide: this.guideFn(), args, params: constrained, key, maxPlateNesting: this.maxPlateNesting }).loss;
+        };
+        const [lossT, grads] = valueAndGrad(lossFn)(s.params);
+        const [updates, optState] = this.optim.update(grads, s.optState, s.params);
+        const params = applyUpdates(s.params, updates);
+        return [{ params, optState }, lossT, finiteFlag([lossT, grads]), finiteFlag(params)];
+      });
+    return this.compiledStep;
+  }
+
+  /** @internal a compiled loop starting at `state`, or the reason it cannot be compiled. */
+  compiledLoop(state: SVIState, args: A): CompiledLoop<StepState, A> | string {
+    const prev = getValidateArgs();
+    // Host-side validation cannot be traced; a non-finite loss sends the step to the eager path, which validates.
+    setValidateArgs(false);
+    try {
+      return new CompiledLoop(this.stepFunction(), { params: state.params, optState: state.optState }, state.key, args);
+    } catch (e) {
+      return `${(e as Error).name}: ${(e as Error).message}`;
+    } finally {
+      setValidateArgs(prev);
+    }
   }
 
   /** The ELBO estimate at the state's parameters (no gradient step). */
@@ -195,19 +261,43 @@ function* loopSteps<A extends unknown[]>(svi: SVI<A>, key: Key, numSteps: number
   let stoppedEarly = false;
   let aborted = false;
   let done = 0;
+  let loop: CompiledLoop<StepState, A> | null = null;
+  const compiled: SVIResult['compiled'] = { used: false };
+  if (opts.compile !== false && numSteps > 0) {
+    const l = svi.compiledLoop(state, args);
+    if (typeof l === 'string') compiled.reason = l;
+    else {
+      loop = l;
+      compiled.used = true;
+    }
+  }
+  const finite = (s: Float64Array): boolean => s[0] - s[0] === 0 && s[1] === 0 && s[2] === 0;
+  const base = state.key;
+  const step0 = state.step;
   for (let i = 0; i < numSteps; i++) {
     if (opts.signal?.aborted) {
       aborted = true;
       break;
     }
-    const r = svi.update(state, ...args);
-    state = r.state;
-    losses[i] = r.loss;
+    if (loop !== null) {
+      if (loop.step(base, step0 + i, finite)) losses[i] = loop.scalars[0];
+      else {
+        // Diagnose eagerly from the unchanged state: raises the eager path's error naming the step and site.
+        const cur: SVIState = { ...loop.state(), step: step0 + i, key: base };
+        const r = svi.update(cur, ...args);
+        loop.setState({ params: r.state.params, optState: r.state.optState });
+        losses[i] = r.loss;
+      }
+    } else {
+      const r = svi.update(state, ...args);
+      state = r.state;
+      losses[i] = r.loss;
+    }
     done = i + 1;
     if (i === 0) firstStepMs = performance.now() - t0;
     if (done % every === 0 || done === numSteps) {
       const recent = meanOf(losses, Math.max(0, done - every), done);
-      opts.onProgress?.(state.step, recent);
+      opts.onProgress?.(step0 + done, recent);
       if (bar) drawBar(done, numSteps, recent);
     }
     if (opts.tolRelObj !== undefined && done % evalEvery === 0) {
@@ -228,6 +318,7 @@ function* loopSteps<A extends unknown[]>(svi: SVI<A>, key: Key, numSteps: number
     }
   }
   if (bar) process.stderr.write('\n');
+  if (loop !== null) state = { ...loop.state(), step: step0 + done, key: base };
   const totalMs = performance.now() - t0;
   return {
     state,
@@ -237,6 +328,7 @@ function* loopSteps<A extends unknown[]>(svi: SVI<A>, key: Key, numSteps: number
     stoppedEarly,
     aborted,
     timings: { totalMs, perStepUs: done > 0 ? (totalMs * 1000) / done : 0, firstStepMs },
+    compiled,
   };
 }
 

@@ -1,10 +1,10 @@
 /** Moment-based rescalings of gradients: Adam, RMSProp, Adagrad, Adadelta, momentum. */
 import { ValueError } from '../core/errors.js';
 import { leaves, mapLeaves } from '../core/tree.js';
-import { add, div, mul, sqrt, square } from '../ops/elementwise.js';
+import { add, div, mul, pow, sqrt, square, sub } from '../ops/elementwise.js';
 import { zerosLike } from '../ops/creation.js';
 import type { Tensor } from '../core/tensor.js';
-import type { GradientTransformation } from './transform.js';
+import { castCached, zeroCount, type GradientTransformation } from './transform.js';
 
 function zerosTree(params: unknown): Tensor[] {
   return leaves(params).map((p) => zerosLike(p));
@@ -15,7 +15,8 @@ function checkRate(name: string, arg: string, v: number, lo: number, hi: number)
 }
 
 export interface AdamState {
-  count: number;
+  /** Updates so far, a float64 scalar tensor. */
+  count: Tensor;
   mu: Tensor[];
   nu: Tensor[];
 }
@@ -31,11 +32,12 @@ export function scaleByAdam(opts: { b1?: number; b2?: number; eps?: number } = {
   checkRate('scaleByAdam', 'b1', b1, 0, 1);
   checkRate('scaleByAdam', 'b2', b2, 0, 1);
   return {
-    init: (params) => ({ count: 0, mu: zerosTree(params), nu: zerosTree(params) }),
+    init: (params) => ({ count: zeroCount(), mu: zerosTree(params), nu: zerosTree(params) }),
     update(u, s) {
-      const count = s.count + 1;
-      const c1 = 1 / (1 - Math.pow(b1, count));
-      const c2 = 1 / (1 - Math.pow(b2, count));
+      // Bias corrections from the count tensor, in float64, then in each leaf's dtype.
+      const count = add(s.count, 1);
+      const c1 = castCached(div(1, sub(1, pow(b1, count))));
+      const c2 = castCached(div(1, sub(1, pow(b2, count))));
       const mu: Tensor[] = [];
       const nu: Tensor[] = [];
       const out = mapLeaves(u, (g, i) => {
@@ -43,7 +45,7 @@ export function scaleByAdam(opts: { b1?: number; b2?: number; eps?: number } = {
         const v = add(mul(s.nu[i], b2), mul(square(g), 1 - b2));
         mu.push(m);
         nu.push(v);
-        return div(mul(m, c1), add(sqrt(mul(v, c2)), eps));
+        return div(mul(m, c1(m.dtype)), add(sqrt(mul(v, c2(v.dtype))), eps));
       });
       return [out, { count, mu, nu }];
     },

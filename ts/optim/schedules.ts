@@ -1,37 +1,83 @@
-/** Learning-rate schedules: functions from the 0-based step count to a rate. */
+/**
+ * Learning-rate schedules: functions from the 0-based step count to a rate. Each built-in
+ * schedule also carries a tensor form (`.tensor(count)`, count a float64 scalar tensor) computing
+ * the same value with tensor ops in the same order, which `scaleByLearningRate` uses so that a
+ * compiled step reads the count from the optimizer state.
+ */
 import { ValueError } from '../core/errors.js';
+import type { Tensor } from '../core/tensor.js';
+import { asTensor } from '../ops/creation.js';
+import { add, cos, div, floor, greaterEqual, less, minimum, mul, pow, sub, where } from '../ops/elementwise.js';
 
-export type ScheduleFn = (step: number) => number;
+/** A schedule: the rate at a step, with an optional tensor form of the same function. */
+export type ScheduleFn = ((step: number) => number) & {
+  /** The rate as a float64 scalar tensor from the count (a float64 scalar tensor). */
+  readonly tensor?: (count: Tensor) => Tensor;
+};
+
+/**
+ * A schedule from a JavaScript function and its tensor form, so that it compiles.
+ * @example const lr = tensorSchedule((t) => 0.1 / (1 + t), (c) => div(0.1, add(c, 1)))
+ */
+export function tensorSchedule(fn: (step: number) => number, tensor: (count: Tensor) => Tensor): ScheduleFn {
+  const f = (t: number): number => fn(t);
+  return Object.assign(f, { tensor });
+}
 
 /** The same rate at every step. */
 export function constantSchedule(value: number): ScheduleFn {
-  return () => value;
+  return tensorSchedule(
+    () => value,
+    (c) => asTensor(value, c),
+  );
 }
 
 /** init · rate^(step / transitionSteps), continuous, or stepped when `staircase`. */
 export function exponentialDecay(init: number, rate: number, transitionSteps = 1, staircase = false): ScheduleFn {
   if (!(transitionSteps > 0)) throw new ValueError(`exponentialDecay: transitionSteps must be > 0, got ${transitionSteps}`);
-  return (t) => init * Math.pow(rate, staircase ? Math.floor(t / transitionSteps) : t / transitionSteps);
+  return tensorSchedule(
+    (t) => init * Math.pow(rate, staircase ? Math.floor(t / transitionSteps) : t / transitionSteps),
+    (c) => {
+      const e = div(c, transitionSteps);
+      return mul(init, pow(rate, staircase ? floor(e) : e));
+    },
+  );
 }
 
 /** Cosine decay from init to init·alpha over decaySteps, then constant (Loshchilov & Hutter 2017). */
 export function cosineDecay(init: number, decaySteps: number, alpha = 0): ScheduleFn {
   if (!(decaySteps > 0)) throw new ValueError(`cosineDecay: decaySteps must be > 0, got ${decaySteps}`);
-  return (t) => {
-    const p = Math.min(t, decaySteps) / decaySteps;
-    return init * ((1 - alpha) * 0.5 * (1 + Math.cos(Math.PI * p)) + alpha);
-  };
+  return tensorSchedule(
+    (t) => {
+      const p = Math.min(t, decaySteps) / decaySteps;
+      return init * ((1 - alpha) * 0.5 * (1 + Math.cos(Math.PI * p)) + alpha);
+    },
+    (c) => {
+      const p = div(minimum(c, decaySteps), decaySteps);
+      return mul(init, add(mul((1 - alpha) * 0.5, add(1, cos(mul(Math.PI, p)))), alpha));
+    },
+  );
 }
 
 /** Linear ramp from `start` to `end` over `steps`, then `end`. */
 export function linearSchedule(start: number, end: number, steps: number): ScheduleFn {
-  return (t) => (t >= steps ? end : start + ((end - start) * t) / steps);
+  return tensorSchedule(
+    (t) => (t >= steps ? end : start + ((end - start) * t) / steps),
+    (c) => where(greaterEqual(c, steps), asTensor(end, c), add(start, div(mul(end - start, c), steps))),
+  );
 }
 
-/** Linear warm-up from 0 to the value of `after` at step 0 over `warmupSteps`, then `after` shifted. */
+/**
+ * Linear warm-up from 0 to the value of `after` at step 0 over `warmupSteps`, then `after` shifted.
+ * Has a tensor form when `after` is a number or has one.
+ */
 export function warmup(warmupSteps: number, after: ScheduleFn | number): ScheduleFn {
   const f = typeof after === 'number' ? constantSchedule(after) : after;
-  return (t) => (t < warmupSteps ? (f(0) * (t + 1)) / warmupSteps : f(t - warmupSteps));
+  const js = (t: number): number => (t < warmupSteps ? (f(0) * (t + 1)) / warmupSteps : f(t - warmupSteps));
+  const tf = f.tensor;
+  if (tf === undefined) return js;
+  const f0 = f(0);
+  return tensorSchedule(js, (c) => where(less(c, warmupSteps), div(mul(f0, add(c, 1)), warmupSteps), tf(sub(c, warmupSteps))));
 }
 
 /**
@@ -41,5 +87,12 @@ export function warmup(warmupSteps: number, after: ScheduleFn | number): Schedul
 export function robbinsMonro(tau = 1, kappa = 0.7, scale = 1): ScheduleFn {
   if (!(kappa > 0.5 && kappa <= 1)) throw new ValueError(`robbinsMonro: kappa must be in (0.5, 1], got ${kappa}`);
   if (!(tau >= 0)) throw new ValueError(`robbinsMonro: tau must be >= 0, got ${tau}`);
-  return (t) => scale * Math.pow(t + tau + (tau === 0 ? 1 : 0), -kappa);
+  const extra = tau === 0 ? 1 : 0;
+  return tensorSchedule(
+    (t) => scale * Math.pow(t + tau + extra, -kappa),
+    (c) => {
+      const base = add(c, tau);
+      return mul(scale, pow(extra === 0 ? base : add(base, extra), -kappa));
+    },
+  );
 }

@@ -3,11 +3,18 @@
  * pytrees, and optimizers are built by chaining small transformations, e.g.
  * `adam(lr) = chain(scaleByAdam(), scaleByLearningRate(lr))`. Updates are added to parameters
  * with `applyUpdates`. State is a plain pytree of tensors and numbers, so it saves and loads.
+ * Step counters are float64 scalar tensors (not JS numbers), so that an update traced by
+ * `compile` reads the count from the state instead of baking it in.
  */
 import { ValueError } from '../core/errors.js';
+import type { DType } from '../core/dtype.js';
 import type { Tensor } from '../core/tensor.js';
 import { leaves, mapLeaves } from '../core/tree.js';
-import { add, mul } from '../ops/elementwise.js';
+import { scalar } from '../ops/creation.js';
+import { add, cast, mul, neg } from '../ops/elementwise.js';
+import { CompileError } from '../compile/errors.js';
+import { isTracing } from '../compile/recorder.js';
+import type { ScheduleFn } from './schedules.js';
 
 /** Optimizer state: nested records of tensors, numbers and arrays. */
 export type OptState = unknown;
@@ -58,14 +65,55 @@ export function scaleBy(factor: number): GradientTransformation<Record<string, n
   };
 }
 
-/** Multiplies updates by −lr(step): the last link of a descent optimizer. */
-export function scaleByLearningRate(lr: Schedule): GradientTransformation<{ count: number }> {
+/** A new step counter: a float64 scalar tensor holding 0. */
+export function zeroCount(): Tensor {
+  return scalar(0, 'float64');
+}
+
+/** `x` (a float64 scalar) in `dtype`, cast once per dtype. */
+export function castCached(x: Tensor): (dtype: DType) => Tensor {
+  const byDtype = new Map<DType, Tensor>();
+  return (dtype) => {
+    let t = byDtype.get(dtype);
+    if (t === undefined) {
+      t = dtype === x.dtype ? x : cast(x, dtype);
+      byDtype.set(dtype, t);
+    }
+    return t;
+  };
+}
+
+/** The state of `scaleByLearningRate`: the number of updates so far (float64 scalar). */
+export interface CountState {
+  count: Tensor;
+}
+
+/**
+ * Multiplies updates by −lr(step): the last link of a descent optimizer. A schedule with a tensor
+ * form (every built-in schedule, or one made with `tensorSchedule`) is evaluated with tensor ops
+ * from the count in the state, so it compiles; a plain `(step) => number` callback reads the
+ * count back to the host, which works eagerly but raises a `CompileError` naming it under
+ * `compile` (wrap it with `tensorSchedule` to compile it).
+ */
+export function scaleByLearningRate(lr: Schedule): GradientTransformation<CountState> {
   if (typeof lr === 'number' && !(lr >= 0)) throw new ValueError(`scaleByLearningRate: learning rate must be >= 0, got ${lr}`);
   return {
-    init: () => ({ count: 0 }),
+    init: () => ({ count: zeroCount() }),
     update: (u, s) => {
-      const r = evalSchedule(lr, s.count);
-      return [mapLeaves(u, (g) => mul(g, -r)), { count: s.count + 1 }];
+      const next = add(s.count, 1);
+      if (typeof lr === 'number') return [mapLeaves(u, (g) => mul(g, -lr)), { count: next }];
+      const tf = (lr as ScheduleFn).tensor;
+      if (tf === undefined) {
+        if (isTracing())
+          throw new CompileError(
+            `scaleByLearningRate: the learning-rate schedule '${lr.name || 'anonymous'}' is a plain (step: number) => number function, ` +
+              'which compile cannot trace; use a built-in schedule or wrap it with tensorSchedule(fn, (count) => tensorExpr)',
+          );
+        const r = -lr(s.count.item());
+        return [mapLeaves(u, (g) => mul(g, r)), { count: next }];
+      }
+      const rate = castCached(neg(tf(s.count)));
+      return [mapLeaves(u, (g) => mul(g, rate(g.dtype))), { count: next }];
     },
   };
 }

@@ -30,13 +30,21 @@ export function key(seed: number): Key {
 
 const scratch = new Uint32Array(4);
 
+/**
+ * @internal Told of every key derived by `split` or `foldIn` while `compile` traces, so that keys
+ * derived from an input key are replayed from the actual input key.
+ */
+export const keyHook: { derived: ((parent: Key, child: Key, how: 'split' | 'fold', arg: number) => void) | null } = { derived: null };
+
 /** `n` independent keys derived from `k`. */
 export function split(k: Key, n = 2): Key[] {
   if (!Number.isInteger(n) || n < 1) throw new ValueError(`split: n must be a positive integer, got ${n}`);
   const out: Key[] = [];
   for (let i = 0; i < n; i++) {
     philox4x32(i, 0, TAG_SPLIT, 0, k.k0, k.k1, scratch);
-    out.push(new Key(scratch[0], scratch[1]));
+    const c = new Key(scratch[0], scratch[1]);
+    if (keyHook.derived !== null) keyHook.derived(k, c, 'split', i);
+    out.push(c);
   }
   return out;
 }
@@ -45,5 +53,7 @@ export function split(k: Key, n = 2): Key[] {
 export function foldIn(k: Key, data: number): Key {
   if (!Number.isInteger(data)) throw new ValueError(`foldIn: data must be an integer, got ${data}`);
   philox4x32(data >>> 0, 0, TAG_FOLD, 0, k.k0, k.k1, scratch);
-  return new Key(scratch[0], scratch[1]);
+  const c = new Key(scratch[0], scratch[1]);
+  if (keyHook.derived !== null) keyHook.derived(k, c, 'fold', data >>> 0);
+  return c;
 }

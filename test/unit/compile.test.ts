@@ -1,0 +1,324 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  add,
+  adam,
+  applyUpdates,
+  AutoMultivariateNormal,
+  AutoNormal,
+  exponentialDecay,
+  foldIn,
+  getBackend,
+  HalfCauchy,
+  key,
+  mul,
+  Normal,
+  normal,
+  plate,
+  sample,
+  setBackend,
+  split,
+  sub,
+  sum,
+  SVI,
+  tensor,
+  TraceELBO,
+  valueAndGrad,
+  type GradientTransformation,
+  type Key,
+  type Tensor,
+} from '../../ts/index.js';
+import { compile, CompileError } from '../../ts/compile/index.js';
+import { ENGINE } from '../../ts/core/engine.js';
+import { allocArray } from '../../ts/core/dtype.js';
+import { KERNEL_NAMES, KERNELS } from '../../ts/kernels/spec.js';
+import { tensorSchedule } from '../../ts/optim/schedules.js';
+import { div } from '../../ts/ops/elementwise.js';
+import { kernelCases, type KernelCase } from '../backend/cases.js';
+
+const arr = (t: Tensor): number[] => Array.from(t.dataSync());
+
+/** Bitwise equality of two arrays (NaN equals NaN, −0 differs from +0 only when asked). */
+function sameBits(a: ArrayLike<number>, b: ArrayLike<number>): string | null {
+  if (a.length !== b.length) return `length ${a.length} vs ${b.length}`;
+  for (let i = 0; i < a.length; i++) if (!(Object.is(a[i], b[i]) || (a[i] === 0 && b[i] === 0))) return `element ${i}: ${a[i]} vs ${b[i]}`;
+  return null;
+}
+
+
+function inputsOf(c: KernelCase): Tensor[] {
+  return c.inputs.map((x) => ENGINE.fromArray(x.data.slice(), x.shape));
+}
+
+describe('compiled kernels equal eager kernels (js backend, every conformance case)', () => {
+  let prev = 'js';
+  beforeAll(() => {
+    prev = getBackend();
+    setBackend('js');
+  });
+  afterAll(() => setBackend(prev));
+
+  it.each(KERNEL_NAMES)('%s: values', (name) => {
+    const failures: string[] = [];
+    for (const c of kernelCases(name)) {
+      const run = (xs: Tensor[], k: Key): Tensor[] => {
+        // Random kernels draw from the input key, so the compiled graph re-derives it per call.
+        const attrs = 'key' in (c.attrs as object) ? { ...(c.attrs as object), key: k.words } : c.attrs;
+        return ENGINE.runKernel(name, xs, attrs as never);
+      };
+      const xs = inputsOf(c);
+      const k = key(7);
+      let want: Tensor[];
+      try {
+        want = run(xs, k);
+      } catch {
+        continue; // cases that raise (index errors) raise eagerly; nothing to replay
+      }
+      const f = compile(run);
+      for (let rep = 0; rep < 2; rep++) {
+        const got = f(xs, k);
+        got.forEach((g, i) => {
+          const d = sameBits(g.dataSync(), want[i].dataSync());
+          if (d !== null) failures.push(`${c.label} output ${i}: ${d}`);
+        });
+      }
+    }
+    expect(failures).toEqual([]);
+  });
+
+  const differentiable = KERNEL_NAMES.filter((n) => KERNELS[n].differentiable);
+  it.each(differentiable)('%s: gradients', (name) => {
+    const failures: string[] = [];
+    for (const c of kernelCases(name)) {
+      if (c.inputs.some((x) => x.dtype === 'int32')) continue;
+      const xs = inputsOf(c);
+      const vg = (ps: Tensor[]): [Tensor, Tensor[]] =>
+        valueAndGrad((qs: Tensor[]) => {
+          const y = ENGINE.runKernel(name, qs, c.attrs as never)[0];
+          // A fixed non-uniform cotangent, so that every output element's weight differs.
+          const w = allocArray(y.dtype, y.size);
+          for (let i = 0; i < w.length; i++) w[i] = 1 + ((i * 7) % 5) / 4;
+          return sum(mul(y, ENGINE.fromArray(w, y.shape)));
+        })(ps);
+      let want: [Tensor, Tensor[]];
+      try {
+        want = vg(xs);
+      } catch {
+        continue;
+      }
+      const got = compile(vg)(xs);
+      const d0 = sameBits(got[0].dataSync(), want[0].dataSync());
+      if (d0 !== null) failures.push(`${c.label} value: ${d0}`);
+      got[1].forEach((g, i) => {
+        const d = sameBits(g.dataSync(), want[1][i].dataSync());
+        if (d !== null) failures.push(`${c.label} grad ${i}: ${d}`);
+      });
+    }
+    expect(failures).toEqual([]);
+  });
+});
+
+describe('tracing and retracing', () => {
+  it('traces once per signature, retraces on a new shape, and keeps the cache bounded', () => {
+    const f = compile((x: Tensor) => mul(x, 2), { maxCacheEntries: 2 });
+    expect(arr(f(tensor([1, 2])))).toEqual([2, 4]);
+    expect(arr(f(tensor([3, 4])))).toEqual([6, 8]);
+    expect(f.traces).toBe(1);
+    expect(arr(f(tensor([1, 2, 3])))).toEqual([2, 4, 6]);
+    expect(f.traces).toBe(2);
+    f(tensor([[1]]));
+    expect(f.traces).toBe(3);
+    // The [2] graph was evicted (least recently used): calling it again retraces.
+    f(tensor([5, 6]));
+    expect(f.traces).toBe(4);
+  });
+
+  it('treats non-tensor arguments as part of the signature', () => {
+    const f = compile((x: Tensor, s: number) => mul(x, s));
+    expect(arr(f(tensor([1, 2]), 3))).toEqual([3, 6]);
+    expect(arr(f(tensor([1, 2]), 4))).toEqual([4, 8]);
+    expect(f.traces).toBe(2);
+  });
+
+  it('returns the same pytree structure, with constants and input pass-through', () => {
+    const c = tensor([9]);
+    const f = compile((p: { a: Tensor; b: Tensor[] }) => ({ s: add(p.a, p.b[0]), same: p.a, konst: c, n: 3 }));
+    const out = f({ a: tensor([1]), b: [tensor([2])] });
+    expect(arr(out.s)).toEqual([3]);
+    expect(arr(out.same)).toEqual([1]);
+    expect(arr(out.konst)).toEqual([9]);
+    expect(out.n).toBe(3);
+  });
+
+  it('allocates fresh outputs: earlier results are not overwritten', () => {
+    const f = compile((x: Tensor) => add(x, 1));
+    const a = f(tensor([1]));
+    const b = f(tensor([5]));
+    expect(arr(a)).toEqual([2]);
+    expect(arr(b)).toEqual([6]);
+  });
+});
+
+describe('bad input', () => {
+  it('a host read of a traced tensor raises a CompileError naming the op', () => {
+    const f = compile((x: Tensor) => (sum(x).item() > 0 ? x : mul(x, -1)));
+    expect(() => f(tensor([1, 2]))).toThrow(CompileError);
+    expect(() => f(tensor([1, 2]))).toThrow(/item\(\) of a traced tensor.*op 'sum'/);
+    const g = compile((x: Tensor) => {
+      x.dataSync();
+      return x;
+    });
+    expect(() => g(tensor([1]))).toThrow(/dataSync\(\).*input tensor #0/);
+  });
+
+  it('host reads of constants are allowed while tracing', () => {
+    const c = tensor([2]);
+    const f = compile((x: Tensor) => mul(x, sum(c).item()));
+    expect(arr(f(tensor([3])))).toEqual([6]);
+  });
+
+  it('a function that is not pure in its inputs is caught on its second call', () => {
+    let calls = 0;
+    const f = compile((x: Tensor) => mul(x, ++calls));
+    f(tensor([1]));
+    expect(() => f(tensor([1]))).toThrow(/different graph or output structure/);
+    let flip = false;
+    const g = compile((x: Tensor) => ((flip = !flip) ? { a: x } : { b: x }));
+    g(tensor([1]));
+    expect(() => g(tensor([1]))).toThrow(CompileError);
+  });
+
+  it('tracing state is cleaned up after an error', () => {
+    const f = compile((x: Tensor) => {
+      x.item();
+      return x;
+    });
+    expect(() => f(tensor([1]))).toThrow(CompileError);
+    expect(ENGINE.recorder).toBeNull();
+    expect(tensor([4]).item()).toBe(4);
+  });
+});
+
+describe('keys', () => {
+  const fn = (x: Tensor, k: Key): { y: Tensor; z: Tensor; next: Key } => {
+    const [a, b] = split(k);
+    const y = add(x, normal(a, [3]));
+    const z = normal(foldIn(b, 5), [2, 2], { dtype: 'float32' });
+    return { y, z, next: split(b)[1] };
+  };
+
+  it('draws follow the input key: compiled equals eager for every key', () => {
+    const f = compile(fn);
+    const x = tensor([1, 2, 3]);
+    for (let s = 0; s < 4; s++) {
+      const got = f(x, key(s));
+      const want = fn(x, key(s));
+      expect(arr(got.y)).toEqual(arr(want.y));
+      expect(arr(got.z)).toEqual(arr(want.z));
+      expect(got.next.words).toEqual(want.next.words);
+    }
+    expect(f.traces).toBe(1);
+  });
+
+  it('a constant key inside the function is baked in (no retrace, same draws)', () => {
+    const f = compile((x: Tensor) => add(x, normal(key(3), [2])));
+    const a = arr(f(tensor([0, 0])));
+    expect(arr(f(tensor([1, 1])))).toEqual(a.map((v) => v + 1));
+  });
+});
+
+describe('optimizers under compile', () => {
+  it('a compiled Adam step equals the eager one, step counter in the state', () => {
+    const opt: GradientTransformation = adam(exponentialDecay(0.1, 0.5, 2));
+    const step = (p: { x: Tensor }, s: unknown, g: { x: Tensor }): [{ x: Tensor }, unknown] => {
+      const [u, ns] = opt.update(g, s, p);
+      return [applyUpdates(p, u), ns];
+    };
+    const cstep = compile(step);
+    let pe = { x: tensor([1, -2]) };
+    let se: unknown = opt.init(pe);
+    let pc = pe;
+    let sc = se;
+    for (let i = 0; i < 4; i++) {
+      const g = { x: tensor([0.5 * (i + 1), -1]) };
+      [pe, se] = step(pe, se, g);
+      [pc, sc] = cstep(pc, sc, g);
+      expect(arr(pc.x)).toEqual(arr(pe.x));
+    }
+    expect(cstep.traces).toBe(1);
+  });
+
+  it('a plain JS schedule raises a CompileError naming it; tensorSchedule compiles', () => {
+    function myDecay(t: number): number {
+      return 0.1 / (1 + t);
+    }
+    const run = (lr: Parameters<typeof adam>[0]): number[] => {
+      const opt: GradientTransformation = adam(lr);
+      const p = { x: tensor([1]) };
+      const f = compile((pp: { x: Tensor }, s: unknown) => opt.update({ x: tensor([1]) }, s, pp)[0].x);
+      return arr(f(p, opt.init(p)));
+    };
+    expect(() => run(myDecay)).toThrow(/schedule 'myDecay'/);
+    const ts = tensorSchedule(myDecay, (c) => div(0.1, add(c, 1)));
+    expect(run(ts)[0]).toBeCloseTo(-0.1, 8);
+  });
+});
+
+describe('SVI compiled step', () => {
+  const y = tensor([28, 8, -3, 7, -1, 1, 18, 12]);
+  const sigma = tensor([15, 10, 16, 11, 9, 11, 10, 18]);
+  function model(yy: Tensor, s: Tensor): void {
+    const mu = sample('mu', new Normal(0, 5));
+    const tau = sample('tau', new HalfCauchy(5));
+    plate('J', 8, () => {
+      const raw = sample('theta_raw', new Normal(0, 1));
+      sample('obs', new Normal(add(mu, mul(tau, raw)), s), { obs: yy });
+    });
+  }
+
+  it.each([
+    ['AutoNormal', AutoNormal],
+    ['AutoMultivariateNormal', AutoMultivariateNormal],
+  ] as const)('eight schools with %s: the same losses and parameters as eager for the same key', (_, G) => {
+    const svi = new SVI(model, new G(model), adam(0.02), new TraceELBO());
+    const eager = svi.runSync(key(3), 300, [y, sigma], { compile: false, progressBar: false });
+    const comp = svi.runSync(key(3), 300, [y, sigma], { progressBar: false });
+    expect(eager.compiled.used).toBe(false);
+    expect(comp.compiled).toEqual({ used: true });
+    for (let i = 0; i < 300; i++) expect(Math.abs(comp.losses[i] - eager.losses[i])).toBeLessThanOrEqual(1e-9 * Math.max(1, Math.abs(eager.losses[i])));
+    for (const [name, p] of Object.entries(eager.params)) {
+      const q = arr(comp.params[name]);
+      arr(p).forEach((v, i) => expect(Math.abs(q[i] - v)).toBeLessThanOrEqual(1e-9 * Math.max(1, Math.abs(v))));
+    }
+    expect(comp.state.step).toBe(300);
+    // Resuming from the compiled state continues the same trajectory.
+    const more = svi.runSync(key(3), 5, [y, sigma], { state: comp.state, progressBar: false });
+    const eagerMore = svi.runSync(key(3), 5, [y, sigma], { state: eager.state, compile: false, progressBar: false });
+    for (let i = 0; i < 5; i++) expect(more.losses[i]).toBeCloseTo(eagerMore.losses[i], 8);
+  });
+
+  it('a non-finite step raises the eager error naming the step and site', () => {
+    const bad = tensor([28, 8, NaN, 7, -1, 1, 18, 12]);
+    const svi = new SVI(model, new AutoNormal(model), adam(0.02), new TraceELBO());
+    let eagerMsg = '';
+    try {
+      svi.runSync(key(3), 3, [bad, sigma], { compile: false, progressBar: false });
+    } catch (e) {
+      eagerMsg = (e as Error).message;
+    }
+    expect(eagerMsg).toMatch(/SVI step 0/);
+    expect(() => svi.runSync(key(3), 3, [bad, sigma], { progressBar: false })).toThrow(eagerMsg);
+  });
+
+  it('a model that cannot be traced runs eagerly and says why', () => {
+    function hostModel(yy: Tensor, s: Tensor): void {
+      const mu = sample('mu', new Normal(0, 5));
+      const m = mu.item() > 100 ? sub(mu, 1) : mu;
+      plate('J', 8, () => sample('obs', new Normal(m, s), { obs: yy }));
+    }
+    const svi = new SVI(hostModel, new AutoNormal(hostModel), adam(0.02), new TraceELBO());
+    const r = svi.runSync(key(1), 3, [y, sigma], { progressBar: false });
+    expect(r.compiled.used).toBe(false);
+    expect(r.compiled.reason).toMatch(/CompileError: .*item\(\)/);
+    expect(r.steps).toBe(3);
+  });
+});

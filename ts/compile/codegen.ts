@@ -1,0 +1,597 @@
+/**
+ * Code generation for the cpu device: a graph becomes one JavaScript function (`new Function`,
+ * which V8 compiles) over typed arrays allocated once.
+ *
+ * - Elementwise kernels (unary, binary, compare, where, clamp, cast, broadcastTo, igamma) become
+ *   loops; consecutive ones over the same element count fuse into one loop whose intermediates are
+ *   locals, stored to an array only when something outside the loop reads them. Full reductions
+ *   (sum, prod, max, min over every axis) of a loop value fuse into that loop as accumulators.
+ * - One-element values live in JavaScript locals (no array) unless a kernel call or an output
+ *   needs them in memory.
+ * - Other kernels run as calls into the js kernels over preallocated views, or into the backend
+ *   (the Rust addon through the cpu backend's `run`) when their output has at least
+ *   `largeThreshold` elements; large elementwise kernels go to the backend too.
+ * - Buffers are assigned from a liveness analysis over the statement order: a buffer is reused as
+ *   soon as its last reader has run, so a replay allocates nothing.
+ *
+ * Results equal the js backend's bit for bit: float32 intermediates are rounded with Math.fround
+ * and int32 ones wrapped, exactly where the eager kernels store them.
+ */
+import { allocArray, type DType, type TypedArray } from '../core/dtype.js';
+import { broadcastStrides, stridesOf } from '../core/shape.js';
+import type { Backend, CpuView } from '../backends/backend.js';
+import { JS_KERNELS } from '../backends/js/index.js';
+import { reductionPlan } from '../backends/js/reduce.js';
+import { digamma, erf, erfinv, lgamma, trigamma } from '../backends/js/special.js';
+import { gammaSampleGrad, igamma } from '../backends/js/igamma.js';
+import { BINARY_OPS, COMPARE_OPS, UNARY_OPS, type KernelAttrs, type KernelName } from '../kernels/spec.js';
+import { CompileError } from './errors.js';
+import type { Graph, Node, Value } from './graph.js';
+import { deriveKeys, fillBits, fillNormal, fillUniform } from './rand.js';
+
+/** A compiled graph, ready to replay. */
+export interface Plan {
+  /**
+   * Runs the graph: `inputs` are the tensor leaves' arrays in order, `keyWords` the input keys'
+   * words (two per key), `outputs` arrays of the output shapes (written, never read).
+   */
+  run(inputs: readonly TypedArray[], keyWords: Uint32Array, outputs: readonly TypedArray[]): void;
+  /** Shape and dtype of every output value. */
+  readonly outputs: readonly { readonly shape: readonly number[]; readonly dtype: DType }[];
+  /** Words of every key slot after the last run (two per slot). */
+  readonly keySlots: Uint32Array;
+  /** The generated source, for inspection. */
+  readonly source: string;
+  readonly stats: PlanStats;
+}
+
+export interface PlanStats {
+  /** Kernels after the graph passes. */
+  nodes: number;
+  /** Fused loops, and the kernels they hold. */
+  loops: number;
+  fusedKernels: number;
+  /** Kernel calls (js or backend). */
+  calls: number;
+  backendCalls: number;
+  /** Scratch buffers and their bytes after reuse, and what one buffer per value would take. */
+  buffers: number;
+  bufferBytes: number;
+  naiveBytes: number;
+}
+
+export interface CodegenOptions {
+  /** Outputs of at least this many elements run on `backend` (when it has the kernel). */
+  largeThreshold: number;
+  /** The cpu-device backend for large kernels. */
+  backend: Backend;
+}
+
+const UNARY = new Set<string>(UNARY_OPS);
+const BINARY = new Set<string>(BINARY_OPS);
+const COMPARE = new Set<string>(COMPARE_OPS);
+const OTHER_EW = new Set<string>(['where', 'clamp', 'cast', 'broadcastTo', 'igamma', 'gammaSampleGrad']);
+const FUSED_REDUCE = new Set<string>(['sum', 'prod', 'max', 'min']);
+
+function isElementwise(op: string): boolean {
+  return UNARY.has(op) || BINARY.has(op) || COMPARE.has(op) || OTHER_EW.has(op);
+}
+
+/** A reduction over nothing (every reduced axis has length 1): each output is its one input. */
+function isIdentityReduce(n: Node, g: Graph): boolean {
+  return REDUCE_NAMES.has(n.op) && g.values[n.ins[0]].size === g.values[n.outs[0]].size;
+}
+
+const REDUCE_NAMES = new Set<string>(['sum', 'prod', 'max', 'min', 'logsumexp']);
+
+/** Kernels emitted as elementwise code. */
+function isInline(n: Node, g: Graph): boolean {
+  return isElementwise(n.op) || isIdentityReduce(n, g);
+}
+
+/** A JavaScript literal for a number, parenthesized when negative. */
+function lit(v: number): string {
+  if (v !== v) return 'NaN';
+  if (v === Infinity) return 'Infinity';
+  if (v === -Infinity) return '(-Infinity)';
+  if (Object.is(v, -0)) return '(-0)';
+  return v < 0 ? `(${v})` : String(v);
+}
+
+const F = {
+  erf,
+  erfinv,
+  lgamma,
+  digamma,
+  trigamma,
+  igamma,
+  gammaSampleGrad,
+  idiv: (a: number, b: number): number => (b === 0 ? 0 : Math.trunc(a / b)),
+  toInt32: (v: number): number => (v !== v ? 0 : v >= 2147483647 ? 2147483647 : v <= -2147483648 ? -2147483648 : Math.trunc(v)),
+};
+
+const UNARY_EXPR: Record<string, (a: string) => string> = {
+  neg: (a) => `(-${a})`,
+  abs: (a) => `Math.abs(${a})`,
+  sign: (a) => `(${a} > 0 ? 1 : ${a} < 0 ? -1 : ${a})`,
+  reciprocal: (a) => `(1 / ${a})`,
+  square: (a) => `(${a} * ${a})`,
+  sqrt: (a) => `Math.sqrt(${a})`,
+  rsqrt: (a) => `(1 / Math.sqrt(${a}))`,
+  exp: (a) => `Math.exp(${a})`,
+  expm1: (a) => `Math.expm1(${a})`,
+  log: (a) => `Math.log(${a})`,
+  log1p: (a) => `Math.log1p(${a})`,
+  sin: (a) => `Math.sin(${a})`,
+  cos: (a) => `Math.cos(${a})`,
+  tanh: (a) => `Math.tanh(${a})`,
+  sigmoid: (a) => `(${a} >= 0 ? 1 / (1 + Math.exp(-${a})) : Math.exp(${a}) / (1 + Math.exp(${a})))`,
+  softplus: (a) => `(Math.max(${a}, 0) + Math.log1p(Math.exp(-Math.abs(${a}))))`,
+  relu: (a) => `(${a} > 0 ? ${a} : 0)`,
+  floor: (a) => `Math.floor(${a})`,
+  ceil: (a) => `Math.ceil(${a})`,
+  erf: (a) => `F.erf(${a})`,
+  erfinv: (a) => `F.erfinv(${a})`,
+  lgamma: (a) => `F.lgamma(${a})`,
+  digamma: (a) => `F.digamma(${a})`,
+  trigamma: (a) => `F.trigamma(${a})`,
+};
+
+const BINARY_EXPR: Record<string, (a: string, b: string) => string> = {
+  add: (a, b) => `(${a} + ${b})`,
+  sub: (a, b) => `(${a} - ${b})`,
+  mul: (a, b) => `(${a} * ${b})`,
+  div: (a, b) => `(${a} / ${b})`,
+  pow: (a, b) => `Math.pow(${a}, ${b})`,
+  maximum: (a, b) => `(${a} > ${b} || ${a} !== ${a} ? ${a} : ${b})`,
+  minimum: (a, b) => `(${a} < ${b} || ${a} !== ${a} ? ${a} : ${b})`,
+  equal: (a, b) => `(${a} === ${b} ? 1 : 0)`,
+  notEqual: (a, b) => `(${a} !== ${b} ? 1 : 0)`,
+  less: (a, b) => `(${a} < ${b} ? 1 : 0)`,
+  lessEqual: (a, b) => `(${a} <= ${b} ? 1 : 0)`,
+  greater: (a, b) => `(${a} > ${b} ? 1 : 0)`,
+  greaterEqual: (a, b) => `(${a} >= ${b} ? 1 : 0)`,
+  igamma: (a, b) => `F.igamma(${a}, ${b})`,
+  gammaSampleGrad: (a, b) => `F.gammaSampleGrad(${a}, ${b})`,
+};
+
+/** The expression of an elementwise node over argument expressions (identifiers or literals). */
+function ewExpr(n: Node, out: Value, ins: readonly Value[], a: readonly string[]): string {
+  const int = out.dtype === 'int32';
+  const op = n.op;
+  let e: string;
+  if (op === 'square' && int) e = `Math.imul(${a[0]}, ${a[0]})`;
+  else if (op === 'mul' && int) e = `Math.imul(${a[0]}, ${a[1]})`;
+  else if (op === 'div' && int) e = `F.idiv(${a[0]}, ${a[1]})`;
+  else if (UNARY.has(op)) e = UNARY_EXPR[op](a[0]);
+  else if (BINARY_EXPR[op] !== undefined) e = BINARY_EXPR[op](a[0], a[1]);
+  else if (op === 'where') e = `(${a[0]} !== 0 ? ${a[1]} : ${a[2]})`;
+  else if (op === 'clamp') {
+    const { min, max } = n.attrs as KernelAttrs['clamp'];
+    e = `(${a[0]} < ${lit(min)} ? ${lit(min)} : ${a[0]} > ${lit(max)} ? ${lit(max)} : ${a[0]})`;
+  } else if (op === 'cast') e = int && ins[0].dtype !== 'int32' ? `F.toInt32(${a[0]})` : a[0];
+  else if (op === 'broadcastTo' || REDUCE_NAMES.has(op)) e = a[0];
+  else throw new CompileError(`compile: no code generator for elementwise kernel '${op}'`);
+  if (out.dtype === 'float32') return `Math.fround(${e})`;
+  if (int) return `(${e} | 0)`;
+  return e;
+}
+
+type Stmt =
+  | { kind: 'scalar'; node: Node }
+  | { kind: 'loop'; n: number; nodes: Node[] }
+  | { kind: 'call'; node: Node; backend: boolean }
+  | { kind: 'reduce'; node: Node }
+  | { kind: 'rand'; node: Node }
+  | { kind: 'view'; node: Node };
+
+/** Mutable view for kernel calls: `data` is rebound when the storage changes per call. */
+interface MutView {
+  data: TypedArray;
+  shape: readonly number[];
+  dtype: DType;
+}
+
+function isFullReduce(n: Node, g: Graph): boolean {
+  return FUSED_REDUCE.has(n.op) && g.values[n.outs[0]].size === 1 && g.values[n.ins[0]].size > 1;
+}
+
+/** Groups nodes into statements: scalar lines, fused loops, calls. */
+function schedule(g: Graph, opts: CodegenOptions): Stmt[] {
+  const stmts: Stmt[] = [];
+  let open: { kind: 'loop'; n: number; nodes: Node[] } | null = null;
+  let members = new Set<number>();
+  const close = (): void => {
+    if (open !== null) stmts.push(open);
+    open = null;
+    members = new Set();
+  };
+  for (const n of g.nodes) {
+    const out = g.values[n.outs[0]];
+    const usesOpen = n.ins.some((x) => members.has(x));
+    if (n.outs.length === 1 && isInline(n, g) && out.size < opts.largeThreshold) {
+      if (out.size === 1) {
+        if (usesOpen) close();
+        stmts.push({ kind: 'scalar', node: n });
+        continue;
+      }
+      const cur = open as { kind: 'loop'; n: number; nodes: Node[] } | null;
+      const ok = cur !== null && cur.n === out.size && n.ins.every((x) => !members.has(x) || g.values[x].size === out.size);
+      if (!ok) {
+        close();
+        open = { kind: 'loop', n: out.size, nodes: [] };
+      }
+      (open as unknown as { nodes: Node[] }).nodes.push(n);
+      members.add(out.id);
+      continue;
+    }
+    const cur = open as { n: number } | null;
+    if (isFullReduce(n, g) && cur !== null && members.has(n.ins[0]) && g.values[n.ins[0]].size === cur.n) {
+      (open as unknown as { nodes: Node[] }).nodes.push(n);
+      members.add(out.id);
+      continue;
+    }
+    if (usesOpen) close();
+    if (n.op === 'reshape') stmts.push({ kind: 'view', node: n });
+    else if (n.op === 'randomNormal' || n.op === 'randomUniform' || n.op === 'randomBits') stmts.push({ kind: 'rand', node: n });
+    else if (REDUCERS[n.op] !== undefined && out.size < opts.largeThreshold) stmts.push({ kind: 'reduce', node: n });
+    else {
+      const big = out.size >= opts.largeThreshold && opts.backend.has(n.op);
+      if (!big && JS_KERNELS[n.op] === undefined) throw new CompileError(`compile: kernel '${n.op}' has no js implementation to replay`);
+      stmts.push({ kind: 'call', node: n, backend: big });
+    }
+  }
+  close();
+  return stmts;
+}
+
+type Reducer = (x: TypedArray, base: number, offs: Int32Array, isInt: boolean) => number;
+
+/** The js backend's reducers (sum, prod, max, min, logsumexp), over a precomputed plan. */
+const REDUCERS: Record<string, Reducer> = {
+  sum: (x, base, offs, isInt) => {
+    let s = 0;
+    if (isInt) for (let r = 0; r < offs.length; r++) s = (s + x[base + offs[r]]) | 0;
+    else for (let r = 0; r < offs.length; r++) s += x[base + offs[r]];
+    return s;
+  },
+  prod: (x, base, offs, isInt) => {
+    let p = 1;
+    if (isInt) for (let r = 0; r < offs.length; r++) p = Math.imul(p, x[base + offs[r]]);
+    else for (let r = 0; r < offs.length; r++) p *= x[base + offs[r]];
+    return p;
+  },
+  max: (x, base, offs) => {
+    let m = -Infinity;
+    for (let r = 0; r < offs.length; r++) {
+      const v = x[base + offs[r]];
+      if (v !== v) return NaN;
+      if (v > m) m = v;
+    }
+    return m;
+  },
+  min: (x, base, offs) => {
+    let m = Infinity;
+    for (let r = 0; r < offs.length; r++) {
+      const v = x[base + offs[r]];
+      if (v !== v) return NaN;
+      if (v < m) m = v;
+    }
+    return m;
+  },
+  logsumexp: (x, base, offs) => {
+    const m = REDUCERS.max(x, base, offs, false);
+    if (m === Infinity || m === -Infinity || m !== m) return m;
+    let s = 0;
+    for (let r = 0; r < offs.length; r++) s += Math.exp(x[base + offs[r]] - m);
+    return m + Math.log(s);
+  },
+};
+
+/** Accumulator code of a reduction fused into a loop: [init, update over `t`]. */
+function fusedReduce(op: string, acc: string, t: string, int: boolean): [string, string] {
+  switch (op) {
+    case 'sum':
+      return ['0', int ? `${acc} = (${acc} + ${t}) | 0;` : `${acc} += ${t};`];
+    case 'prod':
+      return ['1', int ? `${acc} = Math.imul(${acc}, ${t});` : `${acc} *= ${t};`];
+    case 'max':
+      return ['-Infinity', `if (${t} !== ${t} || ${acc} !== ${acc}) ${acc} = NaN; else if (${t} > ${acc}) ${acc} = ${t};`];
+    default:
+      return ['Infinity', `if (${t} !== ${t} || ${acc} !== ${acc}) ${acc} = NaN; else if (${t} < ${acc}) ${acc} = ${t};`];
+  }
+}
+
+/** Generates and compiles the replay function of `g`. */
+export function buildPlan(g: Graph, opts: CodegenOptions): Plan {
+  const V = g.values;
+  const stmts = schedule(g, opts);
+  const stmtOf = new Map<number, number>();
+  stmts.forEach((s, i) => {
+    if (s.kind === 'loop') for (const n of s.nodes) stmtOf.set(n.outs[0], i);
+    else for (const o of s.node.outs) stmtOf.set(o, i);
+  });
+  const nodesOf = (s: Stmt): Node[] => (s.kind === 'loop' ? s.nodes : [s.node]);
+
+  // Storage: a reshape shares its input's storage.
+  const storage = new Map<number, number>();
+  const storageOf = (id: number): number => storage.get(id) ?? id;
+  for (const s of stmts) if (s.kind === 'view') storage.set(s.node.outs[0], storageOf(s.node.ins[0]));
+
+  // How each value is read: as a scalar local, as an in-loop local, or from memory.
+  const needsArray = new Set<number>();
+  const needsLocal = new Set<number>();
+  const lastRead = new Map<number, number>();
+  const readArray = (id: number, at: number): void => {
+    needsArray.add(id);
+    const st = storageOf(id);
+    lastRead.set(st, Math.max(lastRead.get(st) ?? -1, at));
+  };
+  stmts.forEach((s, i) => {
+    for (const n of nodesOf(s))
+      for (const x of n.ins) {
+        const v = V[x];
+        const inlineable = s.kind === 'scalar' || s.kind === 'loop';
+        if (inlineable && v.size === 1 && !(s.kind === 'loop' && stmtOf.get(x) === i)) needsLocal.add(x);
+        else if (s.kind === 'loop' && stmtOf.get(x) === i) continue;
+        else readArray(x, i);
+      }
+  });
+  for (const o of g.outputs) readArray(o, stmts.length);
+  // A view's input is read in memory.
+  for (const s of stmts) if (s.kind === 'view' && needsLocal.has(s.node.outs[0])) needsLocal.add(s.node.ins[0]);
+
+  // Output binding: a computed storage becomes the caller's output array.
+  const outBound = new Map<number, number>();
+  const copies: string[] = [];
+  g.outputs.forEach((o, j) => {
+    const st = storageOf(o);
+    const v = V[st];
+    if (v.kind === 'node' && !outBound.has(st)) outBound.set(st, j);
+    else copies.push(`O[${j}].set(${v.kind === 'node' ? `b${st}` : v.kind === 'input' ? `I[${v.input}]` : `c${st}`});`);
+  });
+
+  // Buffer assignment by liveness: a scratch buffer returns to the pool after its last reader.
+  const scratch: TypedArray[] = [];
+  const bufOf = new Map<number, number>();
+  const pool = new Map<string, number[]>();
+  let naiveBytes = 0;
+  let bufferBytes = 0;
+  const released: number[][] = stmts.map(() => []);
+  stmts.forEach((s, i) => {
+    for (const n of nodesOf(s))
+      for (const o of n.outs) {
+        if (storageOf(o) !== o || outBound.has(o)) continue;
+        if (!needsArray.has(o) && !(s.kind !== 'scalar' && s.kind !== 'loop')) {
+          // Reshape views of this value may still need it in memory.
+          let viewed = false;
+          for (const [vid, st] of storage) if (st === o && needsArray.has(vid)) viewed = true;
+          if (!viewed) continue;
+        }
+        const v = V[o];
+        const key = `${v.dtype}:${v.size}`;
+        const bytes = v.size * (v.dtype === 'float64' ? 8 : 4);
+        naiveBytes += bytes;
+        const free = pool.get(key);
+        let b: number;
+        if (free !== undefined && free.length > 0) b = free.pop() as number;
+        else {
+          b = scratch.length;
+          scratch.push(allocArray(v.dtype, v.size));
+          bufferBytes += bytes;
+        }
+        bufOf.set(o, b);
+        const last = lastRead.get(o) ?? i;
+        released[Math.min(stmts.length - 1, Math.max(last, i))].push(o);
+      }
+    for (const o of released[i]) {
+      const v = V[o];
+      const key = `${v.dtype}:${v.size}`;
+      const free = pool.get(key) ?? [];
+      free.push(bufOf.get(o) as number);
+      pool.set(key, free);
+    }
+  });
+
+  const arr = (id: number): string => {
+    const st = storageOf(id);
+    const v = V[st];
+    if (v.kind === 'input') return `b${st}`;
+    if (v.kind === 'const') return `c${st}`;
+    return `b${st}`;
+  };
+  const scal = (id: number): string => {
+    const v = V[id];
+    if (v.kind === 'const' && v.size === 1) return lit((v.data as TypedArray)[0]);
+    return `s${id}`;
+  };
+
+  const head: string[] = [];
+  const body: string[] = [];
+  const consts: TypedArray[] = [];
+  const maps: Int32Array[] = [];
+  const calls: ((...a: TypedArray[]) => void)[] = [];
+  const callAttrs: { key?: number[] }[] = [];
+
+  // Closure-level bindings: constants, scratch buffers.
+  const usedConsts = new Set<number>();
+  for (const id of needsArray) {
+    const st = storageOf(id);
+    if (V[st].kind === 'const') usedConsts.add(st);
+  }
+  for (const st of usedConsts) {
+    head.push(`const c${st} = C[${consts.length}];`);
+    consts.push(V[st].data as TypedArray);
+  }
+  for (const [o, b] of bufOf) head.push(`const b${o} = S[${b}];`);
+
+  // Per-call bindings: inputs and output-bound storages.
+  for (const v of V) if (v.kind === 'input') body.push(`const b${v.id} = I[${v.input}];`);
+  for (const [st, j] of outBound) body.push(`const b${st} = O[${j}];`);
+  if (g.keys.length > 0) body.push('R.deriveKeys(KD, KW, KS);');
+  for (const v of V) if (v.kind === 'input' && needsLocal.has(v.id)) body.push(`const s${v.id} = b${v.id}[0];`);
+
+  let loops = 0;
+  let fused = 0;
+  let nCalls = 0;
+  let nBackend = 0;
+  const afterProduce = (id: number): void => {
+    if (needsLocal.has(id) && V[id].size === 1) body.push(`const s${id} = ${arr(id)}[0];`);
+  };
+
+  stmts.forEach((s, si) => {
+    if (s.kind === 'scalar') {
+      const n = s.node;
+      const o = n.outs[0];
+      const e = ewExpr(n, V[o], n.ins.map((x) => V[x]), n.ins.map(scal));
+      body.push(`const s${o} = ${e};`);
+      if (needsArray.has(o) || bufOf.has(o) || outBound.has(o)) body.push(`${arr(o)}[0] = s${o};`);
+      return;
+    }
+    if (s.kind === 'loop') {
+      loops++;
+      fused += s.nodes.length;
+      const pre: string[] = [];
+      const loads: string[] = [];
+      const lines: string[] = [];
+      const stores: string[] = [];
+      const post: string[] = [];
+      const loaded = new Map<string, string>();
+      const members = new Set(s.nodes.map((n) => n.outs[0]));
+      const argOf = (x: number, n: Node): string => {
+        const v = V[x];
+        if (members.has(x)) return `t${x}`;
+        if (v.size === 1) return scal(x);
+        const out = V[n.outs[0]];
+        let idx = 'i';
+        if (v.size !== s.n) {
+          const st = broadcastStrides(v.shape, out.shape);
+          const m = new Int32Array(s.n);
+          const os = stridesOf(out.shape);
+          for (let i = 0; i < s.n; i++) {
+            let off = 0;
+            let r = i;
+            for (let d = 0; d < out.shape.length; d++) {
+              const q = Math.floor(r / os[d]);
+              r -= q * os[d];
+              off += q * st[d];
+            }
+            m[i] = off;
+          }
+          idx = `m${maps.length}[i]`;
+          head.push(`const m${maps.length} = M[${maps.length}];`);
+          maps.push(m);
+        }
+        const key = `${arr(x)}[${idx}]`;
+        let name = loaded.get(key);
+        if (name === undefined) {
+          name = `x${si}_${loaded.size}`;
+          loaded.set(key, name);
+          loads.push(`const ${name} = ${key};`);
+        }
+        return name;
+      };
+      for (const n of s.nodes) {
+        const o = n.outs[0];
+        if (isFullReduce(n, g)) {
+          const int = V[o].dtype === 'int32';
+          const [init, upd] = fusedReduce(n.op, `a${o}`, argOf(n.ins[0], n), int);
+          pre.push(`let a${o} = ${init};`);
+          lines.push(upd);
+          const fin = V[o].dtype === 'float32' ? `Math.fround(a${o})` : `a${o}`;
+          post.push(`const s${o} = ${fin};`);
+          if (needsArray.has(o) || outBound.has(o)) post.push(`${arr(o)}[0] = s${o};`);
+          continue;
+        }
+        const args = n.ins.map((x) => argOf(x, n));
+        lines.push(`const t${o} = ${ewExpr(n, V[o], n.ins.map((x) => V[x]), args)};`);
+        if (needsArray.has(o) || outBound.has(o)) stores.push(`${arr(o)}[i] = t${o};`);
+      }
+      body.push(...pre, `for (let i = 0; i < ${s.n}; i++) {`, ...loads.map((l) => `  ${l}`), ...lines.map((l) => `  ${l}`), ...stores.map((l) => `  ${l}`), '}', ...post);
+      return;
+    }
+    const n = s.node;
+    const o = n.outs[0];
+    const out = V[o];
+    if (s.kind === 'view') {
+      if (needsLocal.has(o)) body.push(`const s${o} = ${arr(n.ins[0])}[0];`);
+      return;
+    }
+    if (s.kind === 'rand') {
+      const float32 = out.dtype === 'float32';
+      const k = `KS[${2 * n.keySlot}], KS[${2 * n.keySlot + 1}]`;
+      if (n.op === 'randomBits') body.push(`R.fillBits(${k}, ${arr(o)});`);
+      else if (n.op === 'randomUniform') body.push(`R.fillUniform(${k}, ${arr(o)}, ${float32});`);
+      else body.push(`R.fillNormal(${k}, ${arr(o)}, ${float32});`);
+      afterProduce(o);
+      return;
+    }
+    if (s.kind === 'reduce') {
+      const x = V[n.ins[0]];
+      const { axes } = n.attrs as { axes: number[] };
+      const plan = reductionPlan(x.shape, axes);
+      const f = REDUCERS[n.op];
+      const isInt = x.dtype === 'int32';
+      const { kept, reduced } = plan;
+      calls.push((xa: TypedArray, oa: TypedArray) => {
+        for (let i = 0; i < kept.length; i++) oa[i] = f(xa, kept[i], reduced, isInt);
+      });
+      nCalls++;
+      body.push(`K[${calls.length - 1}](${arr(n.ins[0])}, ${arr(o)}); // ${n.op} [${x.shape.join(', ')}] -> [${out.shape.join(', ')}]`);
+      afterProduce(o);
+      return;
+    }
+    // A kernel call over views whose storage is rebound on each call.
+    const ins: MutView[] = n.ins.map((x) => ({ data: allocArray(V[x].dtype, 0), shape: V[x].shape, dtype: V[x].dtype }));
+    const outs: MutView[] = n.outs.map((x) => ({ data: allocArray(V[x].dtype, 0), shape: V[x].shape, dtype: V[x].dtype }));
+    const attrs = { ...(n.attrs as object) } as { key?: number[] };
+    if (n.keySlot >= 0) attrs.key = [0, 0];
+    const backend = opts.backend;
+    const run = s.backend
+      ? (): void => backend.run(n.op, ins, outs, attrs as KernelAttrs[KernelName])
+      : ((): (() => void) => {
+          const k = JS_KERNELS[n.op] as (i: readonly CpuView[], o: readonly CpuView[], a: unknown) => void;
+          return (): void => k(ins, outs, attrs);
+        })();
+    const ni = ins.length;
+    calls.push((...a: TypedArray[]) => {
+      for (let j = 0; j < ni; j++) ins[j].data = a[j];
+      for (let j = 0; j < outs.length; j++) outs[j].data = a[ni + j];
+      run();
+    });
+    callAttrs[calls.length - 1] = attrs;
+    nCalls++;
+    if (s.backend) nBackend++;
+    if (n.keySlot >= 0) body.push(`A[${calls.length - 1}].key[0] = KS[${2 * n.keySlot}]; A[${calls.length - 1}].key[1] = KS[${2 * n.keySlot + 1}];`);
+    body.push(`K[${calls.length - 1}](${[...n.ins, ...n.outs].map(arr).join(', ')}); // ${n.op} [${out.shape.join(', ')}]`);
+    for (const x of n.outs) afterProduce(x);
+  });
+  body.push(...copies);
+
+  const source = `${head.join('\n')}\nreturn function run(I, KW, O) {\n${body.map((l) => `  ${l}`).join('\n')}\n};`;
+  let factory: (...a: unknown[]) => Plan['run'];
+  try {
+    factory = new Function('F', 'C', 'S', 'M', 'K', 'A', 'R', 'KD', 'KS', source) as (...a: unknown[]) => Plan['run'];
+  } catch (e) {
+    throw new CompileError(`compile: generated code does not parse (${(e as Error).message}); this is a bug in varinf`);
+  }
+  const R = { deriveKeys, fillBits, fillUniform, fillNormal };
+  const keySlots = new Uint32Array(2 * Math.max(1, g.keys.length));
+  const run = factory(F, consts, scratch, maps, calls, callAttrs, R, g.keys, keySlots);
+  return {
+    run,
+    keySlots,
+    outputs: g.outputs.map((o) => ({ shape: V[o].shape, dtype: V[o].dtype })),
+    source,
+    stats: {
+      nodes: g.nodes.length,
+      loops,
+      fusedKernels: fused,
+      calls: nCalls,
+      backendCalls: nBackend,
+      buffers: scratch.length,
+      bufferBytes,
+      naiveBytes,
+    },
+  };
+}

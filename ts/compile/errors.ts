@@ -1,0 +1,9 @@
+/** The error `compile` raises for functions it cannot trace or replay faithfully. */
+import { VarinfError } from '../core/errors.js';
+
+/**
+ * A function cannot be compiled: it reads a traced value on the host (data-dependent control
+ * flow), is not a pure function of its inputs, or uses something tracing cannot capture. The
+ * message names the op or the argument. Run the function uncompiled, or restructure it.
+ */
+export class CompileError extends VarinfError {}

@@ -1,0 +1,157 @@
+/**
+ * The traced graph: values (inputs, constants, kernel outputs), kernel nodes in execution order,
+ * and the derivation of every key the function used from its input keys. Passes here rewrite it
+ * before code generation: constant folding happens while recording (a kernel none of whose inputs
+ * depends on the function's inputs is not recorded: its eager result is a constant), then
+ * algebraic identities, common subexpressions and dead code.
+ */
+import type { DType, TypedArray } from '../core/dtype.js';
+import type { KernelName } from '../kernels/spec.js';
+
+export interface Value {
+  readonly id: number;
+  readonly shape: readonly number[];
+  readonly size: number;
+  readonly dtype: DType;
+  readonly kind: 'input' | 'const' | 'node';
+  /** For inputs: the index among the tensor leaves of the arguments. */
+  readonly input?: number;
+  /** For constants: the data, captured at trace time (tensors are immutable). */
+  readonly data?: TypedArray;
+}
+
+export interface Node {
+  readonly op: KernelName;
+  ins: number[];
+  readonly outs: number[];
+  readonly attrs: unknown;
+  /** The key slot a random kernel draws from, or −1. */
+  readonly keySlot: number;
+}
+
+/** How a key slot is obtained at replay: an input key, or split/foldIn of another slot. */
+export type KeyDef = { readonly kind: 'input'; readonly index: number } | { readonly kind: 'split' | 'fold'; readonly parent: number; readonly arg: number };
+
+export interface Graph {
+  values: Value[];
+  nodes: Node[];
+  keys: KeyDef[];
+  /** Output value ids, in output-leaf order. */
+  outputs: number[];
+  /** Output key slots (or −1 for a constant key) in output order. */
+  outputKeys: number[];
+}
+
+/** Formats attributes for hashing (numbers exactly, including NaN, ±Infinity and −0). */
+export function attrKey(a: unknown): string {
+  if (typeof a === 'number') return Object.is(a, -0) ? '-0' : String(a);
+  if (Array.isArray(a)) return `[${a.map(attrKey).join(',')}]`;
+  if (a !== null && typeof a === 'object')
+    return `{${Object.keys(a)
+      .sort()
+      .map((k) => `${k}:${attrKey((a as Record<string, unknown>)[k])}`)
+      .join(',')}}`;
+  return String(a);
+}
+
+function constKey(v: Value, limit = 64): string | null {
+  if (v.kind !== 'const' || v.size > limit) return null;
+  return `${v.dtype}|${v.shape.join(',')}|${Array.from(v.data as TypedArray, (x) => (Object.is(x, -0) ? '-0' : String(x))).join(',')}`;
+}
+
+/** Replaces every use of a value by another, in nodes and outputs. */
+function substitute(g: Graph, repl: Map<number, number>): void {
+  if (repl.size === 0) return;
+  const r = (id: number): number => {
+    let x = id;
+    for (let y = repl.get(x); y !== undefined; y = repl.get(x)) x = y;
+    return x;
+  };
+  for (const n of g.nodes) n.ins = n.ins.map(r);
+  g.outputs = g.outputs.map(r);
+}
+
+function isConstScalar(g: Graph, id: number, value: number): boolean {
+  const v = g.values[id];
+  return v.kind === 'const' && v.size === 1 && (v.data as TypedArray)[0] === value && !Object.is((v.data as TypedArray)[0], -0);
+}
+
+function sameShape(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i]);
+}
+
+/**
+ * Identities exact in floating point: x·1, x/1, x − 0, and casts or reshapes to what x already is.
+ * (x + 0 is not exact: −0 + 0 = +0.)
+ */
+export function simplify(g: Graph): void {
+  const repl = new Map<number, number>();
+  for (const n of g.nodes) {
+    const out = g.values[n.outs[0]];
+    const [a, b] = n.ins;
+    const keepsA = a !== undefined && sameShape(g.values[a].shape, out.shape) && g.values[a].dtype === out.dtype;
+    if (!keepsA) continue;
+    if ((n.op === 'mul' || n.op === 'div') && isConstScalar(g, b, 1)) repl.set(out.id, a);
+    else if (n.op === 'sub' && isConstScalar(g, b, 0)) repl.set(out.id, a);
+    else if (n.op === 'cast' || n.op === 'reshape' || n.op === 'broadcastTo') repl.set(out.id, a);
+  }
+  substitute(g, repl);
+}
+
+/** Merges equal small constants and nodes with the same op, inputs, attributes and key. */
+export function cse(g: Graph): void {
+  const repl = new Map<number, number>();
+  const consts = new Map<string, number>();
+  for (const v of g.values) {
+    const k = constKey(v);
+    if (k === null) continue;
+    const prev = consts.get(k);
+    if (prev === undefined) consts.set(k, v.id);
+    else repl.set(v.id, prev);
+  }
+  substitute(g, repl);
+  repl.clear();
+  const seen = new Map<string, Node>();
+  for (const n of g.nodes) {
+    const r = (id: number): number => repl.get(id) ?? id;
+    n.ins = n.ins.map(r);
+    const k = `${n.op}|${n.ins.join(',')}|${attrKey(n.attrs)}|${n.keySlot}`;
+    const prev = seen.get(k);
+    if (prev === undefined) seen.set(k, n);
+    else for (let i = 0; i < n.outs.length; i++) repl.set(n.outs[i], prev.outs[i]);
+  }
+  substitute(g, repl);
+}
+
+/** Drops nodes whose outputs nothing uses. */
+export function dce(g: Graph): void {
+  const live = new Set<number>(g.outputs);
+  const keep: Node[] = [];
+  for (let i = g.nodes.length - 1; i >= 0; i--) {
+    const n = g.nodes[i];
+    if (!n.outs.some((o) => live.has(o))) continue;
+    keep.push(n);
+    for (const x of n.ins) live.add(x);
+  }
+  g.nodes = keep.reverse();
+}
+
+/** A string that is equal for two traces exactly when they record the same computation. */
+export function fingerprint(g: Graph): string {
+  const parts: string[] = [];
+  for (const v of g.values) {
+    if (v.kind === 'const' && v.size <= 65536) parts.push(`c${v.id}:${constKey(v, 65536)}`);
+    else parts.push(`${v.kind[0]}${v.id}:${v.dtype}[${v.shape.join(',')}]${v.input ?? ''}`);
+  }
+  for (const n of g.nodes) parts.push(`${n.op}(${n.ins.join(',')})>${n.outs.join(',')}${attrKey(n.attrs)}@${n.keySlot}`);
+  parts.push(`keys:${g.keys.map((k) => (k.kind === 'input' ? `i${k.index}` : `${k.kind}${k.parent}.${k.arg}`)).join(',')}`);
+  parts.push(`out:${g.outputs.join(',')}|${g.outputKeys.join(',')}`);
+  return parts.join(';');
+}
+
+/** Runs the passes in order. */
+export function optimize(g: Graph): void {
+  simplify(g);
+  cse(g);
+  dce(g);
+}
