@@ -14,3 +14,9 @@ if ! "$venv/bin/python" -c 'import sklearn, hmmlearn' 2>/dev/null; then
   "$venv/bin/python" -m pip install --quiet numpy scipy scikit-learn hmmlearn
 fi
 "$venv/bin/python" -c 'import sklearn, hmmlearn; print("bench/peers/.venv: scikit-learn", sklearn.__version__, "hmmlearn", hmmlearn.__version__)'
+# The VB-HMM bench (bench/vi/cavi-hmm.ts) takes real sequences from statsmodels' bundled datasets
+# (macrodata, sunspots) through bench/peers/cavi_hmm.py --dump.
+if ! "$venv/bin/python" -c 'import statsmodels' 2>/dev/null; then
+  "$venv/bin/python" -m pip install --quiet statsmodels
+fi
+"$venv/bin/python" -c 'import statsmodels; print("bench/peers/.venv: statsmodels", statsmodels.__version__)'

@@ -67,7 +67,8 @@ export interface BgmmResult {
   restartElbos: number[];
 }
 
-interface Prior {
+/** @internal The prior of `bayesGmm`. */
+export interface Prior {
   alpha0: number;
   beta0: number;
   m0: Float64Array;
@@ -78,7 +79,7 @@ interface Prior {
 }
 
 /** @internal */
-class BgmmModel implements ConjugateModel {
+export class BgmmModel implements ConjugateModel {
   readonly n: number;
   readonly d: number;
   readonly k: number;
@@ -367,7 +368,8 @@ function lmvgamma(d: number, a: number): number {
   return s;
 }
 
-function buildPrior(x: Float64Array, n: number, d: number, full: boolean, opts: BgmmOptions): Prior {
+/** @internal Builds the prior of `bayesGmm` from the data and options. */
+export function buildPrior(x: Float64Array, n: number, d: number, full: boolean, opts: BgmmOptions): Prior {
   const { k } = opts;
   const alpha0 = opts.weightConcentration ?? 1 / k;
   const beta0 = opts.meanPrecision ?? 1;
@@ -460,7 +462,8 @@ export function bayesGmm(x: Float64Array | readonly (readonly number[])[], opts:
   };
 }
 
-function argmaxRows(r: Float64Array, n: number, k: number): Int32Array {
+/** @internal Row-wise argmax of an n × k matrix. */
+export function argmaxRows(r: Float64Array, n: number, k: number): Int32Array {
   const out = new Int32Array(n);
   for (let i = 0; i < n; i++) {
     let b = 0;

@@ -18,3 +18,15 @@ export {
 } from './lda.js';
 export { bayesGmm, gmmEm, adjustedRandIndex, type BgmmOptions, type BgmmResult, type GmmEmOptions, type GmmEmResult } from './gmm.js';
 export { kmeansPlusPlus } from './kmeans.js';
+export {
+  vbHmm,
+  hmmPredict,
+  hmmPredictProba,
+  hmmScore,
+  forwardBackward,
+  viterbi,
+  type HmmSequence,
+  type VbHmmOptions,
+  type VbHmmResult,
+} from './hmm.js';
+export { bayesGmmSvi, type GmmSviOptions, type GmmSviResult } from './gmm-svi.js';
