@@ -19,6 +19,9 @@ export { setBackend, getBackend, listBackends, fallbacks } from './backends/regi
 export { valueAndGrad, grad, stopGradient, customGradient } from './core/autodiff.js';
 export { tidy, keep, dispose } from './core/memory.js';
 export type { Tree } from './core/tree.js';
+export type { Shape } from './core/shape.js';
+export type { Backend, Device, View } from './backends/backend.js';
+export type { DocTermMatrix } from './data/docterm.js';
 export * from './ops/index.js';
 export { Key, key, split, foldIn } from './random/key.js';
 export * from './random/samplers.js';
@@ -32,4 +35,6 @@ export * from './diagnostics/index.js';
 export * from './nn/index.js';
 export * from './io/index.js';
 export * from './infer/cavi/index.js';
-export { compile, CompileError, isTracing, type CompileOptions, type CompiledFunction } from './compile/index.js';
+export { compile, CompileError, isTracing, type CompileOptions, type CompiledFunction, type Lowered } from './compile/index.js';
+export type { Plan, PlanStats } from './compile/codegen.js';
+export { KERNELS, KERNEL_NAMES, UNARY_OPS, BINARY_OPS, COMPARE_OPS, REDUCE_OPS, ARG_REDUCE_OPS, type KernelAttrs, type KernelName, type KernelSpec, type TensorInfo, type UnaryOp, type BinaryOp, type CompareOp, type ReduceOp, type ArgReduceOp, type KeyAttr } from './kernels/spec.js';

@@ -10,5 +10,5 @@ export * from './vonmises.js';
 export * from './wishart.js';
 export * from './lkj.js';
 export * from './relaxed.js';
-export { kl, hasKL, registerKL } from './kl.js';
+export { kl, hasKL, registerKL, type DistributionClass } from './kl.js';
 export { TransformedDistribution } from './transformed.js';

@@ -16,13 +16,14 @@ import { MultivariateNormal, solveLowerVec } from './multivariate.js';
 import { Independent } from './structured.js';
 import { broadcastShapes } from '../core/shape.js';
 
-type Ctor<T> = abstract new (...args: never[]) => T;
+/** A distribution class (any constructor of a Distribution subtype). */
+export type DistributionClass<T> = abstract new (...args: never[]) => T;
 type KLFn = (p: Distribution, q: Distribution) => Tensor;
 
-const REGISTRY: { p: Ctor<Distribution>; q: Ctor<Distribution>; fn: KLFn }[] = [];
+const REGISTRY: { p: DistributionClass<Distribution>; q: DistributionClass<Distribution>; fn: KLFn }[] = [];
 
 /** Registers the closed form of KL(p ‖ q) for instances of P and Q. */
-export function registerKL<P extends Distribution, Q extends Distribution>(p: Ctor<P>, q: Ctor<Q>, fn: (p: P, q: Q) => Tensor): void {
+export function registerKL<P extends Distribution, Q extends Distribution>(p: DistributionClass<P>, q: DistributionClass<Q>, fn: (p: P, q: Q) => Tensor): void {
   REGISTRY.push({ p, q, fn: fn as KLFn });
 }
 

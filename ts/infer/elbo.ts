@@ -15,16 +15,16 @@ import { logsumexp, mean, sum } from '../ops/reduce.js';
 import { reshape } from '../ops/shape.js';
 import { split, type Key } from '../random/key.js';
 import { plate } from '../ppl/primitives.js';
+import type { ModelFn } from '../ppl/runtime.js';
 import { replay, seed, substitute, trace, type Site, type Trace } from '../ppl/handlers.js';
 import { siteLogProb } from '../ppl/logdensity.js';
 import { mapLeaves } from '../core/tree.js';
 
-type Fn<A extends unknown[]> = (...args: A) => unknown;
 
 /** What an estimator needs for one evaluation. */
 export interface ElboInputs<A extends unknown[]> {
-  model: Fn<A>;
-  guide: Fn<A>;
+  model: ModelFn<A>;
+  guide: ModelFn<A>;
   args: A;
   /** Constrained parameter values, substituted into model and guide by name. */
   params: Record<string, Tensor>;
@@ -50,7 +50,7 @@ export interface ElboOptions {
 /** Traces of guide and model (replayed on the guide) for `P` vectorized particles. */
 export function getTraces<A extends unknown[]>(inp: ElboInputs<A>, P: number, params = inp.params): { guideTr: Trace; modelTr: Trace } {
   const [kg, km] = split(inp.key);
-  const wrap = (fn: Fn<A>): Fn<A> => (P > 1 ? (...a: A) => plate('_particles', P, () => fn(...a), { dim: -(inp.maxPlateNesting + 1) }) : fn);
+  const wrap = (fn: ModelFn<A>): ModelFn<A> => (P > 1 ? (...a: A) => plate('_particles', P, () => fn(...a), { dim: -(inp.maxPlateNesting + 1) }) : fn);
   const guideTr = trace(seed(substitute(wrap(inp.guide), params), kg)).getTrace(...inp.args);
   const modelTr = trace(seed(replay(substitute(wrap(inp.model), params), guideTr), km)).getTrace(...inp.args);
   for (const s of modelTr.values())
@@ -83,7 +83,7 @@ function sumSites(tr: Trace, P: number, keep: (s: Site) => boolean): Tensor | nu
 /** Guide log density with parameters held constant (sticking the landing): the sampled path keeps its gradient. */
 function stlLogQ<A extends unknown[]>(inp: ElboInputs<A>, guideTr: Trace, P: number): Tensor {
   const frozen = mapLeaves(inp.params, (t) => stopGradient(t));
-  const wrap = (fn: Fn<A>): Fn<A> => (P > 1 ? (...a: A) => plate('_particles', P, () => fn(...a), { dim: -(inp.maxPlateNesting + 1) }) : fn);
+  const wrap = (fn: ModelFn<A>): ModelFn<A> => (P > 1 ? (...a: A) => plate('_particles', P, () => fn(...a), { dim: -(inp.maxPlateNesting + 1) }) : fn);
   const [kg] = split(inp.key);
   const tr = trace(seed(replay(substitute(wrap(inp.guide), frozen), guideTr), kg)).getTrace(...inp.args);
   return sumSites(tr, P, () => true) as Tensor;

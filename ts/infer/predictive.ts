@@ -8,14 +8,14 @@ import type { Tensor } from '../core/tensor.js';
 import { reshape, slice, stack } from '../ops/shape.js';
 import { split, type Key } from '../random/key.js';
 import { plate } from '../ppl/primitives.js';
+import type { ModelFn } from '../ppl/runtime.js';
 import { replay, seed, substitute, trace, type Trace } from '../ppl/handlers.js';
 import { AutoGuide } from './autoguide.js';
 
-type Fn<A extends unknown[]> = (...args: A) => unknown;
 
 export interface PredictiveOptions<A extends unknown[]> {
   /** A guide (function or autoguide) to draw latents from; with `params`, its fitted parameters. */
-  guide?: Fn<A> | AutoGuide<A>;
+  guide?: ModelFn<A> | AutoGuide<A>;
   params?: Record<string, Tensor>;
   /** Posterior draws by site, each with leading axis numSamples (e.g. from MCMC or samplePosterior). */
   posteriorSamples?: Record<string, Tensor>;
@@ -38,7 +38,7 @@ function nesting(tr: Trace): number {
  * (predictive): pass the observed arguments as undefined to re-draw the data sites.
  * @example const prior = predictive(model, key(0), [undefined], { numSamples: 1000 })
  */
-export function predictive<A extends unknown[]>(model: Fn<A>, key: Key, args: A, opts: PredictiveOptions<A> = {}): Record<string, Tensor> {
+export function predictive<A extends unknown[]>(model: ModelFn<A>, key: Key, args: A, opts: PredictiveOptions<A> = {}): Record<string, Tensor> {
   const [kTrial, kGuide, kModel] = split(key, 3);
   const given = opts.posteriorSamples;
   const n = opts.numSamples ?? (given ? Object.values(given)[0]?.shape[0] : undefined);
@@ -62,7 +62,7 @@ export function predictive<A extends unknown[]>(model: Fn<A>, key: Key, args: A,
   }
   const dimOf = opts.maxPlateNesting ?? nesting(trace(seed(model, kTrial)).getTrace(...args));
   const dim = -(dimOf + 1);
-  let run: Fn<A> = model;
+  let run: ModelFn<A> = model;
   if (opts.guide !== undefined) {
     const g = opts.guide instanceof AutoGuide ? opts.guide.guide : opts.guide;
     const gv = opts.params ? substitute(g, opts.params) : g;

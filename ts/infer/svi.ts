@@ -20,11 +20,11 @@ import { applyUpdates, type GradientTransformation, type OptState } from '../opt
 import { allFinite } from '../optim/clip.js';
 import { foldIn, split, type Key } from '../random/key.js';
 import { seed, trace, type Trace } from '../ppl/handlers.js';
+import type { ModelFn } from '../ppl/runtime.js';
 import { siteLogProb } from '../ppl/logdensity.js';
 import { AutoGuide } from './autoguide.js';
 import { getTraces, type ELBO, type ElboInputs } from './elbo.js';
 
-type Fn<A extends unknown[]> = (...args: A) => unknown;
 
 /** SVI's state: unconstrained parameters, optimizer state, step count and key. */
 export interface SVIState {
@@ -94,13 +94,13 @@ export class SVI<A extends unknown[]> {
   private compiledStep: CompiledFunction<[StepState, Key, A], unknown[]> | null = null;
 
   constructor(
-    readonly model: Fn<A>,
-    readonly guide: Fn<A> | AutoGuide<A>,
+    readonly model: ModelFn<A>,
+    readonly guide: ModelFn<A> | AutoGuide<A>,
     readonly optim: GradientTransformation,
     readonly loss: ELBO,
   ) {}
 
-  private guideFn(): Fn<A> {
+  private guideFn(): ModelFn<A> {
     return this.guide instanceof AutoGuide ? this.guide.guide : this.guide;
   }
 

@@ -14,7 +14,7 @@ import { asTensor, type TensorLike } from '../ops/creation.js';
 import { mul } from '../ops/elementwise.js';
 import type { Key } from '../random/key.js';
 import { KeyStream } from './primitives.js';
-import { withHandler, type Handler, type Message } from './runtime.js';
+import { withHandler, type Handler, type Message, type ModelFn } from './runtime.js';
 
 /** A recorded site: the message as it left the handler stack. */
 export type Site = Readonly<Message>;
@@ -22,14 +22,13 @@ export type Site = Readonly<Message>;
 /** The sites of one run, by name, in execution order. */
 export type Trace = Map<string, Site>;
 
-type Fn<A extends unknown[], R> = (...args: A) => R;
 
-function wrap<A extends unknown[], R>(fn: Fn<A, R>, h: Handler): Fn<A, R> {
+function wrap<A extends unknown[], R>(fn: ModelFn<A, R>, h: Handler): ModelFn<A, R> {
   return (...args: A): R => withHandler(h, () => fn(...args));
 }
 
 /** Runs `fn` with each sample site (and param initializer, and plate subsample) keyed from `key`. */
-export function seed<A extends unknown[], R>(fn: Fn<A, R>, key: Key): Fn<A, R> {
+export function seed<A extends unknown[], R>(fn: ModelFn<A, R>, key: Key): ModelFn<A, R> {
   return (...args: A): R => {
     const keys = new KeyStream(key);
     return withHandler(
@@ -50,7 +49,7 @@ export interface Traced<A extends unknown[], R> {
 }
 
 /** Records the sites of `fn`. */
-export function trace<A extends unknown[], R>(fn: Fn<A, R>): Traced<A, R> {
+export function trace<A extends unknown[], R>(fn: ModelFn<A, R>): Traced<A, R> {
   const run = (...args: A): [R, Trace] => {
     const tr: Trace = new Map();
     const r = withHandler(
@@ -71,7 +70,7 @@ export function trace<A extends unknown[], R>(fn: Fn<A, R>): Traced<A, R> {
 }
 
 /** Sample sites take their values from `tr` (sites absent from it run as usual). */
-export function replay<A extends unknown[], R>(fn: Fn<A, R>, tr: Trace): Fn<A, R> {
+export function replay<A extends unknown[], R>(fn: ModelFn<A, R>, tr: Trace): ModelFn<A, R> {
   return wrap(fn, {
     process(msg) {
       if (msg.type !== 'sample' || msg.isObserved) return;
@@ -84,16 +83,17 @@ export function replay<A extends unknown[], R>(fn: Fn<A, R>, tr: Trace): Fn<A, R
   });
 }
 
-type Values = Record<string, TensorLike> | ((site: Message) => Tensor | null | undefined);
+/** SubstituteValues to substitute: by site name, or computed from the site's message. */
+export type SubstituteValues = Record<string, TensorLike> | ((site: Message) => Tensor | null | undefined);
 
-function lookup(values: Values, msg: Message): Tensor | null {
+function lookup(values: SubstituteValues, msg: Message): Tensor | null {
   if (typeof values === 'function') return values(msg) ?? null;
   const v = values[msg.name];
   return v === undefined ? null : asTensor(v);
 }
 
 /** Fixes sample and param sites to given values (by name, or from a function of the site). */
-export function substitute<A extends unknown[], R>(fn: Fn<A, R>, values: Values): Fn<A, R> {
+export function substitute<A extends unknown[], R>(fn: ModelFn<A, R>, values: SubstituteValues): ModelFn<A, R> {
   return wrap(fn, {
     process(msg) {
       if (msg.type !== 'sample' && msg.type !== 'param' && msg.type !== 'plate') return;
@@ -107,7 +107,7 @@ export function substitute<A extends unknown[], R>(fn: Fn<A, R>, values: Values)
 }
 
 /** Conditions sample sites on data: they become observed with the given values. */
-export function condition<A extends unknown[], R>(fn: Fn<A, R>, data: Record<string, TensorLike>): Fn<A, R> {
+export function condition<A extends unknown[], R>(fn: ModelFn<A, R>, data: Record<string, TensorLike>): ModelFn<A, R> {
   return wrap(fn, {
     process(msg) {
       if (msg.type !== 'sample') return;
@@ -122,7 +122,7 @@ export function condition<A extends unknown[], R>(fn: Fn<A, R>, data: Record<str
 }
 
 /** Hides sites from the handlers outside: those named in `hide` (default: all), or all but `expose`. */
-export function block<A extends unknown[], R>(fn: Fn<A, R>, opts: { hide?: string[]; expose?: string[] } = {}): Fn<A, R> {
+export function block<A extends unknown[], R>(fn: ModelFn<A, R>, opts: { hide?: string[]; expose?: string[] } = {}): ModelFn<A, R> {
   const hidden = (name: string): boolean =>
     opts.hide !== undefined ? opts.hide.includes(name) : opts.expose !== undefined ? !opts.expose.includes(name) : true;
   return wrap(fn, {
@@ -133,7 +133,7 @@ export function block<A extends unknown[], R>(fn: Fn<A, R>, opts: { hide?: strin
 }
 
 /** Multiplies the log densities of the sites inside by `factor` (e.g. N/|S| for minibatches). */
-export function scale<A extends unknown[], R>(fn: Fn<A, R>, factor: number): Fn<A, R> {
+export function scale<A extends unknown[], R>(fn: ModelFn<A, R>, factor: number): ModelFn<A, R> {
   if (!(factor > 0)) throw new ValueError(`scale: factor must be positive, got ${factor}`);
   return wrap(fn, {
     process(msg) {
@@ -143,7 +143,7 @@ export function scale<A extends unknown[], R>(fn: Fn<A, R>, factor: number): Fn<
 }
 
 /** Masks the log densities of the sites inside (0 = ignore the term), broadcasting over the batch. */
-export function mask<A extends unknown[], R>(fn: Fn<A, R>, m: Tensor): Fn<A, R> {
+export function mask<A extends unknown[], R>(fn: ModelFn<A, R>, m: Tensor): ModelFn<A, R> {
   return wrap(fn, {
     process(msg) {
       if (msg.type === 'sample') msg.mask = msg.mask === null ? m : mul(msg.mask, m);

@@ -23,6 +23,9 @@ export interface PlateFrame {
 
 export type SiteType = 'sample' | 'param' | 'deterministic' | 'plate';
 
+/** A model or guide: any function of its arguments. */
+export type ModelFn<A extends unknown[] = unknown[], R = unknown> = (...args: A) => R;
+
 /** What a primitive sends to the handlers. */
 export interface Message {
   readonly type: SiteType;
