@@ -5,3 +5,4 @@ export * from './svi.js';
 export * from './init.js';
 export * from './predictive.js';
 export * from './tracegraph.js';
+export * from './fit.js';

@@ -1,0 +1,40 @@
+/** Shared setup of the posteriordb suites: load a fixture, fit, compare with the reference. */
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { key } from '../../ts/index.js';
+import { fit, type FitOptions, type FitPhase } from '../../ts/infer/fit.js';
+import { compareToReference, posteriors, type Comparison, type Reference } from '../../ts/models/posteriordb/index.js';
+
+const FIXTURES = fileURLToPath(new URL('../fixtures/posteriordb/', import.meta.url));
+
+export interface PdbFit {
+  cmp: Comparison;
+  khat: number;
+  khatText: string;
+  steps: number;
+  laplace: boolean;
+}
+
+/** Phases for CI: the defaults' minimum lengths, with caps that keep each suite within CI time. */
+export const CI_PHASES: FitPhase[] = [
+  { lr: 0.1, particles: 4, minSteps: 500, maxSteps: 1000 },
+  { lr: 0.03, particles: 8, minSteps: 250, maxSteps: 500 },
+  { lr: 0.01, particles: 16, minSteps: 250, maxSteps: 500 },
+];
+
+/** Fits posterior `name` with `guide` and a fixed key; compares every reference quantity. */
+export function fitPosterior(name: string, guide: 'normal' | 'mvn', opts: Partial<FitOptions> = {}): PdbFit {
+  const p = posteriors[name];
+  const data = p.loadData(JSON.parse(readFileSync(`${FIXTURES}${name}/data.json`, 'utf8')) as Record<string, unknown>);
+  const ref = JSON.parse(readFileSync(`${FIXTURES}${name}/reference.json`, 'utf8')) as Reference;
+  const r = fit(p.model, [data] as never, { guide, key: key(20240611), numDraws: 2000, phases: CI_PHASES, ...opts });
+  const cmp = compareToReference(p.quantities(r.draws, data as never), ref);
+  return { cmp, khat: r.khat, khatText: r.khatText, steps: r.timings.steps, laplace: r.laplace.used };
+}
+
+/** One line for the test log: worst z, range of r, k̂. */
+export function report(name: string, guide: string, f: PdbFit): void {
+  console.log(
+    `${name} ${guide}: worst z ${f.cmp.worstZ.toFixed(3)} (${f.cmp.worstName}), r ${f.cmp.rMin.toFixed(2)}–${f.cmp.rMax.toFixed(2)}, k̂ ${f.khat.toFixed(2)}, ${f.steps} steps`,
+  );
+}

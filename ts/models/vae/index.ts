@@ -1,0 +1,11 @@
+/**
+ * Variational autoencoders (survey §7–8): the VAE with one or more stochastic layers, the ELBO,
+ * IWAE and DReG objectives, KL schedules against posterior collapse, the training loop with
+ * checkpoints, and evaluation (test ELBO, importance-sampled log p(x), active units, amortization gap).
+ */
+export * from './terms.js';
+export * from './model.js';
+export * from './objectives.js';
+export * from './checkpoint.js';
+export * from './train.js';
+export * from './evaluate.js';
