@@ -132,3 +132,30 @@ describe('convergence on the Rosenbrock function', () => {
     expect(x[1]).toBeCloseTo(1, 2);
   });
 });
+
+describe('optimizer state saves and loads', () => {
+  it('an Adam run resumed from a safetensors checkpoint continues identically', async () => {
+    const { toSafetensors, fromSafetensors, loadInto } = await import('../../ts/index.js');
+    const f = (p: { x: Tensor }): Tensor => sum(square(sub(p.x, tensor([1, -2, 3]))));
+    const vg = valueAndGrad(f);
+    const opt = adam(0.05);
+    const step = (p: { x: Tensor }, s: unknown): [{ x: Tensor }, unknown] => {
+      const [, g] = vg(p);
+      const [u, ns] = opt.update(g, s as never, p);
+      return [applyUpdates(p, u), ns];
+    };
+    let p = { x: tensor([0, 0, 0]) };
+    let s: unknown = opt.init(p);
+    for (let i = 0; i < 10; i++) [p, s] = step(p, s);
+    // Checkpoint, then continue both the original and the restored copy for 10 more steps.
+    const { tensors } = fromSafetensors(toSafetensors({ params: p, state: s }));
+    const restored = loadInto({ params: p, state: s }, tensors);
+    let [pa, sa] = [p, s];
+    let [pb, sb] = [restored.params, restored.state];
+    for (let i = 0; i < 10; i++) {
+      [pa, sa] = step(pa, sa);
+      [pb, sb] = step(pb, sb);
+    }
+    expect(arr(pb.x)).toEqual(arr(pa.x));
+  });
+});
