@@ -2,3 +2,4 @@
 export * from './safetensors.js';
 export * from './arviz.js';
 export * from './svg.js';
+export * from './png.js';

