@@ -19,6 +19,7 @@
  * 6. Diagnostics: S guide draws z_s ~ q, log ratios log p(x, z_s) − log q(z_s), PSIS k̂
  *    (Yao et al. 2018) with its reading from `describeKhat`, and per-site posterior summaries.
  */
+import type { ModelFn } from '../ppl/runtime.js';
 import { valueAndGrad } from '../core/autodiff.js';
 import { ValueError, VarinfError } from '../core/errors.js';
 import { sizeOf } from '../core/shape.js';
@@ -51,7 +52,6 @@ import {
 import { getTraces, perParticle, TraceELBO } from './elbo.js';
 import { SVI, type SVIState } from './svi.js';
 
-type Model<A extends unknown[]> = (...args: A) => unknown;
 
 /** Adam's momentum: low, so that noise-driven steps decorrelate fast and the drift test is sharp. */
 const ADAM_B1 = 0.5;
@@ -255,7 +255,7 @@ type BatchGrad = (z: Float64Array, P: number) => { f: Float64Array; g: Float64Ar
  * point (`one`) or for P points in one vectorized pass (`batch`: the model runs inside a
  * particle plate, as the ELBO's particles do).
  */
-export function potential<A extends unknown[]>(model: Model<A>, args: A, lap: AutoLaplaceApproximation<A>): { one: ValueGrad; batch: BatchGrad } {
+export function potential<A extends unknown[]>(model: ModelFn<A>, args: A, lap: AutoLaplaceApproximation<A>): { one: ValueGrad; batch: BatchGrad } {
   const nest = lap.maxPlateNesting;
   const total = (z: Tensor, P: number): Tensor => {
     const parts = lap.unpack(P === 0 ? z : reshape(z, [P, ...Array<number>(nest).fill(1), z.shape[1]]));
@@ -410,7 +410,7 @@ function whiten(
 
 // ---------------------------------------------------------------------------------------------
 
-function makeGuide<A extends unknown[]>(model: Model<A>, g: FitOptions['guide'], opts: AutoGuideOptions): AutoGuide<A> {
+function makeGuide<A extends unknown[]>(model: ModelFn<A>, g: FitOptions['guide'], opts: AutoGuideOptions): AutoGuide<A> {
   if (g instanceof AutoGuide) return g as unknown as AutoGuide<A>;
   switch (g ?? 'normal') {
     case 'normal':
@@ -563,7 +563,7 @@ function driftCheck(
  * const r = fit(eightSchoolsNoncentered, [data], { guide: 'mvn', key: key(0) });
  * r.summary.tau.mean; r.khat; r.khatText
  */
-export function fit<A extends unknown[]>(model: Model<A>, args: A, opts: FitOptions): FitResult<A> {
+export function fit<A extends unknown[]>(model: ModelFn<A>, args: A, opts: FitOptions): FitResult<A> {
   const t0 = performance.now();
   const [kGuide, kLap, kRun, kEval] = split(opts.key, 4);
   const guide = makeGuide(model, opts.guide, opts.guideOptions ?? {});
@@ -747,7 +747,7 @@ function meanTail(a: number[], n: number): number {
  * log p(x, z) − log q(z). Draws come back per latent site as [S, ...batch, ...event].
  */
 export function evaluateGuide<A extends unknown[]>(
-  model: Model<A>,
+  model: ModelFn<A>,
   args: A,
   guide: AutoGuide<A>,
   params: Record<string, Tensor>,

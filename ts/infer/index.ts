@@ -5,4 +5,4 @@ export * from './svi.js';
 export * from './init.js';
 export * from './predictive.js';
 export * from './tracegraph.js';
-export * from './fit.js';
+export { fit, defaultPhases, evaluateGuide, type FitOptions, type FitPhase, type FitResult } from './fit.js';
