@@ -320,3 +320,29 @@ describe('VSBC', () => {
     expect(() => vsbc({ key: key(0), replications: 0, simulate, fit: () => new Float64Array(1) })).toThrow(/replications/);
   });
 });
+
+describe('pointwise log-likelihood and model LOO', () => {
+  it('matches a hand computation and flags an outlier', async () => {
+    const { Normal, sample, plate, tensor, pointwiseLogLikelihood, modelLoo } = await import('../../ts/index.js');
+    const yv = [0.1, -0.4, 0.3, 0.2, -0.1, 6];
+    const y = tensor(yv);
+    const model = (obs: import('../../ts/index.js').Tensor): void => {
+      const mu = sample('mu', new Normal(0, 10));
+      plate('data', yv.length, () => sample('y', new Normal(mu, 1), { obs }));
+    };
+    // Exact posterior draws of mu: N(Σy/(n + 0.01), 1/(n + 0.01)).
+    const n = yv.length;
+    const prec = n + 0.01;
+    const m = yv.reduce((a, b) => a + b, 0) / prec;
+    const S = 2000;
+    const draws = new Float64Array(S);
+    for (let s = 0; s < S; s++) draws[s] = m + Math.sqrt(1 / prec) * Math.sqrt(-2 * Math.log((s + 0.5) / S)) * Math.cos(2.399963 * s);
+    const ll = pointwiseLogLikelihood(model, [y], { mu: tensor(draws) });
+    expect(ll.length).toBe(S);
+    expect(ll[0].length).toBe(n);
+    expect(ll[3][5]).toBeCloseTo(-0.5 * Math.log(2 * Math.PI) - 0.5 * (6 - draws[3]) ** 2, 12);
+    const r = modelLoo(model, [y], { mu: tensor(draws) });
+    const worst = r.pointwise.khat.indexOf(Math.max(...r.pointwise.khat));
+    expect(worst).toBe(5);
+  });
+});

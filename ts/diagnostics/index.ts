@@ -27,3 +27,4 @@ export {
   type MarginalCdf,
 } from './vsbc.js';
 export { describeKhat } from './summary.js';
+export * from './pointwise.js';
