@@ -11,6 +11,7 @@
 #![allow(clippy::too_many_arguments, clippy::neg_cmp_op_on_partial_ord, clippy::needless_range_loop)]
 
 pub mod elementwise;
+pub mod fastmath;
 pub mod linalg;
 pub mod matmul;
 pub mod par;
