@@ -6,16 +6,25 @@
  *   loops; consecutive ones over the same element count fuse into one loop whose intermediates are
  *   locals, stored to an array only when something outside the loop reads them. Full reductions
  *   (sum, prod, max, min over every axis) of a loop value fuse into that loop as accumulators.
+ * - Data movement (slice, pad, concat, transpose, diagonal, diagEmbed, tril, gather) joins those
+ *   loops as index maps read off the js kernels (ts/compile/lower.ts): element i loads its source
+ *   at a precomputed index, a contiguous range, or the traced gather index.
  * - One-element values live in JavaScript locals (no array) unless a kernel call or an output
  *   needs them in memory.
+ * - matmul, triangularSolve, cholesky and scatterAdd run as closures specialized to their shapes
+ *   (ts/compile/lower.ts); matrix-vector products stay there at every size (measured faster than
+ *   the backend's blocked GEMM for one column).
  * - Other kernels run as calls into the js kernels over preallocated views, or into the backend
- *   (the Rust addon through the cpu backend's `run`) when their output has at least
- *   `largeThreshold` elements; large elementwise kernels go to the backend too.
+ *   (the Rust addon through the cpu backend's `run`) when their work reaches `largeThreshold`
+ *   elements (see `workOf`; for a matmul, multiply-adds). Arithmetic and data movement stay in
+ *   generated code up to 16 times that size (`CHEAP_FACTOR`): fused loops beat one backend call
+ *   per kernel there, while transcendental functions are faster in the backend's kernels.
  * - Buffers are assigned from a liveness analysis over the statement order: a buffer is reused as
  *   soon as its last reader has run, so a replay allocates nothing.
  *
- * Results equal the js backend's bit for bit: float32 intermediates are rounded with Math.fround
- * and int32 ones wrapped, exactly where the eager kernels store them.
+ * Generated code and specialized closures equal the js backend bit for bit: they keep the js
+ * kernels' order of operations, round float32 intermediates with Math.fround and wrap int32 ones
+ * exactly where the eager kernels store them. Backend calls give the backend's results.
  */
 import { allocArray, type DType, type TypedArray } from '../core/dtype.js';
 import { broadcastStrides, stridesOf } from '../core/shape.js';
@@ -27,6 +36,7 @@ import { gammaSampleGrad, igamma } from '../backends/js/igamma.js';
 import { BINARY_OPS, COMPARE_OPS, UNARY_OPS, type KernelAttrs, type KernelName } from '../kernels/spec.js';
 import { CompileError } from './errors.js';
 import type { Graph, Node, Value } from './graph.js';
+import { checkIndices, dynGather, moveMap, specialKernel, type DynGather, type MoveMap } from './lower.js';
 import { deriveKeys, fillBits, fillNormal, fillUniform } from './rand.js';
 
 /** A compiled graph, ready to replay. */
@@ -107,6 +117,13 @@ const F = {
   igamma,
   gammaSampleGrad,
   idiv: (a: number, b: number): number => (b === 0 ? 0 : Math.trunc(a / b)),
+  checkIndices,
+  // The js kernel's formula, with exp(x) computed once on the negative branch (same bits).
+  sigmoid: (x: number): number => {
+    if (x >= 0) return 1 / (1 + Math.exp(-x));
+    const e = Math.exp(x);
+    return e / (1 + e);
+  },
   toInt32: (v: number): number => (v !== v ? 0 : v >= 2147483647 ? 2147483647 : v <= -2147483648 ? -2147483648 : Math.trunc(v)),
 };
 
@@ -125,7 +142,7 @@ const UNARY_EXPR: Record<string, (a: string) => string> = {
   sin: (a) => `Math.sin(${a})`,
   cos: (a) => `Math.cos(${a})`,
   tanh: (a) => `Math.tanh(${a})`,
-  sigmoid: (a) => `(${a} >= 0 ? 1 / (1 + Math.exp(-${a})) : Math.exp(${a}) / (1 + Math.exp(${a})))`,
+  sigmoid: (a) => `F.sigmoid(${a})`,
   softplus: (a) => `(Math.max(${a}, 0) + Math.log1p(Math.exp(-Math.abs(${a}))))`,
   relu: (a) => `(${a} > 0 ? ${a} : 0)`,
   floor: (a) => `Math.floor(${a})`,
@@ -196,8 +213,47 @@ function isFullReduce(n: Node, g: Graph): boolean {
   return FUSED_REDUCE.has(n.op) && g.values[n.outs[0]].size === 1 && g.values[n.ins[0]].size > 1;
 }
 
+/**
+ * The work of a kernel in element operations, compared with `largeThreshold` to choose between
+ * generated code and a backend call: a matmul of a [10000, 50] matrix by a vector has a small
+ * output but half a million multiply-adds.
+ */
+function workOf(n: Node, g: Graph): number {
+  const V = g.values;
+  const out = V[n.outs[0]];
+  const a = V[n.ins[0]];
+  switch (n.op) {
+    case 'matmul': {
+      const { transA } = n.attrs as KernelAttrs['matmul'];
+      return out.size * a.shape[a.shape.length - (transA ? 2 : 1)];
+    }
+    case 'triangularSolve':
+      return out.size * a.shape[a.shape.length - 1];
+    case 'cholesky':
+      return (a.size * a.shape[a.shape.length - 1]) / 3;
+    default: {
+      let w = out.size;
+      for (const x of n.ins) w = Math.max(w, V[x].size);
+      return w;
+    }
+  }
+}
+
+/**
+ * Arithmetic, comparisons and data movement cost about a nanosecond an element in a fused loop,
+ * less than a backend call that reads and writes whole arrays; transcendental functions are
+ * where the backend's vectorized kernels win (the crossover table of bench/vi/eight-schools.ts).
+ */
+const CHEAP = new Set<string>(['add', 'sub', 'mul', 'div', 'neg', 'abs', 'sign', 'square', 'reciprocal', 'sqrt', 'maximum', 'minimum', 'relu', 'floor', 'ceil', 'where', 'clamp', 'cast', 'broadcastTo', ...COMPARE_OPS, 'slice', 'pad', 'concat', 'transpose', 'gather', 'diagonal', 'diagEmbed', 'tril', 'scatterAdd']);
+/** How many times `largeThreshold` a cheap kernel may reach before it leaves generated code. */
+const CHEAP_FACTOR = 16;
+
+function inlineLimit(n: Node, opts: CodegenOptions): number {
+  return CHEAP.has(n.op) ? opts.largeThreshold * CHEAP_FACTOR : opts.largeThreshold;
+}
+
 /** Groups nodes into statements: scalar lines, fused loops, calls. */
-function schedule(g: Graph, opts: CodegenOptions): Stmt[] {
+function schedule(g: Graph, opts: CodegenOptions, moves: ReadonlyMap<Node, unknown>): Stmt[] {
   const stmts: Stmt[] = [];
   let open: { kind: 'loop'; n: number; nodes: Node[] } | null = null;
   let members = new Set<number>();
@@ -209,14 +265,16 @@ function schedule(g: Graph, opts: CodegenOptions): Stmt[] {
   for (const n of g.nodes) {
     const out = g.values[n.outs[0]];
     const usesOpen = n.ins.some((x) => members.has(x));
-    if (n.outs.length === 1 && isInline(n, g) && out.size < opts.largeThreshold) {
+    const move = moves.has(n);
+    if (n.outs.length === 1 && (move || isInline(n, g)) && out.size < inlineLimit(n, opts)) {
       if (out.size === 1) {
         if (usesOpen) close();
         stmts.push({ kind: 'scalar', node: n });
         continue;
       }
       const cur = open as { kind: 'loop'; n: number; nodes: Node[] } | null;
-      const ok = cur !== null && cur.n === out.size && n.ins.every((x) => !members.has(x) || g.values[x].size === out.size);
+      // A moved element is read from memory at a mapped index: its sources must not be loop locals.
+      const ok = cur !== null && cur.n === out.size && n.ins.every((x) => !members.has(x) || (!move && g.values[x].size === out.size));
       if (!ok) {
         close();
         open = { kind: 'loop', n: out.size, nodes: [] };
@@ -234,9 +292,12 @@ function schedule(g: Graph, opts: CodegenOptions): Stmt[] {
     if (usesOpen) close();
     if (n.op === 'reshape') stmts.push({ kind: 'view', node: n });
     else if (n.op === 'randomNormal' || n.op === 'randomUniform' || n.op === 'randomBits') stmts.push({ kind: 'rand', node: n });
-    else if (REDUCERS[n.op] !== undefined && out.size < opts.largeThreshold) stmts.push({ kind: 'reduce', node: n });
+    else if (REDUCERS[n.op] !== undefined && (workOf(n, g) < opts.largeThreshold || !opts.backend.has(n.op))) stmts.push({ kind: 'reduce', node: n });
     else {
-      const big = out.size >= opts.largeThreshold && opts.backend.has(n.op);
+      // Matrix-vector products stay in JavaScript at every size: measured faster than the
+      // backend's blocked GEMM, which packs panels for a single column (bench/vi/svi-scale.ts).
+      const matvec = n.op === 'matmul' && out.shape[out.shape.length - 1] === 1;
+      const big = workOf(n, g) >= inlineLimit(n, opts) && opts.backend.has(n.op) && !matvec;
       if (!big && JS_KERNELS[n.op] === undefined) throw new CompileError(`compile: kernel '${n.op}' has no js implementation to replay`);
       stmts.push({ kind: 'call', node: n, backend: big });
     }
@@ -305,7 +366,16 @@ function fusedReduce(op: string, acc: string, t: string, int: boolean): [string,
 /** Generates and compiles the replay function of `g`. */
 export function buildPlan(g: Graph, opts: CodegenOptions): Plan {
   const V = g.values;
-  const stmts = schedule(g, opts);
+  const moves = new Map<Node, MoveMap>();
+  const gathers = new Map<Node, DynGather>();
+  for (const n of g.nodes) {
+    if (V[n.outs[0]].size >= inlineLimit(n, opts)) continue;
+    const m = moveMap(n, g);
+    if (m !== null) moves.set(n, m);
+    const dg = dynGather(n, g);
+    if (dg !== null) gathers.set(n, dg);
+  }
+  const stmts = schedule(g, opts, new Map<Node, unknown>([...moves, ...gathers]));
   const stmtOf = new Map<number, number>();
   stmts.forEach((s, i) => {
     if (s.kind === 'loop') for (const n of s.nodes) stmtOf.set(n.outs[0], i);
@@ -328,7 +398,18 @@ export function buildPlan(g: Graph, opts: CodegenOptions): Plan {
     lastRead.set(st, Math.max(lastRead.get(st) ?? -1, at));
   };
   stmts.forEach((s, i) => {
-    for (const n of nodesOf(s))
+    for (const n of nodesOf(s)) {
+      const mm = moves.get(n);
+      if (mm !== undefined) {
+        for (const x of mm.sources) readArray(x, i);
+        continue;
+      }
+      const dg = gathers.get(n);
+      if (dg !== undefined) {
+        readArray(dg.x, i);
+        readArray(dg.idx, i);
+        continue;
+      }
       for (const x of n.ins) {
         const v = V[x];
         const inlineable = s.kind === 'scalar' || s.kind === 'loop';
@@ -336,6 +417,7 @@ export function buildPlan(g: Graph, opts: CodegenOptions): Plan {
         else if (s.kind === 'loop' && stmtOf.get(x) === i) continue;
         else readArray(x, i);
       }
+    }
   });
   for (const o of g.outputs) readArray(o, stmts.length);
   // A view's input is read in memory.
@@ -409,7 +491,7 @@ export function buildPlan(g: Graph, opts: CodegenOptions): Plan {
   const head: string[] = [];
   const body: string[] = [];
   const consts: TypedArray[] = [];
-  const maps: Int32Array[] = [];
+  const maps: TypedArray[] = [];
   const calls: ((...a: TypedArray[]) => void)[] = [];
   const callAttrs: { key?: number[] }[] = [];
 
@@ -439,11 +521,68 @@ export function buildPlan(g: Graph, opts: CodegenOptions): Plan {
     if (needsLocal.has(id) && V[id].size === 1) body.push(`const s${id} = ${arr(id)}[0];`);
   };
 
+  const addMap = (m: TypedArray): string => {
+    head.push(`const m${maps.length} = M[${maps.length}];`);
+    maps.push(m);
+    return `m${maps.length - 1}`;
+  };
+  /** The expression of a moved element: at index 0 for a one-element output, else at loop index i. */
+  const moveExpr = (mm: MoveMap, dtype: DType): string => {
+    const nOut = mm.src.length;
+    // Fill constants as the output array would store them.
+    const fillOf = (i: number): number => (dtype === 'float32' ? Math.fround(mm.fill[i]) : dtype === 'int32' ? mm.fill[i] | 0 : mm.fill[i]);
+    const at = (i: number): string => (mm.src[i] < 0 ? lit(fillOf(i)) : `${arr(mm.sources[mm.src[i]])}[${mm.idx[i]}]`);
+    if (nOut === 0) return '0';
+    if (nOut === 1) return at(0);
+    // Runs where the source is one array read contiguously (or one fill value): a short chain of ranges.
+    const runs: { end: number; expr: string }[] = [];
+    for (let i = 0; i < nOut && runs.length <= 4; ) {
+      let j = i + 1;
+      const k = mm.src[i];
+      if (k < 0) while (j < nOut && mm.src[j] < 0 && Object.is(fillOf(j), fillOf(i))) j++;
+      else while (j < nOut && mm.src[j] === k && mm.idx[j] === mm.idx[i] + (j - i)) j++;
+      const off = k < 0 ? 0 : mm.idx[i] - i;
+      const expr = k < 0 ? lit(fillOf(i)) : `${arr(mm.sources[k])}[${off === 0 ? 'i' : off > 0 ? `i + ${off}` : `i - ${-off}`}]`;
+      runs.push({ end: j, expr });
+      i = j;
+    }
+    if (runs.length <= 4) {
+      let e = runs[runs.length - 1].expr;
+      for (let r = runs.length - 2; r >= 0; r--) e = `(i < ${runs[r].end} ? ${runs[r].expr} : ${e})`;
+      return e;
+    }
+    // A general map: the index per element, and the source per element when there are several.
+    const idx = addMap(mm.idx);
+    const used = new Set<number>();
+    let fillsUniform = true;
+    for (let i = 0; i < nOut; i++) {
+      if (mm.src[i] >= 0) used.add(mm.src[i]);
+      else if (!Object.is(fillOf(i), fillOf(mm.src.indexOf(-1)))) fillsUniform = false;
+    }
+    const firstFill = mm.src.indexOf(-1);
+    const fill = firstFill < 0 ? '' : fillsUniform ? lit(fillOf(firstFill)) : `${addMap(Float64Array.from(mm.fill, (_, i) => fillOf(i)))}[i]`;
+    if (used.size === 1 && firstFill < 0) return `${arr(mm.sources[[...used][0]])}[${idx}[i]]`;
+    if (used.size === 1) return `(${idx}[i] >= 0 ? ${arr(mm.sources[[...used][0]])}[${idx}[i]] : ${fill})`;
+    const sel = addMap(mm.src);
+    const ks = [...used].sort((a, b) => b - a);
+    let e = firstFill < 0 ? `${arr(mm.sources[ks.shift() as number])}[${idx}[i]]` : fill;
+    for (const k of ks) e = `(${sel}[i] === ${k} ? ${arr(mm.sources[k])}[${idx}[i]] : ${e})`;
+    return e;
+  };
+
   stmts.forEach((s, si) => {
     if (s.kind === 'scalar') {
       const n = s.node;
       const o = n.outs[0];
-      const e = ewExpr(n, V[o], n.ins.map((x) => V[x]), n.ins.map(scal));
+      const mm = moves.get(n);
+      const dg = gathers.get(n);
+      if (dg !== undefined) body.push(`F.checkIndices('gather', ${arr(dg.idx)}, ${dg.n}, ${dg.axis});`);
+      const e =
+        dg !== undefined
+          ? `${arr(dg.x)}[${dg.base === null || dg.q === null ? `${arr(dg.idx)}[0]` : `${dg.base[0]} + ${arr(dg.idx)}[${dg.q[0]}] * ${dg.inner}`}]`
+          : mm !== undefined
+            ? moveExpr(mm, V[o].dtype)
+            : ewExpr(n, V[o], n.ins.map((x) => V[x]), n.ins.map(scal));
       body.push(`const s${o} = ${e};`);
       if (needsArray.has(o) || bufOf.has(o) || outBound.has(o)) body.push(`${arr(o)}[0] = s${o};`);
       return;
@@ -503,6 +642,23 @@ export function buildPlan(g: Graph, opts: CodegenOptions): Plan {
           if (needsArray.has(o) || outBound.has(o)) post.push(`${arr(o)}[0] = s${o};`);
           continue;
         }
+        const mm = moves.get(n);
+        const dg = gathers.get(n);
+        if (dg !== undefined) {
+          pre.push(`F.checkIndices('gather', ${arr(dg.idx)}, ${dg.n}, ${dg.axis});`);
+          const e =
+            dg.base === null || dg.q === null
+              ? `${arr(dg.x)}[${arr(dg.idx)}[i]]`
+              : `${arr(dg.x)}[${addMap(dg.base)}[i] + ${arr(dg.idx)}[${addMap(dg.q)}[i]] * ${dg.inner}]`;
+          lines.push(`const t${o} = ${e};`);
+          if (needsArray.has(o) || outBound.has(o)) stores.push(`${arr(o)}[i] = t${o};`);
+          continue;
+        }
+        if (mm !== undefined) {
+          lines.push(`const t${o} = ${moveExpr(mm, V[o].dtype)};`);
+          if (needsArray.has(o) || outBound.has(o)) stores.push(`${arr(o)}[i] = t${o};`);
+          continue;
+        }
         const args = n.ins.map((x) => argOf(x, n));
         lines.push(`const t${o} = ${ewExpr(n, V[o], n.ins.map((x) => V[x]), args)};`);
         if (needsArray.has(o) || outBound.has(o)) stores.push(`${arr(o)}[i] = t${o};`);
@@ -547,6 +703,14 @@ export function buildPlan(g: Graph, opts: CodegenOptions): Plan {
     const attrs = { ...(n.attrs as object) } as { key?: number[] };
     if (n.keySlot >= 0) attrs.key = [0, 0];
     const backend = opts.backend;
+    const special = s.backend ? null : specialKernel(n, g);
+    if (special !== null) {
+      calls.push(special);
+      nCalls++;
+      body.push(`K[${calls.length - 1}](${[...n.ins.filter((x, j) => !(n.op === 'scatterAdd' && j === 1 && V[x].kind === 'const')), ...n.outs].map(arr).join(', ')}); // ${n.op} [${out.shape.join(', ')}] (specialized)`);
+      for (const x of n.outs) afterProduce(x);
+      return;
+    }
     const run = s.backend
       ? (): void => backend.run(n.op, ins, outs, attrs as KernelAttrs[KernelName])
       : ((): (() => void) => {

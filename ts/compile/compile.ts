@@ -39,8 +39,10 @@ export interface CompileOptions {
   /** Trace the second call of each signature again and check it records the same graph. Default true. */
   verify?: boolean;
   /**
-   * Kernels with at least this many output elements run as calls into the backend (the Rust
-   * addon) instead of generated JavaScript. Default 16384 (see bench/vi/eight-schools.ts).
+   * Kernels with at least this much work (output elements; multiply-adds for matmul and solves)
+   * run as calls into the backend (the Rust addon) instead of generated JavaScript; arithmetic
+   * and data movement stay generated up to 16 times that, and matrix-vector products always do.
+   * Default 16384 (see bench/vi/eight-schools.ts and bench/vi/svi-scale.ts).
    */
   largeThreshold?: number;
 }
