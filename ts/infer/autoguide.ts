@@ -23,7 +23,7 @@ import { TransformedDistribution } from '../distributions/transformed.js';
 import { eye, full, tensor, zeros } from '../ops/creation.js';
 import { sum } from '../ops/reduce.js';
 import { add, mul, neg, sub } from '../ops/elementwise.js';
-import { concat, reshape, slice } from '../ops/shape.js';
+import { concat, expandDims, reshape, slice } from '../ops/shape.js';
 import { foldIn, type Key } from '../random/key.js';
 import { param, plate, sample } from '../ppl/primitives.js';
 import { seed, substitute, trace, type Trace } from '../ppl/handlers.js';
@@ -267,18 +267,25 @@ export abstract class AutoContinuous<A extends unknown[] = unknown[]> extends Au
   };
 }
 
-/** Full-rank Gaussian over all latent coordinates: q(z) = N(μ, L Lᵀ). */
+/**
+ * Full-rank Gaussian over all latent coordinates: q(z) = N(μ, L Lᵀ) with L = diag(σ)·T, a
+ * positive scale σ per coordinate times a lower-Cholesky factor T (initially the identity). Row i
+ * of T is relative to σᵢ, so an optimizer step moves every coordinate in units of its own scale
+ * (as NumPyro's scaled unit-lower-Cholesky parameterization), which keeps badly scaled posteriors
+ * from stalling.
+ */
 export class AutoMultivariateNormal<A extends unknown[] = unknown[]> extends AutoContinuous<A> {
   protected latentDistribution(): Distribution {
     const d = this.latentDim;
     const init = this.initLatent();
     const loc = param(`${this.prefix}_loc`, init);
-    const tril = param(`${this.prefix}_scale_tril`, mul(eye(d, init.dtype), this.initScale), { constraint: lowerCholesky });
-    return new MultivariateNormal(loc, { scaleTril: tril }, { validateArgs: false });
+    const scale = param(`${this.prefix}_scale`, full([d], this.initScale, init.dtype), { constraint: positive });
+    const tril = param(`${this.prefix}_scale_tril`, eye(d, init.dtype), { constraint: lowerCholesky });
+    return new MultivariateNormal(loc, { scaleTril: mul(expandDims(scale, -1), tril) }, { validateArgs: false });
   }
 }
 
-/** Gaussian with low-rank plus diagonal covariance: q(z) = N(μ, W Wᵀ + diag(σ²)). */
+/** Gaussian with low-rank plus diagonal covariance: q(z) = N(μ, (σ∘W)(σ∘W)ᵀ + diag(σ²)), W relative to the scales σ. */
 export class AutoLowRankMultivariateNormal<A extends unknown[] = unknown[]> extends AutoContinuous<A> {
   readonly rank: number | null;
   constructor(model: (...args: A) => unknown, opts: AutoGuideOptions & { rank?: number } = {}) {
@@ -292,7 +299,10 @@ export class AutoLowRankMultivariateNormal<A extends unknown[] = unknown[]> exte
     const loc = param(`${this.prefix}_loc`, init);
     const w = param(`${this.prefix}_cov_factor`, zeros([d, r], init.dtype));
     const dg = param(`${this.prefix}_scale`, full([d], this.initScale, init.dtype), { constraint: positive });
-    return new LowRankMultivariateNormal(loc, w, mul(dg, dg), { validateArgs: false });
+    // The factor is relative to the scale (row i of W times σᵢ), as NumPyro does: a step of
+    // Adam on W then moves each coordinate in units of its own scale, which keeps badly scaled
+    // posteriors from diverging.
+    return new LowRankMultivariateNormal(loc, mul(w, expandDims(dg, -1)), mul(dg, dg), { validateArgs: false });
   }
 }
 

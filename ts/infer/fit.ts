@@ -454,8 +454,12 @@ function laplaceParams(
   } else {
     p[`${pre}_loc`] = tensor(loc, [d]);
     if (cov !== null && guide instanceof AutoMultivariateNormal) {
+      // L = diag(σ)·T with σᵢ the row norms of chol(cov) (the marginal sds) and T = diag(σ)⁻¹ L.
       const l = choleskyHost(cov, d) as Float64Array;
-      p[`${pre}_scale_tril`] = bijectTo(lowerCholesky).inverse(tensor(l, [d, d]));
+      const sd = Float64Array.from({ length: d }, (_, i) => Math.sqrt(cov[i * (d + 1)]));
+      const t = Float64Array.from(l, (v, k) => v / sd[Math.floor(k / d)]);
+      p[`${pre}_scale`] = tensor(Float64Array.from(sd, (v) => Math.log(v)), [d]);
+      p[`${pre}_scale_tril`] = bijectTo(lowerCholesky).inverse(tensor(t, [d, d]));
     } else if (cov !== null && guide instanceof AutoLowRankMultivariateNormal) {
       p[`${pre}_scale`] = tensor(Float64Array.from({ length: d }, (_, i) => 0.5 * Math.log(cov[i * (d + 1)])), [d]);
     }
@@ -472,21 +476,23 @@ function guideSds(guide: AutoGuide<unknown[]>, params: Record<string, Tensor>): 
   if (guide instanceof AutoNormal) {
     for (const s of offs) sd.set(params[`${pre}_${s.name}_scale`].dataSync(), s.off);
   } else if (guide instanceof AutoMultivariateNormal) {
-    const l = params[`${pre}_scale_tril`].dataSync();
+    const t = params[`${pre}_scale_tril`].dataSync();
+    const sc = params[`${pre}_scale`].dataSync();
     for (let i = 0; i < d; i++) {
       let v = 0;
-      for (let j = 0; j <= i; j++) v += l[i * d + j] ** 2;
-      sd[i] = Math.sqrt(v);
+      for (let j = 0; j <= i; j++) v += t[i * d + j] ** 2;
+      sd[i] = sc[i] * Math.sqrt(v);
     }
   } else if (guide instanceof AutoLowRankMultivariateNormal) {
     const w = params[`${pre}_cov_factor`];
     const r = w.shape[1];
     const wd = w.dataSync();
     const dg = params[`${pre}_scale`].dataSync();
+    // The factor is relative to the scale: row i of the covariance factor is σᵢ·Wᵢ.
     for (let i = 0; i < d; i++) {
-      let v = dg[i] ** 2;
+      let v = 1;
       for (let j = 0; j < r; j++) v += wd[i * r + j] ** 2;
-      sd[i] = Math.sqrt(v);
+      sd[i] = dg[i] * Math.sqrt(v);
     }
   } else sd.fill(1);
   return sd;
@@ -513,12 +519,15 @@ function preconditioner(guide: AutoGuide<unknown[]>, params: Record<string, Tens
       let k = 0;
       // Adam's early steps are sign-like in every entry: a row's d − 1 entries would move its norm by
       // lr·sd·√d, so each entry gets sd/√d.
-      for (let i = 1; i < d; i++) for (let j = 0; j < i; j++) v[k++] = sd[i] / Math.sqrt(d);
+      // T's rows are already in units of their scale σᵢ.
+      for (let i = 1; i < d; i++) for (let j = 0; j < i; j++) v[k++] = 1 / Math.sqrt(d);
       for (let i = 0; i < d; i++) v[k++] = 1;
       set(`${pre}_scale_tril`, v);
+      set(`${pre}_scale`, new Float64Array(d).fill(1));
     } else if (guide instanceof AutoLowRankMultivariateNormal) {
       const r = params[`${pre}_cov_factor`].shape[1];
-      set(`${pre}_cov_factor`, Float64Array.from({ length: d * r }, (_, i) => sd[Math.floor(i / r)] / Math.sqrt(r)));
+      // W is already in units of each row's scale.
+      set(`${pre}_cov_factor`, new Float64Array(d * r).fill(1 / Math.sqrt(r)));
       set(`${pre}_scale`, new Float64Array(d).fill(1));
     }
   }
