@@ -65,6 +65,8 @@ export interface SVIResult {
   state: SVIState;
   /** Constrained parameters. */
   params: Record<string, Tensor>;
+  /** The fitted guide (an autoguide's `summary`/`samplePosterior` take `params`). */
+  guide: ModelFn | AutoGuide;
   /** The loss (−ELBO estimate) at every step. */
   losses: Float64Array;
   steps: number;
@@ -323,6 +325,7 @@ function* loopSteps<A extends unknown[]>(svi: SVI<A>, key: Key, numSteps: number
   return {
     state,
     params: svi.getParams(state),
+    guide: svi.guide as ModelFn | AutoGuide,
     losses: losses.slice(0, done),
     steps: done,
     stoppedEarly,
