@@ -29,7 +29,11 @@
 import { allocArray, type DType, type TypedArray } from '../core/dtype.js';
 import { broadcastStrides, stridesOf } from '../core/shape.js';
 import type { Backend, CpuView } from '../backends/backend.js';
+import { REDUCERS as REDUCE_TABLE, type Reducer } from '../backends/js/reduce.js';
 import { JS_KERNELS } from '../backends/js/index.js';
+
+/** The js reducers, looked up by kernel name. */
+const REDUCERS: Partial<Record<string, Reducer>> = REDUCE_TABLE;
 import { reductionPlan } from '../backends/js/reduce.js';
 import { digamma, erf, erfinv, lgamma, trigamma } from '../backends/js/special.js';
 import { gammaSampleGrad, igamma } from '../backends/js/igamma.js';
@@ -306,48 +310,6 @@ function schedule(g: Graph, opts: CodegenOptions, moves: ReadonlyMap<Node, unkno
   return stmts;
 }
 
-type Reducer = (x: TypedArray, base: number, offs: Int32Array, isInt: boolean) => number;
-
-/** The js backend's reducers (sum, prod, max, min, logsumexp), over a precomputed plan. */
-const REDUCERS: Record<string, Reducer> = {
-  sum: (x, base, offs, isInt) => {
-    let s = 0;
-    if (isInt) for (let r = 0; r < offs.length; r++) s = (s + x[base + offs[r]]) | 0;
-    else for (let r = 0; r < offs.length; r++) s += x[base + offs[r]];
-    return s;
-  },
-  prod: (x, base, offs, isInt) => {
-    let p = 1;
-    if (isInt) for (let r = 0; r < offs.length; r++) p = Math.imul(p, x[base + offs[r]]);
-    else for (let r = 0; r < offs.length; r++) p *= x[base + offs[r]];
-    return p;
-  },
-  max: (x, base, offs) => {
-    let m = -Infinity;
-    for (let r = 0; r < offs.length; r++) {
-      const v = x[base + offs[r]];
-      if (v !== v) return NaN;
-      if (v > m) m = v;
-    }
-    return m;
-  },
-  min: (x, base, offs) => {
-    let m = Infinity;
-    for (let r = 0; r < offs.length; r++) {
-      const v = x[base + offs[r]];
-      if (v !== v) return NaN;
-      if (v < m) m = v;
-    }
-    return m;
-  },
-  logsumexp: (x, base, offs) => {
-    const m = REDUCERS.max(x, base, offs, false);
-    if (m === Infinity || m === -Infinity || m !== m) return m;
-    let s = 0;
-    for (let r = 0; r < offs.length; r++) s += Math.exp(x[base + offs[r]] - m);
-    return m + Math.log(s);
-  },
-};
 
 /** Accumulator code of a reduction fused into a loop: [init, update over `t`]. */
 function fusedReduce(op: string, acc: string, t: string, int: boolean): [string, string] {
@@ -686,7 +648,7 @@ export function buildPlan(g: Graph, opts: CodegenOptions): Plan {
       const x = V[n.ins[0]];
       const { axes } = n.attrs as { axes: number[] };
       const plan = reductionPlan(x.shape, axes);
-      const f = REDUCERS[n.op];
+      const f = REDUCERS[n.op] as Reducer;
       const isInt = x.dtype === 'int32';
       const { kept, reduced } = plan;
       calls.push((xa: TypedArray, oa: TypedArray) => {

@@ -35,9 +35,11 @@ export function reductionPlan(shape: Shape, axes: readonly number[]): { kept: In
   return { kept: axisOffsets(shape, keptAxes), reduced: axisOffsets(shape, axes) };
 }
 
-type Reducer = (x: TypedArray, base: number, offs: Int32Array, isInt: boolean) => number;
+/** One reduction over the elements at `base + offs[r]`; `isInt` selects int32 wrap-around. */
+export type Reducer = (x: TypedArray, base: number, offs: Int32Array, isInt: boolean) => number;
 
-const REDUCERS: Record<ReduceOp, Reducer> = {
+/** The reducers of the reduction kernels (shared with the compiler's generated code). */
+export const REDUCERS: Record<ReduceOp, Reducer> = {
   sum: (x, base, offs, isInt) => {
     let s = 0;
     if (isInt) for (let r = 0; r < offs.length; r++) s = (s + x[base + offs[r]]) | 0;
