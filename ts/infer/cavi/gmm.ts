@@ -11,6 +11,7 @@
  * constants. The component q's are held as (β, m, W⁻¹, ν), an affine image of the Normal–Wishart
  * natural parameters (β, βm, W⁻¹ + βmmᵀ, ν).
  */
+import { normalWishartUpdate } from './normal-wishart.js';
 import { ShapeError, ValueError } from '../../core/errors.js';
 import { type Key, foldIn, key as makeKey } from '../../random/key.js';
 import { type CaviFactor, type CaviOptions, type CaviTrace, type ConjugateModel, runCavi } from './conjugate.js';
@@ -142,54 +143,8 @@ export class BgmmModel implements ConjugateModel {
   /** Weighted statistics N_k, x̄_k, S_k from the responsibilities, then Bishop (10.58)–(10.63). */
   private updateGlobal(): void {
     const { n, d, k, x, resp, nk, xbar, sk, full, prior } = this;
-    const dd = full ? d * d : d;
-    nk.fill(0);
-    xbar.fill(0);
-    sk.fill(0);
-    for (let i = 0; i < n; i++)
-      for (let j = 0; j < k; j++) {
-        const r = resp[i * k + j];
-        nk[j] += r;
-        for (let e = 0; e < d; e++) xbar[j * d + e] += r * x[i * d + e];
-      }
-    for (let j = 0; j < k; j++) for (let e = 0; e < d; e++) xbar[j * d + e] = nk[j] > 0 ? xbar[j * d + e] / nk[j] : prior.m0[e];
-    for (let i = 0; i < n; i++)
-      for (let j = 0; j < k; j++) {
-        const r = resp[i * k + j];
-        if (r === 0) continue;
-        const o = j * dd;
-        if (full) {
-          for (let a = 0; a < d; a++) {
-            const da = x[i * d + a] - xbar[j * d + a];
-            for (let b = 0; b <= a; b++) sk[o + a * d + b] += r * da * (x[i * d + b] - xbar[j * d + b]);
-          }
-        } else {
-          for (let a = 0; a < d; a++) {
-            const da = x[i * d + a] - xbar[j * d + a];
-            sk[o + a] += r * da * da;
-          }
-        }
-      }
-    // sk now holds N_k S_k (lower triangle for full).
-    const { beta0, m0, nu0, alpha0, w0inv } = prior;
-    for (let j = 0; j < k; j++) {
-      const nj = nk[j];
-      this.beta[j] = beta0 + nj;
-      this.nu[j] = nu0 + nj;
-      for (let e = 0; e < d; e++) this.m[j * d + e] = (beta0 * m0[e] + nj * xbar[j * d + e]) / this.beta[j];
-      const c = (beta0 * nj) / (beta0 + nj);
-      const o = j * dd;
-      if (full) {
-        for (let a = 0; a < d; a++)
-          for (let b = 0; b <= a; b++) {
-            const v = w0inv[a * d + b] + sk[o + a * d + b] + c * (xbar[j * d + a] - m0[a]) * (xbar[j * d + b] - m0[b]);
-            this.winv[o + a * d + b] = v;
-            this.winv[o + b * d + a] = v;
-          }
-      } else {
-        for (let a = 0; a < d; a++) this.winv[o + a] = w0inv[a] + sk[o + a] + c * (xbar[j * d + a] - m0[a]) ** 2;
-      }
-    }
+    normalWishartUpdate(x, n, d, resp, k, full, prior, { nk, xbar, sk }, this);
+    const { alpha0 } = prior;
     if (this.dp) {
       let rest = 0;
       for (let j = k - 1; j >= 0; j--) {

@@ -6,6 +6,7 @@
  * exponentiates into the sub-normalized emission "probabilities", and its KL to the prior.
  * @internal
  */
+import { normalWishartUpdate } from './normal-wishart.js';
 import { cholesky, cholInverse, cholLogdet, lgamma, psi } from './dense.js';
 
 const LOG_2PI = Math.log(2 * Math.PI);
@@ -135,48 +136,7 @@ export class GaussianEmission implements EmissionFactor {
 
   update(gamma: Float64Array): void {
     const { k, full, prior, nk, xbar, sk } = this;
-    const { n, d } = this.data;
-    const x = this.data.x as Float64Array;
-    const dd = full ? d * d : d;
-    nk.fill(0);
-    xbar.fill(0);
-    sk.fill(0);
-    for (let i = 0; i < n; i++)
-      for (let j = 0; j < k; j++) {
-        const r = gamma[i * k + j];
-        nk[j] += r;
-        for (let e = 0; e < d; e++) xbar[j * d + e] += r * x[i * d + e];
-      }
-    for (let j = 0; j < k; j++) for (let e = 0; e < d; e++) xbar[j * d + e] = nk[j] > 0 ? xbar[j * d + e] / nk[j] : prior.m0[e];
-    // Centered second moments (two passes: no cancellation for data far from the origin).
-    for (let i = 0; i < n; i++)
-      for (let j = 0; j < k; j++) {
-        const r = gamma[i * k + j];
-        if (r === 0) continue;
-        const o = j * dd;
-        for (let a = 0; a < d; a++) {
-          const da = x[i * d + a] - xbar[j * d + a];
-          if (full) for (let b = 0; b <= a; b++) sk[o + a * d + b] += r * da * (x[i * d + b] - xbar[j * d + b]);
-          else sk[o + a] += r * da * da;
-        }
-      }
-    const { beta0, m0, nu0, w0inv } = prior;
-    for (let j = 0; j < k; j++) {
-      const nj = nk[j];
-      this.beta[j] = beta0 + nj;
-      this.nu[j] = nu0 + nj;
-      for (let e = 0; e < d; e++) this.m[j * d + e] = (beta0 * m0[e] + nj * xbar[j * d + e]) / this.beta[j];
-      const c = (beta0 * nj) / (beta0 + nj);
-      const o = j * dd;
-      if (full) {
-        for (let a = 0; a < d; a++)
-          for (let b = 0; b <= a; b++) {
-            const v = w0inv[a * d + b] + sk[o + a * d + b] + c * (xbar[j * d + a] - m0[a]) * (xbar[j * d + b] - m0[b]);
-            this.winv[o + a * d + b] = v;
-            this.winv[o + b * d + a] = v;
-          }
-      } else for (let a = 0; a < d; a++) this.winv[o + a] = w0inv[a] + sk[o + a] + c * (xbar[j * d + a] - m0[a]) ** 2;
-    }
+    normalWishartUpdate(this.data.x as Float64Array, this.data.n, this.data.d, gamma, k, full, prior, { nk, xbar, sk }, this);
   }
 
   /**
