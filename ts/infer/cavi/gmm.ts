@@ -11,7 +11,7 @@
  * constants. The component q's are held as (β, m, W⁻¹, ν), an affine image of the Normal–Wishart
  * natural parameters (β, βm, W⁻¹ + βmmᵀ, ν).
  */
-import { normalWishartUpdate } from './normal-wishart.js';
+import { expectedGaussianLogLik, normalWishartUpdate } from './normal-wishart.js';
 import { ShapeError, ValueError } from '../../core/errors.js';
 import { type Key, foldIn, key as makeKey } from '../../random/key.js';
 import { type CaviFactor, type CaviOptions, type CaviTrace, type ConjugateModel, runCavi } from './conjugate.js';
@@ -183,42 +183,7 @@ export class BgmmModel implements ConjugateModel {
   private updateLocal(): void {
     const { n, d, k, x, full, logRho, resp } = this;
     const elp = this.elogPi();
-    const dd = full ? d * d : d;
-    const y = new Float64Array(d);
-    for (let j = 0; j < k; j++) {
-      const nu = this.nu[j];
-      const o = j * dd;
-      if (full) {
-        const l = cholesky(this.winv.subarray(o, o + dd), d, 'bayesGmm: W_k⁻¹');
-        let elogdet = -cholLogdet(l, d) + d * Math.LN2;
-        for (let i = 1; i <= d; i++) elogdet += psi((nu + 1 - i) / 2);
-        const c = elp[j] + 0.5 * elogdet - 0.5 * d * LOG_2PI - (0.5 * d) / this.beta[j];
-        for (let i = 0; i < n; i++) {
-          // (x − m)ᵀ W (x − m) = ‖L⁻¹(x − m)‖² with W⁻¹ = L Lᵀ.
-          let q = 0;
-          for (let a = 0; a < d; a++) {
-            let s = x[i * d + a] - this.m[j * d + a];
-            for (let b = 0; b < a; b++) s -= l[a * d + b] * y[b];
-            y[a] = s / l[a * d + a];
-            q += y[a] * y[a];
-          }
-          logRho[i * k + j] = c - 0.5 * nu * q;
-        }
-      } else {
-        const a = nu / 2;
-        let elogdet = 0;
-        for (let e = 0; e < d; e++) elogdet += psi(a) - Math.log(this.winv[o + e] / 2);
-        const c = elp[j] + 0.5 * elogdet - 0.5 * d * LOG_2PI - (0.5 * d) / this.beta[j];
-        for (let i = 0; i < n; i++) {
-          let q = 0;
-          for (let e = 0; e < d; e++) {
-            const t = x[i * d + e] - this.m[j * d + e];
-            q += (t * t) / this.winv[o + e];
-          }
-          logRho[i * k + j] = c - 0.5 * nu * q;
-        }
-      }
-    }
+    expectedGaussianLogLik(x, n, d, k, full, this, logRho, elp, 'bayesGmm: W_k⁻¹');
     let total = 0;
     for (let i = 0; i < n; i++) {
       const lse = logSumExp(logRho, i * k, k);

@@ -6,10 +6,9 @@
  * exponentiates into the sub-normalized emission "probabilities", and its KL to the prior.
  * @internal
  */
-import { normalWishartUpdate } from './normal-wishart.js';
+import { expectedGaussianLogLik, normalWishartUpdate } from './normal-wishart.js';
 import { cholesky, cholInverse, cholLogdet, lgamma, psi } from './dense.js';
 
-const LOG_2PI = Math.log(2 * Math.PI);
 
 /** Observations of all sequences, concatenated: N rows, with sequence s at rows starts[s]..starts[s+1]. */
 export interface HmmData {
@@ -147,41 +146,7 @@ export class GaussianEmission implements EmissionFactor {
     const { k, full } = this;
     const { n, d } = this.data;
     const x = this.data.x as Float64Array;
-    const dd = full ? d * d : d;
-    const y = new Float64Array(d);
-    for (let j = 0; j < k; j++) {
-      const nu = this.nu[j];
-      const o = j * dd;
-      if (full) {
-        const l = cholesky(this.winv.subarray(o, o + dd), d, 'vbHmm: W_k⁻¹ of a Gaussian emission');
-        let elogdet = -cholLogdet(l, d) + d * Math.LN2;
-        for (let i = 1; i <= d; i++) elogdet += psi((nu + 1 - i) / 2);
-        const c = 0.5 * elogdet - 0.5 * d * LOG_2PI - (0.5 * d) / this.beta[j];
-        for (let i = 0; i < n; i++) {
-          // (x − m)ᵀ W (x − m) = ‖L⁻¹(x − m)‖² with W⁻¹ = L Lᵀ.
-          let q = 0;
-          for (let a = 0; a < d; a++) {
-            let s = x[i * d + a] - this.m[j * d + a];
-            for (let b = 0; b < a; b++) s -= l[a * d + b] * y[b];
-            y[a] = s / l[a * d + a];
-            q += y[a] * y[a];
-          }
-          out[i * k + j] = c - 0.5 * nu * q;
-        }
-      } else {
-        let elogdet = 0;
-        for (let e = 0; e < d; e++) elogdet += psi(nu / 2) - Math.log(this.winv[o + e] / 2);
-        const c = 0.5 * elogdet - 0.5 * d * LOG_2PI - (0.5 * d) / this.beta[j];
-        for (let i = 0; i < n; i++) {
-          let q = 0;
-          for (let e = 0; e < d; e++) {
-            const t = x[i * d + e] - this.m[j * d + e];
-            q += (t * t) / this.winv[o + e];
-          }
-          out[i * k + j] = c - 0.5 * nu * q;
-        }
-      }
-    }
+    expectedGaussianLogLik(x, n, d, k, full, this, out, null, 'vbHmm: W_k⁻¹ of a Gaussian emission');
   }
 
   /** Σ_k KL(q(μ_k, Λ_k) ‖ p(μ_k, Λ_k)), Normal–Wishart or Normal–Gamma, closed form. */

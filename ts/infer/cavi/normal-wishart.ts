@@ -4,6 +4,10 @@
  * Normal–Gamma (diagonal) posterior of Bishop (10.58)–(10.63).
  */
 
+import { cholesky, cholLogdet, psi } from './dense.js';
+
+const LOG_2PI = Math.log(2 * Math.PI);
+
 /** The prior: β₀, m₀ (D), ν₀ and W₀⁻¹ (D × D row-major, or D for diagonal). */
 export interface NormalWishartPrior {
   readonly beta0: number;
@@ -90,6 +94,60 @@ export function normalWishartUpdate(
         }
     } else {
       for (let a = 0; a < d; a++) post.winv[o + a] = w0inv[a] + sk[o + a] + c * (xbar[j * d + a] - m0[a]) ** 2;
+    }
+  }
+}
+
+/**
+ * E_q[log N(x_i | μ_k, Λ_k⁻¹)] (+ add[k]) into out[i·K + k]:
+ * ½E[log|Λ_k|] − (D/2) log 2π − D/(2β_k) − (ν_k/2)(x − m_k)ᵀW_k(x − m_k), with
+ * E[log|Λ|] = Σ_i ψ((ν+1−i)/2) + D log 2 + log|W| (full) or Σ_d ψ(ν/2) − log(W⁻¹_d/2) (diagonal).
+ * `what` names the caller in the error for a W_k⁻¹ that is not positive definite.
+ */
+export function expectedGaussianLogLik(
+  x: Float64Array,
+  n: number,
+  d: number,
+  k: number,
+  full: boolean,
+  post: NormalWishartPosterior,
+  out: Float64Array,
+  add: Float64Array | null,
+  what: string,
+): void {
+  const dd = full ? d * d : d;
+  const y = new Float64Array(d);
+  for (let j = 0; j < k; j++) {
+    const nu = post.nu[j];
+    const o = j * dd;
+    if (full) {
+      const l = cholesky(post.winv.subarray(o, o + dd), d, what);
+      let elogdet = -cholLogdet(l, d) + d * Math.LN2;
+      for (let i = 1; i <= d; i++) elogdet += psi((nu + 1 - i) / 2);
+      const c = (add === null ? 0 : add[j]) + 0.5 * elogdet - 0.5 * d * LOG_2PI - (0.5 * d) / post.beta[j];
+      for (let i = 0; i < n; i++) {
+        // (x − m)ᵀ W (x − m) = ‖L⁻¹(x − m)‖² with W⁻¹ = L Lᵀ.
+        let q = 0;
+        for (let a = 0; a < d; a++) {
+          let s = x[i * d + a] - post.m[j * d + a];
+          for (let b = 0; b < a; b++) s -= l[a * d + b] * y[b];
+          y[a] = s / l[a * d + a];
+          q += y[a] * y[a];
+        }
+        out[i * k + j] = c - 0.5 * nu * q;
+      }
+    } else {
+      let elogdet = 0;
+      for (let e = 0; e < d; e++) elogdet += psi(nu / 2) - Math.log(post.winv[o + e] / 2);
+      const c = (add === null ? 0 : add[j]) + 0.5 * elogdet - 0.5 * d * LOG_2PI - (0.5 * d) / post.beta[j];
+      for (let i = 0; i < n; i++) {
+        let q = 0;
+        for (let e = 0; e < d; e++) {
+          const t = x[i * d + e] - post.m[j * d + e];
+          q += (t * t) / post.winv[o + e];
+        }
+        out[i * k + j] = c - 0.5 * nu * q;
+      }
     }
   }
 }
