@@ -4,7 +4,9 @@
 //! matrix multiplication", ACM TOMS 2008; Van Zee & van de Geijn, "BLIS", ACM TOMS 2015):
 //! B is packed in KC×NC blocks of NR-column micro-panels, A in MC×KC blocks of MR-row micro-panels,
 //! and a register-tiled MR×NR micro-kernel (AVX2 + FMA intrinsics where the CPU has them) runs over
-//! the packed panels. Rayon splits the MC row blocks across cores. Small products use a plain loop.
+//! the packed panels. Rayon splits the MC row blocks across cores. Matrix-vector products
+//! (n == 1 or m == 1) skip the packing: a lane-split dot product or an axpy loop per output
+//! range, autovectorized (AVX2 clone where present). Small products use a plain loop.
 
 use crate::par::SendPtr;
 use crate::{err, Arr, Elem, Kind};
@@ -332,13 +334,178 @@ pub fn gemm_small<T: GemmElem>(m: usize, n: usize, k: usize, a: Mat<T>, b: Mat<T
     }
 }
 
-/// C = A · B, choosing the blocked or the small path.
+/// Lanes of the dot-product accumulators: eight independent partial sums, so the loop
+/// autovectorizes (two ymm of f64 or one of f32) and is not bound by the add latency.
+const LANES: usize = 8;
+
+/// `Σ x[p]·y[p]` with [`LANES`] partial sums, added pairwise at the end.
+#[inline(always)]
+fn dot<T: GemmElem>(x: &[T], y: &[T]) -> T {
+    let mut acc = [T::default(); LANES];
+    let (xc, yc) = (x.chunks_exact(LANES), y.chunks_exact(LANES));
+    let (xr, yr) = (xc.remainder(), yc.remainder());
+    for (xs, ys) in xc.zip(yc) {
+        for l in 0..LANES {
+            acc[l] = acc[l] + xs[l] * ys[l];
+        }
+    }
+    let mut tail = T::default();
+    for (&u, &v) in xr.iter().zip(yr) {
+        tail = tail + u * v;
+    }
+    let s = [acc[0] + acc[4], acc[1] + acc[5], acc[2] + acc[6], acc[3] + acc[7]];
+    (s[0] + s[2]) + (s[1] + s[3]) + tail
+}
+
+/// Dot form: `out[i] = Σ_p rows[i·rs + p]·x[p]` (rows of the matrix contiguous).
+#[inline(always)]
+fn dots_body<T: GemmElem>(rows: &[T], rs: usize, x: &[T], out: &mut [T], i0: usize) {
+    let k = x.len();
+    for (i, o) in out.iter_mut().enumerate() {
+        let s = (i0 + i) * rs;
+        *o = dot(&rows[s..s + k], x);
+    }
+}
+
+/// Axpy form: `out[j] = Σ_p x[p]·rows[p·rs + j0 + j]` (the matrix's rows run along the output),
+/// accumulated in p order per element, as the js reference does.
+#[inline(always)]
+fn axpys_body<T: GemmElem>(rows: &[T], rs: usize, x: &[T], out: &mut [T], j0: usize) {
+    let len = out.len();
+    out.fill(T::default());
+    for (p, &xp) in x.iter().enumerate() {
+        let s = p * rs + j0;
+        for (d, &v) in out.iter_mut().zip(&rows[s..s + len]) {
+            *d = *d + xp * v;
+        }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod gemv_x86 {
+    use super::GemmElem;
+
+    /// [`super::dots_body`] compiled with AVX2 (wider vectors for the same loop).
+    ///
+    /// # Safety
+    /// The CPU must have AVX2.
+    #[target_feature(enable = "avx2")]
+    pub unsafe fn dots<T: GemmElem>(rows: &[T], rs: usize, x: &[T], out: &mut [T], i0: usize) {
+        super::dots_body(rows, rs, x, out, i0)
+    }
+
+    /// [`super::axpys_body`] compiled with AVX2.
+    ///
+    /// # Safety
+    /// The CPU must have AVX2.
+    #[target_feature(enable = "avx2")]
+    pub unsafe fn axpys<T: GemmElem>(rows: &[T], rs: usize, x: &[T], out: &mut [T], j0: usize) {
+        super::axpys_body(rows, rs, x, out, j0)
+    }
+}
+
+fn dots<T: GemmElem>(rows: &[T], rs: usize, x: &[T], out: &mut [T], i0: usize) {
+    #[cfg(target_arch = "x86_64")]
+    if is_x86_feature_detected!("avx2") {
+        // SAFETY: AVX2 was just detected.
+        return unsafe { gemv_x86::dots(rows, rs, x, out, i0) };
+    }
+    dots_body(rows, rs, x, out, i0)
+}
+
+fn axpys<T: GemmElem>(rows: &[T], rs: usize, x: &[T], out: &mut [T], j0: usize) {
+    #[cfg(target_arch = "x86_64")]
+    if is_x86_feature_detected!("avx2") {
+        // SAFETY: AVX2 was just detected.
+        return unsafe { gemv_x86::axpys(rows, rs, x, out, j0) };
+    }
+    axpys_body(rows, rs, x, out, j0)
+}
+
+/// Multiply-adds above which a matrix-vector product splits its outputs across cores.
+const GEMV_PAR: usize = 1 << 17;
+
+/// Output elements per task, so each task has at least about GEMV_PAR / 4 multiply-adds and
+/// every core gets some work; `None` for one task.
+fn gemv_chunk(len: usize, k: usize) -> Option<usize> {
+    let threads = rayon::current_num_threads();
+    if threads < 2 || len * k < GEMV_PAR || len < 2 * LANES {
+        return None;
+    }
+    let by_work = (GEMV_PAR / 4).div_ceil(k.max(1));
+    let by_threads = len.div_ceil(4 * threads);
+    Some(by_work.max(by_threads).div_ceil(LANES) * LANES)
+}
+
+/// Matrix-vector product: `c` (len) from a matrix whose element (o, p) for output o and
+/// reduction index p is `data[o·rs + p]` (`dot_form`) or `data[p·rs + o]` (axpy form), and the
+/// contiguous vector x (length k).
+fn gemv<T: GemmElem>(data: &[T], rs: usize, dot_form: bool, x: &[T], c: &mut [T]) {
+    let k = x.len();
+    let run = |o0: usize, out: &mut [T]| {
+        if dot_form {
+            dots(data, rs, x, out, o0)
+        } else {
+            axpys(data, rs, x, out, o0)
+        }
+    };
+    match gemv_chunk(c.len(), k) {
+        Some(ch) => c.par_chunks_mut(ch).enumerate().for_each(|(t, out)| run(t * ch, out)),
+        None => run(0, c),
+    }
+}
+
+/// The contiguous vector of an operand whose elements are `data[i·stride]`, i < len (borrowed
+/// when the stride is 1, gathered otherwise).
+fn vector<'a, T: Copy>(data: &'a [T], stride: usize, len: usize) -> std::borrow::Cow<'a, [T]>
+where
+    [T]: ToOwned<Owned = Vec<T>>,
+{
+    if stride == 1 || len <= 1 {
+        std::borrow::Cow::Borrowed(&data[..len])
+    } else {
+        std::borrow::Cow::Owned((0..len).map(|i| data[i * stride]).collect())
+    }
+}
+
+/// C = A · B when one side is a vector (n == 1 or m == 1); returns false for other shapes or
+/// layouts (neither side contiguous along the needed axis), which the general paths handle.
+fn gemv_dispatch<T: GemmElem>(m: usize, n: usize, k: usize, a: &Mat<T>, b: &Mat<T>, c: &mut [T]) -> bool {
+    if n == 1 {
+        let x = vector(b.data, b.rs, k);
+        if a.cs == 1 {
+            gemv(a.data, a.rs, true, &x, &mut c[..m]);
+        } else if a.rs == 1 {
+            gemv(a.data, a.cs, false, &x, &mut c[..m]);
+        } else {
+            return false;
+        }
+        true
+    } else if m == 1 {
+        let x = vector(a.data, a.cs, k);
+        if b.rs == 1 {
+            gemv(b.data, b.cs, true, &x, &mut c[..n]);
+        } else if b.cs == 1 {
+            gemv(b.data, b.rs, false, &x, &mut c[..n]);
+        } else {
+            return false;
+        }
+        true
+    } else {
+        false
+    }
+}
+
+/// C = A · B, choosing the matrix-vector, blocked or small path.
 pub fn gemm<T: GemmElem>(m: usize, n: usize, k: usize, a: Mat<T>, b: Mat<T>, c: &mut [T]) {
     if m == 0 || n == 0 {
         return;
     }
     if k == 0 {
         c[..m * n].fill(T::default());
+        return;
+    }
+    if (n == 1 || m == 1) && gemv_dispatch(m, n, k, &a, &b, c) {
         return;
     }
     if m >= T::MR && n >= T::NR && k >= 8 && m * n * k >= 24 * 24 * 24 {
@@ -465,6 +632,34 @@ mod tests {
                 gemm_small(m, n, k, am, bm, &mut c2);
                 for (x, y) in c2.iter().zip(&want) {
                     assert!((x - y).abs() < 1e-10 * (1.0 + y.abs()));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn gemv_matches_naive() {
+        // Sizes below and above the parallel threshold, with lane remainders.
+        for &(m, n, k) in &[(1, 1, 13), (37, 1, 50), (1, 29, 61), (10000, 1, 50), (1, 9000, 33), (3000, 1, 1)] {
+            let a: Vec<f64> = (0..m * k).map(|i| ((i * 7919) % 101) as f64 / 50.0 - 1.0).collect();
+            let b: Vec<f64> = (0..k * n).map(|i| ((i * 104729) % 97) as f64 / 48.0 - 1.0).collect();
+            for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
+                let am = if ta { Mat { data: &a[..], rs: 1, cs: m } } else { Mat { data: &a[..], rs: k, cs: 1 } };
+                let bm = if tb { Mat { data: &b[..], rs: 1, cs: k } } else { Mat { data: &b[..], rs: n, cs: 1 } };
+                let want = naive(m, n, k, &am, &bm);
+                let mut c = vec![f64::NAN; m * n];
+                assert!(gemv_dispatch(m, n, k, &am, &bm, &mut c));
+                for (x, y) in c.iter().zip(&want) {
+                    assert!((x - y).abs() < 1e-12 * (1.0 + y.abs()), "{m}x{n}x{k} {ta} {tb}");
+                }
+                let af: Vec<f32> = a.iter().map(|&v| v as f32).collect();
+                let bf: Vec<f32> = b.iter().map(|&v| v as f32).collect();
+                let amf = Mat { data: &af[..], rs: am.rs, cs: am.cs };
+                let bmf = Mat { data: &bf[..], rs: bm.rs, cs: bm.cs };
+                let mut cf = vec![f32::NAN; m * n];
+                gemm(m, n, k, amf, bmf, &mut cf);
+                for (x, y) in cf.iter().zip(&want) {
+                    assert!((*x as f64 - y).abs() < 1e-4 * (k as f64), "f32 {m}x{n}x{k}");
                 }
             }
         }
