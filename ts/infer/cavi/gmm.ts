@@ -11,11 +11,11 @@
  * constants. The component q's are held as (β, m, W⁻¹, ν), an affine image of the Normal–Wishart
  * natural parameters (β, βm, W⁻¹ + βmmᵀ, ν).
  */
-import { expectedGaussianLogLik, normalWishartUpdate } from './normal-wishart.js';
+import { expectedGaussianLogLik, normalWishartKl, normalWishartUpdate } from './normal-wishart.js';
 import { ShapeError, ValueError } from '../../core/errors.js';
 import { type Key, foldIn, key as makeKey } from '../../random/key.js';
 import { type CaviFactor, type CaviOptions, type CaviTrace, type ConjugateModel, runCavi } from './conjugate.js';
-import { asMatrix, cholesky, cholInverse, cholLogdet, lgamma, logSumExp, psi } from './dense.js';
+import { asMatrix, cholesky, cholLogdet, lgamma, logSumExp, psi } from './dense.js';
 import { kmeansPlusPlus } from './kmeans.js';
 
 const LOG_2PI = Math.log(2 * Math.PI);
@@ -217,46 +217,9 @@ export class BgmmModel implements ConjugateModel {
 
   /** Σ_k KL(q(μ_k, Λ_k) ‖ p(μ_k, Λ_k)), Normal–Wishart or Normal–Gamma, closed form. */
   private klComponents(): number {
-    const { d, k, full, prior } = this;
-    const { beta0, m0, nu0, w0inv, logdetW0inv } = prior;
-    const dd = full ? d * d : d;
-    let s = 0;
-    for (let j = 0; j < k; j++) {
-      const beta = this.beta[j];
-      const nu = this.nu[j];
-      const o = j * dd;
-      if (full) {
-        const l = cholesky(this.winv.subarray(o, o + dd), d, 'bayesGmm: W_k⁻¹');
-        const w = cholInverse(l, d);
-        const logdetW = -cholLogdet(l, d);
-        let elogdet = logdetW + d * Math.LN2;
-        for (let i = 1; i <= d; i++) elogdet += psi((nu + 1 - i) / 2);
-        let quad = 0;
-        let tr = 0;
-        for (let a = 0; a < d; a++)
-          for (let b = 0; b < d; b++) {
-            quad += (this.m[j * d + a] - m0[a]) * w[a * d + b] * (this.m[j * d + b] - m0[b]);
-            tr += w0inv[a * d + b] * w[b * d + a];
-          }
-        s += 0.5 * ((d * beta0) / beta - d - d * Math.log(beta0 / beta) + beta0 * nu * quad);
-        const lnB = (ww: number, v: number): number => -0.5 * v * ww - 0.5 * v * d * Math.LN2 - lmvgamma(d, v / 2);
-        s += lnB(logdetW, nu) + 0.5 * (nu - d - 1) * elogdet - 0.5 * nu * d - (lnB(-logdetW0inv, nu0) + 0.5 * (nu0 - d - 1) * elogdet - 0.5 * nu * tr);
-      } else {
-        const a = nu / 2;
-        const a0 = nu0 / 2;
-        let quad = 0;
-        let klg = 0;
-        for (let e = 0; e < d; e++) {
-          const b = this.winv[o + e] / 2;
-          const b0 = w0inv[e] / 2;
-          quad += ((a / b) * (this.m[j * d + e] - m0[e]) ** 2);
-          klg += (a - a0) * psi(a) - lgamma(a) + lgamma(a0) + a0 * (Math.log(b) - Math.log(b0)) + (a * (b0 - b)) / b;
-        }
-        s += 0.5 * ((d * beta0) / beta - d - d * Math.log(beta0 / beta) + beta0 * quad) + klg;
-      }
-    }
-    return s;
+    return normalWishartKl(this.d, this.k, this.full, this.prior, this, 'bayesGmm: W_k⁻¹');
   }
+
 
   elbo(): number {
     return this.dataTerm - this.klWeights() - this.klComponents();
@@ -281,12 +244,6 @@ export class BgmmModel implements ConjugateModel {
   }
 }
 
-/** ln Γ_D(a) = D(D − 1)/4 ln π + Σ_{i=1..D} ln Γ(a + (1 − i)/2). */
-function lmvgamma(d: number, a: number): number {
-  let s = ((d * (d - 1)) / 4) * Math.log(Math.PI);
-  for (let i = 1; i <= d; i++) s += lgamma(a + (1 - i) / 2);
-  return s;
-}
 
 /** @internal Builds the prior of `bayesGmm` from the data and options. */
 export function buildPrior(x: Float64Array, n: number, d: number, full: boolean, opts: BgmmOptions): Prior {

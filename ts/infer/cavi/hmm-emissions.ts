@@ -6,8 +6,8 @@
  * exponentiates into the sub-normalized emission "probabilities", and its KL to the prior.
  * @internal
  */
-import { expectedGaussianLogLik, normalWishartUpdate } from './normal-wishart.js';
-import { cholesky, cholInverse, cholLogdet, lgamma, psi } from './dense.js';
+import { expectedGaussianLogLik, normalWishartKl, normalWishartUpdate } from './normal-wishart.js';
+import { lgamma, psi } from './dense.js';
 
 
 /** Observations of all sequences, concatenated: N rows, with sequence s at rows starts[s]..starts[s+1]. */
@@ -151,55 +151,8 @@ export class GaussianEmission implements EmissionFactor {
 
   /** Σ_k KL(q(μ_k, Λ_k) ‖ p(μ_k, Λ_k)), Normal–Wishart or Normal–Gamma, closed form. */
   kl(): number {
-    const { k, full, prior } = this;
-    const { d } = this.data;
-    const { beta0, m0, nu0, w0inv, logdetW0inv } = prior;
-    const dd = full ? d * d : d;
-    let s = 0;
-    for (let j = 0; j < k; j++) {
-      const beta = this.beta[j];
-      const nu = this.nu[j];
-      const o = j * dd;
-      // KL of the conditional Gaussians N(m, (βΛ)⁻¹) vs N(m₀, (β₀Λ)⁻¹), averaged over q(Λ).
-      const gaussPart = (quad: number): number => 0.5 * ((d * beta0) / beta - d - d * Math.log(beta0 / beta) + beta0 * quad);
-      if (full) {
-        const l = cholesky(this.winv.subarray(o, o + dd), d, 'vbHmm: W_k⁻¹ of a Gaussian emission');
-        const w = cholInverse(l, d);
-        const logdetW = -cholLogdet(l, d);
-        let elogdet = logdetW + d * Math.LN2;
-        for (let i = 1; i <= d; i++) elogdet += psi((nu + 1 - i) / 2);
-        let quad = 0;
-        let tr = 0;
-        for (let a = 0; a < d; a++)
-          for (let b = 0; b < d; b++) {
-            quad += (this.m[j * d + a] - m0[a]) * w[a * d + b] * (this.m[j * d + b] - m0[b]);
-            tr += w0inv[a * d + b] * w[b * d + a];
-          }
-        s += gaussPart(nu * quad);
-        // KL(Wishart(W, ν) ‖ Wishart(W₀, ν₀)) = −H[q] − E_q[log p], with log B(W, ν) the normalizer.
-        const lnB = (logdet: number, v: number): number => -0.5 * v * logdet - 0.5 * v * d * Math.LN2 - lmvgamma(d, v / 2);
-        s += lnB(logdetW, nu) + 0.5 * (nu - d - 1) * elogdet - 0.5 * nu * d - (lnB(-logdetW0inv, nu0) + 0.5 * (nu0 - d - 1) * elogdet - 0.5 * nu * tr);
-      } else {
-        const a = nu / 2;
-        const a0 = nu0 / 2;
-        let quad = 0;
-        let klg = 0;
-        for (let e = 0; e < d; e++) {
-          const b = this.winv[o + e] / 2;
-          const b0 = w0inv[e] / 2;
-          quad += (a / b) * (this.m[j * d + e] - m0[e]) ** 2;
-          klg += (a - a0) * psi(a) - lgamma(a) + lgamma(a0) + a0 * (Math.log(b) - Math.log(b0)) + (a * (b0 - b)) / b;
-        }
-        s += gaussPart(quad) + klg;
-      }
-    }
-    return s;
+    return normalWishartKl(this.data.d, this.k, this.full, this.prior, this, 'vbHmm: W_k⁻¹ of a Gaussian emission');
   }
+
 }
 
-/** ln Γ_D(a) = D(D − 1)/4 ln π + Σ_{i=1..D} ln Γ(a + (1 − i)/2). */
-function lmvgamma(d: number, a: number): number {
-  let s = ((d * (d - 1)) / 4) * Math.log(Math.PI);
-  for (let i = 1; i <= d; i++) s += lgamma(a + (1 - i) / 2);
-  return s;
-}

@@ -4,7 +4,7 @@
  * Normal–Gamma (diagonal) posterior of Bishop (10.58)–(10.63).
  */
 
-import { cholesky, cholLogdet, psi } from './dense.js';
+import { cholesky, cholInverse, cholLogdet, lgamma, psi } from './dense.js';
 
 const LOG_2PI = Math.log(2 * Math.PI);
 
@@ -369,4 +369,64 @@ function quadFull(
       for (let c = 0; c < bn; c++) out[(i0 + c) * k + j] = cst[j] - h * q[c];
     }
   }
+}
+
+/** The prior with log|W₀⁻¹| precomputed, as the KL needs it. */
+export interface NormalWishartPriorWithLogdet extends NormalWishartPrior {
+  readonly logdetW0inv: number;
+}
+
+/**
+ * Σ_k KL(q(μ_k, Λ_k) ‖ p(μ_k, Λ_k)) in closed form: the conditional Gaussians averaged over q(Λ),
+ * plus KL between Wisharts (full) or the per-dimension Gammas (diagonal).
+ */
+export function normalWishartKl(d: number, k: number, full: boolean, prior: NormalWishartPriorWithLogdet, post: NormalWishartPosterior, what: string): number {
+  const { beta0, m0, nu0, w0inv, logdetW0inv } = prior;
+  const dd = full ? d * d : d;
+  let s = 0;
+  for (let j = 0; j < k; j++) {
+    const beta = post.beta[j];
+    const nu = post.nu[j];
+    const o = j * dd;
+    // KL of the conditional Gaussians N(m, (βΛ)⁻¹) vs N(m₀, (β₀Λ)⁻¹), averaged over q(Λ).
+    const gaussPart = (quad: number): number => 0.5 * ((d * beta0) / beta - d - d * Math.log(beta0 / beta) + beta0 * quad);
+    if (full) {
+      const l = cholesky(post.winv.subarray(o, o + dd), d, what);
+      const w = cholInverse(l, d);
+      const logdetW = -cholLogdet(l, d);
+      let elogdet = logdetW + d * Math.LN2;
+      for (let i = 1; i <= d; i++) elogdet += psi((nu + 1 - i) / 2);
+      let quad = 0;
+      let tr = 0;
+      for (let a = 0; a < d; a++)
+        for (let b = 0; b < d; b++) {
+          quad += (post.m[j * d + a] - m0[a]) * w[a * d + b] * (post.m[j * d + b] - m0[b]);
+          tr += w0inv[a * d + b] * w[b * d + a];
+        }
+      s += gaussPart(nu * quad);
+      // KL(Wishart(W, ν) ‖ Wishart(W₀, ν₀)) = −H[q] − E_q[log p], with log B(W, ν) the normalizer.
+      const lnB = (logdet: number, v: number): number => -0.5 * v * logdet - 0.5 * v * d * Math.LN2 - lmvgamma(d, v / 2);
+      s += lnB(logdetW, nu) + 0.5 * (nu - d - 1) * elogdet - 0.5 * nu * d - (lnB(-logdetW0inv, nu0) + 0.5 * (nu0 - d - 1) * elogdet - 0.5 * nu * tr);
+    } else {
+      const a = nu / 2;
+      const a0 = nu0 / 2;
+      let quad = 0;
+      let klg = 0;
+      for (let e = 0; e < d; e++) {
+        const b = post.winv[o + e] / 2;
+        const b0 = w0inv[e] / 2;
+        quad += (a / b) * (post.m[j * d + e] - m0[e]) ** 2;
+        klg += (a - a0) * psi(a) - lgamma(a) + lgamma(a0) + a0 * (Math.log(b) - Math.log(b0)) + (a * (b0 - b)) / b;
+      }
+      s += gaussPart(quad) + klg;
+    }
+  }
+  return s;
+}
+
+/** ln Γ_D(a) = D(D − 1)/4 ln π + Σ_{i=1..D} ln Γ(a + (1 − i)/2). */
+function lmvgamma(d: number, a: number): number {
+  let s = ((d * (d - 1)) / 4) * Math.log(Math.PI);
+  for (let i = 1; i <= d; i++) s += lgamma(a + (1 - i) / 2);
+  return s;
 }
