@@ -6,7 +6,7 @@
 import type { Backend, Device, View } from '../backends/backend.js';
 import { KERNELS, type KernelAttrs, type KernelName, type TensorInfo } from '../kernels/spec.js';
 import { dtypeOf, type DType, type TypedArray } from './dtype.js';
-import { BackendError, DTypeError } from './errors.js';
+import { BackendError } from './errors.js';
 import { sizeOf, type Shape } from './shape.js';
 import { Buffer, Tensor } from './tensor.js';
 
@@ -233,10 +233,6 @@ class Engine {
     return t;
   }
 
-  /** Checks that two tensors share a dtype, naming the op. */
-  sameDtype(op: string, a: Tensor, b: Tensor): void {
-    if (a.dtype !== b.dtype) throw new DTypeError(`${op}: dtypes differ (${a.dtype} vs ${b.dtype})`);
-  }
 }
 
 const keptTensors = new WeakSet<Tensor>();

@@ -12,8 +12,7 @@ import { ValueError, VarinfError } from '../core/errors.js';
 import type { Tensor } from '../core/tensor.js';
 import { asTensor, type TensorLike } from '../ops/creation.js';
 import { mul } from '../ops/elementwise.js';
-import type { Key } from '../random/key.js';
-import { KeyStream } from './primitives.js';
+import { split, type Key } from '../random/key.js';
 import { withHandler, type Handler, type Message, type ModelFn } from './runtime.js';
 
 /** A recorded site: the message as it left the handler stack. */
@@ -25,6 +24,16 @@ export type Trace = Map<string, Site>;
 
 function wrap<A extends unknown[], R>(fn: ModelFn<A, R>, h: Handler): ModelFn<A, R> {
   return (...args: A): R => withHandler(h, () => fn(...args));
+}
+
+/** Splits a key into one per call, for handlers that seed many sites. */
+class KeyStream {
+  constructor(private key: Key) {}
+  next(): Key {
+    const [a, b] = split(this.key);
+    this.key = a;
+    return b;
+  }
 }
 
 /** Runs `fn` with each sample site (and param initializer, and plate subsample) keyed from `key`. */

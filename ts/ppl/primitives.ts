@@ -17,7 +17,7 @@ import type { Distribution } from '../distributions/distribution.js';
 import { real, type Constraint } from '../distributions/constraints.js';
 import { asTensor, type TensorLike } from '../ops/creation.js';
 import { mul } from '../ops/elementwise.js';
-import { split, type Key } from '../random/key.js';
+import type { Key } from '../random/key.js';
 import { applyStack, newMessage, withHandler, type Message, type PlateFrame } from './runtime.js';
 
 export interface SampleOptions {
@@ -169,15 +169,5 @@ function plateProcess(frame: PlateFrame, msg: Message): void {
     );
   target[at] = frame.subsampleSize;
   if (!shapesEqual(target, batch)) msg.fn = msg.fn.expand(broadcastShapes(`plate('${frame.name}')`, batch, target));
-}
-
-/** Splits a key into one per call, for handlers that seed many sites. */
-export class KeyStream {
-  constructor(private key: Key) {}
-  next(): Key {
-    const [a, b] = split(this.key);
-    this.key = a;
-    return b;
-  }
 }
 

@@ -74,11 +74,6 @@ export function withHandler<T>(h: Handler, fn: () => T): T {
   }
 }
 
-/** Whether any handler is active (primitives outside a handler just run their default). */
-export function handlersActive(): boolean {
-  return STACK.length > 0;
-}
-
 /** Sends `msg` through the stack and runs the default behaviour if no handler supplied a value. */
 export function applyStack(msg: Message, defaultFn: (msg: Message) => void): Message {
   let pointer = STACK.length - 1;

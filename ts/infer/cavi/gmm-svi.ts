@@ -20,7 +20,7 @@ import { type Key, foldIn, key as makeKey } from '../../random/key.js';
 import { uniform } from '../../random/samplers.js';
 import { naturalGradientStep } from './conjugate.js';
 import { asMatrix } from './dense.js';
-import { type BgmmOptions, type Prior, BgmmModel, argmaxRows, buildPrior } from './gmm.js';
+import { type BgmmOptions, type BgmmResult, type Prior, BgmmModel, argmaxRows, buildPrior } from './gmm.js';
 import { kmeansPlusPlus } from './kmeans.js';
 
 /** Options of `bayesGmmSvi` (the prior options are bayesGmm's). */
@@ -39,18 +39,8 @@ export interface GmmSviOptions extends Omit<BgmmOptions, 'nInit' | 'maxIter' | '
   onStep?: (step: number, rho: number) => void;
 }
 
-/** A mixture fitted by SVI. */
-export interface GmmSviResult {
-  k: number;
-  d: number;
-  covariance: 'full' | 'diag';
-  weights: Float64Array;
-  means: Float64Array;
-  /** W_k⁻¹/ν_k: K × D × D (full) or K × D (diag). */
-  covariances: Float64Array;
-  /** Responsibilities of all points under the final q (one local pass), N × K, and their argmax. */
-  resp: Float64Array;
-  labels: Int32Array;
+/** A mixture fitted by SVI: the fields of a batch fit (less its sweep trace and restarts), plus the SVI run. */
+export interface GmmSviResult extends Omit<BgmmResult, 'trace' | 'restartElbos'> {
   /** Full-data ELBO at the end (all constants; comparable with bayesGmm's). */
   elbo: number;
   /** Full-data ELBOs at steps `elboSteps` (the last is the final one). */
