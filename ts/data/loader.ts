@@ -41,6 +41,8 @@ export interface Batch {
   x: Tensor;
   /** Labels, int32 [size]. */
   labels: Tensor;
+  /** The images' indices in the data set (a view of the epoch's order: copy it to keep it). */
+  indices: Int32Array;
   /** Epoch and the batch's index in it. */
   epoch: number;
   index: number;
@@ -185,7 +187,7 @@ export class MinibatchLoader {
     }
     const xs = size === this.batchSize ? x : x.subarray(0, size * d);
     const ys = size === this.batchSize ? y : y.subarray(0, size);
-    return { x: ENGINE.fromArray(xs, [size, d]), labels: ENGINE.fromArray(ys, [size]), epoch: e, index: i, size };
+    return { x: ENGINE.fromArray(xs, [size, d]), labels: ENGINE.fromArray(ys, [size]), indices: perm.subarray(start, start + size), epoch: e, index: i, size };
   }
 
   /** The batches of epoch `e`, from batch `from` on. */

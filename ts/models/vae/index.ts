@@ -7,5 +7,6 @@ export * from './terms.js';
 export * from './model.js';
 export * from './objectives.js';
 export * from './checkpoint.js';
+export * from './loop.js';
 export * from './train.js';
 export * from './evaluate.js';

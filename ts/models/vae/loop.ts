@@ -1,0 +1,222 @@
+/**
+ * The generic training loop of amortized models (VAEs and their descendants): minibatches from a
+ * `MinibatchLoader`, noise from `foldIn(key, step)`, one optimizer step per batch. Step s reads
+ * batch s mod (batches per epoch) of epoch ⌊s / batches per epoch⌋, so a run resumed from a
+ * checkpoint continues exactly as the uninterrupted run would have. A step whose loss or gradients
+ * are NaN or ±Inf is skipped (the state is left untouched) and reported with its step number; too
+ * many in a row stop the run with an error (a diverging learning rate).
+ *
+ * A model plugs in with a loss function `(params, batch, key, step) → { loss, bound?, aux? }`;
+ * `afterStep` may update parameters outside the gradient (an EMA codebook, say) from `aux`.
+ */
+import { valueAndGrad } from '../../core/autodiff.js';
+import { VarinfError, ValueError } from '../../core/errors.js';
+import type { Tensor } from '../../core/tensor.js';
+import { tidy } from '../../core/memory.js';
+import { leaves } from '../../core/tree.js';
+import { sum } from '../../ops/reduce.js';
+import type { Batch, MinibatchLoader } from '../../data/loader.js';
+import { adam } from '../../optim/alias.js';
+import { applyUpdates, type GradientTransformation } from '../../optim/transform.js';
+import { foldIn, type Key } from '../../random/key.js';
+import { saveTrainState, type TrainState } from './checkpoint.js';
+
+/** What `onProgress` is told every `logEvery` steps. */
+export interface TrainProgress {
+  /** Steps done so far (global, counting resumed ones). */
+  step: number;
+  /** The run's final step. */
+  steps: number;
+  /** Mean loss and mean bound (ELBO or L_k, per example) over the steps since the last report. */
+  loss: number;
+  bound: number;
+  /** The KL weight of the last step (1 where the model has none). */
+  beta: number;
+  /** Training throughput since the run (or resume) started. */
+  imagesPerSecond: number;
+  seconds: number;
+}
+
+/** A skipped step. */
+export interface NonFiniteStep {
+  step: number;
+  /** The loss value (NaN, ±Inf, or finite when only a gradient was not). */
+  loss: number;
+}
+
+/** What a model's loss function returns for one batch. */
+export interface StepLoss {
+  /** The scalar to minimize. */
+  loss: Tensor;
+  /** The bound to report (per example, higher is better); default −loss. */
+  bound?: Tensor;
+  /** Anything `afterStep` needs (tensors computed under the gradient are plain values there). */
+  aux?: unknown;
+}
+
+/** The loss of one step: parameters, the batch, this step's key `foldIn(key, step)`, and the step. */
+export type StepLossFn<P> = (params: P, batch: Batch, k: Key, step: number) => StepLoss;
+
+/** Options every training loop shares. */
+export interface LoopOptions {
+  /** Train until this many steps have been taken in total. */
+  steps: number;
+  /** Noise of step s: `foldIn(key, s)`. */
+  key: Key;
+  /** Default `adam(1e-3)`; it must be the one whose state `state.optState` is. */
+  optimizer?: GradientTransformation;
+  /** Report every this many steps; default 100. */
+  logEvery?: number;
+  /** Progress callback; without one, progress lines go to stderr when `progress` is true. */
+  onProgress?: (p: TrainProgress) => void;
+  /** Print progress lines to stderr when no callback is given; default false. */
+  progress?: boolean;
+  /** Told of every skipped (non-finite) step. */
+  onNonFinite?: (s: NonFiniteStep) => void;
+  /** Stop with an error after this many non-finite steps in a row; default 20. */
+  maxConsecutiveNonFinite?: number;
+  /** Save the state every `every` steps and at the end to `path` (safetensors). */
+  checkpoint?: { path: string; every: number; metadata?: Record<string, string> };
+  /** Stops the run after the current step. */
+  signal?: AbortSignal;
+}
+
+/** Options of `trainLoop`: the shared ones plus the model's loss. */
+export interface TrainLoopOptions<P> extends LoopOptions {
+  /** The model's loss for one batch. */
+  loss: StepLossFn<P>;
+  /** Parameter updates outside the gradient, after the optimizer's (e.g. EMA codebooks). */
+  afterStep?: (params: P, aux: unknown, batch: Batch, step: number) => P;
+  /** The β to report at a step (KL schedules); default 1. */
+  betaAt?: (step: number) => number;
+  /** The name errors and progress lines use; default 'trainLoop'. */
+  name?: string;
+  /** Model configuration stored in checkpoints' metadata. */
+  config?: unknown;
+  /** Required image size: the loader must give images of this many pixels. */
+  xDim?: number;
+}
+
+/** What a training loop returns. */
+export interface TrainResult<P = unknown> {
+  state: TrainState<P>;
+  /** One entry per report: the step and the mean loss and bound since the previous report. */
+  history: { step: number; loss: number; bound: number; beta: number }[];
+  nonFinite: NonFiniteStep[];
+  seconds: number;
+  imagesPerSecond: number;
+  /** Whether the signal stopped the run early. */
+  aborted: boolean;
+}
+
+/**
+ * Trains parameters `state.params` until `opts.steps` steps, on batches of `loader`, minimizing
+ * `opts.loss`.
+ * @example
+ * const r = await trainLoop({ params, optState: opt.init(params), step: 0 }, loader, {
+ *   steps: 1000, key: key(1), optimizer: opt,
+ *   loss: (p, batch, k) => ({ loss: myLoss(p, batch.x, k) }),
+ * });
+ */
+export async function trainLoop<P>(state: TrainState<P>, loader: MinibatchLoader, opts: TrainLoopOptions<P>): Promise<TrainResult<P>> {
+  const { steps, key: baseKey, optimizer = adam(1e-3), logEvery = 100, maxConsecutiveNonFinite = 20, name = 'trainLoop' } = opts;
+  if (!Number.isInteger(steps) || steps < 0) throw new ValueError(`${name}: steps must be a non-negative integer, got ${steps}`);
+  if (opts.xDim !== undefined && loader.dim !== opts.xDim) throw new ValueError(`${name}: the loader gives images of ${loader.dim} pixels but the model takes ${opts.xDim}`);
+  const ckpt = opts.checkpoint;
+  if (ckpt !== undefined && !(Number.isInteger(ckpt.every) && ckpt.every >= 1)) throw new ValueError(`${name}: checkpoint.every must be a positive integer, got ${ckpt.every}`);
+  const bpe = loader.batchesPerEpoch;
+  let stepOut: StepLoss | null = null;
+  const vg = valueAndGrad((p: P, batch: Batch, k: Key, s: number): Tensor => {
+    stepOut = opts.loss(p, batch, k, s);
+    return stepOut.loss;
+  });
+  const report = opts.onProgress ?? (opts.progress === true ? (p: TrainProgress) => process.stderr.write(progressLine(p)) : undefined);
+  const meta = (): Record<string, string> => ({ ...(opts.config !== undefined ? { config: JSON.stringify(opts.config) } : {}), ...ckpt?.metadata });
+
+  let { params, optState } = state;
+  let step = state.step;
+  const history: TrainResult['history'] = [];
+  const nonFinite: NonFiniteStep[] = [];
+  let consecutive = 0;
+  let sumLoss = 0;
+  let sumBound = 0;
+  let nSum = 0;
+  let images = 0;
+  let trainMs = 0;
+  const t0 = performance.now();
+  let lastYield = t0;
+  let aborted = false;
+  while (step < steps) {
+    if (opts.signal?.aborted === true) {
+      aborted = true;
+      break;
+    }
+    const ts = performance.now();
+    const b = opts.betaAt?.(step) ?? 1;
+    const batch = loader.batch(Math.floor(step / bpe), step % bpe);
+    const s = step;
+    const out = tidy(() => {
+      const [lossT, grads] = vg(params, batch, foldIn(baseKey, s), s);
+      const r = stepOut as StepLoss | null;
+      const lossV = lossT.item();
+      const boundV = r?.bound !== undefined ? r.bound.item() : -lossV;
+      if (!Number.isFinite(lossV) || !gradsFinite(grads)) return { ok: false as const, lossV };
+      const [updates, nextOpt] = optimizer.update(grads, optState, params);
+      let next = applyUpdates(params, updates);
+      if (opts.afterStep !== undefined) next = opts.afterStep(next, r?.aux, batch, s);
+      return { ok: true as const, lossV, boundV, params: next, optState: nextOpt };
+    });
+    stepOut = null;
+    if (out.ok) {
+      params = out.params;
+      optState = out.optState;
+      consecutive = 0;
+      sumLoss += out.lossV;
+      sumBound += out.boundV;
+      nSum++;
+    } else {
+      const skipped = { step, loss: out.lossV };
+      nonFinite.push(skipped);
+      opts.onNonFinite?.(skipped);
+      if (opts.onNonFinite === undefined && report !== undefined) process.stderr.write(`${name}: skipped step ${step}: non-finite ${Number.isFinite(out.lossV) ? 'gradient' : `loss (${out.lossV})`}\n`);
+      if (++consecutive >= maxConsecutiveNonFinite)
+        throw new VarinfError(
+          `${name}: the loss or its gradient was NaN or infinite for ${consecutive} steps in a row (steps ${step - consecutive + 1}–${step}, the first skipped step of the run was ${nonFinite[0].step}); the learning rate may be too high. The state before step ${step - consecutive + 1} is unchanged.`,
+        );
+    }
+    step++;
+    images += batch.size;
+    trainMs += performance.now() - ts;
+    if (step % logEvery === 0 || (report !== undefined && step === steps)) {
+      const p: TrainProgress = { step, steps, loss: sumLoss / Math.max(1, nSum), bound: sumBound / Math.max(1, nSum), beta: b, imagesPerSecond: (images * 1000) / trainMs, seconds: (performance.now() - t0) / 1000 };
+      history.push({ step, loss: p.loss, bound: p.bound, beta: b });
+      report?.(p);
+      sumLoss = sumBound = nSum = 0;
+    }
+    if (ckpt !== undefined && step % ckpt.every === 0) saveTrainState(ckpt.path, { params, optState, step }, meta());
+    // Give the event loop a turn now and then (timers, signals, I/O).
+    if (performance.now() - lastYield > 50) {
+      await new Promise<void>((r) => setImmediate(r));
+      lastYield = performance.now();
+    }
+  }
+  const final = { params, optState, step };
+  if (ckpt !== undefined && step % ckpt.every !== 0) saveTrainState(ckpt.path, final, meta());
+  const seconds = (performance.now() - t0) / 1000;
+  return { state: final, history, nonFinite, seconds, imagesPerSecond: trainMs > 0 ? (images * 1000) / trainMs : 0, aborted };
+}
+
+function progressLine(p: TrainProgress): string {
+  const w = 24;
+  const f = Math.round((w * p.step) / Math.max(1, p.steps));
+  return `[${'#'.repeat(f)}${'.'.repeat(w - f)}] step ${p.step}/${p.steps}  loss ${p.loss.toFixed(2)}  bound ${p.bound.toFixed(2)}  β ${p.beta.toFixed(2)}  ${p.imagesPerSecond.toFixed(0)} img/s\n`;
+}
+
+/**
+ * Whether every element of every gradient is finite, from one sum per leaf: a sum is NaN or ±Inf
+ * when any element is (or, harmlessly, when finite elements overflow).
+ */
+function gradsFinite(grads: unknown): boolean {
+  for (const g of leaves(grads)) if (!Number.isFinite(sum(g).item())) return false;
+  return true;
+}
