@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { adjustedRandIndex, bayesGmm, gmmEm } from '../../ts/infer/cavi/index.js';
+import { RowDesign } from '../../ts/infer/cavi/design.js';
+import { expectedGaussianLogLik, normalWishartUpdate } from '../../ts/infer/cavi/normal-wishart.js';
 import { key, normal, NotPositiveDefiniteError, ValueError } from '../../ts/index.js';
 
 /** Four well-separated 2-D clusters (centers 8 apart, unit-ish spread), 100 points each. */
@@ -72,5 +74,42 @@ describe('Bayesian Gaussian mixture (CAVI)', () => {
   it('adjustedRandIndex is label-permutation invariant', () => {
     expect(adjustedRandIndex([0, 0, 1, 1, 2], [2, 2, 0, 0, 1])).toBeCloseTo(1, 12);
     expect(adjustedRandIndex([0, 0, 1, 1], [0, 1, 0, 1])).toBeLessThan(0);
+  });
+});
+
+describe('diagonal sweeps as matrix products (design.ts)', () => {
+  it('statistics and expected log-densities equal the point-by-point loops on data far from the origin', () => {
+    const n = 500;
+    const d = 3;
+    const k = 4;
+    const z = normal(key(5), [n * d], { dtype: 'float64' }).dataSync();
+    const u = normal(key(6), [n * k], { dtype: 'float64' }).dataSync();
+    // Columns offset by 1e4 with unit spread: the expanded squares would lose ~8 digits uncentered.
+    const x = new Float64Array(n * d).map((_, i) => 1e4 * (1 + (i % d)) + z[i]);
+    const resp = new Float64Array(n * k);
+    for (let i = 0; i < n; i++) {
+      let s = 0;
+      for (let j = 0; j < k; j++) s += (resp[i * k + j] = Math.exp(u[i * k + j]));
+      for (let j = 0; j < k; j++) resp[i * k + j] /= s;
+    }
+    const prior = { beta0: 1, m0: new Float64Array(d).fill(2e4), nu0: d, w0inv: new Float64Array(d).fill(1), alpha0: 1 / k };
+    const run = (design?: RowDesign): { post: { beta: Float64Array; m: Float64Array; nu: Float64Array; winv: Float64Array }; ll: Float64Array } => {
+      const post = { beta: new Float64Array(k), m: new Float64Array(k * d), nu: new Float64Array(k), winv: new Float64Array(k * d) };
+      const stats = { nk: new Float64Array(k), xbar: new Float64Array(k * d), sk: new Float64Array(k * d) };
+      normalWishartUpdate(x, n, d, resp, k, false, prior, stats, post, design);
+      const ll = new Float64Array(n * k);
+      expectedGaussianLogLik(x, n, d, k, false, post, ll, null, 'test', design);
+      return { post, ll };
+    };
+    const loops = run();
+    const design = new RowDesign(x, n, d);
+    const products = run(design);
+    design.dispose();
+    const close = (a: Float64Array, b: Float64Array, rel: number): void => {
+      for (let i = 0; i < a.length; i++) expect(Math.abs(a[i] - b[i])).toBeLessThanOrEqual(rel * Math.max(1, Math.abs(b[i])));
+    };
+    close(products.post.m, loops.post.m, 1e-13);
+    close(products.post.winv, loops.post.winv, 1e-9);
+    close(products.ll, loops.ll, 1e-9);
   });
 });

@@ -16,6 +16,7 @@ import { ShapeError, ValueError } from '../../core/errors.js';
 import { type Key, foldIn, key as makeKey } from '../../random/key.js';
 import { type CaviFactor, type CaviOptions, type CaviTrace, type ConjugateModel, runCavi } from './conjugate.js';
 import { asMatrix, cholesky, cholLogdet, lgamma, logSumExp, psi } from './dense.js';
+import { RowDesign, softmaxRows } from './design.js';
 import { kmeansPlusPlus } from './kmeans.js';
 
 const LOG_2PI = Math.log(2 * Math.PI);
@@ -112,6 +113,7 @@ export class BgmmModel implements ConjugateModel {
     dp: boolean,
     readonly prior: Prior,
     labels: Int32Array,
+    private readonly design?: RowDesign,
   ) {
     this.n = n;
     this.d = d;
@@ -143,7 +145,7 @@ export class BgmmModel implements ConjugateModel {
   /** Weighted statistics N_k, x̄_k, S_k from the responsibilities, then Bishop (10.58)–(10.63). */
   private updateGlobal(): void {
     const { n, d, k, x, resp, nk, xbar, sk, full, prior } = this;
-    normalWishartUpdate(x, n, d, resp, k, full, prior, { nk, xbar, sk }, this);
+    normalWishartUpdate(x, n, d, resp, k, full, prior, { nk, xbar, sk }, this, this.design);
     const { alpha0 } = prior;
     if (this.dp) {
       let rest = 0;
@@ -183,14 +185,8 @@ export class BgmmModel implements ConjugateModel {
   private updateLocal(): void {
     const { n, d, k, x, full, logRho, resp } = this;
     const elp = this.elogPi();
-    expectedGaussianLogLik(x, n, d, k, full, this, logRho, elp, 'bayesGmm: W_k⁻¹');
-    let total = 0;
-    for (let i = 0; i < n; i++) {
-      const lse = logSumExp(logRho, i * k, k);
-      total += lse;
-      for (let j = 0; j < k; j++) resp[i * k + j] = Math.exp(logRho[i * k + j] - lse);
-    }
-    this.dataTerm = total;
+    expectedGaussianLogLik(x, n, d, k, full, this, logRho, elp, 'bayesGmm: W_k⁻¹', this.design);
+    this.dataTerm = softmaxRows(logRho, n, k, resp);
   }
 
   /** KL(q(π) ‖ p(π)). */
@@ -313,12 +309,18 @@ export function bayesGmm(x: Float64Array | readonly (readonly number[])[], opts:
   const root = opts.key ?? makeKey(0);
   let best: { model: BgmmModel; trace: CaviTrace } | null = null;
   const restartElbos: number[] = [];
-  for (let r = 0; r < nInit; r++) {
-    const labels = kmeansPlusPlus(data, n, d, k, foldIn(root, r));
-    const model = new BgmmModel(data, n, d, k, full, dp, prior, labels);
-    const trace = runCavi(model, { maxIter: opts.maxIter ?? 100, tol: opts.tol ?? 1e-8, onSweep: opts.onSweep, signal: opts.signal });
-    restartElbos.push(trace.elbo);
-    if (!best || trace.elbo > best.trace.elbo) best = { model, trace };
+  // The matrix products of k-means and of the diagonal sweeps run on the backend (design.ts).
+  const design = new RowDesign(data, n, d);
+  try {
+    for (let r = 0; r < nInit; r++) {
+      const labels = kmeansPlusPlus(data, n, d, k, foldIn(root, r), 20, design);
+      const model = new BgmmModel(data, n, d, k, full, dp, prior, labels, full ? undefined : design);
+      const trace = runCavi(model, { maxIter: opts.maxIter ?? 100, tol: opts.tol ?? 1e-8, onSweep: opts.onSweep, signal: opts.signal });
+      restartElbos.push(trace.elbo);
+      if (!best || trace.elbo > best.trace.elbo) best = { model, trace };
+    }
+  } finally {
+    design.dispose();
   }
   const { model, trace } = best as { model: BgmmModel; trace: CaviTrace };
   const dd = full ? d * d : d;

@@ -6,6 +6,7 @@
  * exponentiates into the sub-normalized emission "probabilities", and its KL to the prior.
  * @internal
  */
+import { RowDesign } from './design.js';
 import { expectedGaussianLogLik, normalWishartKl, normalWishartUpdate } from './normal-wishart.js';
 import { lgamma, psi } from './dense.js';
 
@@ -133,9 +134,18 @@ export class GaussianEmission implements EmissionFactor {
     this.sk = new Float64Array(k * dd);
   }
 
+  /** The data as backend tensors for the diagonal case's matrix products (made on first use). */
+  private design: RowDesign | undefined;
+
+  private diagDesign(): RowDesign | undefined {
+    if (this.full) return undefined;
+    this.design ??= new RowDesign(this.data.x as Float64Array, this.data.n, this.data.d);
+    return this.design;
+  }
+
   update(gamma: Float64Array): void {
     const { k, full, prior, nk, xbar, sk } = this;
-    normalWishartUpdate(this.data.x as Float64Array, this.data.n, this.data.d, gamma, k, full, prior, { nk, xbar, sk }, this);
+    normalWishartUpdate(this.data.x as Float64Array, this.data.n, this.data.d, gamma, k, full, prior, { nk, xbar, sk }, this, this.diagDesign());
   }
 
   /**
@@ -146,7 +156,7 @@ export class GaussianEmission implements EmissionFactor {
     const { k, full } = this;
     const { n, d } = this.data;
     const x = this.data.x as Float64Array;
-    expectedGaussianLogLik(x, n, d, k, full, this, out, null, 'vbHmm: W_k⁻¹ of a Gaussian emission');
+    expectedGaussianLogLik(x, n, d, k, full, this, out, null, 'vbHmm: W_k⁻¹ of a Gaussian emission', this.diagDesign());
   }
 
   /** Σ_k KL(q(μ_k, Λ_k) ‖ p(μ_k, Λ_k)), Normal–Wishart or Normal–Gamma, closed form. */

@@ -1,13 +1,17 @@
 /** k-means++ seeding (Arthur & Vassilvitskii 2007) from a key, then Lloyd iterations. */
 import { ValueError } from '../../core/errors.js';
+import { RowDesign } from './design.js';
 import type { Key } from '../../random/key.js';
 import { uniform } from '../../random/samplers.js';
 
 /**
  * Hard cluster labels for the n × d rows of `x`: k-means++ seeding (each new center drawn with
  * probability ∝ squared distance to the nearest chosen one), then up to `iters` Lloyd iterations.
+ * The assignment step is one matrix product per iteration (‖c_j‖² − 2 x_c·c_j on the centered
+ * data of `design`, made here when not given); ties between equidistant centers may then resolve
+ * differently from a point-by-point loop.
  */
-export function kmeansPlusPlus(x: Float64Array, n: number, d: number, k: number, key: Key, iters = 20): Int32Array {
+export function kmeansPlusPlus(x: Float64Array, n: number, d: number, k: number, key: Key, iters = 20, design?: RowDesign): Int32Array {
   if (k > n) throw new ValueError(`kmeans: k = ${k} components but only ${n} points`);
   const u = uniform(key, [k]).dataSync();
   const centers = new Float64Array(k * d);
@@ -43,17 +47,26 @@ export function kmeansPlusPlus(x: Float64Array, n: number, d: number, k: number,
   const labels = new Int32Array(n);
   const counts = new Float64Array(k);
   const sums = new Float64Array(k * d);
+  const own = design === undefined ? new RowDesign(x, n, d) : null;
+  const des = design ?? (own as RowDesign);
+  const lin = new Float64Array(d * k);
+  const cn = new Float64Array(k);
   for (let it = 0; it <= iters; it++) {
     let changed = false;
+    // Squared distances up to ‖x_c‖² (the same for every center): ‖c‖² − 2 x_c·c with c centered.
+    cn.fill(0);
+    for (let j = 0; j < k; j++)
+      for (let e = 0; e < d; e++) {
+        const c = centers[j * d + e] - des.shift[e];
+        lin[e * k + j] = -2 * c;
+        cn[j] += c * c;
+      }
+    const g = des.project(lin, null, k);
     for (let i = 0; i < n; i++) {
       let best = 0;
       let bestD = Infinity;
       for (let j = 0; j < k; j++) {
-        let s = 0;
-        for (let e = 0; e < d; e++) {
-          const t = x[i * d + e] - centers[j * d + e];
-          s += t * t;
-        }
+        const s = g[i * k + j] + cn[j];
         if (s < bestD) {
           bestD = s;
           best = j;
@@ -73,5 +86,6 @@ export function kmeansPlusPlus(x: Float64Array, n: number, d: number, k: number,
     // An emptied cluster keeps its center.
     for (let j = 0; j < k; j++) if (counts[j] > 0) for (let e = 0; e < d; e++) centers[j * d + e] = sums[j * d + e] / counts[j];
   }
+  own?.dispose();
   return labels;
 }

@@ -4,6 +4,7 @@
  * Normal–Gamma (diagonal) posterior of Bishop (10.58)–(10.63).
  */
 
+import type { RowDesign } from './design.js';
 import { cholesky, cholInverse, cholLogdet, lgamma, psi } from './dense.js';
 
 const LOG_2PI = Math.log(2 * Math.PI);
@@ -51,35 +52,12 @@ export function normalWishartUpdate(
   prior: NormalWishartPrior,
   stats: GaussianStats,
   post: NormalWishartPosterior,
+  design?: RowDesign,
 ): void {
   const { nk, xbar, sk } = stats;
   const dd = full ? d * d : d;
-  nk.fill(0);
-  xbar.fill(0);
-  sk.fill(0);
-  for (let i = 0; i < n; i++) {
-    const xi = i * d;
-    for (let j = 0; j < k; j++) {
-      const r = resp[i * k + j];
-      nk[j] += r;
-      if (r === 0) continue;
-      const o = j * d;
-      for (let e = 0; e < d; e++) xbar[o + e] += r * x[xi + e];
-    }
-  }
-  for (let j = 0; j < k; j++) for (let e = 0; e < d; e++) xbar[j * d + e] = nk[j] > 0 ? xbar[j * d + e] / nk[j] : prior.m0[e];
-  if (full) scatterFull(x, n, d, resp, k, xbar, sk);
-  else
-    for (let i = 0; i < n; i++)
-      for (let j = 0; j < k; j++) {
-        const r = resp[i * k + j];
-        if (r === 0) continue;
-        const o = j * d;
-        for (let a = 0; a < d; a++) {
-          const da = x[i * d + a] - xbar[o + a];
-          sk[o + a] += r * da * da;
-        }
-      }
+  if (!full && design !== undefined) diagStatsByProducts(design, resp, k, prior.m0, stats);
+  else scatterStats(x, n, d, resp, k, full, prior.m0, stats);
   // sk now holds N_k S_k (lower triangle for full).
   const { beta0, m0, nu0, w0inv } = prior;
   for (let j = 0; j < k; j++) {
@@ -100,6 +78,61 @@ export function normalWishartUpdate(
       for (let a = 0; a < d; a++) post.winv[o + a] = w0inv[a] + sk[o + a] + c * (xbar[j * d + a] - m0[a]) ** 2;
     }
   }
+}
+
+/** N_k, x̄_k and N_k S_k (full: lower triangle) by loops over the points, two passes. */
+function scatterStats(x: Float64Array, n: number, d: number, resp: Float64Array, k: number, full: boolean, m0: ArrayLike<number>, stats: GaussianStats): void {
+  const { nk, xbar, sk } = stats;
+  nk.fill(0);
+  xbar.fill(0);
+  sk.fill(0);
+  for (let i = 0; i < n; i++) {
+    const xi = i * d;
+    for (let j = 0; j < k; j++) {
+      const r = resp[i * k + j];
+      nk[j] += r;
+      if (r === 0) continue;
+      const o = j * d;
+      for (let e = 0; e < d; e++) xbar[o + e] += r * x[xi + e];
+    }
+  }
+  for (let j = 0; j < k; j++) for (let e = 0; e < d; e++) xbar[j * d + e] = nk[j] > 0 ? xbar[j * d + e] / nk[j] : m0[e];
+  if (full) scatterFull(x, n, d, resp, k, xbar, sk);
+  else
+    for (let i = 0; i < n; i++)
+      for (let j = 0; j < k; j++) {
+        const r = resp[i * k + j];
+        if (r === 0) continue;
+        const o = j * d;
+        for (let a = 0; a < d; a++) {
+          const da = x[i * d + a] - xbar[o + a];
+          sk[o + a] += r * da * da;
+        }
+      }
+}
+
+/**
+ * Diagonal statistics from two matrix products on the centered data (see design.ts):
+ * N_k x̄_k = (Rᵀ X_c)_k + N_k x̄ and N_k S_k = (Rᵀ X_c²)_k − N_k (x̄_k − x̄)², clamped at 0.
+ */
+function diagStatsByProducts(design: RowDesign, resp: Float64Array, k: number, m0: ArrayLike<number>, stats: GaussianStats): void {
+  const { nk, xbar, sk } = stats;
+  const { n, d, shift } = design;
+  nk.fill(0);
+  for (let i = 0; i < n; i++) for (let j = 0; j < k; j++) nk[j] += resp[i * k + j];
+  const { first, second: s2 } = design.moments(resp, k);
+  for (let j = 0; j < k; j++)
+    for (let e = 0; e < d; e++) {
+      const o = j * d + e;
+      if (nk[j] > 0) {
+        const c = first[o] / nk[j];
+        xbar[o] = c + shift[e];
+        sk[o] = Math.max(0, s2[o] - nk[j] * c * c);
+      } else {
+        xbar[o] = m0[e];
+        sk[o] = 0;
+      }
+    }
 }
 
 /**
@@ -210,6 +243,7 @@ export function expectedGaussianLogLik(
   out: Float64Array,
   add: Float64Array | null,
   what: string,
+  design?: RowDesign,
 ): void {
   const dd = full ? d * d : d;
   const cst = new Float64Array(k);
@@ -236,6 +270,10 @@ export function expectedGaussianLogLik(
   // W_k = 1 / W⁻¹_k elementwise, once: a multiply per term instead of a divide.
   const w = new Float64Array(k * d);
   for (let e = 0; e < k * d; e++) w[e] = 1 / winv[e];
+  if (design !== undefined) {
+    quadDiagByProducts(design, k, m, w, nu, cst, out);
+    return;
+  }
   for (let i = 0; i < n; i++) {
     const xi = i * d;
     for (let j = 0; j < k; j++) {
@@ -256,6 +294,28 @@ export function expectedGaussianLogLik(
       out[i * k + j] = cst[j] - 0.5 * nu[j] * (q0 + q1);
     }
   }
+}
+
+/**
+ * out[i·K + j] = cst[j] − (ν_j/2) Σ_e w_je (x_ie − m_je)² as one product on the centered data:
+ * with m_c = m − x̄, the sum is Σ_e w_je x_c² − 2 Σ_e w_je m_c,je x_c + Σ_e w_je m_c,je².
+ */
+function quadDiagByProducts(design: RowDesign, k: number, m: Float64Array, w: Float64Array, nu: Float64Array, cst: Float64Array, out: Float64Array): void {
+  const { n, d, shift } = design;
+  const lin = new Float64Array(d * k);
+  const quad = new Float64Array(d * k);
+  const c = new Float64Array(k);
+  for (let j = 0; j < k; j++)
+    for (let e = 0; e < d; e++) {
+      const mc = m[j * d + e] - shift[e];
+      const we = w[j * d + e];
+      lin[e * k + j] = -2 * we * mc;
+      quad[e * k + j] = we;
+      c[j] += we * mc * mc;
+    }
+  const q = design.project(lin, quad, k);
+  for (let i = 0; i < n; i++)
+    for (let j = 0; j < k; j++) out[i * k + j] = cst[j] - 0.5 * nu[j] * Math.max(0, q[i * k + j] + c[j]);
 }
 
 /** out[i·K + j] = cst[j] − (ν_j/2)‖L_j⁻¹(x_i − m_j)‖², by blocks of B points (row-oriented forward substitution). */
