@@ -11,8 +11,8 @@ export declare function abiVersion(): number
 export declare function argReduce(op: number, x: Arr, out: Arr, outer: number, n: number, inner: number): void
 
 /**
- * Binary op `op` (BINARY_OPS 0-6, COMPARE_OPS 7-12, then 13 igamma and 14 gammaSampleGrad, which
- * are float-only) of `a` and `b` into `out`; `meta` gives the
+ * Binary op `op` (BINARY_OPS 0-6, COMPARE_OPS 7-12, then 13 igamma, 14 gammaSampleGrad and
+ * 15 vonMisesSampleGrad, which are float-only) of `a` and `b` into `out`; `meta` gives the
  * broadcast layout when an input is neither full-size nor a single element.
  */
 export declare function binary(op: number, a: Arr, b: Arr, out: Arr, meta?: Arr | undefined | null): void
@@ -75,6 +75,9 @@ export declare function randomPoisson(rate: Arr, out: Arr, k0: number, k1: numbe
 /** Uniforms in [0, 1) of the dtype's stream (float32: one word each; float64: two). */
 export declare function randomUniform(out: Arr, k0: number, k1: number): void
 
+/** Centered von Mises draws, one per element of the concentration `kappa`. */
+export declare function randomVonMises(kappa: Arr, out: Arr, k0: number, k1: number): void
+
 /** Reduction `op` (index into REDUCE_OPS) of `x` into `out`; `meta` = [rank, shape, reduced flags]. */
 export declare function reduce(op: number, x: Arr, out: Arr, meta: Arr): void
 
@@ -103,7 +106,10 @@ export declare function triangularSolve(a: Arr, b: Arr, out: Arr, batch: number,
 /** out[b, i, j] = j - i <= k ? x[b, i, j] : 0 over (batch, m, n). */
 export declare function tril(x: Arr, out: Arr, m: number, n: number, k: number): void
 
-/** Unary op `op` (index into UNARY_OPS) from `x` into `out` (same dtype and length). */
+/**
+ * Unary op `op` (index into UNARY_OPS, then 24 besselI0e and 25 besselI1e) from `x` into `out`
+ * (same dtype and length).
+ */
 export declare function unary(op: number, x: Arr, out: Arr): void
 
 /**

@@ -8,6 +8,7 @@
 use crate::fastmath;
 use crate::par::{self, SendPtr};
 use crate::special;
+use crate::vonmises;
 use crate::{dispatch, err, Arr, Elem, Kind};
 use napi::Result;
 use napi_derive::napi;
@@ -269,6 +270,8 @@ fn unary_float<T: Elem>(op: u32, x: &[T], o: &mut [T]) -> Result<()> {
         21 => m!(E, |v| special::lgamma(v)),
         22 => m!(E, |v| special::digamma(v)),
         23 => m!(E, |v| special::trigamma(v)),
+        24 => m!(E, |v| vonmises::i0e(v)),
+        25 => m!(E, |v| vonmises::i1e(v)),
         _ => return Err(err(format!("unary: unknown op code {op}"))),
     }
     Ok(())
@@ -290,7 +293,8 @@ fn unary_int(op: u32, x: &[i32], o: &mut [i32]) -> Result<()> {
 /// 1 ns/element on one core, so a fork pays from a few tens of microseconds of work).
 const FAST_MIN: usize = 1 << 15;
 
-/// Unary op `op` (index into UNARY_OPS) from `x` into `out` (same dtype and length).
+/// Unary op `op` (index into UNARY_OPS, then 24 besselI0e and 25 besselI1e) from `x` into `out`
+/// (same dtype and length).
 #[napi]
 pub fn unary(op: u32, x: Arr, out: Arr) -> Result<()> {
     match x.kind() {
@@ -344,6 +348,7 @@ macro_rules! binary_float {
             6 => map2(a, b, o, meta, |x: $t, y: $t| if x < y || x.is_nan() { x } else { y }),
             13 => map2(a, b, o, meta, |x: $t, y: $t| special::igamma(x as f64, y as f64) as $t),
             14 => map2(a, b, o, meta, |x: $t, y: $t| special::gamma_sample_grad(x as f64, y as f64) as $t),
+            15 => map2(a, b, o, meta, |x: $t, y: $t| vonmises::von_mises_sample_grad(x as f64, y as f64) as $t),
             _ => Err(err(format!("binary: unknown op code {}", $op))),
         }
     }};
@@ -361,8 +366,8 @@ fn binary_int(op: u32, a: &[i32], b: &[i32], o: &mut [i32], meta: Option<&[i32]>
     }
 }
 
-/// Binary op `op` (BINARY_OPS 0-6, COMPARE_OPS 7-12, then 13 igamma and 14 gammaSampleGrad, which
-/// are float-only) of `a` and `b` into `out`; `meta` gives the
+/// Binary op `op` (BINARY_OPS 0-6, COMPARE_OPS 7-12, then 13 igamma, 14 gammaSampleGrad and
+/// 15 vonMisesSampleGrad, which are float-only) of `a` and `b` into `out`; `meta` gives the
 /// broadcast layout when an input is neither full-size nor a single element.
 #[napi]
 pub fn binary(op: u32, a: Arr, b: Arr, out: Arr, meta: Option<Arr>) -> Result<()> {

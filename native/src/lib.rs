@@ -19,6 +19,7 @@ pub mod random;
 pub mod reduce;
 pub mod shape;
 pub mod special;
+pub mod vonmises;
 
 use napi::bindgen_prelude::{FromNapiValue, TypeName, ValidateNapiValue};
 use napi::{sys, Error, Result, Status, ValueType};
@@ -230,7 +231,7 @@ macro_rules! dispatch_float {
 /// The version of the addon's calling convention; the TS wrapper refuses a mismatch.
 #[napi_derive::napi]
 pub fn abi_version() -> u32 {
-    1
+    2
 }
 
 /// Number of threads rayon uses for the large kernels.

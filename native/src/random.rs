@@ -16,6 +16,7 @@ const W1: u32 = 0xbb67_ae85;
 
 pub const TAG_GAMMA: u32 = 0x4741_4d4d;
 pub const TAG_POISSON: u32 = 0x504f_4953;
+pub const TAG_VON_MISES: u32 = 0x564d_4953;
 const MAX_ATTEMPTS: u32 = 4096;
 const GAMMA_BOOST_BLOCK: u32 = 0xffff_ffff;
 const POISSON_PTRS_MIN_RATE: f64 = 10.0;
@@ -246,6 +247,41 @@ pub fn poisson_element(rate: f64, i: u64, key: [u32; 2]) -> f64 {
     f64::NAN
 }
 
+/// One centered von Mises VM(0, κ) draw for element i: the Best–Fisher (1979) rejection sampler
+/// with ts/backends/js/vonmises.ts's counter layout ([i mod 2^32, attempt, TAG_VON_MISES, i / 2^32];
+/// u = 2·(w0, w1) − 1, v = (w2, w3)), so both backends draw the same values.
+pub fn von_mises_element(k: f64, i: u64, key: [u32; 2]) -> f64 {
+    if k.is_nan() || k < 0.0 {
+        return f64::NAN;
+    }
+    if k == f64::INFINITY {
+        return 0.0;
+    }
+    let c0 = i as u32;
+    let c3 = (i >> 32) as u32;
+    if k == 0.0 {
+        let w = philox([c0, 0, TAG_VON_MISES, c3], key);
+        return std::f64::consts::PI * (2.0 * u32_pair_to_f64(w[0], w[1]) - 1.0);
+    }
+    let q = (1.0 + 4.0 * k * k).sqrt();
+    let tau = 1.0 + q;
+    let rho = (2.0 * k * tau) / ((q + 1.0) * (tau + (2.0 * tau).sqrt()));
+    let s = (1.0 + rho * rho) / (2.0 * rho);
+    for t in 0..MAX_ATTEMPTS {
+        let w = philox([c0, t, TAG_VON_MISES, c3], key);
+        let u = 2.0 * u32_pair_to_f64(w[0], w[1]) - 1.0;
+        let v = u32_pair_to_f64(w[2], w[3]);
+        let z = (std::f64::consts::PI * u).cos();
+        let wv = (1.0 + s * z) / (s + z);
+        let y = k * (s - wv);
+        if y * (2.0 - y) >= v || (y / v).ln() + 1.0 >= y {
+            let a = wv.clamp(-1.0, 1.0).acos();
+            return if u < 0.0 { -a } else { a };
+        }
+    }
+    f64::NAN
+}
+
 fn per_element<T: Elem>(x: &[T], o: &mut [T], f: impl Fn(f64, u64) -> f64 + Sync + Send) -> Result<()> {
     if x.len() != o.len() {
         return Err(err("random: parameter and output sizes differ".into()));
@@ -263,6 +299,13 @@ fn per_element<T: Elem>(x: &[T], o: &mut [T], f: impl Fn(f64, u64) -> f64 + Sync
 pub fn random_gamma(alpha: Arr, out: Arr, k0: u32, k1: u32) -> Result<()> {
     let key = key_of(k0, k1);
     dispatch_float!(alpha.kind(), "randomGamma", T => per_element(alpha.get::<T>()?, out.get_mut::<T>()?, |a, i| gamma_element(a, i, key)))
+}
+
+/// Centered von Mises draws, one per element of the concentration `kappa`.
+#[napi]
+pub fn random_von_mises(kappa: Arr, out: Arr, k0: u32, k1: u32) -> Result<()> {
+    let key = key_of(k0, k1);
+    dispatch_float!(kappa.kind(), "randomVonMises", T => per_element(kappa.get::<T>()?, out.get_mut::<T>()?, |c, i| von_mises_element(c, i, key)))
 }
 
 /// Poisson(rate) draws, one per element of `rate`.

@@ -61,9 +61,10 @@ interface Native {
   randomNormal(out: TypedArray, k0: number, k1: number): void;
   randomGamma(alpha: TypedArray, out: TypedArray, k0: number, k1: number): void;
   randomPoisson(rate: TypedArray, out: TypedArray, k0: number, k1: number): void;
+  randomVonMises(kappa: TypedArray, out: TypedArray, k0: number, k1: number): void;
 }
 
-const ABI_VERSION = 1;
+const ABI_VERSION = 2;
 
 /**
  * Crossover sizes (elements of work) below which a kernel runs on js. Measured with
@@ -180,7 +181,7 @@ function buildKernels(N: Native): CpuKernelTable {
     };
   });
 
-  const binaryKernel = (name: BinaryOp | CompareOp | 'igamma' | 'gammaSampleGrad', code: number, min: number): void => {
+  const binaryKernel = (name: BinaryOp | CompareOp | 'igamma' | 'gammaSampleGrad' | 'vonMisesSampleGrad', code: number, min: number): void => {
     const small = js(name);
     (K as Record<string, CpuKernel<BinaryOp>>)[name] = (ins, outs, attrs) => {
       const [a, b] = ins;
@@ -195,6 +196,14 @@ function buildKernels(N: Native): CpuKernelTable {
   COMPARE_OPS.forEach((op, code) => binaryKernel(op, 7 + code, C.elementwise));
   binaryKernel('igamma', 13, Math.min(1, C.transcendental));
   binaryKernel('gammaSampleGrad', 14, Math.min(1, C.transcendental));
+  binaryKernel('vonMisesSampleGrad', 15, Math.min(1, C.transcendental));
+  // Unary codes past UNARY_OPS: the scaled Bessel functions.
+  (['besselI0e', 'besselI1e'] as const).forEach((op, i) => {
+    K[op] = (ins, outs, attrs) => {
+      if (outs[0].data.length < Math.min(2, C.transcendental)) return js(op)(ins, outs, attrs);
+      N.unary(24 + i, ins[0].data, outs[0].data);
+    };
+  });
 
   K.clamp = (ins, outs, attrs) => {
     if (outs[0].data.length < C.elementwise) return js('clamp')(ins, outs, attrs);
@@ -400,6 +409,10 @@ function buildKernels(N: Native): CpuKernelTable {
   K.randomPoisson = (ins, outs, attrs) => {
     if (outs[0].data.length < Math.min(2, C.random)) return js('randomPoisson')(ins, outs, attrs);
     N.randomPoisson(ins[0].data, outs[0].data, attrs.key[0] >>> 0, attrs.key[1] >>> 0);
+  };
+  K.randomVonMises = (ins, outs, attrs) => {
+    if (outs[0].data.length < Math.min(2, C.random)) return js('randomVonMises')(ins, outs, attrs);
+    N.randomVonMises(ins[0].data, outs[0].data, attrs.key[0] >>> 0, attrs.key[1] >>> 0);
   };
   return K;
 }
