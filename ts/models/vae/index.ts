@@ -10,3 +10,6 @@ export * from './checkpoint.js';
 export * from './loop.js';
 export * from './train.js';
 export * from './evaluate.js';
+export * from './sbn.js';
+export * from './sbn-estimators.js';
+export * from './sbn-train.js';
