@@ -13,3 +13,5 @@ export * from './evaluate.js';
 export * from './sbn.js';
 export * from './sbn-estimators.js';
 export * from './sbn-train.js';
+export * from './cvae.js';
+export * from './m2.js';
