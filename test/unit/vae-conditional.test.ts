@@ -13,7 +13,8 @@ import { leaves, mapLeaves } from '../../ts/core/tree.js';
 import { MinibatchLoader } from '../../ts/data/loader.js';
 import { hasMnist, loadMnist, subset } from '../../ts/data/mnist.js';
 import * as V from '../../ts/index.js';
-import { CVAE, cvaeLoss, cvaeTestElbo, klDiagGaussiansPerDim, trainCVAE, type CVAEParams, type CondNetParams } from '../../ts/models/vae/cvae.js';
+import { klDiagNormalPerDim } from '../../ts/models/vae/terms.js';
+import { CVAE, cvaeLoss, cvaeTestElbo, trainCVAE, type CVAEParams, type CondNetParams } from '../../ts/models/vae/cvae.js';
 import { M2, balancedLabelledMask, m2ClassificationError, m2Loss, m2TestElbo, trainM2, type M2Params } from '../../ts/models/vae/m2.js';
 
 const arr = (t: Tensor): number[] => Array.from(t.dataSync());
@@ -127,7 +128,7 @@ describe('CVAE', () => {
     const lq = f64([-0.5, 0.4], [1, 2]);
     const mp = f64([-0.2, 0.7], [1, 2]);
     const lp = f64([0.6, -0.3], [1, 2]);
-    const kl = arr(klDiagGaussiansPerDim(mq, lq, mp, lp));
+    const kl = arr(klDiagNormalPerDim(mq, lq, mp, lp));
     const n = 200000;
     const eps = V.normal(V.key(5), [n, 2], { dtype: 'float64' });
     const z = V.add(mq, V.mul(V.exp(V.mul(lq, 0.5)), eps));
@@ -135,7 +136,7 @@ describe('CVAE', () => {
     const mc = arr(V.mean(V.sub(logN(z, mq, lq), logN(z, mp, lp)), 0));
     // Standard error of the per-sample log-ratio is below 2 here; 5 standard errors of the mean.
     for (let j = 0; j < 2; j++) expect(Math.abs(mc[j] - kl[j])).toBeLessThan((5 * 2) / Math.sqrt(n));
-    expect(arr(klDiagGaussiansPerDim(mq, lq, mq, lq)).every((v) => Math.abs(v) < 1e-12)).toBe(true);
+    expect(arr(klDiagNormalPerDim(mq, lq, mq, lq)).every((v) => Math.abs(v) < 1e-12)).toBe(true);
 
     const learned = CVAE({ xDim: 6, zDim: 3, hidden: [5], numClasses: C, prior: 'learned', priorHidden: [4], dtype: 'float64' });
     const lpar = learned.init(V.key(6));
@@ -149,7 +150,7 @@ describe('CVAE', () => {
     const xx = randX(8, 3, 6);
     const t = learned.forward(lpar, xx, [2, 0, 2], eps1);
     const q = learned.encode(lpar, xx, [2, 0, 2]);
-    expect(arr(t.kl)).toEqual(arr(klDiagGaussiansPerDim(q.mu, q.logVar, pr.mu, pr.logVar)));
+    expect(arr(t.kl)).toEqual(arr(klDiagNormalPerDim(q.mu, q.logVar, pr.mu, pr.logVar)));
   });
 
   it('has loss gradients equal to central differences (float64, learned prior)', () => {

@@ -12,7 +12,7 @@
 import { DTypeError, ShapeError, ValueError, fmtShape } from '../../core/errors.js';
 import { tidy } from '../../core/memory.js';
 import type { Tensor } from '../../core/tensor.js';
-import { add, exp, mul, sigmoid, square, sub } from '../../ops/elementwise.js';
+import { add, mul, sigmoid, sub } from '../../ops/elementwise.js';
 import { tensor } from '../../ops/creation.js';
 import { mean, sum } from '../../ops/reduce.js';
 import { gather, slice, transpose } from '../../ops/shape.js';
@@ -24,7 +24,7 @@ import { normal, type FloatDType } from '../../random/samplers.js';
 import type { TrainState } from './checkpoint.js';
 import { trainLoop, type LoopOptions, type TrainResult } from './loop.js';
 import { betaAt, type BetaSchedule } from './objectives.js';
-import { DEFAULT_LOGVAR_RANGE, bernoulliLogLik, clampLogVar, dense, gaussianLogLik, klStdNormalPerDim, reparameterize } from './terms.js';
+import { DEFAULT_LOGVAR_RANGE, bernoulliLogLik, clampLogVar, dense, gaussianLogLik, klDiagNormalPerDim, klStdNormalPerDim, reparameterize } from './terms.js';
 
 /**
  * Parameters of an MLP whose input is [h; onehot(y)]: the first layer's weight split into the part
@@ -130,16 +130,6 @@ export function checkClassLabels(op: string, labels: LabelsLike, numClasses: num
   }
   if (isT && t.dtype === 'int32') return t;
   return tensor(Int32Array.from(vals), [vals.length], 'int32');
-}
-
-/**
- * Closed-form KL(N(μq, σq²) ‖ N(μp, σp²)) per coordinate:
- * ½(log σp² − log σq² + (σq² + (μq − μp)²)/σp² − 1).
- * @example klDiagGaussiansPerDim(mq, lq, mp, lp) // [B, d]
- */
-export function klDiagGaussiansPerDim(muQ: Tensor, logVarQ: Tensor, muP: Tensor, logVarP: Tensor): Tensor {
-  const ratio = mul(add(exp(logVarQ), square(sub(muQ, muP))), exp(mul(logVarP, -1)));
-  return mul(sub(add(sub(logVarP, logVarQ), ratio), 1), 0.5);
 }
 
 /** Builds the split-first-layer MLP of `CondNetParams` (shared by CVAE and M2). */
@@ -295,7 +285,7 @@ export function CVAE(config: CVAEConfig): CVAEModel {
       const out = decode(params, z, y);
       const logPx = out.logVar === undefined ? bernoulliLogLik(out.mu, x) : gaussianLogLik(out.mu, out.logVar, x);
       const p = prior(params, y);
-      const kl = p === null ? klStdNormalPerDim(q.mu, q.logVar) : klDiagGaussiansPerDim(q.mu, q.logVar, p.mu, p.logVar);
+      const kl = p === null ? klStdNormalPerDim(q.mu, q.logVar) : klDiagNormalPerDim(q.mu, q.logVar, p.mu, p.logVar);
       return { logPx, kl };
     },
     noise(k: Key, samples: number, batch: number): Tensor {

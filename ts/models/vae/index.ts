@@ -15,3 +15,5 @@ export * from './sbn-estimators.js';
 export * from './sbn-train.js';
 export * from './cvae.js';
 export * from './m2.js';
+export * from './ladder.js';
+export * from './vampprior.js';

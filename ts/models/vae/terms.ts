@@ -68,6 +68,16 @@ export function klStdNormalPerDim(mu: Tensor, logVar: Tensor): Tensor {
 }
 
 /**
+ * KL(N(μ_q, σ²_q) ‖ N(μ_p, σ²_p)) per coordinate, closed form:
+ * ½(log σ²_p − log σ²_q + (σ²_q + (μ_q − μ_p)²) / σ²_p − 1). Inputs broadcast.
+ * @example klDiagNormalPerDim(mu, logVar, mu, logVar) // zeros
+ */
+export function klDiagNormalPerDim(muQ: Tensor, logVarQ: Tensor, muP: Tensor, logVarP: Tensor): Tensor {
+  const ratio = mul(add(exp(logVarQ), square(sub(muQ, muP))), exp(neg(logVarP)));
+  return mul(sub(add(sub(logVarP, logVarQ), ratio), 1), 0.5);
+}
+
+/**
  * Bernoulli log-likelihood with logits, summed over the last axis:
  * Σ_d x_d·l_d − softplus(l_d) (= −binary cross-entropy with logits). `logits` [..., B, D] and
  * `x` [B, D] (broadcast over leading sample axes) → [..., B].
