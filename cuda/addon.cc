@@ -429,6 +429,7 @@ static Napi::Value Random(const Napi::CallbackInfo& info) {
   else if (kind == "normal") randomNormal(k0, k1, dt, ptr(info, 4), i64(info, 5));
   else if (kind == "gamma") randomGamma(k0, k1, dt, ptr(info, 6), ptr(info, 4), i64(info, 5));
   else if (kind == "poisson") randomPoisson(k0, k1, dt, ptr(info, 6), ptr(info, 4), i64(info, 5));
+  else if (kind == "vonMises") randomVonMises(k0, k1, dt, ptr(info, 6), ptr(info, 4), i64(info, 5));
   else throw std::runtime_error("cuda random: unknown kind '" + kind + "'");
   return U;
 }

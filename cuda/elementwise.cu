@@ -1,4 +1,5 @@
-// Elementwise kernels: unary, binary and compare with broadcasting, where, clamp, cast.
+// Elementwise kernels: unary, binary and compare with broadcasting, where, clamp, cast. The special
+// functions (lgamma ... besselI1e, igamma, gammaSampleGrad, vonMisesSampleGrad) come from special.cuh.
 #include "common.cuh"
 #include "kernels.h"
 #include "special.cuh"
@@ -7,7 +8,8 @@ namespace vi {
 
 enum UOp {
   U_NEG, U_ABS, U_SIGN, U_RECIP, U_SQUARE, U_SQRT, U_RSQRT, U_EXP, U_EXPM1, U_LOG, U_LOG1P, U_SIN, U_COS,
-  U_TANH, U_SIGMOID, U_SOFTPLUS, U_RELU, U_FLOOR, U_CEIL, U_ERF, U_ERFINV, U_LGAMMA, U_DIGAMMA, U_TRIGAMMA
+  U_TANH, U_SIGMOID, U_SOFTPLUS, U_RELU, U_FLOOR, U_CEIL, U_ERF, U_ERFINV, U_LGAMMA, U_DIGAMMA, U_TRIGAMMA,
+  U_BESSEL_I0E, U_BESSEL_I1E
 };
 
 template <int OP, class T>
@@ -42,6 +44,8 @@ __device__ __forceinline__ T unaryOp(T x) {
     if constexpr (OP == U_LGAMMA) return T(sp_lgamma(double(x)));
     if constexpr (OP == U_DIGAMMA) return T(sp_digamma(double(x)));
     if constexpr (OP == U_TRIGAMMA) return T(sp_trigamma(double(x)));
+    if constexpr (OP == U_BESSEL_I0E) return T(sp_i0e(double(x)));
+    if constexpr (OP == U_BESSEL_I1E) return T(sp_i1e(double(x)));
   }
   return x;
 }
@@ -55,8 +59,8 @@ static int unaryCode(const std::string& op) {
   static const char* names[] = {"neg",   "abs",     "sign",     "reciprocal", "square",  "sqrt",   "rsqrt", "exp",
                                 "expm1", "log",     "log1p",    "sin",        "cos",     "tanh",   "sigmoid",
                                 "softplus", "relu", "floor",    "ceil",       "erf",     "erfinv", "lgamma",
-                                "digamma", "trigamma"};
-  for (int i = 0; i < 24; i++)
+                                "digamma", "trigamma", "besselI0e", "besselI1e"};
+  for (int i = 0; i < (int)(sizeof(names) / sizeof(names[0])); i++)
     if (op == names[i]) return i;
   throw std::runtime_error("cuda unary: unknown op '" + op + "'");
 }
@@ -70,7 +74,7 @@ static void unaryT(int code, const T* x, T* out, int64_t n) {
     CASE(U_NEG) CASE(U_ABS) CASE(U_SIGN) CASE(U_RECIP) CASE(U_SQUARE) CASE(U_SQRT) CASE(U_RSQRT) CASE(U_EXP)
     CASE(U_EXPM1) CASE(U_LOG) CASE(U_LOG1P) CASE(U_SIN) CASE(U_COS) CASE(U_TANH) CASE(U_SIGMOID) CASE(U_SOFTPLUS)
     CASE(U_RELU) CASE(U_FLOOR) CASE(U_CEIL) CASE(U_ERF) CASE(U_ERFINV) CASE(U_LGAMMA) CASE(U_DIGAMMA)
-    CASE(U_TRIGAMMA)
+    CASE(U_TRIGAMMA) CASE(U_BESSEL_I0E) CASE(U_BESSEL_I1E)
 #undef CASE
   }
 }
@@ -90,7 +94,11 @@ void unary(const std::string& op, int dt, const void* x, void* out, int64_t n) {
 }
 
 // ---- binary and compare ----
-enum BOp { B_ADD, B_SUB, B_MUL, B_DIV, B_POW, B_MAX, B_MIN, C_EQ, C_NE, C_LT, C_LE, C_GT, C_GE };
+// B_IGAMMA, B_GAMMA_GRAD and B_VM_GRAD are float-only special functions of (a, x) / (kappa, x).
+enum BOp {
+  B_ADD, B_SUB, B_MUL, B_DIV, B_POW, B_MAX, B_MIN, C_EQ, C_NE, C_LT, C_LE, C_GT, C_GE,
+  B_IGAMMA, B_GAMMA_GRAD, B_VM_GRAD
+};
 
 template <int OP, class T>
 __device__ __forceinline__ auto binOp(T a, T b) {
@@ -108,6 +116,10 @@ __device__ __forceinline__ auto binOp(T a, T b) {
     if constexpr (OP == B_MUL) return a * b;
     if constexpr (OP == B_DIV) return a / b;
     if constexpr (OP == B_POW) return m_pow(a, b);
+    // In double for both float dtypes, rounded on the store, as the js reference does.
+    if constexpr (OP == B_IGAMMA) return T(sp_igamma(double(a), double(b)));
+    if constexpr (OP == B_GAMMA_GRAD) return T(sp_gammaSampleGrad(double(a), double(b)));
+    if constexpr (OP == B_VM_GRAD) return T(sp_vonMisesSampleGrad(double(a), double(b)));
   }
   // NaN-propagating, as NumPy's maximum/minimum.
   if constexpr (OP == B_MAX) return (a > b || a != a) ? a : b;
@@ -199,6 +211,15 @@ static void binaryDt(int dt, const void* a, const void* b, void* out, const Dims
   else launchBinary<OP, int32_t, int32_t>(a, b, out, shape, sa, sb);
 }
 
+// The float-only special binaries: never instantiated for int32.
+template <int OP>
+static void binaryFloat(const std::string& op, int dt, const void* a, const void* b, void* out, const Dims& shape,
+                        const Dims& sa, const Dims& sb) {
+  if (dt == F32) launchBinary<OP, float, float>(a, b, out, shape, sa, sb);
+  else if (dt == F64) launchBinary<OP, double, double>(a, b, out, shape, sa, sb);
+  else throw std::runtime_error("cuda " + op + ": int32 is not supported");
+}
+
 void binary(const std::string& op, int dt, const void* a, const void* b, void* out, const Dims& shape, const Dims& sa,
             const Dims& sb) {
   if (numel(shape) == 0) return;
@@ -211,6 +232,9 @@ void binary(const std::string& op, int dt, const void* a, const void* b, void* o
     binaryDt<B_POW, void>(dt, a, b, out, shape, sa, sb);
   } else if (op == "maximum") binaryDt<B_MAX, void>(dt, a, b, out, shape, sa, sb);
   else if (op == "minimum") binaryDt<B_MIN, void>(dt, a, b, out, shape, sa, sb);
+  else if (op == "igamma") binaryFloat<B_IGAMMA>(op, dt, a, b, out, shape, sa, sb);
+  else if (op == "gammaSampleGrad") binaryFloat<B_GAMMA_GRAD>(op, dt, a, b, out, shape, sa, sb);
+  else if (op == "vonMisesSampleGrad") binaryFloat<B_VM_GRAD>(op, dt, a, b, out, shape, sa, sb);
   else throw std::runtime_error("cuda binary: unknown op '" + op + "'");
   checkLaunch(op.c_str());
 }

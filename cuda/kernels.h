@@ -83,8 +83,9 @@ void triangularSolve(int dt, const void* a, const void* b, void* out, const Dims
 void randomBits(uint32_t k0, uint32_t k1, int32_t* out, int64_t n);
 void randomUniform(uint32_t k0, uint32_t k1, int dt, void* out, int64_t n);
 void randomNormal(uint32_t k0, uint32_t k1, int dt, void* out, int64_t n);
-// Per-element rejection samplers; `param` (alpha or rate) has the output's dtype and size.
+// Per-element rejection samplers; `param` (alpha, rate or concentration) has the output's dtype and size.
 void randomGamma(uint32_t k0, uint32_t k1, int dt, const void* param, void* out, int64_t n);
 void randomPoisson(uint32_t k0, uint32_t k1, int dt, const void* param, void* out, int64_t n);
+void randomVonMises(uint32_t k0, uint32_t k1, int dt, const void* param, void* out, int64_t n);
 
 }  // namespace vi

@@ -10,6 +10,7 @@ namespace vi {
 constexpr double TWO_PI = 6.283185307179586;
 constexpr uint32_t TAG_GAMMA = 0x47414d4du;
 constexpr uint32_t TAG_POISSON = 0x504f4953u;
+constexpr uint32_t TAG_VON_MISES = 0x564d4953u;
 constexpr int MAX_ATTEMPTS = 4096;
 constexpr uint32_t GAMMA_BOOST_BLOCK = 0xffffffffu;
 constexpr double POISSON_PTRS_MIN_RATE = 10;
@@ -180,31 +181,71 @@ __device__ double poissonElement(double rate, int64_t i, uint32_t k0, uint32_t k
   return NAN;
 }
 
-template <class T, bool GAMMA>
+// Best–Fisher (1979), as vonMisesElement in ts/backends/js/vonmises.ts (and von_mises_element in
+// native/src/random.rs): attempt t reads block t of counters [i mod 2^32, t, TAG_VON_MISES, i / 2^32],
+// u = 2 (w0, w1) - 1, v = (w2, w3); the draw is sign(u) acos(w) in [-pi, pi].
+__device__ double vonMisesElement(double k, int64_t i, uint32_t k0, uint32_t k1) {
+  if (!(k >= 0)) return NAN;
+  if (k == INFINITY) return 0;
+  const uint32_t c0 = (uint32_t)i, c3 = (uint32_t)((uint64_t)i >> 32);
+  if (k == 0) {
+    const W4 w = philox(c0, 0, TAG_VON_MISES, c3, k0, k1);
+    return SP_PI * (2 * u64ToF64(w.w[0], w.w[1]) - 1);
+  }
+  const double q = sqrt(1 + 4 * k * k);
+  const double tau = 1 + q;
+  // rho = (tau - sqrt(2 tau)) / (2k), written without the cancellation.
+  const double rho = (2 * k * tau) / ((q + 1) * (tau + sqrt(2 * tau)));
+  const double s = (1 + rho * rho) / (2 * rho);
+  for (int t = 0; t < MAX_ATTEMPTS; t++) {
+    const W4 w = philox(c0, (uint32_t)t, TAG_VON_MISES, c3, k0, k1);
+    const double u = 2 * u64ToF64(w.w[0], w.w[1]) - 1;
+    const double v = u64ToF64(w.w[2], w.w[3]);
+    const double z = cos(SP_PI * u);
+    const double wv = (1 + s * z) / (s + z);
+    const double y = k * (s - wv);
+    if (y * (2 - y) >= v || log(y / v) + 1 >= y) {
+      // Clamped as Math.min/Math.max do (NaN passes through).
+      const double a = acos(wv > 1 ? 1 : wv < -1 ? -1 : wv);
+      return u < 0 ? -a : a;
+    }
+  }
+  return NAN;
+}
+
+enum Sampler { S_GAMMA, S_POISSON, S_VON_MISES };
+
+template <class T, int S>
 __global__ void rejectK(uint32_t k0, uint32_t k1, const T* __restrict__ param, T* __restrict__ out, int64_t n) {
   VI_GRID_LOOP(i, n) {
     const double p = double(param[i]);
-    out[i] = T(GAMMA ? gammaElement(p, i, k0, k1) : poissonElement(p, i, k0, k1));
+    if constexpr (S == S_GAMMA) out[i] = T(gammaElement(p, i, k0, k1));
+    else if constexpr (S == S_POISSON) out[i] = T(poissonElement(p, i, k0, k1));
+    else out[i] = T(vonMisesElement(p, i, k0, k1));
   }
 }
 
-template <bool GAMMA>
+template <int S>
 static void reject(uint32_t k0, uint32_t k1, int dt, const void* param, void* out, int64_t n, const char* name) {
   if (n == 0) return;
   // Small blocks: rejection loops diverge, and many blocks spread the stragglers.
   const unsigned g = gridFor(n, 128);
-  if (dt == F32) rejectK<float, GAMMA><<<g, 128, 0, stream()>>>(k0, k1, (const float*)param, (float*)out, n);
-  else if (dt == F64) rejectK<double, GAMMA><<<g, 128, 0, stream()>>>(k0, k1, (const double*)param, (double*)out, n);
+  if (dt == F32) rejectK<float, S><<<g, 128, 0, stream()>>>(k0, k1, (const float*)param, (float*)out, n);
+  else if (dt == F64) rejectK<double, S><<<g, 128, 0, stream()>>>(k0, k1, (const double*)param, (double*)out, n);
   else throw std::runtime_error(std::string("cuda ") + name + ": int32 is not supported");
   checkLaunch(name);
 }
 
 void randomGamma(uint32_t k0, uint32_t k1, int dt, const void* param, void* out, int64_t n) {
-  reject<true>(k0, k1, dt, param, out, n, "randomGamma");
+  reject<S_GAMMA>(k0, k1, dt, param, out, n, "randomGamma");
 }
 
 void randomPoisson(uint32_t k0, uint32_t k1, int dt, const void* param, void* out, int64_t n) {
-  reject<false>(k0, k1, dt, param, out, n, "randomPoisson");
+  reject<S_POISSON>(k0, k1, dt, param, out, n, "randomPoisson");
+}
+
+void randomVonMises(uint32_t k0, uint32_t k1, int dt, const void* param, void* out, int64_t n) {
+  reject<S_VON_MISES>(k0, k1, dt, param, out, n, "randomVonMises");
 }
 
 }  // namespace vi

@@ -105,6 +105,7 @@ export const CUDA_KERNELS: ReadonlySet<KernelName> = new Set<KernelName>([
   'clamp', 'where', 'cast', 'softmax', 'logSoftmax', 'cumsum', 'oneHot', 'matmul', 'cholesky', 'triangularSolve',
   'diagonal', 'diagEmbed', 'tril', 'reshape', 'transpose', 'slice', 'pad', 'gather', 'scatterAdd', 'concat',
   'broadcastTo', 'randomBits', 'randomUniform', 'randomNormal', 'randomGamma', 'randomPoisson',
+  'igamma', 'gammaSampleGrad', 'besselI0e', 'besselI1e', 'vonMisesSampleGrad', 'randomVonMises',
 ]);
 
 /** Kernels of the spec the cuda backend lacks (they run on js through the host). */
@@ -169,6 +170,16 @@ class CudaBackend implements Backend<H> {
         const [c, a, b] = ins;
         return A.where(DT[c.dtype], DT[a.dtype], c.data, a.data, b.data, out.data, out.shape,
           broadcastStrides(c.shape, out.shape), broadcastStrides(a.shape, out.shape), broadcastStrides(b.shape, out.shape));
+      }
+      // Special functions outside UNARY_OPS/BINARY_OPS: the same addon entries, dispatched by name.
+      case 'besselI0e':
+      case 'besselI1e':
+        return A.unary(name, DT[x.dtype], x.data, out.data, n);
+      case 'igamma':
+      case 'gammaSampleGrad':
+      case 'vonMisesSampleGrad': {
+        const [a, b] = ins;
+        return A.binary(name, DT[a.dtype], a.data, b.data, out.data, out.shape, broadcastStrides(a.shape, out.shape), broadcastStrides(b.shape, out.shape));
       }
       case 'clamp':
         return A.clamp(DT[x.dtype], x.data, out.data, n, at.min as number, at.max as number);
@@ -277,9 +288,11 @@ class CudaBackend implements Backend<H> {
         return A.random(kind, key[0], key[1], DT[out.dtype], out.data, n);
       }
       case 'randomGamma':
-      case 'randomPoisson': {
+      case 'randomPoisson':
+      case 'randomVonMises': {
         const key = at.key as readonly [number, number];
-        return A.random(name === 'randomGamma' ? 'gamma' : 'poisson', key[0], key[1], DT[out.dtype], out.data, n, x.data);
+        const kind = name === 'randomGamma' ? 'gamma' : name === 'randomPoisson' ? 'poisson' : 'vonMises';
+        return A.random(kind, key[0], key[1], DT[out.dtype], out.data, n, x.data);
       }
     }
     throw new Error(`cuda backend: kernel '${name}' is not implemented`);
