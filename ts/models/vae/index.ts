@@ -17,3 +17,5 @@ export * from './cvae.js';
 export * from './m2.js';
 export * from './ladder.js';
 export * from './vampprior.js';
+export * from './gumbel.js';
+export * from './vqvae.js';
