@@ -11,7 +11,8 @@
  * included). Test ELBO: one sample, closed-form KL, all 10,000 test images; L_50 for IWAE;
  * log p(x): importance sampling with k = 5,000 on the first `--ll-images` (500) test images.
  *
- * Run: npx tsx bench/vi/vae-mnist.ts [--steps-vae N] [--steps-iwae N] [--ll-images N] [--no-peer] [--quick]
+ * Run: npx tsx bench/vi/vae-mnist.ts [--steps-vae N] [--steps-iwae N] [--ll-images N] [--no-peer] [--quick] [--seeds N]
+ * (--seeds N: only the VAE k = 1 comparison, once per seed 0..N−1, with the mean and sd of the test ELBO)
  * Writes sample and reconstruction grids to bench/results/vae-*.png.
  */
 import { spawnSync } from 'node:child_process';
@@ -63,14 +64,17 @@ interface Row {
   activeUnits?: number;
 }
 
-async function runVarinf(name: string, objective: Objective, k: number, steps: number): Promise<{ row: Row; vae: VAEModel; params: VAEParams }> {
+/** Seed s = 0 is the table's run; `--seeds N` repeats the k = 1 comparison with seeds 0..N−1 (keys 10s + …). */
+async function runVarinf(name: string, objective: Objective, k: number, steps: number, seed = 0, evaluate = true): Promise<{ row: Row; vae: VAEModel; params: VAEParams }> {
   const vae = VAE({ xDim: 784, layers: [{ z: 50, hidden: [200, 200] }] });
   const opt = adam(1e-3, { eps: 1e-4 });
-  const params = vae.init(key(0));
-  const loader = new MinibatchLoader(train, { batchSize: 100, key: key(1), binarize: 'dynamic' });
-  const r = await trainVAE(vae, { params, optState: opt.init(params), step: 0 }, loader, { steps, key: key(3), optimizer: opt, objective, k, logEvery: Math.max(1, Math.floor(steps / 10)), progress: true });
+  const o = 10 * seed;
+  const params = vae.init(key(o));
+  const loader = new MinibatchLoader(train, { batchSize: 100, key: key(o + 1), binarize: 'dynamic' });
+  const r = await trainVAE(vae, { params, optState: opt.init(params), step: 0 }, loader, { steps, key: key(o + 3), optimizer: opt, objective, k, logEvery: Math.max(1, Math.floor(steps / 10)), progress: true });
   const p = r.state.params;
   const row: Row = { impl: `varinf (${getBackend()})`, model: name, steps, imagesPerSecond: r.imagesPerSecond, trainSeconds: r.seconds, testElbo: testElbo(vae, p, testX01, { key: key(4) }) };
+  if (!evaluate) return { row, vae, params: p };
   if (k > 1) row.testBoundK = boundK(vae, p, k);
   const sub = slice(testX01, [0, 0], [llImages, 784]);
   row.logPx = importanceLogLikelihood(vae, p, sub, { key: key(5), k: 5000 }).mean;
@@ -87,10 +91,10 @@ function boundK(vae: VAEModel, p: VAEParams, k: number): number {
   return total / testX01.shape[0];
 }
 
-function runTorch(objective: Objective, k: number, steps: number): Row | string {
+function runTorch(objective: Objective, k: number, steps: number, seed = 0): Row | string {
   const py = join(here, '../peers/.venv/bin/python');
   if (!existsSync(py)) return 'bench/peers/.venv is missing: run bash bench/peers/setup-torch.sh';
-  const r = spawnSync(py, [join(here, '../peers/vae_torch.py'), '--mnist', dir as string, '--test-bin', testPath, '--objective', objective, '--k', String(k), '--steps', String(steps)], { encoding: 'utf8', maxBuffer: 1 << 24 });
+  const r = spawnSync(py, [join(here, '../peers/vae_torch.py'), '--mnist', dir as string, '--test-bin', testPath, '--objective', objective, '--k', String(k), '--steps', String(steps), '--seed', String(seed)], { encoding: 'utf8', maxBuffer: 1 << 24 });
   if (r.status !== 0) return `the PyTorch peer failed: ${(r.stderr || r.stdout).trim().split('\n').slice(-3).join(' ')}`;
   const o = JSON.parse(r.stdout.trim().split('\n').pop() as string) as Record<string, number | string>;
   return {
@@ -102,6 +106,36 @@ function runTorch(objective: Objective, k: number, steps: number): Row | string 
     testElbo: Number(o.test_elbo),
     testBoundK: o.test_bound_k === undefined ? undefined : Number(o.test_bound_k),
   };
+}
+
+const seeds = arg('--seeds', 0);
+if (seeds > 0) {
+  // Seed study of the k = 1 agreement: test ELBO per seed for both, mean ± sd and the difference.
+  const v: number[] = [];
+  const t: number[] = [];
+  const speed: [number, number][] = [];
+  for (let s = 0; s < seeds; s++) {
+    const a = (await runVarinf('VAE k=1', 'elbo', 1, stepsVae, s, false)).row;
+    v.push(a.testElbo);
+    const b = args.includes('--no-peer') ? 'skipped' : runTorch('elbo', 1, stepsVae, s);
+    if (typeof b !== 'string') t.push(b.testElbo);
+    speed.push([a.imagesPerSecond, typeof b === 'string' ? NaN : b.imagesPerSecond]);
+    console.log(`seed ${s}: varinf ${a.testElbo.toFixed(2)} (${a.imagesPerSecond.toFixed(0)} img/s), PyTorch ${typeof b === 'string' ? b : `${b.testElbo.toFixed(2)} (${b.imagesPerSecond.toFixed(0)} img/s)`}`);
+  }
+  const ms = (x: number[]): [number, number] => {
+    const m = x.reduce((a, b) => a + b, 0) / x.length;
+    return [m, Math.sqrt(x.reduce((a, b) => a + (b - m) ** 2, 0) / Math.max(1, x.length - 1))];
+  };
+  const [mv, sv] = ms(v);
+  const [mt, st] = t.length > 0 ? ms(t) : [NaN, NaN];
+  const se = Math.sqrt((sv * sv) / v.length + (st * st) / Math.max(1, t.length));
+  console.log(`\nVAE k=1, ${stepsVae} steps, ${seeds} seeds (load average ${loadavg()[0].toFixed(1)}):\n`);
+  console.log('| impl | test ELBO mean | sd over seeds | images/s (mean) |');
+  console.log('| --- | ---: | ---: | ---: |');
+  console.log(`| varinf (${getBackend()}) | ${mv.toFixed(2)} | ${sv.toFixed(2)} | ${ms(speed.map((p) => p[0]))[0].toFixed(0)} |`);
+  if (t.length > 0) console.log(`| PyTorch | ${mt.toFixed(2)} | ${st.toFixed(2)} | ${ms(speed.map((p) => p[1]))[0].toFixed(0)} |`);
+  if (t.length > 0) console.log(`\nDifference of means (varinf − PyTorch): ${(mv - mt).toFixed(2)} ± ${se.toFixed(2)} nats (standard error).`);
+  process.exit(0);
 }
 
 const rows: Row[] = [];
