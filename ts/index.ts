@@ -42,4 +42,5 @@ export * as models from './models/posteriordb/index.js';
 export * from './data/idx.js';
 export * from './data/mnist.js';
 export * from './data/loader.js';
+export * from './data/prefetch.js';
 export * from './models/vae/index.js';

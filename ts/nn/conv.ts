@@ -1,8 +1,13 @@
 /**
  * 2-D convolution and its transpose (NCHW), built from existing kernels so autodiff runs through
- * their rules: im2col as pad + gather with precomputed int32 indices (cached per geometry), then one
- * batched matmul; the transposed convolution is the exact adjoint, a matmul then a scatter-add of
- * the columns (col2im) and a slice that removes the padding.
+ * their rules: im2col as pad + gather with precomputed int32 indices (cached per geometry and batch
+ * size), then one matmul; the transposed convolution is the exact adjoint, a matmul then a
+ * scatter-add of the columns (col2im) and a slice that removes the padding.
+ *
+ * Both work channels-last inside: the image is transposed to [N·H·W, C], so the gather (and its
+ * adjoint, the scatter-add) moves rows of C contiguous values instead of single numbers, and the
+ * whole batch is one matrix product [N·Ho·Wo, kh·kw·C] × [kh·kw·C, O] — the weight gradient too,
+ * with no per-image products summed over the batch afterwards.
  */
 import { DTypeError, ShapeError, ValueError, fmtShape } from '../core/errors.js';
 import { keep } from '../core/memory.js';
@@ -10,7 +15,7 @@ import type { Tensor } from '../core/tensor.js';
 import { tensor } from '../ops/creation.js';
 import { add, onDeviceOf } from '../ops/elementwise.js';
 import { matmul } from '../ops/linalg.js';
-import { gather, pad, reshape, scatterAdd, slice } from '../ops/shape.js';
+import { gather, pad, reshape, scatterAdd, slice, transpose } from '../ops/shape.js';
 import { split, type Key } from '../random/key.js';
 import type { FloatDType } from '../random/samplers.js';
 import { computeFans, defaultBiasInit, defaultWeightInit, type Initializer } from './init.js';
@@ -49,28 +54,33 @@ function convOut(n: number, k: number, s: number, d: number): number {
 const indexCache = new Map<string, Tensor>();
 
 /**
- * im2col indices [kh·kw, ho·wo] into a flattened padded image of width `wp`: entry (a·kw + b, i·wo + j)
- * is (i·sh + a·dh)·wp + (j·sw + b·dw). Built once per geometry and device, then reused.
+ * im2col indices [n·ho·wo, kh·kw] into the rows of n padded hp×wp images stored channels-last,
+ * [n·hp·wp, C]: entry (m·ho·wo + i·wo + j, a·kw + b) is m·hp·wp + (i·sh + a·dh)·wp + j·sw + b·dw.
+ * Built once per geometry, batch size and device, then reused.
  */
-function im2colIndices(like: Tensor, wp: number, kh: number, kw: number, ho: number, wo: number, s: [number, number], d: [number, number]): Tensor {
-  const k = `${like.backend.name}:${wp},${kh},${kw},${ho},${wo},${s.join(',')},${d.join(',')}`;
+function im2colIndices(like: Tensor, n: number, hp: number, wp: number, kh: number, kw: number, ho: number, wo: number, s: [number, number], d: [number, number]): Tensor {
+  const k = `${like.backend.name}:${n},${hp},${wp},${kh},${kw},${ho},${wo},${s.join(',')},${d.join(',')}`;
   let t = indexCache.get(k);
   if (t === undefined || t.isDisposed) {
-    const a = new Int32Array(kh * kw * ho * wo);
-    const l = ho * wo;
-    for (let ka = 0; ka < kh; ka++)
-      for (let kb = 0; kb < kw; kb++) {
-        const row = (ka * kw + kb) * l;
-        for (let i = 0; i < ho; i++) {
-          const base = (i * s[0] + ka * d[0]) * wp + kb * d[1];
-          for (let j = 0; j < wo; j++) a[row + i * wo + j] = base + j * s[1];
-        }
-      }
+    const a = new Int32Array(n * ho * wo * kh * kw);
+    let o = 0;
+    for (let m = 0; m < n; m++)
+      for (let i = 0; i < ho; i++)
+        for (let j = 0; j < wo; j++)
+          for (let ka = 0; ka < kh; ka++) {
+            const base = m * hp * wp + (i * s[0] + ka * d[0]) * wp + j * s[1];
+            for (let kb = 0; kb < kw; kb++) a[o++] = base + kb * d[1];
+          }
     // A cache entry outlives the tidy scope of the call that created it.
-    t = keep(onDeviceOf(tensor(a, [kh * kw, l]), like));
+    t = keep(onDeviceOf(tensor(a, [n * ho * wo, kh * kw]), like));
     indexCache.set(k, t);
   }
   return t;
+}
+
+/** NCHW → NHWC and back; with one channel the permutation moves no data, so it is a reshape. */
+function permute4(x: Tensor, perm: [number, number, number, number], single: boolean): Tensor {
+  return single ? reshape(x, perm.map((a) => x.shape[a])) : transpose(x, perm);
 }
 
 function checkConvArgs(op: string, x: Tensor, w: Tensor, inAxis: number, bias: Tensor | undefined, outC: number): void {
@@ -103,13 +113,16 @@ export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor, opts: Conv2dOpt
   const ho = convOut(hp, kh, s[0], d[0]);
   const wo = convOut(wp, kw, s[1], d[1]);
   if (ho < 1 || wo < 1) throw new ShapeError(`${op}: kernel ${kh}×${kw} (dilation ${d.join('×')}) does not fit the padded input ${hp}×${wp}`);
-  const xp = p[0] === 0 && p[1] === 0 ? x : pad(x, [0, 0, p[0], p[1]], [0, 0, p[0], p[1]]);
-  const idx = im2colIndices(x, wp, kh, kw, ho, wo, s, d);
-  // cols [N, C·kh·kw, Ho·Wo]: rows ordered (c, a, b'), matching the weight's flattening.
-  const cols = reshape(gather(reshape(xp, [n, c, hp * wp]), idx, 2), [n, c * kh * kw, ho * wo]);
-  let y = matmul(reshape(weight, [outC, c * kh * kw]), cols);
-  if (bias !== undefined) y = add(y, reshape(bias, [outC, 1]));
-  return reshape(y, [n, outC, ho, wo]);
+  // Channels-last [N, H, W, C], padded: the gather then copies rows of C contiguous values.
+  const xl = permute4(x, [0, 2, 3, 1], c === 1);
+  const xp = p[0] === 0 && p[1] === 0 ? xl : pad(xl, [0, p[0], p[1], 0], [0, p[0], p[1], 0]);
+  const idx = im2colIndices(x, n, hp, wp, kh, kw, ho, wo, s, d);
+  // cols [N·Ho·Wo, kh·kw·C], columns ordered (a, b', c) like the permuted weight [O, kh, kw, C].
+  const cols = reshape(gather(reshape(xp, [n * hp * wp, c]), idx, 0), [n * ho * wo, kh * kw * c]);
+  const wl = reshape(transpose(weight, [0, 2, 3, 1]), [outC, kh * kw * c]);
+  let y = matmul(cols, wl, { transB: true });
+  if (bias !== undefined) y = add(y, bias);
+  return permute4(reshape(y, [n, ho, wo, outC]), [0, 3, 1, 2], outC === 1);
 }
 
 /**
@@ -138,13 +151,16 @@ export function convTranspose2d(x: Tensor, weight: Tensor, bias?: Tensor, opts: 
   // The conv of an hp×wp image with this geometry has exactly h×w windows: those are x's positions.
   if (convOut(hp, kh, s[0], d[0]) !== h || convOut(wp, kw, s[1], d[1]) !== w)
     throw new ValueError(`${op}: outputPadding ${q.join('×')} gives an output ${ho}×${wo} that a conv does not map back to ${h}×${w}`);
-  const idx = im2colIndices(x, wp, kh, kw, h, w, s, d);
-  const cols = matmul(reshape(weight, [cin, outC * kh * kw]), reshape(x, [n, cin, h * w]), { transA: true });
-  const img = scatterAdd(reshape(cols, [n, outC, kh * kw, h * w]), idx, 2, hp * wp);
-  let y = reshape(img, [n, outC, hp, wp]);
-  if (p[0] > 0 || p[1] > 0) y = slice(y, [0, 0, p[0], p[1]], [n, outC, ho, wo]);
-  if (bias !== undefined) y = add(y, reshape(bias, [outC, 1, 1]));
-  return y;
+  const idx = im2colIndices(x, n, hp, wp, kh, kw, h, w, s, d);
+  // Channels-last: cols [N·h·w, kh·kw, Cout] = x [N·h·w, Cin] × weight as [Cin, kh·kw·Cout], then
+  // each row of Cout values is added into its output pixel of the padded [N·hp·wp, Cout] image.
+  const xl = reshape(permute4(x, [0, 2, 3, 1], cin === 1), [n * h * w, cin]);
+  const wl = reshape(transpose(weight, [0, 2, 3, 1]), [cin, kh * kw * outC]);
+  const cols = reshape(matmul(xl, wl), [n * h * w, kh * kw, outC]);
+  let y = reshape(scatterAdd(cols, idx, 0, n * hp * wp), [n, hp, wp, outC]);
+  if (p[0] > 0 || p[1] > 0) y = slice(y, [0, p[0], p[1], 0], [n, ho, wo, outC]);
+  if (bias !== undefined) y = add(y, bias);
+  return permute4(y, [0, 3, 1, 2], outC === 1);
 }
 
 /** Parameters of `Conv2d` and `ConvTranspose2d`. */

@@ -19,3 +19,4 @@ export * from './ladder.js';
 export * from './vampprior.js';
 export * from './gumbel.js';
 export * from './vqvae.js';
+export * from './conv.js';
