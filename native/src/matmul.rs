@@ -6,7 +6,9 @@
 //! and a register-tiled MR×NR micro-kernel (AVX2 + FMA intrinsics where the CPU has them) runs over
 //! the packed panels. Rayon splits the MC row blocks across cores. Matrix-vector products
 //! (n == 1 or m == 1) skip the packing: a lane-split dot product or an axpy loop per output
-//! range, autovectorized (AVX2 clone where present). Small products use a plain loop.
+//! range, autovectorized (AVX2 clone where present). Skinny products (at most 16 output columns
+//! or rows against a long other side) skip it too: dot products against B's gathered columns, or
+//! rows of C accumulated while B streams once. Small products use a plain loop.
 
 use crate::par::SendPtr;
 use crate::{err, Arr, Elem, Kind};
@@ -496,6 +498,137 @@ fn gemv_dispatch<T: GemmElem>(m: usize, n: usize, k: usize, a: &Mat<T>, b: &Mat<
     }
 }
 
+/// Widest side a "skinny" product may have: C with at most this many columns (or rows).
+const SKINNY: usize = 16;
+
+/// C (m×n) = A · B for few output columns (n ≤ SKINNY) and many rows, A's rows contiguous:
+/// out[i, j] = dot(A row i, B column j) with B's columns gathered once into a contiguous n×k
+/// buffer, so A streams through memory once and nothing is packed (the blocked path would copy
+/// all of A into panels and pad n up to NR). Rows split across cores.
+fn skinny_columns<T: GemmElem>(m: usize, n: usize, k: usize, a: &Mat<T>, b: &Mat<T>, c: &mut [T]) {
+    let mut bt = vec![T::default(); n * k];
+    for j in 0..n {
+        for p in 0..k {
+            bt[j * k + p] = b.at(p, j);
+        }
+    }
+    let rows = |i0: usize, out: &mut [T]| {
+        for (r, orow) in out.chunks_exact_mut(n).enumerate() {
+            let s = (i0 + r) * a.rs;
+            let arow = &a.data[s..s + k];
+            for (j, o) in orow.iter_mut().enumerate() {
+                *o = dot_simd(arow, &bt[j * k..(j + 1) * k]);
+            }
+        }
+    };
+    let per = (GEMV_PAR / 4).div_ceil(n * k).max(1);
+    if rayon::current_num_threads() > 1 && m * n * k >= GEMV_PAR && m > per {
+        c[..m * n].par_chunks_mut(per * n).enumerate().for_each(|(t, out)| rows(t * per, out));
+    } else {
+        rows(0, &mut c[..m * n]);
+    }
+}
+
+/// C (m×n) = A · B for few output rows (m ≤ SKINNY) and a long reduction, B's rows contiguous:
+/// C's m rows (in cache) accumulate C[i, :] += A[i, p]·B[p, :] while B streams through memory
+/// once. The reduction is cut into a fixed number of chunks whose partial products are added in
+/// chunk order, so the result does not depend on the thread count's scheduling.
+fn skinny_rows<T: GemmElem>(m: usize, n: usize, k: usize, a: &Mat<T>, b: &Mat<T>, c: &mut [T]) {
+    let at: Vec<T> = (0..m * k).map(|e| a.at(e / k, e % k)).collect();
+    let chunk = |p0: usize, p1: usize, acc: &mut [T]| {
+        for p in p0..p1 {
+            let s = p * b.rs;
+            axpy_rows(&at, k, p, &b.data[s..s + n], acc, n);
+        }
+    };
+    let parts = if rayon::current_num_threads() > 1 && m * n * k >= GEMV_PAR { rayon::current_num_threads().min(k) } else { 1 };
+    let len = k.div_ceil(parts);
+    let partial: Vec<Vec<T>> = (0..parts)
+        .into_par_iter()
+        .map(|t| {
+            let mut acc = vec![T::default(); m * n];
+            chunk(t * len, ((t + 1) * len).min(k), &mut acc);
+            acc
+        })
+        .collect();
+    let out = &mut c[..m * n];
+    out.copy_from_slice(&partial[0]);
+    for part in &partial[1..] {
+        for (d, &v) in out.iter_mut().zip(part) {
+            *d = *d + v;
+        }
+    }
+}
+
+/// acc[i, :] += at[i, p]·brow for every row i of the m×n accumulator (at is m×k).
+#[inline(always)]
+fn axpy_rows_body<T: GemmElem>(at: &[T], k: usize, p: usize, brow: &[T], acc: &mut [T], n: usize) {
+    for (i, arow) in acc.chunks_exact_mut(n).enumerate() {
+        let x = at[i * k + p];
+        for (d, &v) in arow.iter_mut().zip(brow) {
+            *d = *d + x * v;
+        }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod skinny_x86 {
+    use super::GemmElem;
+
+    /// [`super::axpy_rows_body`] compiled with AVX2.
+    ///
+    /// # Safety
+    /// The CPU must have AVX2.
+    #[target_feature(enable = "avx2")]
+    pub unsafe fn axpy_rows<T: GemmElem>(at: &[T], k: usize, p: usize, brow: &[T], acc: &mut [T], n: usize) {
+        super::axpy_rows_body(at, k, p, brow, acc, n)
+    }
+
+    /// [`super::dot`] compiled with AVX2.
+    ///
+    /// # Safety
+    /// The CPU must have AVX2.
+    #[target_feature(enable = "avx2")]
+    pub unsafe fn dot<T: GemmElem>(x: &[T], y: &[T]) -> T {
+        super::dot(x, y)
+    }
+}
+
+fn axpy_rows<T: GemmElem>(at: &[T], k: usize, p: usize, brow: &[T], acc: &mut [T], n: usize) {
+    #[cfg(target_arch = "x86_64")]
+    if is_x86_feature_detected!("avx2") {
+        // SAFETY: AVX2 was just detected.
+        return unsafe { skinny_x86::axpy_rows(at, k, p, brow, acc, n) };
+    }
+    axpy_rows_body(at, k, p, brow, acc, n)
+}
+
+fn dot_simd<T: GemmElem>(x: &[T], y: &[T]) -> T {
+    #[cfg(target_arch = "x86_64")]
+    if is_x86_feature_detected!("avx2") {
+        // SAFETY: AVX2 was just detected.
+        return unsafe { skinny_x86::dot(x, y) };
+    }
+    dot(x, y)
+}
+
+/// Whether a product is skinny enough for [`skinny_columns`] / [`skinny_rows`] and large enough
+/// that skipping the packing pays; the layouts they need are checked too.
+fn skinny_dispatch<T: GemmElem>(m: usize, n: usize, k: usize, a: &Mat<T>, b: &Mat<T>, c: &mut [T]) -> bool {
+    if m * n * k < 1 << 15 {
+        return false;
+    }
+    if n <= SKINNY && m >= 4 * SKINNY && k >= 16 && a.cs == 1 {
+        skinny_columns(m, n, k, a, b, c);
+        true
+    } else if m <= SKINNY && n >= 4 * SKINNY && k >= 4 * SKINNY && b.cs == 1 {
+        skinny_rows(m, n, k, a, b, c);
+        true
+    } else {
+        false
+    }
+}
+
 /// C = A · B, choosing the matrix-vector, blocked or small path.
 pub fn gemm<T: GemmElem>(m: usize, n: usize, k: usize, a: Mat<T>, b: Mat<T>, c: &mut [T]) {
     if m == 0 || n == 0 {
@@ -506,6 +639,9 @@ pub fn gemm<T: GemmElem>(m: usize, n: usize, k: usize, a: Mat<T>, b: Mat<T>, c: 
         return;
     }
     if (n == 1 || m == 1) && gemv_dispatch(m, n, k, &a, &b, c) {
+        return;
+    }
+    if (n <= SKINNY || m <= SKINNY) && skinny_dispatch(m, n, k, &a, &b, c) {
         return;
     }
     if m >= T::MR && n >= T::NR && k >= 8 && m * n * k >= 24 * 24 * 24 {
@@ -660,6 +796,32 @@ mod tests {
                 gemm(m, n, k, amf, bmf, &mut cf);
                 for (x, y) in cf.iter().zip(&want) {
                     assert!((*x as f64 - y).abs() < 1e-4 * (k as f64), "f32 {m}x{n}x{k}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn skinny_matches_naive() {
+        // Few columns (dots against gathered columns) and few rows (streamed rows), every layout,
+        // below and above the parallel threshold.
+        for &(m, n, k) in &[(64, 3, 16), (60000, 10, 100), (700, 16, 33), (10, 100, 6000), (3, 64, 64), (16, 200, 999)] {
+            let a: Vec<f64> = (0..m * k).map(|i| ((i * 7919) % 101) as f64 / 50.0 - 1.0).collect();
+            let b: Vec<f64> = (0..k * n).map(|i| ((i * 104729) % 97) as f64 / 48.0 - 1.0).collect();
+            for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
+                let am = if ta { Mat { data: &a[..], rs: 1, cs: m } } else { Mat { data: &a[..], rs: k, cs: 1 } };
+                let bm = if tb { Mat { data: &b[..], rs: 1, cs: k } } else { Mat { data: &b[..], rs: n, cs: 1 } };
+                let want = naive(m, n, k, &am, &bm);
+                let mut c = vec![f64::NAN; m * n];
+                let took = skinny_dispatch(m, n, k, &am, &bm, &mut c);
+                if !took {
+                    gemm(m, n, k, Mat { data: am.data, rs: am.rs, cs: am.cs }, Mat { data: bm.data, rs: bm.rs, cs: bm.cs }, &mut c);
+                }
+                // The layouts the skinny paths need: A's rows (few columns) or B's rows (few rows) contiguous.
+                let big = m * n * k >= 1 << 15;
+                assert_eq!(took, big && ((n <= SKINNY && !ta) || (m <= SKINNY && n >= 4 * SKINNY && k >= 4 * SKINNY && !tb)), "{m}x{n}x{k} {ta} {tb}");
+                for (x, y) in c.iter().zip(&want) {
+                    assert!((x - y).abs() < 1e-12 * (1.0 + y.abs()) * (k as f64).sqrt(), "{m}x{n}x{k} {ta} {tb}");
                 }
             }
         }
