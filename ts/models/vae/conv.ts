@@ -22,20 +22,20 @@
  */
 import { ShapeError, ValueError, fmtShape } from '../../core/errors.js';
 import type { Tensor } from '../../core/tensor.js';
-import { tidy } from '../../core/memory.js';
 import { relu, sigmoid, sub, mul } from '../../ops/elementwise.js';
 import { mean, sum } from '../../ops/reduce.js';
-import { reshape, slice } from '../../ops/shape.js';
+import { reshape } from '../../ops/shape.js';
 import { full } from '../../ops/creation.js';
 import { Conv2d, ConvTranspose2d, type ConvParams } from '../../nn/conv.js';
 import { Linear, type LinearParams } from '../../nn/linear.js';
-import { foldIn, split, type Key } from '../../random/key.js';
+import { split, type Key } from '../../random/key.js';
 import { normal, type FloatDType } from '../../random/samplers.js';
 import type { MinibatchLoader } from '../../data/loader.js';
 import type { TrainState } from './checkpoint.js';
 import { trainLoop, type LoopOptions, type TrainResult } from './loop.js';
 import { betaAt, type BetaSchedule } from './objectives.js';
 import { DEFAULT_LOGVAR_RANGE, bernoulliLogLik, clampLogVar, dense, gaussianLogLik, klStdNormalPerDim, reparameterize } from './terms.js';
+import { meanOverChunks } from './evaluate.js';
 
 /** Configuration of `ConvVAE`. */
 export interface ConvVAEConfig {
@@ -299,15 +299,8 @@ export function convTestElbo(model: ConvVAEModel, params: ConvVAEParams, x: Tens
   const n = x.shape[0];
   if (!(n >= 1)) throw new ShapeError(`convTestElbo: x must hold at least one image, got ${fmtShape(x.shape)}`);
   if (x.shape.length !== 2 && x.shape.length !== 4) throw new ShapeError(`convTestElbo: x must be [n, ${model.xDim}] or [n, 1, ${model.config.height}, ${model.config.width}], got ${fmtShape(x.shape)}`);
-  const bs = opts.batchSize ?? 500;
-  let total = 0;
-  for (let s = 0, c = 0; s < n; s += bs, c++) {
-    const m = Math.min(bs, n - s);
-    total += tidy(() => {
-      const xb = slice(x, [s, ...x.shape.slice(1).map(() => 0)], [m, ...x.shape.slice(1)]);
-      const t = model.forward(params, xb, model.noise(foldIn(opts.key, c), 1, m));
-      return sum(t.logPx).item() - sum(t.kl).item();
-    });
-  }
-  return total / n;
+  return meanOverChunks(x, opts.batchSize ?? 500, opts.key, (xb, k, _s, m) => {
+    const t = model.forward(params, xb, model.noise(k, 1, m));
+    return sum(t.logPx).item() - sum(t.kl).item();
+  });
 }

@@ -10,7 +10,6 @@
  * Kingma et al. 2014 in m2.ts uses the same split to enumerate every class in one batched pass).
  */
 import { DTypeError, ShapeError, ValueError, fmtShape } from '../../core/errors.js';
-import { tidy } from '../../core/memory.js';
 import type { Tensor } from '../../core/tensor.js';
 import { add, mul, sigmoid, sub } from '../../ops/elementwise.js';
 import { tensor } from '../../ops/creation.js';
@@ -19,12 +18,13 @@ import { gather, slice, transpose } from '../../ops/shape.js';
 import { activation, type Activation } from '../../nn/activations.js';
 import { Linear, MLP, type LinearParams } from '../../nn/linear.js';
 import type { MinibatchLoader } from '../../data/loader.js';
-import { foldIn, split, type Key } from '../../random/key.js';
+import { split, type Key } from '../../random/key.js';
 import { normal, type FloatDType } from '../../random/samplers.js';
 import type { TrainState } from './checkpoint.js';
 import { trainLoop, type LoopOptions, type TrainResult } from './loop.js';
 import { betaAt, type BetaSchedule } from './objectives.js';
 import { DEFAULT_LOGVAR_RANGE, bernoulliLogLik, clampLogVar, dense, gaussianLogLik, klDiagNormalPerDim, klStdNormalPerDim, reparameterize } from './terms.js';
+import { meanOverChunks } from './evaluate.js';
 
 /**
  * Parameters of an MLP whose input is [h; onehot(y)]: the first layer's weight split into the part
@@ -382,13 +382,8 @@ export function cvaeTestElbo(model: CVAEModel, params: CVAEParams, x: Tensor, la
   const y = checkClassLabels('cvaeTestElbo', labels, model.config.numClasses, n);
   const bs = opts.batchSize ?? 500;
   checkInt('cvaeTestElbo', 'batchSize', bs, 1);
-  let total = 0;
-  for (let s = 0, c = 0; s < n; s += bs, c++) {
-    const m = Math.min(bs, n - s);
-    total += tidy(() => {
-      const t = model.forward(params, castTo(slice(x, [s, 0], [m, x.shape[1]]), model.config.dtype), slice(y, [s], [m]), model.noise(foldIn(opts.key, c), 1, m));
-      return sum(t.logPx).item() - sum(t.kl).item();
-    });
-  }
-  return total / n;
+  return meanOverChunks(x, bs, opts.key, (xb, k, start, m) => {
+    const t = model.forward(params, castTo(xb, model.config.dtype), slice(y, [start], [m]), model.noise(k, 1, m));
+    return sum(t.logPx).item() - sum(t.kl).item();
+  });
 }

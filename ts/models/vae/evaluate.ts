@@ -31,23 +31,66 @@ function rowsOf(x: Tensor, op: string, model: VAEModel): number {
 }
 
 /**
+ * (1/n) Σ over the rows of x (any rank, rows on axis 0) of a per-chunk sum: `chunkSum(xb, k, start, m)`
+ * gets rows start..start+m as `xb` and the chunk's key `foldIn(key, chunk)`, runs inside `tidy`, and
+ * returns the sum of its rows' values. The shared loop of every test-ELBO evaluation.
+ * @example meanOverChunks(testX, 500, key(7), (xb) => sum(rowValues(xb)).item())
+ */
+export function meanOverChunks(x: Tensor, batchSize: number, k: Key, chunkSum: (xb: Tensor, k: Key, start: number, m: number) => number): number {
+  if (!Number.isInteger(batchSize) || batchSize < 1) throw new ValueError(`meanOverChunks: batchSize must be a positive integer, got ${batchSize}`);
+  const n = x.shape[0];
+  const rest = x.shape.slice(1);
+  let total = 0;
+  for (let s = 0, c = 0; s < n; s += batchSize, c++) {
+    const m = Math.min(batchSize, n - s);
+    total += tidy(() => chunkSum(slice(x, [s, ...rest.map(() => 0)], [m, ...rest]), foldIn(k, c), s, m));
+  }
+  return total / n;
+}
+
+/**
+ * Burda et al.'s (2016) importance-sampled log p(x) ≈ log (1/k) Σ_i w_i for any model given its
+ * log-weights: `logW(xb, key, samples)` returns log w [samples, m] for the rows xb; the k samples
+ * per row go in chunks of `samplesPerChunk` (key `foldIn(foldIn(key, rowChunk), sampleChunk)`)
+ * combined by a running log-sum-exp. Returns the mean over the rows and the per-row estimates.
+ * @example importanceSampled(testX, { key: key(9), k: 5000, batchSize: 20, samplesPerChunk: 250 }, logW)
+ */
+export function importanceSampled(
+  x: Tensor,
+  opts: { key: Key; k: number; batchSize: number; samplesPerChunk: number; name?: string },
+  logW: (xb: Tensor, k: Key, samples: number) => Tensor,
+): { mean: number; perExample: Float64Array } {
+  const { k, batchSize: bs } = opts;
+  if (!Number.isInteger(k) || k < 1) throw new ValueError(`${opts.name ?? 'importanceSampled'}: k must be a positive integer, got ${k}`);
+  const chunk = Math.min(k, opts.samplesPerChunk);
+  const n = x.shape[0];
+  const per = new Float64Array(n);
+  for (let s = 0, c = 0; s < n; s += bs, c++) {
+    const m = Math.min(bs, n - s);
+    const acc = new Float64Array(m).fill(-Infinity);
+    for (let j = 0, cj = 0; j < k; j += chunk, cj++) {
+      const kk = Math.min(chunk, k - j);
+      const lse = tidy(() => logsumexp(logW(slice(x, [s, 0], [m, x.shape[1]]), foldIn(foldIn(opts.key, c), cj), kk), 0).dataSync());
+      for (let i = 0; i < m; i++) acc[i] = logAddExp(acc[i], lse[i]);
+    }
+    for (let i = 0; i < m; i++) per[s + i] = acc[i] - Math.log(k);
+  }
+  let total = 0;
+  for (const v of per) total += v;
+  return { mean: total / n, perExample: per };
+}
+
+/**
  * The mean ELBO per example over the rows of x [n, D], one sample per example (closed-form KL
  * for the top layer): (1/n) Σ_i E_q[log p(x_i|z)] − KL(q(z|x_i) ‖ p(z)).
  * @example testElbo(vae, params, testX, { key: key(7) }) // e.g. −88.3
  */
 export function testElbo(model: VAEModel, params: VAEParams, x: Tensor, opts: EvalOptions): number {
-  const n = rowsOf(x, 'testElbo', model);
-  const bs = opts.batchSize ?? 500;
-  let total = 0;
-  for (let s = 0, c = 0; s < n; s += bs, c++) {
-    const m = Math.min(bs, n - s);
-    total += tidy(() => {
-      const xb = slice(x, [s, 0], [m, x.shape[1]]);
-      const t = model.forward(params, xb, model.noise(foldIn(opts.key, c), 1, m), { analyticKL: true });
-      return sum(t.logPx).item() - klTotal(t.kl);
-    });
-  }
-  return total / n;
+  rowsOf(x, 'testElbo', model);
+  return meanOverChunks(x, opts.batchSize ?? 500, opts.key, (xb, k, _s, m) => {
+    const t = model.forward(params, xb, model.noise(k, 1, m), { analyticKL: true });
+    return sum(t.logPx).item() - klTotal(t.kl);
+  });
 }
 
 function klTotal(kl: readonly Tensor[]): number {
@@ -69,31 +112,13 @@ export function importanceLogLikelihood(
   x: Tensor,
   opts: EvalOptions & { k?: number; samplesPerChunk?: number },
 ): { mean: number; perExample: Float64Array } {
-  const n = rowsOf(x, 'importanceLogLikelihood', model);
-  const k = opts.k ?? 5000;
-  if (!Number.isInteger(k) || k < 1) throw new ValueError(`importanceLogLikelihood: k must be a positive integer, got ${k}`);
-  const bs = opts.batchSize ?? 20;
-  const chunk = Math.min(k, opts.samplesPerChunk ?? 250);
-  const per = new Float64Array(n);
-  for (let s = 0, c = 0; s < n; s += bs, c++) {
-    const m = Math.min(bs, n - s);
-    const acc = new Float64Array(m).fill(-Infinity);
-    for (let j = 0, cj = 0; j < k; j += chunk, cj++) {
-      const kk = Math.min(chunk, k - j);
-      const lse = tidy(() => {
-        const xb = slice(x, [s, 0], [m, x.shape[1]]);
-        const t = model.forward(params, xb, model.noise(foldIn(foldIn(opts.key, c), cj), kk, m));
-        let logW = t.logPx;
-        for (const kl of t.kl) logW = sub(logW, sum(kl, -1));
-        return logsumexp(logW, 0).dataSync();
-      });
-      for (let i = 0; i < m; i++) acc[i] = logAddExp(acc[i], lse[i]);
-    }
-    for (let i = 0; i < m; i++) per[s + i] = acc[i] - Math.log(k);
-  }
-  let total = 0;
-  for (const v of per) total += v;
-  return { mean: total / n, perExample: per };
+  rowsOf(x, 'importanceLogLikelihood', model);
+  return importanceSampled(x, { key: opts.key, k: opts.k ?? 5000, batchSize: opts.batchSize ?? 20, samplesPerChunk: opts.samplesPerChunk ?? 250, name: 'importanceLogLikelihood' }, (xb, k, kk) => {
+    const t = model.forward(params, xb, model.noise(k, kk, xb.shape[0]));
+    let logW = t.logPx;
+    for (const kl of t.kl) logW = sub(logW, sum(kl, -1));
+    return logW;
+  });
 }
 
 function logAddExp(a: number, b: number): number {

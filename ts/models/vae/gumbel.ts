@@ -17,19 +17,19 @@
  */
 import { customGradient } from '../../core/autodiff.js';
 import { ShapeError, ValueError, fmtShape } from '../../core/errors.js';
-import { tidy } from '../../core/memory.js';
 import type { Tensor } from '../../core/tensor.js';
 import type { Batch, MinibatchLoader } from '../../data/loader.js';
 import { activation, type Activation } from '../../nn/activations.js';
 import { Linear, type LinearParams } from '../../nn/linear.js';
 import { add, clamp, div, exp, log, mul, neg, oneHot, sigmoid, sub } from '../../ops/elementwise.js';
-import { argmax, logSoftmax, logsumexp, mean, softmax, sum } from '../../ops/reduce.js';
-import { reshape, slice } from '../../ops/shape.js';
-import { Key, foldIn, split } from '../../random/key.js';
+import { argmax, logSoftmax, mean, softmax, sum } from '../../ops/reduce.js';
+import { reshape } from '../../ops/shape.js';
+import { Key, split } from '../../random/key.js';
 import { categorical, uniform, type FloatDType } from '../../random/samplers.js';
 import type { TrainState } from './checkpoint.js';
 import { trainLoop, type LoopOptions, type StepLoss, type TrainResult } from './loop.js';
 import { bernoulliLogLik, dense } from './terms.js';
+import { meanOverChunks, importanceSampled } from './evaluate.js';
 
 // ---------------------------------------------------------------------------------------------
 // The Gumbel-Softmax sample and the straight-through one-hot.
@@ -360,18 +360,11 @@ function hardTerms(model: GumbelVAEModel, params: GumbelVAEParams, x: Tensor, g:
  * @example gumbelTestElbo(m, p, testX, { key: key(7) }) // e.g. −110
  */
 export function gumbelTestElbo(model: GumbelVAEModel, params: GumbelVAEParams, x: Tensor, opts: GumbelEvalOptions): number {
-  const n = rowsOf(model, x, 'gumbelTestElbo');
-  const bs = opts.batchSize ?? 500;
-  let total = 0;
-  for (let s = 0, c = 0; s < n; s += bs, c++) {
-    const m = Math.min(bs, n - s);
-    total += tidy(() => {
-      const xb = slice(x, [s, 0], [m, x.shape[1]]);
-      const t = hardTerms(model, params, xb, model.noise(foldIn(opts.key, c), 1, m));
-      return sum(t.logPx).item() - sum(t.kl).item();
-    });
-  }
-  return total / n;
+  rowsOf(model, x, 'gumbelTestElbo');
+  return meanOverChunks(x, opts.batchSize ?? 500, opts.key, (xb, k, _s, m) => {
+    const t = hardTerms(model, params, xb, model.noise(k, 1, m));
+    return sum(t.logPx).item() - sum(t.kl).item();
+  });
 }
 
 /**
@@ -387,31 +380,8 @@ export function gumbelLogLikelihood(
   x: Tensor,
   opts: GumbelEvalOptions & { k?: number; samplesPerChunk?: number },
 ): { mean: number; perExample: Float64Array } {
-  const n = rowsOf(model, x, 'gumbelLogLikelihood');
+  rowsOf(model, x, 'gumbelLogLikelihood');
   const k = opts.k ?? 1000;
   checkInt('gumbelLogLikelihood', 'k (importance samples)', k, 1);
-  const bs = opts.batchSize ?? 50;
-  const chunk = Math.min(k, opts.samplesPerChunk ?? 100);
-  const per = new Float64Array(n);
-  for (let s = 0, c = 0; s < n; s += bs, c++) {
-    const m = Math.min(bs, n - s);
-    const acc = new Float64Array(m).fill(-Infinity);
-    for (let j = 0, cj = 0; j < k; j += chunk, cj++) {
-      const kk = Math.min(chunk, k - j);
-      const lse = tidy(() => {
-        const xb = slice(x, [s, 0], [m, x.shape[1]]);
-        return logsumexp(hardTerms(model, params, xb, model.noise(foldIn(foldIn(opts.key, c), cj), kk, m)).logW, 0).dataSync();
-      });
-      for (let i = 0; i < m; i++) {
-        const a = acc[i];
-        const b = lse[i];
-        const hi = Math.max(a, b);
-        acc[i] = a === -Infinity ? b : hi + Math.log(Math.exp(a - hi) + Math.exp(b - hi));
-      }
-    }
-    for (let i = 0; i < m; i++) per[s + i] = acc[i] - Math.log(k);
-  }
-  let total = 0;
-  for (const v of per) total += v;
-  return { mean: total / n, perExample: per };
+  return importanceSampled(x, { key: opts.key, k, batchSize: opts.batchSize ?? 50, samplesPerChunk: opts.samplesPerChunk ?? 100 }, (xb, kk, samples) => hardTerms(model, params, xb, model.noise(kk, samples, xb.shape[0])).logW);
 }

@@ -26,7 +26,7 @@ import { slice } from '../../ops/shape.js';
 import { activation, type Activation } from '../../nn/activations.js';
 import { Linear, MLP, type LinearParams } from '../../nn/linear.js';
 import type { MinibatchLoader } from '../../data/loader.js';
-import { foldIn, split, type Key } from '../../random/key.js';
+import { split, type Key } from '../../random/key.js';
 import type { TrainState } from './checkpoint.js';
 import { trainLoop, type LoopOptions, type TrainResult } from './loop.js';
 import { VAE, type ForwardTerms, type GaussianHeadParams, type StochasticLayerSpec, type VAEModel, type VAEParams } from './model.js';
@@ -44,6 +44,7 @@ import {
   reparameterize,
   stdNormalLogProbPerDim,
 } from './terms.js';
+import { meanOverChunks, importanceSampled } from './evaluate.js';
 
 /** A diagonal Gaussian by its mean and log-variance (same shapes). */
 export interface DiagGaussian {
@@ -382,17 +383,11 @@ function rowsOf(x: Tensor, op: string, xDim: number): number {
  * @example testElboOf(lvae, params, testX, { key: key(7) }) // e.g. −95.1
  */
 export function testElboOf<P>(model: BoundModel<P>, params: P, x: Tensor, opts: BoundEvalOptions): number {
-  const n = rowsOf(x, 'testElboOf', model.config.xDim);
-  const bs = opts.batchSize ?? 500;
-  let total = 0;
-  for (let s = 0, c = 0; s < n; s += bs, c++) {
-    const m = Math.min(bs, n - s);
-    total += tidy(() => {
-      const t = model.forward(params, slice(x, [s, 0], [m, x.shape[1]]), model.noise(foldIn(opts.key, c), 1, m), { analyticKL: true });
-      return sum(t.logPx).item() - sum(klSum(t)).item();
-    });
-  }
-  return total / n;
+  rowsOf(x, 'testElboOf', model.config.xDim);
+  return meanOverChunks(x, opts.batchSize ?? 500, opts.key, (xb, k, _s, m) => {
+    const t = model.forward(params, xb, model.noise(k, 1, m), { analyticKL: true });
+    return sum(t.logPx).item() - sum(klSum(t)).item();
+  });
 }
 
 /**
@@ -408,33 +403,11 @@ export function logLikelihoodOf<P>(
   x: Tensor,
   opts: BoundEvalOptions & { k?: number; samplesPerChunk?: number },
 ): { mean: number; perExample: Float64Array } {
-  const n = rowsOf(x, 'logLikelihoodOf', model.config.xDim);
-  const k = opts.k ?? 5000;
-  if (!Number.isInteger(k) || k < 1) throw new ValueError(`logLikelihoodOf: k must be a positive integer, got ${k}`);
-  const bs = opts.batchSize ?? 20;
-  const chunk = Math.min(k, opts.samplesPerChunk ?? 250);
-  const per = new Float64Array(n);
-  for (let s = 0, c = 0; s < n; s += bs, c++) {
-    const m = Math.min(bs, n - s);
-    const acc = new Float64Array(m).fill(-Infinity);
-    for (let j = 0, cj = 0; j < k; j += chunk, cj++) {
-      const kk = Math.min(chunk, k - j);
-      const lse = tidy(() => {
-        const t = model.forward(params, slice(x, [s, 0], [m, x.shape[1]]), model.noise(foldIn(foldIn(opts.key, c), cj), kk, m));
-        return logsumexp(sub(t.logPx, klSum(t)), 0).dataSync();
-      });
-      for (let i = 0; i < m; i++) {
-        const a = acc[i];
-        const b = lse[i];
-        const hi = Math.max(a, b);
-        acc[i] = a === -Infinity ? b : hi + Math.log(Math.exp(a - hi) + Math.exp(b - hi));
-      }
-    }
-    for (let i = 0; i < m; i++) per[s + i] = acc[i] - Math.log(k);
-  }
-  let total = 0;
-  for (const v of per) total += v;
-  return { mean: total / n, perExample: per };
+  rowsOf(x, 'logLikelihoodOf', model.config.xDim);
+  return importanceSampled(x, { key: opts.key, k: opts.k ?? 5000, batchSize: opts.batchSize ?? 20, samplesPerChunk: opts.samplesPerChunk ?? 250, name: 'logLikelihoodOf' }, (xb, kk, samples) => {
+    const t = model.forward(params, xb, model.noise(kk, samples, xb.shape[0]));
+    return sub(t.logPx, klSum(t));
+  });
 }
 
 /**

@@ -13,16 +13,15 @@
 import { customGradient } from '../../core/autodiff.js';
 import { DTypeError, ShapeError, ValueError, fmtShape } from '../../core/errors.js';
 import type { Tensor } from '../../core/tensor.js';
-import { tidy } from '../../core/memory.js';
 import { add, cast, clamp, greater, log, log1p, mul, neg, sigmoid, softplus, square, sub, tanh } from '../../ops/elementwise.js';
 import { zeros } from '../../ops/creation.js';
 import { matmul } from '../../ops/linalg.js';
-import { logsumexp, sum } from '../../ops/reduce.js';
-import { slice } from '../../ops/shape.js';
+import { sum } from '../../ops/reduce.js';
 import { Linear, type LinearParams } from '../../nn/linear.js';
-import { foldIn, split, type Key } from '../../random/key.js';
+import { split, type Key } from '../../random/key.js';
 import { uniform, type FloatDType } from '../../random/samplers.js';
 import { bernoulliLogLik, dense } from './terms.js';
+import { meanOverChunks, importanceSampled } from './evaluate.js';
 
 /** Configuration of `SBN`. */
 export interface SBNConfig {
@@ -244,20 +243,13 @@ function rowsOf(fn: string, model: SBNModel, x: Tensor): number {
  * @example sbnTestElbo(sbn, params, testX, { key: key(7) }) // e.g. −115
  */
 export function sbnTestElbo(model: SBNModel, params: SBNParams, x: Tensor, opts: SBNEvalOptions & { samples?: number }): number {
-  const n = rowsOf('sbnTestElbo', model, x);
+  rowsOf('sbnTestElbo', model, x);
   const S = opts.samples ?? 1;
   checkInt('sbnTestElbo', 'samples', S, 1);
-  const bs = opts.batchSize ?? 500;
-  let total = 0;
-  for (let s = 0, c = 0; s < n; s += bs, c++) {
-    const m = Math.min(bs, n - s);
-    total += tidy(() => {
-      const xb = slice(x, [s, 0], [m, x.shape[1]]);
-      const theta = model.encode(params, xb);
-      return sum(model.elbo(params, xb, model.sampleLatents(foldIn(opts.key, c), theta, S), theta)).item() / S;
-    });
-  }
-  return total / n;
+  return meanOverChunks(x, opts.batchSize ?? 500, opts.key, (xb, k) => {
+    const theta = model.encode(params, xb);
+    return sum(model.elbo(params, xb, model.sampleLatents(k, theta, S), theta)).item() / S;
+  });
 }
 
 /**
@@ -272,32 +264,11 @@ export function sbnLogLikelihood(
   x: Tensor,
   opts: SBNEvalOptions & { k?: number; samplesPerChunk?: number },
 ): { mean: number; perExample: Float64Array } {
-  const n = rowsOf('sbnLogLikelihood', model, x);
+  rowsOf('sbnLogLikelihood', model, x);
   const k = opts.k ?? 1000;
   checkInt('sbnLogLikelihood', 'k', k, 1);
-  const bs = opts.batchSize ?? 100;
-  const chunk = Math.min(k, opts.samplesPerChunk ?? 250);
-  const per = new Float64Array(n);
-  for (let s = 0, c = 0; s < n; s += bs, c++) {
-    const m = Math.min(bs, n - s);
-    const acc = new Float64Array(m).fill(-Infinity);
-    for (let j = 0, cj = 0; j < k; j += chunk, cj++) {
-      const kk = Math.min(chunk, k - j);
-      const lse = tidy(() => {
-        const xb = slice(x, [s, 0], [m, x.shape[1]]);
-        const theta = model.encode(params, xb);
-        const b = model.sampleLatents(foldIn(foldIn(opts.key, c), cj), theta, kk);
-        return logsumexp(model.elbo(params, xb, b, theta), 0).dataSync();
-      });
-      for (let i = 0; i < m; i++) {
-        const a = acc[i];
-        const mx = Math.max(a, lse[i]);
-        acc[i] = a === -Infinity ? lse[i] : mx + Math.log(Math.exp(a - mx) + Math.exp(lse[i] - mx));
-      }
-    }
-    for (let i = 0; i < m; i++) per[s + i] = acc[i] - Math.log(k);
-  }
-  let total = 0;
-  for (const v of per) total += v;
-  return { mean: total / n, perExample: per };
+  return importanceSampled(x, { key: opts.key, k, batchSize: opts.batchSize ?? 100, samplesPerChunk: opts.samplesPerChunk ?? 250 }, (xb, kk, samples) => {
+    const theta = model.encode(params, xb);
+    return model.elbo(params, xb, model.sampleLatents(kk, theta, samples), theta);
+  });
 }
