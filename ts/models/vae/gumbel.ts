@@ -28,7 +28,7 @@ import { Key, split } from '../../random/key.js';
 import { categorical, uniform, type FloatDType } from '../../random/samplers.js';
 import type { TrainState } from './checkpoint.js';
 import { trainLoop, type LoopOptions, type StepLoss, type TrainResult } from './loop.js';
-import { bernoulliLogLik, dense } from './terms.js';
+import { bernoulliLogLik, denseStack } from './terms.js';
 import { meanOverChunks, importanceSampled } from './evaluate.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -205,14 +205,7 @@ export function GumbelSoftmaxVAE(config: GumbelVAEConfig = {}): GumbelVAEModel {
   const encLayers = encSizes.slice(1).map((o, i) => Linear(encSizes[i], o));
   const decLayers = decSizes.slice(1).map((o, i) => Linear(decSizes[i], o));
   const act = activation(cfg.activation);
-  const mlp = (ps: LinearParams[], h0: Tensor): Tensor => {
-    let h = h0;
-    ps.forEach((p, i) => {
-      h = dense(h, p.weight, p.bias);
-      if (i < ps.length - 1) h = act(h);
-    });
-    return h;
-  };
+  const mlp = (ps: LinearParams[], h0: Tensor): Tensor => denseStack(ps, h0, act);
   const checkX = (x: Tensor, op: string): void => {
     if (x.shape.length !== 2 || x.shape[1] !== xDim) throw new ShapeError(`${fn}.${op}: x must be [B, ${xDim}], got ${fmtShape(x.shape)}`);
   };

@@ -113,6 +113,20 @@ export function dense(x: Tensor, weight: Tensor, bias?: Tensor): Tensor {
   return flat === x ? y : reshape(y, [...x.shape.slice(0, -1), weight.shape[0]]);
 }
 
+/**
+ * A stack of dense layers with `act` between them (none after the last): the encoder or decoder
+ * of the MLP models. `layers` [{ weight [out, in], bias [out] }].
+ * @example denseStack(params.enc, x, activation('relu')) // [B, out of the last layer]
+ */
+export function denseStack(layers: readonly { weight: Tensor; bias?: Tensor }[], x: Tensor, act: (t: Tensor) => Tensor): Tensor {
+  let h = x;
+  layers.forEach((p, i) => {
+    h = dense(h, p.weight, p.bias);
+    if (i < layers.length - 1) h = act(h);
+  });
+  return h;
+}
+
 const denseFused = customGradient((x: Tensor, w: Tensor, b?: Tensor) => {
   const needX = x.tape !== 0; // tracked by the tape being recorded: the input is not data
   const y = matmul(x, w, { transB: true });

@@ -40,7 +40,7 @@ import { split, type Key } from '../../random/key.js';
 import { uniform } from '../../random/samplers.js';
 import type { TrainState } from './checkpoint.js';
 import { trainLoop, type LoopOptions, type StepLoss, type TrainResult } from './loop.js';
-import { bernoulliLogLik, dense } from './terms.js';
+import { bernoulliLogLik, denseStack } from './terms.js';
 
 // ---------------------------------------------------------------------------------------------
 // Vector quantization.
@@ -239,14 +239,7 @@ export function VQVAE(config: VQVAEConfig = {}): VQVAEModel {
   const encLayers = encSizes.slice(1).map((o, i) => Linear(encSizes[i], o));
   const decLayers = decSizes.slice(1).map((o, i) => Linear(decSizes[i], o));
   const act = activation(cfg.activation);
-  const mlp = (ps: LinearParams[], h0: Tensor): Tensor => {
-    let h = h0;
-    ps.forEach((p, i) => {
-      h = dense(h, p.weight, p.bias);
-      if (i < ps.length - 1) h = act(h);
-    });
-    return h;
-  };
+  const mlp = (ps: LinearParams[], h0: Tensor): Tensor => denseStack(ps, h0, act);
   const checkX = (x: Tensor, op: string): void => {
     if (x.shape.length !== 2 || x.shape[1] !== xDim) throw new ShapeError(`${fn}.${op}: x must be [B, ${xDim}], got ${fmtShape(x.shape)}`);
   };
