@@ -15,7 +15,7 @@ import { hasMnist, loadMnist, subset } from '../../ts/data/mnist.js';
 import * as V from '../../ts/index.js';
 import { klDiagNormalPerDim } from '../../ts/models/vae/terms.js';
 import { CVAE, cvaeLoss, cvaeTestElbo, trainCVAE, type CVAEParams, type CondNetParams } from '../../ts/models/vae/cvae.js';
-import { M2, balancedLabelledMask, m2ClassificationError, m2Loss, m2TestElbo, trainM2, type M2Params } from '../../ts/models/vae/m2.js';
+import { M2, balancedLabelledMask, labelledImages, m2ClassificationError, m2Loss, m2TestElbo, trainM2, type M2Params } from '../../ts/models/vae/m2.js';
 
 const arr = (t: Tensor): number[] => Array.from(t.dataSync());
 const f64 = (vals: number[], shape: number[]): Tensor => V.tensor(Float64Array.from(vals), shape, 'float64');
@@ -300,6 +300,27 @@ describe('M2', () => {
     expect(() => m2.sample(params, V.key(0), [3])).toThrow(/M2\.sample: label 3 at position 0 is out of range \[0, 3\)/);
     expect(() => m2ClassificationError(m2, params, x, [0, 1])).toThrow(/2 labels for a batch of 4/);
     expect(() => M2({ xDim: 6, zDim: 2, hidden: [] })).toThrow(/hidden must list at least one/);
+  });
+
+  it('selects the labelled images as a data set and trains with a batch of them beside every main batch', async () => {
+    const ds = { name: 'syn', images: Uint8Array.from({ length: 20 * 6 }, (_, i) => (i * 37) % 256), labels: Uint8Array.from({ length: 20 }, (_, i) => i % 3), n: 20, rows: 2, cols: 3 };
+    const mask = new Uint8Array(20);
+    [2, 5, 6, 13].forEach((i) => (mask[i] = 1));
+    const lab = labelledImages(ds, mask);
+    expect(lab.n).toBe(4);
+    expect(Array.from(lab.labels)).toEqual([2, 2, 0, 1]);
+    expect(Array.from(lab.images.subarray(6, 12))).toEqual(Array.from(ds.images.subarray(30, 36)));
+    expect(() => labelledImages(ds, new Uint8Array(3))).toThrow(/mask has 3 entries for the 20 images of syn/);
+    const opt = V.adam(1e-3);
+    const st = { params, optState: opt.init(params), step: 0 };
+    const loader = new MinibatchLoader(ds, { batchSize: 5, key: V.key(0), numClasses: 3 });
+    const labelledLoader = new MinibatchLoader(lab, { batchSize: 2, key: V.key(1), numClasses: 3 });
+    const r = await trainM2(m2, st, loader, { steps: 4, key: V.key(0), optimizer: opt, datasetLabels: ds.labels, labelledMask: mask, labelledLoader, logEvery: 1 });
+    expect(r.state.step).toBe(4);
+    expect(r.history.every((h) => Number.isFinite(h.loss))).toBe(true);
+    // The labelled term is in the loss: with a zero class weight the steps differ.
+    const r0 = await trainM2(m2, st, loader, { steps: 4, key: V.key(0), optimizer: opt, datasetLabels: ds.labels, labelledMask: mask, labelledLoader, logEvery: 1, alpha: 0 });
+    expect(r0.history[3].loss).not.toBe(r.history[3].loss);
   });
 
   it('refuses to train without labels or with a mask of the wrong size', async () => {
