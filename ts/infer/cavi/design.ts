@@ -17,7 +17,13 @@ import { exp, sub } from '../../ops/elementwise.js';
 import { matmul } from '../../ops/linalg.js';
 import { logsumexp, sum } from '../../ops/reduce.js';
 
-/** N × D data as centered backend tensors (see the module comment). Call `dispose` when done. */
+/**
+ * N × D data as centered backend tensors (see the module comment). Call `dispose` when done.
+ * @example
+ * const des = new RowDesign(x, n, d);
+ * const q = des.project(lin, quad, k); // N × K: X_c·lin + X_c²·quad
+ * des.dispose();
+ */
 export class RowDesign {
   /** Column means x̄ (the centering shift). */
   readonly shift: Float64Array;

@@ -18,6 +18,7 @@ export {
 } from './lda.js';
 export { bayesGmm, gmmEm, adjustedRandIndex, type BgmmOptions, type BgmmResult, type GmmEmOptions, type GmmEmResult } from './gmm.js';
 export { kmeansPlusPlus } from './kmeans.js';
+export { RowDesign } from './design.js';
 export {
   vbHmm,
   hmmPredict,

@@ -34,7 +34,7 @@ function rowsOf(x: Tensor, op: string, model: VAEModel): number {
  * (1/n) Σ over the rows of x (any rank, rows on axis 0) of a per-chunk sum: `chunkSum(xb, k, start, m)`
  * gets rows start..start+m as `xb` and the chunk's key `foldIn(key, chunk)`, runs inside `tidy`, and
  * returns the sum of its rows' values. The shared loop of every test-ELBO evaluation.
- * @example meanOverChunks(testX, 500, key(7), (xb) => sum(rowValues(xb)).item())
+ * @example meanOverChunks(testX, 500, key(7), (xb) => sum(bernoulliLogLik(decode(xb), xb)).item()) // mean per row
  */
 export function meanOverChunks(x: Tensor, batchSize: number, k: Key, chunkSum: (xb: Tensor, k: Key, start: number, m: number) => number): number {
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new ValueError(`meanOverChunks: batchSize must be a positive integer, got ${batchSize}`);

@@ -111,7 +111,7 @@ export interface LadderVAEModel {
   /** p(z_l | z_{l+1}) for 0-based l < L − 1, at z_{l+1} of shape [..., d_{l+1}]. */
   prior(params: LadderVAEParams, l: number, zAbove: Tensor): DiagGaussian;
   /**
-   * One top-down pass with noise `eps[l]` [k, B, d_l]: z_L, then z_{L−1}, …, z₁ from the
+   * One top-down pass with noise `eps[l]` of shape `[k, B, d_l]`: z_L, then z_{L−1}, …, z₁ from the
    * precision-weighted posteriors; returns log p(x|z₁) [k, B] and per layer the KL term per
    * coordinate (sampled log q − log p [k, B, d_l]; or closed form: [B, d_L] for the top layer,
    * [k, B, d_l] below it).
