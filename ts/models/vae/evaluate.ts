@@ -5,6 +5,7 @@
  */
 import { valueAndGrad } from '../../core/autodiff.js';
 import { ValueError } from '../../core/errors.js';
+import type { TypedArray } from '../../core/dtype.js';
 import type { Tensor } from '../../core/tensor.js';
 import { tidy } from '../../core/memory.js';
 import { mul, sub } from '../../ops/elementwise.js';
@@ -135,25 +136,42 @@ function logAddExp(a: number, b: number): number {
  * @example activeUnits(vae, params, testX).counts // e.g. [20]
  */
 export function activeUnits(model: VAEModel, params: VAEParams, x: Tensor, opts: { threshold?: number; batchSize?: number } = {}): { counts: number[]; variances: Float64Array[] } {
-  const n = rowsOf(x, 'activeUnits', model);
+  rowsOf(x, 'activeUnits', model);
+  const L = model.config.layers.length;
+  return activeUnitsOf(x, model.config.layers.map((s) => s.z), opts, (xb) => {
+    let h = xb;
+    const out: TypedArray[] = [];
+    for (let l = 0; l < L; l++) {
+      h = model.encodeLayer(params, l, h).mu;
+      out.push(h.dataSync());
+    }
+    return out;
+  });
+}
+
+/**
+ * Active units from any model's posterior means: `means(xb)` gives, per layer, E_q[z_l] of the
+ * rows xb ([m, dims[l]] row-major); unit u of layer l is active when its variance over the rows
+ * of x exceeds `threshold` (default 0.01; Burda et al. 2016, §5.2). Runs in chunks of `batchSize`
+ * (default 1000) under `tidy`.
+ * @example activeUnitsOf(testX, [50], {}, (xb) => [encodeMeans(xb).dataSync()]).counts // e.g. [20]
+ */
+export function activeUnitsOf(
+  x: Tensor,
+  dims: readonly number[],
+  opts: { threshold?: number; batchSize?: number },
+  means: (xb: Tensor) => TypedArray[],
+): { counts: number[]; variances: Float64Array[] } {
+  const n = x.shape[0];
   const thr = opts.threshold ?? 0.01;
   const bs = opts.batchSize ?? 1000;
-  const L = model.config.layers.length;
-  const sums = model.config.layers.map((s) => new Float64Array(s.z));
-  const sqs = model.config.layers.map((s) => new Float64Array(s.z));
+  const sums = dims.map((d) => new Float64Array(d));
+  const sqs = dims.map((d) => new Float64Array(d));
   for (let s = 0; s < n; s += bs) {
     const m = Math.min(bs, n - s);
-    const mus = tidy(() => {
-      let h = slice(x, [s, 0], [m, x.shape[1]]);
-      const out: Float32Array[] = [];
-      for (let l = 0; l < L; l++) {
-        h = model.encodeLayer(params, l, h).mu;
-        out.push(h.dataSync() as Float32Array);
-      }
-      return out;
-    });
+    const mus = tidy(() => means(slice(x, [s, 0], [m, x.shape[1]])).map((t) => Float64Array.from(t)));
     mus.forEach((mu, l) => {
-      const d = model.config.layers[l].z;
+      const d = dims[l];
       for (let i = 0; i < m; i++)
         for (let j = 0; j < d; j++) {
           const v = mu[i * d + j];

@@ -19,10 +19,8 @@
  */
 import { ShapeError, ValueError, fmtShape } from '../../core/errors.js';
 import type { Tensor } from '../../core/tensor.js';
-import { tidy } from '../../core/memory.js';
 import { add, mul, neg, sigmoid, softplus, sub } from '../../ops/elementwise.js';
 import { logsumexp, mean, sum } from '../../ops/reduce.js';
-import { slice } from '../../ops/shape.js';
 import { activation, type Activation } from '../../nn/activations.js';
 import { Linear, MLP, type LinearParams } from '../../nn/linear.js';
 import type { MinibatchLoader } from '../../data/loader.js';
@@ -44,7 +42,7 @@ import {
   reparameterize,
   stdNormalLogProbPerDim,
 } from './terms.js';
-import { meanOverChunks, importanceSampled } from './evaluate.js';
+import { activeUnitsOf, importanceSampled, meanOverChunks } from './evaluate.js';
 
 /** A diagonal Gaussian by its mean and log-variance (same shapes). */
 export interface DiagGaussian {
@@ -417,25 +415,6 @@ export function logLikelihoodOf<P>(
  * @example ladderActiveUnits(lvae, params, testX).counts // e.g. [28, 7]
  */
 export function ladderActiveUnits(model: LadderVAEModel, params: LadderVAEParams, x: Tensor, opts: { threshold?: number; batchSize?: number } = {}): { counts: number[]; variances: Float64Array[] } {
-  const n = rowsOf(x, 'ladderActiveUnits', model.config.xDim);
-  const thr = opts.threshold ?? 0.01;
-  const bs = opts.batchSize ?? 1000;
-  const dims = model.config.layers.map((s) => s.z);
-  const sums = dims.map((d) => new Float64Array(d));
-  const sqs = dims.map((d) => new Float64Array(d));
-  for (let s = 0; s < n; s += bs) {
-    const m = Math.min(bs, n - s);
-    const mus = tidy(() => model.posteriorMeans(params, slice(x, [s, 0], [m, x.shape[1]])).map((t) => Float64Array.from(t.dataSync())));
-    mus.forEach((mu, l) => {
-      const d = dims[l];
-      for (let i = 0; i < m; i++)
-        for (let j = 0; j < d; j++) {
-          const v = mu[i * d + j];
-          sums[l][j] += v;
-          sqs[l][j] += v * v;
-        }
-    });
-  }
-  const variances = sums.map((su, l) => su.map((v, j) => sqs[l][j] / n - (v / n) ** 2));
-  return { counts: variances.map((v) => v.filter((a) => a > thr).length), variances };
+  rowsOf(x, 'ladderActiveUnits', model.config.xDim);
+  return activeUnitsOf(x, model.config.layers.map((s) => s.z), opts, (xb) => model.posteriorMeans(params, xb).map((t) => t.dataSync()));
 }
