@@ -8,8 +8,9 @@
  * Jang et al.'s MNIST setup (the defaults): N = 30, K = 10, encoder 784-512-256 ReLU → N·K logits,
  * decoder N·K-256-512-784 ReLU with Bernoulli logits, batch 100, Adam lr 1e-3, and the temperature
  * τ = max(0.5, exp(−r·t)) updated every N_τ steps — the paper searches r ∈ {1e−5, 1e−4},
- * N_τ ∈ {500, 1000}; the authors' released notebook uses r = 3e−5, N_τ = 1000 (the defaults of
- * `temperatureSchedule`).
+ * N_τ ∈ {500, 1000} (ranges recalled, not checked against the paper's text); a public
+ * Gumbel-Softmax demo notebook, not confirmed to be the authors', uses r = 3e−5, N_τ = 1000 (the
+ * defaults of `temperatureSchedule`).
  *
  * Evaluation uses the discrete model only: hard samples y = one_hot(argmax(log π + g)) are exact
  * draws from q(y|x), so the test ELBO E_q[log p(x|y)] − KL(q ‖ p) and the importance-sampled
@@ -105,7 +106,7 @@ export interface TemperatureScheduleOptions {
   tau0?: number;
   /** The floor τ_min; default 0.5. */
   tauMin?: number;
-  /** Decay rate r per step; default 3e−5 (Jang et al.'s notebook; the paper searches 1e−5, 1e−4). */
+  /** Decay rate r per step; default 3e−5 (a public demo notebook's value; the paper searches 1e−5, 1e−4). */
   rate?: number;
   /** τ changes every this many steps (a staircase); default 1000. */
   every?: number;
