@@ -250,9 +250,20 @@ function workOf(n: Node, g: Graph): number {
 const CHEAP = new Set<string>(['add', 'sub', 'mul', 'div', 'neg', 'abs', 'sign', 'square', 'reciprocal', 'sqrt', 'maximum', 'minimum', 'relu', 'floor', 'ceil', 'where', 'clamp', 'cast', 'broadcastTo', ...COMPARE_OPS, 'slice', 'pad', 'concat', 'transpose', 'gather', 'diagonal', 'diagEmbed', 'tril', 'scatterAdd']);
 /** How many times `largeThreshold` a cheap kernel may reach before it leaves generated code. */
 const CHEAP_FACTOR = 16;
+/**
+ * Transcendental kernels (exp, log1p, softplus, sigmoid, lgamma, ...) leave generated code at a
+ * quarter of `largeThreshold`: V8's Math.exp costs ~13 ns an element against ~1.5–5 ns in the
+ * backend's vectorized float64 kernels plus ~10 µs per call, so the backend wins from a few
+ * thousand elements (the 10,000-row logistic regression step of bench/vi/svi-scale.ts: 1.03 ms
+ * at 16,384, 0.57 ms at 4,096). Linear algebra keeps `largeThreshold` (its work is counted in
+ * multiply-adds).
+ */
+const TRANSCENDENTAL_FACTOR = 1 / 4;
+const LINALG = new Set<string>(['matmul', 'triangularSolve', 'cholesky']);
 
 function inlineLimit(n: Node, opts: CodegenOptions): number {
-  return CHEAP.has(n.op) ? opts.largeThreshold * CHEAP_FACTOR : opts.largeThreshold;
+  if (CHEAP.has(n.op)) return opts.largeThreshold * CHEAP_FACTOR;
+  return LINALG.has(n.op) ? opts.largeThreshold : opts.largeThreshold * TRANSCENDENTAL_FACTOR;
 }
 
 /** Groups nodes into statements: scalar lines, fused loops, calls. */
