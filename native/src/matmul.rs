@@ -512,42 +512,39 @@ fn skinny_columns<T: GemmElem>(m: usize, n: usize, k: usize, a: &Mat<T>, b: &Mat
             bt[j * k + p] = b.at(p, j);
         }
     }
-    let rows = |i0: usize, out: &mut [T]| {
-        for (r, orow) in out.chunks_exact_mut(n).enumerate() {
-            let s = (i0 + r) * a.rs;
-            let arow = &a.data[s..s + k];
-            for (j, o) in orow.iter_mut().enumerate() {
-                *o = dot_simd(arow, &bt[j * k..(j + 1) * k]);
-            }
-        }
-    };
     let per = (GEMV_PAR / 4).div_ceil(n * k).max(1);
     if rayon::current_num_threads() > 1 && m * n * k >= GEMV_PAR && m > per {
-        c[..m * n].par_chunks_mut(per * n).enumerate().for_each(|(t, out)| rows(t * per, out));
+        c[..m * n].par_chunks_mut(per * n).enumerate().for_each(|(t, out)| columns_rows(a, &bt, k, t * per, out));
     } else {
-        rows(0, &mut c[..m * n]);
+        columns_rows(a, &bt, k, 0, &mut c[..m * n]);
+    }
+}
+
+/// Rows i0.. of a skinny-columns product: out row r, column j = dot(A row i0 + r, bt row j).
+#[inline(always)]
+fn columns_rows_body<T: GemmElem>(a: &Mat<T>, bt: &[T], k: usize, i0: usize, out: &mut [T]) {
+    let n = bt.len() / k;
+    for (r, orow) in out.chunks_exact_mut(n).enumerate() {
+        let s = (i0 + r) * a.rs;
+        let arow = &a.data[s..s + k];
+        for (j, o) in orow.iter_mut().enumerate() {
+            *o = dot(arow, &bt[j * k..(j + 1) * k]);
+        }
     }
 }
 
 /// C (m×n) = A · B for few output rows (m ≤ SKINNY) and a long reduction, B's rows contiguous:
 /// C's m rows (in cache) accumulate C[i, :] += A[i, p]·B[p, :] while B streams through memory
-/// once. The reduction is cut into a fixed number of chunks whose partial products are added in
-/// chunk order, so the result does not depend on the thread count's scheduling.
+/// once; A is read in place. The reduction is cut into a fixed number of chunks whose partial
+/// products are added in chunk order, so the result does not depend on the scheduling.
 fn skinny_rows<T: GemmElem>(m: usize, n: usize, k: usize, a: &Mat<T>, b: &Mat<T>, c: &mut [T]) {
-    let at: Vec<T> = (0..m * k).map(|e| a.at(e / k, e % k)).collect();
-    let chunk = |p0: usize, p1: usize, acc: &mut [T]| {
-        for p in p0..p1 {
-            let s = p * b.rs;
-            axpy_rows(&at, k, p, &b.data[s..s + n], acc, n);
-        }
-    };
     let parts = if rayon::current_num_threads() > 1 && m * n * k >= GEMV_PAR { rayon::current_num_threads().min(k) } else { 1 };
     let len = k.div_ceil(parts);
     let partial: Vec<Vec<T>> = (0..parts)
         .into_par_iter()
         .map(|t| {
             let mut acc = vec![T::default(); m * n];
-            chunk(t * len, ((t + 1) * len).min(k), &mut acc);
+            rows_accumulate(a, b, n, t * len, ((t + 1) * len).min(k), &mut acc);
             acc
         })
         .collect();
@@ -560,56 +557,61 @@ fn skinny_rows<T: GemmElem>(m: usize, n: usize, k: usize, a: &Mat<T>, b: &Mat<T>
     }
 }
 
-/// acc[i, :] += at[i, p]·brow for every row i of the m×n accumulator (at is m×k).
+/// acc[i, :] += A[i, p]·B[p, :] for p in p0..p1 and every row i of the accumulator (n = B's width).
 #[inline(always)]
-fn axpy_rows_body<T: GemmElem>(at: &[T], k: usize, p: usize, brow: &[T], acc: &mut [T], n: usize) {
-    for (i, arow) in acc.chunks_exact_mut(n).enumerate() {
-        let x = at[i * k + p];
-        for (d, &v) in arow.iter_mut().zip(brow) {
-            *d = *d + x * v;
+fn rows_accumulate_body<T: GemmElem>(a: &Mat<T>, b: &Mat<T>, n: usize, p0: usize, p1: usize, acc: &mut [T]) {
+    for p in p0..p1 {
+        let brow = &b.data[p * b.rs..p * b.rs + n];
+        for (i, arow) in acc.chunks_exact_mut(n).enumerate() {
+            let x = a.at(i, p);
+            for (d, &v) in arow.iter_mut().zip(brow) {
+                *d = *d + x * v;
+            }
         }
     }
 }
 
 #[cfg(target_arch = "x86_64")]
 mod skinny_x86 {
-    use super::GemmElem;
+    use super::{GemmElem, Mat};
 
-    /// [`super::axpy_rows_body`] compiled with AVX2.
+    /// [`super::columns_rows_body`] compiled with AVX2.
     ///
     /// # Safety
     /// The CPU must have AVX2.
     #[target_feature(enable = "avx2")]
-    pub unsafe fn axpy_rows<T: GemmElem>(at: &[T], k: usize, p: usize, brow: &[T], acc: &mut [T], n: usize) {
-        super::axpy_rows_body(at, k, p, brow, acc, n)
+    pub unsafe fn columns_rows<T: GemmElem>(a: &Mat<T>, bt: &[T], k: usize, i0: usize, out: &mut [T]) {
+        super::columns_rows_body(a, bt, k, i0, out)
     }
 
-    /// [`super::dot`] compiled with AVX2.
+    /// [`super::rows_accumulate_body`] compiled with AVX2.
     ///
     /// # Safety
     /// The CPU must have AVX2.
     #[target_feature(enable = "avx2")]
-    pub unsafe fn dot<T: GemmElem>(x: &[T], y: &[T]) -> T {
-        super::dot(x, y)
+    pub unsafe fn rows_accumulate<T: GemmElem>(a: &Mat<T>, b: &Mat<T>, n: usize, p0: usize, p1: usize, acc: &mut [T]) {
+        super::rows_accumulate_body(a, b, n, p0, p1, acc)
     }
 }
 
-fn axpy_rows<T: GemmElem>(at: &[T], k: usize, p: usize, brow: &[T], acc: &mut [T], n: usize) {
+/// [`columns_rows_body`] on the AVX2 clone where the CPU has it (one check per task, not per dot).
+fn columns_rows<T: GemmElem>(a: &Mat<T>, bt: &[T], k: usize, i0: usize, out: &mut [T]) {
     #[cfg(target_arch = "x86_64")]
     if is_x86_feature_detected!("avx2") {
         // SAFETY: AVX2 was just detected.
-        return unsafe { skinny_x86::axpy_rows(at, k, p, brow, acc, n) };
+        return unsafe { skinny_x86::columns_rows(a, bt, k, i0, out) };
     }
-    axpy_rows_body(at, k, p, brow, acc, n)
+    columns_rows_body(a, bt, k, i0, out)
 }
 
-fn dot_simd<T: GemmElem>(x: &[T], y: &[T]) -> T {
+/// [`rows_accumulate_body`] on the AVX2 clone where the CPU has it (one check per chunk of p).
+fn rows_accumulate<T: GemmElem>(a: &Mat<T>, b: &Mat<T>, n: usize, p0: usize, p1: usize, acc: &mut [T]) {
     #[cfg(target_arch = "x86_64")]
     if is_x86_feature_detected!("avx2") {
         // SAFETY: AVX2 was just detected.
-        return unsafe { skinny_x86::dot(x, y) };
+        return unsafe { skinny_x86::rows_accumulate(a, b, n, p0, p1, acc) };
     }
-    dot(x, y)
+    rows_accumulate_body(a, b, n, p0, p1, acc)
 }
 
 /// Whether a product is skinny enough for [`skinny_columns`] / [`skinny_rows`] and large enough

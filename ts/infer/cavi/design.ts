@@ -64,10 +64,8 @@ export class RowDesign {
   /** Rᵀ X_c and Rᵀ X_c², each K × D row-major, for weights R (N × K row-major). */
   moments(resp: Float64Array, k: number): { first: Float64Array; second: Float64Array } {
     const { n, d } = this;
-    const rt = new Float64Array(k * n);
-    for (let i = 0; i < n; i++) for (let j = 0; j < k; j++) rt[j * n + i] = resp[i * k + j];
-    const r = ENGINE.fromArray(rt, [k, n]);
-    const m = toF64(matmul(r, this.xx));
+    const r = ENGINE.fromArray(resp, [n, k]);
+    const m = toF64(matmul(r, this.xx, { transA: true }));
     r.dispose();
     const first = new Float64Array(k * d);
     const second = new Float64Array(k * d);
