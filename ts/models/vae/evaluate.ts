@@ -4,7 +4,7 @@
  * (Cremer, Li & Duvenaud 2018). Everything runs in chunks without gradients.
  */
 import { valueAndGrad } from '../../core/autodiff.js';
-import { ValueError } from '../../core/errors.js';
+import { ShapeError, ValueError, fmtShape } from '../../core/errors.js';
 import type { TypedArray } from '../../core/dtype.js';
 import type { Tensor } from '../../core/tensor.js';
 import { tidy } from '../../core/memory.js';
@@ -26,8 +26,12 @@ export interface EvalOptions {
   batchSize?: number;
 }
 
-function rowsOf(x: Tensor, op: string, model: VAEModel): number {
-  if (x.shape.length !== 2 || x.shape[1] !== model.config.xDim) throw new ValueError(`${op}: x must be [n, ${model.config.xDim}], got [${x.shape.join(', ')}]`);
+/**
+ * The number of rows of an evaluation batch x, which must be [n, xDim]; the ShapeError names `op`.
+ * @example checkRows('testElbo', testX, 784) // 10000
+ */
+export function checkRows(op: string, x: Tensor, xDim: number): number {
+  if (x.shape.length !== 2 || x.shape[1] !== xDim) throw new ShapeError(`${op}: x must be [n, ${xDim}], got ${fmtShape(x.shape)}`);
   return x.shape[0];
 }
 
@@ -87,7 +91,7 @@ export function importanceSampled(
  * @example testElbo(vae, params, testX, { key: key(7) }) // e.g. −88.3
  */
 export function testElbo(model: VAEModel, params: VAEParams, x: Tensor, opts: EvalOptions): number {
-  rowsOf(x, 'testElbo', model);
+  checkRows('testElbo', x, model.config.xDim);
   return meanOverChunks(x, opts.batchSize ?? 500, opts.key, (xb, k, _s, m) => {
     const t = model.forward(params, xb, model.noise(k, 1, m), { analyticKL: true });
     return sum(t.logPx).item() - klTotal(t.kl);
@@ -113,7 +117,7 @@ export function importanceLogLikelihood(
   x: Tensor,
   opts: EvalOptions & { k?: number; samplesPerChunk?: number },
 ): { mean: number; perExample: Float64Array } {
-  rowsOf(x, 'importanceLogLikelihood', model);
+  checkRows('importanceLogLikelihood', x, model.config.xDim);
   return importanceSampled(x, { key: opts.key, k: opts.k ?? 5000, batchSize: opts.batchSize ?? 20, samplesPerChunk: opts.samplesPerChunk ?? 250, name: 'importanceLogLikelihood' }, (xb, k, kk) => {
     const t = model.forward(params, xb, model.noise(k, kk, xb.shape[0]));
     let logW = t.logPx;
@@ -136,7 +140,7 @@ function logAddExp(a: number, b: number): number {
  * @example activeUnits(vae, params, testX).counts // e.g. [20]
  */
 export function activeUnits(model: VAEModel, params: VAEParams, x: Tensor, opts: { threshold?: number; batchSize?: number } = {}): { counts: number[]; variances: Float64Array[] } {
-  rowsOf(x, 'activeUnits', model);
+  checkRows('activeUnits', x, model.config.xDim);
   const L = model.config.layers.length;
   return activeUnitsOf(x, model.config.layers.map((s) => s.z), opts, (xb) => {
     let h = xb;
@@ -198,7 +202,7 @@ export function amortizationGap(
   opts: EvalOptions & { steps?: number; lr?: number; samples?: number; evalSamples?: number },
 ): { amortized: number; optimized: number; gap: number } {
   if (model.config.layers.length !== 1) throw new ValueError('amortizationGap: implemented for one stochastic layer');
-  const n = rowsOf(x, 'amortizationGap', model);
+  const n = checkRows('amortizationGap', x, model.config.xDim);
   const { steps = 300, lr = 1e-2, samples = 10, evalSamples = 100 } = opts;
   const d = model.config.layers[0].z;
   const elboOf = (local: { mu: Tensor; logVar: Tensor }, kk: Key, s: number): Tensor => {

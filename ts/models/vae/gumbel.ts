@@ -30,7 +30,7 @@ import { categorical, uniform, type FloatDType } from '../../random/samplers.js'
 import type { TrainState } from './checkpoint.js';
 import { trainLoop, type LoopOptions, type StepLoss, type TrainResult } from './loop.js';
 import { bernoulliLogLik, denseStack } from './terms.js';
-import { meanOverChunks, importanceSampled } from './evaluate.js';
+import { checkRows, importanceSampled, meanOverChunks } from './evaluate.js';
 
 // ---------------------------------------------------------------------------------------------
 // The Gumbel-Softmax sample and the straight-through one-hot.
@@ -328,10 +328,6 @@ export interface GumbelEvalOptions {
   batchSize?: number;
 }
 
-function rowsOf(model: GumbelVAEModel, x: Tensor, op: string): number {
-  if (x.shape.length !== 2 || x.shape[1] !== model.config.xDim) throw new ShapeError(`${op}: x must be [n, ${model.config.xDim}], got ${fmtShape(x.shape)}`);
-  return x.shape[0];
-}
 
 /**
  * log p(x|y) − log q(y|x) + log p(y) for k hard (exact categorical) samples y = one_hot(argmax(log π + g)):
@@ -354,7 +350,7 @@ function hardTerms(model: GumbelVAEModel, params: GumbelVAEParams, x: Tensor, g:
  * @example gumbelTestElbo(m, p, testX, { key: key(7) }) // e.g. −110
  */
 export function gumbelTestElbo(model: GumbelVAEModel, params: GumbelVAEParams, x: Tensor, opts: GumbelEvalOptions): number {
-  rowsOf(model, x, 'gumbelTestElbo');
+  checkRows('gumbelTestElbo', x, model.config.xDim);
   return meanOverChunks(x, opts.batchSize ?? 500, opts.key, (xb, k, _s, m) => {
     const t = hardTerms(model, params, xb, model.noise(k, 1, m));
     return sum(t.logPx).item() - sum(t.kl).item();
@@ -374,7 +370,7 @@ export function gumbelLogLikelihood(
   x: Tensor,
   opts: GumbelEvalOptions & { k?: number; samplesPerChunk?: number },
 ): { mean: number; perExample: Float64Array } {
-  rowsOf(model, x, 'gumbelLogLikelihood');
+  checkRows('gumbelLogLikelihood', x, model.config.xDim);
   const k = opts.k ?? 1000;
   checkInt('gumbelLogLikelihood', 'k (importance samples)', k, 1);
   return importanceSampled(x, { key: opts.key, k, batchSize: opts.batchSize ?? 50, samplesPerChunk: opts.samplesPerChunk ?? 100 }, (xb, kk, samples) => hardTerms(model, params, xb, model.noise(kk, samples, xb.shape[0])).logW);

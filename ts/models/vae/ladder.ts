@@ -42,7 +42,7 @@ import {
   reparameterize,
   stdNormalLogProbPerDim,
 } from './terms.js';
-import { activeUnitsOf, importanceSampled, meanOverChunks } from './evaluate.js';
+import { activeUnitsOf, checkRows, importanceSampled, meanOverChunks } from './evaluate.js';
 
 /** A diagonal Gaussian by its mean and log-variance (same shapes). */
 export interface DiagGaussian {
@@ -370,10 +370,6 @@ export interface BoundEvalOptions {
   batchSize?: number;
 }
 
-function rowsOf(x: Tensor, op: string, xDim: number): number {
-  if (x.shape.length !== 2 || x.shape[1] !== xDim) throw new ShapeError(`${op}: x must be [n, ${xDim}], got ${fmtShape(x.shape)}`);
-  return x.shape[0];
-}
 
 /**
  * The mean test ELBO per example over the rows of x [n, D], one sample per example, with the
@@ -381,7 +377,7 @@ function rowsOf(x: Tensor, op: string, xDim: number): number {
  * @example testElboOf(lvae, params, testX, { key: key(7) }) // e.g. −95.1
  */
 export function testElboOf<P>(model: BoundModel<P>, params: P, x: Tensor, opts: BoundEvalOptions): number {
-  rowsOf(x, 'testElboOf', model.config.xDim);
+  checkRows('testElboOf', x, model.config.xDim);
   return meanOverChunks(x, opts.batchSize ?? 500, opts.key, (xb, k, _s, m) => {
     const t = model.forward(params, xb, model.noise(k, 1, m), { analyticKL: true });
     return sum(t.logPx).item() - sum(klSum(t)).item();
@@ -401,7 +397,7 @@ export function logLikelihoodOf<P>(
   x: Tensor,
   opts: BoundEvalOptions & { k?: number; samplesPerChunk?: number },
 ): { mean: number; perExample: Float64Array } {
-  rowsOf(x, 'logLikelihoodOf', model.config.xDim);
+  checkRows('logLikelihoodOf', x, model.config.xDim);
   return importanceSampled(x, { key: opts.key, k: opts.k ?? 5000, batchSize: opts.batchSize ?? 20, samplesPerChunk: opts.samplesPerChunk ?? 250, name: 'logLikelihoodOf' }, (xb, kk, samples) => {
     const t = model.forward(params, xb, model.noise(kk, samples, xb.shape[0]));
     return sub(t.logPx, klSum(t));
@@ -415,6 +411,6 @@ export function logLikelihoodOf<P>(
  * @example ladderActiveUnits(lvae, params, testX).counts // e.g. [28, 7]
  */
 export function ladderActiveUnits(model: LadderVAEModel, params: LadderVAEParams, x: Tensor, opts: { threshold?: number; batchSize?: number } = {}): { counts: number[]; variances: Float64Array[] } {
-  rowsOf(x, 'ladderActiveUnits', model.config.xDim);
+  checkRows('ladderActiveUnits', x, model.config.xDim);
   return activeUnitsOf(x, model.config.layers.map((s) => s.z), opts, (xb) => model.posteriorMeans(params, xb).map((t) => t.dataSync()));
 }

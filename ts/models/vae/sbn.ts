@@ -21,7 +21,7 @@ import { Linear, type LinearParams } from '../../nn/linear.js';
 import { split, type Key } from '../../random/key.js';
 import { uniform, type FloatDType } from '../../random/samplers.js';
 import { bernoulliLogLik, dense } from './terms.js';
-import { meanOverChunks, importanceSampled } from './evaluate.js';
+import { checkRows, importanceSampled, meanOverChunks } from './evaluate.js';
 
 /** Configuration of `SBN`. */
 export interface SBNConfig {
@@ -232,10 +232,6 @@ export interface SBNEvalOptions {
   batchSize?: number;
 }
 
-function rowsOf(fn: string, model: SBNModel, x: Tensor): number {
-  if (x.shape.length !== 2 || x.shape[1] !== model.config.xDim) throw new ShapeError(`${fn}: x must be [n, ${model.config.xDim}], got ${fmtShape(x.shape)}`);
-  return x.shape[0];
-}
 
 /**
  * The mean ELBO per example over the rows of x [n, D]: (1/n) Σ_i (1/S) Σ_s f_i(b_s), b_s ~ q(b|x_i),
@@ -243,7 +239,7 @@ function rowsOf(fn: string, model: SBNModel, x: Tensor): number {
  * @example sbnTestElbo(sbn, params, testX, { key: key(7) }) // e.g. −115
  */
 export function sbnTestElbo(model: SBNModel, params: SBNParams, x: Tensor, opts: SBNEvalOptions & { samples?: number }): number {
-  rowsOf('sbnTestElbo', model, x);
+  checkRows('sbnTestElbo', x, model.config.xDim);
   const S = opts.samples ?? 1;
   checkInt('sbnTestElbo', 'samples', S, 1);
   return meanOverChunks(x, opts.batchSize ?? 500, opts.key, (xb, k) => {
@@ -264,7 +260,7 @@ export function sbnLogLikelihood(
   x: Tensor,
   opts: SBNEvalOptions & { k?: number; samplesPerChunk?: number },
 ): { mean: number; perExample: Float64Array } {
-  rowsOf('sbnLogLikelihood', model, x);
+  checkRows('sbnLogLikelihood', x, model.config.xDim);
   const k = opts.k ?? 1000;
   checkInt('sbnLogLikelihood', 'k', k, 1);
   return importanceSampled(x, { key: opts.key, k, batchSize: opts.batchSize ?? 100, samplesPerChunk: opts.samplesPerChunk ?? 250 }, (xb, kk, samples) => {
