@@ -34,7 +34,7 @@ import type { MinibatchLoader } from '../../data/loader.js';
 import type { TrainState } from './checkpoint.js';
 import { trainLoop, type LoopOptions, type TrainResult } from './loop.js';
 import { betaAt, type BetaSchedule } from './objectives.js';
-import { DEFAULT_LOGVAR_RANGE, bernoulliLogLik, clampLogVar, dense, gaussianLogLik, klStdNormalPerDim, reparameterize } from './terms.js';
+import { bernoulliLogLik, checkInt, clampLogVar, DEFAULT_LOGVAR_RANGE, dense, gaussianLogLik, klStdNormalPerDim, reparameterize } from './terms.js';
 import { meanOverChunks } from './evaluate.js';
 
 /** Configuration of `ConvVAE`. */
@@ -100,10 +100,6 @@ export interface ConvVAEModel {
 /** Initial per-pixel log σ² of the Gaussian likelihood. */
 const PIXEL_LOGVAR_INIT = -3;
 
-function checkInt(name: string, v: number, min: number): void {
-  if (!Number.isInteger(v) || v < min) throw new ValueError(`ConvVAE: ${name} must be an integer ≥ ${min}, got ${v}`);
-}
-
 function checkRange(name: string, r: readonly [number, number]): void {
   if (!(r[0] < r[1])) throw new ValueError(`ConvVAE: ${name} must be [lo, hi] with lo < hi, got [${r[0]}, ${r[1]}]`);
 }
@@ -128,14 +124,14 @@ export function ConvVAE(config: ConvVAEConfig = {}): ConvVAEModel {
     ...config,
   };
   const { height: H, width: W, z: Z, dtype } = cfg;
-  checkInt('height', H, 4);
-  checkInt('width', W, 4);
+  checkInt('ConvVAE', 'height', H, 4);
+  checkInt('ConvVAE', 'width', W, 4);
   if (H % 4 !== 0 || W % 4 !== 0) throw new ValueError(`ConvVAE: height and width must be multiples of 4 (two stride-2 convolutions), got ${H}×${W}`);
   if (!Array.isArray(cfg.channels as unknown) || cfg.channels.length !== 2) throw new ValueError(`ConvVAE: channels must be [c1, c2], got ${String(cfg.channels)}`);
   const [c1, c2] = cfg.channels;
-  checkInt('channels[0]', c1, 1);
-  checkInt('channels[1]', c2, 1);
-  checkInt('z (the latent size)', Z, 1);
+  checkInt('ConvVAE', 'channels[0]', c1, 1);
+  checkInt('ConvVAE', 'channels[1]', c2, 1);
+  checkInt('ConvVAE', 'z (the latent size)', Z, 1);
   if (cfg.likelihood !== 'bernoulli' && cfg.likelihood !== 'gaussian') throw new ValueError(`ConvVAE: likelihood must be 'bernoulli' or 'gaussian', got '${String(cfg.likelihood)}'`);
   if (dtype !== 'float32' && dtype !== 'float64') throw new ValueError(`ConvVAE: dtype must be 'float32' or 'float64', got '${String(dtype)}'`);
   checkRange('logVarRange', cfg.logVarRange);
@@ -222,12 +218,12 @@ export function ConvVAE(config: ConvVAEConfig = {}): ConvVAEModel {
       return { logPx, kl: sum(klStdNormalPerDim(q.mu, q.logVar), -1), mu: q.mu, logVar: q.logVar };
     },
     noise(k: Key, samples: number, batch: number): Tensor {
-      checkInt('noise samples', samples, 1);
-      checkInt('noise batch', batch, 1);
+      checkInt('ConvVAE', 'noise samples', samples, 1);
+      checkInt('ConvVAE', 'noise batch', batch, 1);
       return normal(k, [samples, batch, Z], { dtype });
     },
     sample(p: ConvVAEParams, k: Key, n: number): Tensor {
-      checkInt('sample n', n, 1);
+      checkInt('ConvVAE', 'sample n', n, 1);
       return pixelMean(decode(p, normal(k, [n, Z], { dtype })));
     },
     reconstruct(p: ConvVAEParams, x: Tensor): Tensor {

@@ -23,7 +23,7 @@ import { normal, type FloatDType } from '../../random/samplers.js';
 import type { TrainState } from './checkpoint.js';
 import { trainLoop, type LoopOptions, type TrainResult } from './loop.js';
 import { betaAt, type BetaSchedule } from './objectives.js';
-import { DEFAULT_LOGVAR_RANGE, bernoulliLogLik, clampLogVar, dense, gaussianLogLik, klDiagNormalPerDim, klStdNormalPerDim, reparameterize } from './terms.js';
+import { bernoulliLogLik, checkInt, clampLogVar, DEFAULT_LOGVAR_RANGE, dense, gaussianLogLik, klDiagNormalPerDim, klStdNormalPerDim, reparameterize } from './terms.js';
 import { meanOverChunks } from './evaluate.js';
 
 /**
@@ -175,10 +175,6 @@ export function condNet(inDim: number, numClasses: number, hidden: readonly numb
       return h;
     },
   };
-}
-
-function checkInt(op: string, name: string, v: number, min: number): void {
-  if (!Number.isInteger(v) || v < min) throw new ValueError(`${op}: ${name} must be an integer ≥ ${min}, got ${v}`);
 }
 
 /**

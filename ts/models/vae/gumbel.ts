@@ -29,7 +29,7 @@ import { Key, split } from '../../random/key.js';
 import { categorical, uniform, type FloatDType } from '../../random/samplers.js';
 import type { TrainState } from './checkpoint.js';
 import { trainLoop, type LoopOptions, type StepLoss, type TrainResult } from './loop.js';
-import { bernoulliLogLik, denseStack } from './terms.js';
+import { bernoulliLogLik, checkInt, denseStack } from './terms.js';
 import { checkRows, importanceSampled, meanOverChunks } from './evaluate.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -178,10 +178,6 @@ export interface GumbelVAEModel {
   sample(params: GumbelVAEParams, k: Key, n: number): Tensor;
   /** Pixel probabilities decoded from each latent's most probable class: x ↦ E[x | y = one_hot(argmax q(y|x))]. */
   reconstruct(params: GumbelVAEParams, x: Tensor): Tensor;
-}
-
-function checkInt(fn: string, name: string, v: number, min: number): void {
-  if (!Number.isInteger(v) || v < min) throw new ValueError(`${fn}: ${name} must be an integer ≥ ${min}, got ${v}`);
 }
 
 /**

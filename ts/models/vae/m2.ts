@@ -25,7 +25,7 @@ import { normal, type FloatDType } from '../../random/samplers.js';
 import type { TrainState } from './checkpoint.js';
 import { checkClassLabels, condNet, type CondHeadParams, type LabelsLike } from './cvae.js';
 import { trainLoop, type LoopOptions, type TrainResult } from './loop.js';
-import { DEFAULT_LOGVAR_RANGE, bernoulliLogLik, clampLogVar, dense, klStdNormalPerDim, reparameterize } from './terms.js';
+import { bernoulliLogLik, checkInt, clampLogVar, DEFAULT_LOGVAR_RANGE, dense, klStdNormalPerDim, reparameterize } from './terms.js';
 
 /** Configuration of `M2`. */
 export interface M2Config {
@@ -79,10 +79,6 @@ export interface M2Model {
   noise(k: Key, batch: number): Tensor;
   /** Pixel probabilities of one sample z ~ N(0, I) per label: [n, xDim]. */
   sample(params: M2Params, k: Key, labels: LabelsLike): Tensor;
-}
-
-function checkInt(op: string, name: string, v: number, min: number): void {
-  if (!Number.isInteger(v) || v < min) throw new ValueError(`${op}: ${name} must be an integer ≥ ${min}, got ${v}`);
 }
 
 /**

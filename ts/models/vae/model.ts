@@ -17,20 +17,7 @@ import { activation, type Activation } from '../../nn/activations.js';
 import { Linear, MLP, type LinearParams } from '../../nn/linear.js';
 import { split, type Key } from '../../random/key.js';
 import { normal } from '../../random/samplers.js';
-import {
-  DEFAULT_LOGVAR_RANGE,
-  bernoulliLogLik,
-  clampLogVar,
-  dense,
-  diagNormalLogProbAtEps,
-  diagNormalLogProbPerDim,
-  gaussianLogLik,
-  gradScale,
-  klStdNormalPerDim,
-  reparameterize,
-  stdNormalLogProbPerDim,
-  type ScaleHolder,
-} from './terms.js';
+import { bernoulliLogLik, checkInt, clampLogVar, DEFAULT_LOGVAR_RANGE, dense, diagNormalLogProbAtEps, diagNormalLogProbPerDim, gaussianLogLik, gradScale, klStdNormalPerDim, reparameterize, stdNormalLogProbPerDim, type ScaleHolder } from './terms.js';
 
 /** One stochastic layer: its latent size and the hidden widths of the MLP below it. */
 export interface StochasticLayerSpec {
@@ -119,10 +106,6 @@ export interface VAEModel {
   reconstruct(params: VAEParams, x: Tensor): Tensor;
 }
 
-function checkInt(name: string, v: number, min: number): void {
-  if (!Number.isInteger(v) || v < min) throw new ValueError(`VAE: ${name} must be an integer ≥ ${min}, got ${v}`);
-}
-
 /**
  * Builds a VAE (one or more stochastic layers; Bernoulli or Gaussian pixels).
  * @example
@@ -137,12 +120,12 @@ export function VAE(config: VAEConfig): VAEModel {
     logVarRange: DEFAULT_LOGVAR_RANGE,
     ...config,
   };
-  checkInt('xDim', cfg.xDim, 1);
+  checkInt('VAE', 'xDim', cfg.xDim, 1);
   const specs: readonly StochasticLayerSpec[] = cfg.layers;
   if (!Array.isArray(specs as unknown) || specs.length === 0) throw new ValueError('VAE: layers must list at least one stochastic layer');
   specs.forEach((s, i) => {
-    checkInt(`layers[${i}].z (the latent size)`, s.z, 1);
-    s.hidden.forEach((h, j) => checkInt(`layers[${i}].hidden[${j}]`, h, 1));
+    checkInt('VAE', `layers[${i}].z (the latent size)`, s.z, 1);
+    s.hidden.forEach((h, j) => checkInt('VAE', `layers[${i}].hidden[${j}]`, h, 1));
   });
   if (cfg.likelihood !== 'bernoulli' && cfg.likelihood !== 'gaussian') throw new ValueError(`VAE: likelihood must be 'bernoulli' or 'gaussian', got '${String(cfg.likelihood)}'`);
   const [lo, hi] = cfg.logVarRange;
@@ -268,7 +251,7 @@ export function VAE(config: VAEConfig): VAEModel {
       return { logPx: pixelLogLik(params, zs[0], x), kl, analytic };
     },
     sample(params: VAEParams, k: Key, n: number): Tensor {
-      checkInt('sample n', n, 1);
+      checkInt('VAE', 'sample n', n, 1);
       const ks = split(k, L);
       let z = normal(ks[L - 1], [n, cfg.layers[L - 1].z], { dtype: 'float32' });
       for (let l = L - 1; l >= 1; l--) {

@@ -20,7 +20,7 @@ import { sum } from '../../ops/reduce.js';
 import { Linear, type LinearParams } from '../../nn/linear.js';
 import { split, type Key } from '../../random/key.js';
 import { uniform, type FloatDType } from '../../random/samplers.js';
-import { bernoulliLogLik, dense } from './terms.js';
+import { bernoulliLogLik, checkInt, dense } from './terms.js';
 import { checkRows, importanceSampled, meanOverChunks } from './evaluate.js';
 
 /** Configuration of `SBN`. */
@@ -69,10 +69,6 @@ export interface SBNModel {
 
 /** Clamp of uniforms away from 0 and 1 so logits of them stay finite in float32. */
 export const UNIFORM_EPS = 1e-6;
-
-function checkInt(fn: string, name: string, v: number, min: number): void {
-  if (!Number.isInteger(v) || v < min) throw new ValueError(`${fn}: ${name} must be an integer ≥ ${min}, got ${v}`);
-}
 
 /**
  * Builds a sigmoid belief network VAE with one layer of binary latents.

@@ -19,6 +19,14 @@ export const LOG_2PI = Math.log(2 * Math.PI);
 export const DEFAULT_LOGVAR_RANGE: readonly [number, number] = [-10, 10];
 
 /**
+ * Throws a ValueError naming `op` and `name` unless v is an integer ≥ min (sizes, counts, k).
+ * @example checkInt('VAE', 'xDim', 784, 1) // passes; checkInt('VAE', 'xDim', 0, 1) throws
+ */
+export function checkInt(op: string, name: string, v: number, min: number): void {
+  if (!Number.isInteger(v) || v < min) throw new ValueError(`${op}: ${name} must be an integer ≥ ${min}, got ${v}`);
+}
+
+/**
  * Clamps a log-variance head's output to [lo, hi] (gradient zero outside, as the survey advises).
  * @example clampLogVar(h) // values in [−10, 10]
  */

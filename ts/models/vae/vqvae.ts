@@ -40,7 +40,7 @@ import { split, type Key } from '../../random/key.js';
 import { uniform } from '../../random/samplers.js';
 import type { TrainState } from './checkpoint.js';
 import { trainLoop, type LoopOptions, type StepLoss, type TrainResult } from './loop.js';
-import { bernoulliLogLik, denseStack } from './terms.js';
+import { bernoulliLogLik, checkInt, denseStack } from './terms.js';
 
 // ---------------------------------------------------------------------------------------------
 // Vector quantization.
@@ -197,10 +197,6 @@ export interface VQVAEModel {
   reconstruct(params: VQVAEParams, x: Tensor): Tensor;
   /** Pixel probabilities decoded from code indices int32 [n, M]. */
   decodeIndices(params: VQVAEParams, indices: Tensor): Tensor;
-}
-
-function checkInt(fn: string, name: string, v: number, min: number): void {
-  if (!Number.isInteger(v) || v < min) throw new ValueError(`${fn}: ${name} must be an integer ≥ ${min}, got ${v}`);
 }
 
 /**
