@@ -375,8 +375,25 @@ fn dots_body<T: GemmElem>(rows: &[T], rs: usize, x: &[T], out: &mut [T], i0: usi
 fn axpys_body<T: GemmElem>(rows: &[T], rs: usize, x: &[T], out: &mut [T], j0: usize) {
     let len = out.len();
     out.fill(T::default());
-    for (p, &xp) in x.iter().enumerate() {
+    // Four rows per pass over `out` (a quarter of its loads and stores), each element still
+    // accumulated in p order.
+    let quads = x.len() / 4;
+    for q in 0..quads {
+        let p = 4 * q;
         let s = p * rs + j0;
+        let (r0, r1, r2, r3) = (&rows[s..s + len], &rows[s + rs..s + rs + len], &rows[s + 2 * rs..s + 2 * rs + len], &rows[s + 3 * rs..s + 3 * rs + len]);
+        let (x0, x1, x2, x3) = (x[p], x[p + 1], x[p + 2], x[p + 3]);
+        for j in 0..len {
+            let mut d = out[j];
+            d = d + x0 * r0[j];
+            d = d + x1 * r1[j];
+            d = d + x2 * r2[j];
+            out[j] = d + x3 * r3[j];
+        }
+    }
+    for p in 4 * quads..x.len() {
+        let s = p * rs + j0;
+        let xp = x[p];
         for (d, &v) in out.iter_mut().zip(&rows[s..s + len]) {
             *d = *d + xp * v;
         }
@@ -451,11 +468,42 @@ fn gemv<T: GemmElem>(data: &[T], rs: usize, dot_form: bool, x: &[T], c: &mut [T]
             axpys(data, rs, x, out, o0)
         }
     };
-    match gemv_chunk(c.len(), k) {
+    let len = c.len();
+    let threads = rayon::current_num_threads();
+    if !dot_form && threads > 1 && len * k >= GEMV_PAR && len < GEMV_SPLIT_K {
+        // Few outputs and a long reduction: splitting the outputs would have every task stream the
+        // whole matrix for a few elements of each row, so the reduction is split instead, into a
+        // fixed number of parts added in order (the result does not depend on the scheduling).
+        let parts = threads.min(k);
+        let per = k.div_ceil(parts);
+        let partial: Vec<Vec<T>> = (0..parts)
+            .into_par_iter()
+            .map(|t| {
+                let (p0, p1) = (t * per, ((t + 1) * per).min(k));
+                let mut acc = vec![T::default(); len];
+                if p0 < p1 {
+                    axpys(&data[p0 * rs..], rs, &x[p0..p1], &mut acc, 0);
+                }
+                acc
+            })
+            .collect();
+        c.copy_from_slice(&partial[0]);
+        for part in &partial[1..] {
+            for (d, &v) in c.iter_mut().zip(part) {
+                *d = *d + v;
+            }
+        }
+        return;
+    }
+    match gemv_chunk(len, k) {
         Some(ch) => c.par_chunks_mut(ch).enumerate().for_each(|(t, out)| run(t * ch, out)),
         None => run(0, c),
     }
 }
+
+/// Output length below which an axpy-form matrix-vector product splits its reduction across
+/// cores rather than its outputs (a task's share of each matrix row would be under a few cache lines).
+const GEMV_SPLIT_K: usize = 1024;
 
 /// The contiguous vector of an operand whose elements are `data[i·stride]`, i < len (borrowed
 /// when the stride is 1, gathered otherwise).
@@ -778,7 +826,7 @@ mod tests {
     #[test]
     fn gemv_matches_naive() {
         // Sizes below and above the parallel threshold, with lane remainders.
-        for &(m, n, k) in &[(1, 1, 13), (37, 1, 50), (1, 29, 61), (10000, 1, 50), (1, 9000, 33), (3000, 1, 1)] {
+        for &(m, n, k) in &[(1, 1, 13), (37, 1, 50), (1, 29, 61), (10000, 1, 50), (1, 9000, 33), (3000, 1, 1), (50, 1, 10000), (1, 37, 9001)] {
             let a: Vec<f64> = (0..m * k).map(|i| ((i * 7919) % 101) as f64 / 50.0 - 1.0).collect();
             let b: Vec<f64> = (0..k * n).map(|i| ((i * 104729) % 97) as f64 / 48.0 - 1.0).collect();
             for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {

@@ -134,6 +134,23 @@ describe('compiled kernels equal eager kernels (js backend, every conformance ca
       }
   });
 
+  it('a full sum joins the loop that computes its input even after a kernel call closed that loop', () => {
+    // y's loop closes when the matmul reads y; the sum that follows still accumulates inside it.
+    const run = (x: Tensor, w: Tensor): Tensor[] => {
+      const y = mul(add(x, 1), 2);
+      const z = ENGINE.runKernel('matmul', [y, w], { transA: true, transB: false })[0];
+      return [z, sum(y)];
+    };
+    const x = ENGINE.fromArray(Float64Array.from({ length: 40 }, (_, i) => Math.sin(i * 1.3)), [40, 1]);
+    const w = ENGINE.fromArray(Float64Array.from({ length: 40 }, (_, i) => Math.cos(i * 0.7)), [40, 1]);
+    const f = compile(run);
+    const got = f(x, w);
+    run(x, w).forEach((t, i) => expect(sameBits(got[i].dataSync(), t.dataSync()), `output ${i}`).toBeNull());
+    const src = f.lower(x, w).plan.source;
+    expect(src).not.toMatch(/\/\/ sum /);
+    expect(src).toMatch(/\+= /);
+  });
+
   it('a traced gather index out of range raises the eager error at replay', () => {
     const x = tensor([1, 2, 3]);
     const f = compile((v: Tensor, i: Tensor) => ENGINE.runKernel('gather', [v, i], { axis: 0 })[0]);

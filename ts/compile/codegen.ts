@@ -271,6 +271,8 @@ function schedule(g: Graph, opts: CodegenOptions, moves: ReadonlyMap<Node, unkno
   const stmts: Stmt[] = [];
   let open: { kind: 'loop'; n: number; nodes: Node[] } | null = null;
   let members = new Set<number>();
+  /** The loop that computes each loop value: a full reduction of it joins that loop, even once closed. */
+  const home = new Map<number, { n: number; nodes: Node[] }>();
   const close = (): void => {
     if (open !== null) stmts.push(open);
     open = null;
@@ -295,12 +297,14 @@ function schedule(g: Graph, opts: CodegenOptions, moves: ReadonlyMap<Node, unkno
       }
       (open as unknown as { nodes: Node[] }).nodes.push(n);
       members.add(out.id);
+      home.set(out.id, open as unknown as { n: number; nodes: Node[] });
       continue;
     }
-    const cur = open as { n: number } | null;
-    if (isFullReduce(n, g) && cur !== null && members.has(n.ins[0]) && g.values[n.ins[0]].size === cur.n) {
-      (open as unknown as { nodes: Node[] }).nodes.push(n);
-      members.add(out.id);
+    const src = home.get(n.ins[0]);
+    if (isFullReduce(n, g) && src !== undefined && g.values[n.ins[0]].size === src.n) {
+      // The accumulator runs in the loop that computes the input; its scalar is ready after it.
+      src.nodes.push(n);
+      if (src === open) members.add(out.id);
       continue;
     }
     if (usesOpen) close();
