@@ -41,6 +41,14 @@ export declare function cumsum(x: Arr, out: Arr, outer: number, n: number, inner
 /** out[b, i, j] = i == j ? x[b, i] : 0 for x of shape (batch, n). */
 export declare function diagEmbed(x: Arr, out: Arr, n: number): void
 
+/**
+ * Runs a fused loop: `prog` (layout in the module docs) over i in 0..n with `arrays`
+ * (Float64Array or Int32Array; those read or written at i hold at least n elements) and
+ * `scalars`; accumulator a's sum is written to `acc[a]`. Arrays written must not be read by the
+ * same loop at other indices (the compiler's buffer assignment guarantees it).
+ */
+export declare function fusedLoop(prog: Arr, scalars: Arr, arrays: Array<Arr>, n: number, acc: Arr): void
+
 /** out (outer, nIdx, inner) = x (outer, size, inner) at indices `idx` along the middle axis. */
 export declare function gather(x: Arr, idx: Arr, out: Arr, outer: number, size: number, inner: number, axis: number): void
 

@@ -228,7 +228,7 @@ fn softplus(x: f64) -> f64 {
     m + (-x.abs()).exp().ln_1p()
 }
 
-fn unary_float<T: Elem>(op: u32, x: &[T], o: &mut [T]) -> Result<()> {
+pub(crate) fn unary_float<T: Elem>(op: u32, x: &[T], o: &mut [T]) -> Result<()> {
     const C: usize = par::CHEAP_MIN;
     const E: usize = par::COSTLY_MIN;
     macro_rules! m {

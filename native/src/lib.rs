@@ -12,6 +12,7 @@
 
 pub mod elementwise;
 pub mod fastmath;
+pub mod fused;
 pub mod linalg;
 pub mod matmul;
 pub mod par;
@@ -231,7 +232,7 @@ macro_rules! dispatch_float {
 /// The version of the addon's calling convention; the TS wrapper refuses a mismatch.
 #[napi_derive::napi]
 pub fn abi_version() -> u32 {
-    2
+    3
 }
 
 /// Number of threads rayon uses for the large kernels.

@@ -46,4 +46,9 @@ export interface Backend<S = unknown> {
   run<N extends KernelName>(name: N, ins: readonly View<S>[], outs: readonly View<S>[], attrs: KernelAttrs[N]): void;
   /** Bytes of device memory in use, where the backend tracks it. */
   memory?(): { bytesInUse: number };
+  /**
+   * Runs a fused elementwise loop of a compiled step (cpu device; the program format is in
+   * native/src/fused.rs, built by ts/compile/native-loop.ts).
+   */
+  fusedLoop?(prog: Int32Array, scalars: Float64Array, arrays: TypedArray[], n: number, acc: Float64Array): void;
 }

@@ -18,10 +18,14 @@
  *   elements (see `workOf`; for a matmul, multiply-adds). Arithmetic and data movement stay in
  *   generated code up to 16 times that size (`CHEAP_FACTOR`): fused loops beat one backend call
  *   per kernel there, while transcendental functions are faster in the backend's kernels.
+ * - On a backend that runs fused loops (the cpu backend), a loop of at least NATIVE_LOOP_MIN
+ *   elements whose values are float64 (or 0/1 int32) becomes one native call instead
+ *   (ts/compile/native-loop.ts): vectorized transcendentals, both cores, memory touched once.
  * - Buffers are assigned from a liveness analysis over the statement order: a buffer is reused as
  *   soon as its last reader has run, so a replay allocates nothing.
  *
- * Generated code and specialized closures equal the js backend bit for bit: they keep the js
+ * Generated code and specialized closures equal the js backend bit for bit (native loops give the
+ * backend's results, as backend calls do): they keep the js
  * kernels' order of operations, round float32 intermediates with Math.fround and wrap int32 ones
  * exactly where the eager kernels store them. Backend calls give the backend's results.
  */
@@ -41,6 +45,7 @@ import { CompileError } from './errors.js';
 import type { Graph, Node, Value } from './graph.js';
 import { checkIndices, dynGather, moveMap, specialKernel, type DynGather, type MoveMap } from './lower.js';
 import { deriveKeys, fillBits, fillNormal, fillUniform } from './rand.js';
+import { NATIVE_LOOP_MIN, nativeLoop, type NativeLoop } from './native-loop.js';
 
 /** A compiled graph, ready to replay. */
 export interface Plan {
@@ -545,6 +550,36 @@ export function buildPlan(g: Graph, opts: CodegenOptions): Plan {
     return e;
   };
 
+  const natives: { prog: Int32Array; s: Float64Array; a: TypedArray[]; acc: Float64Array; run(): void }[] = [];
+  const backendLoop = opts.backend.fusedLoop?.bind(opts.backend);
+  /** Emits a loop as one native call when the backend runs fused loops and the loop qualifies. */
+  const emitNative = (s: { n: number; nodes: Node[] }): boolean => {
+    if (backendLoop === undefined || s.n < NATIVE_LOOP_MIN) return false;
+    const nl: NativeLoop | null = nativeLoop(s.nodes, s.n, {
+      g,
+      moves,
+      gathers,
+      stored: (id) => needsArray.has(id) || outBound.has(id),
+      arrayOf: arr,
+      scalarOf: scal,
+    });
+    if (nl === null) return false;
+    const k = natives.length;
+    const names = nl.arrays.map((e) => (e.startsWith('@') ? addMap(nl.maps[Number(e.slice(1))]) : e));
+    const entry = { prog: nl.prog, s: new Float64Array(Math.max(1, nl.scalars.length)), a: new Array<TypedArray>(names.length), acc: new Float64Array(Math.max(1, nl.sums.size)), run: (): void => {} };
+    const n = s.n;
+    entry.run = (): void => backendLoop(entry.prog, entry.s, entry.a, n, entry.acc);
+    natives.push(entry);
+    head.push(`const N${k} = N[${k}];`);
+    body.push(...nl.checks, ...nl.scalars.map((e, j) => `N${k}.s[${j}] = ${e};`), ...names.map((e, j) => `N${k}.a[${j}] = ${e};`), `N${k}.run(); // fused loop of ${s.nodes.length} kernels over ${n} elements (native)`);
+    for (const [o, j] of nl.sums) {
+      body.push(`const s${o} = N${k}.acc[${j}];`);
+      if (needsArray.has(o) || outBound.has(o)) body.push(`${arr(o)}[0] = s${o};`);
+    }
+    nBackend++;
+    return true;
+  };
+
   stmts.forEach((s, si) => {
     if (s.kind === 'scalar') {
       const n = s.node;
@@ -565,6 +600,7 @@ export function buildPlan(g: Graph, opts: CodegenOptions): Plan {
     if (s.kind === 'loop') {
       loops++;
       fused += s.nodes.length;
+      if (emitNative(s)) return;
       const pre: string[] = [];
       const loads: string[] = [];
       const lines: string[] = [];
@@ -710,13 +746,13 @@ export function buildPlan(g: Graph, opts: CodegenOptions): Plan {
   const source = `${head.join('\n')}\nreturn function run(I, KW, O) {\n${body.map((l) => `  ${l}`).join('\n')}\n};`;
   let factory: (...a: unknown[]) => Plan['run'];
   try {
-    factory = new Function('F', 'C', 'S', 'M', 'K', 'A', 'R', 'KD', 'KS', source) as (...a: unknown[]) => Plan['run'];
+    factory = new Function('F', 'C', 'S', 'M', 'K', 'A', 'R', 'KD', 'KS', 'N', source) as (...a: unknown[]) => Plan['run'];
   } catch (e) {
     throw new CompileError(`compile: generated code does not parse (${(e as Error).message}); this is a bug in varinf`);
   }
   const R = { deriveKeys, fillBits, fillUniform, fillNormal };
   const keySlots = new Uint32Array(2 * Math.max(1, g.keys.length));
-  const run = factory(F, consts, scratch, maps, calls, callAttrs, R, g.keys, keySlots);
+  const run = factory(F, consts, scratch, maps, calls, callAttrs, R, g.keys, keySlots, natives);
   return {
     run,
     keySlots,

@@ -329,7 +329,11 @@ function cholesky(shape: Shape): Special {
   };
 }
 
-/** scatterAdd with constant indices: (destination, update) pairs in the js kernel's order. */
+/**
+ * scatterAdd with constant indices, grouped by destination (compressed rows): each output element
+ * sums its updates in a register, in the js kernel's order (a stable grouping keeps the update
+ * order per destination, so the sums are the same bits).
+ */
 function scatterAdd(idxData: TypedArray, out: Shape, isInt: boolean, { axis }: KernelAttrs['scatterAdd']): Special {
   const size = out[axis];
   let outer = 1;
@@ -337,23 +341,30 @@ function scatterAdd(idxData: TypedArray, out: Shape, isInt: boolean, { axis }: K
   for (let i = 0; i < axis; i++) outer *= out[i];
   for (let i = axis + 1; i < out.length; i++) inner *= out[i];
   const nq = idxData.length;
-  const dst = new Int32Array(outer * nq * inner);
-  const src = new Int32Array(outer * nq * inner);
-  let t = 0;
+  const nOut = outer * size * inner;
+  const start = new Int32Array(nOut + 1);
+  for (let p = 0; p < outer; p++)
+    for (let q = 0; q < nq; q++) for (let i = 0; i < inner; i++) start[(p * size + idxData[q]) * inner + i + 1]++;
+  for (let d = 0; d < nOut; d++) start[d + 1] += start[d];
+  const src = new Int32Array(start[nOut]);
+  const fill = start.slice(0, nOut);
   for (let p = 0; p < outer; p++)
     for (let q = 0; q < nq; q++)
-      for (let i = 0; i < inner; i++) {
-        src[t] = (p * nq + q) * inner + i;
-        dst[t++] = (p * size + idxData[q]) * inner + i;
-      }
+      for (let i = 0; i < inner; i++) src[fill[(p * size + idxData[q]) * inner + i]++] = (p * nq + q) * inner + i;
   if (isInt)
     return (u, o) => {
-      o.fill(0);
-      for (let j = 0; j < dst.length; j++) o[dst[j]] = (o[dst[j]] + u[src[j]]) | 0;
+      for (let d = 0; d < nOut; d++) {
+        let acc = 0;
+        for (let j = start[d]; j < start[d + 1]; j++) acc = (acc + u[src[j]]) | 0;
+        o[d] = acc;
+      }
     };
   return (u, o) => {
-    o.fill(0);
-    for (let j = 0; j < dst.length; j++) o[dst[j]] += u[src[j]];
+    for (let d = 0; d < nOut; d++) {
+      let acc = 0;
+      for (let j = start[d]; j < start[d + 1]; j++) acc += u[src[j]];
+      o[d] = acc;
+    }
   };
 }
 

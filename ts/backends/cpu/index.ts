@@ -62,9 +62,10 @@ interface Native {
   randomGamma(alpha: TypedArray, out: TypedArray, k0: number, k1: number): void;
   randomPoisson(rate: TypedArray, out: TypedArray, k0: number, k1: number): void;
   randomVonMises(kappa: TypedArray, out: TypedArray, k0: number, k1: number): void;
+  fusedLoop(prog: Int32Array, scalars: Float64Array, arrays: TypedArray[], n: number, acc: Float64Array): void;
 }
 
-const ABI_VERSION = 2;
+const ABI_VERSION = 3;
 
 /**
  * Crossover sizes (elements of work) below which a kernel runs on js. Measured with
@@ -449,6 +450,9 @@ class CpuBackend implements Backend<TypedArray> {
     const k = this.kernels[name] as CpuKernel<N> | undefined;
     if (k === undefined) throw new Error(`cpu backend: kernel '${name}' is not implemented`);
     k(ins, outs, attrs);
+  }
+  fusedLoop(prog: Int32Array, scalars: Float64Array, arrays: TypedArray[], n: number, acc: Float64Array): void {
+    this.native.fusedLoop(prog, scalars, arrays, n, acc);
   }
 }
 

@@ -1,0 +1,329 @@
+//! Fused elementwise loops from compiled steps (ts/compile/native-loop.ts): a small register
+//! program over blocks of [`BLOCK`] float64 elements, so a loop of several kernels reads and writes
+//! memory once, runs the vectorized float64 transcendentals of `fastmath::f64x`, and splits
+//! across cores.
+//!
+//! Program layout (`Int32Array`): `[registers, then 5 words per instruction: op, a, b, c, d]`.
+//!
+//! | op | meaning |
+//! | --- | --- |
+//! | 0 `LOAD r, k` | r[j] = arrays[k][i] |
+//! | 1 `GATHER r, k, m` | r[j] = arrays[k][arrays[m][i]] (m an Int32Array; an index outside k gives NaN) |
+//! | 2 `SCALAR r, s` | r[j] = scalars[s] |
+//! | 3 `UNARY r, x, code` | code as the `unary` kernel's (UNARY_OPS order) |
+//! | 4 `BINARY r, x, y, code` | 0 add, 1 sub, 2 mul, 3 div, 4 pow, 5 maximum, 6 minimum, 7 equal, 8 notEqual, 9 less, 10 lessEqual, 11 greater, 12 greaterEqual (comparisons give 1 or 0) |
+//! | 5 `WHERE r, c, x, y` | r[j] = c[j] != 0 ? x[j] : y[j] |
+//! | 6 `CLAMP r, x, s_min, s_max` | as the clamp kernel (NaN passes through) |
+//! | 7 `STORE k, x` | arrays[k][i] = x[j] (into an Int32Array as an integer: the compiler stores only exact ones) |
+//! | 8 `SUM a, x` | accumulator a += Σ x |
+//!
+//! j is i's place in its block and i runs over 0..n. An instruction's output register differs from
+//! its inputs (checked). Sums are deterministic: the range is cut into pieces of [`PIECE`]
+//! elements whatever the thread count, each block is summed with [`LANES`] partial sums, and the
+//! pieces' sums are added in order.
+
+use crate::elementwise::{js_pow, unary_float};
+use crate::fastmath;
+use crate::par::SendPtr;
+use crate::{err, Arr, Kind};
+use napi::Result;
+use napi_derive::napi;
+use rayon::prelude::*;
+
+/// Elements per register.
+const BLOCK: usize = 256;
+/// Elements per unit of parallel work (and of the fixed summation order).
+const PIECE: usize = 2048;
+/// Partial sums per block sum.
+const LANES: usize = 8;
+
+/// A typed array's data and length, shareable across the pool's threads.
+#[derive(Clone, Copy)]
+enum Src {
+    F64(SendPtr<f64>, usize),
+    I32(SendPtr<i32>, usize),
+}
+
+/// What an instruction touches: its output register, input registers, arrays read or written at
+/// the loop index, other arrays (gather sources) and scalars.
+struct Operands {
+    dst: Option<usize>,
+    ins: Vec<usize>,
+    at_i: Vec<usize>,
+    other: Vec<usize>,
+    scal: Vec<usize>,
+}
+
+impl Operands {
+    fn new(dst: Option<usize>, ins: Vec<usize>, at_i: Vec<usize>, other: Vec<usize>, scal: Vec<usize>) -> Self {
+        Operands { dst, ins, at_i, other, scal }
+    }
+}
+
+#[derive(Clone, Copy)]
+struct Ins {
+    op: i32,
+    a: usize,
+    b: usize,
+    c: usize,
+    d: usize,
+}
+
+/// Checks every operand of `prog` and decodes it: (registers, instructions).
+fn decode(prog: &[i32], srcs: &[Src], n: usize, n_scalars: usize, n_acc: usize) -> Result<(usize, Vec<Ins>)> {
+    let bad = |what: String, at: usize| err(format!("fusedLoop: instruction {at}: {what}"));
+    let regs = match prog.first() {
+        Some(&r) if r > 0 => r as usize,
+        _ => return Err(err("fusedLoop: the program must start with a positive register count".into())),
+    };
+    let body = &prog[1..];
+    if !body.len().is_multiple_of(5) {
+        return Err(err(format!("fusedLoop: program length {} is not 1 + 5k", prog.len())));
+    }
+    let full = |k: usize| match srcs[k] {
+        Src::F64(_, l) | Src::I32(_, l) => l >= n,
+    };
+    let mut out = Vec::with_capacity(body.len() / 5);
+    for (at, w) in body.chunks_exact(5).enumerate() {
+        if w[1..].iter().any(|&v| v < 0) {
+            return Err(bad("negative operand".into(), at));
+        }
+        let i = Ins { op: w[0], a: w[1] as usize, b: w[2] as usize, c: w[3] as usize, d: w[4] as usize };
+        let Operands { dst, ins, at_i, other, scal } = match i.op {
+            0 => Operands::new(Some(i.a), vec![], vec![i.b], vec![], vec![]),
+            1 => Operands::new(Some(i.a), vec![], vec![i.c], vec![i.b], vec![]),
+            2 => Operands::new(Some(i.a), vec![], vec![], vec![], vec![i.b]),
+            3 => Operands::new(Some(i.a), vec![i.b], vec![], vec![], vec![]),
+            4 => Operands::new(Some(i.a), vec![i.b, i.c], vec![], vec![], vec![]),
+            5 => Operands::new(Some(i.a), vec![i.b, i.c, i.d], vec![], vec![], vec![]),
+            6 => Operands::new(Some(i.a), vec![i.b], vec![], vec![], vec![i.c, i.d]),
+            7 => Operands::new(None, vec![i.b], vec![i.a], vec![], vec![]),
+            8 => Operands::new(None, vec![i.b], vec![], vec![], vec![]),
+            op => return Err(bad(format!("unknown op {op}"), at)),
+        };
+        let reg_ok = dst.iter().chain(&ins).all(|&r| r < regs);
+        let arr_ok = at_i.iter().chain(&other).all(|&k| k < srcs.len());
+        if !reg_ok || !arr_ok || scal.iter().any(|&s| s >= n_scalars) || (i.op == 8 && i.a >= n_acc) {
+            return Err(bad("operand out of range".into(), at));
+        }
+        if let Some(d) = dst {
+            if ins.contains(&d) {
+                return Err(bad("output register is also an input".into(), at));
+            }
+        }
+        if at_i.iter().any(|&k| !full(k)) {
+            return Err(bad(format!("an array read or written at every index has fewer than {n} elements"), at));
+        }
+        if i.op == 1 && !matches!(srcs[i.c], Src::I32(..)) {
+            return Err(bad("gather indices must be an Int32Array".into(), at));
+        }
+        if (i.op == 3 && i.c > 25) || (i.op == 4 && i.d > 12) {
+            return Err(bad("unknown operation code".into(), at));
+        }
+        out.push(i);
+    }
+    Ok((regs, out))
+}
+
+/// `Σ x` with [`LANES`] partial sums (a fixed order).
+#[inline(always)]
+fn block_sum(x: &[f64]) -> f64 {
+    let mut acc = [0.0; LANES];
+    let chunks = x.chunks_exact(LANES);
+    let rest = chunks.remainder();
+    for c in chunks {
+        for l in 0..LANES {
+            acc[l] += c[l];
+        }
+    }
+    let mut tail = 0.0;
+    for &v in rest {
+        tail += v;
+    }
+    ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7])) + tail
+}
+
+#[inline(always)]
+fn binary(code: usize, x: &[f64], y: &[f64], o: &mut [f64]) {
+    macro_rules! each {
+        (|$a:ident, $b:ident| $e:expr) => {
+            for ((d, &$a), &$b) in o.iter_mut().zip(x).zip(y) {
+                *d = $e;
+            }
+        };
+    }
+    let t = |c: bool| if c { 1.0 } else { 0.0 };
+    match code {
+        0 => each!(|a, b| a + b),
+        1 => each!(|a, b| a - b),
+        2 => each!(|a, b| a * b),
+        3 => each!(|a, b| a / b),
+        4 => each!(|a, b| js_pow(a, b)),
+        5 => each!(|a, b| if a > b || a.is_nan() { a } else { b }),
+        6 => each!(|a, b| if a < b || a.is_nan() { a } else { b }),
+        7 => each!(|a, b| t(a == b)),
+        8 => each!(|a, b| t(a != b)),
+        9 => each!(|a, b| t(a < b)),
+        10 => each!(|a, b| t(a <= b)),
+        11 => each!(|a, b| t(a > b)),
+        _ => each!(|a, b| t(a >= b)),
+    }
+}
+
+fn unary_block(code: u32, x: &[f64], o: &mut [f64]) {
+    match fastmath::Op::from_code(code) {
+        Some(f) if fastmath::f64x::has(f) => fastmath::f64x::map(f, x, o),
+        // Codes were checked in `decode`; one block is below every parallel threshold.
+        _ => unary_float(code, x, o).expect("unary code checked in decode"),
+    }
+}
+
+/// Register file: one block per register, with views of an input and of a distinct output.
+struct Regs(Vec<f64>);
+
+impl Regs {
+    fn get(&self, r: usize, m: usize) -> &[f64] {
+        &self.0[r * BLOCK..r * BLOCK + m]
+    }
+    fn out(&mut self, r: usize, m: usize) -> &mut [f64] {
+        &mut self.0[r * BLOCK..r * BLOCK + m]
+    }
+    /// Input registers `xs` (read) and output register `o` (written): `o` differs from every x
+    /// (checked in `decode`), so the views are disjoint.
+    fn io<const K: usize>(&mut self, xs: [usize; K], o: usize, m: usize) -> ([&[f64]; K], &mut [f64]) {
+        let base = self.0.as_mut_ptr();
+        // SAFETY: every register lies inside the file (checked in `decode`) and `o` differs from
+        // each x, so the mutable view overlaps none of the shared ones.
+        unsafe {
+            let ins = xs.map(|x| std::slice::from_raw_parts(base.add(x * BLOCK) as *const f64, m));
+            (ins, std::slice::from_raw_parts_mut(base.add(o * BLOCK), m))
+        }
+    }
+}
+
+/// Runs the program over elements lo..hi, adding into `acc` (one slot per accumulator).
+fn run_range(regs: &mut Regs, prog: &[Ins], srcs: &[Src], scalars: &[f64], lo: usize, hi: usize, acc: &mut [f64]) {
+    let mut off = lo;
+    while off < hi {
+        let m = BLOCK.min(hi - off);
+        for ins in prog {
+            match ins.op {
+                0 => {
+                    let d = regs.out(ins.a, m);
+                    match srcs[ins.b] {
+                        // SAFETY: arrays read at i hold at least n ≥ hi elements (checked in `decode`).
+                        Src::F64(p, _) => d.copy_from_slice(unsafe { std::slice::from_raw_parts(p.get().add(off), m) }),
+                        Src::I32(p, _) => {
+                            // SAFETY: as above.
+                            let s = unsafe { std::slice::from_raw_parts(p.get().add(off), m) };
+                            for (v, &w) in d.iter_mut().zip(s) {
+                                *v = w as f64;
+                            }
+                        }
+                    }
+                }
+                1 => {
+                    let Src::I32(ip, _) = srcs[ins.c] else { unreachable!("checked in decode") };
+                    // SAFETY: index arrays are read at i and hold at least n ≥ hi elements.
+                    let idx = unsafe { std::slice::from_raw_parts(ip.get().add(off), m) };
+                    let d = regs.out(ins.a, m);
+                    match srcs[ins.b] {
+                        Src::F64(p, len) => {
+                            // SAFETY: the source holds `len` elements; k is checked against it.
+                            let s = unsafe { std::slice::from_raw_parts(p.get(), len) };
+                            for (v, &k) in d.iter_mut().zip(idx) {
+                                *v = s.get(k as usize).copied().unwrap_or(f64::NAN);
+                            }
+                        }
+                        Src::I32(p, len) => {
+                            // SAFETY: as above.
+                            let s = unsafe { std::slice::from_raw_parts(p.get(), len) };
+                            for (v, &k) in d.iter_mut().zip(idx) {
+                                *v = s.get(k as usize).map_or(f64::NAN, |&w| w as f64);
+                            }
+                        }
+                    }
+                }
+                2 => regs.out(ins.a, m).fill(scalars[ins.b]),
+                3 => {
+                    let ([x], o) = regs.io([ins.b], ins.a, m);
+                    unary_block(ins.c as u32, x, o);
+                }
+                4 => {
+                    let ([x, y], o) = regs.io([ins.b, ins.c], ins.a, m);
+                    binary(ins.d, x, y, o);
+                }
+                5 => {
+                    let ([c, x, y], o) = regs.io([ins.b, ins.c, ins.d], ins.a, m);
+                    for j in 0..m {
+                        o[j] = if c[j] != 0.0 { x[j] } else { y[j] };
+                    }
+                }
+                6 => {
+                    let (lo_v, hi_v) = (scalars[ins.c], scalars[ins.d]);
+                    let ([x], o) = regs.io([ins.b], ins.a, m);
+                    for (d, &v) in o.iter_mut().zip(x) {
+                        *d = if v < lo_v { lo_v } else if v > hi_v { hi_v } else { v };
+                    }
+                }
+                7 => {
+                    let s = regs.get(ins.b, m);
+                    match srcs[ins.a] {
+                        // SAFETY: arrays written at i hold at least n ≥ hi elements, and pieces
+                        // write disjoint ranges.
+                        Src::F64(p, _) => unsafe { std::slice::from_raw_parts_mut(p.get().add(off), m) }.copy_from_slice(s),
+                        Src::I32(p, _) => {
+                            // SAFETY: as above.
+                            let d = unsafe { std::slice::from_raw_parts_mut(p.get().add(off), m) };
+                            for (w, &v) in d.iter_mut().zip(s) {
+                                *w = v as i32;
+                            }
+                        }
+                    }
+                }
+                _ => acc[ins.a] += block_sum(regs.get(ins.b, m)),
+            }
+        }
+        off += m;
+    }
+}
+
+/// Runs a fused loop: `prog` (layout in the module docs) over i in 0..n with `arrays`
+/// (Float64Array or Int32Array; those read or written at i hold at least n elements) and
+/// `scalars`; accumulator a's sum is written to `acc[a]`. Arrays written must not be read by the
+/// same loop at other indices (the compiler's buffer assignment guarantees it).
+#[napi(js_name = "fusedLoop")]
+pub fn fused_loop(prog: Arr, scalars: Arr, arrays: Vec<Arr>, n: u32, acc: Arr) -> Result<()> {
+    let (prog, scalars, acc) = (prog.get::<i32>()?, scalars.get::<f64>()?, acc.get_mut::<f64>()?);
+    let n = n as usize;
+    let mut srcs = Vec::with_capacity(arrays.len());
+    for (k, a) in arrays.iter().enumerate() {
+        srcs.push(match a.kind() {
+            Kind::F64 => Src::F64(SendPtr(a.get::<f64>()?.as_ptr() as *mut f64), a.len()),
+            Kind::I32 => Src::I32(SendPtr(a.get::<i32>()?.as_ptr() as *mut i32), a.len()),
+            Kind::F32 => return Err(err(format!("fusedLoop: array {k} is a Float32Array; fused loops run on float64 and int32"))),
+        });
+    }
+    let (nregs, prog) = decode(prog, &srcs, n, scalars.len(), acc.len())?;
+    let pieces = n.div_ceil(PIECE);
+    let n_acc = acc.len();
+    let run_piece = |regs: &mut Regs, p: usize| -> Vec<f64> {
+        let mut part = vec![0.0; n_acc];
+        run_range(regs, &prog, &srcs, scalars, p * PIECE, ((p + 1) * PIECE).min(n), &mut part);
+        part
+    };
+    let new_regs = || Regs(vec![0.0; nregs * BLOCK]);
+    let parts: Vec<Vec<f64>> = if pieces > 1 && rayon::current_num_threads() > 1 {
+        (0..pieces).into_par_iter().map_init(new_regs, run_piece).collect()
+    } else {
+        let mut regs = new_regs();
+        (0..pieces).map(|p| run_piece(&mut regs, p)).collect()
+    };
+    acc.fill(0.0);
+    for part in &parts {
+        for (a, &v) in acc.iter_mut().zip(part) {
+            *a += v;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,140 @@
+/**
+ * Fused loops run natively (ts/compile/native-loop.ts, native/src/fused.rs): a compiled function
+ * whose loops cover at least NATIVE_LOOP_MIN elements runs them as one native call each, with the
+ * values of the eager cpu kernels to rounding.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  add,
+  adam,
+  AutoNormal,
+  Bernoulli,
+  cast,
+  clamp,
+  div,
+  exp,
+  gather,
+  getBackend,
+  greater,
+  key,
+  less,
+  listBackends,
+  log1p,
+  matmul,
+  maximum,
+  mul,
+  Normal,
+  normal,
+  plate,
+  pow,
+  reshape,
+  sample,
+  setBackend,
+  sigmoid,
+  softplus,
+  sub,
+  sum,
+  SVI,
+  tanh,
+  tensor,
+  TraceELBO,
+  uniform,
+  where,
+  type Tensor,
+} from '../../ts/index.js';
+import { compile } from '../../ts/compile/index.js';
+import { backendByName } from '../../ts/backends/registry.js';
+import { NATIVE_LOOP_MIN } from '../../ts/compile/native-loop.js';
+
+const hasCpu = listBackends().available.includes('cpu');
+const N = 3 * NATIVE_LOOP_MIN + 17;
+
+function close(got: Tensor, want: Tensor, tol: number, what: string): void {
+  const g = got.dataSync();
+  const w = want.dataSync();
+  expect(g.length, what).toBe(w.length);
+  let worst = 0;
+  let at = -1;
+  for (let i = 0; i < w.length; i++) {
+    if (Object.is(g[i], w[i]) || (Number.isNaN(g[i]) && Number.isNaN(w[i]))) continue;
+    const e = Math.abs(g[i] - w[i]) / Math.max(1, Math.abs(w[i]));
+    if (!(e <= worst)) {
+      worst = e;
+      at = i;
+    }
+  }
+  expect(worst, `${what}: element ${at}: ${g[at]} vs ${w[at]}`).toBeLessThanOrEqual(tol);
+}
+
+describe.skipIf(!hasCpu)('native fused loops (cpu backend)', () => {
+  let prev = 'cpu';
+  beforeAll(() => {
+    prev = getBackend();
+    setBackend('cpu');
+  });
+  afterAll(() => setBackend(prev));
+
+  const x = mul(normal(key(1), [N]), 4);
+  const y = add(uniform(key(2), [N]), 0.25);
+
+  const cases: [string, (a: Tensor, b: Tensor) => Tensor[]][] = [
+    ['transcendentals', (a, b) => [exp(mul(a, 0.1)), log1p(b), sigmoid(a), softplus(a), tanh(a)]],
+    ['arithmetic, pow, maximum, comparisons, where, clamp', (a, b) => [pow(b, a), maximum(a, b), where(greater(a, b), sub(a, b), div(a, b)), clamp(a, -1, 2)]],
+    ['0/1 int32 values stored and cast back', (a, b) => [cast(less(a, b), 'int32'), mul(cast(mul(cast(greater(a, 0), 'int32'), cast(less(a, 3), 'int32')), 'float64'), a)]],
+    ['full sums of loop values', (a, b) => [sum(mul(a, b)), sum(softplus(a)), add(a, 1)]],
+  ];
+  it.each(cases)('%s: compiled (native) equals eager to rounding', (_, f) => {
+    const c = compile(f);
+    const got = c(x, y);
+    const want = f(x, y);
+    got.forEach((t, i) => close(t, want[i], 1e-12, `output ${i}`));
+    expect(c.lower(x, y).plan.source).toMatch(/\(native\)/);
+  });
+
+  it('broadcast operands, traced gathers and constant index maps read the right elements', () => {
+    const idx = tensor(Int32Array.from({ length: N }, (_, i) => (i * 7919) % 1000), [N], 'int32');
+    const fixed = tensor(Int32Array.from({ length: N }, (_, i) => (i * 104729) % 1000), [N], 'int32');
+    const table = normal(key(4), [1000]);
+    const m = normal(key(5), [1000, 5]);
+    const row = normal(key(6), [1, 5]);
+    const colv = normal(key(7), [1000, 1]);
+    // `fixed` is captured, so its gather becomes a constant index map; `idx` is traced.
+    const f = (a: Tensor, t: Tensor, ix: Tensor, mm: Tensor, r: Tensor, cv: Tensor): Tensor[] => [
+      add(mul(gather(t, ix), a), gather(t, fixed)),
+      sub(mul(mm, r), cv),
+    ];
+    const c = compile(f);
+    const want = f(x, table, idx, m, row, colv);
+    const got = c(x, table, idx, m, row, colv);
+    got.forEach((t, i) => close(t, want[i], 0, `output ${i}`));
+    const src = c.lower(x, table, idx, m, row, colv).plan.source;
+    expect(src.match(/\(native\)/g)?.length).toBe(2);
+  });
+
+  it('logistic regression SVI on 10,000 rows: compiled with native loops follows the eager trajectory', () => {
+    const X = normal(key(11), [10_000, 20]);
+    const yv = cast(less(uniform(key(12), [10_000]), sigmoid(reshape(matmul(X, mul(normal(key(13), [20, 1]), 0.5)), [10_000]))), 'float64');
+    const model = (xx: Tensor, yy: Tensor): void => {
+      const w = plate('D', 20, () => sample('w', new Normal(0, 1)));
+      const b = sample('b', new Normal(0, 5));
+      plate('N', 10_000, () => sample('y', new Bernoulli({ logits: add(matmul(xx, w), b) }), { obs: yy }));
+    };
+    const svi = new SVI(model, new AutoNormal(model), adam(0.02), new TraceELBO());
+    const eager = svi.runSync(key(0), 40, [X, yv], { compile: false, progressBar: false });
+    const comp = svi.runSync(key(0), 40, [X, yv], { progressBar: false });
+    expect(comp.compiled).toEqual({ used: true });
+    for (let i = 0; i < 40; i++) expect(Math.abs(comp.losses[i] - eager.losses[i])).toBeLessThanOrEqual(1e-9 * Math.abs(eager.losses[i]));
+  });
+
+  it('a malformed program is refused with an error naming fusedLoop and the instruction', () => {
+    const b = backendByName('cpu');
+    const run = (prog: number[], arrays: Float64Array[], n = 8): void =>
+      (b.fusedLoop as NonNullable<typeof b.fusedLoop>)(Int32Array.from(prog), new Float64Array(1), arrays, n, new Float64Array(1));
+    const a = new Float64Array(8);
+    expect(() => run([2, 0, 5, 0, 0, 0], [a])).toThrow(/fusedLoop: instruction 0: operand out of range/);
+    expect(() => run([2, 0, 0, 0, 0, 0, 3, 0, 0, 7, 0], [a])).toThrow(/instruction 1: output register is also an input/);
+    expect(() => run([2, 0, 0, 0, 0, 0], [new Float64Array(4)])).toThrow(/fewer than 8 elements/);
+    expect(() => run([2, 0, 0, 0, 0], [a])).toThrow(/not 1 \+ 5k/);
+    expect(() => run([2, 9, 0, 0, 0, 0], [a])).toThrow(/unknown op 9/);
+  });
+});

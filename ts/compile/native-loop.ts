@@ -1,0 +1,263 @@
+/**
+ * Fused loops as native calls: a loop of the generated code (elementwise kernels, index maps,
+ * traced gathers and full sums over one element count) becomes a register program that the cpu
+ * backend's Rust addon runs over blocks of 256 elements, with vectorized float64 transcendentals
+ * and both cores (native/src/fused.rs documents the format). Above a few thousand elements this
+ * beats V8's scalar loop (Math.exp costs ~13 ns an element; one call costs a few µs).
+ *
+ * A loop qualifies when every value in it is float64, or int32 holding only 0 and 1 (comparisons
+ * and their products, selections and casts), so float64 registers hold every value exactly.
+ * Results are the backend's: transcendentals within 1–2 ulp of V8's, sums in a fixed blocked
+ * order, so a compiled step equals the eager one on the cpu backend to rounding, not bit for bit.
+ */
+import type { TypedArray } from '../core/dtype.js';
+import { BINARY_OPS, COMPARE_OPS, UNARY_OPS, type KernelAttrs } from '../kernels/spec.js';
+import type { Graph, Node } from './graph.js';
+import type { DynGather, MoveMap } from './lower.js';
+
+/** Loops of at least this many elements run natively when the backend can. */
+export const NATIVE_LOOP_MIN = 4096;
+
+const OP = { load: 0, gather: 1, scalar: 2, unary: 3, binary: 4, where: 5, clamp: 6, store: 7, sum: 8 } as const;
+const UNARY_CODE = new Map<string, number>(UNARY_OPS.map((op, i) => [op, i]));
+const BINARY_CODE = new Map<string, number>([...BINARY_OPS.map((op, i) => [op, i] as const), ...COMPARE_OPS.map((op, i) => [op, 7 + i] as const)]);
+const ALIAS = new Set<string>(['cast', 'broadcastTo', 'sum', 'prod', 'max', 'min', 'logsumexp']);
+
+/** What the generated code needs from its surroundings to emit a native loop. */
+export interface NativeLoopContext {
+  readonly g: Graph;
+  readonly moves: ReadonlyMap<Node, MoveMap>;
+  readonly gathers: ReadonlyMap<Node, DynGather>;
+  /** Whether a loop value is stored to memory (read after the loop, or an output). */
+  stored(id: number): boolean;
+  /** The generated code's name of a value's array. */
+  arrayOf(id: number): string;
+  /** The generated code's expression of a one-element value. */
+  scalarOf(id: number): string;
+}
+
+/** A loop as a native program: which arrays and scalars to pass, and where the sums land. */
+export interface NativeLoop {
+  readonly prog: Int32Array;
+  /** Array expressions, in array-slot order; `@k` stands for `maps[k]`, to be bound by the caller. */
+  readonly arrays: readonly string[];
+  /** Constant index maps the program reads. */
+  readonly maps: readonly Int32Array[];
+  /** Scalar expressions, in scalar-slot order. */
+  readonly scalars: readonly string[];
+  /** The full sums: value id → accumulator slot. */
+  readonly sums: ReadonlyMap<number, number>;
+  /** Index checks of traced gathers, to run before the call. */
+  readonly checks: readonly string[];
+}
+
+/** The native program of a loop over `n` elements, or null when the loop does not qualify. */
+export function nativeLoop(nodes: readonly Node[], n: number, ctx: NativeLoopContext): NativeLoop | null {
+  const V = ctx.g.values;
+  const members = new Set(nodes.map((x) => x.outs[0]));
+  const arrays: string[] = [];
+  const scalars: string[] = [];
+  const checks: string[] = [];
+  const maps: Int32Array[] = [];
+  const mapSlot = (m: Int32Array): number => {
+    maps.push(m);
+    return slot(arrays, `@${maps.length - 1}`);
+  };
+  const sums = new Map<number, number>();
+  // Instructions over virtual registers (one per value), mapped to physical ones at the end.
+  const code: { op: number; dst: number; ins: number[]; w: number[] }[] = [];
+  const reg = new Map<number, number>();
+  const loaded = new Map<string, number>();
+  const bools = new Set<number>();
+  let nextReg = 0;
+  const slot = (list: string[], e: string): number => {
+    const k = list.indexOf(e);
+    if (k >= 0) return k;
+    list.push(e);
+    return list.length - 1;
+  };
+  const fresh = (): number => nextReg++;
+  /** The register holding element i of value x as read by node `at`. */
+  const arg = (x: number, at: Node): number => {
+    const r = reg.get(x);
+    if (members.has(x) && r !== undefined) return r;
+    const v = V[x];
+    let key: string;
+    let emit: () => { op: number; w: number[] };
+    if (v.size === 1) {
+      const s = slot(scalars, ctx.scalarOf(x));
+      key = `s${s}`;
+      emit = () => ({ op: OP.scalar, w: [s, 0, 0] });
+    } else if (v.size === n) {
+      const k = slot(arrays, ctx.arrayOf(x));
+      key = `a${k}`;
+      emit = () => ({ op: OP.load, w: [k, 0, 0] });
+    } else {
+      // A broadcast operand: the element read at each output index, as a constant map.
+      const outShape = V[at.outs[0]].shape;
+      key = `b${x}:${outShape.join(',')}`;
+      emit = () => ({ op: OP.gather, w: [slot(arrays, ctx.arrayOf(x)), mapSlot(broadcastMap(v.shape, outShape, n)), 0] });
+    }
+    const seen = loaded.get(key);
+    if (seen !== undefined) return seen;
+    const dst = fresh();
+    const e = emit();
+    code.push({ op: e.op, dst, ins: [], w: e.w });
+    loaded.set(key, dst);
+    if (V[x].dtype === 'int32' && isBoolConst(V[x])) bools.add(dst);
+    return dst;
+  };
+  const isFloat = (id: number): boolean => V[id].dtype === 'float64';
+  for (const node of nodes) {
+    const o = node.outs[0];
+    const out = V[o];
+    if (out.dtype === 'float32' || node.ins.some((x) => V[x].dtype === 'float32')) return null;
+    if (out.size === 1 && node.outs.length === 1 && ['sum', 'prod', 'max', 'min'].includes(node.op) && V[node.ins[0]].size > 1) {
+      if (node.op !== 'sum' || !isFloat(o)) return null;
+      const a = sums.size;
+      sums.set(o, a);
+      code.push({ op: OP.sum, dst: -1, ins: [arg(node.ins[0], node)], w: [a, 0, 0, 0] });
+      continue;
+    }
+    const dg = ctx.gathers.get(node);
+    const mm = ctx.moves.get(node);
+    let dst: number;
+    if (dg !== undefined) {
+      if (dg.base !== null || !isFloat(o)) return null;
+      checks.push(`F.checkIndices('gather', ${ctx.arrayOf(dg.idx)}, ${dg.n}, ${dg.axis});`);
+      const k = slot(arrays, ctx.arrayOf(dg.x));
+      const ik = slot(arrays, ctx.arrayOf(dg.idx));
+      dst = fresh();
+      code.push({ op: OP.gather, dst, ins: [], w: [k, ik, 0] });
+    } else if (mm !== undefined) {
+      if (!isFloat(o) || mm.sources.length !== 1 || mm.src.some((s) => s !== 0)) return null;
+      const k = slot(arrays, ctx.arrayOf(mm.sources[0]));
+      const mk = mapSlot(mm.idx);
+      dst = fresh();
+      code.push({ op: OP.gather, dst, ins: [], w: [k, mk, 0] });
+    } else {
+      const r = elementwise(node, out.dtype === 'int32');
+      if (r === null) return null;
+      const ins = node.ins.map((x) => arg(x, node));
+      if (r.kind === 'alias') {
+        if (out.dtype === 'int32' && !(V[node.ins[0]].dtype === 'int32' && bools.has(ins[0]))) return null;
+        reg.set(o, ins[0]);
+        if (out.dtype === 'int32') bools.add(ins[0]);
+        if (ctx.stored(o)) code.push({ op: OP.store, dst: -1, ins: [ins[0]], w: [slot(arrays, ctx.arrayOf(o)), 0, 0, 0] });
+        continue;
+      }
+      if (out.dtype === 'int32') {
+        // Only exact 0/1 values: comparisons, and products and selections of them.
+        const ok = r.kind === 'compare' || ((r.kind === 'binary' && node.op === 'mul') || r.kind === 'where' ? ins.slice(r.kind === 'where' ? 1 : 0).every((x) => bools.has(x)) : false);
+        if (!ok) return null;
+      }
+      dst = fresh();
+      if (r.kind === 'unary') code.push({ op: OP.unary, dst, ins, w: [r.code] });
+      else if (r.kind === 'binary' || r.kind === 'compare') code.push({ op: OP.binary, dst, ins, w: [r.code] });
+      else if (r.kind === 'where') code.push({ op: OP.where, dst, ins, w: [] });
+      else {
+        const { min, max } = node.attrs as KernelAttrs['clamp'];
+        code.push({ op: OP.clamp, dst, ins, w: [slot(scalars, String(min)), slot(scalars, String(max))] });
+      }
+      if (out.dtype === 'int32') bools.add(dst);
+    }
+    reg.set(o, dst);
+    if (ctx.stored(o)) code.push({ op: OP.store, dst: -1, ins: [dst], w: [slot(arrays, ctx.arrayOf(o)), 0, 0, 0] });
+  }
+  return { prog: allocate(code), arrays, maps, scalars, sums, checks };
+}
+
+function isBoolConst(v: { kind: string; data?: TypedArray }): boolean {
+  return v.kind === 'const' && v.data !== undefined && v.data.every((x) => x === 0 || x === 1);
+}
+
+type Ew = { kind: 'alias' } | { kind: 'unary' | 'binary' | 'compare'; code: number } | { kind: 'where' } | { kind: 'clamp' };
+
+/** The native form of an elementwise node, or null. */
+function elementwise(node: Node, int: boolean): Ew | null {
+  const op = node.op as string;
+  if (ALIAS.has(op)) return { kind: 'alias' };
+  if (op === 'where') return { kind: 'where' };
+  if (op === 'clamp') return int ? null : { kind: 'clamp' };
+  const u = UNARY_CODE.get(op);
+  if (u !== undefined) return int ? null : { kind: 'unary', code: u };
+  const b = BINARY_CODE.get(op);
+  if (b === undefined) return null;
+  if (b >= 7) return { kind: 'compare', code: b };
+  return int && op !== 'mul' ? null : { kind: 'binary', code: b };
+}
+
+/** Element of `shape` read at each index of the broadcast output `outShape` (n elements). */
+function broadcastMap(shape: readonly number[], outShape: readonly number[], n: number): Int32Array {
+  const m = new Int32Array(n);
+  const nd = outShape.length;
+  const st = new Array<number>(nd).fill(0);
+  let s = 1;
+  for (let d = shape.length - 1; d >= 0; d--) {
+    st[nd - shape.length + d] = shape[d] === 1 ? 0 : s;
+    s *= shape[d];
+  }
+  const idx = new Array<number>(nd).fill(0);
+  let off = 0;
+  for (let i = 0; i < n; i++) {
+    m[i] = off;
+    for (let d = nd - 1; d >= 0; d--) {
+      idx[d]++;
+      off += st[d];
+      if (idx[d] < outShape[d]) break;
+      off -= st[d] * idx[d];
+      idx[d] = 0;
+    }
+  }
+  return m;
+}
+
+/**
+ * Maps virtual registers to physical ones by last use, an output never sharing a register with
+ * its own inputs, and encodes the program.
+ */
+function allocate(code: readonly { op: number; dst: number; ins: number[]; w: number[] }[]): Int32Array {
+  const last = new Map<number, number>();
+  code.forEach((c, t) => {
+    for (const r of c.ins) last.set(r, t);
+  });
+  const phys = new Map<number, number>();
+  const free: number[] = [];
+  let count = 0;
+  const words: number[] = [0];
+  code.forEach((c, t) => {
+    const ins = c.ins.map((r) => phys.get(r) as number);
+    let d = -1;
+    if (c.dst >= 0) {
+      d = free.length > 0 ? (free.pop() as number) : count++;
+      phys.set(c.dst, d);
+    }
+    for (const r of new Set(c.ins)) if (last.get(r) === t) free.push(phys.get(r) as number);
+    // A value never read again still needs its register for this instruction only.
+    if (c.dst >= 0 && !last.has(c.dst)) free.push(d);
+    switch (c.op) {
+      case OP.load:
+      case OP.gather:
+      case OP.scalar:
+        words.push(c.op, d, c.w[0], c.w[1], 0);
+        break;
+      case OP.unary:
+        words.push(c.op, d, ins[0], c.w[0], 0);
+        break;
+      case OP.binary:
+        words.push(c.op, d, ins[0], ins[1], c.w[0]);
+        break;
+      case OP.where:
+        words.push(c.op, d, ins[0], ins[1], ins[2]);
+        break;
+      case OP.clamp:
+        words.push(c.op, d, ins[0], c.w[0], c.w[1]);
+        break;
+      default:
+        // store (array slot, register) and sum (accumulator, register)
+        words.push(c.op, c.w[0], ins[0], 0, 0);
+    }
+  });
+  words[0] = Math.max(1, count);
+  return Int32Array.from(words);
+}
