@@ -16,7 +16,11 @@
 //! | 6 `CLAMP r, x, s_min, s_max` | as the clamp kernel (NaN passes through) |
 //! | 7 `STORE k, x` | arrays[k][i] = x[j] (into an Int32Array as an integer: the compiler stores only exact ones) |
 //! | 8 `SUM a, x` | accumulator a += Σ x |
+//! | 9 `COPY r, x` | r[j] = x[j] (with the flag below: a cast to float32) |
 //!
+//! An op word with bit 4 set (op | 16) rounds the instruction's output to float32 afterwards: the
+//! js reference computes float32 kernels in double and rounds each result, and so does this.
+//! Float32Array inputs load exactly; stores into one round (the compiler stores only rounded values).
 //! j is i's place in its block and i runs over 0..n. An instruction's output register differs from
 //! its inputs (checked). Sums are deterministic: the range is cut into pieces of [`PIECE`]
 //! elements whatever the thread count, each block is summed with [`LANES`] partial sums, and the
@@ -41,8 +45,12 @@ const LANES: usize = 8;
 #[derive(Clone, Copy)]
 enum Src {
     F64(SendPtr<f64>, usize),
+    F32(SendPtr<f32>, usize),
     I32(SendPtr<i32>, usize),
 }
+
+/// The op-word bit that rounds an instruction's output to float32.
+const ROUND: i32 = 16;
 
 /// What an instruction touches: its output register, input registers, arrays read or written at
 /// the loop index, other arrays (gather sources) and scalars.
@@ -63,6 +71,7 @@ impl Operands {
 #[derive(Clone, Copy)]
 struct Ins {
     op: i32,
+    round: bool,
     a: usize,
     b: usize,
     c: usize,
@@ -81,14 +90,14 @@ fn decode(prog: &[i32], srcs: &[Src], n: usize, n_scalars: usize, n_acc: usize) 
         return Err(err(format!("fusedLoop: program length {} is not 1 + 5k", prog.len())));
     }
     let full = |k: usize| match srcs[k] {
-        Src::F64(_, l) | Src::I32(_, l) => l >= n,
+        Src::F64(_, l) | Src::F32(_, l) | Src::I32(_, l) => l >= n,
     };
     let mut out = Vec::with_capacity(body.len() / 5);
     for (at, w) in body.chunks_exact(5).enumerate() {
         if w[1..].iter().any(|&v| v < 0) {
             return Err(bad("negative operand".into(), at));
         }
-        let i = Ins { op: w[0], a: w[1] as usize, b: w[2] as usize, c: w[3] as usize, d: w[4] as usize };
+        let i = Ins { op: w[0] & !ROUND, round: w[0] & ROUND != 0, a: w[1] as usize, b: w[2] as usize, c: w[3] as usize, d: w[4] as usize };
         let Operands { dst, ins, at_i, other, scal } = match i.op {
             0 => Operands::new(Some(i.a), vec![], vec![i.b], vec![], vec![]),
             1 => Operands::new(Some(i.a), vec![], vec![i.c], vec![i.b], vec![]),
@@ -99,6 +108,7 @@ fn decode(prog: &[i32], srcs: &[Src], n: usize, n_scalars: usize, n_acc: usize) 
             6 => Operands::new(Some(i.a), vec![i.b], vec![], vec![], vec![i.c, i.d]),
             7 => Operands::new(None, vec![i.b], vec![i.a], vec![], vec![]),
             8 => Operands::new(None, vec![i.b], vec![], vec![], vec![]),
+            9 => Operands::new(Some(i.a), vec![i.b], vec![], vec![], vec![]),
             op => return Err(bad(format!("unknown op {op}"), at)),
         };
         let reg_ok = dst.iter().chain(&ins).all(|&r| r < regs);
@@ -110,6 +120,8 @@ fn decode(prog: &[i32], srcs: &[Src], n: usize, n_scalars: usize, n_acc: usize) 
             if ins.contains(&d) {
                 return Err(bad("output register is also an input".into(), at));
             }
+        } else if i.round {
+            return Err(bad("the float32 flag on an instruction without an output register".into(), at));
         }
         if at_i.iter().any(|&k| !full(k)) {
             return Err(bad(format!("an array read or written at every index has fewer than {n} elements"), at));
@@ -123,6 +135,44 @@ fn decode(prog: &[i32], srcs: &[Src], n: usize, n_scalars: usize, n_acc: usize) 
         out.push(i);
     }
     Ok((regs, out))
+}
+
+/// Element type of a typed array, widened exactly to float64.
+trait Widen: Copy {
+    fn widen(self) -> f64;
+}
+impl Widen for f64 {
+    #[inline(always)]
+    fn widen(self) -> f64 {
+        self
+    }
+}
+impl Widen for f32 {
+    #[inline(always)]
+    fn widen(self) -> f64 {
+        self as f64
+    }
+}
+impl Widen for i32 {
+    #[inline(always)]
+    fn widen(self) -> f64 {
+        self as f64
+    }
+}
+
+#[inline(always)]
+fn widen<T: Widen>(s: &[T], d: &mut [f64]) {
+    for (v, &w) in d.iter_mut().zip(s) {
+        *v = w.widen();
+    }
+}
+
+/// d[j] = s[idx[j]], NaN for an index outside s.
+#[inline(always)]
+fn gather<T: Widen>(s: &[T], idx: &[i32], d: &mut [f64]) {
+    for (v, &k) in d.iter_mut().zip(idx) {
+        *v = s.get(k as usize).map_or(f64::NAN, |w| w.widen());
+    }
 }
 
 /// `Σ x` with [`LANES`] partial sums (a fixed order).
@@ -170,11 +220,32 @@ fn binary(code: usize, x: &[f64], y: &[f64], o: &mut [f64]) {
     }
 }
 
+/// Unary op `code` over a block: the cheap ops inline (vectorized in the AVX2 clone), the float64
+/// fast transcendentals from `fastmath::f64x`, the rest through the `unary` kernel's functions.
+#[inline(always)]
 fn unary_block(code: u32, x: &[f64], o: &mut [f64]) {
-    match fastmath::Op::from_code(code) {
-        Some(f) if fastmath::f64x::has(f) => fastmath::f64x::map(f, x, o),
-        // Codes were checked in `decode`; one block is below every parallel threshold.
-        _ => unary_float(code, x, o).expect("unary code checked in decode"),
+    macro_rules! each {
+        (|$v:ident| $e:expr) => {
+            for (d, &$v) in o.iter_mut().zip(x) {
+                *d = $e;
+            }
+        };
+    }
+    match code {
+        0 => each!(|v| -v),
+        1 => each!(|v| v.abs()),
+        3 => each!(|v| 1.0 / v),
+        4 => each!(|v| v * v),
+        5 => each!(|v| v.sqrt()),
+        6 => each!(|v| 1.0 / v.sqrt()),
+        16 => each!(|v| if v > 0.0 { v } else { 0.0 }),
+        17 => each!(|v| v.floor()),
+        18 => each!(|v| v.ceil()),
+        _ => match fastmath::Op::from_code(code) {
+            Some(f) if fastmath::f64x::has(f) => fastmath::f64x::map(f, x, o),
+            // Codes were checked in `decode`; one block is below every parallel threshold.
+            _ => unary_float(code, x, o).expect("unary code checked in decode"),
+        },
     }
 }
 
@@ -201,8 +272,29 @@ impl Regs {
     }
 }
 
-/// Runs the program over elements lo..hi, adding into `acc` (one slot per accumulator).
+/// Runs the program over elements lo..hi, adding into `acc` (one slot per accumulator), on the
+/// AVX2/FMA clone where the CPU has it (FMA is never contracted into: results are the same).
 fn run_range(regs: &mut Regs, prog: &[Ins], srcs: &[Src], scalars: &[f64], lo: usize, hi: usize, acc: &mut [f64]) {
+    #[cfg(target_arch = "x86_64")]
+    if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
+        // SAFETY: the features were just detected.
+        return unsafe { run_range_avx2(regs, prog, srcs, scalars, lo, hi, acc) };
+    }
+    run_range_body(regs, prog, srcs, scalars, lo, hi, acc)
+}
+
+/// [`run_range_body`] compiled with AVX2 and FMA.
+///
+/// # Safety
+/// The CPU must have AVX2 and FMA.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn run_range_avx2(regs: &mut Regs, prog: &[Ins], srcs: &[Src], scalars: &[f64], lo: usize, hi: usize, acc: &mut [f64]) {
+    run_range_body(regs, prog, srcs, scalars, lo, hi, acc)
+}
+
+#[inline(always)]
+fn run_range_body(regs: &mut Regs, prog: &[Ins], srcs: &[Src], scalars: &[f64], lo: usize, hi: usize, acc: &mut [f64]) {
     let mut off = lo;
     while off < hi {
         let m = BLOCK.min(hi - off);
@@ -213,13 +305,8 @@ fn run_range(regs: &mut Regs, prog: &[Ins], srcs: &[Src], scalars: &[f64], lo: u
                     match srcs[ins.b] {
                         // SAFETY: arrays read at i hold at least n ≥ hi elements (checked in `decode`).
                         Src::F64(p, _) => d.copy_from_slice(unsafe { std::slice::from_raw_parts(p.get().add(off), m) }),
-                        Src::I32(p, _) => {
-                            // SAFETY: as above.
-                            let s = unsafe { std::slice::from_raw_parts(p.get().add(off), m) };
-                            for (v, &w) in d.iter_mut().zip(s) {
-                                *v = w as f64;
-                            }
-                        }
+                        Src::F32(p, _) => widen(unsafe { std::slice::from_raw_parts(p.get().add(off), m) }, d),
+                        Src::I32(p, _) => widen(unsafe { std::slice::from_raw_parts(p.get().add(off), m) }, d),
                     }
                 }
                 1 => {
@@ -228,20 +315,12 @@ fn run_range(regs: &mut Regs, prog: &[Ins], srcs: &[Src], scalars: &[f64], lo: u
                     let idx = unsafe { std::slice::from_raw_parts(ip.get().add(off), m) };
                     let d = regs.out(ins.a, m);
                     match srcs[ins.b] {
-                        Src::F64(p, len) => {
-                            // SAFETY: the source holds `len` elements; k is checked against it.
-                            let s = unsafe { std::slice::from_raw_parts(p.get(), len) };
-                            for (v, &k) in d.iter_mut().zip(idx) {
-                                *v = s.get(k as usize).copied().unwrap_or(f64::NAN);
-                            }
-                        }
-                        Src::I32(p, len) => {
-                            // SAFETY: as above.
-                            let s = unsafe { std::slice::from_raw_parts(p.get(), len) };
-                            for (v, &k) in d.iter_mut().zip(idx) {
-                                *v = s.get(k as usize).map_or(f64::NAN, |&w| w as f64);
-                            }
-                        }
+                        // SAFETY: the source holds `len` elements; `gather` checks k against it.
+                        Src::F64(p, len) => gather(unsafe { std::slice::from_raw_parts(p.get(), len) }, idx, d),
+                        // SAFETY: as above.
+                        Src::F32(p, len) => gather(unsafe { std::slice::from_raw_parts(p.get(), len) }, idx, d),
+                        // SAFETY: as above.
+                        Src::I32(p, len) => gather(unsafe { std::slice::from_raw_parts(p.get(), len) }, idx, d),
                     }
                 }
                 2 => regs.out(ins.a, m).fill(scalars[ins.b]),
@@ -272,6 +351,13 @@ fn run_range(regs: &mut Regs, prog: &[Ins], srcs: &[Src], scalars: &[f64], lo: u
                         // SAFETY: arrays written at i hold at least n ≥ hi elements, and pieces
                         // write disjoint ranges.
                         Src::F64(p, _) => unsafe { std::slice::from_raw_parts_mut(p.get().add(off), m) }.copy_from_slice(s),
+                        Src::F32(p, _) => {
+                            // SAFETY: as above.
+                            let d = unsafe { std::slice::from_raw_parts_mut(p.get().add(off), m) };
+                            for (w, &v) in d.iter_mut().zip(s) {
+                                *w = v as f32;
+                            }
+                        }
                         Src::I32(p, _) => {
                             // SAFETY: as above.
                             let d = unsafe { std::slice::from_raw_parts_mut(p.get().add(off), m) };
@@ -281,7 +367,16 @@ fn run_range(regs: &mut Regs, prog: &[Ins], srcs: &[Src], scalars: &[f64], lo: u
                         }
                     }
                 }
-                _ => acc[ins.a] += block_sum(regs.get(ins.b, m)),
+                8 => acc[ins.a] += block_sum(regs.get(ins.b, m)),
+                _ => {
+                    let ([x], o) = regs.io([ins.b], ins.a, m);
+                    o.copy_from_slice(x);
+                }
+            }
+            if ins.round {
+                for v in regs.out(ins.a, m) {
+                    *v = *v as f32 as f64;
+                }
             }
         }
         off += m;
@@ -297,11 +392,11 @@ pub fn fused_loop(prog: Arr, scalars: Arr, arrays: Vec<Arr>, n: u32, acc: Arr) -
     let (prog, scalars, acc) = (prog.get::<i32>()?, scalars.get::<f64>()?, acc.get_mut::<f64>()?);
     let n = n as usize;
     let mut srcs = Vec::with_capacity(arrays.len());
-    for (k, a) in arrays.iter().enumerate() {
+    for a in &arrays {
         srcs.push(match a.kind() {
             Kind::F64 => Src::F64(SendPtr(a.get::<f64>()?.as_ptr() as *mut f64), a.len()),
             Kind::I32 => Src::I32(SendPtr(a.get::<i32>()?.as_ptr() as *mut i32), a.len()),
-            Kind::F32 => return Err(err(format!("fusedLoop: array {k} is a Float32Array; fused loops run on float64 and int32"))),
+            Kind::F32 => Src::F32(SendPtr(a.get::<f32>()?.as_ptr() as *mut f32), a.len()),
         });
     }
     let (nregs, prog) = decode(prog, &srcs, n, scalars.len(), acc.len())?;

@@ -19,7 +19,7 @@
  *   generated code up to 16 times that size (`CHEAP_FACTOR`): fused loops beat one backend call
  *   per kernel there, while transcendental functions are faster in the backend's kernels.
  * - On a backend that runs fused loops (the cpu backend), a loop of at least NATIVE_LOOP_MIN
- *   elements whose values are float64 (or 0/1 int32) becomes one native call instead
+ *   elements whose values are float64, float32 or 0/1 int32 becomes one native call instead
  *   (ts/compile/native-loop.ts): vectorized transcendentals, both cores, memory touched once.
  * - Buffers are assigned from a liveness analysis over the statement order: a buffer is reused as
  *   soon as its last reader has run, so a replay allocates nothing.
@@ -573,7 +573,7 @@ export function buildPlan(g: Graph, opts: CodegenOptions): Plan {
     head.push(`const N${k} = N[${k}];`);
     body.push(...nl.checks, ...nl.scalars.map((e, j) => `N${k}.s[${j}] = ${e};`), ...names.map((e, j) => `N${k}.a[${j}] = ${e};`), `N${k}.run(); // fused loop of ${s.nodes.length} kernels over ${n} elements (native)`);
     for (const [o, j] of nl.sums) {
-      body.push(`const s${o} = N${k}.acc[${j}];`);
+      body.push(`const s${o} = ${V[o].dtype === 'float32' ? `Math.fround(N${k}.acc[${j}])` : `N${k}.acc[${j}]`};`);
       if (needsArray.has(o) || outBound.has(o)) body.push(`${arr(o)}[0] = s${o};`);
     }
     nBackend++;

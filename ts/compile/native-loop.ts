@@ -5,8 +5,9 @@
  * and both cores (native/src/fused.rs documents the format). Above a few thousand elements this
  * beats V8's scalar loop (Math.exp costs ~13 ns an element; one call costs a few µs).
  *
- * A loop qualifies when every value in it is float64, or int32 holding only 0 and 1 (comparisons
- * and their products, selections and casts), so float64 registers hold every value exactly.
+ * A loop qualifies when every value in it is float64, float32 (rounded after the instruction that
+ * computes it, as the js kernels store it), or int32 holding only 0 and 1 (comparisons and their
+ * products, selections and casts), so float64 registers hold every value exactly.
  * Results are the backend's: transcendentals within 1–2 ulp of V8's, sums in a fixed blocked
  * order, so a compiled step equals the eager one on the cpu backend to rounding, not bit for bit.
  */
@@ -18,7 +19,9 @@ import type { DynGather, MoveMap } from './lower.js';
 /** Loops of at least this many elements run natively when the backend can. */
 export const NATIVE_LOOP_MIN = 4096;
 
-const OP = { load: 0, gather: 1, scalar: 2, unary: 3, binary: 4, where: 5, clamp: 6, store: 7, sum: 8 } as const;
+const OP = { load: 0, gather: 1, scalar: 2, unary: 3, binary: 4, where: 5, clamp: 6, store: 7, sum: 8, copy: 9 } as const;
+/** The op-word flag that rounds an instruction's output to float32. */
+const ROUND = 16;
 const UNARY_CODE = new Map<string, number>(UNARY_OPS.map((op, i) => [op, i]));
 const BINARY_CODE = new Map<string, number>([...BINARY_OPS.map((op, i) => [op, i] as const), ...COMPARE_OPS.map((op, i) => [op, 7 + i] as const)]);
 const ALIAS = new Set<string>(['cast', 'broadcastTo', 'sum', 'prod', 'max', 'min', 'logsumexp']);
@@ -65,7 +68,7 @@ export function nativeLoop(nodes: readonly Node[], n: number, ctx: NativeLoopCon
   };
   const sums = new Map<number, number>();
   // Instructions over virtual registers (one per value), mapped to physical ones at the end.
-  const code: { op: number; dst: number; ins: number[]; w: number[] }[] = [];
+  const code: Instr[] = [];
   const reg = new Map<number, number>();
   const loaded = new Map<string, number>();
   const bools = new Set<number>();
@@ -102,21 +105,22 @@ export function nativeLoop(nodes: readonly Node[], n: number, ctx: NativeLoopCon
     if (seen !== undefined) return seen;
     const dst = fresh();
     const e = emit();
-    code.push({ op: e.op, dst, ins: [], w: e.w });
+    code.push({ op: e.op, dst, ins: [], w: e.w, round: false });
     loaded.set(key, dst);
     if (V[x].dtype === 'int32' && isBoolConst(V[x])) bools.add(dst);
     return dst;
   };
-  const isFloat = (id: number): boolean => V[id].dtype === 'float64';
+  const isFloat = (id: number): boolean => V[id].dtype !== 'int32';
+  /** Float32 values are rounded after the instruction that computes them, as the js kernels store them. */
+  const round = (id: number): boolean => V[id].dtype === 'float32';
   for (const node of nodes) {
     const o = node.outs[0];
     const out = V[o];
-    if (out.dtype === 'float32' || node.ins.some((x) => V[x].dtype === 'float32')) return null;
     if (out.size === 1 && node.outs.length === 1 && ['sum', 'prod', 'max', 'min'].includes(node.op) && V[node.ins[0]].size > 1) {
       if (node.op !== 'sum' || !isFloat(o)) return null;
       const a = sums.size;
       sums.set(o, a);
-      code.push({ op: OP.sum, dst: -1, ins: [arg(node.ins[0], node)], w: [a, 0, 0, 0] });
+      code.push({ op: OP.sum, dst: -1, ins: [arg(node.ins[0], node)], w: [a, 0, 0, 0], round: false });
       continue;
     }
     const dg = ctx.gathers.get(node);
@@ -128,47 +132,61 @@ export function nativeLoop(nodes: readonly Node[], n: number, ctx: NativeLoopCon
       const k = slot(arrays, ctx.arrayOf(dg.x));
       const ik = slot(arrays, ctx.arrayOf(dg.idx));
       dst = fresh();
-      code.push({ op: OP.gather, dst, ins: [], w: [k, ik, 0] });
+      code.push({ op: OP.gather, dst, ins: [], w: [k, ik, 0], round: false });
     } else if (mm !== undefined) {
       if (!isFloat(o) || mm.sources.length !== 1 || mm.src.some((s) => s !== 0)) return null;
       const k = slot(arrays, ctx.arrayOf(mm.sources[0]));
       const mk = mapSlot(mm.idx);
       dst = fresh();
-      code.push({ op: OP.gather, dst, ins: [], w: [k, mk, 0] });
+      code.push({ op: OP.gather, dst, ins: [], w: [k, mk, 0], round: false });
     } else {
       const r = elementwise(node, out.dtype === 'int32');
       if (r === null) return null;
       const ins = node.ins.map((x) => arg(x, node));
+      const from = V[node.ins[0]].dtype;
       if (r.kind === 'alias') {
-        if (out.dtype === 'int32' && !(V[node.ins[0]].dtype === 'int32' && bools.has(ins[0]))) return null;
-        reg.set(o, ins[0]);
-        if (out.dtype === 'int32') bools.add(ins[0]);
-        if (ctx.stored(o)) code.push({ op: OP.store, dst: -1, ins: [ins[0]], w: [slot(arrays, ctx.arrayOf(o)), 0, 0, 0] });
-        continue;
-      }
-      if (out.dtype === 'int32') {
+        if (out.dtype === 'int32' && !(from === 'int32' && bools.has(ins[0]))) return null;
+        // A cast to float32 from wider values rounds; every other alias shares its input's register.
+        if (!(out.dtype === 'float32' && from !== 'float32' && !bools.has(ins[0]))) {
+          reg.set(o, ins[0]);
+          if (out.dtype === 'int32') bools.add(ins[0]);
+          if (ctx.stored(o)) code.push({ op: OP.store, dst: -1, ins: [ins[0]], w: [slot(arrays, ctx.arrayOf(o)), 0, 0, 0], round: false });
+          continue;
+        }
+      } else if (out.dtype === 'int32') {
         // Only exact 0/1 values: comparisons, and products and selections of them.
         const ok = r.kind === 'compare' || ((r.kind === 'binary' && node.op === 'mul') || r.kind === 'where' ? ins.slice(r.kind === 'where' ? 1 : 0).every((x) => bools.has(x)) : false);
         if (!ok) return null;
       }
       dst = fresh();
-      if (r.kind === 'unary') code.push({ op: OP.unary, dst, ins, w: [r.code] });
-      else if (r.kind === 'binary' || r.kind === 'compare') code.push({ op: OP.binary, dst, ins, w: [r.code] });
-      else if (r.kind === 'where') code.push({ op: OP.where, dst, ins, w: [] });
+      const rd = round(o);
+      if (r.kind === 'alias') code.push({ op: OP.copy, dst, ins, w: [], round: true });
+      else if (r.kind === 'unary') code.push({ op: OP.unary, dst, ins, w: [r.code], round: rd });
+      else if (r.kind === 'binary' || r.kind === 'compare') code.push({ op: OP.binary, dst, ins, w: [r.code], round: rd });
+      else if (r.kind === 'where') code.push({ op: OP.where, dst, ins, w: [], round: rd });
       else {
         const { min, max } = node.attrs as KernelAttrs['clamp'];
-        code.push({ op: OP.clamp, dst, ins, w: [slot(scalars, String(min)), slot(scalars, String(max))] });
+        code.push({ op: OP.clamp, dst, ins, w: [slot(scalars, String(min)), slot(scalars, String(max))], round: rd });
       }
       if (out.dtype === 'int32') bools.add(dst);
     }
     reg.set(o, dst);
-    if (ctx.stored(o)) code.push({ op: OP.store, dst: -1, ins: [dst], w: [slot(arrays, ctx.arrayOf(o)), 0, 0, 0] });
+    if (ctx.stored(o)) code.push({ op: OP.store, dst: -1, ins: [dst], w: [slot(arrays, ctx.arrayOf(o)), 0, 0, 0], round: false });
   }
   return { prog: allocate(code), arrays, maps, scalars, sums, checks };
 }
 
 function isBoolConst(v: { kind: string; data?: TypedArray }): boolean {
   return v.kind === 'const' && v.data !== undefined && v.data.every((x) => x === 0 || x === 1);
+}
+
+ /** An instruction over virtual registers (dst −1: none). */
+interface Instr {
+  op: number;
+  dst: number;
+  ins: number[];
+  w: number[];
+  round: boolean;
 }
 
 type Ew = { kind: 'alias' } | { kind: 'unary' | 'binary' | 'compare'; code: number } | { kind: 'where' } | { kind: 'clamp' };
@@ -216,7 +234,7 @@ function broadcastMap(shape: readonly number[], outShape: readonly number[], n: 
  * Maps virtual registers to physical ones by last use, an output never sharing a register with
  * its own inputs, and encodes the program.
  */
-function allocate(code: readonly { op: number; dst: number; ins: number[]; w: number[] }[]): Int32Array {
+function allocate(code: readonly Instr[]): Int32Array {
   const last = new Map<number, number>();
   code.forEach((c, t) => {
     for (const r of c.ins) last.set(r, t);
@@ -235,23 +253,27 @@ function allocate(code: readonly { op: number; dst: number; ins: number[]; w: nu
     for (const r of new Set(c.ins)) if (last.get(r) === t) free.push(phys.get(r) as number);
     // A value never read again still needs its register for this instruction only.
     if (c.dst >= 0 && !last.has(c.dst)) free.push(d);
+    const op = c.op | (c.round ? ROUND : 0);
     switch (c.op) {
       case OP.load:
       case OP.gather:
       case OP.scalar:
-        words.push(c.op, d, c.w[0], c.w[1], 0);
+        words.push(op, d, c.w[0], c.w[1], 0);
         break;
       case OP.unary:
-        words.push(c.op, d, ins[0], c.w[0], 0);
+        words.push(op, d, ins[0], c.w[0], 0);
+        break;
+      case OP.copy:
+        words.push(op, d, ins[0], 0, 0);
         break;
       case OP.binary:
-        words.push(c.op, d, ins[0], ins[1], c.w[0]);
+        words.push(op, d, ins[0], ins[1], c.w[0]);
         break;
       case OP.where:
-        words.push(c.op, d, ins[0], ins[1], ins[2]);
+        words.push(op, d, ins[0], ins[1], ins[2]);
         break;
       case OP.clamp:
-        words.push(c.op, d, ins[0], c.w[0], c.w[1]);
+        words.push(op, d, ins[0], c.w[0], c.w[1]);
         break;
       default:
         // store (array slot, register) and sum (accumulator, register)
