@@ -77,7 +77,12 @@ three phases of Adam (β₁ = 0.5) with sticking-the-landing gradients, step 0.1
 sds with 4 → 8 → 16 particles, the location updates whitened by the Laplace covariance, each phase
 ending when a drift test on the iterates and the loss says the noise dominates, and the last phase
 Polyak-averaged. Where no MAP exists (centered eight schools: the density grows without bound as
-τ → 0) the guide starts at the prior median with a plain Adam warm-up.
+τ → 0) the guide starts at the prior median with a plain Adam warm-up, then moves to the minimizer
+of the sample-average ELBO over 1024 fixed antithetic draws by L-BFGS (deterministic ADVI), and
+only the last phase follows. On centered eight schools the KL-optimal full-rank Gaussian has worst
+z 0.177 (τ's mean; found with 20k–40k draws): fits within 0.001 nats of it give 0.13–0.21 depending
+on the key, so the full-rank row is at the family's optimum, level with NumPyro's 0.18 rather than
+reliably below it.
 `;
   writeFileSync(fileURLToPath(new URL('../README-posteriordb.md', import.meta.url)), md);
 }

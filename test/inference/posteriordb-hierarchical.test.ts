@@ -25,8 +25,9 @@ describe('posteriordb, non-Gaussian posteriors', () => {
         expect(f.khatText).toContain('k\u0302');
       });
 
-  it('eight schools, centered (the funnel): fitted, k̂ flags the mean-field fit', () => {
-    // No MAP exists (the density grows without bound as τ → 0), so fit falls back to plain Adam.
+  it('eight schools, centered (the funnel): full-rank at the family optimum, k̂ flags the mean-field fit', () => {
+    // No MAP exists (the density grows without bound as τ → 0): fit starts with plain Adam, then
+    // the sample-average ELBO by L-BFGS, then the last phase.
     const n = fitPosterior('eight_schools-eight_schools_centered', 'normal');
     report('eight_schools-eight_schools_centered', 'normal', n);
     expect(n.laplace).toBe(false);
@@ -35,7 +36,10 @@ describe('posteriordb, non-Gaussian posteriors', () => {
     expect(n.khat).toBeGreaterThan(0.7);
     const m = fitPosterior('eight_schools-eight_schools_centered', 'mvn');
     report('eight_schools-eight_schools_centered', 'mvn', m);
-    // Not the target (best peer 0.18; see bench/README-posteriordb.md): a looser bound.
-    expect(m.cmp.worstZ).toBeLessThan(0.6);
+    expect(m.laplace).toBe(false);
+    // Best peer: NumPyro AutoMVN, 0.18. The KL-optimal full-rank Gaussian has worst z 0.177 (τ's
+    // mean); fits within 0.001 nats of it range over about 0.13–0.21 with the key (this key gives
+    // 0.13), so the bound is the optimum's spread, not the peer's figure. The old recipe gave 0.35.
+    expect(m.cmp.worstZ).toBeLessThan(0.22);
   });
 });

@@ -4,7 +4,10 @@
  * 1. MAP in the unconstrained space by L-BFGS on U(z) = −log p(x, T(z)) − log|det J_T(z)|, and
  *    the Laplace approximation N(ẑ, H⁻¹) with H the Hessian of U (central differences of ∇U).
  *    Where the MAP does not exist or H is not positive definite (a funnel), the guide starts
- *    from its own initialization and a first plain-Adam phase.
+ *    from its own initialization and a first plain-Adam phase, then (Gaussian guides) moves to
+ *    the minimizer of the sample-average ELBO over fixed antithetic draws by L-BFGS (deterministic
+ *    ADVI), and only the last phase follows: the funnel's flat directions make Adam's larger
+ *    steps wander far from the optimum and its drift test stop early.
  * 2. The guide starts at the Laplace fit: mean-field scales 1/√H_ii (the mean-field optimum for a
  *    Gaussian target), full-rank factor chol(H⁻¹).
  * 3. Phases of Adam with sticking-the-landing gradients (Roeder et al. 2017), the step size
@@ -38,6 +41,7 @@ import { plate } from '../ppl/primitives.js';
 import { substitute, trace } from '../ppl/handlers.js';
 import { adam, chain, scaleByAdam, scaleByLearningRate, type GradientTransformation } from '../optim/index.js';
 import { foldIn, split, type Key } from '../random/key.js';
+import { normal } from '../random/samplers.js';
 import { logDensity } from '../ppl/logdensity.js';
 import {
   AutoGuide,
@@ -77,6 +81,11 @@ export interface FitOptions {
   phases?: FitPhase[];
   /** Options of the plain-Adam phase used when there is no Laplace start. */
   warmup?: FitPhase;
+  /**
+   * Where there is no Laplace start: fixed draws of the sample-average ELBO minimized by L-BFGS
+   * after the warm-up (default 1024; 0 skips it and runs every phase).
+   */
+  sampleAverageDraws?: number;
   /** Guide draws for the summary and k̂ (default 4000). */
   numDraws?: number;
   /** Steps between stopping checks (default 50). */
@@ -113,6 +122,8 @@ export interface FitResult<A extends unknown[]> {
   phaseEnds: number[];
   /** The MAP search: whether it converged and gave a positive-definite Hessian. */
   laplace: { used: boolean; iterations: number; converged: boolean; reason: string };
+  /** The sample-average ELBO fit where there was no Laplace start (draws 0 where it did not run). */
+  sampleAverage: { draws: number; iterations: number };
   /** Guide draws per site, [S, ...site shape] (constrained). */
   draws: Record<string, Tensor>;
   /** log p(x, z_s) − log q(z_s) for the S draws. */
@@ -324,13 +335,28 @@ function findMode(
   x0: Float64Array,
   tol = 1e-4,
 ): { x: Float64Array; hess: Float64Array | null; chol: Float64Array | null; iterations: number; converged: boolean; reason: string } {
-  const r = lbfgs(fns.one, x0, { maxIter: 300 });
+  // A trial point with an invalid density (a scale underflowing to 0 in a funnel): the line search backs off.
+  const safe: ValueGrad = (z) => {
+    try {
+      return fns.one(z);
+    } catch (e) {
+      if (e instanceof VarinfError) return { f: Infinity, g: new Float64Array(z.length) };
+      throw e;
+    }
+  };
+  const r = lbfgs(safe, x0, { maxIter: 300 });
   let x = r.x;
   let { f, g } = fns.one(x);
   const d = x.length;
   let reason = '';
   for (let it = 0; it < 8; it++) {
-    const h = fdHessian(fns.batch, x);
+    let h: Float64Array;
+    try {
+      h = fdHessian(fns.batch, x);
+    } catch (e) {
+      if (!(e instanceof VarinfError)) throw e;
+      h = new Float64Array(d * d).fill(NaN);
+    }
     const l = choleskyHost(h, d);
     if (l === null) {
       reason = `the Hessian of −log p is not positive definite after ${r.iterations} L-BFGS and ${it} Newton iterations: no MAP (a funnel or a boundary)`;
@@ -350,7 +376,7 @@ function findMode(
     let moved = false;
     for (let ls = 0; ls < 30; ls++) {
       const xn = x.map((v, i) => v + t * step[i]);
-      const nx = fns.one(xn);
+      const nx = safe(xn);
       if (Number.isFinite(nx.f) && nx.f <= f + 1e-12 * Math.abs(f)) {
         x = xn;
         f = nx.f;
@@ -608,6 +634,10 @@ export function fit<A extends unknown[]>(model: ModelFn<A>, args: A, opts: FitOp
   if (!laplace.used) plan.push({ phase: warm, plain: true });
   for (const p of phases) plan.push({ phase: p, plain: false });
 
+  const saaDraws = opts.sampleAverageDraws ?? 1024;
+  if (!Number.isInteger(saaDraws) || saaDraws < 0) throw new ValueError(`fit: sampleAverageDraws must be a non-negative integer, got ${saaDraws}`);
+  let sampleAverage = { draws: 0, iterations: 0 };
+  let finalMin = 0;
   const losses: number[] = [];
   const phaseEnds: number[] = [];
   let params: Record<string, Tensor> | null = null;
@@ -616,8 +646,9 @@ export function fit<A extends unknown[]>(model: ModelFn<A>, args: A, opts: FitOp
   let lastSvi: SVI<A> | null = null;
   const t1 = performance.now();
   for (let pi = 0; pi < plan.length; pi++) {
-    const { phase, plain } = plan[pi];
     const last = pi === plan.length - 1;
+    const { plain } = plan[pi];
+    const phase = last && finalMin > 0 ? { ...plan[pi].phase, minSteps: finalMin, maxSteps: Math.max(plan[pi].phase.maxSteps, finalMin) } : plan[pi].phase;
     const elbo = new TraceELBO({ numParticles: phase.particles, stickingTheLanding: true });
     // A throwaway SVI finds the parameters and constraints; the optimizer needs their shapes.
     const probe = new SVI<A>(model, guide, adam(phase.lr), elbo);
@@ -681,6 +712,24 @@ export function fit<A extends unknown[]>(model: ModelFn<A>, args: A, opts: FitOp
     key = foldIn(state.key, pi + 1);
     params = avg !== null && nAvg > 0 ? mapLeaves(avg, (a) => mul(a, 1 / nAvg)) : state.params;
     phaseEnds.push(losses.length);
+    if (plain && saaDraws > 0) {
+      // No MAP: the sample-average ELBO's minimizer takes the Laplace start's place. It is at the
+      // optimum up to O(1/√N), so only the last (smallest-step) phase follows, to average that out;
+      // larger steps would only shake the guide along the funnel's flat directions.
+      const q = guideGaussian(guide as AutoGuide<unknown[]>, svi.getParams({ params, optState: null, step, key }));
+      const saa = q === null ? null : sampleAverageGaussian(potential(model, args, lap).batch, q.m, q.l, q.fullRank, saaDraws, foldIn(kRun, 0x5aa));
+      if (saa !== null) {
+        sampleAverage = { draws: saaDraws, iterations: saa.iterations };
+        const d = saa.m.length;
+        const cov = new Float64Array(d * d);
+        for (let i = 0; i < d; i++) for (let j = 0; j < d; j++) for (let k = 0; k <= Math.min(i, j); k++) cov[i * d + j] += saa.l[i * d + k] * saa.l[j * d + k];
+        const hess = Float64Array.from(cov, (v, k) => (k % (d + 1) === 0 ? 1 / v : 0));
+        params = laplaceParams(guide as AutoGuide<unknown[]>, params, saa.m, cov, hess);
+        // The last phase keeps the skipped phases' minimum steps: a longer Polyak average.
+        finalMin = plan.slice(pi + 1).reduce((a, p) => a + p.phase.minSteps, 0);
+        pi = Math.max(pi, plan.length - 2);
+      }
+    }
   }
   const sviMs = performance.now() - t1;
   const svi = lastSvi as SVI<A>;
@@ -701,6 +750,7 @@ export function fit<A extends unknown[]>(model: ModelFn<A>, args: A, opts: FitOp
     losses: Float64Array.from(losses),
     phaseEnds,
     laplace,
+    sampleAverage,
     draws: ev.draws,
     logWeights: ev.logWeights,
     khat: ps.khat,
@@ -709,6 +759,104 @@ export function fit<A extends unknown[]>(model: ModelFn<A>, args: A, opts: FitOp
     summary,
     timings: { totalMs, mapMs, sviMs, evalMs, steps: losses.length, perStepUs: (sviMs * 1000) / Math.max(1, losses.length) },
   };
+}
+
+/**
+ * The Gaussian q = N(m, L Lᵀ) (L lower triangular, or diagonal for a mean-field guide) that
+ * minimizes the sample-average loss over N fixed antithetic draws ±εₙ ~ N(0, I):
+ *   F(m, L) = (1/N) Σₙ U(m + L εₙ) − log|det L|,
+ * with ∂F/∂m = mean ∇U(zₙ) and ∂F/∂L = mean ∇U(zₙ) εₙᵀ − L⁻ᵀ, by L-BFGS over (m, the strict lower
+ * triangle, log diag L). With the draws fixed the loss is deterministic (deterministic ADVI,
+ * Giordano, Ingram & Broderick 2024); its minimizer is within O(1/√N) of the ELBO's, and the
+ * antithetic pairs cancel the odd-order terms of that error.
+ */
+function sampleAverageGaussian(
+  bg: BatchGrad,
+  m0: Float64Array,
+  l0: Float64Array,
+  fullRank: boolean,
+  draws: number,
+  key: Key,
+): { m: Float64Array; l: Float64Array; iterations: number } | null {
+  const d = m0.length;
+  const half = Math.max(1, Math.floor(draws / 2));
+  const n = 2 * half;
+  const e0 = normal(key, [half, d], { dtype: 'float64' }).dataSync();
+  const eps = new Float64Array(n * d);
+  for (let k = 0; k < half * d; k++) {
+    eps[k] = e0[k];
+    eps[half * d + k] = -e0[k];
+  }
+  // Free coordinates: m, then L's entries (row-major lower triangle, or the diagonal), the diagonal as its log.
+  const cells: [number, number][] = [];
+  for (let i = 0; i < d; i++) for (let j = fullRank ? 0 : i; j <= i; j++) cells.push([i, j]);
+  const toL = (x: Float64Array): Float64Array => {
+    const l = new Float64Array(d * d);
+    cells.forEach(([i, j], k) => (l[i * d + j] = i === j ? Math.exp(x[d + k]) : x[d + k]));
+    return l;
+  };
+  const z = new Float64Array(n * d);
+  const fg: ValueGrad = (x) => {
+    const l = toL(x);
+    for (let s = 0; s < n; s++)
+      for (let i = 0; i < d; i++) {
+        let v = x[i];
+        for (let j = 0; j <= i; j++) v += l[i * d + j] * eps[s * d + j];
+        z[s * d + i] = v;
+      }
+    const grad = new Float64Array(x.length);
+    let r: { f: Float64Array; g: Float64Array };
+    try {
+      r = bg(z, n);
+    } catch (e) {
+      // A far draw with a non-finite density: the line search backs off.
+      if (e instanceof VarinfError) return { f: Infinity, g: grad };
+      throw e;
+    }
+    let f = 0;
+    for (let s = 0; s < n; s++) f += r.f[s];
+    f /= n;
+    for (let s = 0; s < n; s++) for (let i = 0; i < d; i++) grad[i] += r.g[s * d + i] / n;
+    cells.forEach(([i, j], k) => {
+      let v = 0;
+      for (let s = 0; s < n; s++) v += r.g[s * d + i] * eps[s * d + j];
+      v /= n;
+      if (i === j) {
+        f -= x[d + k];
+        grad[d + k] = v * l[i * d + i] - 1;
+      } else grad[d + k] = v;
+    });
+    return { f: Number.isFinite(f) && grad.every(Number.isFinite) ? f : Infinity, g: grad };
+  };
+  const x0 = new Float64Array(d + cells.length);
+  x0.set(m0);
+  cells.forEach(([i, j], k) => (x0[d + k] = i === j ? Math.log(l0[i * d + i]) : l0[i * d + j]));
+  if (!Number.isFinite(fg(x0).f)) return null;
+  const r = lbfgs(fg, x0, { maxIter: 500, gtol: 1e-6 });
+  return { m: r.x.slice(0, d), l: toL(r.x), iterations: r.iterations };
+}
+
+/** The guide's q = N(m, L Lᵀ) over the flat latent vector (constrained params), or null for other guides. */
+function guideGaussian(guide: AutoGuide<unknown[]>, params: Record<string, Tensor>): { m: Float64Array; l: Float64Array; fullRank: boolean } | null {
+  const pre = guide.prefix;
+  const offs = offsets(guide);
+  const d = offs.reduce((a, s) => a + s.n, 0);
+  if (guide instanceof AutoNormal) {
+    const m = new Float64Array(d);
+    const l = new Float64Array(d * d);
+    for (const s of offs) {
+      m.set(params[`${pre}_${s.name}_loc`].dataSync(), s.off);
+      const sc = params[`${pre}_${s.name}_scale`].dataSync();
+      for (let i = 0; i < s.n; i++) l[(s.off + i) * (d + 1)] = sc[i];
+    }
+    return { m, l, fullRank: false };
+  }
+  if (guide instanceof AutoMultivariateNormal) {
+    const t = params[`${pre}_scale_tril`].dataSync();
+    const sc = params[`${pre}_scale`].dataSync();
+    return { m: Float64Array.from(params[`${pre}_loc`].dataSync()), l: Float64Array.from(t, (v, k) => v * sc[Math.floor(k / d)]), fullRank: true };
+  }
+  return null;
 }
 
 function concatInit<A extends unknown[]>(lap: AutoLaplaceApproximation<A>): Tensor {
