@@ -405,5 +405,30 @@ describe('training, checkpoints and bad input', () => {
     const after = testElbo(vae, r.state.params, new MinibatchLoader(test, { batchSize: 100, key: V.key(2), binarize: 'static' }).all(), { key: V.key(3) });
     expect(before).toBeLessThan(-400);
     expect(after).toBeGreaterThan(-200);
+    expect(r.compiled).toEqual({ used: true });
+  });
+
+  it.skipIf(!hasMnist())('the compiled step follows the eager trajectory on MNIST (native fused loops), and a β schedule runs eagerly', async () => {
+    const train = subset(loadMnist('train'), 400);
+    const vae = VAE({ xDim: 784, layers: [{ z: 20, hidden: [100] }] });
+    const opt = V.adam(1e-3);
+    const p = vae.init(V.key(0));
+    const run = (compile: boolean, beta: number | ((s: number) => number) = 1): ReturnType<typeof trainVAE> =>
+      trainVAE(vae, { params: p, optState: opt.init(p), step: 0 }, new MinibatchLoader(train, { batchSize: 100, key: V.key(1), binarize: 'dynamic' }), { steps: 12, key: V.key(4), optimizer: opt, compile, beta, logEvery: 1 });
+    const [eager, comp] = [await run(false), await run(true)];
+    expect(eager.compiled.used).toBe(false);
+    expect(comp.compiled).toEqual({ used: true });
+    // float32 with sums in other orders: equal to a few ulps of the loss, growing slowly.
+    comp.history.forEach((h, i) => expect(Math.abs(h.loss - eager.history[i].loss)).toBeLessThan(1e-4 * Math.abs(eager.history[i].loss)));
+    const a = flattenTree(comp.state.params);
+    const b = flattenTree(eager.state.params);
+    for (const name of Object.keys(a)) {
+      const [x, y] = [arr(a[name]), arr(b[name])];
+      expect(Math.max(...x.map((v, i) => Math.abs(v - y[i]))), name).toBeLessThan(1e-4);
+    }
+    const scheduled = await run(false, (s) => Math.min(1, s / 10));
+    expect(scheduled.compiled.used).toBe(false);
+    const viaDefault = await trainVAE(vae, { params: p, optState: opt.init(p), step: 0 }, new MinibatchLoader(train, { batchSize: 100, key: V.key(1), binarize: 'dynamic' }), { steps: 2, key: V.key(4), optimizer: opt, beta: (s) => s });
+    expect(viaDefault.compiled.used).toBe(false);
   });
 });

@@ -20,6 +20,10 @@ import { adam } from '../../optim/alias.js';
 import { applyUpdates, type GradientTransformation } from '../../optim/transform.js';
 import { foldIn, type Key } from '../../random/key.js';
 import { saveTrainState, type TrainState } from './checkpoint.js';
+import { CompiledStep } from './compiled-step.js';
+
+/** One step's outcome: the loss, and when finite the bound and the new state. */
+type StepOutcome<P> = { ok: false; lossV: number } | { ok: true; lossV: number; boundV: number; params: P; optState: unknown };
 
 /** What `onProgress` is told every `logEvery` steps. */
 export interface TrainProgress {
@@ -77,6 +81,13 @@ export interface LoopOptions {
   maxConsecutiveNonFinite?: number;
   /** Save the state every `every` steps and at the end to `path` (safetensors). */
   checkpoint?: { path: string; every: number; metadata?: Record<string, string> };
+  /**
+   * Run the step compiled (`compile`: traced once, replayed as generated code and native calls;
+   * see compiled-step.ts); default false. The loss may read the batch's pixels and labels but not
+   * its other fields or the step number, which are fixed at trace time. Not with `afterStep`.
+   * When the step cannot be traced the loop runs eagerly and `TrainResult.compiled` says why.
+   */
+  compile?: boolean;
   /** Stops the run after the current step. */
   signal?: AbortSignal;
 }
@@ -107,6 +118,8 @@ export interface TrainResult<P = unknown> {
   imagesPerSecond: number;
   /** Whether the signal stopped the run early. */
   aborted: boolean;
+  /** Whether the steps ran compiled, and if not (with `compile` on) why. */
+  compiled: { used: boolean; reason?: string };
 }
 
 /**
@@ -135,6 +148,25 @@ export async function trainLoop<P>(state: TrainState<P>, loader: MinibatchLoader
 
   let { params, optState } = state;
   let step = state.step;
+  const compiled: TrainResult['compiled'] = { used: false };
+  let cstep: CompiledStep<P> | null = null;
+  if (opts.compile === true && step < steps) {
+    if (opts.afterStep !== undefined) compiled.reason = `${name}: afterStep updates run eagerly`;
+    else
+      try {
+        const template = loader.batch(Math.floor(step / bpe), step % bpe);
+        cstep = new CompiledStep(opts.loss, optimizer, { params, optState }, template, baseKey, step);
+        compiled.used = true;
+      } catch (e) {
+        compiled.reason = `${(e as Error).name}: ${(e as Error).message}`;
+      }
+  }
+  /** Brings `params`/`optState` up to date from the compiled step's buffers. */
+  let stale = false;
+  const sync = (): void => {
+    if (cstep !== null && stale) ({ params, optState } = cstep.state() as { params: P; optState: unknown });
+    stale = false;
+  };
   const history: TrainResult['history'] = [];
   const nonFinite: NonFiniteStep[] = [];
   let consecutive = 0;
@@ -146,16 +178,9 @@ export async function trainLoop<P>(state: TrainState<P>, loader: MinibatchLoader
   const t0 = performance.now();
   let lastYield = t0;
   let aborted = false;
-  while (step < steps) {
-    if (opts.signal?.aborted === true) {
-      aborted = true;
-      break;
-    }
-    const ts = performance.now();
-    const b = opts.betaAt?.(step) ?? 1;
-    const batch = loader.batch(Math.floor(step / bpe), step % bpe);
-    const s = step;
-    const out = tidy(() => {
+  const eagerStep = (s: number, batch: Batch): StepOutcome<P> => {
+    sync();
+    const r0 = tidy(() => {
       const [lossT, grads] = vg(params, batch, foldIn(baseKey, s), s);
       const r = stepOut as StepLoss | null;
       const lossV = lossT.item();
@@ -166,6 +191,24 @@ export async function trainLoop<P>(state: TrainState<P>, loader: MinibatchLoader
       if (opts.afterStep !== undefined) next = opts.afterStep(next, r?.aux, batch, s);
       return { ok: true as const, lossV, boundV, params: next, optState: nextOpt };
     });
+    if (r0.ok && cstep !== null) cstep.setState({ params: r0.params, optState: r0.optState });
+    return r0;
+  };
+  const compiledStep = (c: CompiledStep<P>, batch: Batch, s: number): StepOutcome<P> => {
+    if (!c.step(batch, baseKey, s)) return { ok: false, lossV: c.loss };
+    stale = true;
+    return { ok: true, lossV: c.loss, boundV: c.bound, params, optState };
+  };
+  while (step < steps) {
+    if (opts.signal?.aborted === true) {
+      aborted = true;
+      break;
+    }
+    const ts = performance.now();
+    const b = opts.betaAt?.(step) ?? 1;
+    const batch = loader.batch(Math.floor(step / bpe), step % bpe);
+    const s = step;
+    const out = cstep !== null && batch.size === cstep.batchSize ? compiledStep(cstep, batch, s) : eagerStep(s, batch);
     stepOut = null;
     if (out.ok) {
       params = out.params;
@@ -193,17 +236,21 @@ export async function trainLoop<P>(state: TrainState<P>, loader: MinibatchLoader
       report?.(p);
       sumLoss = sumBound = nSum = 0;
     }
-    if (ckpt !== undefined && step % ckpt.every === 0) saveTrainState(ckpt.path, { params, optState, step }, meta());
+    if (ckpt !== undefined && step % ckpt.every === 0) {
+      sync();
+      saveTrainState(ckpt.path, { params, optState, step }, meta());
+    }
     // Give the event loop a turn now and then (timers, signals, I/O).
     if (performance.now() - lastYield > 50) {
       await new Promise<void>((r) => setImmediate(r));
       lastYield = performance.now();
     }
   }
+  sync();
   const final = { params, optState, step };
   if (ckpt !== undefined && step % ckpt.every !== 0) saveTrainState(ckpt.path, final, meta());
   const seconds = (performance.now() - t0) / 1000;
-  return { state: final, history, nonFinite, seconds, imagesPerSecond: trainMs > 0 ? (images * 1000) / trainMs : 0, aborted };
+  return { state: final, history, nonFinite, seconds, imagesPerSecond: trainMs > 0 ? (images * 1000) / trainMs : 0, aborted, compiled };
 }
 
 function progressLine(p: TrainProgress): string {

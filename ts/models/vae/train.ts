@@ -42,6 +42,8 @@ export async function trainVAE(model: VAEModel, state: TrainState<VAEParams>, lo
     xDim: model.config.xDim,
     config: model.config,
     betaAt: (s) => betaAt(beta, s),
+    // The step runs compiled unless β follows a schedule of the step (traced once, it would freeze).
+    compile: opts.compile ?? typeof beta === 'number',
     loss: (p, batch, key: Key, s) => vaeLoss(model, p, batch.x, model.noise(key, k, batch.size), { objective, beta: betaAt(beta, s), freeBits, analyticKL }),
   });
 }
