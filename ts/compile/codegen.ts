@@ -273,55 +273,84 @@ function inlineLimit(n: Node, opts: CodegenOptions): number {
 
 /** Groups nodes into statements: scalar lines, fused loops, calls. */
 function schedule(g: Graph, opts: CodegenOptions, moves: ReadonlyMap<Node, unknown>): Stmt[] {
+  type Loop = { kind: 'loop'; n: number; nodes: Node[] };
+  const V = g.values;
   const stmts: Stmt[] = [];
-  let open: { kind: 'loop'; n: number; nodes: Node[] } | null = null;
+  let open: Loop | null = null;
   let members = new Set<number>();
   /** The loop that computes each loop value: a full reduction of it joins that loop, even once closed. */
-  const home = new Map<number, { n: number; nodes: Node[] }>();
+  const home = new Map<number, Loop>();
+  /** Statement index of each value computed by a placed statement (a closed loop's at its close). */
+  const at = new Map<number, number>();
+  /** The last closed loop of each element count, with its index and members. */
+  const lastLoop = new Map<number, { loop: Loop; index: number; members: Set<number> }>();
   const close = (): void => {
-    if (open !== null) stmts.push(open);
+    if (open !== null) {
+      const index = stmts.length;
+      stmts.push(open);
+      for (const m of members) at.set(m, index);
+      lastLoop.set(open.n, { loop: open, index, members });
+    }
     open = null;
     members = new Set();
   };
+  const place = (st: Stmt, n: Node): void => {
+    for (const o of n.outs) at.set(o, stmts.length);
+    stmts.push(st);
+  };
+  /** Whether every input of `n` exists when loop `l` runs: its members, or values placed before it. */
+  const readyFor = (n: Node, l: { loop: Loop; index: number; members: Set<number> }, move: boolean): boolean =>
+    n.ins.every((x) => (l.members.has(x) ? !move && V[x].size === l.loop.n : V[x].kind !== 'node' || (at.get(x) ?? Infinity) < l.index));
   for (const n of g.nodes) {
-    const out = g.values[n.outs[0]];
+    const out = V[n.outs[0]];
     const usesOpen = n.ins.some((x) => members.has(x));
     const move = moves.has(n);
     if (n.outs.length === 1 && (move || isInline(n, g)) && out.size < inlineLimit(n, opts)) {
       if (out.size === 1) {
         if (usesOpen) close();
-        stmts.push({ kind: 'scalar', node: n });
+        place({ kind: 'scalar', node: n }, n);
         continue;
       }
-      const cur = open as { kind: 'loop'; n: number; nodes: Node[] } | null;
+      const cur = open as Loop | null;
       // A moved element is read from memory at a mapped index: its sources must not be loop locals.
-      const ok = cur !== null && cur.n === out.size && n.ins.every((x) => !members.has(x) || (!move && g.values[x].size === out.size));
+      const ok = cur !== null && cur.n === out.size && n.ins.every((x) => !members.has(x) || (!move && V[x].size === out.size));
       if (!ok) {
+        // An earlier loop over as many elements whose inputs are all ready takes the node (the
+        // optimizer's per-parameter chains interleave sizes), else a new loop opens.
+        const prev = lastLoop.get(out.size);
+        if (prev !== undefined && !usesOpen && readyFor(n, prev, move)) {
+          prev.loop.nodes.push(n);
+          prev.members.add(out.id);
+          home.set(out.id, prev.loop);
+          at.set(out.id, prev.index);
+          continue;
+        }
         close();
         open = { kind: 'loop', n: out.size, nodes: [] };
       }
-      (open as unknown as { nodes: Node[] }).nodes.push(n);
+      (open as unknown as Loop).nodes.push(n);
       members.add(out.id);
-      home.set(out.id, open as unknown as { n: number; nodes: Node[] });
+      home.set(out.id, open as unknown as Loop);
       continue;
     }
     const src = home.get(n.ins[0]);
-    if (isFullReduce(n, g) && src !== undefined && g.values[n.ins[0]].size === src.n) {
+    if (isFullReduce(n, g) && src !== undefined && V[n.ins[0]].size === src.n) {
       // The accumulator runs in the loop that computes the input; its scalar is ready after it.
       src.nodes.push(n);
       if (src === open) members.add(out.id);
+      else at.set(out.id, at.get(n.ins[0]) as number);
       continue;
     }
     if (usesOpen) close();
-    if (n.op === 'reshape') stmts.push({ kind: 'view', node: n });
-    else if (n.op === 'randomNormal' || n.op === 'randomUniform' || n.op === 'randomBits') stmts.push({ kind: 'rand', node: n });
-    else if (REDUCERS[n.op] !== undefined && (workOf(n, g) < opts.largeThreshold || !opts.backend.has(n.op))) stmts.push({ kind: 'reduce', node: n });
+    if (n.op === 'reshape') place({ kind: 'view', node: n }, n);
+    else if (n.op === 'randomNormal' || n.op === 'randomUniform' || n.op === 'randomBits') place({ kind: 'rand', node: n }, n);
+    else if (REDUCERS[n.op] !== undefined && (workOf(n, g) < opts.largeThreshold || !opts.backend.has(n.op))) place({ kind: 'reduce', node: n }, n);
     else {
       // Large matrix-vector products go to the backend too: its gemv path (no panel packing)
       // measured 150 µs against 520 µs here for [10000, 50]·[50, 1] float64.
       const big = workOf(n, g) >= inlineLimit(n, opts) && opts.backend.has(n.op);
       if (!big && JS_KERNELS[n.op] === undefined) throw new CompileError(`compile: kernel '${n.op}' has no js implementation to replay`);
-      stmts.push({ kind: 'call', node: n, backend: big });
+      place({ kind: 'call', node: n, backend: big }, n);
     }
   }
   close();
