@@ -17,6 +17,8 @@
 //! | 7 `STORE k, x` | arrays[k][i] = x[j] (into an Int32Array as an integer: the compiler stores only exact ones) |
 //! | 8 `SUM a, x` | accumulator a += Σ x |
 //! | 9 `COPY r, x` | r[j] = x[j] (with the flag below: a cast to float32) |
+//! | 10 `BINARY r, x, s, code` | r[j] = x[j] ∘ scalars[s] (codes as op 4) |
+//! | 11 `BINARY r, s, x, code` | r[j] = scalars[s] ∘ x[j] |
 //!
 //! An op word with bit 4 set (op | 16) rounds the instruction's output to float32 afterwards: the
 //! js reference computes float32 kernels in double and rounds each result, and so does this.
@@ -109,6 +111,8 @@ fn decode(prog: &[i32], srcs: &[Src], n: usize, n_scalars: usize, n_acc: usize) 
             7 => Operands::new(None, vec![i.b], vec![i.a], vec![], vec![]),
             8 => Operands::new(None, vec![i.b], vec![], vec![], vec![]),
             9 => Operands::new(Some(i.a), vec![i.b], vec![], vec![], vec![]),
+            10 => Operands::new(Some(i.a), vec![i.b], vec![], vec![], vec![i.c]),
+            11 => Operands::new(Some(i.a), vec![i.c], vec![], vec![], vec![i.b]),
             op => return Err(bad(format!("unknown op {op}"), at)),
         };
         let reg_ok = dst.iter().chain(&ins).all(|&r| r < regs);
@@ -129,7 +133,7 @@ fn decode(prog: &[i32], srcs: &[Src], n: usize, n_scalars: usize, n_acc: usize) 
         if i.op == 1 && !matches!(srcs[i.c], Src::I32(..)) {
             return Err(bad("gather indices must be an Int32Array".into(), at));
         }
-        if (i.op == 3 && i.c > 25) || (i.op == 4 && i.d > 12) {
+        if (i.op == 3 && i.c > 25) || ((i.op == 4 || i.op == 10 || i.op == 11) && i.d > 12) {
             return Err(bad("unknown operation code".into(), at));
         }
         out.push(i);
@@ -193,12 +197,43 @@ fn block_sum(x: &[f64]) -> f64 {
     ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7])) + tail
 }
 
+/// `v`, rounded to float32 when `R`.
 #[inline(always)]
-fn binary(code: usize, x: &[f64], y: &[f64], o: &mut [f64]) {
+fn rd<const R: bool>(v: f64) -> f64 {
+    if R {
+        v as f32 as f64
+    } else {
+        v
+    }
+}
+
+/// An operand of a binary op: a register's block or a scalar (repeated).
+trait Operand: Copy {
+    type It: Iterator<Item = f64>;
+    fn it(self) -> Self::It;
+}
+impl<'a> Operand for &'a [f64] {
+    type It = std::iter::Copied<std::slice::Iter<'a, f64>>;
+    #[inline(always)]
+    fn it(self) -> Self::It {
+        self.iter().copied()
+    }
+}
+impl Operand for f64 {
+    type It = std::iter::Repeat<f64>;
+    #[inline(always)]
+    fn it(self) -> Self::It {
+        std::iter::repeat(self)
+    }
+}
+
+/// Binary op `code` over a block, each result rounded to float32 when `R` (in the same pass).
+#[inline(always)]
+fn binary<const R: bool, X: Operand, Y: Operand>(code: usize, x: X, y: Y, o: &mut [f64]) {
     macro_rules! each {
         (|$a:ident, $b:ident| $e:expr) => {
-            for ((d, &$a), &$b) in o.iter_mut().zip(x).zip(y) {
-                *d = $e;
+            for ((d, $a), $b) in o.iter_mut().zip(x.it()).zip(y.it()) {
+                *d = rd::<R>($e);
             }
         };
     }
@@ -223,11 +258,11 @@ fn binary(code: usize, x: &[f64], y: &[f64], o: &mut [f64]) {
 /// Unary op `code` over a block: the cheap ops inline (vectorized in the AVX2 clone), the float64
 /// fast transcendentals from `fastmath::f64x`, the rest through the `unary` kernel's functions.
 #[inline(always)]
-fn unary_block(code: u32, x: &[f64], o: &mut [f64]) {
+fn unary_block<const R: bool>(code: u32, x: &[f64], o: &mut [f64]) {
     macro_rules! each {
         (|$v:ident| $e:expr) => {
             for (d, &$v) in o.iter_mut().zip(x) {
-                *d = $e;
+                *d = rd::<R>($e);
             }
         };
     }
@@ -241,11 +276,18 @@ fn unary_block(code: u32, x: &[f64], o: &mut [f64]) {
         16 => each!(|v| if v > 0.0 { v } else { 0.0 }),
         17 => each!(|v| v.floor()),
         18 => each!(|v| v.ceil()),
-        _ => match fastmath::Op::from_code(code) {
-            Some(f) if fastmath::f64x::has(f) => fastmath::f64x::map(f, x, o),
-            // Codes were checked in `decode`; one block is below every parallel threshold.
-            _ => unary_float(code, x, o).expect("unary code checked in decode"),
-        },
+        _ => {
+            match fastmath::Op::from_code(code) {
+                Some(f) if fastmath::f64x::has(f) => fastmath::f64x::map(f, x, o),
+                // Codes were checked in `decode`; one block is below every parallel threshold.
+                _ => unary_float(code, x, o).expect("unary code checked in decode"),
+            }
+            if R {
+                for v in o.iter_mut() {
+                    *v = rd::<true>(*v);
+                }
+            }
+        }
     }
 }
 
@@ -326,11 +368,41 @@ fn run_range_body(regs: &mut Regs, prog: &[Ins], srcs: &[Src], scalars: &[f64], 
                 2 => regs.out(ins.a, m).fill(scalars[ins.b]),
                 3 => {
                     let ([x], o) = regs.io([ins.b], ins.a, m);
-                    unary_block(ins.c as u32, x, o);
+                    if ins.round {
+                        unary_block::<true>(ins.c as u32, x, o);
+                    } else {
+                        unary_block::<false>(ins.c as u32, x, o);
+                    }
+                    continue;
                 }
                 4 => {
                     let ([x, y], o) = regs.io([ins.b, ins.c], ins.a, m);
-                    binary(ins.d, x, y, o);
+                    if ins.round {
+                        binary::<true, _, _>(ins.d, x, y, o);
+                    } else {
+                        binary::<false, _, _>(ins.d, x, y, o);
+                    }
+                    continue;
+                }
+                10 => {
+                    let ([x], o) = regs.io([ins.b], ins.a, m);
+                    let y = scalars[ins.c];
+                    if ins.round {
+                        binary::<true, _, _>(ins.d, x, y, o);
+                    } else {
+                        binary::<false, _, _>(ins.d, x, y, o);
+                    }
+                    continue;
+                }
+                11 => {
+                    let ([y], o) = regs.io([ins.c], ins.a, m);
+                    let x = scalars[ins.b];
+                    if ins.round {
+                        binary::<true, _, _>(ins.d, x, y, o);
+                    } else {
+                        binary::<false, _, _>(ins.d, x, y, o);
+                    }
+                    continue;
                 }
                 5 => {
                     let ([c, x, y], o) = regs.io([ins.b, ins.c, ins.d], ins.a, m);

@@ -19,7 +19,7 @@ import type { DynGather, MoveMap } from './lower.js';
 /** Loops of at least this many elements run natively when the backend can. */
 export const NATIVE_LOOP_MIN = 4096;
 
-const OP = { load: 0, gather: 1, scalar: 2, unary: 3, binary: 4, where: 5, clamp: 6, store: 7, sum: 8, copy: 9 } as const;
+const OP = { load: 0, gather: 1, scalar: 2, unary: 3, binary: 4, where: 5, clamp: 6, store: 7, sum: 8, copy: 9, binaryScalar: 10, scalarBinary: 11 } as const;
 /** The op-word flag that rounds an instruction's output to float32. */
 const ROUND = 16;
 const UNARY_CODE = new Map<string, number>(UNARY_OPS.map((op, i) => [op, i]));
@@ -142,7 +142,10 @@ export function nativeLoop(nodes: readonly Node[], n: number, ctx: NativeLoopCon
     } else {
       const r = elementwise(node, out.dtype === 'int32');
       if (r === null) return null;
-      const ins = node.ins.map((x) => arg(x, node));
+      // A one-element operand of a binary op is read as a scalar, not filled into a register.
+      const scalarAt = r.kind === 'binary' || r.kind === 'compare' ? node.ins.findIndex((x) => V[x].size === 1 && !members.has(x)) : -1;
+      if (scalarAt >= 0 && node.ins.every((x) => V[x].size === 1)) return null;
+      const ins = node.ins.map((x, j) => (j === scalarAt ? -1 : arg(x, node)));
       const from = V[node.ins[0]].dtype;
       if (r.kind === 'alias') {
         if (out.dtype === 'int32' && !(from === 'int32' && bools.has(ins[0]))) return null;
@@ -162,7 +165,10 @@ export function nativeLoop(nodes: readonly Node[], n: number, ctx: NativeLoopCon
       const rd = round(o);
       if (r.kind === 'alias') code.push({ op: OP.copy, dst, ins, w: [], round: true });
       else if (r.kind === 'unary') code.push({ op: OP.unary, dst, ins, w: [r.code], round: rd });
-      else if (r.kind === 'binary' || r.kind === 'compare') code.push({ op: OP.binary, dst, ins, w: [r.code], round: rd });
+      else if ((r.kind === 'binary' || r.kind === 'compare') && scalarAt >= 0) {
+        const sc = slot(scalars, ctx.scalarOf(node.ins[scalarAt]));
+        code.push({ op: scalarAt === 1 ? OP.binaryScalar : OP.scalarBinary, dst, ins: [ins[1 - scalarAt]], w: [sc, r.code], round: rd });
+      } else if (r.kind === 'binary' || r.kind === 'compare') code.push({ op: OP.binary, dst, ins, w: [r.code], round: rd });
       else if (r.kind === 'where') code.push({ op: OP.where, dst, ins, w: [], round: rd });
       else {
         const { min, max } = node.attrs as KernelAttrs['clamp'];
@@ -268,6 +274,12 @@ function allocate(code: readonly Instr[]): Int32Array {
         break;
       case OP.binary:
         words.push(op, d, ins[0], ins[1], c.w[0]);
+        break;
+      case OP.binaryScalar:
+        words.push(op, d, ins[0], c.w[0], c.w[1]);
+        break;
+      case OP.scalarBinary:
+        words.push(op, d, c.w[0], ins[0], c.w[1]);
         break;
       case OP.where:
         words.push(op, d, ins[0], ins[1], ins[2]);
