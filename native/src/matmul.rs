@@ -239,21 +239,36 @@ fn pack_b<T: GemmElem>(b: &Mat<T>, p0: usize, kc: usize, j0: usize, nc: usize, d
 }
 
 /// Blocked C (m×n, row-major, contiguous) = A (m×k) · B (k×n).
+///
+/// In parallel, C's rows are split across cores; when there are too few rows for that to give
+/// every core a full block (a batch of 100 by 784 features), its columns are split instead, each
+/// core running the serial blocked product on its share: one fork instead of two per panel.
 pub fn gemm_blocked<T: GemmElem>(m: usize, n: usize, k: usize, a: Mat<T>, b: Mat<T>, c: &mut [T]) {
+    let threads = rayon::current_num_threads();
+    let parallel = threads > 1 && m * n * k >= 96 * 96 * 96;
+    let cp = SendPtr(c.as_mut_ptr());
+    let per = n.div_ceil(threads).div_ceil(T::NR) * T::NR;
+    if parallel && m < threads * T::MC && per < n {
+        (0..n.div_ceil(per)).into_par_iter().for_each(|t| blocked_cols(m, n, k, &a, &b, cp, t * per, ((t + 1) * per).min(n), false));
+    } else {
+        blocked_cols(m, n, k, &a, &b, cp, 0, n, parallel);
+    }
+}
+
+/// Columns j_lo..j_hi of the blocked product into C (row-major, n columns) at `cp`.
+fn blocked_cols<T: GemmElem>(m: usize, n: usize, k: usize, a: &Mat<T>, b: &Mat<T>, cp: SendPtr<T>, j_lo: usize, j_hi: usize, parallel: bool) {
     let (mr, nr) = (T::MR, T::NR);
     let kern = T::kernel();
     let threads = rayon::current_num_threads();
-    let parallel = threads > 1 && m * n * k >= 96 * 96 * 96;
     // Row blocks: at most MC rows, and a multiple of the thread count so cores get equal shares.
     let nblocks = if parallel { m.div_ceil(T::MC).div_ceil(threads) * threads } else { m.div_ceil(T::MC) };
     let mc = m.div_ceil(nblocks).div_ceil(mr) * mr;
     let nblocks = m.div_ceil(mc);
     let kc_max = T::KC.min(k);
-    let nc_max = T::NC.min(n.div_ceil(nr) * nr);
+    let nc_max = T::NC.min((j_hi - j_lo).div_ceil(nr) * nr);
     let mut bp = vec![T::default(); kc_max * nc_max.div_ceil(nr) * nr];
-    let cp = SendPtr(c.as_mut_ptr());
-    for j0 in (0..n).step_by(T::NC) {
-        let nc = T::NC.min(n - j0);
+    for j0 in (j_lo..j_hi).step_by(T::NC) {
+        let nc = T::NC.min(j_hi - j0);
         for p0 in (0..k).step_by(T::KC) {
             let kc = T::KC.min(k - p0);
             if parallel {
@@ -262,11 +277,11 @@ pub fn gemm_blocked<T: GemmElem>(m: usize, n: usize, k: usize, a: Mat<T>, b: Mat
                 bp.par_chunks_mut(per * kc).enumerate().for_each(|(t, dst)| {
                     let c0 = t * per;
                     if c0 < nc {
-                        pack_b(&b, p0, kc, j0 + c0, per.min(nc - c0), dst);
+                        pack_b(b, p0, kc, j0 + c0, per.min(nc - c0), dst);
                     }
                 });
             } else {
-                pack_b(&b, p0, kc, j0, nc, &mut bp);
+                pack_b(b, p0, kc, j0, nc, &mut bp);
             }
             let first = p0 == 0;
             let bpr = &bp;
@@ -274,7 +289,7 @@ pub fn gemm_blocked<T: GemmElem>(m: usize, n: usize, k: usize, a: Mat<T>, b: Mat
                 let i0 = blk * mc;
                 let mcb = mc.min(m - i0);
                 ap.resize(mc.div_ceil(mr) * mr * kc, T::default());
-                pack_a(&a, i0, mcb, p0, kc, ap);
+                pack_a(a, i0, mcb, p0, kc, ap);
                 let mut tile = [T::default(); 96];
                 for jr in (0..nc).step_by(nr) {
                     let bpan = bpr[(jr / nr) * kc * nr..].as_ptr();
