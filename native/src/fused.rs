@@ -255,6 +255,16 @@ fn binary<const R: bool, X: Operand, Y: Operand>(code: usize, x: X, y: Y, o: &mu
     }
 }
 
+/// [`binary`], rounding to float32 or not.
+#[inline(always)]
+fn binary_any<X: Operand, Y: Operand>(round: bool, code: usize, x: X, y: Y, o: &mut [f64]) {
+    if round {
+        binary::<true, X, Y>(code, x, y, o)
+    } else {
+        binary::<false, X, Y>(code, x, y, o)
+    }
+}
+
 /// Unary op `code` over a block: the cheap ops inline (vectorized in the AVX2 clone), the float64
 /// fast transcendentals from `fastmath::f64x`, the rest through the `unary` kernel's functions.
 #[inline(always)]
@@ -377,31 +387,17 @@ fn run_range_body(regs: &mut Regs, prog: &[Ins], srcs: &[Src], scalars: &[f64], 
                 }
                 4 => {
                     let ([x, y], o) = regs.io([ins.b, ins.c], ins.a, m);
-                    if ins.round {
-                        binary::<true, _, _>(ins.d, x, y, o);
-                    } else {
-                        binary::<false, _, _>(ins.d, x, y, o);
-                    }
+                    binary_any(ins.round, ins.d, x, y, o);
                     continue;
                 }
                 10 => {
                     let ([x], o) = regs.io([ins.b], ins.a, m);
-                    let y = scalars[ins.c];
-                    if ins.round {
-                        binary::<true, _, _>(ins.d, x, y, o);
-                    } else {
-                        binary::<false, _, _>(ins.d, x, y, o);
-                    }
+                    binary_any(ins.round, ins.d, x, scalars[ins.c], o);
                     continue;
                 }
                 11 => {
                     let ([y], o) = regs.io([ins.c], ins.a, m);
-                    let x = scalars[ins.b];
-                    if ins.round {
-                        binary::<true, _, _>(ins.d, x, y, o);
-                    } else {
-                        binary::<false, _, _>(ins.d, x, y, o);
-                    }
+                    binary_any(ins.round, ins.d, scalars[ins.b], y, o);
                     continue;
                 }
                 5 => {

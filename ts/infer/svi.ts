@@ -7,17 +7,14 @@
 import { valueAndGrad } from '../core/autodiff.js';
 import { VarinfError, ValueError } from '../core/errors.js';
 import type { Tensor } from '../core/tensor.js';
-import { leaves } from '../core/tree.js';
 import { compile, type CompiledFunction } from '../compile/compile.js';
 import { CompiledLoop } from '../compile/loop.js';
 import { getValidateArgs, setValidateArgs } from '../distributions/distribution.js';
-import { add, cast, mul } from '../ops/elementwise.js';
-import { sum } from '../ops/reduce.js';
 import { bijectTo } from '../bijectors/bijectTo.js';
 import type { Transform } from '../bijectors/transform.js';
 import type { Constraint } from '../distributions/constraints.js';
 import { applyUpdates, type GradientTransformation, type OptState } from '../optim/transform.js';
-import { allFinite } from '../optim/clip.js';
+import { allFinite, finiteFlag } from '../optim/clip.js';
 import { foldIn, split, type Key } from '../random/key.js';
 import { seed, trace, type Trace } from '../ppl/handlers.js';
 import type { ModelFn } from '../ppl/runtime.js';
@@ -78,17 +75,6 @@ export interface SVIResult {
 }
 
 type StepState = { params: Record<string, Tensor>; optState: OptState };
-
-/** 0 when every element of every leaf is finite, else NaN (x·0 is NaN exactly for NaN and ±Inf). */
-function finiteFlag(tree: unknown): Tensor {
-  let acc: Tensor | null = null;
-  for (const l of leaves(tree)) {
-    let z = sum(mul(l, 0));
-    if (z.dtype !== 'float64') z = cast(z, 'float64');
-    acc = acc === null ? z : add(acc, z);
-  }
-  return acc as Tensor;
-}
 
 export class SVI<A extends unknown[]> {
   private readonly constraints = new Map<string, { constraint: Constraint; transform: Transform }>();

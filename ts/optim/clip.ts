@@ -2,9 +2,9 @@
 import { ValueError } from '../core/errors.js';
 import type { Tensor } from '../core/tensor.js';
 import { leaves, mapLeaves } from '../core/tree.js';
-import { add, clamp, div, maximum, mul, sqrt, square } from '../ops/elementwise.js';
+import { add, cast, clamp, div, maximum, mul, sqrt, square } from '../ops/elementwise.js';
 import { sum } from '../ops/reduce.js';
-import { zerosLike } from '../ops/creation.js';
+import { zeros, zerosLike } from '../ops/creation.js';
 import type { GradientTransformation, OptState } from './transform.js';
 
 /** √(Σ‖g‖²) over every leaf, as a scalar tensor. */
@@ -47,15 +47,24 @@ export interface GuardState {
   step: number;
 }
 
-/** Whether every element of every leaf is finite (one scalar read back). */
-export function allFinite(tree: unknown): boolean {
+/**
+ * 0 when every element of every leaf is finite, else NaN, as a float64 scalar tensor (x·0 is 0
+ * for finite x and NaN for NaN or ±Inf, so one sum answers for a whole leaf). Traceable: compiled
+ * steps return it as their acceptance flag.
+ */
+export function finiteFlag(tree: unknown): Tensor {
   let acc: Tensor | null = null;
   for (const l of leaves(tree)) {
-    // x·0 is 0 for finite x and NaN for NaN or ±Inf, so one sum answers for the whole leaf.
-    const z = sum(mul(l, 0));
+    let z = sum(mul(l, 0));
+    if (z.dtype !== 'float64') z = cast(z, 'float64');
     acc = acc === null ? z : add(acc, z);
   }
-  return acc === null || Number.isFinite(acc.item());
+  return acc ?? zeros([]);
+}
+
+/** Whether every element of every leaf is finite (one scalar read back). */
+export function allFinite(tree: unknown): boolean {
+  return Number.isFinite(finiteFlag(tree).item());
 }
 
 /**

@@ -12,30 +12,18 @@ import { valueAndGrad } from '../../core/autodiff.js';
 import type { TypedArray } from '../../core/dtype.js';
 import type { Tensor } from '../../core/tensor.js';
 import { tensor } from '../../ops/creation.js';
-import { add, cast, mul, neg } from '../../ops/elementwise.js';
-import { sum } from '../../ops/reduce.js';
-import { leaves } from '../../core/tree.js';
+import { neg } from '../../ops/elementwise.js';
 import { compile } from '../../compile/compile.js';
 import { CompiledLoop } from '../../compile/loop.js';
 import type { Batch } from '../../data/loader.js';
 import { applyUpdates, type GradientTransformation } from '../../optim/transform.js';
+import { finiteFlag } from '../../optim/clip.js';
 import type { Key } from '../../random/key.js';
 import type { StepLoss, StepLossFn } from './loop.js';
 
 interface StepState<P> {
   params: P;
   optState: unknown;
-}
-
-/** 0 when every element of the tree is finite, NaN otherwise (one fused sum per leaf). */
-function finiteFlag(tree: unknown): Tensor {
-  let acc: Tensor | null = null;
-  for (const l of leaves(tree)) {
-    let z = sum(mul(l, 0));
-    if (z.dtype !== 'float64') z = cast(z, 'float64');
-    acc = acc === null ? z : add(acc, z);
-  }
-  return acc as Tensor;
 }
 
 /** A tensor's elements without a copy where they live on the host. */
