@@ -40,6 +40,7 @@ import {
   TraceELBO,
   uniform,
   where,
+  type Key,
   type Tensor,
 } from '../../ts/index.js';
 import { compile } from '../../ts/compile/index.js';
@@ -131,6 +132,21 @@ describe.skipIf(!hasCpu)('native fused loops (cpu backend)', () => {
     got.forEach((t, i) => close(t, want[i], 0, `output ${i}`));
     const src = c.lower(x, table, idx, m, row, colv).plan.source;
     expect(src.match(/\(native\)/g)?.length).toBe(2);
+  });
+
+  it('large random draws run on the backend with the eager stream (normals to rounding, uniforms and bits exactly)', () => {
+    const f = (k: Key): Tensor[] => [normal(k, [N]), uniform(k, [N]), cast(normal(k, [N], { dtype: 'float32' }), 'float64'), exp(normal(k, [50]))];
+    const c = compile(f);
+    const k = key(21);
+    const got = c(k);
+    const want = f(k);
+    close(got[0], want[0], 1e-14, 'normal float64');
+    close(got[1], want[1], 0, 'uniform float64');
+    close(got[2], want[2], 1e-7, 'normal float32');
+    close(got[3], want[3], 1e-14, 'small normal (generated code)');
+    const src = c.lower(k).plan.source;
+    expect(src).toMatch(/\/\/ randomNormal \[\d+\]$/m);
+    expect(src).toMatch(/R\.fillNormal/);
   });
 
   it('logistic regression SVI on 10,000 rows: compiled with native loops follows the eager trajectory', () => {

@@ -343,7 +343,8 @@ function schedule(g: Graph, opts: CodegenOptions, moves: ReadonlyMap<Node, unkno
     }
     if (usesOpen) close();
     if (n.op === 'reshape') place({ kind: 'view', node: n }, n);
-    else if (n.op === 'randomNormal' || n.op === 'randomUniform' || n.op === 'randomBits') place({ kind: 'rand', node: n }, n);
+    // Random fills: generated Philox below a few thousand draws, the backend's kernel (same stream) above.
+    else if ((n.op === 'randomNormal' || n.op === 'randomUniform' || n.op === 'randomBits') && !(out.size >= inlineLimit(n, opts) && opts.backend.has(n.op))) place({ kind: 'rand', node: n }, n);
     else if (REDUCERS[n.op] !== undefined && (workOf(n, g) < opts.largeThreshold || !opts.backend.has(n.op))) place({ kind: 'reduce', node: n }, n);
     else {
       // Large matrix-vector products go to the backend too: its gemv path (no panel packing)
