@@ -19,6 +19,7 @@
 //! | 9 `COPY r, x` | r[j] = x[j] (with the flag below: a cast to float32) |
 //! | 10 `BINARY r, x, s, code` | r[j] = x[j] ∘ scalars[s] (codes as op 4) |
 //! | 11 `BINARY r, s, x, code` | r[j] = scalars[s] ∘ x[j] |
+//! | 12 `BROADCAST r, k, q, p` | r[j] = arrays[k][⌊i / q⌋ mod p] (a broadcast operand, read in runs) |
 //!
 //! An op word with bit 4 set (op | 16) rounds the instruction's output to float32 afterwards: the
 //! js reference computes float32 kernels in double and rounds each result, and so does this.
@@ -113,6 +114,16 @@ fn decode(prog: &[i32], srcs: &[Src], n: usize, n_scalars: usize, n_acc: usize) 
             9 => Operands::new(Some(i.a), vec![i.b], vec![], vec![], vec![]),
             10 => Operands::new(Some(i.a), vec![i.b], vec![], vec![], vec![i.c]),
             11 => Operands::new(Some(i.a), vec![i.c], vec![], vec![], vec![i.b]),
+            12 => {
+                let len = match srcs.get(i.b) {
+                    Some(Src::F64(_, l) | Src::F32(_, l) | Src::I32(_, l)) => *l,
+                    None => 0,
+                };
+                if i.c == 0 || i.d == 0 || i.d > len {
+                    return Err(bad(format!("broadcast period {} or repeat {} does not fit an array of {len}", i.d, i.c), at));
+                }
+                Operands::new(Some(i.a), vec![], vec![], vec![i.b], vec![])
+            }
             op => return Err(bad(format!("unknown op {op}"), at)),
         };
         let reg_ok = dst.iter().chain(&ins).all(|&r| r < regs);
@@ -168,6 +179,16 @@ impl Widen for i32 {
 fn widen<T: Widen>(s: &[T], d: &mut [f64]) {
     for (v, &w) in d.iter_mut().zip(s) {
         *v = w.widen();
+    }
+}
+
+/// `d` from `s`: element by element when they have the same length, else s[0] repeated.
+#[inline(always)]
+fn spread<T: Widen>(s: &[T], d: &mut [f64]) {
+    if s.len() == d.len() {
+        widen(s, d);
+    } else {
+        d.fill(s[0].widen());
     }
 }
 
@@ -288,6 +309,20 @@ fn unary_block<const R: bool>(code: u32, x: &[f64], o: &mut [f64]) {
         18 => each!(|v| v.ceil()),
         _ => {
             match fastmath::Op::from_code(code) {
+                // A float32 result: the float32 fast path (vectorized, as the eager float32 kernels).
+                Some(f) if R => {
+                    let mut xs = [0f32; BLOCK];
+                    let mut os = [0f32; BLOCK];
+                    let m = x.len();
+                    for (d, &v) in xs.iter_mut().zip(x) {
+                        *d = v as f32;
+                    }
+                    fastmath::map(f, &xs[..m], &mut os[..m]);
+                    for (d, &v) in o.iter_mut().zip(&os[..m]) {
+                        *d = v as f64;
+                    }
+                    return;
+                }
                 Some(f) if fastmath::f64x::has(f) => fastmath::f64x::map(f, x, o),
                 // Codes were checked in `decode`; one block is below every parallel threshold.
                 _ => unary_float(code, x, o).expect("unary code checked in decode"),
@@ -359,6 +394,26 @@ fn run_range_body(regs: &mut Regs, prog: &[Ins], srcs: &[Src], scalars: &[f64], 
                         Src::F64(p, _) => d.copy_from_slice(unsafe { std::slice::from_raw_parts(p.get().add(off), m) }),
                         Src::F32(p, _) => widen(unsafe { std::slice::from_raw_parts(p.get().add(off), m) }, d),
                         Src::I32(p, _) => widen(unsafe { std::slice::from_raw_parts(p.get().add(off), m) }, d),
+                    }
+                }
+                12 => {
+                    let d = regs.out(ins.a, m);
+                    let (q, p) = (ins.c, ins.d);
+                    let (mut j, mut i) = (0, off);
+                    while j < m {
+                        let idx = (i / q) % p;
+                        // q = 1: a run of consecutive elements; q > 1: one element repeated.
+                        let len = if q == 1 { (p - idx).min(m - j) } else { (q - i % q).min(m - j) };
+                        let seg = &mut d[j..j + len];
+                        let span = if q == 1 { len } else { 1 };
+                        // SAFETY: idx + span ≤ p ≤ the array's length (checked in `decode`).
+                        match srcs[ins.b] {
+                            Src::F64(a, _) => spread(unsafe { std::slice::from_raw_parts(a.get().add(idx), span) }, seg),
+                            Src::F32(a, _) => spread(unsafe { std::slice::from_raw_parts(a.get().add(idx), span) }, seg),
+                            Src::I32(a, _) => spread(unsafe { std::slice::from_raw_parts(a.get().add(idx), span) }, seg),
+                        }
+                        j += len;
+                        i += len;
                     }
                 }
                 1 => {

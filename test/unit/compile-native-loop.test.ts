@@ -122,16 +122,22 @@ describe.skipIf(!hasCpu)('native fused loops (cpu backend)', () => {
     const row = normal(key(6), [1, 5]);
     const colv = normal(key(7), [1000, 1]);
     // `fixed` is captured, so its gather becomes a constant index map; `idx` is traced.
-    const f = (a: Tensor, t: Tensor, ix: Tensor, mm: Tensor, r: Tensor, cv: Tensor): Tensor[] => [
+    // [1, 5] and [1000, 1] read in runs (⌊i / q⌋ mod p); [40, 1, 5] over [40, 25, 5] through an index map.
+    const cube = normal(key(8), [40, 25, 5]);
+    const mid = normal(key(9), [40, 1, 5]);
+    const f = (a: Tensor, t: Tensor, ix: Tensor, mm: Tensor, r: Tensor, cv: Tensor, cb: Tensor, md: Tensor): Tensor[] => [
       add(mul(gather(t, ix), a), gather(t, fixed)),
       sub(mul(mm, r), cv),
+      mul(cb, md),
     ];
     const c = compile(f);
-    const want = f(x, table, idx, m, row, colv);
-    const got = c(x, table, idx, m, row, colv);
+    const ins = [x, table, idx, m, row, colv, cube, mid] as const;
+    const want = f(...ins);
+    const got = c(...ins);
     got.forEach((t, i) => close(t, want[i], 0, `output ${i}`));
-    const src = c.lower(x, table, idx, m, row, colv).plan.source;
+    const src = c.lower(...ins).plan.source;
     expect(src.match(/\(native\)/g)?.length).toBe(2);
+    expect(src).toMatch(/N\d+\.a\[\d+\] = m\d+;/); // the index map of [40, 1, 5]
   });
 
   it('large random draws run on the backend with the eager stream (normals to rounding, uniforms and bits exactly)', () => {
@@ -173,6 +179,7 @@ describe.skipIf(!hasCpu)('native fused loops (cpu backend)', () => {
     expect(() => run([2, 0, 0, 0, 0, 0, 3, 0, 0, 7, 0], [a])).toThrow(/instruction 1: output register is also an input/);
     expect(() => run([2, 0, 0, 0, 0, 0], [new Float64Array(4)])).toThrow(/fewer than 8 elements/);
     expect(() => run([2, 0, 0, 0, 0], [a])).toThrow(/not 1 \+ 5k/);
-    expect(() => run([2, 12, 0, 0, 0, 0], [a])).toThrow(/unknown op 12/);
+    expect(() => run([2, 13, 0, 0, 0, 0], [a])).toThrow(/unknown op 13/);
+    expect(() => run([2, 12, 0, 0, 1, 9], [a])).toThrow(/broadcast period 9 or repeat 1 does not fit an array of 8/);
   });
 });

@@ -91,6 +91,9 @@ const COMPARE = new Set<string>(COMPARE_OPS);
 const OTHER_EW = new Set<string>(['where', 'clamp', 'cast', 'broadcastTo', 'igamma', 'gammaSampleGrad']);
 const FUSED_REDUCE = new Set<string>(['sum', 'prod', 'max', 'min']);
 
+/** Elementwise kernels the native loops run (ts/compile/native-loop.ts), so they fuse at any size. */
+const NATIVE_EW = new Set<string>([...UNARY_OPS, ...BINARY_OPS, ...COMPARE_OPS, 'where', 'clamp', 'cast', 'broadcastTo']);
+
 function isElementwise(op: string): boolean {
   return UNARY.has(op) || BINARY.has(op) || COMPARE.has(op) || OTHER_EW.has(op);
 }
@@ -301,11 +304,15 @@ function schedule(g: Graph, opts: CodegenOptions, moves: ReadonlyMap<Node, unkno
   /** Whether every input of `n` exists when loop `l` runs: its members, or values placed before it. */
   const readyFor = (n: Node, l: { loop: Loop; index: number; members: Set<number> }, move: boolean): boolean =>
     n.ins.every((x) => (l.members.has(x) ? !move && V[x].size === l.loop.n : V[x].kind !== 'node' || (at.get(x) ?? Infinity) < l.index));
+  // With native loops, elementwise kernels of any size fuse (one native call per loop); otherwise
+  // large ones run as backend calls, one per kernel.
+  const native = opts.backend.fusedLoop !== undefined;
   for (const n of g.nodes) {
     const out = V[n.outs[0]];
     const usesOpen = n.ins.some((x) => members.has(x));
     const move = moves.has(n);
-    if (n.outs.length === 1 && (move || isInline(n, g)) && out.size < inlineLimit(n, opts)) {
+    const fits = out.size < inlineLimit(n, opts) || (native && !move && NATIVE_EW.has(n.op));
+    if (n.outs.length === 1 && (move || isInline(n, g)) && fits) {
       if (out.size === 1) {
         if (usesOpen) close();
         place({ kind: 'scalar', node: n }, n);

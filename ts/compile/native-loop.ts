@@ -19,7 +19,7 @@ import type { DynGather, MoveMap } from './lower.js';
 /** Loops of at least this many elements run natively when the backend can. */
 export const NATIVE_LOOP_MIN = 4096;
 
-const OP = { load: 0, gather: 1, scalar: 2, unary: 3, binary: 4, where: 5, clamp: 6, store: 7, sum: 8, copy: 9, binaryScalar: 10, scalarBinary: 11 } as const;
+const OP = { load: 0, gather: 1, scalar: 2, unary: 3, binary: 4, where: 5, clamp: 6, store: 7, sum: 8, copy: 9, binaryScalar: 10, scalarBinary: 11, broadcast: 12 } as const;
 /** The op-word flag that rounds an instruction's output to float32. */
 const ROUND = 16;
 const UNARY_CODE = new Map<string, number>(UNARY_OPS.map((op, i) => [op, i]));
@@ -96,10 +96,15 @@ export function nativeLoop(nodes: readonly Node[], n: number, ctx: NativeLoopCon
       key = `a${k}`;
       emit = () => ({ op: OP.load, w: [k, 0, 0] });
     } else {
-      // A broadcast operand: the element read at each output index, as a constant map.
+      // A broadcast operand: element ⌊i / q⌋ mod p where its dimensions are one contiguous run of
+      // the output's, else through a constant index map.
       const outShape = V[at.outs[0]].shape;
       key = `b${x}:${outShape.join(',')}`;
-      emit = () => ({ op: OP.gather, w: [slot(arrays, ctx.arrayOf(x)), mapSlot(broadcastMap(v.shape, outShape, n)), 0] });
+      const qp = broadcastRun(v.shape, outShape);
+      emit = () =>
+        qp !== null
+          ? { op: OP.broadcast, w: [slot(arrays, ctx.arrayOf(x)), qp[0], qp[1]] }
+          : { op: OP.gather, w: [slot(arrays, ctx.arrayOf(x)), mapSlot(broadcastMap(v.shape, outShape, n)), 0] };
     }
     const seen = loaded.get(key);
     if (seen !== undefined) return seen;
@@ -211,6 +216,25 @@ function elementwise(node: Node, int: boolean): Ew | null {
   return int && op !== 'mul' ? null : { kind: 'binary', code: b };
 }
 
+/**
+ * [q, p] such that output element i reads element ⌊i / q⌋ mod p of an operand of `shape`
+ * broadcast to `outShape`, when the operand's non-unit dimensions are one contiguous run of the
+ * output's; else null.
+ */
+export function broadcastRun(shape: readonly number[], outShape: readonly number[]): [number, number] | null {
+  const nd = outShape.length;
+  const sh = [...new Array<number>(nd - shape.length).fill(1), ...shape];
+  const big = sh.map((d, i) => (d !== 1 ? i : -1)).filter((i) => i >= 0);
+  if (big.length === 0) return null;
+  const [d0, d1] = [big[0], big[big.length - 1] + 1];
+  for (let d = d0; d < d1; d++) if (sh[d] !== outShape[d]) return null;
+  let q = 1;
+  for (let d = d1; d < nd; d++) q *= outShape[d];
+  let p = 1;
+  for (let d = d0; d < d1; d++) p *= sh[d];
+  return [q, p];
+}
+
 /** Element of `shape` read at each index of the broadcast output `outShape` (n elements). */
 function broadcastMap(shape: readonly number[], outShape: readonly number[], n: number): Int32Array {
   const m = new Int32Array(n);
@@ -264,7 +288,8 @@ function allocate(code: readonly Instr[]): Int32Array {
       case OP.load:
       case OP.gather:
       case OP.scalar:
-        words.push(op, d, c.w[0], c.w[1], 0);
+      case OP.broadcast:
+        words.push(op, d, c.w[0], c.w[1], c.w[2] ?? 0);
         break;
       case OP.unary:
         words.push(op, d, ins[0], c.w[0], 0);
