@@ -38,7 +38,7 @@ use napi_derive::napi;
 use rayon::prelude::*;
 
 /// Elements per register.
-const BLOCK: usize = 256;
+const BLOCK: usize = 128;
 /// Elements per unit of parallel work (and of the fixed summation order).
 const PIECE: usize = 2048;
 /// Partial sums per block sum.
