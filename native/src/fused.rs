@@ -21,6 +21,8 @@
 //! | 11 `BINARY r, s, x, code` | r[j] = scalars[s] ∘ x[j] |
 //! | 12 `BROADCAST r, k, q, p` | r[j] = arrays[k][⌊i / q⌋ mod p] (a broadcast operand, read in runs) |
 //!
+//! A header with bit 30 set runs the program on float32 registers (the compiler sets it when
+//! every value and every array the loop reads is float32, or 0/1 int32).
 //! An op word with bit 4 set (op | 16) rounds the instruction's output to float32 afterwards: the
 //! js reference computes float32 kernels in double and rounds each result, and so does this.
 //! Float32Array inputs load exactly; stores into one round (the compiler stores only rounded values).
@@ -32,7 +34,7 @@
 use crate::elementwise::{js_pow, unary_float};
 use crate::fastmath;
 use crate::par::SendPtr;
-use crate::{err, Arr, Kind};
+use crate::{err, Arr, Elem, Kind};
 use napi::Result;
 use napi_derive::napi;
 use rayon::prelude::*;
@@ -54,6 +56,8 @@ enum Src {
 
 /// The op-word bit that rounds an instruction's output to float32.
 const ROUND: i32 = 16;
+/// The header bit that runs the program on float32 registers.
+const F32_REGS: i32 = 1 << 30;
 
 /// What an instruction touches: its output register, input registers, arrays read or written at
 /// the loop index, other arrays (gather sources) and scalars.
@@ -152,96 +156,162 @@ fn decode(prog: &[i32], srcs: &[Src], n: usize, n_scalars: usize, n_acc: usize) 
     Ok((regs, out))
 }
 
-/// Element type of a typed array, widened exactly to float64.
+/// A register element: float64, or float32 for loops whose values are all float32 (the compiler
+/// says so in the program header). Float32 arithmetic gives the js kernels' results exactly: for
+/// addition, subtraction, multiplication, division and square root, rounding the double result to
+/// float32 equals the float32 operation (double has more than 2·24 + 2 bits), and comparisons,
+/// selections and copies are exact.
+trait Reg: Elem + std::ops::Add<Output = Self> + std::ops::Sub<Output = Self> + std::ops::Mul<Output = Self> + std::ops::Div<Output = Self> + std::ops::Neg<Output = Self> {
+    const ZERO: Self;
+    const ONE: Self;
+    fn sqrt(self) -> Self;
+    fn floor(self) -> Self;
+    fn ceil(self) -> Self;
+    fn abs(self) -> Self;
+    fn is_nan(self) -> bool;
+    /// Rounds to float32 (the identity on float32 registers).
+    fn round32(self) -> Self;
+    /// The vectorized fast path of a transcendental, if there is one for this type.
+    fn fast(op: fastmath::Op, x: &[Self], o: &mut [Self]) -> bool;
+}
+
+macro_rules! reg_impl {
+    ($t:ty, |$x:ident| $round:expr, |$op:ident, $xs:ident, $os:ident| $fast:expr) => {
+        impl Reg for $t {
+            const ZERO: Self = 0.0;
+            const ONE: Self = 1.0;
+            #[inline(always)]
+            fn sqrt(self) -> Self {
+                <$t>::sqrt(self)
+            }
+            #[inline(always)]
+            fn floor(self) -> Self {
+                <$t>::floor(self)
+            }
+            #[inline(always)]
+            fn ceil(self) -> Self {
+                <$t>::ceil(self)
+            }
+            #[inline(always)]
+            fn abs(self) -> Self {
+                <$t>::abs(self)
+            }
+            #[inline(always)]
+            fn is_nan(self) -> bool {
+                <$t>::is_nan(self)
+            }
+            #[inline(always)]
+            fn round32(self) -> Self {
+                let $x = self;
+                $round
+            }
+            #[inline(always)]
+            fn fast($op: fastmath::Op, $xs: &[Self], $os: &mut [Self]) -> bool {
+                $fast
+            }
+        }
+    };
+}
+reg_impl!(f64, |x| x as f32 as f64, |op, xs, os| fastmath::f64x::has(op) && {
+    fastmath::f64x::map(op, xs, os);
+    true
+});
+reg_impl!(f32, |x| x, |op, xs, os| {
+    fastmath::map(op, xs, os);
+    true
+});
+
+/// Element type of a typed array, converted to a register (exactly: the compiler loads float64
+/// arrays only into float64 registers, and int32 ones hold exact small integers).
 trait Widen: Copy {
-    fn widen(self) -> f64;
+    fn to<R: Reg>(self) -> R;
 }
 impl Widen for f64 {
     #[inline(always)]
-    fn widen(self) -> f64 {
-        self
+    fn to<R: Reg>(self) -> R {
+        R::from_f64(self)
     }
 }
 impl Widen for f32 {
     #[inline(always)]
-    fn widen(self) -> f64 {
-        self as f64
+    fn to<R: Reg>(self) -> R {
+        R::from_f64(self as f64)
     }
 }
 impl Widen for i32 {
     #[inline(always)]
-    fn widen(self) -> f64 {
-        self as f64
+    fn to<R: Reg>(self) -> R {
+        R::from_f64(self as f64)
     }
 }
 
 #[inline(always)]
-fn widen<T: Widen>(s: &[T], d: &mut [f64]) {
+fn widen<T: Widen, R: Reg>(s: &[T], d: &mut [R]) {
     for (v, &w) in d.iter_mut().zip(s) {
-        *v = w.widen();
+        *v = w.to();
     }
 }
 
 /// `d` from `s`: element by element when they have the same length, else s[0] repeated.
 #[inline(always)]
-fn spread<T: Widen>(s: &[T], d: &mut [f64]) {
+fn spread<T: Widen, R: Reg>(s: &[T], d: &mut [R]) {
     if s.len() == d.len() {
         widen(s, d);
     } else {
-        d.fill(s[0].widen());
+        d.fill(s[0].to());
     }
 }
 
 /// d[j] = s[idx[j]], NaN for an index outside s.
 #[inline(always)]
-fn gather<T: Widen>(s: &[T], idx: &[i32], d: &mut [f64]) {
+fn gather<T: Widen, R: Reg>(s: &[T], idx: &[i32], d: &mut [R]) {
     for (v, &k) in d.iter_mut().zip(idx) {
-        *v = s.get(k as usize).map_or(f64::NAN, |w| w.widen());
+        *v = s.get(k as usize).map_or(R::from_f64(f64::NAN), |w| w.to());
     }
 }
 
-/// `Σ x` with [`LANES`] partial sums (a fixed order).
+/// `Σ x` in float64 with [`LANES`] partial sums (a fixed order).
 #[inline(always)]
-fn block_sum(x: &[f64]) -> f64 {
+fn block_sum<R: Reg>(x: &[R]) -> f64 {
     let mut acc = [0.0; LANES];
     let chunks = x.chunks_exact(LANES);
     let rest = chunks.remainder();
     for c in chunks {
         for l in 0..LANES {
-            acc[l] += c[l];
+            acc[l] += c[l].to_f64();
         }
     }
     let mut tail = 0.0;
     for &v in rest {
-        tail += v;
+        tail += v.to_f64();
     }
     ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7])) + tail
 }
 
-/// `v`, rounded to float32 when `R`.
+/// `v`, rounded to float32 when `R` (float64 registers holding float32 values).
 #[inline(always)]
-fn rd<const R: bool>(v: f64) -> f64 {
+fn rd<const R: bool, T: Reg>(v: T) -> T {
     if R {
-        v as f32 as f64
+        v.round32()
     } else {
         v
     }
 }
 
 /// An operand of a binary op: a register's block or a scalar (repeated).
-trait Operand: Copy {
-    type It: Iterator<Item = f64>;
+trait Operand<T: Reg>: Copy {
+    type It: Iterator<Item = T>;
     fn it(self) -> Self::It;
 }
-impl<'a> Operand for &'a [f64] {
-    type It = std::iter::Copied<std::slice::Iter<'a, f64>>;
+impl<'a, T: Reg> Operand<T> for &'a [T] {
+    type It = std::iter::Copied<std::slice::Iter<'a, T>>;
     #[inline(always)]
     fn it(self) -> Self::It {
         self.iter().copied()
     }
 }
-impl Operand for f64 {
-    type It = std::iter::Repeat<f64>;
+impl<T: Reg> Operand<T> for T {
+    type It = std::iter::Repeat<T>;
     #[inline(always)]
     fn it(self) -> Self::It {
         std::iter::repeat(self)
@@ -250,21 +320,21 @@ impl Operand for f64 {
 
 /// Binary op `code` over a block, each result rounded to float32 when `R` (in the same pass).
 #[inline(always)]
-fn binary<const R: bool, X: Operand, Y: Operand>(code: usize, x: X, y: Y, o: &mut [f64]) {
+fn binary<const R: bool, T: Reg, X: Operand<T>, Y: Operand<T>>(code: usize, x: X, y: Y, o: &mut [T]) {
     macro_rules! each {
         (|$a:ident, $b:ident| $e:expr) => {
             for ((d, $a), $b) in o.iter_mut().zip(x.it()).zip(y.it()) {
-                *d = rd::<R>($e);
+                *d = rd::<R, T>($e);
             }
         };
     }
-    let t = |c: bool| if c { 1.0 } else { 0.0 };
+    let t = |c: bool| if c { T::ONE } else { T::ZERO };
     match code {
         0 => each!(|a, b| a + b),
         1 => each!(|a, b| a - b),
         2 => each!(|a, b| a * b),
         3 => each!(|a, b| a / b),
-        4 => each!(|a, b| js_pow(a, b)),
+        4 => each!(|a, b| T::from_f64(js_pow(a.to_f64(), b.to_f64()))),
         5 => each!(|a, b| if a > b || a.is_nan() { a } else { b }),
         6 => each!(|a, b| if a < b || a.is_nan() { a } else { b }),
         7 => each!(|a, b| t(a == b)),
@@ -278,58 +348,59 @@ fn binary<const R: bool, X: Operand, Y: Operand>(code: usize, x: X, y: Y, o: &mu
 
 /// [`binary`], rounding to float32 or not.
 #[inline(always)]
-fn binary_any<X: Operand, Y: Operand>(round: bool, code: usize, x: X, y: Y, o: &mut [f64]) {
+fn binary_any<T: Reg, X: Operand<T>, Y: Operand<T>>(round: bool, code: usize, x: X, y: Y, o: &mut [T]) {
     if round {
-        binary::<true, X, Y>(code, x, y, o)
+        binary::<true, T, X, Y>(code, x, y, o)
     } else {
-        binary::<false, X, Y>(code, x, y, o)
+        binary::<false, T, X, Y>(code, x, y, o)
     }
 }
 
-/// Unary op `code` over a block: the cheap ops inline (vectorized in the AVX2 clone), the float64
-/// fast transcendentals from `fastmath::f64x`, the rest through the `unary` kernel's functions.
+/// Unary op `code` over a block: the cheap ops inline (vectorized in the AVX2 clone), the fast
+/// transcendentals of `fastmath` (float32 ones for float32 results, as the eager float32
+/// kernels), the rest through the `unary` kernel's functions.
 #[inline(always)]
-fn unary_block<const R: bool>(code: u32, x: &[f64], o: &mut [f64]) {
+fn unary_block<const R: bool, T: Reg>(code: u32, x: &[T], o: &mut [T]) {
     macro_rules! each {
         (|$v:ident| $e:expr) => {
             for (d, &$v) in o.iter_mut().zip(x) {
-                *d = rd::<R>($e);
+                *d = rd::<R, T>($e);
             }
         };
     }
     match code {
         0 => each!(|v| -v),
         1 => each!(|v| v.abs()),
-        3 => each!(|v| 1.0 / v),
+        3 => each!(|v| T::ONE / v),
         4 => each!(|v| v * v),
         5 => each!(|v| v.sqrt()),
-        6 => each!(|v| 1.0 / v.sqrt()),
-        16 => each!(|v| if v > 0.0 { v } else { 0.0 }),
+        6 => each!(|v| T::ONE / v.sqrt()),
+        16 => each!(|v| if v > T::ZERO { v } else { T::ZERO }),
         17 => each!(|v| v.floor()),
         18 => each!(|v| v.ceil()),
         _ => {
             match fastmath::Op::from_code(code) {
-                // A float32 result: the float32 fast path (vectorized, as the eager float32 kernels).
+                // A float32 result in float64 registers: the float32 fast path.
                 Some(f) if R => {
                     let mut xs = [0f32; BLOCK];
                     let mut os = [0f32; BLOCK];
                     let m = x.len();
                     for (d, &v) in xs.iter_mut().zip(x) {
-                        *d = v as f32;
+                        *d = v.to_f64() as f32;
                     }
                     fastmath::map(f, &xs[..m], &mut os[..m]);
                     for (d, &v) in o.iter_mut().zip(&os[..m]) {
-                        *d = v as f64;
+                        *d = T::from_f64(v as f64);
                     }
                     return;
                 }
-                Some(f) if fastmath::f64x::has(f) => fastmath::f64x::map(f, x, o),
+                Some(f) if T::fast(f, x, o) => {}
                 // Codes were checked in `decode`; one block is below every parallel threshold.
                 _ => unary_float(code, x, o).expect("unary code checked in decode"),
             }
             if R {
                 for v in o.iter_mut() {
-                    *v = rd::<true>(*v);
+                    *v = v.round32();
                 }
             }
         }
@@ -337,23 +408,23 @@ fn unary_block<const R: bool>(code: u32, x: &[f64], o: &mut [f64]) {
 }
 
 /// Register file: one block per register, with views of an input and of a distinct output.
-struct Regs(Vec<f64>);
+struct Regs<T>(Vec<T>);
 
-impl Regs {
-    fn get(&self, r: usize, m: usize) -> &[f64] {
+impl<T: Reg> Regs<T> {
+    fn get(&self, r: usize, m: usize) -> &[T] {
         &self.0[r * BLOCK..r * BLOCK + m]
     }
-    fn out(&mut self, r: usize, m: usize) -> &mut [f64] {
+    fn out(&mut self, r: usize, m: usize) -> &mut [T] {
         &mut self.0[r * BLOCK..r * BLOCK + m]
     }
     /// Input registers `xs` (read) and output register `o` (written): `o` differs from every x
     /// (checked in `decode`), so the views are disjoint.
-    fn io<const K: usize>(&mut self, xs: [usize; K], o: usize, m: usize) -> ([&[f64]; K], &mut [f64]) {
+    fn io<const K: usize>(&mut self, xs: [usize; K], o: usize, m: usize) -> ([&[T]; K], &mut [T]) {
         let base = self.0.as_mut_ptr();
         // SAFETY: every register lies inside the file (checked in `decode`) and `o` differs from
         // each x, so the mutable view overlaps none of the shared ones.
         unsafe {
-            let ins = xs.map(|x| std::slice::from_raw_parts(base.add(x * BLOCK) as *const f64, m));
+            let ins = xs.map(|x| std::slice::from_raw_parts(base.add(x * BLOCK) as *const T, m));
             (ins, std::slice::from_raw_parts_mut(base.add(o * BLOCK), m))
         }
     }
@@ -361,13 +432,13 @@ impl Regs {
 
 /// Runs the program over elements lo..hi, adding into `acc` (one slot per accumulator), on the
 /// AVX2/FMA clone where the CPU has it (FMA is never contracted into: results are the same).
-fn run_range(regs: &mut Regs, prog: &[Ins], srcs: &[Src], scalars: &[f64], lo: usize, hi: usize, acc: &mut [f64]) {
+fn run_range<T: Reg>(regs: &mut Regs<T>, prog: &[Ins], srcs: &[Src], scalars: &[T], scalars64: &[f64], lo: usize, hi: usize, acc: &mut [f64]) {
     #[cfg(target_arch = "x86_64")]
     if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
         // SAFETY: the features were just detected.
-        return unsafe { run_range_avx2(regs, prog, srcs, scalars, lo, hi, acc) };
+        return unsafe { run_range_avx2(regs, prog, srcs, scalars, scalars64, lo, hi, acc) };
     }
-    run_range_body(regs, prog, srcs, scalars, lo, hi, acc)
+    run_range_body(regs, prog, srcs, scalars, scalars64, lo, hi, acc)
 }
 
 /// [`run_range_body`] compiled with AVX2 and FMA.
@@ -376,12 +447,14 @@ fn run_range(regs: &mut Regs, prog: &[Ins], srcs: &[Src], scalars: &[f64], lo: u
 /// The CPU must have AVX2 and FMA.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-unsafe fn run_range_avx2(regs: &mut Regs, prog: &[Ins], srcs: &[Src], scalars: &[f64], lo: usize, hi: usize, acc: &mut [f64]) {
-    run_range_body(regs, prog, srcs, scalars, lo, hi, acc)
+unsafe fn run_range_avx2<T: Reg>(regs: &mut Regs<T>, prog: &[Ins], srcs: &[Src], scalars: &[T], scalars64: &[f64], lo: usize, hi: usize, acc: &mut [f64]) {
+    run_range_body(regs, prog, srcs, scalars, scalars64, lo, hi, acc)
 }
 
+/// The interpreter. `scalars` are the scalars as registers, `scalars64` as given (clamp bounds
+/// compare in double, as the js kernel does).
 #[inline(always)]
-fn run_range_body(regs: &mut Regs, prog: &[Ins], srcs: &[Src], scalars: &[f64], lo: usize, hi: usize, acc: &mut [f64]) {
+fn run_range_body<T: Reg>(regs: &mut Regs<T>, prog: &[Ins], srcs: &[Src], scalars: &[T], scalars64: &[f64], lo: usize, hi: usize, acc: &mut [f64]) {
     let mut off = lo;
     while off < hi {
         let m = BLOCK.min(hi - off);
@@ -389,9 +462,9 @@ fn run_range_body(regs: &mut Regs, prog: &[Ins], srcs: &[Src], scalars: &[f64], 
             match ins.op {
                 0 => {
                     let d = regs.out(ins.a, m);
+                    // SAFETY: arrays read at i hold at least n ≥ hi elements (checked in `decode`).
                     match srcs[ins.b] {
-                        // SAFETY: arrays read at i hold at least n ≥ hi elements (checked in `decode`).
-                        Src::F64(p, _) => d.copy_from_slice(unsafe { std::slice::from_raw_parts(p.get().add(off), m) }),
+                        Src::F64(p, _) => widen(unsafe { std::slice::from_raw_parts(p.get().add(off), m) }, d),
                         Src::F32(p, _) => widen(unsafe { std::slice::from_raw_parts(p.get().add(off), m) }, d),
                         Src::I32(p, _) => widen(unsafe { std::slice::from_raw_parts(p.get().add(off), m) }, d),
                     }
@@ -421,12 +494,10 @@ fn run_range_body(regs: &mut Regs, prog: &[Ins], srcs: &[Src], scalars: &[f64], 
                     // SAFETY: index arrays are read at i and hold at least n ≥ hi elements.
                     let idx = unsafe { std::slice::from_raw_parts(ip.get().add(off), m) };
                     let d = regs.out(ins.a, m);
+                    // SAFETY: the source holds `len` elements; `gather` checks k against it.
                     match srcs[ins.b] {
-                        // SAFETY: the source holds `len` elements; `gather` checks k against it.
                         Src::F64(p, len) => gather(unsafe { std::slice::from_raw_parts(p.get(), len) }, idx, d),
-                        // SAFETY: as above.
                         Src::F32(p, len) => gather(unsafe { std::slice::from_raw_parts(p.get(), len) }, idx, d),
-                        // SAFETY: as above.
                         Src::I32(p, len) => gather(unsafe { std::slice::from_raw_parts(p.get(), len) }, idx, d),
                     }
                 }
@@ -434,9 +505,9 @@ fn run_range_body(regs: &mut Regs, prog: &[Ins], srcs: &[Src], scalars: &[f64], 
                 3 => {
                     let ([x], o) = regs.io([ins.b], ins.a, m);
                     if ins.round {
-                        unary_block::<true>(ins.c as u32, x, o);
+                        unary_block::<true, T>(ins.c as u32, x, o);
                     } else {
-                        unary_block::<false>(ins.c as u32, x, o);
+                        unary_block::<false, T>(ins.c as u32, x, o);
                     }
                     continue;
                 }
@@ -458,34 +529,28 @@ fn run_range_body(regs: &mut Regs, prog: &[Ins], srcs: &[Src], scalars: &[f64], 
                 5 => {
                     let ([c, x, y], o) = regs.io([ins.b, ins.c, ins.d], ins.a, m);
                     for j in 0..m {
-                        o[j] = if c[j] != 0.0 { x[j] } else { y[j] };
+                        o[j] = if c[j] != T::ZERO { x[j] } else { y[j] };
                     }
                 }
                 6 => {
-                    let (lo_v, hi_v) = (scalars[ins.c], scalars[ins.d]);
+                    let (lo_v, hi_v) = (scalars64[ins.c], scalars64[ins.d]);
                     let ([x], o) = regs.io([ins.b], ins.a, m);
                     for (d, &v) in o.iter_mut().zip(x) {
-                        *d = if v < lo_v { lo_v } else if v > hi_v { hi_v } else { v };
+                        let w = v.to_f64();
+                        *d = if w < lo_v { T::from_f64(lo_v) } else if w > hi_v { T::from_f64(hi_v) } else { v };
                     }
                 }
                 7 => {
                     let s = regs.get(ins.b, m);
+                    // SAFETY: arrays written at i hold at least n ≥ hi elements, and pieces write
+                    // disjoint ranges.
                     match srcs[ins.a] {
-                        // SAFETY: arrays written at i hold at least n ≥ hi elements, and pieces
-                        // write disjoint ranges.
-                        Src::F64(p, _) => unsafe { std::slice::from_raw_parts_mut(p.get().add(off), m) }.copy_from_slice(s),
-                        Src::F32(p, _) => {
-                            // SAFETY: as above.
-                            let d = unsafe { std::slice::from_raw_parts_mut(p.get().add(off), m) };
-                            for (w, &v) in d.iter_mut().zip(s) {
-                                *w = v as f32;
-                            }
-                        }
+                        Src::F64(p, _) => store(s, unsafe { std::slice::from_raw_parts_mut(p.get().add(off), m) }),
+                        Src::F32(p, _) => store(s, unsafe { std::slice::from_raw_parts_mut(p.get().add(off), m) }),
                         Src::I32(p, _) => {
-                            // SAFETY: as above.
                             let d = unsafe { std::slice::from_raw_parts_mut(p.get().add(off), m) };
                             for (w, &v) in d.iter_mut().zip(s) {
-                                *w = v as i32;
+                                *w = v.to_f64() as i32;
                             }
                         }
                     }
@@ -498,11 +563,37 @@ fn run_range_body(regs: &mut Regs, prog: &[Ins], srcs: &[Src], scalars: &[f64], 
             }
             if ins.round {
                 for v in regs.out(ins.a, m) {
-                    *v = *v as f32 as f64;
+                    *v = v.round32();
                 }
             }
         }
         off += m;
+    }
+}
+
+/// A register block into a float array (rounding to float32 there: the compiler stores only
+/// values of the array's type).
+#[inline(always)]
+fn store<R: Reg, E: Elem>(s: &[R], d: &mut [E]) {
+    for (w, &v) in d.iter_mut().zip(s) {
+        *w = E::from_f64(v.to_f64());
+    }
+}
+
+/// The pieces' partial sums, run in parallel where there are several.
+fn run_pieces<T: Reg>(nregs: usize, prog: &[Ins], srcs: &[Src], scalars: &[T], scalars64: &[f64], n: usize, n_acc: usize) -> Vec<Vec<f64>> {
+    let pieces = n.div_ceil(PIECE);
+    let run_piece = |regs: &mut Regs<T>, p: usize| -> Vec<f64> {
+        let mut part = vec![0.0; n_acc];
+        run_range(regs, prog, srcs, scalars, scalars64, p * PIECE, ((p + 1) * PIECE).min(n), &mut part);
+        part
+    };
+    let new_regs = || Regs(vec![T::ZERO; nregs * BLOCK]);
+    if pieces > 1 && rayon::current_num_threads() > 1 {
+        (0..pieces).into_par_iter().map_init(new_regs, run_piece).collect()
+    } else {
+        let mut regs = new_regs();
+        (0..pieces).map(|p| run_piece(&mut regs, p)).collect()
     }
 }
 
@@ -522,20 +613,15 @@ pub fn fused_loop(prog: Arr, scalars: Arr, arrays: Vec<Arr>, n: u32, acc: Arr) -
             Kind::F32 => Src::F32(SendPtr(a.get::<f32>()?.as_ptr() as *mut f32), a.len()),
         });
     }
-    let (nregs, prog) = decode(prog, &srcs, n, scalars.len(), acc.len())?;
-    let pieces = n.div_ceil(PIECE);
-    let n_acc = acc.len();
-    let run_piece = |regs: &mut Regs, p: usize| -> Vec<f64> {
-        let mut part = vec![0.0; n_acc];
-        run_range(regs, &prog, &srcs, scalars, p * PIECE, ((p + 1) * PIECE).min(n), &mut part);
-        part
-    };
-    let new_regs = || Regs(vec![0.0; nregs * BLOCK]);
-    let parts: Vec<Vec<f64>> = if pieces > 1 && rayon::current_num_threads() > 1 {
-        (0..pieces).into_par_iter().map_init(new_regs, run_piece).collect()
+    let f32_regs = prog.first().is_some_and(|&w| w & F32_REGS != 0);
+    let header = prog.first().map(|&w| w & !F32_REGS);
+    let prog: Vec<i32> = header.into_iter().chain(prog.iter().skip(1).copied()).collect();
+    let (nregs, prog) = decode(&prog, &srcs, n, scalars.len(), acc.len())?;
+    let parts = if f32_regs {
+        let s32: Vec<f32> = scalars.iter().map(|&v| v as f32).collect();
+        run_pieces::<f32>(nregs, &prog, &srcs, &s32, scalars, n, acc.len())
     } else {
-        let mut regs = new_regs();
-        (0..pieces).map(|p| run_piece(&mut regs, p)).collect()
+        run_pieces::<f64>(nregs, &prog, &srcs, scalars, scalars, n, acc.len())
     };
     acc.fill(0.0);
     for part in &parts {

@@ -114,6 +114,24 @@ describe.skipIf(!hasCpu)('native fused loops (cpu backend)', () => {
     expect(c.lower(p, g).plan.source).toMatch(/\(native\)/);
   });
 
+  it('all-float32 loops run on float32 registers with the js kernels\' arithmetic exactly', () => {
+    const p = cast(x, 'float32');
+    const g = cast(sub(y, 0.5), 'float32');
+    const f = (pp: Tensor, gg: Tensor): Tensor[] => {
+      const m = add(mul(gg, 0.1), mul(pp, 0.9));
+      const v = add(mul(mul(gg, gg), 0.001), 0.999);
+      const upd = sub(pp, div(mul(m, 1e-3), add(pow(v, 0.5), 1e-8)));
+      return [upd, where(greater(pp, gg), clamp(pp, -0.3, 0.7), maximum(gg, pp)), sum(mul(pp, gg)), tanh(pp)];
+    };
+    const c = compile(f);
+    const want = f(p, g);
+    const got = c(p, g);
+    for (const i of [0, 1]) close(got[i], want[i], 0, `output ${i} exactly`);
+    close(got[2], want[2], 1e-6, 'sum');
+    close(got[3], want[3], 1.2e-7, 'tanh (float32 fast kernel)');
+    expect(c.lower(p, g).plan.source).toMatch(/\(native, float32\)/);
+  });
+
   it('broadcast operands, traced gathers and constant index maps read the right elements', () => {
     const idx = tensor(Int32Array.from({ length: N }, (_, i) => (i * 7919) % 1000), [N], 'int32');
     const fixed = tensor(Int32Array.from({ length: N }, (_, i) => (i * 104729) % 1000), [N], 'int32');

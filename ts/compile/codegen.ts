@@ -608,7 +608,7 @@ export function buildPlan(g: Graph, opts: CodegenOptions): Plan {
     entry.run = (): void => backendLoop(entry.prog, entry.s, entry.a, n, entry.acc);
     natives.push(entry);
     head.push(`const N${k} = N[${k}];`);
-    body.push(...nl.checks, ...nl.scalars.map((e, j) => `N${k}.s[${j}] = ${e};`), ...names.map((e, j) => `N${k}.a[${j}] = ${e};`), `N${k}.run(); // fused loop of ${s.nodes.length} kernels over ${n} elements (native)`);
+    body.push(...nl.checks, ...nl.scalars.map((e, j) => `N${k}.s[${j}] = ${e};`), ...names.map((e, j) => `N${k}.a[${j}] = ${e};`), `N${k}.run(); // fused loop of ${s.nodes.length} kernels over ${n} elements (native${nl.prog[0] & (1 << 30) ? ', float32' : ''})`);
     for (const [o, j] of nl.sums) {
       body.push(`const s${o} = ${V[o].dtype === 'float32' ? `Math.fround(N${k}.acc[${j}])` : `N${k}.acc[${j}]`};`);
       if (needsArray.has(o) || outBound.has(o)) body.push(`${arr(o)}[0] = s${o};`);

@@ -22,6 +22,8 @@ export const NATIVE_LOOP_MIN = 4096;
 const OP = { load: 0, gather: 1, scalar: 2, unary: 3, binary: 4, where: 5, clamp: 6, store: 7, sum: 8, copy: 9, binaryScalar: 10, scalarBinary: 11, broadcast: 12 } as const;
 /** The op-word flag that rounds an instruction's output to float32. */
 const ROUND = 16;
+/** The header flag that runs a program on float32 registers. */
+const F32_REGS = 1 << 30;
 const UNARY_CODE = new Map<string, number>(UNARY_OPS.map((op, i) => [op, i]));
 const BINARY_CODE = new Map<string, number>([...BINARY_OPS.map((op, i) => [op, i] as const), ...COMPARE_OPS.map((op, i) => [op, 7 + i] as const)]);
 const ALIAS = new Set<string>(['cast', 'broadcastTo', 'sum', 'prod', 'max', 'min', 'logsumexp']);
@@ -184,7 +186,31 @@ export function nativeLoop(nodes: readonly Node[], n: number, ctx: NativeLoopCon
     reg.set(o, dst);
     if (ctx.stored(o)) code.push({ op: OP.store, dst: -1, ins: [dst], w: [slot(arrays, ctx.arrayOf(o)), 0, 0, 0], round: false });
   }
-  return { prog: allocate(code), arrays, maps, scalars, sums, checks };
+  const prog = allocate(code);
+  if (float32Only(nodes, ctx, members)) prog[0] |= F32_REGS;
+  return { prog, arrays, maps, scalars, sums, checks };
+}
+
+/**
+ * Whether every value the loop reads or computes is float32, or an int32 0/1 (a comparison, or a
+ * constant of zeros and ones): then it runs on float32 registers (twice the vector width, half the
+ * cache), with the js kernels' results (see native/src/fused.rs).
+ */
+function float32Only(nodes: readonly Node[], ctx: NativeLoopContext, members: ReadonlySet<number>): boolean {
+  const V = ctx.g.values;
+  const ok = (x: number): boolean => {
+    const v = V[x];
+    if (v.dtype === 'float32') return true;
+    if (v.dtype !== 'int32') return false;
+    if (isBoolConst(v)) return true;
+    // An int32 loop value is a 0/1 (anything else made the loop ineligible); int32 arrays may hold any integer.
+    return members.has(x);
+  };
+  return nodes.every((n) => {
+    const dg = ctx.gathers.get(n);
+    const reads = dg !== undefined ? [dg.x] : (ctx.moves.get(n)?.sources ?? n.ins);
+    return ok(n.outs[0]) && reads.every(ok);
+  });
 }
 
 function isBoolConst(v: { kind: string; data?: TypedArray }): boolean {
