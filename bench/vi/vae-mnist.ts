@@ -11,19 +11,25 @@
  * included). Test ELBO: one sample, closed-form KL, all 10,000 test images; L_50 for IWAE;
  * log p(x): importance sampling with k = 5,000 on the first `--ll-images` (500) test images.
  *
- * Run: npx tsx bench/vi/vae-mnist.ts [--steps-vae N] [--steps-iwae N] [--ll-images N] [--no-peer] [--quick] [--seeds N]
- * (--seeds N: only the VAE k = 1 comparison, once per seed 0..N−1, with the mean and sd of the test ELBO)
+ * Run: npx tsx bench/vi/vae-mnist.ts [--steps-vae N] [--steps-iwae N] [--ll-images N] [--no-peer] [--quick] [--seeds N [--paired]]
+ * (--seeds N: only the VAE k = 1 comparison, once per seed 0..N−1, with the mean and sd of the test ELBO.
+ * At the 1,200-step schedule the test ELBO varies by ~1 nat from seed to seed in both frameworks, so
+ * a few independent seeds cannot resolve a 0.5-nat difference. --paired adds PyTorch runs on
+ * varinf's own draws (initial parameters, binarized batches and ε of every step, the test ELBO's ε; in a
+ * temporary folder): the same computation in both, so the per-seed difference measures the
+ * implementations alone, without seed noise.)
  * Writes sample and reconstruction grids to bench/results/vae-*.png.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg } from 'node:os';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { encodeIdx } from '../../ts/data/idx.js';
 import { MinibatchLoader, binarizeStatic } from '../../ts/data/loader.js';
 import { loadMnist, mnistDir } from '../../ts/data/mnist.js';
-import { adam, getBackend, key, slice, tensor } from '../../ts/index.js';
+import { adam, foldIn, getBackend, key, slice, tensor, type Key, type Tensor } from '../../ts/index.js';
 import { saveImageGrid } from '../../ts/io/png.js';
+import type { LinearParams } from '../../ts/nn/linear.js';
 import { VAE, activeUnits, importanceLogLikelihood, testElbo, trainVAE, vaeLoss, type Objective, type VAEModel, type VAEParams } from '../../ts/models/vae/index.js';
 
 const args = process.argv.slice(2);
@@ -64,16 +70,21 @@ interface Row {
   activeUnits?: number;
 }
 
-/** Seed s = 0 is the table's run; `--seeds N` repeats the k = 1 comparison with seeds 0..N−1 (keys 10s + …). */
+/** The keys of seed s (s = 0 is the table's run): initialization, loader (order and binarization), training noise, test-ELBO noise. */
+function seedKeys(seed: number): { init: Key; loader: Key; noise: Key; test: Key } {
+  return { init: key(10 * seed), loader: key(10 * seed + 1), noise: key(10 * seed + 3), test: key(4) };
+}
+
+/** `--seeds N` repeats the k = 1 comparison with seeds 0..N−1. */
 async function runVarinf(name: string, objective: Objective, k: number, steps: number, seed = 0, evaluate = true): Promise<{ row: Row; vae: VAEModel; params: VAEParams }> {
   const vae = VAE({ xDim: 784, layers: [{ z: 50, hidden: [200, 200] }] });
   const opt = adam(1e-3, { eps: 1e-4 });
-  const o = 10 * seed;
-  const params = vae.init(key(o));
-  const loader = new MinibatchLoader(train, { batchSize: 100, key: key(o + 1), binarize: 'dynamic' });
-  const r = await trainVAE(vae, { params, optState: opt.init(params), step: 0 }, loader, { steps, key: key(o + 3), optimizer: opt, objective, k, logEvery: Math.max(1, Math.floor(steps / 10)), progress: true });
+  const ks = seedKeys(seed);
+  const params = vae.init(ks.init);
+  const loader = new MinibatchLoader(train, { batchSize: 100, key: ks.loader, binarize: 'dynamic' });
+  const r = await trainVAE(vae, { params, optState: opt.init(params), step: 0 }, loader, { steps, key: ks.noise, optimizer: opt, objective, k, logEvery: Math.max(1, Math.floor(steps / 10)), progress: true });
   const p = r.state.params;
-  const row: Row = { impl: `varinf (${getBackend()})`, model: name, steps, imagesPerSecond: r.imagesPerSecond, trainSeconds: r.seconds, testElbo: testElbo(vae, p, testX01, { key: key(4) }) };
+  const row: Row = { impl: `varinf (${getBackend()})`, model: name, steps, imagesPerSecond: r.imagesPerSecond, trainSeconds: r.seconds, testElbo: testElbo(vae, p, testX01, { key: ks.test }) };
   if (!evaluate) return { row, vae, params: p };
   if (k > 1) row.testBoundK = boundK(vae, p, k);
   const sub = slice(testX01, [0, 0], [llImages, 784]);
@@ -91,10 +102,56 @@ function boundK(vae: VAEModel, p: VAEParams, k: number): number {
   return total / testX01.shape[0];
 }
 
-function runTorch(objective: Objective, k: number, steps: number, seed = 0): Row | string {
+/** The parameters under PyTorch's state_dict names (vae_torch.py's module layout). */
+function torchNames(p: VAEParams): [string, Tensor][] {
+  const e = p.enc[0];
+  const d = p.dec[0];
+  const out: [string, Tensor][] = [];
+  const lin = (name: string, l: { weight: Tensor; bias?: Tensor }): void => {
+    out.push([`${name}.weight`, l.weight], [`${name}.bias`, l.bias as Tensor]);
+  };
+  e.net.forEach((l, i) => lin(`enc.${2 * i}`, l));
+  lin('mu', e.mu);
+  lin('lv', e.logVar as LinearParams);
+  d.net.forEach((l, i) => lin(`dec.${2 * i}`, l));
+  lin(`dec.${2 * d.net.length}`, d.mu);
+  return out;
+}
+
+/**
+ * Writes what varinf's k = 1 run of `seed` draws, exactly as `runVarinf` draws it (the same keys,
+ * loader and noise), for `vae_torch.py --replay`: initial parameters, each step's binarized batch
+ * and ε, and the test ELBO's ε. Returns the folder.
+ */
+function writeDraws(vae: VAEModel, steps: number, seed: number): string {
+  const ks = seedKeys(seed);
+  const out = mkdtempSync(join(tmpdir(), 'vae-paired-'));
+  const params = torchNames(vae.init(ks.init));
+  for (const [n, t] of params) writeFileSync(join(out, `init.${n}.f32`), Float32Array.from(t.dataSync()));
+  const loader = new MinibatchLoader(train, { batchSize: 100, key: ks.loader, binarize: 'dynamic' });
+  const bpe = loader.batchesPerEpoch;
+  const z = vae.config.layers[0].z;
+  const xs = new Uint8Array(steps * 100 * 784);
+  const eps = new Float32Array(steps * 100 * z);
+  for (let s = 0; s < steps; s++) {
+    xs.set(loader.batch(Math.floor(s / bpe), s % bpe).x.dataSync(), s * 100 * 784);
+    eps.set(vae.noise(foldIn(ks.noise, s), 1, 100)[0].dataSync(), s * 100 * z); // trainLoop's foldIn(key, step)
+  }
+  // The test ELBO's noise: testElbo's chunks of 500 with keys foldIn(test key, chunk), one row per test image.
+  const testEps = new Float32Array(testRaw.n * z);
+  for (let c = 0; c * 500 < testRaw.n; c++) testEps.set(vae.noise(foldIn(ks.test, c), 1, Math.min(500, testRaw.n - c * 500))[0].dataSync(), c * 500 * z);
+  writeFileSync(join(out, 'test_eps.f32'), testEps);
+  writeFileSync(join(out, 'x.u8'), xs);
+  writeFileSync(join(out, 'eps.f32'), eps);
+  writeFileSync(join(out, 'manifest.json'), JSON.stringify({ steps, batch: 100, k: 1, z, params: Object.fromEntries(params.map(([n, t]) => [n, t.shape])) }));
+  return out;
+}
+
+function runTorch(objective: Objective, k: number, steps: number, seed = 0, replay?: string): Row | string {
   const py = join(here, '../peers/.venv/bin/python');
   if (!existsSync(py)) return 'bench/peers/.venv is missing: run bash bench/peers/setup-torch.sh';
-  const r = spawnSync(py, [join(here, '../peers/vae_torch.py'), '--mnist', dir as string, '--test-bin', testPath, '--objective', objective, '--k', String(k), '--steps', String(steps), '--seed', String(seed)], { encoding: 'utf8', maxBuffer: 1 << 24 });
+  const extra = replay === undefined ? [] : ['--replay', replay];
+  const r = spawnSync(py, [join(here, '../peers/vae_torch.py'), '--mnist', dir as string, '--test-bin', testPath, '--objective', objective, '--k', String(k), '--steps', String(steps), '--seed', String(seed), ...extra], { encoding: 'utf8', maxBuffer: 1 << 24 });
   if (r.status !== 0) return `the PyTorch peer failed: ${(r.stderr || r.stdout).trim().split('\n').slice(-3).join(' ')}`;
   const o = JSON.parse(r.stdout.trim().split('\n').pop() as string) as Record<string, number | string>;
   return {
@@ -114,13 +171,24 @@ if (seeds > 0) {
   const v: number[] = [];
   const t: number[] = [];
   const speed: [number, number][] = [];
+  const paired = args.includes('--paired') && !args.includes('--no-peer');
+  const pairedDiff: number[] = [];
   for (let s = 0; s < seeds; s++) {
-    const a = (await runVarinf('VAE k=1', 'elbo', 1, stepsVae, s, false)).row;
+    const r = await runVarinf('VAE k=1', 'elbo', 1, stepsVae, s, false);
+    const a = r.row;
     v.push(a.testElbo);
     const b = args.includes('--no-peer') ? 'skipped' : runTorch('elbo', 1, stepsVae, s);
     if (typeof b !== 'string') t.push(b.testElbo);
     speed.push([a.imagesPerSecond, typeof b === 'string' ? NaN : b.imagesPerSecond]);
-    console.log(`seed ${s}: varinf ${a.testElbo.toFixed(2)} (${a.imagesPerSecond.toFixed(0)} img/s), PyTorch ${typeof b === 'string' ? b : `${b.testElbo.toFixed(2)} (${b.imagesPerSecond.toFixed(0)} img/s)`}`);
+    let line = `seed ${s}: varinf ${a.testElbo.toFixed(2)} (${a.imagesPerSecond.toFixed(0)} img/s), PyTorch ${typeof b === 'string' ? b : `${b.testElbo.toFixed(2)} (${b.imagesPerSecond.toFixed(0)} img/s)`}`;
+    if (paired) {
+      const draws = writeDraws(r.vae, stepsVae, s);
+      const c = runTorch('elbo', 1, stepsVae, s, draws);
+      rmSync(draws, { recursive: true, force: true });
+      if (typeof c !== 'string') pairedDiff.push(a.testElbo - c.testElbo);
+      line += `, PyTorch on varinf's draws ${typeof c === 'string' ? c : `${c.testElbo.toFixed(2)} (paired difference ${(a.testElbo - c.testElbo).toFixed(3)})`}`;
+    }
+    console.log(line);
   }
   const ms = (x: number[]): [number, number] => {
     const m = x.reduce((a, b) => a + b, 0) / x.length;
@@ -135,6 +203,10 @@ if (seeds > 0) {
   console.log(`| varinf (${getBackend()}) | ${mv.toFixed(2)} | ${sv.toFixed(2)} | ${ms(speed.map((p) => p[0]))[0].toFixed(0)} |`);
   if (t.length > 0) console.log(`| PyTorch | ${mt.toFixed(2)} | ${st.toFixed(2)} | ${ms(speed.map((p) => p[1]))[0].toFixed(0)} |`);
   if (t.length > 0) console.log(`\nDifference of means (varinf − PyTorch): ${(mv - mt).toFixed(2)} ± ${se.toFixed(2)} nats (standard error).`);
+  if (pairedDiff.length > 0) {
+    const [md, sd] = ms(pairedDiff);
+    console.log(`Paired difference on varinf's draws (varinf − PyTorch, same init, batches and ε): ${md.toFixed(3)} ± ${(sd / Math.sqrt(pairedDiff.length)).toFixed(3)} nats (standard error; per-seed sd ${sd.toFixed(3)}).`);
+  }
   process.exit(0);
 }
 
