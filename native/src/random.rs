@@ -42,6 +42,122 @@ pub fn philox(c: [u32; 4], k: [u32; 2]) -> [u32; 4] {
     [x0, x1, x2, x3]
 }
 
+/// Blocks b0..b0+8 of the plain stream of key `k`, computed lane-parallel (the same bits as
+/// [`philox`]; the AVX2 clone multiplies four lanes at once).
+#[inline(always)]
+fn philox8(b0: u64, k: [u32; 2]) -> [[u32; 4]; 8] {
+    let (mut x0, mut x1, mut x2, mut x3) = ([0u32; 8], [0u32; 8], [0u32; 8], [0u32; 8]);
+    for l in 0..8 {
+        let b = b0 + l as u64;
+        x0[l] = b as u32;
+        x1[l] = (b >> 32) as u32;
+    }
+    let [mut k0, mut k1] = k;
+    for _ in 0..10 {
+        for l in 0..8 {
+            let p0 = (M0 as u64) * (x0[l] as u64);
+            let p1 = (M1 as u64) * (x2[l] as u64);
+            let n0 = ((p1 >> 32) as u32) ^ x1[l] ^ k0;
+            let n2 = ((p0 >> 32) as u32) ^ x3[l] ^ k1;
+            x1[l] = p1 as u32;
+            x3[l] = p0 as u32;
+            x0[l] = n0;
+            x2[l] = n2;
+        }
+        k0 = k0.wrapping_add(W0);
+        k1 = k1.wrapping_add(W1);
+    }
+    std::array::from_fn(|l| [x0[l], x1[l], x2[l], x3[l]])
+}
+
+/// Calls `f(b, words)` for every block b in b_lo..b_hi of key `k`'s stream, eight at a time.
+#[inline(always)]
+fn for_blocks(b_lo: u64, b_hi: u64, k: [u32; 2], mut f: impl FnMut(u64, [u32; 4])) {
+    let mut b = b_lo;
+    while b + 8 <= b_hi {
+        let w = philox8(b, k);
+        for (l, wl) in w.into_iter().enumerate() {
+            f(b + l as u64, wl);
+        }
+        b += 8;
+    }
+    while b < b_hi {
+        f(b, stream_block(b, k));
+        b += 1;
+    }
+}
+
+/// Words s..s+out.len() of key `k`'s stream into `out` (as `conv` of each word).
+#[inline(always)]
+fn words_into<T>(s: usize, out: &mut [T], k: [u32; 2], conv: impl Fn(u32) -> T) {
+    let (lo, hi) = (s as u64, (s + out.len()) as u64);
+    for_blocks(lo / 4, hi.div_ceil(4), k, |b, w| {
+        for (l, &wl) in w.iter().enumerate() {
+            let g = 4 * b + l as u64;
+            if g >= lo && g < hi {
+                out[(g - lo) as usize] = conv(wl);
+            }
+        }
+    });
+}
+
+/// Float64 uniforms s..s+out.len() (number j from words 2j, 2j+1: block j/2, lanes (0,1) or (2,3)).
+#[inline(always)]
+fn uniforms64_into<T: Elem>(s: usize, out: &mut [T], k: [u32; 2]) {
+    let (lo, hi) = (s as u64, (s + out.len()) as u64);
+    for_blocks(lo / 2, hi.div_ceil(2), k, |b, w| {
+        for h in 0..2u64 {
+            let g = 2 * b + h;
+            if g >= lo && g < hi {
+                out[(g - lo) as usize] = T::from_f64(u32_pair_to_f64(w[2 * h as usize], w[2 * h as usize + 1]));
+            }
+        }
+    });
+}
+
+#[cfg(target_arch = "x86_64")]
+mod x86 {
+    use super::Elem;
+
+    /// [`super::words_into`] compiled with AVX2.
+    ///
+    /// # Safety
+    /// The CPU must have AVX2.
+    #[target_feature(enable = "avx2")]
+    pub unsafe fn words_into<T>(s: usize, out: &mut [T], k: [u32; 2], conv: impl Fn(u32) -> T) {
+        super::words_into(s, out, k, conv)
+    }
+
+    /// [`super::uniforms64_into`] compiled with AVX2.
+    ///
+    /// # Safety
+    /// The CPU must have AVX2.
+    #[target_feature(enable = "avx2")]
+    pub unsafe fn uniforms64_into<T: Elem>(s: usize, out: &mut [T], k: [u32; 2]) {
+        super::uniforms64_into(s, out, k)
+    }
+}
+
+/// [`words_into`] on the AVX2 clone where the CPU has it.
+fn fill_words<T>(s: usize, out: &mut [T], k: [u32; 2], conv: impl Fn(u32) -> T) {
+    #[cfg(target_arch = "x86_64")]
+    if is_x86_feature_detected!("avx2") {
+        // SAFETY: AVX2 was just detected.
+        return unsafe { x86::words_into(s, out, k, conv) };
+    }
+    words_into(s, out, k, conv)
+}
+
+/// [`uniforms64_into`] on the AVX2 clone where the CPU has it.
+fn fill_uniforms64<T: Elem>(s: usize, out: &mut [T], k: [u32; 2]) {
+    #[cfg(target_arch = "x86_64")]
+    if is_x86_feature_detected!("avx2") {
+        // SAFETY: AVX2 was just detected.
+        return unsafe { x86::uniforms64_into(s, out, k) };
+    }
+    uniforms64_into(s, out, k)
+}
+
 /// Block `b` of the plain stream of key `k`.
 #[inline]
 fn stream_block(b: u64, k: [u32; 2]) -> [u32; 4] {
@@ -104,24 +220,16 @@ fn key_of(k0: u32, k1: u32) -> [u32; 2] {
 pub fn random_bits(out: Arr, k0: u32, k1: u32) -> Result<()> {
     let key = key_of(k0, k1);
     let o = out.get_mut::<i32>()?;
-    par::chunks(o, par::COSTLY_MIN * 4, |s, c| {
-        let mut blocks = Blocks::new(key);
-        for (j, d) in c.iter_mut().enumerate() {
-            let g = (s + j) as u64;
-            *d = blocks.get(g / 4)[(g % 4) as usize] as i32;
-        }
-    });
+    par::chunks(o, par::COSTLY_MIN * 4, |s, c| fill_words(s, c, key, |w| w as i32));
     Ok(())
 }
 
 fn fill_uniform<T: Elem>(o: &mut [T], key: [u32; 2]) {
-    let f32s = T::KIND == Kind::F32;
-    par::chunks(o, par::COSTLY_MIN * 4, |s, c| {
-        let mut blocks = Blocks::new(key);
-        for (j, d) in c.iter_mut().enumerate() {
-            *d = T::from_f64(blocks.uniform((s + j) as u64, f32s));
-        }
-    });
+    if T::KIND == Kind::F32 {
+        par::chunks(o, par::COSTLY_MIN * 4, |s, c| fill_words(s, c, key, |w| T::from_f64(u32_to_f32(w))));
+    } else {
+        par::chunks(o, par::COSTLY_MIN * 4, |s, c| fill_uniforms64(s, c, key));
+    }
 }
 
 /// Uniforms in [0, 1) of the dtype's stream (float32: one word each; float64: two).
