@@ -25,7 +25,9 @@ export interface TrainOptions extends LoopOptions {
 }
 
 /**
- * Trains `model` from `state` until `opts.steps` steps, on batches of `loader`.
+ * Trains `model` from `state` until `opts.steps` steps, on batches of `loader`. The step runs
+ * compiled (traced once; native fused loops and matrix products; `result.compiled` says whether it
+ * did) unless `opts.compile` is false or β is a schedule of the step, which runs eagerly.
  * @example
  * const vae = VAE({ xDim: 784, layers: [{ z: 50, hidden: [200, 200] }] });
  * const opt = adam(1e-3);
