@@ -11,6 +11,13 @@ export declare function abiVersion(): number
 export declare function argReduce(op: number, x: Arr, out: Arr, outer: number, n: number, inner: number): void
 
 /**
+ * Dynamic binarization of a minibatch (ts/data/loader.ts): `out[b·dim + p] = 1` when uniform
+ * number b·dim + p of key (k0, k1)'s float32 stream, times 255, is below pixel p of the image
+ * starting at `images[starts[b]]`, else 0 — the loader's js loop over `randomUniform`, in one pass.
+ */
+export declare function binarizeBatch(images: Uint8Array, starts: Arr, dim: number, k0: number, k1: number, out: Arr): void
+
+/**
  * Binary op `op` (BINARY_OPS 0-6, COMPARE_OPS 7-12, then 13 igamma, 14 gammaSampleGrad and
  * 15 vonMisesSampleGrad, which are float-only) of `a` and `b` into `out`; `meta` gives the
  * broadcast layout when an input is neither full-size nor a single element.

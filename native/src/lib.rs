@@ -232,7 +232,7 @@ macro_rules! dispatch_float {
 /// The version of the addon's calling convention; the TS wrapper refuses a mismatch.
 #[napi_derive::napi]
 pub fn abi_version() -> u32 {
-    3
+    4
 }
 
 /// Number of threads rayon uses for the large kernels.

@@ -470,3 +470,29 @@ mod tests {
         }
     }
 }
+
+/// Dynamic binarization of a minibatch (ts/data/loader.ts): `out[b·dim + p] = 1` when uniform
+/// number b·dim + p of key (k0, k1)'s float32 stream, times 255, is below pixel p of the image
+/// starting at `images[starts[b]]`, else 0 — the loader's js loop over `randomUniform`, in one pass.
+#[napi(js_name = "binarizeBatch")]
+pub fn binarize_batch(images: napi::bindgen_prelude::Uint8ArraySlice, starts: Arr, dim: u32, k0: u32, k1: u32, out: Arr) -> Result<()> {
+    let imgs: &[u8] = &images;
+    let (st, o) = (starts.get::<i32>()?, out.get_mut::<f32>()?);
+    let d = dim as usize;
+    if d == 0 || o.len() != st.len() * d {
+        return Err(err(format!("binarizeBatch: {} outputs for {} images of {d} pixels", o.len(), st.len())));
+    }
+    if let Some(&s) = st.iter().find(|&&s| s < 0 || s as usize + d > imgs.len()) {
+        return Err(err(format!("binarizeBatch: an image at {s} does not fit {} pixels", imgs.len())));
+    }
+    let key = key_of(k0, k1);
+    par::chunks(o, par::COSTLY_MIN * 8, |s0, c| {
+        fill_words(s0, c, key, |w| u32_to_f32(w) as f32);
+        for (j, v) in c.iter_mut().enumerate() {
+            let g = s0 + j;
+            let px = imgs[st[g / d] as usize + g % d];
+            *v = if (*v as f64) * 255.0 < px as f64 { 1.0 } else { 0.0 };
+        }
+    });
+    Ok(())
+}

@@ -134,6 +134,23 @@ describe('minibatch loader', () => {
     expect(Array.from(binarizeStatic(ds.images, V.key(9)))).toEqual(arr(st.batch(0, 0).x));
   });
 
+  it.skipIf(!V.listBackends().available.includes('cpu'))('the native one-pass binarization gives the js loop\'s batches bit for bit', () => {
+    const n = 300;
+    const ds: ImageDataset = { name: 'ramp', images: Uint8Array.from({ length: n * 784 }, (_, i) => (i * 7) % 256), labels: Uint8Array.from({ length: n }, (_, i) => i % 10), n, rows: 28, cols: 28 };
+    const take = (): number[][] => {
+      const l = new MinibatchLoader(ds, { batchSize: 100, key: V.key(5), binarize: 'dynamic' });
+      return [0, 1, 2].flatMap((e) => [0, 2].map((i) => arr(l.batch(e, i).x)));
+    };
+    const prev = V.getBackend();
+    V.setBackend('cpu');
+    const native = take();
+    V.setBackend('js');
+    const js = take();
+    V.setBackend(prev);
+    expect(native).toEqual(js);
+    expect(native[0]).not.toEqual(native[2]);
+  });
+
   it('rejects labels out of range and inconsistent data', () => {
     const ds = synthetic(20);
     ds.labels[5] = 12;

@@ -51,4 +51,9 @@ export interface Backend<S = unknown> {
    * native/src/fused.rs, built by ts/compile/native-loop.ts).
    */
   fusedLoop?(prog: Int32Array, scalars: Float64Array, arrays: TypedArray[], n: number, acc: Float64Array): void;
+  /**
+   * Dynamic binarization of a minibatch in one pass (cpu device; the data loader's fast path):
+   * `out[b·dim + p] = u·255 < images[starts[b] + p]`, u the float32 uniform stream of key (k0, k1).
+   */
+  binarizeBatch?(images: Uint8Array, starts: Int32Array, dim: number, k0: number, k1: number, out: Float32Array): void;
 }

@@ -115,6 +115,7 @@ export class MinibatchLoader {
   private readonly xs: Float32Array[];
   private readonly ys: Int32Array[];
   private readonly u: Float32Array;
+  private readonly starts: Int32Array;
   private ring = 0;
   private permEpoch = -1;
   private readonly perm: Int32Array<ArrayBuffer>;
@@ -143,6 +144,7 @@ export class MinibatchLoader {
     this.xs = Array.from({ length: buffers }, () => new Float32Array(batchSize * dim));
     this.ys = Array.from({ length: buffers }, () => new Int32Array(batchSize));
     this.u = binarize === 'dynamic' ? new Float32Array(batchSize * dim) : new Float32Array(0);
+    this.starts = new Int32Array(batchSize);
     this.perm = new Int32Array(ds.n);
   }
 
@@ -175,11 +177,19 @@ export class MinibatchLoader {
     const d = this.dim;
     const src = this.fixed ?? this.ds.images;
     const scale = this.fixed !== null ? 1 : 1 / 255;
-    if (this.binarize === 'dynamic') uniformInto(foldIn(foldIn(this.key, TAG_BINARIZE + e), i), this.u);
+    const bk = foldIn(foldIn(this.key, TAG_BINARIZE + e), i);
+    const be = ENGINE.computeFor('cpu');
+    // The backend's one-pass binarization where it has one: the same uniforms and comparisons as the loop below.
+    const native = this.binarize === 'dynamic' && be.binarizeBatch !== undefined && size === this.batchSize;
+    if (native) {
+      for (let b = 0; b < size; b++) this.starts[b] = perm[start + b] * d;
+      be.binarizeBatch?.(this.ds.images, this.starts, d, bk.words[0], bk.words[1], x);
+    } else if (this.binarize === 'dynamic') uniformInto(bk, this.u);
     const u = this.u;
     for (let b = 0; b < size; b++) {
       const img = perm[start + b];
       y[b] = this.ds.labels[img];
+      if (native) continue;
       const so = img * d;
       const xo = b * d;
       if (this.binarize === 'dynamic') for (let p = 0; p < d; p++) x[xo + p] = u[xo + p] * 255 < src[so + p] ? 1 : 0;

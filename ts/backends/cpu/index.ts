@@ -63,9 +63,10 @@ interface Native {
   randomPoisson(rate: TypedArray, out: TypedArray, k0: number, k1: number): void;
   randomVonMises(kappa: TypedArray, out: TypedArray, k0: number, k1: number): void;
   fusedLoop(prog: Int32Array, scalars: Float64Array, arrays: TypedArray[], n: number, acc: Float64Array): void;
+  binarizeBatch(images: Uint8Array, starts: Int32Array, dim: number, k0: number, k1: number, out: Float32Array): void;
 }
 
-const ABI_VERSION = 3;
+const ABI_VERSION = 4;
 
 /**
  * Crossover sizes (elements of work) below which a kernel runs on js. Measured with
@@ -453,6 +454,9 @@ class CpuBackend implements Backend<TypedArray> {
   }
   fusedLoop(prog: Int32Array, scalars: Float64Array, arrays: TypedArray[], n: number, acc: Float64Array): void {
     this.native.fusedLoop(prog, scalars, arrays, n, acc);
+  }
+  binarizeBatch(images: Uint8Array, starts: Int32Array, dim: number, k0: number, k1: number, out: Float32Array): void {
+    this.native.binarizeBatch(images, starts, dim, k0, k1, out);
   }
 }
 
