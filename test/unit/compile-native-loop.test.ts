@@ -75,8 +75,15 @@ describe.skipIf(!hasCpu)('native fused loops (cpu backend)', () => {
   });
   afterAll(() => setBackend(prev));
 
-  const x = mul(normal(key(1), [N]), 4);
-  const y = add(uniform(key(2), [N]), 0.25);
+  // Special values at a few places: NaN, ±Inf, −0 and huge magnitudes must follow the js kernels.
+  const specials = [NaN, Infinity, -Infinity, -0, 0, 1e308, -1e308, 800, -800];
+  const withSpecials = (t: Tensor, at: number): Tensor => {
+    const d = Float64Array.from(t.dataSync());
+    specials.forEach((v, j) => (d[at + 97 * j] = v));
+    return tensor(d, [N]);
+  };
+  const x = withSpecials(mul(normal(key(1), [N]), 4), 11);
+  const y = withSpecials(add(uniform(key(2), [N]), 0.25), 5000);
 
   const cases: [string, (a: Tensor, b: Tensor) => Tensor[]][] = [
     ['transcendentals', (a, b) => [exp(mul(a, 0.1)), log1p(b), sigmoid(a), softplus(a), tanh(a)]],
