@@ -43,8 +43,21 @@ use rayon::prelude::*;
 const BLOCK: usize = 128;
 /// Elements per unit of parallel work (and of the fixed summation order).
 const PIECE: usize = 2048;
-/// Element-instructions (elements × program length) from which a loop splits across cores.
-const PAR_WORK: usize = 1 << 21;
+/// Work (elements × [`cost`] units of ~0.12 ns) from which a loop splits across cores: about
+/// 100 µs on one core, past the cost of waking the pool's sleeping threads.
+const PAR_WORK: usize = 800_000;
+
+/// Relative cost per element of a program: 1 for a load, store or arithmetic instruction, 40 for a
+/// transcendental (exp, log, softplus, … ~5 ns in double) or a pow.
+fn cost(prog: &[Ins]) -> usize {
+    prog.iter()
+        .map(|i| match i.op {
+            3 if (7..=15).contains(&i.c) || i.c >= 19 => 40,
+            4 | 10 | 11 if i.d == 4 => 40,
+            _ => 1,
+        })
+        .sum()
+}
 /// Partial sums per block sum.
 const LANES: usize = 8;
 
@@ -585,9 +598,10 @@ fn store<R: Reg, E: Elem>(s: &[R], d: &mut [E]) {
 /// The pieces' partial sums, run in parallel where there are several.
 fn run_pieces<T: Reg>(nregs: usize, prog: &[Ins], srcs: &[Src], scalars: &[T], scalars64: &[f64], n: usize, n_acc: usize) -> Vec<Vec<f64>> {
     let pieces = n.div_ceil(PIECE);
-    // Waking the pool's sleeping threads costs tens of µs: a loop of 20,000 elements and 25
-    // instructions (~60 µs on one core) ran 3× slower split across two.
-    let parallel = pieces > 1 && rayon::current_num_threads() > 1 && n * prog.len() >= PAR_WORK;
+    // Waking the pool's sleeping threads costs tens of µs: a loop of 20,000 elements and 25 cheap
+    // instructions (~60 µs on one core) ran 3× slower split across two, while the logistic
+    // regression's 10,000-element loop with softplus and sigmoid (~130 µs) gains from it.
+    let parallel = pieces > 1 && rayon::current_num_threads() > 1 && n * cost(prog) >= PAR_WORK;
     let run_piece = |regs: &mut Regs<T>, p: usize| -> Vec<f64> {
         let mut part = vec![0.0; n_acc];
         run_range(regs, prog, srcs, scalars, scalars64, p * PIECE, ((p + 1) * PIECE).min(n), &mut part);

@@ -732,6 +732,16 @@ export function buildPlan(g: Graph, opts: CodegenOptions): Plan {
     }
     if (s.kind === 'reduce') {
       const x = V[n.ins[0]];
+      if (isFullReduce(n, g)) {
+        // A full reduction of an array: an inline loop with the js reducer's order (the shared
+        // reducer, called through an offset table, is several times slower).
+        const int = out.dtype === 'int32';
+        const [init, upd] = fusedReduce(n.op, `a${o}`, `${arr(n.ins[0])}[i]`, int);
+        body.push(`let a${o} = ${init};`, `for (let i = 0; i < ${x.size}; i++) { ${upd} }`);
+        body.push(`const s${o} = ${out.dtype === 'float32' ? `Math.fround(a${o})` : `a${o}`};`);
+        if (needsArray.has(o) || outBound.has(o) || bufOf.has(o)) body.push(`${arr(o)}[0] = s${o};`);
+        return;
+      }
       const { axes } = n.attrs as { axes: number[] };
       const plan = reductionPlan(x.shape, axes);
       const f = REDUCERS[n.op] as Reducer;
