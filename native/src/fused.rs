@@ -20,7 +20,9 @@
 //! | 10 `BINARY r, x, s, code` | r[j] = x[j] ∘ scalars[s] (codes as op 4) |
 //! | 11 `BINARY r, s, x, code` | r[j] = scalars[s] ∘ x[j] |
 //! | 12 `BROADCAST r, k, q, p` | r[j] = arrays[k][⌊i / q⌋ mod p] (a broadcast operand, read in runs) |
+//! | 13 `SCATTER k, m, x` | arrays[k][arrays[m][i]] += x[j] (m an Int32Array; needs the serial flag) |
 //!
+//! A header with bit 29 set runs the program on one core, in index order (a scatter's adds).
 //! A header with bit 30 set runs the program on float32 registers (the compiler sets it when
 //! every value and every array the loop reads is float32, or 0/1 int32).
 //! An op word with bit 4 set (op | 16) rounds the instruction's output to float32 afterwards: the
@@ -73,6 +75,8 @@ enum Src {
 const ROUND: i32 = 16;
 /// The header bit that runs the program on float32 registers.
 const F32_REGS: i32 = 1 << 30;
+/// The header bit that keeps the program on one core.
+const SERIAL: i32 = 1 << 29;
 
 /// What an instruction touches: its output register, input registers, arrays read or written at
 /// the loop index, other arrays (gather sources) and scalars.
@@ -133,6 +137,12 @@ fn decode(prog: &[i32], srcs: &[Src], n: usize, n_scalars: usize, n_acc: usize) 
             9 => Operands::new(Some(i.a), vec![i.b], vec![], vec![], vec![]),
             10 => Operands::new(Some(i.a), vec![i.b], vec![], vec![], vec![i.c]),
             11 => Operands::new(Some(i.a), vec![i.c], vec![], vec![], vec![i.b]),
+            13 => {
+                if !matches!(srcs.get(i.b), Some(Src::I32(..))) || !matches!(srcs.get(i.a), Some(Src::F64(..) | Src::F32(..))) {
+                    return Err(bad("a scatter needs Int32Array indices and a float destination".into(), at));
+                }
+                Operands::new(None, vec![i.c], vec![i.b], vec![i.a], vec![])
+            }
             12 => {
                 let len = match srcs.get(i.b) {
                     Some(Src::F64(_, l) | Src::F32(_, l) | Src::I32(_, l)) => *l,
@@ -571,6 +581,32 @@ fn run_range_body<T: Reg>(regs: &mut Regs<T>, prog: &[Ins], srcs: &[Src], scalar
                     }
                 }
                 8 => acc[ins.a] += block_sum(regs.get(ins.b, m)),
+                13 => {
+                    let Src::I32(ip, _) = srcs[ins.b] else { unreachable!("checked in decode") };
+                    // SAFETY: index arrays are read at i and hold at least n ≥ hi elements; the
+                    // destination holds `len` elements and is written by this (serial) loop only.
+                    let idx = unsafe { std::slice::from_raw_parts(ip.get().add(off), m) };
+                    let x = regs.get(ins.c, m);
+                    match srcs[ins.a] {
+                        Src::F64(p, len) => {
+                            let o = unsafe { std::slice::from_raw_parts_mut(p.get(), len) };
+                            for (&k, &v) in idx.iter().zip(x) {
+                                if let Some(d) = o.get_mut(k as usize) {
+                                    *d += v.to_f64();
+                                }
+                            }
+                        }
+                        Src::F32(p, len) => {
+                            let o = unsafe { std::slice::from_raw_parts_mut(p.get(), len) };
+                            for (&k, &v) in idx.iter().zip(x) {
+                                if let Some(d) = o.get_mut(k as usize) {
+                                    *d = (*d as f64 + v.to_f64()) as f32;
+                                }
+                            }
+                        }
+                        Src::I32(..) => unreachable!("checked in decode"),
+                    }
+                }
                 _ => {
                     let ([x], o) = regs.io([ins.b], ins.a, m);
                     o.copy_from_slice(x);
@@ -596,12 +632,12 @@ fn store<R: Reg, E: Elem>(s: &[R], d: &mut [E]) {
 }
 
 /// The pieces' partial sums, run in parallel where there are several.
-fn run_pieces<T: Reg>(nregs: usize, prog: &[Ins], srcs: &[Src], scalars: &[T], scalars64: &[f64], n: usize, n_acc: usize) -> Vec<Vec<f64>> {
+fn run_pieces<T: Reg>(nregs: usize, prog: &[Ins], srcs: &[Src], scalars: &[T], scalars64: &[f64], n: usize, n_acc: usize, serial: bool) -> Vec<Vec<f64>> {
     let pieces = n.div_ceil(PIECE);
     // Waking the pool's sleeping threads costs tens of µs: a loop of 20,000 elements and 25 cheap
     // instructions (~60 µs on one core) ran 3× slower split across two, while the logistic
     // regression's 10,000-element loop with softplus and sigmoid (~130 µs) gains from it.
-    let parallel = pieces > 1 && rayon::current_num_threads() > 1 && n * cost(prog) >= PAR_WORK;
+    let parallel = !serial && pieces > 1 && rayon::current_num_threads() > 1 && n * cost(prog) >= PAR_WORK;
     let run_piece = |regs: &mut Regs<T>, p: usize| -> Vec<f64> {
         let mut part = vec![0.0; n_acc];
         run_range(regs, prog, srcs, scalars, scalars64, p * PIECE, ((p + 1) * PIECE).min(n), &mut part);
@@ -633,14 +669,15 @@ pub fn fused_loop(prog: Arr, scalars: Arr, arrays: Vec<Arr>, n: u32, acc: Arr) -
         });
     }
     let f32_regs = prog.first().is_some_and(|&w| w & F32_REGS != 0);
-    let header = prog.first().map(|&w| w & !F32_REGS);
+    let serial = prog.first().is_some_and(|&w| w & SERIAL != 0);
+    let header = prog.first().map(|&w| w & !(F32_REGS | SERIAL));
     let prog: Vec<i32> = header.into_iter().chain(prog.iter().skip(1).copied()).collect();
     let (nregs, prog) = decode(&prog, &srcs, n, scalars.len(), acc.len())?;
     let parts = if f32_regs {
         let s32: Vec<f32> = scalars.iter().map(|&v| v as f32).collect();
-        run_pieces::<f32>(nregs, &prog, &srcs, &s32, scalars, n, acc.len())
+        run_pieces::<f32>(nregs, &prog, &srcs, &s32, scalars, n, acc.len(), serial)
     } else {
-        run_pieces::<f64>(nregs, &prog, &srcs, scalars, scalars, n, acc.len())
+        run_pieces::<f64>(nregs, &prog, &srcs, scalars, scalars, n, acc.len(), serial)
     };
     acc.fill(0.0);
     for part in &parts {

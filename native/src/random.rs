@@ -176,41 +176,6 @@ pub fn u32_pair_to_f64(w0: u32, w1: u32) -> f64 {
     ((w0 >> 5) as f64 * 67_108_864.0 + (w1 >> 6) as f64) * 1.110_223_024_625_156_5e-16
 }
 
-/// The last stream block computed, so consecutive numbers share one Philox evaluation.
-struct Blocks {
-    key: [u32; 2],
-    at: u64,
-    w: [u32; 4],
-}
-
-impl Blocks {
-    fn new(key: [u32; 2]) -> Self {
-        Blocks { key, at: u64::MAX, w: [0; 4] }
-    }
-
-    #[inline]
-    fn get(&mut self, b: u64) -> [u32; 4] {
-        if b != self.at {
-            self.at = b;
-            self.w = stream_block(b, self.key);
-        }
-        self.w
-    }
-
-    /// Uniform number `k` of the dtype's uniform stream (float32: word k; float64: words 2k, 2k+1,
-    /// so numbers 2j and 2j+1 share block j as words (0,1) and (2,3)).
-    #[inline]
-    fn uniform(&mut self, k: u64, f32_stream: bool) -> f64 {
-        if f32_stream {
-            u32_to_f32(self.get(k / 4)[(k % 4) as usize])
-        } else {
-            let w = self.get(k / 2);
-            let l = 2 * (k % 2) as usize;
-            u32_pair_to_f64(w[l], w[l + 1])
-        }
-    }
-}
-
 fn key_of(k0: u32, k1: u32) -> [u32; 2] {
     [k0, k1]
 }
@@ -248,21 +213,38 @@ pub fn random_normal(out: Arr, k0: u32, k1: u32) -> Result<()> {
     let key = key_of(k0, k1);
     dispatch_float!(out.kind(), "randomNormal", T => {
         let o = out.get_mut::<T>()?;
-        let f32s = T::KIND == Kind::F32;
-        par::chunks(o, par::COSTLY_MIN, |s, c| {
-            let mut blocks = Blocks::new(key);
-            for (j, d) in c.iter_mut().enumerate() {
-                let i = (s + j) as u64;
-                let m = i / 2;
-                let u1 = blocks.uniform(2 * m, f32s);
-                let u2 = blocks.uniform(2 * m + 1, f32s);
-                let r = (-2.0 * (1.0 - u1).ln()).sqrt();
-                let th = TWO_PI * u2;
-                *d = T::from_f64(if i.is_multiple_of(2) { r * th.cos() } else { r * th.sin() });
-            }
-        });
+        par::chunks(o, par::COSTLY_MIN, |s, c| normals_into(s, c, key));
         Ok(())
     })
+}
+
+/// Normals s..s+out.len(): pair m (elements 2m, 2m+1) from uniforms 2m, 2m+1, one log, square
+/// root and sin_cos per pair, the uniforms from eight Philox blocks at a time.
+fn normals_into<T: Elem>(s: usize, out: &mut [T], key: [u32; 2]) {
+    let (lo, hi) = (s as u64, (s + out.len()) as u64);
+    let (m_lo, m_hi) = (lo / 2, hi.div_ceil(2));
+    let mut emit = |m: u64, u1: f64, u2: f64| {
+        let r = (-2.0 * (1.0 - u1).ln()).sqrt();
+        let (sn, cs) = (TWO_PI * u2).sin_cos();
+        for (i, v) in [(2 * m, r * cs), (2 * m + 1, r * sn)] {
+            if i >= lo && i < hi {
+                out[(i - lo) as usize] = T::from_f64(v);
+            }
+        }
+    };
+    if T::KIND == Kind::F32 {
+        // Uniforms 2m, 2m+1 are words 2m, 2m+1: lanes (0, 1) or (2, 3) of block ⌊m / 2⌋.
+        for_blocks(m_lo / 2, m_hi.div_ceil(2), key, |b, w| {
+            for h in 0..2u64 {
+                let m = 2 * b + h;
+                if m >= m_lo && m < m_hi {
+                    emit(m, u32_to_f32(w[2 * h as usize]), u32_to_f32(w[2 * h as usize + 1]));
+                }
+            }
+        });
+    } else {
+        for_blocks(m_lo, m_hi, key, |b, w| emit(b, u32_pair_to_f64(w[0], w[1]), u32_pair_to_f64(w[2], w[3])));
+    }
 }
 
 /// One gamma(alpha, 1) draw for element `i` (see ts/backends/js/random.ts gammaElement).

@@ -44,6 +44,7 @@ import {
   type Tensor,
 } from '../../ts/index.js';
 import { compile } from '../../ts/compile/index.js';
+import { ENGINE } from '../../ts/core/engine.js';
 import { backendByName } from '../../ts/backends/registry.js';
 import { NATIVE_LOOP_MIN } from '../../ts/compile/native-loop.js';
 
@@ -165,6 +166,28 @@ describe.skipIf(!hasCpu)('native fused loops (cpu backend)', () => {
     expect(src).toMatch(/N\d+\.a\[\d+\] = m\d+;/); // the index map of [40, 1, 5]
   });
 
+  it('a scatter-add of a loop value by traced indices runs inside the loop, in the kernel\'s order (same bits as eager)', () => {
+    const idx = tensor(Int32Array.from({ length: N }, (_, i) => (i * 7919) % 1000), [N], 'int32');
+    const f = (a: Tensor, b: Tensor, ix: Tensor): Tensor[] => {
+      const u = mul(softplus(a), b);
+      const s = ENGINE.runKernel('scatterAdd', [u, ix], { axis: 0, size: 1000 })[0];
+      return [s, sum(s), cast(ENGINE.runKernel('scatterAdd', [cast(u, 'float32'), ix], { axis: 0, size: 1000 })[0], 'float64')];
+    };
+    for (const be of ['cpu', 'js']) {
+      setBackend(be);
+      const c = compile(f);
+      const got = c(x, y, idx);
+      const want = f(x, y, idx);
+      got.forEach((t, i) => close(t, want[i], be === 'js' ? 0 : 1e-12, `${be} output ${i}`));
+      const src = c.lower(x, y, idx).plan.source;
+      expect(src, be).not.toMatch(/\/\/ scatterAdd/);
+      expect(src, be).toMatch(/F\.checkIndices\('scatterAdd'/);
+    }
+    setBackend('cpu');
+    const bad = tensor(Int32Array.from({ length: N }, (_, i) => (i === 77 ? 1000 : i % 1000)), [N], 'int32');
+    expect(() => compile(f)(x, y, bad)).toThrow(/scatterAdd: index 1000 is out of range for axis 0 of size 1000/);
+  });
+
   it('large random draws run on the backend with the eager stream (normals to rounding, uniforms and bits exactly)', () => {
     const f = (k: Key): Tensor[] => [normal(k, [N]), uniform(k, [N]), cast(normal(k, [N], { dtype: 'float32' }), 'float64'), exp(normal(k, [50]))];
     const c = compile(f);
@@ -204,7 +227,8 @@ describe.skipIf(!hasCpu)('native fused loops (cpu backend)', () => {
     expect(() => run([2, 0, 0, 0, 0, 0, 3, 0, 0, 7, 0], [a])).toThrow(/instruction 1: output register is also an input/);
     expect(() => run([2, 0, 0, 0, 0, 0], [new Float64Array(4)])).toThrow(/fewer than 8 elements/);
     expect(() => run([2, 0, 0, 0, 0], [a])).toThrow(/not 1 \+ 5k/);
-    expect(() => run([2, 13, 0, 0, 0, 0], [a])).toThrow(/unknown op 13/);
+    expect(() => run([2, 14, 0, 0, 0, 0], [a])).toThrow(/unknown op 14/);
+    expect(() => run([2, 13, 0, 0, 0, 0], [a])).toThrow(/a scatter needs Int32Array indices/);
     expect(() => run([2, 12, 0, 0, 1, 9], [a])).toThrow(/broadcast period 9 or repeat 1 does not fit an array of 8/);
   });
 });

@@ -220,6 +220,17 @@ interface MutView {
   dtype: DType;
 }
 
+/**
+ * A scatterAdd of a vector by traced indices into a vector (a gather's gradient): it can run
+ * inside the loop that computes its updates.
+ */
+function isLoopScatter(n: Node, g: Graph): boolean {
+  if (n.op !== 'scatterAdd') return false;
+  const V = g.values;
+  const [u, idx] = [V[n.ins[0]], V[n.ins[1]]];
+  return idx.kind !== 'const' && idx.dtype === 'int32' && u.shape.length === 1 && V[n.outs[0]].shape.length === 1 && idx.size === u.size;
+}
+
 function isFullReduce(n: Node, g: Graph): boolean {
   return FUSED_REDUCE.has(n.op) && g.values[n.outs[0]].size === 1 && g.values[n.ins[0]].size > 1;
 }
@@ -267,6 +278,11 @@ const CHEAP_FACTOR = 16;
  * multiply-adds).
  */
 const TRANSCENDENTAL_FACTOR = 1 / 4;
+/**
+ * Random fills of at least this many draws call the backend's kernel (same stream): generated
+ * Philox and Box–Muller cost ~50 ns a normal in V8, the backend's ~13 ns plus a µs or two a call.
+ */
+const RANDOM_MIN = 256;
 const LINALG = new Set<string>(['matmul', 'triangularSolve', 'cholesky']);
 
 function inlineLimit(n: Node, opts: CodegenOptions): number {
@@ -341,6 +357,19 @@ function schedule(g: Graph, opts: CodegenOptions, moves: ReadonlyMap<Node, unkno
       continue;
     }
     const src = home.get(n.ins[0]);
+    if (isLoopScatter(n, g) && src !== undefined && V[n.ins[0]].size === src.n) {
+      // The scatter of a loop value by traced indices accumulates inside that loop (in the js
+      // kernel's order) when the indices exist before it; its output is complete after the loop.
+      const idx = n.ins[1];
+      const loopAt = src === open ? Infinity : (at.get(n.ins[0]) as number);
+      const ready = V[idx].kind !== 'node' || (!members.has(idx) && (at.get(idx) ?? Infinity) < loopAt);
+      if (ready) {
+        src.nodes.push(n);
+        if (src === open) members.add(out.id);
+        else at.set(out.id, loopAt);
+        continue;
+      }
+    }
     if (isFullReduce(n, g) && src !== undefined && V[n.ins[0]].size === src.n) {
       // The accumulator runs in the loop that computes the input; its scalar is ready after it.
       src.nodes.push(n);
@@ -351,7 +380,7 @@ function schedule(g: Graph, opts: CodegenOptions, moves: ReadonlyMap<Node, unkno
     if (usesOpen) close();
     if (n.op === 'reshape') place({ kind: 'view', node: n }, n);
     // Random fills: generated Philox below a few thousand draws, the backend's kernel (same stream) above.
-    else if ((n.op === 'randomNormal' || n.op === 'randomUniform' || n.op === 'randomBits') && !(out.size >= inlineLimit(n, opts) && opts.backend.has(n.op))) place({ kind: 'rand', node: n }, n);
+    else if ((n.op === 'randomNormal' || n.op === 'randomUniform' || n.op === 'randomBits') && !(out.size >= RANDOM_MIN && opts.backend.has(n.op))) place({ kind: 'rand', node: n }, n);
     else if (REDUCERS[n.op] !== undefined && (workOf(n, g) < opts.largeThreshold || !opts.backend.has(n.op))) place({ kind: 'reduce', node: n }, n);
     else {
       // Large matrix-vector products go to the backend too: its gemv path (no panel packing)
@@ -587,11 +616,25 @@ export function buildPlan(g: Graph, opts: CodegenOptions): Plan {
     return e;
   };
 
+  /**
+   * The index check of a gather or scatter; empty when the same input array was already checked
+   * against the same size (inputs do not change during a run, and the first check throws first).
+   */
+  const checked = new Set<string>();
+  const indexCheck = (op: string, idx: number, size: number, axis: number): string => {
+    const key = `${arr(idx)}:${size}`;
+    if (V[storageOf(idx)].kind === 'input') {
+      if (checked.has(key)) return '';
+      checked.add(key);
+    }
+    return `F.checkIndices('${op}', ${arr(idx)}, ${size}, ${axis});`;
+  };
   const natives: { prog: Int32Array; s: Float64Array; a: TypedArray[]; acc: Float64Array; run(): void }[] = [];
   const backendLoop = opts.backend.fusedLoop?.bind(opts.backend);
   /** Emits a loop as one native call when the backend runs fused loops and the loop qualifies. */
   const emitNative = (s: { n: number; nodes: Node[] }): boolean => {
     if (backendLoop === undefined || s.n < NATIVE_LOOP_MIN) return false;
+    const before = new Set(checked);
     const nl: NativeLoop | null = nativeLoop(s.nodes, s.n, {
       g,
       moves,
@@ -599,8 +642,14 @@ export function buildPlan(g: Graph, opts: CodegenOptions): Plan {
       stored: (id) => needsArray.has(id) || outBound.has(id),
       arrayOf: arr,
       scalarOf: scal,
+      indexCheck,
     });
-    if (nl === null) return false;
+    if (nl === null) {
+      // The generated loop emits its own index checks.
+      checked.clear();
+      for (const c of before) checked.add(c);
+      return false;
+    }
     const k = natives.length;
     const names = nl.arrays.map((e) => (e.startsWith('@') ? addMap(nl.maps[Number(e.slice(1))]) : e));
     const entry = { prog: nl.prog, s: new Float64Array(Math.max(1, nl.scalars.length)), a: new Array<TypedArray>(names.length), acc: new Float64Array(Math.max(1, nl.sums.size)), run: (): void => {} };
@@ -623,7 +672,7 @@ export function buildPlan(g: Graph, opts: CodegenOptions): Plan {
       const o = n.outs[0];
       const mm = moves.get(n);
       const dg = gathers.get(n);
-      if (dg !== undefined) body.push(`F.checkIndices('gather', ${arr(dg.idx)}, ${dg.n}, ${dg.axis});`);
+      if (dg !== undefined) body.push(indexCheck('gather', dg.idx, dg.n, dg.axis));
       const e =
         dg !== undefined
           ? `${arr(dg.x)}[${dg.base === null || dg.q === null ? `${arr(dg.idx)}[0]` : `${dg.base[0]} + ${arr(dg.idx)}[${dg.q[0]}] * ${dg.inner}`}]`
@@ -690,10 +739,18 @@ export function buildPlan(g: Graph, opts: CodegenOptions): Plan {
           if (needsArray.has(o) || outBound.has(o)) post.push(`${arr(o)}[0] = s${o};`);
           continue;
         }
+        if (n.op === 'scatterAdd') {
+          // In the js kernel's order: each update added to its destination as i runs.
+          const { size, axis } = n.attrs as KernelAttrs['scatterAdd'];
+          const [dst, ix, t] = [arr(o), arr(n.ins[1]), argOf(n.ins[0], n)];
+          pre.push(indexCheck('scatterAdd', n.ins[1], size, axis), `${dst}.fill(0);`);
+          lines.push(V[o].dtype === 'int32' ? `${dst}[${ix}[i]] = (${dst}[${ix}[i]] + ${t}) | 0;` : `${dst}[${ix}[i]] += ${t};`);
+          continue;
+        }
         const mm = moves.get(n);
         const dg = gathers.get(n);
         if (dg !== undefined) {
-          pre.push(`F.checkIndices('gather', ${arr(dg.idx)}, ${dg.n}, ${dg.axis});`);
+          pre.push(indexCheck('gather', dg.idx, dg.n, dg.axis));
           const e =
             dg.base === null || dg.q === null
               ? `${arr(dg.x)}[${arr(dg.idx)}[i]]`

@@ -19,11 +19,13 @@ import type { DynGather, MoveMap } from './lower.js';
 /** Loops of at least this many elements run natively when the backend can. */
 export const NATIVE_LOOP_MIN = 4096;
 
-const OP = { load: 0, gather: 1, scalar: 2, unary: 3, binary: 4, where: 5, clamp: 6, store: 7, sum: 8, copy: 9, binaryScalar: 10, scalarBinary: 11, broadcast: 12 } as const;
+const OP = { load: 0, gather: 1, scalar: 2, unary: 3, binary: 4, where: 5, clamp: 6, store: 7, sum: 8, copy: 9, binaryScalar: 10, scalarBinary: 11, broadcast: 12, scatter: 13 } as const;
 /** The op-word flag that rounds an instruction's output to float32. */
 const ROUND = 16;
 /** The header flag that runs a program on float32 registers. */
 const F32_REGS = 1 << 30;
+/** The header flag that keeps a program on one core (a scatter adds in index order). */
+const SERIAL = 1 << 29;
 const UNARY_CODE = new Map<string, number>(UNARY_OPS.map((op, i) => [op, i]));
 const BINARY_CODE = new Map<string, number>([...BINARY_OPS.map((op, i) => [op, i] as const), ...COMPARE_OPS.map((op, i) => [op, 7 + i] as const)]);
 const ALIAS = new Set<string>(['cast', 'broadcastTo', 'sum', 'prod', 'max', 'min', 'logsumexp']);
@@ -39,6 +41,8 @@ export interface NativeLoopContext {
   arrayOf(id: number): string;
   /** The generated code's expression of a one-element value. */
   scalarOf(id: number): string;
+  /** The index check of a gather or scatter (empty when the same input array was checked already). */
+  indexCheck(op: string, idx: number, size: number, axis: number): string;
 }
 
 /** A loop as a native program: which arrays and scalars to pass, and where the sums land. */
@@ -69,6 +73,7 @@ export function nativeLoop(nodes: readonly Node[], n: number, ctx: NativeLoopCon
     return slot(arrays, `@${maps.length - 1}`);
   };
   const sums = new Map<number, number>();
+  let serial = false;
   // Instructions over virtual registers (one per value), mapped to physical ones at the end.
   const code: Instr[] = [];
   const reg = new Map<number, number>();
@@ -130,12 +135,21 @@ export function nativeLoop(nodes: readonly Node[], n: number, ctx: NativeLoopCon
       code.push({ op: OP.sum, dst: -1, ins: [arg(node.ins[0], node)], w: [a, 0, 0, 0], round: false });
       continue;
     }
+    if (node.op === 'scatterAdd') {
+      // Updates added to their destinations in index order, as the js kernel does (one core).
+      if (out.dtype === 'int32') return null;
+      const { size, axis } = node.attrs as KernelAttrs['scatterAdd'];
+      checks.push(ctx.indexCheck('scatterAdd', node.ins[1], size, axis), `${ctx.arrayOf(o)}.fill(0);`);
+      code.push({ op: OP.scatter, dst: -1, ins: [arg(node.ins[0], node)], w: [slot(arrays, ctx.arrayOf(o)), slot(arrays, ctx.arrayOf(node.ins[1]))], round: false });
+      serial = true;
+      continue;
+    }
     const dg = ctx.gathers.get(node);
     const mm = ctx.moves.get(node);
     let dst: number;
     if (dg !== undefined) {
       if (dg.base !== null || !isFloat(o)) return null;
-      checks.push(`F.checkIndices('gather', ${ctx.arrayOf(dg.idx)}, ${dg.n}, ${dg.axis});`);
+      checks.push(ctx.indexCheck('gather', dg.idx, dg.n, dg.axis));
       const k = slot(arrays, ctx.arrayOf(dg.x));
       const ik = slot(arrays, ctx.arrayOf(dg.idx));
       dst = fresh();
@@ -188,6 +202,7 @@ export function nativeLoop(nodes: readonly Node[], n: number, ctx: NativeLoopCon
   }
   const prog = allocate(code);
   if (float32Only(nodes, ctx, members)) prog[0] |= F32_REGS;
+  if (serial) prog[0] |= SERIAL;
   return { prog, arrays, maps, scalars, sums, checks };
 }
 
@@ -208,7 +223,7 @@ function float32Only(nodes: readonly Node[], ctx: NativeLoopContext, members: Re
   };
   return nodes.every((n) => {
     const dg = ctx.gathers.get(n);
-    const reads = dg !== undefined ? [dg.x] : (ctx.moves.get(n)?.sources ?? n.ins);
+    const reads = dg !== undefined ? [dg.x] : n.op === 'scatterAdd' ? [n.ins[0]] : (ctx.moves.get(n)?.sources ?? n.ins);
     return ok(n.outs[0]) && reads.every(ok);
   });
 }
@@ -337,6 +352,9 @@ function allocate(code: readonly Instr[]): Int32Array {
         break;
       case OP.clamp:
         words.push(op, d, ins[0], c.w[0], c.w[1]);
+        break;
+      case OP.scatter:
+        words.push(op, c.w[0], c.w[1], ins[0], 0);
         break;
       default:
         // store (array slot, register) and sum (accumulator, register)
