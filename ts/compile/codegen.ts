@@ -633,7 +633,8 @@ export function buildPlan(g: Graph, opts: CodegenOptions): Plan {
   const backendLoop = opts.backend.fusedLoop?.bind(opts.backend);
   /** Emits a loop as one native call when the backend runs fused loops and the loop qualifies. */
   const emitNative = (s: { n: number; nodes: Node[] }): boolean => {
-    if (backendLoop === undefined || s.n < NATIVE_LOOP_MIN) return false;
+    // Long loops, and shorter ones with enough kernels to pay for the call (~2 µs).
+    if (backendLoop === undefined || (s.n < NATIVE_LOOP_MIN && !(s.n >= 512 && s.n * s.nodes.length >= 32 * 1024))) return false;
     const before = new Set(checked);
     const nl: NativeLoop | null = nativeLoop(s.nodes, s.n, {
       g,

@@ -16,7 +16,10 @@ import { BINARY_OPS, COMPARE_OPS, UNARY_OPS, type KernelAttrs } from '../kernels
 import type { Graph, Node } from './graph.js';
 import type { DynGather, MoveMap } from './lower.js';
 
-/** Loops of at least this many elements run natively when the backend can. */
+/**
+ * Loops of at least this many elements run natively when the backend can; shorter ones from 512
+ * elements when elements × kernels reaches 32k (ts/compile/codegen.ts).
+ */
 export const NATIVE_LOOP_MIN = 4096;
 
 const OP = { load: 0, gather: 1, scalar: 2, unary: 3, binary: 4, where: 5, clamp: 6, store: 7, sum: 8, copy: 9, binaryScalar: 10, scalarBinary: 11, broadcast: 12, scatter: 13 } as const;
