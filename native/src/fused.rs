@@ -79,18 +79,36 @@ const F32_REGS: i32 = 1 << 30;
 const SERIAL: i32 = 1 << 29;
 
 /// What an instruction touches: its output register, input registers, arrays read or written at
-/// the loop index, other arrays (gather sources) and scalars.
+/// the loop index, other arrays (gather sources) and scalars (at most three of each, no allocation).
 struct Operands {
     dst: Option<usize>,
-    ins: Vec<usize>,
-    at_i: Vec<usize>,
-    other: Vec<usize>,
-    scal: Vec<usize>,
+    ins: Few,
+    at_i: Few,
+    other: Few,
+    scal: Few,
+}
+
+/// Up to three operand indices.
+#[derive(Clone, Copy)]
+struct Few {
+    v: [usize; 3],
+    n: usize,
+}
+
+impl Few {
+    fn of(s: &[usize]) -> Few {
+        let mut v = [0; 3];
+        v[..s.len()].copy_from_slice(s);
+        Few { v, n: s.len() }
+    }
+    fn as_slice(&self) -> &[usize] {
+        &self.v[..self.n]
+    }
 }
 
 impl Operands {
-    fn new(dst: Option<usize>, ins: Vec<usize>, at_i: Vec<usize>, other: Vec<usize>, scal: Vec<usize>) -> Self {
-        Operands { dst, ins, at_i, other, scal }
+    fn new(dst: Option<usize>, ins: &[usize], at_i: &[usize], other: &[usize], scal: &[usize]) -> Self {
+        Operands { dst, ins: Few::of(ins), at_i: Few::of(at_i), other: Few::of(other), scal: Few::of(scal) }
     }
 }
 
@@ -107,8 +125,9 @@ struct Ins {
 /// Checks every operand of `prog` and decodes it: (registers, instructions).
 fn decode(prog: &[i32], srcs: &[Src], n: usize, n_scalars: usize, n_acc: usize) -> Result<(usize, Vec<Ins>)> {
     let bad = |what: String, at: usize| err(format!("fusedLoop: instruction {at}: {what}"));
-    let regs = match prog.first() {
-        Some(&r) if r > 0 => r as usize,
+    // The header: the register count, with the F32_REGS and SERIAL flags masked off.
+    let regs = match prog.first().map(|&w| w & !(F32_REGS | SERIAL)) {
+        Some(r) if r > 0 => r as usize,
         _ => return Err(err("fusedLoop: the program must start with a positive register count".into())),
     };
     let body = &prog[1..];
@@ -125,23 +144,23 @@ fn decode(prog: &[i32], srcs: &[Src], n: usize, n_scalars: usize, n_acc: usize) 
         }
         let i = Ins { op: w[0] & !ROUND, round: w[0] & ROUND != 0, a: w[1] as usize, b: w[2] as usize, c: w[3] as usize, d: w[4] as usize };
         let Operands { dst, ins, at_i, other, scal } = match i.op {
-            0 => Operands::new(Some(i.a), vec![], vec![i.b], vec![], vec![]),
-            1 => Operands::new(Some(i.a), vec![], vec![i.c], vec![i.b], vec![]),
-            2 => Operands::new(Some(i.a), vec![], vec![], vec![], vec![i.b]),
-            3 => Operands::new(Some(i.a), vec![i.b], vec![], vec![], vec![]),
-            4 => Operands::new(Some(i.a), vec![i.b, i.c], vec![], vec![], vec![]),
-            5 => Operands::new(Some(i.a), vec![i.b, i.c, i.d], vec![], vec![], vec![]),
-            6 => Operands::new(Some(i.a), vec![i.b], vec![], vec![], vec![i.c, i.d]),
-            7 => Operands::new(None, vec![i.b], vec![i.a], vec![], vec![]),
-            8 => Operands::new(None, vec![i.b], vec![], vec![], vec![]),
-            9 => Operands::new(Some(i.a), vec![i.b], vec![], vec![], vec![]),
-            10 => Operands::new(Some(i.a), vec![i.b], vec![], vec![], vec![i.c]),
-            11 => Operands::new(Some(i.a), vec![i.c], vec![], vec![], vec![i.b]),
+            0 => Operands::new(Some(i.a), &[], &[i.b], &[], &[]),
+            1 => Operands::new(Some(i.a), &[], &[i.c], &[i.b], &[]),
+            2 => Operands::new(Some(i.a), &[], &[], &[], &[i.b]),
+            3 => Operands::new(Some(i.a), &[i.b], &[], &[], &[]),
+            4 => Operands::new(Some(i.a), &[i.b, i.c], &[], &[], &[]),
+            5 => Operands::new(Some(i.a), &[i.b, i.c, i.d], &[], &[], &[]),
+            6 => Operands::new(Some(i.a), &[i.b], &[], &[], &[i.c, i.d]),
+            7 => Operands::new(None, &[i.b], &[i.a], &[], &[]),
+            8 => Operands::new(None, &[i.b], &[], &[], &[]),
+            9 => Operands::new(Some(i.a), &[i.b], &[], &[], &[]),
+            10 => Operands::new(Some(i.a), &[i.b], &[], &[], &[i.c]),
+            11 => Operands::new(Some(i.a), &[i.c], &[], &[], &[i.b]),
             13 => {
                 if !matches!(srcs.get(i.b), Some(Src::I32(..))) || !matches!(srcs.get(i.a), Some(Src::F64(..) | Src::F32(..))) {
                     return Err(bad("a scatter needs Int32Array indices and a float destination".into(), at));
                 }
-                Operands::new(None, vec![i.c], vec![i.b], vec![i.a], vec![])
+                Operands::new(None, &[i.c], &[i.b], &[i.a], &[])
             }
             12 => {
                 let len = match srcs.get(i.b) {
@@ -151,13 +170,14 @@ fn decode(prog: &[i32], srcs: &[Src], n: usize, n_scalars: usize, n_acc: usize) 
                 if i.c == 0 || i.d == 0 || i.d > len {
                     return Err(bad(format!("broadcast period {} or repeat {} does not fit an array of {len}", i.d, i.c), at));
                 }
-                Operands::new(Some(i.a), vec![], vec![], vec![i.b], vec![])
+                Operands::new(Some(i.a), &[], &[], &[i.b], &[])
             }
             op => return Err(bad(format!("unknown op {op}"), at)),
         };
-        let reg_ok = dst.iter().chain(&ins).all(|&r| r < regs);
-        let arr_ok = at_i.iter().chain(&other).all(|&k| k < srcs.len());
-        if !reg_ok || !arr_ok || scal.iter().any(|&s| s >= n_scalars) || (i.op == 8 && i.a >= n_acc) {
+        let (ins, at_i) = (ins.as_slice(), at_i.as_slice());
+        let reg_ok = dst.iter().chain(ins).all(|&r| r < regs);
+        let arr_ok = at_i.iter().chain(other.as_slice()).all(|&k| k < srcs.len());
+        if !reg_ok || !arr_ok || scal.as_slice().iter().any(|&s| s >= n_scalars) || (i.op == 8 && i.a >= n_acc) {
             return Err(bad("operand out of range".into(), at));
         }
         if let Some(d) = dst {
@@ -670,9 +690,7 @@ pub fn fused_loop(prog: Arr, scalars: Arr, arrays: Vec<Arr>, n: u32, acc: Arr) -
     }
     let f32_regs = prog.first().is_some_and(|&w| w & F32_REGS != 0);
     let serial = prog.first().is_some_and(|&w| w & SERIAL != 0);
-    let header = prog.first().map(|&w| w & !(F32_REGS | SERIAL));
-    let prog: Vec<i32> = header.into_iter().chain(prog.iter().skip(1).copied()).collect();
-    let (nregs, prog) = decode(&prog, &srcs, n, scalars.len(), acc.len())?;
+    let (nregs, prog) = decode(prog, &srcs, n, scalars.len(), acc.len())?;
     let parts = if f32_regs {
         let s32: Vec<f32> = scalars.iter().map(|&v| v as f32).collect();
         run_pieces::<f32>(nregs, &prog, &srcs, &s32, scalars, n, acc.len(), serial)
