@@ -14,26 +14,15 @@ Prints one JSON line.
     python vae_conv_torch.py --data DIR --test-bin FILE --steps 600 --batch 100
 """
 import argparse
-import gzip
 import json
 import os
-import struct
 import time
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-
-def read_idx(path):
-    raw = open(path, "rb").read()
-    if raw[:2] == b"\x1f\x8b":
-        raw = gzip.decompress(raw)
-    zero, code, ndim = struct.unpack(">HBB", raw[:4])
-    assert zero == 0 and code == 0x08, f"{path}: not a uint8 IDX file"
-    dims = struct.unpack(">" + "I" * ndim, raw[4:4 + 4 * ndim])
-    data = torch.frombuffer(bytearray(raw[4 + 4 * ndim:]), dtype=torch.uint8)
-    return data.reshape(dims)
+from vae_torch import read_idx  # the IDX reader of the MLP peer, beside this script
 
 
 class ConvVAE(nn.Module):

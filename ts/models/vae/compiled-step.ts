@@ -26,6 +26,9 @@ interface StepState<P> {
   optState: unknown;
 }
 
+/** Accepts a step whose loss (scalar 0) is finite and whose gradient flag (scalar 2) is 0. */
+const finiteScalars = (sc: Float64Array): boolean => sc[0] - sc[0] === 0 && sc[2] === 0;
+
 /** A tensor's elements without a copy where they live on the host. */
 function hostData(t: Tensor): TypedArray {
   const b = t.live();
@@ -70,7 +73,7 @@ export class CompiledStep<P> {
   step(batch: Batch, baseKey: Key, s: number): boolean {
     this.x.set(hostData(batch.x));
     this.labels.set(hostData(batch.labels));
-    const ok = this.loop.step(baseKey, s, (sc) => sc[0] - sc[0] === 0 && sc[2] === 0);
+    const ok = this.loop.step(baseKey, s, finiteScalars);
     this.loss = this.loop.scalars[0];
     this.bound = this.loop.scalars[1];
     return ok;

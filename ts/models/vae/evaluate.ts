@@ -30,8 +30,8 @@ export interface EvalOptions {
  * The number of rows of an evaluation batch x, which must be [n, xDim]; the ShapeError names `op`.
  * @example checkRows('testElbo', testX, 784) // 10000
  */
-export function checkRows(op: string, x: Tensor, xDim: number): number {
-  if (x.shape.length !== 2 || x.shape[1] !== xDim) throw new ShapeError(`${op}: x must be [n, ${xDim}], got ${fmtShape(x.shape)}`);
+export function checkRows(op: string, x: Tensor, xDim: number, rows = 'n'): number {
+  if (x.shape.length !== 2 || x.shape[1] !== xDim) throw new ShapeError(`${op}: x must be [${rows}, ${xDim}], got ${fmtShape(x.shape)}`);
   return x.shape[0];
 }
 

@@ -203,9 +203,7 @@ export function GumbelSoftmaxVAE(config: GumbelVAEConfig = {}): GumbelVAEModel {
   const decLayers = decSizes.slice(1).map((o, i) => Linear(decSizes[i], o));
   const act = activation(cfg.activation);
   const mlp = (ps: LinearParams[], h0: Tensor): Tensor => denseStack(ps, h0, act);
-  const checkX = (x: Tensor, op: string): void => {
-    if (x.shape.length !== 2 || x.shape[1] !== xDim) throw new ShapeError(`${fn}.${op}: x must be [B, ${xDim}], got ${fmtShape(x.shape)}`);
-  };
+  const checkX = (x: Tensor, op: string): void => void checkRows(`${fn}.${op}`, x, xDim, 'B');
   const encode = (params: GumbelVAEParams, x: Tensor): Tensor => {
     checkX(x, 'encode');
     return logSoftmax(reshape(mlp(params.enc, x), [x.shape[0], N, K]), -1);

@@ -40,6 +40,7 @@ import { split, type Key } from '../../random/key.js';
 import { uniform } from '../../random/samplers.js';
 import type { TrainState } from './checkpoint.js';
 import { trainLoop, type LoopOptions, type StepLoss, type TrainResult } from './loop.js';
+import { checkRows } from './evaluate.js';
 import { bernoulliLogLik, checkInt, denseStack } from './terms.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -236,9 +237,7 @@ export function VQVAE(config: VQVAEConfig = {}): VQVAEModel {
   const decLayers = decSizes.slice(1).map((o, i) => Linear(decSizes[i], o));
   const act = activation(cfg.activation);
   const mlp = (ps: LinearParams[], h0: Tensor): Tensor => denseStack(ps, h0, act);
-  const checkX = (x: Tensor, op: string): void => {
-    if (x.shape.length !== 2 || x.shape[1] !== xDim) throw new ShapeError(`${fn}.${op}: x must be [B, ${xDim}], got ${fmtShape(x.shape)}`);
-  };
+  const checkX = (x: Tensor, op: string): void => void checkRows(`${fn}.${op}`, x, xDim, 'B');
   const encode = (params: VQVAEParams, x: Tensor): Tensor => {
     checkX(x, 'encode');
     return reshape(mlp(params.enc, x), [x.shape[0], M, D]);
@@ -365,8 +364,7 @@ export interface VQMetrics {
  */
 export function vqEvaluate(model: VQVAEModel, params: VQVAEParams, x: Tensor, opts: { batchSize?: number } = {}): VQMetrics {
   const { xDim, codes: K, latents: M } = model.config;
-  if (x.shape.length !== 2 || x.shape[1] !== xDim) throw new ShapeError(`vqEvaluate: x must be [n, ${xDim}], got ${fmtShape(x.shape)}`);
-  const n = x.shape[0];
+  const n = checkRows('vqEvaluate', x, xDim);
   const bs = opts.batchSize ?? 500;
   const counts = new Float64Array(K);
   let nll = 0;
