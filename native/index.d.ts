@@ -66,6 +66,12 @@ export declare function gather(x: Arr, idx: Arr, out: Arr, outer: number, size: 
  */
 export declare function matmul(a: Arr, b: Arr, out: Arr, batch: number, m: number, n: number, k: number, transA: boolean, transB: boolean, bidx?: Arr | undefined | null): void
 
+/** `mixtureQuad(x, m, a, out, d, k)`: out[i·k + j] = ‖A_j (x_i − m_j)‖² (float64; see [`quad_forms`]). */
+export declare function mixtureQuad(x: Arr, m: Arr, a: Arr, out: Arr, d: number, k: number): void
+
+/** `mixtureScatter(x, r, c, out, d, k)`: out[j] = Σ_i r_ij (x_i − c_j)(x_i − c_j)ᵀ (float64; see [`weighted_scatter`]). */
+export declare function mixtureScatter(x: Arr, r: Arr, c: Arr, out: Arr, d: number, k: number): void
+
 /** Number of threads rayon uses for the large kernels. */
 export declare function numThreads(): number
 

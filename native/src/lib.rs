@@ -15,6 +15,7 @@ pub mod fastmath;
 pub mod fused;
 pub mod linalg;
 pub mod matmul;
+pub mod mixture;
 pub mod par;
 pub mod random;
 pub mod reduce;
@@ -232,7 +233,7 @@ macro_rules! dispatch_float {
 /// The version of the addon's calling convention; the TS wrapper refuses a mismatch.
 #[napi_derive::napi]
 pub fn abi_version() -> u32 {
-    4
+    5
 }
 
 /// Number of threads rayon uses for the large kernels.

@@ -56,4 +56,14 @@ export interface Backend<S = unknown> {
    * `out[b·dim + p] = u·255 < images[starts[b] + p]`, u the float32 uniform stream of key (k0, k1).
    */
   binarizeBatch?(images: Uint8Array, starts: Int32Array, dim: number, k0: number, k1: number, out: Float32Array): void;
+  /**
+   * The full-covariance mixture's E-step quadratic forms (cpu device; native/src/mixture.rs):
+   * `out[i·k + j] = ‖A_j (x_i − m_j)‖²` for x (N × d), m (k × d), lower-triangular A (k × d × d).
+   */
+  mixtureQuad?(x: Float64Array, m: Float64Array, a: Float64Array, out: Float64Array, d: number, k: number): void;
+  /**
+   * The full-covariance mixture's M-step scatter matrices (cpu device; native/src/mixture.rs):
+   * `out[j] = Σ_i r_ij (x_i − c_j)(x_i − c_j)ᵀ` (k × d × d, symmetric) for r (N × k), c (k × d).
+   */
+  mixtureScatter?(x: Float64Array, r: Float64Array, c: Float64Array, out: Float64Array, d: number, k: number): void;
 }

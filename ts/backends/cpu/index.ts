@@ -64,9 +64,11 @@ interface Native {
   randomVonMises(kappa: TypedArray, out: TypedArray, k0: number, k1: number): void;
   fusedLoop(prog: Int32Array, scalars: Float64Array, arrays: TypedArray[], n: number, acc: Float64Array): void;
   binarizeBatch(images: Uint8Array, starts: Int32Array, dim: number, k0: number, k1: number, out: Float32Array): void;
+  mixtureQuad(x: Float64Array, m: Float64Array, a: Float64Array, out: Float64Array, d: number, k: number): void;
+  mixtureScatter(x: Float64Array, r: Float64Array, c: Float64Array, out: Float64Array, d: number, k: number): void;
 }
 
-const ABI_VERSION = 4;
+const ABI_VERSION = 5;
 
 /**
  * Crossover sizes (elements of work) below which a kernel runs on js. Measured with
@@ -457,6 +459,12 @@ class CpuBackend implements Backend<TypedArray> {
   }
   binarizeBatch(images: Uint8Array, starts: Int32Array, dim: number, k0: number, k1: number, out: Float32Array): void {
     this.native.binarizeBatch(images, starts, dim, k0, k1, out);
+  }
+  mixtureQuad(x: Float64Array, m: Float64Array, a: Float64Array, out: Float64Array, d: number, k: number): void {
+    this.native.mixtureQuad(x, m, a, out, d, k);
+  }
+  mixtureScatter(x: Float64Array, r: Float64Array, c: Float64Array, out: Float64Array, d: number, k: number): void {
+    this.native.mixtureScatter(x, r, c, out, d, k);
   }
 }
 

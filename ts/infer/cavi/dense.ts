@@ -66,6 +66,20 @@ export function cholInverse(l: Float64Array, n: number): Float64Array {
   return inv;
 }
 
+/** L⁻¹ (lower triangular, row-major) of a lower-triangular L with a non-zero diagonal, by forward substitution per column. */
+export function lowerInverse(l: Float64Array, n: number): Float64Array {
+  const inv = new Float64Array(n * n);
+  for (let j = 0; j < n; j++) {
+    inv[j * n + j] = 1 / l[j * n + j];
+    for (let i = j + 1; i < n; i++) {
+      let s = 0;
+      for (let k = j; k < i; k++) s -= l[i * n + k] * inv[k * n + j];
+      inv[i * n + j] = s / l[i * n + i];
+    }
+  }
+  return inv;
+}
+
 /** The inverse of a symmetric positive-definite matrix, with its log-determinant. */
 export function spdInverse(a: Float64Array, n: number, what: string): { inv: Float64Array; logdet: number } {
   const l = cholesky(a, n, what);

@@ -314,7 +314,7 @@ export function bayesGmm(x: Float64Array | readonly (readonly number[])[], opts:
   try {
     for (let r = 0; r < nInit; r++) {
       const labels = kmeansPlusPlus(data, n, d, k, foldIn(root, r), 20, design);
-      const model = new BgmmModel(data, n, d, k, full, dp, prior, labels, full ? undefined : design);
+      const model = new BgmmModel(data, n, d, k, full, dp, prior, labels, design);
       const trace = runCavi(model, { maxIter: opts.maxIter ?? 100, tol: opts.tol ?? 1e-8, onSweep: opts.onSweep, signal: opts.signal });
       restartElbos.push(trace.elbo);
       if (!best || trace.elbo > best.trace.elbo) best = { model, trace };

@@ -4,8 +4,10 @@
  * Normal–Gamma (diagonal) posterior of Bishop (10.58)–(10.63).
  */
 
+import { ENGINE } from '../../core/engine.js';
+import type { Backend } from '../../backends/backend.js';
 import type { RowDesign } from './design.js';
-import { cholesky, cholInverse, cholLogdet, lgamma, psi } from './dense.js';
+import { cholesky, cholInverse, cholLogdet, lgamma, lowerInverse, psi } from './dense.js';
 
 const LOG_2PI = Math.log(2 * Math.PI);
 
@@ -35,6 +37,12 @@ export interface GaussianStats {
 /** Points per block in the blocked loops: a D × B buffer of a few tens of kB stays in L1/L2 at D ≈ 50. */
 const BLOCK = 64;
 
+/** The active backend's native mixture kernels (the cpu addon), or null: the loops below run instead. */
+function mixtureKernels(): Pick<Required<Backend>, 'mixtureQuad' | 'mixtureScatter'> | null {
+  const b = ENGINE.backend;
+  return b.mixtureQuad !== undefined && b.mixtureScatter !== undefined ? (b as Required<Backend>) : null;
+}
+
 /**
  * Sets `post` to the posterior given data x (N × D row-major) softly assigned by `resp`
  * (N × K rows summing to 1); `stats` receives N_k, x̄_k and N_k S_k. Second moments are centered
@@ -56,8 +64,13 @@ export function normalWishartUpdate(
 ): void {
   const { nk, xbar, sk } = stats;
   const dd = full ? d * d : d;
-  if (!full && design !== undefined) diagStatsByProducts(design, resp, k, prior.m0, stats);
+  if (design !== undefined) statsByProducts(design, resp, k, full, prior.m0, stats);
   else scatterStats(x, n, d, resp, k, full, prior.m0, stats);
+  if (full) {
+    const native = mixtureKernels();
+    if (native !== null) native.mixtureScatter(x, resp, xbar, sk, d, k);
+    else scatterFull(x, n, d, resp, k, xbar, sk);
+  }
   // sk now holds N_k S_k (lower triangle for full).
   const { beta0, m0, nu0, w0inv } = prior;
   for (let j = 0; j < k; j++) {
@@ -80,7 +93,7 @@ export function normalWishartUpdate(
   }
 }
 
-/** N_k, x̄_k and N_k S_k (full: lower triangle) by loops over the points, two passes. */
+/** N_k, x̄_k and (diagonal) N_k S_k by loops over the points, two passes. */
 function scatterStats(x: Float64Array, n: number, d: number, resp: Float64Array, k: number, full: boolean, m0: ArrayLike<number>, stats: GaussianStats): void {
   const { nk, xbar, sk } = stats;
   nk.fill(0);
@@ -97,8 +110,7 @@ function scatterStats(x: Float64Array, n: number, d: number, resp: Float64Array,
     }
   }
   for (let j = 0; j < k; j++) for (let e = 0; e < d; e++) xbar[j * d + e] = nk[j] > 0 ? xbar[j * d + e] / nk[j] : m0[e];
-  if (full) scatterFull(x, n, d, resp, k, xbar, sk);
-  else
+  if (!full)
     for (let i = 0; i < n; i++)
       for (let j = 0; j < k; j++) {
         const r = resp[i * k + j];
@@ -112,10 +124,10 @@ function scatterStats(x: Float64Array, n: number, d: number, resp: Float64Array,
 }
 
 /**
- * Diagonal statistics from two matrix products on the centered data (see design.ts):
- * N_k x̄_k = (Rᵀ X_c)_k + N_k x̄ and N_k S_k = (Rᵀ X_c²)_k − N_k (x̄_k − x̄)², clamped at 0.
+ * Statistics from matrix products on the centered data (see design.ts): N_k x̄_k = (Rᵀ X_c)_k + N_k x̄
+ * and, diagonal, N_k S_k = (Rᵀ X_c²)_k − N_k (x̄_k − x̄)², clamped at 0 (full: the caller's).
  */
-function diagStatsByProducts(design: RowDesign, resp: Float64Array, k: number, m0: ArrayLike<number>, stats: GaussianStats): void {
+function statsByProducts(design: RowDesign, resp: Float64Array, k: number, full: boolean, m0: ArrayLike<number>, stats: GaussianStats): void {
   const { nk, xbar, sk } = stats;
   const { n, d, shift } = design;
   nk.fill(0);
@@ -127,10 +139,10 @@ function diagStatsByProducts(design: RowDesign, resp: Float64Array, k: number, m
       if (nk[j] > 0) {
         const c = first[o] / nk[j];
         xbar[o] = c + shift[e];
-        sk[o] = Math.max(0, s2[o] - nk[j] * c * c);
+        if (!full) sk[o] = Math.max(0, s2[o] - nk[j] * c * c);
       } else {
         xbar[o] = m0[e];
-        sk[o] = 0;
+        if (!full) sk[o] = 0;
       }
     }
 }
@@ -146,6 +158,7 @@ function scatterFull(x: Float64Array, n: number, d: number, resp: Float64Array, 
   const u = new Float64Array(d * B);
   const v = new Float64Array(d * B);
   const dd = d * d;
+  sk.fill(0);
   for (let i0 = 0; i0 < n; i0 += B) {
     const bn = Math.min(B, n - i0);
     for (let c = 0; c < bn; c++) {
@@ -263,7 +276,9 @@ export function expectedGaussianLogLik(
     cst[j] = (add === null ? 0 : add[j]) + 0.5 * elogdet - 0.5 * d * LOG_2PI - (0.5 * d) / post.beta[j];
   }
   if (full) {
-    quadFull(x, n, d, k, post, chol, cst, out);
+    const native = mixtureKernels();
+    if (native !== null) quadFullNative(native, x, n, d, k, post, chol, cst, out);
+    else quadFull(x, n, d, k, post, chol, cst, out);
     return;
   }
   const { m, winv, nu } = post;
@@ -316,6 +331,24 @@ function quadDiagByProducts(design: RowDesign, k: number, m: Float64Array, w: Fl
   const q = design.project(lin, quad, k);
   for (let i = 0; i < n; i++)
     for (let j = 0; j < k; j++) out[i * k + j] = cst[j] - 0.5 * nu[j] * Math.max(0, q[i * k + j] + c[j]);
+}
+
+/** As `quadFull`, by the native kernel on A_j = L_j⁻¹ (a multiply per term instead of a solve). */
+function quadFullNative(
+  native: NonNullable<ReturnType<typeof mixtureKernels>>,
+  x: Float64Array,
+  n: number,
+  d: number,
+  k: number,
+  post: NormalWishartPosterior,
+  chol: Float64Array[],
+  cst: Float64Array,
+  out: Float64Array,
+): void {
+  const a = new Float64Array(k * d * d);
+  for (let j = 0; j < k; j++) a.set(lowerInverse(chol[j], d), j * d * d);
+  native.mixtureQuad(x, post.m, a, out, d, k);
+  for (let i = 0; i < n; i++) for (let j = 0; j < k; j++) out[i * k + j] = cst[j] - 0.5 * post.nu[j] * out[i * k + j];
 }
 
 /** out[i·K + j] = cst[j] − (ν_j/2)‖L_j⁻¹(x_i − m_j)‖², by blocks of B points (row-oriented forward substitution). */
