@@ -66,6 +66,15 @@ export declare function gather(x: Arr, idx: Arr, out: Arr, outer: number, size: 
  */
 export declare function matmul(a: Arr, b: Arr, out: Arr, batch: number, m: number, n: number, k: number, transA: boolean, transB: boolean, bidx?: Arr | undefined | null): void
 
+/**
+ * `mixtureDiagMoments(x, r, shift, out, d, k)`: per component [N_j, Σ r (x − s), Σ r (x − s)²]
+ * (float64, k × (1 + 2d); see [`diag_moments`]).
+ */
+export declare function mixtureDiagMoments(x: Arr, r: Arr, shift: Arr, out: Arr, d: number, k: number): void
+
+/** `mixtureDiagQuad(x, m, w, out, d, k)`: out[i·k + j] = Σ_e w_je (x_ie − m_je)² (float64; see [`diag_quad_forms`]). */
+export declare function mixtureDiagQuad(x: Arr, m: Arr, w: Arr, out: Arr, d: number, k: number): void
+
 /** `mixtureQuad(x, m, a, out, d, k)`: out[i·k + j] = ‖A_j (x_i − m_j)‖² (float64; see [`quad_forms`]). */
 export declare function mixtureQuad(x: Arr, m: Arr, a: Arr, out: Arr, d: number, k: number): void
 

@@ -1,9 +1,15 @@
-//! Kernels of the full-covariance Gaussian mixture (ts/infer/cavi/normal-wishart.ts), whose sweeps
-//! are O(N·K·D²): the E-step's quadratic forms ‖A_j(x_i − m_j)‖² and the M-step's weighted scatter
-//! matrices Σ_i r_ij (x_i − c_j)(x_i − c_j)ᵀ. Points are copied in blocks into point-major buffers
-//! with the dimension padded to a multiple of 8, shifted by the component's own center first (so
-//! data far from the origin lose no precision), and both products run on a 4 × 8 register tile
-//! that skips the zero triangle (an AVX2/FMA clone where the CPU has it).
+//! Kernels of the Gaussian mixture's sweeps (ts/infer/cavi/normal-wishart.ts).
+//!
+//! Full covariances, O(N·K·D²): the E-step's quadratic forms ‖A_j(x_i − m_j)‖² and the M-step's
+//! weighted scatter matrices Σ_i r_ij (x_i − c_j)(x_i − c_j)ᵀ. Points are copied in blocks into
+//! point-major buffers with the dimension padded to a multiple of 8, shifted by the component's own
+//! center first (so data far from the origin lose no precision), and both products run on a 4 × 8
+//! register tile that skips the zero triangle (an AVX2/FMA clone where the CPU has it).
+//!
+//! Diagonal covariances, O(N·K·D): Σ_e w_je (x_ie − m_je)² with the components in the vector lanes,
+//! and the weighted moments N_j, Σ_i r_ij (x_i − s), Σ_i r_ij (x_i − s)² in one pass over the data.
+//!
+//! Sums over points are taken in fixed pieces added in order: results do not depend on the thread count.
 
 use crate::par::{self, SendPtr};
 use crate::{err, Arr};
@@ -229,17 +235,15 @@ pub fn quad_forms(fast: bool, x: &[f64], d: usize, k: usize, m: &[f64], a: &[f64
 pub fn weighted_scatter(fast: bool, x: &[f64], d: usize, k: usize, r: &[f64], c: &[f64], out: &mut [f64]) {
     let n = x.len() / d;
     let dp = pad8(d);
-    let pieces = n.div_ceil(PIECE);
-    let partial = |piece: usize| -> Vec<f64> {
+    let parts = in_pieces(n, n * k * d * d, |lo, hi| {
         let mut s = vec![0.0; k * dp * dp];
         let mut u = vec![0.0; P * dp];
         let mut v = vec![0.0; P * dp];
-        let hi = n.min((piece + 1) * PIECE);
         for j in 0..k {
             let cj = &c[j * d..(j + 1) * d];
             let sj = &mut s[j * dp * dp..(j + 1) * dp * dp];
             let mut np = 0;
-            for i in piece * PIECE..hi {
+            for i in lo..hi {
                 let w = r[i * k + j];
                 if w == 0.0 {
                     continue;
@@ -261,13 +265,7 @@ pub fn weighted_scatter(fast: bool, x: &[f64], d: usize, k: usize, r: &[f64], c:
             }
         }
         s
-    };
-    use rayon::prelude::*;
-    let parts: Vec<Vec<f64>> = if n * k * d * d >= par::COSTLY_MIN * 64 && pieces > 1 {
-        (0..pieces).into_par_iter().map(partial).collect()
-    } else {
-        (0..pieces).map(partial).collect()
-    };
+    });
     for j in 0..k {
         for a in 0..d {
             for b in 0..=a {
@@ -282,9 +280,204 @@ pub fn weighted_scatter(fast: bool, x: &[f64], d: usize, k: usize, r: &[f64], c:
     }
 }
 
+/// out[i·K + j] = Σ_e w_je (x_ie − m_je)² for x (N × D), m and w (K × D).
+pub fn diag_quad_forms(fast: bool, x: &[f64], d: usize, k: usize, m: &[f64], w: &[f64], out: &mut [f64]) {
+    let n = x.len() / d;
+    // Components in the lanes: mt[e·kp + j] = m_je (kp = K rounded up to 4; padding lanes zero).
+    let kp = (k + 3) & !3;
+    let (mut mt, mut wt) = (vec![0.0; d * kp], vec![0.0; d * kp]);
+    for j in 0..k {
+        for e in 0..d {
+            mt[e * kp + j] = m[j * d + e];
+            wt[e * kp + j] = w[j * d + e];
+        }
+    }
+    let op = SendPtr(out.as_mut_ptr());
+    par::ranges(n, n * k * d, par::COSTLY_MIN * 64, |lo, hi| {
+        let a = DiagQuad { x, d, k, kp, mt: &mt, wt: &wt, out: op };
+        #[cfg(target_arch = "x86_64")]
+        if fast {
+            // SAFETY: `fast` is has_fma().
+            return unsafe { x86_rows::diag_quad(&a, lo, hi) };
+        }
+        let _ = fast;
+        a.rows(lo, hi)
+    });
+}
+
+struct DiagQuad<'a> {
+    x: &'a [f64],
+    d: usize,
+    k: usize,
+    kp: usize,
+    mt: &'a [f64],
+    wt: &'a [f64],
+    out: SendPtr<f64>,
+}
+
+impl DiagQuad<'_> {
+    /// Up to 16 components keep their sums in registers (a fixed lane count); more use a buffer.
+    #[inline(always)]
+    fn rows(&self, lo: usize, hi: usize) {
+        match self.kp {
+            4 => self.rows_fixed::<4>(lo, hi),
+            8 => self.rows_fixed::<8>(lo, hi),
+            12 => self.rows_fixed::<12>(lo, hi),
+            16 => self.rows_fixed::<16>(lo, hi),
+            _ => self.rows_any(lo, hi),
+        }
+    }
+
+    #[inline(always)]
+    fn rows_fixed<const KP: usize>(&self, lo: usize, hi: usize) {
+        let (d, k) = (self.d, self.k);
+        for i in lo..hi {
+            let mut acc = [0.0f64; KP];
+            for (e, &xv) in self.x[i * d..(i + 1) * d].iter().enumerate() {
+                let me: &[f64; KP] = self.mt[e * KP..(e + 1) * KP].try_into().unwrap();
+                let we: &[f64; KP] = self.wt[e * KP..(e + 1) * KP].try_into().unwrap();
+                for j in 0..KP {
+                    let t = xv - me[j];
+                    acc[j] += we[j] * t * t;
+                }
+            }
+            self.store(i, k, &acc);
+        }
+    }
+
+    #[inline(always)]
+    fn rows_any(&self, lo: usize, hi: usize) {
+        let (d, k, kp) = (self.d, self.k, self.kp);
+        let mut acc = vec![0.0; kp];
+        for i in lo..hi {
+            acc.fill(0.0);
+            for (e, &xv) in self.x[i * d..(i + 1) * d].iter().enumerate() {
+                let (me, we) = (&self.mt[e * kp..(e + 1) * kp], &self.wt[e * kp..(e + 1) * kp]);
+                for j in 0..kp {
+                    let t = xv - me[j];
+                    acc[j] += we[j] * t * t;
+                }
+            }
+            self.store(i, k, &acc);
+        }
+    }
+
+    #[inline(always)]
+    fn store(&self, i: usize, k: usize, acc: &[f64]) {
+        for (j, &a) in acc[..k].iter().enumerate() {
+            // SAFETY: row i of out belongs to this task alone.
+            unsafe { *self.out.get().add(i * k + j) = a };
+        }
+    }
+}
+
+/// For each component j, out[j·(1 + 2D) ..] = [N_j, Σ_i r_ij (x_i − s), Σ_i r_ij (x_i − s)²] (D each)
+/// for x (N × D), r (N × K) and a shift s (D): the diagonal M-step's moments in one pass.
+pub fn diag_moments(fast: bool, x: &[f64], d: usize, k: usize, r: &[f64], shift: &[f64], out: &mut [f64]) {
+    let n = x.len() / d;
+    let a = DiagMoments { x, d, k, r, shift };
+    let parts = in_pieces(n, n * k * d, |lo, hi| {
+        let mut acc = vec![0.0; k * (1 + 2 * d)];
+        #[cfg(target_arch = "x86_64")]
+        if fast {
+            // SAFETY: `fast` is has_fma().
+            unsafe { x86_rows::diag_moments(&a, lo, hi, &mut acc) };
+            return acc;
+        }
+        let _ = fast;
+        a.rows(lo, hi, &mut acc);
+        acc
+    });
+    out.fill(0.0);
+    for part in &parts {
+        for (o, p) in out.iter_mut().zip(part) {
+            *o += p;
+        }
+    }
+}
+
+struct DiagMoments<'a> {
+    x: &'a [f64],
+    d: usize,
+    k: usize,
+    r: &'a [f64],
+    shift: &'a [f64],
+}
+
+impl DiagMoments<'_> {
+    #[inline(always)]
+    fn rows(&self, lo: usize, hi: usize, acc: &mut [f64]) {
+        // Four rows at a time: each accumulator is loaded and stored once per four points.
+        let (d, k) = (self.d, self.k);
+        let stride = 1 + 2 * d;
+        let mut v = vec![0.0; 4 * d];
+        let mut i = lo;
+        while i < hi {
+            let rows = 4.min(hi - i);
+            for c in 0..4 {
+                for e in 0..d {
+                    v[c * d + e] = if c < rows { self.x[(i + c) * d + e] - self.shift[e] } else { 0.0 };
+                }
+            }
+            let (v0, rest) = v.split_at(d);
+            let (v1, rest) = rest.split_at(d);
+            let (v2, v3) = rest.split_at(d);
+            for j in 0..k {
+                let w = |c: usize| if c < rows { self.r[(i + c) * k + j] } else { 0.0 };
+                let (w0, w1, w2, w3) = (w(0), w(1), w(2), w(3));
+                if w0 == 0.0 && w1 == 0.0 && w2 == 0.0 && w3 == 0.0 {
+                    continue;
+                }
+                let o = j * stride;
+                acc[o] += w0 + w1 + w2 + w3;
+                let (first, second) = acc[o + 1..o + stride].split_at_mut(d);
+                for e in 0..d {
+                    let (t0, t1, t2, t3) = (w0 * v0[e], w1 * v1[e], w2 * v2[e], w3 * v3[e]);
+                    first[e] += t0 + t1 + t2 + t3;
+                    second[e] += t0 * v0[e] + t1 * v1[e] + t2 * v2[e] + t3 * v3[e];
+                }
+            }
+            i += rows;
+        }
+    }
+}
+
+/// The diagonal kernels' row loops compiled with AVX2 and FMA.
+#[cfg(target_arch = "x86_64")]
+mod x86_rows {
+    use super::{DiagMoments, DiagQuad};
+
+    /// # Safety
+    /// The CPU must have AVX2 and FMA.
+    #[target_feature(enable = "avx2,fma")]
+    pub unsafe fn diag_quad(a: &DiagQuad, lo: usize, hi: usize) {
+        a.rows(lo, hi)
+    }
+
+    /// # Safety
+    /// The CPU must have AVX2 and FMA.
+    #[target_feature(enable = "avx2,fma")]
+    pub unsafe fn diag_moments(a: &DiagMoments, lo: usize, hi: usize, acc: &mut [f64]) {
+        a.rows(lo, hi, acc)
+    }
+}
+
+/// `piece(lo, hi)` over the fixed pieces of PIECE points covering 0..n, in parallel when `work`
+/// (element operations) is large enough; the partial results come back in piece order.
+fn in_pieces(n: usize, work: usize, piece: impl Fn(usize, usize) -> Vec<f64> + Sync + Send) -> Vec<Vec<f64>> {
+    use rayon::prelude::*;
+    let count = n.div_ceil(PIECE);
+    let run = |p: usize| piece(p * PIECE, n.min((p + 1) * PIECE));
+    if work >= par::COSTLY_MIN * 64 && count > 1 {
+        (0..count).into_par_iter().map(run).collect()
+    } else {
+        (0..count).map(run).collect()
+    }
+}
+
 fn shapes(op: &str, x: &Arr, d: u32, k: u32) -> Result<(usize, usize, usize)> {
     let (d, k) = (d as usize, k as usize);
-    if d == 0 || k == 0 || x.len() % d != 0 {
+    if d == 0 || k == 0 || !x.len().is_multiple_of(d) {
         return Err(err(format!("{op}: x has {} values, not N rows of d = {d} (k = {k})", x.len())));
     }
     Ok((x.len() / d, d, k))
@@ -319,6 +512,31 @@ pub fn mixture_scatter(x: Arr, r: Arr, c: Arr, out: Arr, d: u32, k: u32) -> Resu
     check_len(op, "c", c.len(), k * d)?;
     check_len(op, "out", out.len(), k * d * d)?;
     weighted_scatter(has_fma(), x.get::<f64>()?, d, k, r.get::<f64>()?, c.get::<f64>()?, out.get_mut::<f64>()?);
+    Ok(())
+}
+
+/// `mixtureDiagQuad(x, m, w, out, d, k)`: out[i·k + j] = Σ_e w_je (x_ie − m_je)² (float64; see [`diag_quad_forms`]).
+#[napi(js_name = "mixtureDiagQuad")]
+pub fn mixture_diag_quad(x: Arr, m: Arr, w: Arr, out: Arr, d: u32, k: u32) -> Result<()> {
+    let op = "mixtureDiagQuad";
+    let (n, d, k) = shapes(op, &x, d, k)?;
+    check_len(op, "m", m.len(), k * d)?;
+    check_len(op, "w", w.len(), k * d)?;
+    check_len(op, "out", out.len(), n * k)?;
+    diag_quad_forms(has_fma(), x.get::<f64>()?, d, k, m.get::<f64>()?, w.get::<f64>()?, out.get_mut::<f64>()?);
+    Ok(())
+}
+
+/// `mixtureDiagMoments(x, r, shift, out, d, k)`: per component [N_j, Σ r (x − s), Σ r (x − s)²]
+/// (float64, k × (1 + 2d); see [`diag_moments`]).
+#[napi(js_name = "mixtureDiagMoments")]
+pub fn mixture_diag_moments(x: Arr, r: Arr, shift: Arr, out: Arr, d: u32, k: u32) -> Result<()> {
+    let op = "mixtureDiagMoments";
+    let (n, d, k) = shapes(op, &x, d, k)?;
+    check_len(op, "r", r.len(), n * k)?;
+    check_len(op, "shift", shift.len(), d)?;
+    check_len(op, "out", out.len(), k * (1 + 2 * d))?;
+    diag_moments(has_fma(), x.get::<f64>()?, d, k, r.get::<f64>()?, shift.get::<f64>()?, out.get_mut::<f64>()?);
     Ok(())
 }
 
@@ -357,6 +575,37 @@ mod tests {
                         q += y * y;
                     }
                     assert!((out[i * k + j] - q).abs() <= 1e-12 * q.max(1.0), "fast {fast} ({i}, {j}): {} vs {q}", out[i * k + j]);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn diag_kernels_match_per_point_sums() {
+        let (n, d, k) = (2 * PIECE + 77, 7, 5);
+        let (x, m, a, r) = data(n, d, k);
+        let w: Vec<f64> = a[..k * d].iter().map(|v| if v.is_nan() { 0.5 } else { v.abs() }).collect();
+        let shift: Vec<f64> = m[..d].to_vec();
+        for fast in [false, has_fma()] {
+            let mut q = vec![0.0; n * k];
+            diag_quad_forms(fast, &x, d, k, &m, &w, &mut q);
+            let mut mo = vec![0.0; k * (1 + 2 * d)];
+            diag_moments(fast, &x, d, k, &r, &shift, &mut mo);
+            for i in 0..n {
+                for j in 0..k {
+                    let want: f64 = (0..d).map(|e| w[j * d + e] * (x[i * d + e] - m[j * d + e]).powi(2)).sum();
+                    assert!((q[i * k + j] - want).abs() <= 1e-12 * want.max(1.0), "fast {fast} quad ({i}, {j})");
+                }
+            }
+            for j in 0..k {
+                let o = j * (1 + 2 * d);
+                let nj: f64 = (0..n).map(|i| r[i * k + j]).sum();
+                assert!((mo[o] - nj).abs() <= 1e-11 * nj);
+                for e in 0..d {
+                    let s1: f64 = (0..n).map(|i| r[i * k + j] * (x[i * d + e] - shift[e])).sum();
+                    let s2: f64 = (0..n).map(|i| r[i * k + j] * (x[i * d + e] - shift[e]).powi(2)).sum();
+                    assert!((mo[o + 1 + e] - s1).abs() <= 1e-11 * s1.abs().max(1.0), "fast {fast} first ({j}, {e})");
+                    assert!((mo[o + 1 + d + e] - s2).abs() <= 1e-11 * s2.max(1.0), "fast {fast} second ({j}, {e})");
                 }
             }
         }

@@ -6,6 +6,7 @@
 //! (outer, n, inner) split directly. Accumulation is in float64 for every dtype, then rounded
 //! (int32 wraps as an Int32Array store does), matching the js reference.
 
+use crate::fastmath;
 use crate::par::{self, SendPtr};
 use crate::shape::strided_gather;
 use crate::{dispatch, dispatch_float, err, Arr, Elem, Kind};
@@ -284,24 +285,36 @@ pub fn arg_reduce(op: u32, x: Arr, out: Arr, outer: u32, n: u32, inner: u32) -> 
 
 fn softmax_typed<T: Elem>(x: &[T], out: &mut [T], outer: usize, n: usize, inner: usize, log: bool) {
     let p = SendPtr(out.as_mut_ptr());
-    par::ranges(outer, outer * n * inner, par::COSTLY_MIN, |lo, hi| {
-        let mut e = vec![0.0f64; n];
-        for b in lo..hi {
-            for i in 0..inner {
-                let idx = |j: usize| (b * n + j) * inner + i;
-                let m = (0..n).fold(f64::NEG_INFINITY, |a, j| max_nan(x[idx(j)].to_f64(), a));
-                let mut s = 0.0;
+    // Rows of (outer, n, inner) go through a buffer a few hundred values at a time, so the
+    // vectorized exp runs over many short rows at once (a mixture's K = 10 responsibilities).
+    let rows_per = (512 / n.max(1)).max(1);
+    par::ranges(outer * inner, outer * n * inner, par::COSTLY_MIN, |lo, hi| {
+        let mut e = vec![0.0f64; rows_per * n];
+        let mut ex = vec![0.0f64; rows_per * n];
+        let mut r0 = lo;
+        while r0 < hi {
+            let rows = rows_per.min(hi - r0);
+            // Row r = (b, i) starts at b·n·inner + i and steps by inner.
+            let base = |r: usize| (r / inner) * n * inner + r % inner;
+            for q in 0..rows {
+                let o = base(r0 + q);
+                let m = (0..n).fold(f64::NEG_INFINITY, |a, j| max_nan(x[o + j * inner].to_f64(), a));
                 for j in 0..n {
-                    e[j] = x[idx(j)].to_f64() - m;
-                    s += e[j].exp();
-                }
-                let ls = s.ln();
-                for j in 0..n {
-                    let v = if log { e[j] - ls } else { e[j].exp() / s };
-                    // SAFETY: element idx(j) lies in rows lo..hi, owned by this task.
-                    unsafe { *p.get().add(idx(j)) = T::from_f64(v) };
+                    e[q * n + j] = x[o + j * inner].to_f64() - m;
                 }
             }
+            fastmath::f64x::map(fastmath::Op::Exp, &e[..rows * n], &mut ex[..rows * n]);
+            for q in 0..rows {
+                let o = base(r0 + q);
+                let s: f64 = ex[q * n..(q + 1) * n].iter().sum();
+                let ls = s.ln();
+                for j in 0..n {
+                    let v = if log { e[q * n + j] - ls } else { ex[q * n + j] / s };
+                    // SAFETY: element o + j·inner belongs to row r0 + q, owned by this task.
+                    unsafe { *p.get().add(o + j * inner) = T::from_f64(v) };
+                }
+            }
+            r0 += rows;
         }
     });
 }

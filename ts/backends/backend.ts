@@ -66,4 +66,11 @@ export interface Backend<S = unknown> {
    * `out[j] = Σ_i r_ij (x_i − c_j)(x_i − c_j)ᵀ` (k × d × d, symmetric) for r (N × k), c (k × d).
    */
   mixtureScatter?(x: Float64Array, r: Float64Array, c: Float64Array, out: Float64Array, d: number, k: number): void;
+  /** Diagonal E-step (cpu device): `out[i·k + j] = Σ_e w_je (x_ie − m_je)²` for m, w (k × d). */
+  mixtureDiagQuad?(x: Float64Array, m: Float64Array, w: Float64Array, out: Float64Array, d: number, k: number): void;
+  /**
+   * Diagonal M-step moments (cpu device): per component j, `out[j·(1 + 2d) ..]` =
+   * [Σ_i r_ij, Σ_i r_ij (x_i − s), Σ_i r_ij (x_i − s)²] for a shift s (d).
+   */
+  mixtureDiagMoments?(x: Float64Array, r: Float64Array, shift: Float64Array, out: Float64Array, d: number, k: number): void;
 }

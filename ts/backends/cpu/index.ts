@@ -66,6 +66,8 @@ interface Native {
   binarizeBatch(images: Uint8Array, starts: Int32Array, dim: number, k0: number, k1: number, out: Float32Array): void;
   mixtureQuad(x: Float64Array, m: Float64Array, a: Float64Array, out: Float64Array, d: number, k: number): void;
   mixtureScatter(x: Float64Array, r: Float64Array, c: Float64Array, out: Float64Array, d: number, k: number): void;
+  mixtureDiagQuad(x: Float64Array, m: Float64Array, w: Float64Array, out: Float64Array, d: number, k: number): void;
+  mixtureDiagMoments(x: Float64Array, r: Float64Array, shift: Float64Array, out: Float64Array, d: number, k: number): void;
 }
 
 const ABI_VERSION = 5;
@@ -465,6 +467,12 @@ class CpuBackend implements Backend<TypedArray> {
   }
   mixtureScatter(x: Float64Array, r: Float64Array, c: Float64Array, out: Float64Array, d: number, k: number): void {
     this.native.mixtureScatter(x, r, c, out, d, k);
+  }
+  mixtureDiagQuad(x: Float64Array, m: Float64Array, w: Float64Array, out: Float64Array, d: number, k: number): void {
+    this.native.mixtureDiagQuad(x, m, w, out, d, k);
+  }
+  mixtureDiagMoments(x: Float64Array, r: Float64Array, shift: Float64Array, out: Float64Array, d: number, k: number): void {
+    this.native.mixtureDiagMoments(x, r, shift, out, d, k);
   }
 }
 

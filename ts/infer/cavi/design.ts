@@ -11,11 +11,12 @@
  * which is how scikit-learn evaluates diagonal Gaussian log-densities and statistics.
  */
 import { ENGINE } from '../../core/engine.js';
+import type { Backend } from '../../backends/backend.js';
+import type { TypedArray } from '../../core/dtype.js';
 import type { Tensor } from '../../core/tensor.js';
 import { tidy } from '../../core/memory.js';
-import { exp, sub } from '../../ops/elementwise.js';
 import { matmul } from '../../ops/linalg.js';
-import { logsumexp, sum } from '../../ops/reduce.js';
+import { softmax } from '../../ops/reduce.js';
 
 /**
  * N × D data as centered backend tensors (see the module comment). Call `dispose` when done.
@@ -81,21 +82,34 @@ export class RowDesign {
   }
 }
 
+/** A float64 tensor's elements without the copy `dataSync` makes (the buffer itself on cpu); read before disposing. */
+function hostView(t: Tensor): Float64Array {
+  const b = t.live();
+  return b.backend.readSync(b.data, t.dtype, t.size) as Float64Array;
+}
+
 function toF64(t: Tensor): Float64Array {
-  const v = (t.dataSync() as Float64Array).slice();
+  const v = hostView(t).slice();
   t.dispose();
   return v;
 }
 
 /**
- * resp[i, ·] = softmax(logRho[i, ·]) for an N × K row-major matrix on the backend (vectorized exp);
- * returns Σ_i logsumexp(logRho[i, ·]).
+ * resp[i, ·] = softmax(logRho[i, ·]) for an N × K row-major matrix by the backend's softmax kernel
+ * (one vectorized pass); returns Σ_i logsumexp(logRho[i, ·]), read off each row's largest entry:
+ * logsumexp = logRho[i, j*] − log resp[i, j*] with resp[i, j*] ≥ 1/K, so the log is well conditioned.
  */
 export function softmaxRows(logRho: Float64Array, n: number, k: number, resp: Float64Array): number {
-  return tidy(() => {
-    const t = ENGINE.fromArray(logRho, [n, k]);
-    const lse = logsumexp(t, 1, true);
-    resp.set(exp(sub(t, lse)).dataSync() as Float64Array);
-    return sum(lse).item();
-  });
+  const be = ENGINE.backend;
+  // On the cpu device the kernel reads and writes the arrays themselves: no tensors, no copies.
+  if (be.device === 'cpu') (be as Backend<TypedArray>).run('softmax', [{ data: logRho, shape: [n, k], dtype: 'float64' }], [{ data: resp, shape: [n, k], dtype: 'float64' }], { axis: 1 });
+  else tidy(() => resp.set(hostView(softmax(ENGINE.fromArray(logRho, [n, k]), 1))));
+  let total = 0;
+  for (let i = 0; i < n; i++) {
+    const o = i * k;
+    let best = o;
+    for (let j = o + 1; j < o + k; j++) if (logRho[j] > logRho[best]) best = j;
+    total += logRho[best] - Math.log(resp[best]);
+  }
+  return total;
 }

@@ -38,10 +38,13 @@ export interface GaussianStats {
 const BLOCK = 64;
 
 /** The active backend's native mixture kernels (the cpu addon), or null: the loops below run instead. */
-function mixtureKernels(): Pick<Required<Backend>, 'mixtureQuad' | 'mixtureScatter'> | null {
+function mixtureKernels(): MixtureKernels | null {
   const b = ENGINE.backend;
-  return b.mixtureQuad !== undefined && b.mixtureScatter !== undefined ? (b as Required<Backend>) : null;
+  const has = b.mixtureQuad !== undefined && b.mixtureScatter !== undefined && b.mixtureDiagQuad !== undefined && b.mixtureDiagMoments !== undefined;
+  return has ? (b as MixtureKernels) : null;
 }
+
+type MixtureKernels = Pick<Required<Backend>, 'mixtureQuad' | 'mixtureScatter' | 'mixtureDiagQuad' | 'mixtureDiagMoments'>;
 
 /**
  * Sets `post` to the posterior given data x (N × D row-major) softly assigned by `resp`
@@ -64,10 +67,24 @@ export function normalWishartUpdate(
 ): void {
   const { nk, xbar, sk } = stats;
   const dd = full ? d * d : d;
-  if (design !== undefined) statsByProducts(design, resp, k, full, prior.m0, stats);
+  const native = mixtureKernels();
+  if (native !== null) {
+    // One pass for N_k and the moments about a shift (the design's column means, or computed here).
+    const shift = design?.shift ?? columnMeans(x, n, d);
+    const mo = new Float64Array(k * (1 + 2 * d));
+    native.mixtureDiagMoments(x, resp, shift, mo, d, k);
+    const first = new Float64Array(k * d);
+    const second = new Float64Array(k * d);
+    for (let j = 0; j < k; j++) {
+      const o = j * (1 + 2 * d);
+      nk[j] = mo[o];
+      first.set(mo.subarray(o + 1, o + 1 + d), j * d);
+      second.set(mo.subarray(o + 1 + d, o + 1 + 2 * d), j * d);
+    }
+    momentsToStats(first, second, shift, d, k, full, prior.m0, stats);
+  } else if (design !== undefined) statsByProducts(design, resp, k, full, prior.m0, stats);
   else scatterStats(x, n, d, resp, k, full, prior.m0, stats);
   if (full) {
-    const native = mixtureKernels();
     if (native !== null) native.mixtureScatter(x, resp, xbar, sk, d, k);
     else scatterFull(x, n, d, resp, k, xbar, sk);
   }
@@ -91,6 +108,14 @@ export function normalWishartUpdate(
       for (let a = 0; a < d; a++) post.winv[o + a] = w0inv[a] + sk[o + a] + c * (xbar[j * d + a] - m0[a]) ** 2;
     }
   }
+}
+
+/** The column means of x (N × D). */
+function columnMeans(x: Float64Array, n: number, d: number): Float64Array {
+  const s = new Float64Array(d);
+  for (let i = 0; i < n; i++) for (let e = 0; e < d; e++) s[e] += x[i * d + e];
+  for (let e = 0; e < d; e++) s[e] /= n;
+  return s;
 }
 
 /** N_k, x̄_k and (diagonal) N_k S_k by loops over the points, two passes. */
@@ -128,11 +153,20 @@ function scatterStats(x: Float64Array, n: number, d: number, resp: Float64Array,
  * and, diagonal, N_k S_k = (Rᵀ X_c²)_k − N_k (x̄_k − x̄)², clamped at 0 (full: the caller's).
  */
 function statsByProducts(design: RowDesign, resp: Float64Array, k: number, full: boolean, m0: ArrayLike<number>, stats: GaussianStats): void {
-  const { nk, xbar, sk } = stats;
+  const { nk } = stats;
   const { n, d, shift } = design;
   nk.fill(0);
   for (let i = 0; i < n; i++) for (let j = 0; j < k; j++) nk[j] += resp[i * k + j];
-  const { first, second: s2 } = design.moments(resp, k);
+  const { first, second } = design.moments(resp, k);
+  momentsToStats(first, second, shift, d, k, full, m0, stats);
+}
+
+/**
+ * x̄_k and (diagonal) N_k S_k from N_k (in `stats`) and the moments about a shift s:
+ * first = Σ r (x − s), s2 = Σ r (x − s)² (K × D): x̄_k = first/N_k + s, N_k S_k = s2 − N_k (x̄_k − s)² ≥ 0.
+ */
+function momentsToStats(first: Float64Array, s2: Float64Array, shift: ArrayLike<number>, d: number, k: number, full: boolean, m0: ArrayLike<number>, stats: GaussianStats): void {
+  const { nk, xbar, sk } = stats;
   for (let j = 0; j < k; j++)
     for (let e = 0; e < d; e++) {
       const o = j * d + e;
@@ -259,6 +293,7 @@ export function expectedGaussianLogLik(
   design?: RowDesign,
 ): void {
   const dd = full ? d * d : d;
+  const native = mixtureKernels();
   const cst = new Float64Array(k);
   const chol: Float64Array[] = [];
   for (let j = 0; j < k; j++) {
@@ -276,7 +311,6 @@ export function expectedGaussianLogLik(
     cst[j] = (add === null ? 0 : add[j]) + 0.5 * elogdet - 0.5 * d * LOG_2PI - (0.5 * d) / post.beta[j];
   }
   if (full) {
-    const native = mixtureKernels();
     if (native !== null) quadFullNative(native, x, n, d, k, post, chol, cst, out);
     else quadFull(x, n, d, k, post, chol, cst, out);
     return;
@@ -285,6 +319,11 @@ export function expectedGaussianLogLik(
   // W_k = 1 / W⁻¹_k elementwise, once: a multiply per term instead of a divide.
   const w = new Float64Array(k * d);
   for (let e = 0; e < k * d; e++) w[e] = 1 / winv[e];
+  if (native !== null) {
+    native.mixtureDiagQuad(x, m, w, out, d, k);
+    for (let i = 0; i < n; i++) for (let j = 0; j < k; j++) out[i * k + j] = cst[j] - 0.5 * nu[j] * out[i * k + j];
+    return;
+  }
   if (design !== undefined) {
     quadDiagByProducts(design, k, m, w, nu, cst, out);
     return;
