@@ -11,7 +11,8 @@ own evaluation
     theta = transform(observed) (normalized), and the perplexity of the odd-index non-zeros is
     exp(-sum n log(theta . beta_bar_w) / sum n), beta_bar = components_ normalized per topic.
 With OUT_DIR, components_ (K x V, float64 little-endian) is written to OUT_DIR/sklearn_METHOD.f64 so
-that bench/vi/cavi-lda.ts can evaluate scikit-learn's topics with varinf's evaluator too."""
+that bench/vi/cavi-lda.ts can evaluate scikit-learn's topics with varinf's evaluator too.
+With --seeds N (and no OUT_DIR): the online method only, once per random_state 0..N-1, one row each."""
 import json
 import sys
 import time
@@ -21,8 +22,14 @@ from scipy.sparse import csr_matrix
 from scipy.special import gammaln, psi
 from sklearn.decomposition import LatentDirichletAllocation
 
-data, k, epochs, heldout = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
-out_dir = sys.argv[5] if len(sys.argv) > 5 else None
+argv = sys.argv[1:]
+seeds = None
+if "--seeds" in argv:
+    i = argv.index("--seeds")
+    seeds = int(argv[i + 1])
+    del argv[i : i + 2]
+data, k, epochs, heldout = argv[0], int(argv[1]), int(argv[2]), int(argv[3])
+out_dir = argv[4] if len(argv) > 4 else None
 raw = np.loadtxt(f"{data}/ap_triplets.txt", skiprows=1, dtype=np.int64)
 with open(f"{data}/ap_triplets.txt") as f:
     nd, nv, _ = map(int, f.readline().split())
@@ -44,8 +51,9 @@ def topic_term(lda):
 
 
 out = []
-for method in ["batch", "online"]:
-    lda = LatentDirichletAllocation(n_components=k, max_iter=epochs, learning_method=method, batch_size=128, random_state=0)
+runs = [(m, 0) for m in ["batch", "online"]] if seeds is None else [("online", s) for s in range(seeds)]
+for method, seed in runs:
+    lda = LatentDirichletAllocation(n_components=k, max_iter=epochs, learning_method=method, batch_size=128, random_state=seed)
     t0 = time.perf_counter()
     lda.fit(xtr)
     wall = time.perf_counter() - t0
@@ -60,7 +68,7 @@ for method in ["batch", "online"]:
     if out_dir:
         lda.components_.astype("<f8").tofile(f"{out_dir}/sklearn_{method}.f64")
     out.append({
-        "method": method, "wall_s": wall, "iterations": int(lda.n_iter_),
+        "method": method, "seed": seed, "wall_s": wall, "iterations": int(lda.n_iter_),
         "train_perplexity": ptr, "heldout_perplexity": pte,
         "train_elbo": -np.log(ptr) * xtr.sum(), "heldout_elbo": -np.log(pte) * ntok,
         "heldout_doc_perplexity": float(np.exp(-doc_only / ntok)), "completion_perplexity": completion,

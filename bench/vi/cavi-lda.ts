@@ -1,7 +1,7 @@
 /**
  * LDA on AssociatedPress: varinf batch CAVI and SVI (1 and 2 threads) against scikit-learn's
  * LatentDirichletAllocation (batch and online) in the same run, K = 10, 20 epochs, the last 10% of
- * documents held out. Run: npx tsx bench/vi/cavi-lda.ts [DATA_DIR] [--no-peer]. Prints two markdown
+ * documents held out. Run: npx tsx bench/vi/cavi-lda.ts [DATA_DIR] [--no-peer] [--seeds N]. Prints two markdown
  * tables.
  *
  * Held-out evaluation, three ways (each side evaluates its own fit in the first table; the second
@@ -22,6 +22,8 @@ import { key } from '../../ts/index.js';
 import { fmt, runPeer } from './cavi-peers.js';
 
 const args = process.argv.slice(2);
+const seedsAt = args.indexOf('--seeds');
+const seeds = seedsAt >= 0 ? Number(args.splice(seedsAt, 2)[1]) : 0;
 const dataDir = args.find((a) => !a.startsWith('--')) ?? new URL('../../../shared/data/associated-press', import.meta.url).pathname;
 const K = 10;
 const EPOCHS = 20;
@@ -93,6 +95,52 @@ function evaluate(fit: LdaFit): Evaluation {
   const b = ldaTransform(fit, test);
   const c = ldaTransform(fit, test, { includeTopicTerm: false });
   return { train_elbo: a.elbo, train_perplexity: a.perplexity, heldout_perplexity: b.perplexity, heldout_doc_perplexity: c.perplexity, completion_perplexity: completionPerplexity(fit) };
+}
+
+if (seeds > 0) {
+  seedStudy(seeds);
+  process.exit(0);
+}
+
+/**
+ * --seeds N: SVI only, N seeds a side (varinf key(s), scikit-learn online random_state = s), each
+ * side evaluating its own fit; the table gives every seed, then mean ± sd and Welch's t per metric.
+ */
+function seedStudy(n: number): void {
+  const l0 = loadavg()[0];
+  const mine: Evaluation[] = [];
+  for (let s = 0; s < n; s++) mine.push(evaluate(ldaSvi(train, { k: K, epochs: EPOCHS, batchSize: 128, key: key(s), threads: 2 })));
+  const peer = args.includes('--no-peer') ? 'skipped (--no-peer)' : runPeer<Evaluation[]>('cavi_lda.py', [dataDir, String(K), String(EPOCHS), String(heldout), '--seeds', String(n)], 3_600_000);
+  const theirs = typeof peer === 'string' ? [] : peer;
+  if (typeof peer === 'string') console.log(`scikit-learn: ${peer}\n`);
+  console.log(`LDA SVI (|S| = 128, ρ_t = (10 + t)^−0.7, ${EPOCHS} epochs, K = ${K}) over ${n} seeds a side; 1-minute load ${l0.toFixed(1)} → ${loadavg()[0].toFixed(1)}\n`);
+  const metrics: [keyof Evaluation, string][] = [
+    ['train_perplexity', 'train perplexity'],
+    ['heldout_perplexity', 'held-out perplexity (sklearn formula)'],
+    ['heldout_doc_perplexity', 'held-out, per-doc bound'],
+    ['completion_perplexity', 'held-out, doc. completion'],
+  ];
+  console.log(`| seed | impl | ${metrics.map((m) => m[1]).join(' | ')} |`);
+  console.log(`| ---: | --- | ${metrics.map(() => '---:').join(' | ')} |`);
+  for (let s = 0; s < n; s++)
+    for (const [impl, e] of [['varinf', mine[s]], ['scikit-learn online', theirs[s]]] as const)
+      if (e !== undefined) console.log(`| ${s} | ${impl} | ${metrics.map(([m]) => fmt(e[m])).join(' | ')} |`);
+  const stats = (v: number[]): [number, number] => {
+    const m = v.reduce((a, b) => a + b, 0) / v.length;
+    return [m, Math.sqrt(v.reduce((a, b) => a + (b - m) ** 2, 0) / Math.max(1, v.length - 1))];
+  };
+  console.log('\n| metric | varinf mean ± sd | scikit-learn mean ± sd | varinf − sklearn | Welch t |');
+  console.log('| --- | ---: | ---: | ---: | ---: |');
+  for (const [m, label] of metrics) {
+    const [a, sa] = stats(mine.map((e) => e[m]));
+    if (theirs.length === 0) {
+      console.log(`| ${label} | ${fmt(a)} ± ${fmt(sa)} | — | — | — |`);
+      continue;
+    }
+    const [b, sb] = stats(theirs.map((e) => e[m]));
+    const t = (a - b) / Math.sqrt((sa * sa) / mine.length + (sb * sb) / theirs.length);
+    console.log(`| ${label} | ${fmt(a)} ± ${fmt(sa)} | ${fmt(b)} ± ${fmt(sb)} | ${(100 * (a / b - 1)).toFixed(1)}% | ${t.toFixed(2)} |`);
+  }
 }
 
 const load0 = loadavg()[0];

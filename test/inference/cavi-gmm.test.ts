@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { adjustedRandIndex, bayesGmm, gmmEm } from '../../ts/infer/cavi/index.js';
+import { adjustedRandIndex, bayesGmm, bayesGmmElbo, gmmEm } from '../../ts/infer/cavi/index.js';
 import { RowDesign } from '../../ts/infer/cavi/design.js';
 import { expectedGaussianLogLik, normalWishartUpdate } from '../../ts/infer/cavi/normal-wishart.js';
 import { getBackend, key, listBackends, normal, NotPositiveDefiniteError, setBackend, ValueError } from '../../ts/index.js';
@@ -39,6 +39,13 @@ describe('Bayesian Gaussian mixture (CAVI)', () => {
         for (const w of fit.weights) s += w;
         expect(s).toBeCloseTo(1, 10);
         expect(fit.covariances.every(Number.isFinite)).toBe(true);
+        // The evaluator for outside fits reproduces the fit's own ELBO at its posterior, and any
+        // other q(π, μ, Λ) (here the means moved by 0.1) scores lower.
+        const opts = { d: 2, k: 4, covariance, weightPrior };
+        expect(bayesGmmElbo(x, opts, fit.posterior)).toBeCloseTo(fit.elbo, 8);
+        const moved = { ...fit.posterior, m: Float64Array.from(fit.posterior.m, (v) => v + 0.1) };
+        expect(bayesGmmElbo(x, opts, moved)).toBeLessThan(fit.elbo - 1);
+        expect(() => bayesGmmElbo(x, opts, { ...fit.posterior, nu: [1] })).toThrow(/bayesGmmElbo: nu has 1 entries, expected 4/);
       });
 
   it('surplus components get ~0 weight', () => {

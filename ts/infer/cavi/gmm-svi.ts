@@ -20,7 +20,7 @@ import { type Key, foldIn, key as makeKey } from '../../random/key.js';
 import { uniform } from '../../random/samplers.js';
 import { naturalGradientStep } from './conjugate.js';
 import { asMatrix } from './dense.js';
-import { type BgmmOptions, type BgmmResult, type Prior, BgmmModel, argmaxRows, buildPrior } from './gmm.js';
+import { type BgmmOptions, type BgmmResult, type Prior, BgmmModel, argmaxRows, buildPrior, posteriorOf } from './gmm.js';
 import { kmeansPlusPlus } from './kmeans.js';
 
 /** Options of `bayesGmmSvi` (the prior options are bayesGmm's). */
@@ -151,6 +151,7 @@ export function bayesGmmSvi(x: Float64Array | readonly (readonly number[])[], op
     steps: t,
     cancelled,
     timeMs: performance.now() - t0,
+    posterior: posteriorOf(model),
   };
 }
 

@@ -15,7 +15,7 @@ import { expectedGaussianLogLik, normalWishartKl, normalWishartUpdate } from './
 import { ShapeError, ValueError } from '../../core/errors.js';
 import { type Key, foldIn, key as makeKey } from '../../random/key.js';
 import { type CaviFactor, type CaviOptions, type CaviTrace, type ConjugateModel, runCavi } from './conjugate.js';
-import { asMatrix, cholesky, cholLogdet, lgamma, logSumExp, psi } from './dense.js';
+import { asMatrix, checkFinite, cholesky, cholLogdet, lgamma, logSumExp, psi } from './dense.js';
 import { RowDesign, softmaxRows } from './design.js';
 import { kmeansPlusPlus } from './kmeans.js';
 
@@ -67,6 +67,8 @@ export interface BgmmResult {
   trace: CaviTrace;
   /** Final ELBO of each restart. */
   restartElbos: number[];
+  /** The fitted q(π, μ, Λ)'s parameters (of the best restart); `bayesGmmElbo` evaluates any such set. */
+  posterior: BgmmPosterior;
 }
 
 /** @internal The prior of `bayesGmm`. */
@@ -338,7 +340,69 @@ export function bayesGmm(x: Float64Array | readonly (readonly number[])[], opts:
     elbo: trace.elbo,
     trace,
     restartElbos,
+    posterior: posteriorOf(model),
   };
+}
+
+/** @internal A copy of a model's q(π, μ, Λ) parameters. */
+export function posteriorOf(model: BgmmModel): BgmmPosterior {
+  return {
+    concentration: model.dp ? Float64Array.from([...model.g1, ...model.g2]) : model.alpha.slice(),
+    beta: model.beta.slice(),
+    m: model.m.slice(),
+    nu: model.nu.slice(),
+    winv: model.winv.slice(),
+  };
+}
+
+/** Variational parameters of q(π, μ, Λ) for `bayesGmmElbo` (scikit-learn's fitted attributes map directly). */
+export interface BgmmPosterior {
+  /** Dirichlet α (K), or the sticks' Beta parameters [γ₁ (K) | γ₂ (K)] for the Dirichlet process (scikit-learn's weight_concentration_). */
+  concentration: ArrayLike<number>;
+  /** β_k (K): mean_precision_. */
+  beta: ArrayLike<number>;
+  /** m_k (K × D): means_. */
+  m: ArrayLike<number>;
+  /** ν_k (K): degrees_of_freedom_. */
+  nu: ArrayLike<number>;
+  /** W_k⁻¹ (K × D × D, or K × D for diag): scikit-learn's covariances_ times ν_k. */
+  winv: ArrayLike<number>;
+}
+
+/**
+ * The ELBO of `bayesGmm`'s model (the same prior, built from the data and `opts`) at the given
+ * q(π, μ, Λ), after the optimal q(Z) — the quantity `bayesGmm` reports for its own fit — so that fits
+ * made elsewhere compare on one scale, with all constants.
+ * @example const elbo = bayesGmmElbo(x, { d: 2, k: 5, covariance: 'diag' }, sklearnPosterior)
+ */
+export function bayesGmmElbo(x: Float64Array | readonly (readonly number[])[], opts: BgmmOptions, q: BgmmPosterior): number {
+  const { n, d, data } = asMatrix('bayesGmmElbo: X', x, opts.d);
+  const { k } = opts;
+  const full = (opts.covariance ?? 'full') === 'full';
+  const dp = opts.weightPrior === 'dirichlet-process';
+  const dd = full ? d * d : d;
+  const want: [string, ArrayLike<number>, number][] = [
+    ['concentration', q.concentration, dp ? 2 * k : k],
+    ['beta', q.beta, k],
+    ['m', q.m, k * d],
+    ['nu', q.nu, k],
+    ['winv', q.winv, k * dd],
+  ];
+  for (const [name, v, len] of want) {
+    if (v.length !== len) throw new ShapeError(`bayesGmmElbo: ${name} has ${v.length} entries, expected ${len} (k = ${k}, d = ${d}, ${full ? 'full' : 'diag'})`);
+    checkFinite(`bayesGmmElbo: ${name}`, v);
+  }
+  const model = new BgmmModel(data, n, d, k, full, dp, buildPrior(data, n, d, full, opts), new Int32Array(n));
+  if (dp) {
+    model.g1.set(Array.from(q.concentration).slice(0, k));
+    model.g2.set(Array.from(q.concentration).slice(k));
+  } else model.alpha.set(Array.from(q.concentration));
+  model.beta.set(Array.from(q.beta));
+  model.m.set(Array.from(q.m));
+  model.nu.set(Array.from(q.nu));
+  model.winv.set(Array.from(q.winv));
+  model.factors[1].update();
+  return model.elbo();
 }
 
 /** @internal Row-wise argmax of an n × k matrix. */

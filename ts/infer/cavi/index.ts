@@ -16,7 +16,7 @@ export {
   type LdaSviResult,
   type LdaPerplexityOptions,
 } from './lda.js';
-export { bayesGmm, gmmEm, adjustedRandIndex, type BgmmOptions, type BgmmResult, type GmmEmOptions, type GmmEmResult } from './gmm.js';
+export { bayesGmm, bayesGmmElbo, gmmEm, adjustedRandIndex, type BgmmOptions, type BgmmPosterior, type BgmmResult, type GmmEmOptions, type GmmEmResult } from './gmm.js';
 export { kmeansPlusPlus } from './kmeans.js';
 export { RowDesign } from './design.js';
 export {
