@@ -311,8 +311,13 @@ export function expectedGaussianLogLik(
     cst[j] = (add === null ? 0 : add[j]) + 0.5 * elogdet - 0.5 * d * LOG_2PI - (0.5 * d) / post.beta[j];
   }
   if (full) {
-    if (native !== null) quadFullNative(native, x, n, d, k, post, chol, cst, out);
-    else quadFull(x, n, d, k, post, chol, cst, out);
+    if (native !== null) {
+      // The kernel multiplies by A_j = L_j⁻¹ (inverted once here) instead of solving per point.
+      const a = new Float64Array(k * d * d);
+      for (let j = 0; j < k; j++) a.set(lowerInverse(chol[j], d), j * d * d);
+      native.mixtureQuad(x, post.m, a, out, d, k);
+      toLogDensity(out, n, k, cst, post.nu);
+    } else quadFull(x, n, d, k, post, chol, cst, out);
     return;
   }
   const { m, winv, nu } = post;
@@ -321,7 +326,7 @@ export function expectedGaussianLogLik(
   for (let e = 0; e < k * d; e++) w[e] = 1 / winv[e];
   if (native !== null) {
     native.mixtureDiagQuad(x, m, w, out, d, k);
-    for (let i = 0; i < n; i++) for (let j = 0; j < k; j++) out[i * k + j] = cst[j] - 0.5 * nu[j] * out[i * k + j];
+    toLogDensity(out, n, k, cst, nu);
     return;
   }
   if (design !== undefined) {
@@ -372,22 +377,9 @@ function quadDiagByProducts(design: RowDesign, k: number, m: Float64Array, w: Fl
     for (let j = 0; j < k; j++) out[i * k + j] = cst[j] - 0.5 * nu[j] * Math.max(0, q[i * k + j] + c[j]);
 }
 
-/** As `quadFull`, by the native kernel on A_j = L_j⁻¹ (a multiply per term instead of a solve). */
-function quadFullNative(
-  native: NonNullable<ReturnType<typeof mixtureKernels>>,
-  x: Float64Array,
-  n: number,
-  d: number,
-  k: number,
-  post: NormalWishartPosterior,
-  chol: Float64Array[],
-  cst: Float64Array,
-  out: Float64Array,
-): void {
-  const a = new Float64Array(k * d * d);
-  for (let j = 0; j < k; j++) a.set(lowerInverse(chol[j], d), j * d * d);
-  native.mixtureQuad(x, post.m, a, out, d, k);
-  for (let i = 0; i < n; i++) for (let j = 0; j < k; j++) out[i * k + j] = cst[j] - 0.5 * post.nu[j] * out[i * k + j];
+/** out[i·K + j] = cst[j] − (ν_j/2)·out[i·K + j]: squared Mahalanobis norms to expected log-densities. */
+function toLogDensity(out: Float64Array, n: number, k: number, cst: Float64Array, nu: Float64Array): void {
+  for (let i = 0; i < n; i++) for (let j = 0; j < k; j++) out[i * k + j] = cst[j] - 0.5 * nu[j] * out[i * k + j];
 }
 
 /** out[i·K + j] = cst[j] − (ν_j/2)‖L_j⁻¹(x_i − m_j)‖², by blocks of B points (row-oriented forward substitution). */
