@@ -14,6 +14,7 @@ import {
   div,
   exp,
   gather,
+  foldIn,
   getBackend,
   greater,
   key,
@@ -188,8 +189,8 @@ describe.skipIf(!hasCpu)('native fused loops (cpu backend)', () => {
     expect(() => compile(f)(x, y, bad)).toThrow(/scatterAdd: index 1000 is out of range for axis 0 of size 1000/);
   });
 
-  it('large random draws run on the backend with the eager stream (normals to rounding, uniforms and bits exactly)', () => {
-    const f = (k: Key): Tensor[] => [normal(k, [N]), uniform(k, [N]), cast(normal(k, [N], { dtype: 'float32' }), 'float64'), exp(normal(k, [50]))];
+  it('random draws from 256 on run on the backend with the eager stream (normals to rounding, uniforms and bits exactly)', () => {
+    const f = (k: Key): Tensor[] => [normal(k, [N]), uniform(k, [N]), cast(normal(k, [N], { dtype: 'float32' }), 'float64'), exp(normal(k, [50])), normal(foldIn(k, 1), [1000])];
     const c = compile(f);
     const k = key(21);
     const got = c(k);
@@ -198,8 +199,10 @@ describe.skipIf(!hasCpu)('native fused loops (cpu backend)', () => {
     close(got[1], want[1], 0, 'uniform float64');
     close(got[2], want[2], 1e-7, 'normal float32');
     close(got[3], want[3], 1e-14, 'small normal (generated code)');
+    close(got[4], want[4], 1e-14, '1,000 normals (backend)');
     const src = c.lower(k).plan.source;
     expect(src).toMatch(/\/\/ randomNormal \[\d+\]$/m);
+    expect(c.stats?.backendCalls, 'the four fills of 1,000 draws or more, and the native loop of the cast').toBe(5);
     expect(src).toMatch(/R\.fillNormal/);
   });
 

@@ -419,3 +419,34 @@ describe('SVI compiled step', () => {
     expect(r.steps).toBe(3);
   });
 });
+
+describe('graph passes and scheduling', () => {
+  it('a constant array of equal elements read by binary kernels becomes a scalar (and x − 0, x·1 drop out)', () => {
+    const n = 3000;
+    const zeros = tensor(new Float64Array(n), [n]);
+    const halves = tensor(new Float64Array(n).fill(0.5), [n]);
+    const ones = tensor(new Float64Array(n).fill(1), [n]);
+    const alternating = tensor(Float64Array.from({ length: n }, (_, i) => i % 2), [n]);
+    const f = (x: Tensor): Tensor[] => [sub(mul(x, halves), zeros), mul(add(x, 1), ones), sub(x, alternating)];
+    const x = normal(key(3), [n], { dtype: 'float64' });
+    const c = compile(f);
+    const got = c(x);
+    f(x).forEach((t, i) => expect(sameBits(got[i].dataSync(), t.dataSync()), `output ${i}`).toBeNull());
+    // Only the alternating array is still bound as an array constant.
+    expect(c.lower(x).plan.source.match(/= C\[/g)?.length).toBe(1);
+  });
+
+  it('a scalar computed after a loop closed moves before it, so a later node of that size joins the loop', () => {
+    const f = (x: Tensor, w: Tensor, s: Tensor): Tensor[] => {
+      const a = mul(x, 2);
+      const d = mul(w, 3); // another size: the loop computing a closes
+      const c = mul(s, s); // a scalar placed after that loop
+      return [mul(a, c), d]; // joins a's loop once c is computed before it
+    };
+    const args = [normal(key(4), [600], { dtype: 'float64' }), normal(key(5), [40], { dtype: 'float64' }), tensor(1.5)];
+    const c = compile(f);
+    const got = c(...(args as [Tensor, Tensor, Tensor]));
+    f(...(args as [Tensor, Tensor, Tensor])).forEach((t, i) => expect(sameBits(got[i].dataSync(), t.dataSync()), `output ${i}`).toBeNull());
+    expect(c.stats?.loops).toBe(2);
+  });
+});

@@ -279,12 +279,12 @@ const CHEAP_FACTOR = 16;
  */
 const TRANSCENDENTAL_FACTOR = 1 / 4;
 /**
- * Random fills of at least this many draws call the backend's kernel (same stream). In isolation
- * the backend's 1,000 normals take half the generated code's time, but inside the 1,000-group
- * model's step the generated fill measured faster (A/B of the whole step: 281/255 against
- * 328/377 µs), so small fills stay in generated code.
+ * Random fills of at least this many draws call the backend's kernel (same stream); smaller ones
+ * run generated Philox. (An earlier A/B that found the backend's 1,000 normals slower inside the
+ * 1,000-group model's step never reached the backend: the call was placed as a js-kernel replay.
+ * Placed as a backend call, the step went 250 → 212 µs.)
  */
-const RANDOM_MIN = 4096;
+const RANDOM_MIN = 256;
 const LINALG = new Set<string>(['matmul', 'triangularSolve', 'cholesky']);
 
 function inlineLimit(n: Node, opts: CodegenOptions): number {
@@ -315,13 +315,40 @@ function schedule(g: Graph, opts: CodegenOptions, moves: ReadonlyMap<Node, unkno
     open = null;
     members = new Set();
   };
+  /** The scalar statement computing each scalar value (such statements may move before a loop). */
+  const scalarStmt = new Map<number, Stmt & { kind: 'scalar' }>();
   const place = (st: Stmt, n: Node): void => {
     for (const o of n.outs) at.set(o, stmts.length);
+    if (st.kind === 'scalar') scalarStmt.set(n.outs[0], st);
     stmts.push(st);
   };
-  /** Whether every input of `n` exists when loop `l` runs: its members, or values placed before it. */
+  /** Whether x exists before statement i, or is a scalar statement that could move there (its inputs would). */
+  const before = (x: number, i: number, depth = 0): boolean => {
+    if (V[x].kind !== 'node') return true;
+    const a = at.get(x);
+    if (a === undefined) return false;
+    if (a < i) return true;
+    const st = scalarStmt.get(x);
+    return st !== undefined && depth < 8 && st.node.ins.every((y) => before(y, i, depth + 1));
+  };
+  /** Moves the scalar statement computing x, after those it needs, to just before loop l (whose index shifts). */
+  const hoist = (x: number, l: { index: number }): void => {
+    const st = scalarStmt.get(x) as Stmt & { kind: 'scalar' };
+    for (const y of st.node.ins) if (V[y].kind === 'node' && (at.get(y) as number) >= l.index) hoist(y, l);
+    const q = at.get(x) as number;
+    const p = l.index;
+    stmts.splice(q, 1);
+    stmts.splice(p, 0, st);
+    for (const [v, i] of at) if (i === q) at.set(v, p);
+    else if (i >= p && i < q) at.set(v, i + 1);
+    for (const e of lastLoop.values()) if (e.index >= p && e.index < q) e.index++;
+  };
+  /**
+   * Whether every input of `n` exists when loop `l` runs: its members, or values placed before it,
+   * or scalars computable before it (which `join` then moves there).
+   */
   const readyFor = (n: Node, l: { loop: Loop; index: number; members: Set<number> }, move: boolean): boolean =>
-    n.ins.every((x) => (l.members.has(x) ? !move && V[x].size === l.loop.n : V[x].kind !== 'node' || (at.get(x) ?? Infinity) < l.index));
+    n.ins.every((x) => (l.members.has(x) ? !move && V[x].size === l.loop.n : before(x, l.index)));
   // With native loops, elementwise kernels of any size fuse (one native call per loop); otherwise
   // large ones run as backend calls, one per kernel.
   const native = opts.backend.fusedLoop !== undefined;
@@ -344,6 +371,7 @@ function schedule(g: Graph, opts: CodegenOptions, moves: ReadonlyMap<Node, unkno
         // optimizer's per-parameter chains interleave sizes), else a new loop opens.
         const prev = lastLoop.get(out.size);
         if (prev !== undefined && !usesOpen && readyFor(n, prev, move)) {
+          for (const x of n.ins) if (!prev.members.has(x) && V[x].kind === 'node' && (at.get(x) as number) >= prev.index) hoist(x, prev);
           prev.loop.nodes.push(n);
           prev.members.add(out.id);
           home.set(out.id, prev.loop);
@@ -387,7 +415,8 @@ function schedule(g: Graph, opts: CodegenOptions, moves: ReadonlyMap<Node, unkno
     else {
       // Large matrix-vector products go to the backend too: its gemv path (no panel packing)
       // measured 150 µs against 520 µs here for [10000, 50]·[50, 1] float64.
-      const big = workOf(n, g) >= inlineLimit(n, opts) && opts.backend.has(n.op);
+      const rand = n.op === 'randomNormal' || n.op === 'randomUniform' || n.op === 'randomBits';
+      const big = (rand || workOf(n, g) >= inlineLimit(n, opts)) && opts.backend.has(n.op);
       if (!big && JS_KERNELS[n.op] === undefined) throw new CompileError(`compile: kernel '${n.op}' has no js implementation to replay`);
       place({ kind: 'call', node: n, backend: big }, n);
     }

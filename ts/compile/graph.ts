@@ -6,7 +6,7 @@
  * algebraic identities, common subexpressions and dead code.
  */
 import type { DType, TypedArray } from '../core/dtype.js';
-import type { KernelName } from '../kernels/spec.js';
+import { BINARY_OPS, COMPARE_OPS, type KernelName } from '../kernels/spec.js';
 
 export interface Value {
   readonly id: number;
@@ -80,6 +80,33 @@ function sameShape(a: readonly number[], b: readonly number[]): boolean {
   return a.length === b.length && a.every((d, i) => d === b[i]);
 }
 
+/** Kernels that read a size-1 operand as a scalar against a full-size one (both loop kinds do). */
+const SCALAR_OPERAND = new Set<string>([...BINARY_OPS, ...COMPARE_OPS]);
+
+/**
+ * A constant array whose elements are all equal (a prior's zeros and ones broadcast over a plate,
+ * their gradients' −½ and 0.5 factors) becomes a scalar when it is not an output and every kernel
+ * reading it is a binary or comparison kernel with another operand of the output's full size:
+ * the loops then hold it in a register instead of streaming the array (and x − 0, x·1 simplify).
+ */
+export function scalarizeConsts(g: Graph): void {
+  const ok = new Map<number, boolean>();
+  for (const n of g.nodes)
+    n.ins.forEach((x, j) => {
+      const v = g.values[x];
+      if (v.kind !== 'const' || v.size <= 1) return;
+      const size = g.values[n.outs[0]].size;
+      const fine = SCALAR_OPERAND.has(n.op) && v.size === size && n.ins.some((y, i) => i !== j && g.values[y].size === size && g.values[y].kind !== 'const');
+      ok.set(x, (ok.get(x) ?? true) && fine);
+    });
+  for (const id of g.outputs) ok.set(id, false);
+  for (const [id, fine] of ok) {
+    const v = g.values[id];
+    const d = v.data as TypedArray;
+    if (fine && d.every((x) => Object.is(x, d[0]))) g.values[id] = { ...v, shape: [], size: 1, data: d.slice(0, 1) };
+  }
+}
+
 /**
  * Identities exact in floating point: x·1, x/1, x − 0, and casts or reshapes to what x already is.
  * (x + 0 is not exact: −0 + 0 = +0.)
@@ -151,6 +178,7 @@ export function fingerprint(g: Graph): string {
 
 /** Runs the passes in order. */
 export function optimize(g: Graph): void {
+  scalarizeConsts(g);
   simplify(g);
   cse(g);
   dce(g);
