@@ -39,7 +39,6 @@ use crate::par::SendPtr;
 use crate::{err, Arr, Elem, Kind};
 use napi::Result;
 use napi_derive::napi;
-use rayon::prelude::*;
 
 /// Elements per register.
 const BLOCK: usize = 128;
@@ -665,7 +664,7 @@ fn run_pieces<T: Reg>(nregs: usize, prog: &[Ins], srcs: &[Src], scalars: &[T], s
     };
     let new_regs = || Regs(vec![T::ZERO; nregs * BLOCK]);
     if parallel {
-        (0..pieces).into_par_iter().map_init(new_regs, run_piece).collect()
+        crate::pool::map(pieces, |p| run_piece(&mut new_regs(), p))
     } else {
         let mut regs = new_regs();
         (0..pieces).map(|p| run_piece(&mut regs, p)).collect()

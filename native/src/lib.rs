@@ -17,6 +17,7 @@ pub mod linalg;
 pub mod matmul;
 pub mod mixture;
 pub mod par;
+pub mod pool;
 pub mod random;
 pub mod reduce;
 pub mod shape;

@@ -249,7 +249,7 @@ pub fn gemm_blocked<T: GemmElem>(m: usize, n: usize, k: usize, a: Mat<T>, b: Mat
     let cp = SendPtr(c.as_mut_ptr());
     let per = n.div_ceil(threads).div_ceil(T::NR) * T::NR;
     if parallel && m < threads * T::MC && per < n {
-        (0..n.div_ceil(per)).into_par_iter().for_each(|t| blocked_cols(m, n, k, &a, &b, cp, t * per, ((t + 1) * per).min(n), false));
+        crate::pool::for_each(n.div_ceil(per), |t| blocked_cols(m, n, k, &a, &b, cp, t * per, ((t + 1) * per).min(n), false));
     } else {
         blocked_cols(m, n, k, &a, &b, cp, 0, n, parallel);
     }
@@ -267,6 +267,7 @@ fn blocked_cols<T: GemmElem>(m: usize, n: usize, k: usize, a: &Mat<T>, b: &Mat<T
     let kc_max = T::KC.min(k);
     let nc_max = T::NC.min((j_hi - j_lo).div_ceil(nr) * nr);
     let mut bp = vec![T::default(); kc_max * nc_max.div_ceil(nr) * nr];
+    let mut scratch: Vec<Vec<T>> = if parallel { (0..crate::pool::workers()).map(|_| Vec::new()).collect() } else { Vec::new() };
     for j0 in (j_lo..j_hi).step_by(T::NC) {
         let nc = T::NC.min(j_hi - j0);
         for p0 in (0..k).step_by(T::KC) {
@@ -274,8 +275,12 @@ fn blocked_cols<T: GemmElem>(m: usize, n: usize, k: usize, a: &Mat<T>, b: &Mat<T
             if parallel {
                 // Each thread packs a share of the column panels.
                 let per = nc.div_ceil(nr).div_ceil(threads) * nr;
-                bp.par_chunks_mut(per * kc).enumerate().for_each(|(t, dst)| {
+                let (len, bpp) = (bp.len(), SendPtr(bp.as_mut_ptr()));
+                crate::pool::for_each(len.div_ceil(per * kc), |t| {
                     let c0 = t * per;
+                    let lo = t * per * kc;
+                    // SAFETY: the chunks of bp are disjoint and bp outlives the job.
+                    let dst = unsafe { std::slice::from_raw_parts_mut(bpp.get().add(lo), (per * kc).min(len - lo)) };
                     if c0 < nc {
                         pack_b(b, p0, kc, j0 + c0, per.min(nc - c0), dst);
                     }
@@ -319,7 +324,12 @@ fn blocked_cols<T: GemmElem>(m: usize, n: usize, k: usize, a: &Mat<T>, b: &Mat<T
                 }
             };
             if parallel {
-                (0..nblocks).into_par_iter().for_each_init(Vec::new, |ap, blk| block(blk, ap));
+                // One packing buffer per pool thread, kept across panels.
+                let sp = SendPtr(scratch.as_mut_ptr());
+                crate::pool::for_each_with(nblocks, |who, blk| {
+                    // SAFETY: worker `who` is one thread at a time, and scratch outlives the job.
+                    block(blk, unsafe { &mut *sp.get().add(who) })
+                });
             } else {
                 let mut ap = Vec::new();
                 for blk in 0..nblocks {
@@ -491,17 +501,14 @@ fn gemv<T: GemmElem>(data: &[T], rs: usize, dot_form: bool, x: &[T], c: &mut [T]
         // fixed number of parts added in order (the result does not depend on the scheduling).
         let parts = threads.min(k);
         let per = k.div_ceil(parts);
-        let partial: Vec<Vec<T>> = (0..parts)
-            .into_par_iter()
-            .map(|t| {
-                let (p0, p1) = (t * per, ((t + 1) * per).min(k));
-                let mut acc = vec![T::default(); len];
-                if p0 < p1 {
-                    axpys(&data[p0 * rs..], rs, &x[p0..p1], &mut acc, 0);
-                }
-                acc
-            })
-            .collect();
+        let partial: Vec<Vec<T>> = crate::pool::map(parts, |t| {
+            let (p0, p1) = (t * per, ((t + 1) * per).min(k));
+            let mut acc = vec![T::default(); len];
+            if p0 < p1 {
+                axpys(&data[p0 * rs..], rs, &x[p0..p1], &mut acc, 0);
+            }
+            acc
+        });
         c.copy_from_slice(&partial[0]);
         for part in &partial[1..] {
             for (d, &v) in c.iter_mut().zip(part) {
@@ -511,7 +518,14 @@ fn gemv<T: GemmElem>(data: &[T], rs: usize, dot_form: bool, x: &[T], c: &mut [T]
         return;
     }
     match gemv_chunk(len, k) {
-        Some(ch) => c.par_chunks_mut(ch).enumerate().for_each(|(t, out)| run(t * ch, out)),
+        Some(ch) => {
+            let p = SendPtr(c.as_mut_ptr());
+            crate::pool::for_each(len.div_ceil(ch), |t| {
+                let (lo, hi) = (t * ch, ((t + 1) * ch).min(len));
+                // SAFETY: the chunks are disjoint and `c` outlives the job.
+                run(lo, unsafe { std::slice::from_raw_parts_mut(p.get().add(lo), hi - lo) })
+            });
+        }
         None => run(0, c),
     }
 }
@@ -577,7 +591,12 @@ fn skinny_columns<T: GemmElem>(m: usize, n: usize, k: usize, a: &Mat<T>, b: &Mat
     }
     let per = (GEMV_PAR / 4).div_ceil(n * k).max(1);
     if rayon::current_num_threads() > 1 && m * n * k >= GEMV_PAR && m > per {
-        c[..m * n].par_chunks_mut(per * n).enumerate().for_each(|(t, out)| columns_rows(a, &bt, k, t * per, out));
+        let cp = SendPtr(c.as_mut_ptr());
+        crate::pool::for_each(m.div_ceil(per), |t| {
+            let rows = per.min(m - t * per);
+            // SAFETY: the row chunks are disjoint and c outlives the job.
+            columns_rows(a, &bt, k, t * per, unsafe { std::slice::from_raw_parts_mut(cp.get().add(t * per * n), rows * n) })
+        });
     } else {
         columns_rows(a, &bt, k, 0, &mut c[..m * n]);
     }
@@ -603,14 +622,11 @@ fn columns_rows_body<T: GemmElem>(a: &Mat<T>, bt: &[T], k: usize, i0: usize, out
 fn skinny_rows<T: GemmElem>(m: usize, n: usize, k: usize, a: &Mat<T>, b: &Mat<T>, c: &mut [T]) {
     let parts = if rayon::current_num_threads() > 1 && m * n * k >= GEMV_PAR { rayon::current_num_threads().min(k) } else { 1 };
     let len = k.div_ceil(parts);
-    let partial: Vec<Vec<T>> = (0..parts)
-        .into_par_iter()
-        .map(|t| {
-            let mut acc = vec![T::default(); m * n];
-            rows_accumulate(a, b, n, t * len, ((t + 1) * len).min(k), &mut acc);
-            acc
-        })
-        .collect();
+    let partial: Vec<Vec<T>> = crate::pool::map(parts, |t| {
+        let mut acc = vec![T::default(); m * n];
+        rows_accumulate(a, b, n, t * len, ((t + 1) * len).min(k), &mut acc);
+        acc
+    });
     let out = &mut c[..m * n];
     out.copy_from_slice(&partial[0]);
     for part in &partial[1..] {

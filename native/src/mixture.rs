@@ -465,11 +465,10 @@ mod x86_rows {
 /// `piece(lo, hi)` over the fixed pieces of PIECE points covering 0..n, in parallel when `work`
 /// (element operations) is large enough; the partial results come back in piece order.
 fn in_pieces(n: usize, work: usize, piece: impl Fn(usize, usize) -> Vec<f64> + Sync + Send) -> Vec<Vec<f64>> {
-    use rayon::prelude::*;
     let count = n.div_ceil(PIECE);
     let run = |p: usize| piece(p * PIECE, n.min((p + 1) * PIECE));
     if work >= par::COSTLY_MIN * 64 && count > 1 {
-        (0..count).into_par_iter().map(run).collect()
+        crate::pool::map(count, run)
     } else {
         (0..count).map(run).collect()
     }

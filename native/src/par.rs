@@ -1,7 +1,6 @@
 //! Parallel helpers: split work over rayon's pool only when there is enough of it to pay for
 //! the fork (the machine this targets has two cores; a fork costs a few microseconds).
 
-use rayon::prelude::*;
 
 /// Element count above which cheap elementwise kernels (add, mul, copies) go parallel.
 /// Below it the operands sit in cache and one core keeps up with it (measured: 1M f32 adds ran
@@ -21,7 +20,12 @@ pub fn chunks<T: Send>(out: &mut [T], min: usize, f: impl Fn(usize, &mut [T]) + 
     }
     // A few chunks per thread so uneven cores still balance.
     let chunk = n.div_ceil(threads * 4).max(min / 4).max(1);
-    out.par_chunks_mut(chunk).enumerate().for_each(|(i, c)| f(i * chunk, c));
+    let p = SendPtr(out.as_mut_ptr());
+    crate::pool::for_each(n.div_ceil(chunk), |i| {
+        let (lo, hi) = (i * chunk, ((i + 1) * chunk).min(n));
+        // SAFETY: the chunks are disjoint and `out` outlives the job.
+        f(lo, unsafe { std::slice::from_raw_parts_mut(p.get().add(lo), hi - lo) })
+    });
 }
 
 /// Calls `f(lo, hi)` over disjoint index ranges covering `0..n`, in parallel when `work`
@@ -34,7 +38,7 @@ pub fn ranges(n: usize, work: usize, min: usize, f: impl Fn(usize, usize) + Sync
     }
     let parts = (threads * 4).min(n);
     let step = n.div_ceil(parts);
-    (0..parts).into_par_iter().for_each(|p| {
+    crate::pool::for_each(parts, |p| {
         let lo = p * step;
         let hi = ((p + 1) * step).min(n);
         if lo < hi {
@@ -44,8 +48,14 @@ pub fn ranges(n: usize, work: usize, min: usize, f: impl Fn(usize, usize) + Sync
 }
 
 /// A raw pointer that may cross threads; users guarantee disjoint writes.
-#[derive(Clone, Copy)]
 pub struct SendPtr<T>(pub *mut T);
+// Copy for any T (a derive would ask T: Copy).
+impl<T> Clone for SendPtr<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<T> Copy for SendPtr<T> {}
 // SAFETY: SendPtr is only used to write disjoint index ranges from parallel tasks that all end
 // before the owning slice is touched again.
 unsafe impl<T> Send for SendPtr<T> {}
