@@ -102,6 +102,11 @@ fn helper(s: &'static Shared, who: usize) {
                 break g;
             }
             spins = spins.wrapping_add(1);
+            if spins.is_multiple_of(256) {
+                // Let another runnable thread on this core (V8's collector and compiler threads)
+                // have it while this one waits.
+                std::thread::yield_now();
+            }
             if spins.is_multiple_of(256) && start.elapsed() > SPIN {
                 let mut guard = s.lock.lock().unwrap_or_else(|e| e.into_inner());
                 s.sleepers.fetch_add(1, SeqCst);
