@@ -237,7 +237,7 @@ pub fn abi_version() -> u32 {
     5
 }
 
-/// Number of threads rayon uses for the large kernels.
+/// Number of threads the large kernels use (rayon's count; the kernel pool has as many, the caller included).
 #[napi_derive::napi]
 pub fn num_threads() -> u32 {
     rayon::current_num_threads() as u32

@@ -1,6 +1,5 @@
-//! Parallel helpers: split work over rayon's pool only when there is enough of it to pay for
-//! the fork (the machine this targets has two cores; a fork costs a few microseconds).
-
+//! Parallel helpers: split work over the kernel pool (pool.rs) only when there is enough of it to
+//! pay for the fork (the machine this targets has two cores; a fork costs a few microseconds).
 
 /// Element count above which cheap elementwise kernels (add, mul, copies) go parallel.
 /// Below it the operands sit in cache and one core keeps up with it (measured: 1M f32 adds ran
