@@ -81,7 +81,7 @@ export declare function mixtureQuad(x: Arr, m: Arr, a: Arr, out: Arr, d: number,
 /** `mixtureScatter(x, r, c, out, d, k)`: out[j] = Σ_i r_ij (x_i − c_j)(x_i − c_j)ᵀ (float64; see [`weighted_scatter`]). */
 export declare function mixtureScatter(x: Arr, r: Arr, c: Arr, out: Arr, d: number, k: number): void
 
-/** Number of threads rayon uses for the large kernels. */
+/** Number of threads the large kernels use (rayon's count; the kernel pool has as many, the caller included). */
 export declare function numThreads(): number
 
 /** out[..., depth] = 1 where the last index equals `idx[...]`, else 0 (out-of-range: all 0). */

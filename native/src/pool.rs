@@ -18,6 +18,9 @@ use std::time::{Duration, Instant};
 
 /// How long a helper spins for the next job before it sleeps.
 const SPIN: Duration = Duration::from_micros(200);
+/// Helpers past this many sleep right after a job: on a many-core server a few spinning threads
+/// take the next job at once, the rest are woken for it (parts are claimed as threads arrive).
+const SPINNERS: usize = 3;
 
 struct Shared {
     /// (generation << 32) | next part to claim.
@@ -92,6 +95,7 @@ fn work(s: &Shared, gen: u64, who: usize) {
 
 fn helper(s: &'static Shared, who: usize) {
     INSIDE.with(|c| c.set(true));
+    let spin = if who <= SPINNERS { SPIN } else { Duration::ZERO };
     let mut seen = 0u64;
     loop {
         let start = Instant::now();
@@ -107,7 +111,7 @@ fn helper(s: &'static Shared, who: usize) {
                 // have it while this one waits.
                 std::thread::yield_now();
             }
-            if spins.is_multiple_of(256) && start.elapsed() > SPIN {
+            if spins.is_multiple_of(256) && start.elapsed() > spin {
                 let mut guard = s.lock.lock().unwrap_or_else(|e| e.into_inner());
                 s.sleepers.fetch_add(1, SeqCst);
                 let g = loop {
