@@ -285,6 +285,7 @@ const TRANSCENDENTAL_FACTOR = 1 / 4;
  * Placed as a backend call, the step went 250 → 212 µs.)
  */
 const RANDOM_MIN = 256;
+const RANDOM = new Set<string>(['randomNormal', 'randomUniform', 'randomBits']);
 const LINALG = new Set<string>(['matmul', 'triangularSolve', 'cholesky']);
 
 function inlineLimit(n: Node, opts: CodegenOptions): number {
@@ -409,14 +410,13 @@ function schedule(g: Graph, opts: CodegenOptions, moves: ReadonlyMap<Node, unkno
     }
     if (usesOpen) close();
     if (n.op === 'reshape') place({ kind: 'view', node: n }, n);
-    // Random fills: generated Philox below a few thousand draws, the backend's kernel (same stream) above.
-    else if ((n.op === 'randomNormal' || n.op === 'randomUniform' || n.op === 'randomBits') && !(out.size >= RANDOM_MIN && opts.backend.has(n.op))) place({ kind: 'rand', node: n }, n);
+    // Random fills: generated Philox below RANDOM_MIN draws, the backend's kernel (same stream) from it on.
+    else if (RANDOM.has(n.op)) place(out.size >= RANDOM_MIN && opts.backend.has(n.op) ? { kind: 'call', node: n, backend: true } : { kind: 'rand', node: n }, n);
     else if (REDUCERS[n.op] !== undefined && (workOf(n, g) < opts.largeThreshold || !opts.backend.has(n.op))) place({ kind: 'reduce', node: n }, n);
     else {
       // Large matrix-vector products go to the backend too: its gemv path (no panel packing)
       // measured 150 µs against 520 µs here for [10000, 50]·[50, 1] float64.
-      const rand = n.op === 'randomNormal' || n.op === 'randomUniform' || n.op === 'randomBits';
-      const big = (rand || workOf(n, g) >= inlineLimit(n, opts)) && opts.backend.has(n.op);
+      const big = workOf(n, g) >= inlineLimit(n, opts) && opts.backend.has(n.op);
       if (!big && JS_KERNELS[n.op] === undefined) throw new CompileError(`compile: kernel '${n.op}' has no js implementation to replay`);
       place({ kind: 'call', node: n, backend: big }, n);
     }
