@@ -120,7 +120,7 @@ export function nativeLoop(nodes: readonly Node[], n: number, ctx: NativeLoopCon
     if (seen !== undefined) return seen;
     const dst = fresh();
     const e = emit();
-    code.push({ op: e.op, dst, ins: [], w: e.w, round: false });
+    code.push({ op: e.op, dst, ins: [], w: e.w });
     loaded.set(key, dst);
     if (V[x].dtype === 'int32' && isBoolConst(V[x])) bools.add(dst);
     return dst;
@@ -135,7 +135,7 @@ export function nativeLoop(nodes: readonly Node[], n: number, ctx: NativeLoopCon
       if (node.op !== 'sum' || !isFloat(o)) return null;
       const a = sums.size;
       sums.set(o, a);
-      code.push({ op: OP.sum, dst: -1, ins: [arg(node.ins[0], node)], w: [a, 0, 0, 0], round: false });
+      code.push({ op: OP.sum, dst: -1, ins: [arg(node.ins[0], node)], w: [a, 0, 0, 0] });
       continue;
     }
     if (node.op === 'scatterAdd') {
@@ -143,7 +143,7 @@ export function nativeLoop(nodes: readonly Node[], n: number, ctx: NativeLoopCon
       if (out.dtype === 'int32') return null;
       const { size, axis } = node.attrs as KernelAttrs['scatterAdd'];
       checks.push(ctx.indexCheck('scatterAdd', node.ins[1], size, axis), `${ctx.arrayOf(o)}.fill(0);`);
-      code.push({ op: OP.scatter, dst: -1, ins: [arg(node.ins[0], node)], w: [slot(arrays, ctx.arrayOf(o)), slot(arrays, ctx.arrayOf(node.ins[1]))], round: false });
+      code.push({ op: OP.scatter, dst: -1, ins: [arg(node.ins[0], node)], w: [slot(arrays, ctx.arrayOf(o)), slot(arrays, ctx.arrayOf(node.ins[1]))] });
       serial = true;
       continue;
     }
@@ -156,13 +156,13 @@ export function nativeLoop(nodes: readonly Node[], n: number, ctx: NativeLoopCon
       const k = slot(arrays, ctx.arrayOf(dg.x));
       const ik = slot(arrays, ctx.arrayOf(dg.idx));
       dst = fresh();
-      code.push({ op: OP.gather, dst, ins: [], w: [k, ik, 0], round: false });
+      code.push({ op: OP.gather, dst, ins: [], w: [k, ik, 0] });
     } else if (mm !== undefined) {
       if (!isFloat(o) || mm.sources.length !== 1 || mm.src.some((s) => s !== 0)) return null;
       const k = slot(arrays, ctx.arrayOf(mm.sources[0]));
       const mk = mapSlot(mm.idx);
       dst = fresh();
-      code.push({ op: OP.gather, dst, ins: [], w: [k, mk, 0], round: false });
+      code.push({ op: OP.gather, dst, ins: [], w: [k, mk, 0] });
     } else {
       const r = elementwise(node, out.dtype === 'int32');
       if (r === null) return null;
@@ -177,7 +177,7 @@ export function nativeLoop(nodes: readonly Node[], n: number, ctx: NativeLoopCon
         if (!(out.dtype === 'float32' && from !== 'float32' && !bools.has(ins[0]))) {
           reg.set(o, ins[0]);
           if (out.dtype === 'int32') bools.add(ins[0]);
-          if (ctx.stored(o)) code.push({ op: OP.store, dst: -1, ins: [ins[0]], w: [slot(arrays, ctx.arrayOf(o)), 0, 0, 0], round: false });
+          if (ctx.stored(o)) code.push({ op: OP.store, dst: -1, ins: [ins[0]], w: [slot(arrays, ctx.arrayOf(o)), 0, 0, 0] });
           continue;
         }
       } else if (out.dtype === 'int32') {
@@ -201,7 +201,7 @@ export function nativeLoop(nodes: readonly Node[], n: number, ctx: NativeLoopCon
       if (out.dtype === 'int32') bools.add(dst);
     }
     reg.set(o, dst);
-    if (ctx.stored(o)) code.push({ op: OP.store, dst: -1, ins: [dst], w: [slot(arrays, ctx.arrayOf(o)), 0, 0, 0], round: false });
+    if (ctx.stored(o)) code.push({ op: OP.store, dst: -1, ins: [dst], w: [slot(arrays, ctx.arrayOf(o)), 0, 0, 0] });
   }
   const prog = allocate(code);
   if (float32Only(nodes, ctx, members)) prog[0] |= F32_REGS;
@@ -241,7 +241,8 @@ interface Instr {
   dst: number;
   ins: number[];
   w: number[];
-  round: boolean;
+  /** Round the output to float32 (absent: no). */
+  round?: boolean;
 }
 
 type Ew = { kind: 'alias' } | { kind: 'unary' | 'binary' | 'compare'; code: number } | { kind: 'where' } | { kind: 'clamp' };
@@ -327,7 +328,7 @@ function allocate(code: readonly Instr[]): Int32Array {
     for (const r of new Set(c.ins)) if (last.get(r) === t) free.push(phys.get(r) as number);
     // A value never read again still needs its register for this instruction only.
     if (c.dst >= 0 && !last.has(c.dst)) free.push(d);
-    const op = c.op | (c.round ? ROUND : 0);
+    const op = c.op | (c.round === true ? ROUND : 0);
     switch (c.op) {
       case OP.load:
       case OP.gather:
