@@ -45,7 +45,8 @@ const BLOCK: usize = 128;
 /// Elements per unit of parallel work (and of the fixed summation order).
 const PIECE: usize = 2048;
 /// Work (elements × [`cost`] units of ~0.12 ns) from which a loop splits across cores: about
-/// 100 µs on one core, past the cost of waking the pool's sleeping threads.
+/// 100 µs on one core, past the cost of waking rayon's sleeping threads (measured before the
+/// spinning pool of pool.rs, which forks for less; not re-measured since).
 const PAR_WORK: usize = 800_000;
 
 /// Relative cost per element of a program: 1 for a load, store or arithmetic instruction, 40 for a
@@ -653,7 +654,7 @@ fn store<R: Reg, E: Elem>(s: &[R], d: &mut [E]) {
 /// The pieces' partial sums, run in parallel where there are several.
 fn run_pieces<T: Reg>(nregs: usize, prog: &[Ins], srcs: &[Src], scalars: &[T], scalars64: &[f64], n: usize, n_acc: usize, serial: bool) -> Vec<Vec<f64>> {
     let pieces = n.div_ceil(PIECE);
-    // Waking the pool's sleeping threads costs tens of µs: a loop of 20,000 elements and 25 cheap
+    // Under rayon, waking the sleeping threads cost tens of µs (the threshold dates from then): a loop of 20,000 elements and 25 cheap
     // instructions (~60 µs on one core) ran 3× slower split across two, while the logistic
     // regression's 10,000-element loop with softplus and sigmoid (~130 µs) gains from it.
     let parallel = !serial && pieces > 1 && rayon::current_num_threads() > 1 && n * cost(prog) >= PAR_WORK;
