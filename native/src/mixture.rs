@@ -283,8 +283,9 @@ pub fn weighted_scatter(fast: bool, x: &[f64], d: usize, k: usize, r: &[f64], c:
 /// out[i·K + j] = Σ_e w_je (x_ie − m_je)² for x (N × D), m and w (K × D).
 pub fn diag_quad_forms(fast: bool, x: &[f64], d: usize, k: usize, m: &[f64], w: &[f64], out: &mut [f64]) {
     let n = x.len() / d;
-    // Components in the lanes: mt[e·kp + j] = m_je (kp = K rounded up to 4; padding lanes zero).
-    let kp = (k + 3) & !3;
+    // Components in the lanes: mt[e·kp + j] = m_je (kp = K rounded up to 4, past 16 to a multiple
+    // of 16; padding lanes zero).
+    let kp = if k <= 16 { (k + 3) & !3 } else { (k + 15) & !15 };
     let (mut mt, mut wt) = (vec![0.0; d * kp], vec![0.0; d * kp]);
     for j in 0..k {
         for e in 0..d {
@@ -316,57 +317,42 @@ struct DiagQuad<'a> {
 }
 
 impl DiagQuad<'_> {
-    /// Up to 16 components keep their sums in registers (a fixed lane count); more use a buffer.
+    /// The components' sums stay in registers, KP lanes at a time (kp is a multiple of KP).
     #[inline(always)]
     fn rows(&self, lo: usize, hi: usize) {
         match self.kp {
             4 => self.rows_fixed::<4>(lo, hi),
             8 => self.rows_fixed::<8>(lo, hi),
             12 => self.rows_fixed::<12>(lo, hi),
-            16 => self.rows_fixed::<16>(lo, hi),
-            _ => self.rows_any(lo, hi),
+            _ => self.rows_fixed::<16>(lo, hi),
         }
     }
 
     #[inline(always)]
     fn rows_fixed<const KP: usize>(&self, lo: usize, hi: usize) {
-        let (d, k) = (self.d, self.k);
-        for i in lo..hi {
-            let mut acc = [0.0f64; KP];
-            for (e, &xv) in self.x[i * d..(i + 1) * d].iter().enumerate() {
-                let me: &[f64; KP] = self.mt[e * KP..(e + 1) * KP].try_into().unwrap();
-                let we: &[f64; KP] = self.wt[e * KP..(e + 1) * KP].try_into().unwrap();
-                for j in 0..KP {
-                    let t = xv - me[j];
-                    acc[j] += we[j] * t * t;
-                }
-            }
-            self.store(i, k, &acc);
-        }
-    }
-
-    #[inline(always)]
-    fn rows_any(&self, lo: usize, hi: usize) {
         let (d, k, kp) = (self.d, self.k, self.kp);
-        let mut acc = vec![0.0; kp];
         for i in lo..hi {
-            acc.fill(0.0);
-            for (e, &xv) in self.x[i * d..(i + 1) * d].iter().enumerate() {
-                let (me, we) = (&self.mt[e * kp..(e + 1) * kp], &self.wt[e * kp..(e + 1) * kp]);
-                for j in 0..kp {
-                    let t = xv - me[j];
-                    acc[j] += we[j] * t * t;
+            for g in (0..kp).step_by(KP) {
+                let mut acc = [0.0f64; KP];
+                for (e, &xv) in self.x[i * d..(i + 1) * d].iter().enumerate() {
+                    let me: &[f64; KP] = self.mt[e * kp + g..e * kp + g + KP].try_into().unwrap();
+                    let we: &[f64; KP] = self.wt[e * kp + g..e * kp + g + KP].try_into().unwrap();
+                    for j in 0..KP {
+                        let t = xv - me[j];
+                        acc[j] += we[j] * t * t;
+                    }
                 }
+                self.store(i, k, g, &acc);
             }
-            self.store(i, k, &acc);
         }
     }
 
+    /// Components g.. of row i (those below k) from the lanes of `acc`.
     #[inline(always)]
-    fn store(&self, i: usize, k: usize, acc: &[f64]) {
-        for (j, &a) in acc[..k].iter().enumerate() {
+    fn store(&self, i: usize, k: usize, g: usize, acc: &[f64]) {
+        for (l, &a) in acc[..acc.len().min(k - g)].iter().enumerate() {
             // SAFETY: row i of out belongs to this task alone.
-            unsafe { *self.out.get().add(i * k + j) = a };
+            unsafe { *self.out.get().add(i * k + g + l) = a };
         }
     }
 }
@@ -581,11 +567,12 @@ mod tests {
 
     #[test]
     fn diag_kernels_match_per_point_sums() {
-        let (n, d, k) = (2 * PIECE + 77, 7, 5);
-        let (x, m, a, r) = data(n, d, k);
-        let w: Vec<f64> = a[..k * d].iter().map(|v| if v.is_nan() { 0.5 } else { v.abs() }).collect();
-        let shift: Vec<f64> = m[..d].to_vec();
-        for fast in [false, has_fma()] {
+        // K = 5 fits one register group; K = 21 takes two groups of 16 lanes.
+        for (fast, k) in [(false, 5), (has_fma(), 5), (has_fma(), 21)] {
+            let (n, d) = (2 * PIECE + 77, 7);
+            let (x, m, a, r) = data(n, d, k);
+            let w: Vec<f64> = a[..k * d].iter().map(|v| if v.is_nan() { 0.5 } else { v.abs() }).collect();
+            let shift: Vec<f64> = m[..d].to_vec();
             let mut q = vec![0.0; n * k];
             diag_quad_forms(fast, &x, d, k, &m, &w, &mut q);
             let mut mo = vec![0.0; k * (1 + 2 * d)];
