@@ -275,12 +275,8 @@ fn blocked_cols<T: GemmElem>(m: usize, n: usize, k: usize, a: &Mat<T>, b: &Mat<T
             if parallel {
                 // Each thread packs a share of the column panels.
                 let per = nc.div_ceil(nr).div_ceil(threads) * nr;
-                let (len, bpp) = (bp.len(), SendPtr(bp.as_mut_ptr()));
-                crate::pool::for_each(len.div_ceil(per * kc), |t| {
-                    let c0 = t * per;
-                    let lo = t * per * kc;
-                    // SAFETY: the chunks of bp are disjoint and bp outlives the job.
-                    let dst = unsafe { std::slice::from_raw_parts_mut(bpp.get().add(lo), (per * kc).min(len - lo)) };
+                crate::pool::chunks_mut(&mut bp, per * kc, |lo, dst| {
+                    let c0 = lo / kc;
                     if c0 < nc {
                         pack_b(b, p0, kc, j0 + c0, per.min(nc - c0), dst);
                     }
@@ -518,14 +514,7 @@ fn gemv<T: GemmElem>(data: &[T], rs: usize, dot_form: bool, x: &[T], c: &mut [T]
         return;
     }
     match gemv_chunk(len, k) {
-        Some(ch) => {
-            let p = SendPtr(c.as_mut_ptr());
-            crate::pool::for_each(len.div_ceil(ch), |t| {
-                let (lo, hi) = (t * ch, ((t + 1) * ch).min(len));
-                // SAFETY: the chunks are disjoint and `c` outlives the job.
-                run(lo, unsafe { std::slice::from_raw_parts_mut(p.get().add(lo), hi - lo) })
-            });
-        }
+        Some(ch) => crate::pool::chunks_mut(c, ch, run),
         None => run(0, c),
     }
 }
@@ -591,12 +580,7 @@ fn skinny_columns<T: GemmElem>(m: usize, n: usize, k: usize, a: &Mat<T>, b: &Mat
     }
     let per = (GEMV_PAR / 4).div_ceil(n * k).max(1);
     if rayon::current_num_threads() > 1 && m * n * k >= GEMV_PAR && m > per {
-        let cp = SendPtr(c.as_mut_ptr());
-        crate::pool::for_each(m.div_ceil(per), |t| {
-            let rows = per.min(m - t * per);
-            // SAFETY: the row chunks are disjoint and c outlives the job.
-            columns_rows(a, &bt, k, t * per, unsafe { std::slice::from_raw_parts_mut(cp.get().add(t * per * n), rows * n) })
-        });
+        crate::pool::chunks_mut(&mut c[..m * n], per * n, |lo, out| columns_rows(a, &bt, k, lo / n, out));
     } else {
         columns_rows(a, &bt, k, 0, &mut c[..m * n]);
     }

@@ -19,12 +19,7 @@ pub fn chunks<T: Send>(out: &mut [T], min: usize, f: impl Fn(usize, &mut [T]) + 
     }
     // A few chunks per thread so uneven cores still balance.
     let chunk = n.div_ceil(threads * 4).max(min / 4).max(1);
-    let p = SendPtr(out.as_mut_ptr());
-    crate::pool::for_each(n.div_ceil(chunk), |i| {
-        let (lo, hi) = (i * chunk, ((i + 1) * chunk).min(n));
-        // SAFETY: the chunks are disjoint and `out` outlives the job.
-        f(lo, unsafe { std::slice::from_raw_parts_mut(p.get().add(lo), hi - lo) })
-    });
+    crate::pool::chunks_mut(out, chunk, f);
 }
 
 /// Calls `f(lo, hi)` over disjoint index ranges covering `0..n`, in parallel when `work`

@@ -187,6 +187,18 @@ pub fn for_each_with<F: Fn(usize, usize) + Sync>(parts: usize, f: F) {
     }
 }
 
+/// `f(start, chunk)` over the chunks of `chunk` elements (the last one shorter) covering `out`,
+/// one part each (see `for_each`).
+pub fn chunks_mut<T, F: Fn(usize, &mut [T]) + Sync>(out: &mut [T], chunk: usize, f: F) {
+    let n = out.len();
+    let p = crate::par::SendPtr(out.as_mut_ptr());
+    for_each(n.div_ceil(chunk.max(1)), |t| {
+        let lo = t * chunk;
+        // SAFETY: the chunks are disjoint and `out` outlives the job.
+        f(lo, unsafe { std::slice::from_raw_parts_mut(p.get().add(lo), chunk.min(n - lo)) })
+    });
+}
+
 /// `f(i)` for i in 0..parts (see `for_each`), collected in part order.
 pub fn map<R: Send, F: Fn(usize) -> R + Sync>(parts: usize, f: F) -> Vec<R> {
     let mut out: Vec<Option<R>> = (0..parts).map(|_| None).collect();
