@@ -67,8 +67,8 @@ export declare function gather(x: Arr, idx: Arr, out: Arr, outer: number, size: 
 export declare function matmul(a: Arr, b: Arr, out: Arr, batch: number, m: number, n: number, k: number, transA: boolean, transB: boolean, bidx?: Arr | undefined | null): void
 
 /**
- * `mixtureDiagMoments(x, r, shift, out, d, k)`: per component [N_j, Σ r (x − s), Σ r (x − s)²]
- * (float64, k × (1 + 2d); see [`diag_moments`]).
+ * `mixtureDiagMoments(x, r, shift, out, d, k)`: [N (k) | Σ r (x − s) (k × d) | Σ r (x − s)² (k × d)]
+ * (float64; see [`diag_moments`]).
  */
 export declare function mixtureDiagMoments(x: Arr, r: Arr, shift: Arr, out: Arr, d: number, k: number): void
 

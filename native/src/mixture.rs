@@ -357,8 +357,9 @@ impl DiagQuad<'_> {
     }
 }
 
-/// For each component j, out[j·(1 + 2D) ..] = [N_j, Σ_i r_ij (x_i − s), Σ_i r_ij (x_i − s)²] (D each)
-/// for x (N × D), r (N × K) and a shift s (D): the diagonal M-step's moments in one pass.
+/// out = [N (K) | F (K × D) | S (K × D)] with N_j = Σ_i r_ij, F_j = Σ_i r_ij (x_i − s) and
+/// S_j = Σ_i r_ij (x_i − s)² for x (N × D), r (N × K) and a shift s (D): the diagonal M-step's
+/// moments in one pass.
 pub fn diag_moments(fast: bool, x: &[f64], d: usize, k: usize, r: &[f64], shift: &[f64], out: &mut [f64]) {
     let n = x.len() / d;
     let a = DiagMoments { x, d, k, r, shift };
@@ -395,7 +396,8 @@ impl DiagMoments<'_> {
     fn rows(&self, lo: usize, hi: usize, acc: &mut [f64]) {
         // Four rows at a time: each accumulator is loaded and stored once per four points.
         let (d, k) = (self.d, self.k);
-        let stride = 1 + 2 * d;
+        let (nk, moments) = acc.split_at_mut(k);
+        let (f, s) = moments.split_at_mut(k * d);
         let mut v = vec![0.0; 4 * d];
         let mut i = lo;
         while i < hi {
@@ -414,9 +416,8 @@ impl DiagMoments<'_> {
                 if w0 == 0.0 && w1 == 0.0 && w2 == 0.0 && w3 == 0.0 {
                     continue;
                 }
-                let o = j * stride;
-                acc[o] += w0 + w1 + w2 + w3;
-                let (first, second) = acc[o + 1..o + stride].split_at_mut(d);
+                nk[j] += w0 + w1 + w2 + w3;
+                let (first, second) = (&mut f[j * d..(j + 1) * d], &mut s[j * d..(j + 1) * d]);
                 for e in 0..d {
                     let (t0, t1, t2, t3) = (w0 * v0[e], w1 * v1[e], w2 * v2[e], w3 * v3[e]);
                     first[e] += t0 + t1 + t2 + t3;
@@ -512,8 +513,8 @@ pub fn mixture_diag_quad(x: Arr, m: Arr, w: Arr, out: Arr, d: u32, k: u32) -> Re
     Ok(())
 }
 
-/// `mixtureDiagMoments(x, r, shift, out, d, k)`: per component [N_j, Σ r (x − s), Σ r (x − s)²]
-/// (float64, k × (1 + 2d); see [`diag_moments`]).
+/// `mixtureDiagMoments(x, r, shift, out, d, k)`: [N (k) | Σ r (x − s) (k × d) | Σ r (x − s)² (k × d)]
+/// (float64; see [`diag_moments`]).
 #[napi(js_name = "mixtureDiagMoments")]
 pub fn mixture_diag_moments(x: Arr, r: Arr, shift: Arr, out: Arr, d: u32, k: u32) -> Result<()> {
     let op = "mixtureDiagMoments";
@@ -584,14 +585,13 @@ mod tests {
                 }
             }
             for j in 0..k {
-                let o = j * (1 + 2 * d);
                 let nj: f64 = (0..n).map(|i| r[i * k + j]).sum();
-                assert!((mo[o] - nj).abs() <= 1e-11 * nj);
+                assert!((mo[j] - nj).abs() <= 1e-11 * nj);
                 for e in 0..d {
                     let s1: f64 = (0..n).map(|i| r[i * k + j] * (x[i * d + e] - shift[e])).sum();
                     let s2: f64 = (0..n).map(|i| r[i * k + j] * (x[i * d + e] - shift[e]).powi(2)).sum();
-                    assert!((mo[o + 1 + e] - s1).abs() <= 1e-11 * s1.abs().max(1.0), "fast {fast} first ({j}, {e})");
-                    assert!((mo[o + 1 + d + e] - s2).abs() <= 1e-11 * s2.max(1.0), "fast {fast} second ({j}, {e})");
+                    assert!((mo[k + j * d + e] - s1).abs() <= 1e-11 * s1.abs().max(1.0), "fast {fast} first ({j}, {e})");
+                    assert!((mo[k + k * d + j * d + e] - s2).abs() <= 1e-11 * s2.max(1.0), "fast {fast} second ({j}, {e})");
                 }
             }
         }

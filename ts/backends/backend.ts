@@ -69,8 +69,8 @@ export interface Backend<S = unknown> {
   /** Diagonal E-step (cpu device): `out[i·k + j] = Σ_e w_je (x_ie − m_je)²` for m, w (k × d). */
   mixtureDiagQuad?(x: Float64Array, m: Float64Array, w: Float64Array, out: Float64Array, d: number, k: number): void;
   /**
-   * Diagonal M-step moments (cpu device): per component j, `out[j·(1 + 2d) ..]` =
-   * [Σ_i r_ij, Σ_i r_ij (x_i − s), Σ_i r_ij (x_i − s)²] for a shift s (d).
+   * Diagonal M-step moments (cpu device): `out` = [N (k) | F (k × d) | S (k × d)] with
+   * N_j = Σ_i r_ij, F_j = Σ_i r_ij (x_i − s), S_j = Σ_i r_ij (x_i − s)² for a shift s (d).
    */
   mixtureDiagMoments?(x: Float64Array, r: Float64Array, shift: Float64Array, out: Float64Array, d: number, k: number): void;
 }

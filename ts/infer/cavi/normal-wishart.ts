@@ -73,15 +73,8 @@ export function normalWishartUpdate(
     const shift = design?.shift ?? columnMeans(x, n, d);
     const mo = new Float64Array(k * (1 + 2 * d));
     native.mixtureDiagMoments(x, resp, shift, mo, d, k);
-    const first = new Float64Array(k * d);
-    const second = new Float64Array(k * d);
-    for (let j = 0; j < k; j++) {
-      const o = j * (1 + 2 * d);
-      nk[j] = mo[o];
-      first.set(mo.subarray(o + 1, o + 1 + d), j * d);
-      second.set(mo.subarray(o + 1 + d, o + 1 + 2 * d), j * d);
-    }
-    momentsToStats(first, second, shift, d, k, full, prior.m0, stats);
+    nk.set(mo.subarray(0, k));
+    momentsToStats(mo.subarray(k, k + k * d), mo.subarray(k + k * d), shift, d, k, full, prior.m0, stats);
   } else if (design !== undefined) statsByProducts(design, resp, k, full, prior.m0, stats);
   else scatterStats(x, n, d, resp, k, full, prior.m0, stats);
   if (full) {
