@@ -121,3 +121,12 @@ export class Tensor {
     return `Tensor(${this.dtype}, [${this.shape.join(', ')}]) ${body}`;
   }
 }
+
+/**
+ * @internal A tensor's elements where they live on the host, without the copy `dataSync` makes:
+ * the buffer itself on the cpu device (read it before the tensor is disposed), a copy elsewhere.
+ */
+export function hostView(t: Tensor): TypedArray {
+  const b = t.live();
+  return b.backend.readSync(b.data, t.dtype, t.size);
+}

@@ -13,7 +13,7 @@
 import { ENGINE } from '../../core/engine.js';
 import type { Backend } from '../../backends/backend.js';
 import type { TypedArray } from '../../core/dtype.js';
-import type { Tensor } from '../../core/tensor.js';
+import { hostView, type Tensor } from '../../core/tensor.js';
 import { tidy } from '../../core/memory.js';
 import { matmul } from '../../ops/linalg.js';
 import { softmax } from '../../ops/reduce.js';
@@ -82,14 +82,8 @@ export class RowDesign {
   }
 }
 
-/** A float64 tensor's elements without the copy `dataSync` makes (the buffer itself on cpu); read before disposing. */
-function hostView(t: Tensor): Float64Array {
-  const b = t.live();
-  return b.backend.readSync(b.data, t.dtype, t.size) as Float64Array;
-}
-
 function toF64(t: Tensor): Float64Array {
-  const v = hostView(t).slice();
+  const v = hostView(t).slice() as Float64Array;
   t.dispose();
   return v;
 }

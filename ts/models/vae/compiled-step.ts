@@ -10,7 +10,7 @@
  */
 import { valueAndGrad } from '../../core/autodiff.js';
 import type { TypedArray } from '../../core/dtype.js';
-import type { Tensor } from '../../core/tensor.js';
+import { hostView, type Tensor } from '../../core/tensor.js';
 import { tensor } from '../../ops/creation.js';
 import { neg } from '../../ops/elementwise.js';
 import { compile } from '../../compile/compile.js';
@@ -28,12 +28,6 @@ interface StepState<P> {
 
 /** Accepts a step whose loss (scalar 0) is finite and whose gradient flag (scalar 2) is 0. */
 const finiteScalars = (sc: Float64Array): boolean => sc[0] - sc[0] === 0 && sc[2] === 0;
-
-/** A tensor's elements without a copy where they live on the host. */
-function hostData(t: Tensor): TypedArray {
-  const b = t.live();
-  return b.backend.device === 'cpu' ? (b.data as TypedArray) : t.dataSync();
-}
 
 /** A compiled step over batches of one size. */
 export class CompiledStep<P> {
@@ -71,8 +65,8 @@ export class CompiledStep<P> {
    * when the loss or a gradient is not finite.
    */
   step(batch: Batch, baseKey: Key, s: number): boolean {
-    this.x.set(hostData(batch.x));
-    this.labels.set(hostData(batch.labels));
+    this.x.set(hostView(batch.x));
+    this.labels.set(hostView(batch.labels));
     const ok = this.loop.step(baseKey, s, finiteScalars);
     this.loss = this.loop.scalars[0];
     this.bound = this.loop.scalars[1];
