@@ -335,15 +335,7 @@ function findMode(
   x0: Float64Array,
   tol = 1e-4,
 ): { x: Float64Array; hess: Float64Array | null; chol: Float64Array | null; iterations: number; converged: boolean; reason: string } {
-  // A trial point with an invalid density (a scale underflowing to 0 in a funnel): the line search backs off.
-  const safe: ValueGrad = (z) => {
-    try {
-      return fns.one(z);
-    } catch (e) {
-      if (e instanceof VarinfError) return { f: Infinity, g: new Float64Array(z.length) };
-      throw e;
-    }
-  };
+  const safe = backOff(fns.one);
   const r = lbfgs(safe, x0, { maxIter: 300 });
   let x = r.x;
   let { f, g } = fns.one(x);
@@ -762,6 +754,21 @@ export function fit<A extends unknown[]>(model: ModelFn<A>, args: A, opts: FitOp
 }
 
 /**
+ * `fg`, with a point where the density is invalid (a scale underflowing to 0 in a funnel, a far
+ * draw) scored +∞ with a zero gradient, so that a line search backs off instead of throwing.
+ */
+function backOff(fg: ValueGrad): ValueGrad {
+  return (z) => {
+    try {
+      return fg(z);
+    } catch (e) {
+      if (e instanceof VarinfError) return { f: Infinity, g: new Float64Array(z.length) };
+      throw e;
+    }
+  };
+}
+
+/**
  * The Gaussian q = N(m, L Lᵀ) (L lower triangular, or diagonal for a mean-field guide) that
  * minimizes the sample-average loss over N fixed antithetic draws ±εₙ ~ N(0, I):
  *   F(m, L) = (1/N) Σₙ U(m + L εₙ) − log|det L|,
@@ -805,14 +812,7 @@ function sampleAverageGaussian(
         z[s * d + i] = v;
       }
     const grad = new Float64Array(x.length);
-    let r: { f: Float64Array; g: Float64Array };
-    try {
-      r = bg(z, n);
-    } catch (e) {
-      // A far draw with a non-finite density: the line search backs off.
-      if (e instanceof VarinfError) return { f: Infinity, g: grad };
-      throw e;
-    }
+    const r = bg(z, n);
     let f = 0;
     for (let s = 0; s < n; s++) f += r.f[s];
     f /= n;
@@ -831,8 +831,10 @@ function sampleAverageGaussian(
   const x0 = new Float64Array(d + cells.length);
   x0.set(m0);
   cells.forEach(([i, j], k) => (x0[d + k] = i === j ? Math.log(l0[i * d + i]) : l0[i * d + j]));
-  if (!Number.isFinite(fg(x0).f)) return null;
-  const r = lbfgs(fg, x0, { maxIter: 500, gtol: 1e-6 });
+  // A far draw with a non-finite density: the line search backs off.
+  const safe = backOff(fg);
+  if (!Number.isFinite(safe(x0).f)) return null;
+  const r = lbfgs(safe, x0, { maxIter: 500, gtol: 1e-6 });
   return { m: r.x.slice(0, d), l: toL(r.x), iterations: r.iterations };
 }
 
