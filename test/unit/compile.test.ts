@@ -28,6 +28,7 @@ import {
   type Tensor,
 } from '../../ts/index.js';
 import { compile, CompileError } from '../../ts/compile/index.js';
+import { CompiledLoop } from '../../ts/compile/loop.js';
 import { ENGINE } from '../../ts/core/engine.js';
 import { allocArray } from '../../ts/core/dtype.js';
 import { KERNEL_NAMES, KERNELS } from '../../ts/kernels/spec.js';
@@ -417,6 +418,49 @@ describe('SVI compiled step', () => {
     expect(r.compiled.used).toBe(false);
     expect(r.compiled.reason).toMatch(/CompileError: .*item\(\)/);
     expect(r.steps).toBe(3);
+  });
+});
+
+describe('CompiledLoop.run (a generated loop of steps)', () => {
+  // State x [3]; step t adds a normal draw of key foldIn(base, t) scaled by 0.1 and 1; the loss
+  // 1 / (4 − t') where t' counts the steps taken, infinite at the fifth step.
+  const stepFn = compile((st: { x: Tensor; n: Tensor }, k: Key, _ex: unknown): unknown[] => {
+    const x = add(st.x, mul(normal(k, [3], { dtype: 'float64' }), 0.1));
+    return [{ x, n: add(st.n, 1) }, div(1, sub(4, st.n)), sum(x)];
+  });
+  const start = (): { x: Tensor; n: Tensor } => ({ x: tensor([1, 2, 3]), n: tensor([0]) });
+
+  it('runs the steps of `step` one by one, bit for bit, and records the chosen scalar', () => {
+    const base = key(7);
+    const one = new CompiledLoop(stepFn, start(), base, null);
+    const many = new CompiledLoop(stepFn, start(), base, null);
+    const byStep: number[] = [];
+    for (let t = 0; t < 3; t++) {
+      expect(one.step(base, 10 + t, () => true)).toBe(true);
+      byStep.push(one.scalars[1]);
+    }
+    const rec = new Float64Array(5).fill(-1);
+    expect(many.run(base, 10, 3, { finite: [0], zero: [], record: 1 }, rec, 2)).toBe(3);
+    expect(Array.from(rec)).toEqual([-1, -1, ...byStep]);
+    expect(arr(many.state().x)).toEqual(arr(one.state().x));
+    // The same draws as eager code with the same keys.
+    let x = tensor([1, 2, 3]);
+    for (let t = 0; t < 3; t++) x = add(x, mul(normal(foldIn(base, 10 + t), [3], { dtype: 'float64' }), 0.1));
+    expect(arr(many.state().x)).toEqual(arr(x));
+  });
+
+  it('stops at the first rejected step with the last accepted state and the rejected scalars', () => {
+    const loop = new CompiledLoop(stepFn, start(), key(1), null);
+    const rec = new Float64Array(10);
+    const done = loop.run(key(1), 0, 10, { finite: [0], zero: [] }, rec, 0);
+    expect(done).toBe(4);
+    expect(Array.from(rec.subarray(0, 4))).toEqual([1 / 4, 1 / 3, 1 / 2, 1]);
+    expect(loop.scalars[0]).toBe(Infinity);
+    expect(arr(loop.state().n)).toEqual([4]);
+    // A scalar that must be 0 and is not rejects the first step.
+    const strict = new CompiledLoop(stepFn, start(), key(1), null);
+    expect(strict.run(key(1), 0, 3, { finite: [], zero: [0] }, rec, 0)).toBe(0);
+    expect(arr(strict.state().n)).toEqual([0]);
   });
 });
 

@@ -6,11 +6,22 @@
 import { ENGINE } from '../core/engine.js';
 import type { TypedArray } from '../core/dtype.js';
 import type { Tensor } from '../core/tensor.js';
-import { philox4x32, TAG_FOLD } from '../random/philox.js';
 import type { Key } from '../random/key.js';
+import type { Plan } from './codegen.js';
 import type { CompiledFunction, Lowered } from './compile.js';
 import { CompileError } from './errors.js';
+import { foldWords } from './rand.js';
 import { flatten, rebuild } from './tree.js';
+
+/** Which scalar outputs decide whether a step of `CompiledLoop.run` is accepted, and which one it records. */
+export interface LoopAccept {
+  /** Scalars (indices after the state) that must be finite. */
+  finite: readonly number[];
+  /** Scalars that must be 0 (finite flags). */
+  zero: readonly number[];
+  /** The scalar recorded per accepted step. Default 0. */
+  record?: number;
+}
 
 /**
  * Runs a compiled step many times. The step takes `[state, key, extra]` and returns
@@ -24,9 +35,9 @@ export class CompiledLoop<S, E = unknown> {
   private readonly outs: TypedArray[];
   private readonly templateState: unknown;
   private readonly kw = new Uint32Array(2);
-  private readonly scratch = new Uint32Array(4);
   /** The scalar outputs of the last step. */
   readonly scalars: Float64Array;
+  private readonly drivers = new Map<string, Driver>();
 
   constructor(
     step: CompiledFunction<[S, Key, E], unknown[]>,
@@ -64,9 +75,7 @@ export class CompiledLoop<S, E = unknown> {
    * `accept(scalars)` is true the new state becomes current; otherwise the state stays as it was.
    */
   step(baseKey: Key, t: number, accept: (scalars: Float64Array) => boolean): boolean {
-    philox4x32(t >>> 0, 0, TAG_FOLD, 0, baseKey.k0, baseKey.k1, this.scratch);
-    this.kw[0] = this.scratch[0];
-    this.kw[1] = this.scratch[1];
+    foldWords(t, baseKey.k0, baseKey.k1, this.kw);
     const outs = this.outs;
     this.lowered.plan.run(this.ins, this.kw, outs);
     const n = this.nState;
@@ -79,6 +88,25 @@ export class CompiledLoop<S, E = unknown> {
       outs[i] = a;
     }
     return true;
+  }
+
+  /**
+   * Runs steps `t0, t0 + 1, ...` (keys `foldIn(baseKey, t)`) in one generated loop until `n` are
+   * done or one is rejected: a step is accepted when the scalars `accept.finite` are finite and
+   * `accept.zero` are 0, and then its scalar `accept.record` goes to `record[off + i]`. Returns
+   * how many steps were accepted; when fewer than `n`, the next step was rejected: the state is
+   * the last accepted one and `scalars` holds the rejected step's values.
+   */
+  run(baseKey: Key, t0: number, n: number, accept: LoopAccept, record: Float64Array, off: number): number {
+    const id = `${accept.finite.join(',')}|${accept.zero.join(',')}|${accept.record ?? 0}`;
+    let f = this.drivers.get(id);
+    if (f === undefined) {
+      f = makeDriver(this.lowered.plan.run, this.nState, this.scalars.length, accept);
+      this.drivers.set(id, f);
+    }
+    const done = f(this.ins, this.kw, this.outs, n, t0, baseKey.k0, baseKey.k1, record, off);
+    if (done < n) for (let i = 0; i < this.scalars.length; i++) this.scalars[i] = this.outs[this.nState + i][0];
+    return done;
   }
 
   /** The current state as fresh tensors. */
@@ -98,6 +126,28 @@ export class CompiledLoop<S, E = unknown> {
   get stats(): Lowered['plan']['stats'] {
     return this.lowered.plan.stats;
   }
+}
+
+/** `CompiledLoop.run`'s loop: returns how many of the `n` steps were accepted (see there). */
+type Driver = (I: TypedArray[], KW: Uint32Array, O: TypedArray[], n: number, t0: number, k0: number, k1: number, L: Float64Array, off: number) => number;
+
+/**
+ * Generates the loop around a plan's `run` for one acceptance rule: per step the key words, the
+ * step, the acceptance test on the scalar outputs, the record, and the swap of the state's input
+ * and output buffers. (Inlining the step's body into the loop measured slower for the larger
+ * steps; V8 inlines `run` where that pays.)
+ */
+function makeDriver(run: Plan['run'], nState: number, nScalars: number, accept: LoopAccept): Driver {
+  const { finite, zero, record = 0 } = accept;
+  if ([...finite, ...zero, record].some((j) => !(Number.isInteger(j) && j >= 0 && j < nScalars)))
+    throw new CompileError(`CompiledLoop.run: scalar indices must be integers in [0, ${nScalars}), got ${JSON.stringify(accept)}`);
+  const q = (j: number): string => `O[${nState + j}][0]`;
+  const ok = [...finite.map((j) => `${q(j)} - ${q(j)} === 0`), ...zero.map((j) => `${q(j)} === 0`)].join(' && ') || 'true';
+  const swaps: string[] = [];
+  for (let i = 0; i < nState; i++) swaps.push(`x = I[${i}]; I[${i}] = O[${i}]; O[${i}] = x;`);
+  const body = ['fold(t0 + t, k0, k1, KW);', 'run(I, KW, O);', `if (!(${ok})) return t;`, `L[off + t] = ${q(record)};`, ...swaps];
+  const src = `return function loop(I, KW, O, n, t0, k0, k1, L, off) {\n  let x;\n  for (let t = 0; t < n; t++) {\n${body.map((l) => `    ${l}`).join('\n')}\n  }\n  return n;\n};`;
+  return (new Function('run', 'fold', src) as (r: Plan['run'], f: typeof foldWords) => Driver)(run, foldWords);
 }
 
 function sizeOf(s: readonly number[]): number {

@@ -64,6 +64,13 @@ export function fillNormal(k0: number, k1: number, out: TypedArray, float32: boo
   }
 }
 
+/** Writes the words of `foldIn(key(k0, k1), t)` into `out[0..1]` (a loop's key of step t). */
+export function foldWords(t: number, k0: number, k1: number, out: Uint32Array): void {
+  philox4x32(t >>> 0, 0, TAG_FOLD, 0, k0, k1, w);
+  out[0] = w[0];
+  out[1] = w[1];
+}
+
 /** Derives every key slot's words into `ks` (two per slot) from the input keys' words `kw`. */
 export function deriveKeys(defs: readonly KeyDef[], kw: Uint32Array, ks: Uint32Array): void {
   for (let s = 0; s < defs.length; s++) {

@@ -8,7 +8,7 @@ import { valueAndGrad } from '../core/autodiff.js';
 import { VarinfError, ValueError } from '../core/errors.js';
 import type { Tensor } from '../core/tensor.js';
 import { compile, type CompiledFunction } from '../compile/compile.js';
-import { CompiledLoop } from '../compile/loop.js';
+import { CompiledLoop, type LoopAccept } from '../compile/loop.js';
 import { getValidateArgs, setValidateArgs } from '../distributions/distribution.js';
 import { bijectTo } from '../bijectors/bijectTo.js';
 import type { Transform } from '../bijectors/transform.js';
@@ -233,6 +233,9 @@ function plateNesting(tr: Trace): number {
   return n;
 }
 
+/** A compiled step `[state', loss, gradFlag, paramFlag]` is accepted when the loss is finite and both flags are 0. */
+const ACCEPT: LoopAccept = { finite: [0], zero: [1, 2] };
+
 /** The run loop as a generator that yields whenever it is time to let the event loop breathe. */
 function* loopSteps<A extends unknown[]>(svi: SVI<A>, key: Key, numSteps: number, args: A, opts: SVIRunOptions): Generator<void, SVIResult, void> {
   if (!Number.isInteger(numSteps) || numSteps < 0) throw new ValueError(`SVI.run: numSteps must be a non-negative integer, got ${numSteps}`);
@@ -259,30 +262,38 @@ function* loopSteps<A extends unknown[]>(svi: SVI<A>, key: Key, numSteps: number
       compiled.used = true;
     }
   }
-  const finite = (s: Float64Array): boolean => s[0] - s[0] === 0 && s[1] === 0 && s[2] === 0;
   const base = state.key;
   const step0 = state.step;
-  for (let i = 0; i < numSteps; i++) {
+  // A chunk of compiled steps runs as one generated loop; it ends at the next progress report or
+  // convergence check, and after about 20 ms (estimated from the last chunk) so the event loop breathes.
+  let perStepMs = Infinity;
+  while (done < numSteps) {
     if (opts.signal?.aborted) {
       aborted = true;
       break;
     }
+    let end = Math.min(numSteps, (Math.floor(done / every) + 1) * every);
+    if (opts.tolRelObj !== undefined) end = Math.min(end, (Math.floor(done / evalEvery) + 1) * evalEvery);
+    end = loop === null ? done + 1 : Math.min(end, done + Math.max(1, Math.floor(20 / perStepMs)));
+    const c0 = performance.now();
+    const from = done;
     if (loop !== null) {
-      if (loop.step(base, step0 + i, finite)) losses[i] = loop.scalars[0];
-      else {
+      done += loop.run(base, step0 + done, end - done, ACCEPT, losses, done);
+      if (done < end) {
         // Diagnose eagerly from the unchanged state: raises the eager path's error naming the step and site.
-        const cur: SVIState = { ...loop.state(), step: step0 + i, key: base };
+        const cur: SVIState = { ...loop.state(), step: step0 + done, key: base };
         const r = svi.update(cur, ...args);
         loop.setState({ params: r.state.params, optState: r.state.optState });
-        losses[i] = r.loss;
+        losses[done++] = r.loss;
       }
     } else {
       const r = svi.update(state, ...args);
       state = r.state;
-      losses[i] = r.loss;
+      losses[done++] = r.loss;
     }
-    done = i + 1;
-    if (i === 0) firstStepMs = performance.now() - t0;
+    const now = performance.now();
+    perStepMs = (now - c0) / (done - from);
+    if (from === 0) firstStepMs = now - t0;
     if (done % every === 0 || done === numSteps) {
       const recent = meanOf(losses, Math.max(0, done - every), done);
       opts.onProgress?.(step0 + done, recent);
@@ -300,7 +311,7 @@ function* loopSteps<A extends unknown[]>(svi: SVI<A>, key: Key, numSteps: number
       }
       prevWindow = w;
     }
-    if (performance.now() - lastYield > 50) {
+    if (now - lastYield > 50) {
       yield;
       lastYield = performance.now();
     }
