@@ -28,8 +28,10 @@ import {
   loadTrainState,
   saveTrainState,
   testElbo,
+  trainLoop,
   trainVAE,
   vaeLoss,
+  type StepLossFn,
   type VAEParams,
 } from '../../ts/models/vae/index.js';
 
@@ -425,7 +427,7 @@ describe('training, checkpoints and bad input', () => {
     expect(r.compiled).toEqual({ used: true });
   });
 
-  it.skipIf(!hasMnist())('the compiled step follows the eager trajectory on MNIST (native fused loops), and a β schedule runs eagerly', async () => {
+  it.skipIf(!hasMnist())('the compiled step follows the eager trajectory on MNIST (native fused loops), with a β schedule as an input', async () => {
     const train = subset(loadMnist('train'), 400);
     const vae = VAE({ xDim: 784, layers: [{ z: 20, hidden: [100] }] });
     const opt = V.adam(1e-3);
@@ -443,9 +445,32 @@ describe('training, checkpoints and bad input', () => {
       const [x, y] = [arr(a[name]), arr(b[name])];
       expect(Math.max(...x.map((v, i) => Math.abs(v - y[i]))), name).toBeLessThan(1e-4);
     }
-    const scheduled = await run(false, (s) => Math.min(1, s / 10));
-    expect(scheduled.compiled.used).toBe(false);
-    const viaDefault = await trainVAE(vae, { params: p, optState: opt.init(p), step: 0 }, new MinibatchLoader(train, { batchSize: 100, key: V.key(1), binarize: 'dynamic' }), { steps: 2, key: V.key(4), optimizer: opt, beta: (s) => s });
-    expect(viaDefault.compiled.used).toBe(false);
+    // A β schedule is an input of the compiled step: the same trajectory as eager, β changing every step.
+    const warm = (s: number): number => Math.min(1, s / 10);
+    const [eagerW, compW] = [await run(false, warm), await run(true, warm)];
+    expect(compW.compiled).toEqual({ used: true });
+    expect(compW.history.map((h) => h.beta)).toEqual(eagerW.history.map((h) => h.beta));
+    compW.history.forEach((h, i) => expect(Math.abs(h.loss - eagerW.history[i].loss)).toBeLessThan(1e-4 * Math.abs(eagerW.history[i].loss)));
+    expect(Math.abs(compW.history[11].loss - comp.history[11].loss)).toBeGreaterThan(1);
+  });
+
+  it.skipIf(!hasMnist())('a loss that reads the step number or the batch indices runs eagerly and says why', async () => {
+    const train = subset(loadMnist('train'), 200);
+    const vae = VAE({ xDim: 784, layers: [{ z: 5, hidden: [20] }] });
+    const opt = V.adam(1e-3);
+    const p = vae.init(V.key(0));
+    const go = (loss: StepLossFn<VAEParams>): ReturnType<typeof trainLoop<VAEParams>> =>
+      trainLoop({ params: p, optState: opt.init(p), step: 0 }, new MinibatchLoader(train, { batchSize: 50, key: V.key(1) }), { steps: 3, key: V.key(4), optimizer: opt, loss });
+    const byStep = await go((q, b, k, s) => vaeLoss(vae, q, b.x, vae.noise(k, 1, b.size), { beta: 1 / (1 + s) }));
+    expect(byStep.compiled.used).toBe(false);
+    expect(byStep.compiled.reason).toMatch(/different graphs at steps 0 and 1: it reads the step number/);
+    expect(byStep.state.step).toBe(3);
+    const byIndex = await go((q, b, k) => vaeLoss(vae, q, b.x, vae.noise(k, 1, b.size), { beta: b.indices[0] % 2 }));
+    expect(byIndex.compiled.reason).toMatch(/not batch\.indices/);
+    // The same losses compile when the schedule comes through `hyper`.
+    const viaHyper = await trainLoop({ params: p, optState: opt.init(p), step: 0 }, new MinibatchLoader(train, { batchSize: 50, key: V.key(1) }), {
+      steps: 3, key: V.key(4), optimizer: opt, hyper: (s) => ({ beta: 1 / (1 + s) }), loss: (q, b, k, _s, h) => vaeLoss(vae, q, b.x, vae.noise(k, 1, b.size), { beta: h.beta }),
+    });
+    expect(viaHyper.compiled.used).toBe(true);
   });
 });

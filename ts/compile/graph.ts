@@ -163,11 +163,23 @@ export function dce(g: Graph): void {
   g.nodes = keep.reverse();
 }
 
-/** A string that is equal for two traces exactly when they record the same computation. */
+/** A 32-bit hash of an array's bytes (large constants in fingerprints: data baked in at trace time). */
+function contentHash(a: TypedArray): number {
+  const w = new Int32Array(a.buffer, a.byteOffset, a.byteLength >> 2);
+  let h = 0x811c9dc5 | 0;
+  for (let i = 0; i < w.length; i++) h = Math.imul(h ^ w[i], 0x01000193);
+  return h >>> 0;
+}
+
+/**
+ * A string that is equal for two traces when they record the same computation (constants of more
+ * than 65,536 elements compare by a hash of their bytes).
+ */
 export function fingerprint(g: Graph): string {
   const parts: string[] = [];
   for (const v of g.values) {
     if (v.kind === 'const' && v.size <= 65536) parts.push(`c${v.id}:${constKey(v, 65536)}`);
+    else if (v.kind === 'const') parts.push(`c${v.id}:${v.dtype}[${v.shape.join(',')}]#${contentHash(v.data as TypedArray)}`);
     else parts.push(`${v.kind[0]}${v.id}:${v.dtype}[${v.shape.join(',')}]${v.input ?? ''}`);
   }
   for (const n of g.nodes) parts.push(`${n.op}(${n.ins.join(',')})>${n.outs.join(',')}${attrKey(n.attrs)}@${n.keySlot}`);

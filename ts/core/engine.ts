@@ -27,6 +27,8 @@ export interface TapeEntry {
 export interface KernelRecorder {
   kernel(name: KernelName, inputs: readonly Tensor[], outputs: readonly Tensor[], attrs: unknown): void;
   alias(src: Tensor, view: Tensor): void;
+  /** Whether the tensor's value depends on the traced function's inputs (host reads of it fail). */
+  isTraced(t: Tensor): boolean;
 }
 
 /** The ops recorded while a gradient is taken. */

@@ -107,6 +107,8 @@ export class MinibatchLoader {
   readonly dim: number;
   readonly n: number;
   readonly binarize: Binarization;
+  /** The largest label in the data set. */
+  readonly maxLabel: number;
   private readonly ds: ImageDataset;
   private readonly key: Key;
   private readonly shuffle: boolean;
@@ -129,8 +131,12 @@ export class MinibatchLoader {
     if (ds.images.length !== ds.n * dim)
       throw new ValueError(`MinibatchLoader: ${ds.name} has ${ds.images.length} pixels, not ${ds.n} images of ${ds.rows}×${ds.cols}`);
     if (ds.labels.length !== ds.n) throw new ValueError(`MinibatchLoader: ${ds.name} has ${ds.labels.length} labels for ${ds.n} images`);
-    for (let i = 0; i < ds.n; i++)
+    let maxLabel = 0;
+    for (let i = 0; i < ds.n; i++) {
       if (ds.labels[i] >= numClasses) throw new ValueError(`MinibatchLoader: label ${ds.labels[i]} of image ${i} in ${ds.name} is out of range [0, ${numClasses})`);
+      maxLabel = Math.max(maxLabel, ds.labels[i]);
+    }
+    this.maxLabel = maxLabel;
     if (dropLast && ds.n < batchSize) throw new ValueError(`MinibatchLoader: ${ds.name} has ${ds.n} images, fewer than one batch of ${batchSize} (set dropLast: false)`);
     this.ds = ds;
     this.batchSize = batchSize;

@@ -22,7 +22,7 @@
  */
 import { ShapeError, ValueError, fmtShape } from '../../core/errors.js';
 import type { Tensor } from '../../core/tensor.js';
-import { relu, sigmoid, sub, mul } from '../../ops/elementwise.js';
+import { relu, sigmoid, sub } from '../../ops/elementwise.js';
 import { mean, sum } from '../../ops/reduce.js';
 import { reshape } from '../../ops/shape.js';
 import { full } from '../../ops/creation.js';
@@ -33,7 +33,7 @@ import { normal, type FloatDType } from '../../random/samplers.js';
 import type { MinibatchLoader } from '../../data/loader.js';
 import type { TrainState } from './checkpoint.js';
 import { trainLoop, type LoopOptions, type TrainResult } from './loop.js';
-import { betaAt, type BetaSchedule } from './objectives.js';
+import { betaAt, checkWeight, weighted, type BetaSchedule, type Weight } from './objectives.js';
 import { bernoulliLogLik, checkInt, clampLogVar, DEFAULT_LOGVAR_RANGE, dense, gaussianLogLik, klStdNormalPerDim, reparameterize } from './terms.js';
 import { meanOverChunks } from './evaluate.js';
 
@@ -236,7 +236,7 @@ export function ConvVAE(config: ConvVAEConfig = {}): ConvVAEModel {
 /** Options of `convVaeLoss`. */
 export interface ConvLossOptions {
   /** KL weight β; default 1. */
-  beta?: number;
+  beta?: Weight;
 }
 
 /**
@@ -248,11 +248,11 @@ export interface ConvLossOptions {
  */
 export function convVaeLoss(model: ConvVAEModel, params: ConvVAEParams, x: Tensor, eps: Tensor, opts: ConvLossOptions = {}): { loss: Tensor; bound: Tensor } {
   const { beta = 1 } = opts;
-  if (!(beta >= 0) || !Number.isFinite(beta)) throw new ValueError(`convVaeLoss: beta must be a finite number ≥ 0, got ${beta}`);
+  checkWeight('convVaeLoss', 'beta', beta);
   const t = model.forward(params, x, eps);
   const rec = mean(t.logPx);
   const kl = mean(t.kl);
-  return { loss: sub(beta === 1 ? kl : mul(kl, beta), rec), bound: sub(rec, kl) };
+  return { loss: sub(weighted(kl, beta), rec), bound: sub(rec, kl) };
 }
 
 /** Options of `trainConvVAE`. */
@@ -281,8 +281,8 @@ export async function trainConvVAE(model: ConvVAEModel, state: TrainState<ConvVA
     name: 'trainConvVAE',
     xDim: model.xDim,
     config: model.config,
-    betaAt: (s) => betaAt(beta, s),
-    loss: (p, batch, key: Key, s) => convVaeLoss(model, p, batch.x, model.noise(key, k, batch.size), { beta: betaAt(beta, s) }),
+    hyper: (s) => ({ beta: betaAt(beta, s) }),
+    loss: (p, batch, key: Key, _s, h) => convVaeLoss(model, p, batch.x, model.noise(key, k, batch.size), { beta: h.beta }),
   });
 }
 

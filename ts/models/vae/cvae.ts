@@ -11,7 +11,8 @@
  */
 import { DTypeError, ShapeError, ValueError, fmtShape } from '../../core/errors.js';
 import type { Tensor } from '../../core/tensor.js';
-import { add, mul, sigmoid, sub } from '../../ops/elementwise.js';
+import { ENGINE } from '../../core/engine.js';
+import { add, cast, mul, sigmoid, sub } from '../../ops/elementwise.js';
 import { tensor } from '../../ops/creation.js';
 import { mean, sum } from '../../ops/reduce.js';
 import { gather, slice, transpose } from '../../ops/shape.js';
@@ -22,7 +23,7 @@ import { split, type Key } from '../../random/key.js';
 import { normal, type FloatDType } from '../../random/samplers.js';
 import type { TrainState } from './checkpoint.js';
 import { trainLoop, type LoopOptions, type TrainResult } from './loop.js';
-import { betaAt, type BetaSchedule } from './objectives.js';
+import { betaAt, checkWeight, weighted, type BetaSchedule, type Weight } from './objectives.js';
 import { bernoulliLogLik, checkInt, clampLogVar, DEFAULT_LOGVAR_RANGE, dense, gaussianLogLik, klDiagNormalPerDim, klStdNormalPerDim, reparameterize } from './terms.js';
 import { meanOverChunks } from './evaluate.js';
 
@@ -115,13 +116,19 @@ export interface CVAEModel {
 
 /**
  * Validates labels against [0, numClasses) and returns them as an int32 tensor [B]; errors name
- * `op`, the offending value and its position, and the expected count.
+ * `op`, the offending value and its position, and the expected count. Labels that are inputs of a
+ * step being compiled are checked for shape only (their values change from call to call; the
+ * compiled gather checks its indices, and the training loops check the data set's labels).
  * @example checkClassLabels('CVAE.forward', [3, 7], 10, 2) // int32 tensor [2]
  */
 export function checkClassLabels(op: string, labels: LabelsLike, numClasses: number, batch?: number): Tensor {
   const isT = typeof (labels as Tensor).dataSync === 'function';
   const t = labels as Tensor;
   if (isT && t.shape.length !== 1) throw new ShapeError(`${op}: labels must be a vector [B], got ${fmtShape(t.shape)}`);
+  if (isT && ENGINE.recorder?.isTraced(t) === true) {
+    if (batch !== undefined && t.shape[0] !== batch) throw new ShapeError(`${op}: ${t.shape[0]} labels for a batch of ${batch}`);
+    return t.dtype === 'int32' ? t : cast(t, 'int32');
+  }
   const vals: ArrayLike<number> = isT ? t.dataSync() : (labels as ArrayLike<number>);
   if (batch !== undefined && vals.length !== batch) throw new ShapeError(`${op}: ${vals.length} labels for a batch of ${batch}`);
   for (let i = 0; i < vals.length; i++) {
@@ -314,7 +321,7 @@ function eye(n: number, dtype: FloatDType): Tensor {
 /** Options of `cvaeLoss`. */
 export interface CVAELossOptions {
   /** KL weight β; default 1. */
-  beta?: number;
+  beta?: Weight;
 }
 
 /**
@@ -327,11 +334,11 @@ export interface CVAELossOptions {
  */
 export function cvaeLoss(model: CVAEModel, params: CVAEParams, x: Tensor, labels: LabelsLike, eps: Tensor, opts: CVAELossOptions = {}): { loss: Tensor; bound: Tensor } {
   const beta = opts.beta ?? 1;
-  if (!(beta >= 0) || !Number.isFinite(beta)) throw new ValueError(`cvaeLoss: beta must be a finite number ≥ 0, got ${beta}`);
+  checkWeight('cvaeLoss', 'beta', beta);
   const t = model.forward(params, x, labels, eps);
   const rec = mean(t.logPx);
   const kl = mul(sum(t.kl), 1 / t.kl.shape[0]);
-  return { loss: sub(beta === 1 ? kl : mul(kl, beta), rec), bound: sub(rec, kl) };
+  return { loss: sub(weighted(kl, beta), rec), bound: sub(rec, kl) };
 }
 
 /** Options of `trainCVAE`. */
@@ -353,13 +360,14 @@ export interface TrainCVAEOptions extends LoopOptions {
 export async function trainCVAE(model: CVAEModel, state: TrainState<CVAEParams>, loader: MinibatchLoader, opts: TrainCVAEOptions): Promise<TrainResult<CVAEParams>> {
   const { k = 1, beta = 1 } = opts;
   checkInt('trainCVAE', 'k (samples per example)', k, 1);
+  if (loader.maxLabel >= model.config.numClasses) throw new ValueError(`trainCVAE: the loader's data set has label ${loader.maxLabel} but the model has ${model.config.numClasses} classes`);
   return trainLoop(state, loader, {
     ...opts,
     name: 'trainCVAE',
     xDim: model.config.xDim,
     config: model.config,
-    betaAt: (s) => betaAt(beta, s),
-    loss: (p, batch, key: Key, s) => cvaeLoss(model, p, castTo(batch.x, model.config.dtype), batch.labels, model.noise(key, k, batch.size), { beta: betaAt(beta, s) }),
+    hyper: (s) => ({ beta: betaAt(beta, s) }),
+    loss: (p, batch, key: Key, _s, h) => cvaeLoss(model, p, castTo(batch.x, model.config.dtype), batch.labels, model.noise(key, k, batch.size), { beta: h.beta }),
   });
 }
 

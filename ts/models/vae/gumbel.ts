@@ -28,7 +28,8 @@ import { reshape } from '../../ops/shape.js';
 import { Key, split } from '../../random/key.js';
 import { categorical, uniform, type FloatDType } from '../../random/samplers.js';
 import type { TrainState } from './checkpoint.js';
-import { trainLoop, type LoopOptions, type StepLoss, type TrainResult } from './loop.js';
+import { trainLoop, type Hyper, type LoopOptions, type StepLoss, type TrainResult } from './loop.js';
+import { checkWeight, weighted, type Weight } from './objectives.js';
 import { bernoulliLogLik, checkInt, denseStack } from './terms.js';
 import { checkRows, importanceSampled, meanOverChunks } from './evaluate.js';
 
@@ -73,10 +74,10 @@ export interface GumbelSoftmaxOptions {
  * const y = gumbelSoftmaxSample(logits, key(3), 0.5);               // relaxed, on the simplex
  * const h = gumbelSoftmaxSample(logits, key(3), 0.5, { hard: true }); // one-hot, ST gradient
  */
-export function gumbelSoftmaxSample(logits: Tensor, noise: Key | Tensor, tau: number, opts: GumbelSoftmaxOptions = {}): Tensor {
+export function gumbelSoftmaxSample(logits: Tensor, noise: Key | Tensor, tau: Weight, opts: GumbelSoftmaxOptions = {}): Tensor {
   const r = logits.shape.length;
   if (r === 0 || logits.shape[r - 1] < 2) throw new ValueError(`gumbelSoftmaxSample: the last axis of logits holds the K classes and needs K ≥ 2, got logits ${fmtShape(logits.shape)}`);
-  if (!(tau > 0) || !Number.isFinite(tau)) throw new ValueError(`gumbelSoftmaxSample: the temperature tau must be a finite number > 0, got ${tau}`);
+  checkWeight('gumbelSoftmaxSample', 'the temperature tau', tau, true);
   const g = noise instanceof Key ? gumbelNoise(noise, logits.shape, logits.dtype === 'float64' ? 'float64' : 'float32') : noise;
   const gr = g.shape.length;
   if (gr < r || logits.shape.some((d, i) => d !== g.shape[gr - r + i]))
@@ -173,7 +174,7 @@ export interface GumbelVAEModel {
    * One pass with Gumbel noise g [k, B, N, K] at temperature τ: y = softmax((log π + g)/τ)
    * (straight-through one-hot when `hard`), decoded; returns log p(x|y), the categorical KL and the logits.
    */
-  forward(params: GumbelVAEParams, x: Tensor, g: Tensor, tau: number, opts?: { hard?: boolean }): GumbelForward;
+  forward(params: GumbelVAEParams, x: Tensor, g: Tensor, tau: Weight, opts?: { hard?: boolean }): GumbelForward;
   /** Pixel probabilities of `n` images decoded from the uniform prior over the N·K one-hot codes. */
   sample(params: GumbelVAEParams, k: Key, n: number): Tensor;
   /** Pixel probabilities decoded from each latent's most probable class: x ↦ E[x | y = one_hot(argmax q(y|x))]. */
@@ -254,11 +255,11 @@ export function GumbelSoftmaxVAE(config: GumbelVAEConfig = {}): GumbelVAEModel {
 /** Options of `gumbelLoss`. */
 export interface GumbelLossOptions {
   /** The temperature τ > 0. */
-  tau: number;
+  tau: Weight;
   /** Straight-through Gumbel-Softmax (forward one-hot); default false. */
   straightThrough?: boolean;
   /** Weight of the KL term; default 1. */
-  beta?: number;
+  beta?: Weight;
 }
 
 /**
@@ -270,11 +271,11 @@ export interface GumbelLossOptions {
  */
 export function gumbelLoss(model: GumbelVAEModel, params: GumbelVAEParams, x: Tensor, g: Tensor, opts: GumbelLossOptions): { loss: Tensor; bound: Tensor } {
   const { tau, straightThrough = false, beta = 1 } = opts;
-  if (!(beta >= 0) || !Number.isFinite(beta)) throw new ValueError(`gumbelLoss: beta must be a finite number ≥ 0, got ${beta}`);
+  checkWeight('gumbelLoss', 'beta', beta);
   const t = model.forward(params, x, g, tau, { hard: straightThrough });
   const rec = mean(t.logPx);
   const kl = mean(t.kl);
-  return { loss: sub(beta === 1 ? kl : mul(kl, beta), rec), bound: sub(rec, kl) };
+  return { loss: sub(weighted(kl, beta), rec), bound: sub(rec, kl) };
 }
 
 /** Options of `trainGumbelVAE`. */
@@ -307,7 +308,8 @@ export async function trainGumbelVAE(model: GumbelVAEModel, state: TrainState<Gu
     name: 'trainGumbelVAE',
     xDim: model.config.xDim,
     config: { ...model.config, straightThrough },
-    loss: (p: GumbelVAEParams, batch: Batch, key: Key, s: number): StepLoss => gumbelLoss(model, p, batch.x, model.noise(key, k, batch.size), { tau: tauAt(s), straightThrough }),
+    hyper: (s) => ({ tau: tauAt(s) }),
+    loss: (p: GumbelVAEParams, batch: Batch, key: Key, _s: number, h: Hyper): StepLoss => gumbelLoss(model, p, batch.x, model.noise(key, k, batch.size), { tau: h.tau, straightThrough }),
   });
 }
 

@@ -28,7 +28,7 @@ import { split, type Key } from '../../random/key.js';
 import type { TrainState } from './checkpoint.js';
 import { trainLoop, type LoopOptions, type TrainResult } from './loop.js';
 import { VAE, type ForwardTerms, type GaussianHeadParams, type StochasticLayerSpec, type VAEModel, type VAEParams } from './model.js';
-import { betaAt, type BetaSchedule, type LossResult } from './objectives.js';
+import { betaAt, checkWeight, weighted, type BetaSchedule, type LossResult, type Weight } from './objectives.js';
 import {
   DEFAULT_LOGVAR_RANGE,
   bernoulliLogLik,
@@ -267,7 +267,7 @@ export interface BoundLossOptions {
   /** 'elbo' (default) or 'iwae'. */
   objective?: BoundObjective;
   /** KL weight β (ELBO), or the weight of log p(z) − log q(z) inside the importance weights; default 1. */
-  beta?: number;
+  beta?: Weight;
 }
 
 /** Σ_l Σ_d of every layer's per-coordinate KL term: [k, B] (or [B] when every term is [B, d]). */
@@ -289,12 +289,12 @@ function klSum(t: ForwardTerms): Tensor {
  */
 export function lossFromTerms(t: ForwardTerms, opts: BoundLossOptions = {}, name = 'lossFromTerms'): LossResult {
   const { objective = 'elbo', beta = 1 } = opts;
-  if (!(beta >= 0) || !Number.isFinite(beta)) throw new ValueError(`${name}: beta must be a finite number ≥ 0, got ${beta}`);
+  checkWeight(name, 'beta', beta);
   const kl = klSum(t);
   if (objective === 'elbo') {
     const rec = mean(t.logPx);
     const klMean = mean(kl);
-    return { loss: sub(beta === 1 ? klMean : mul(klMean, beta), rec), bound: sub(rec, klMean) };
+    return { loss: sub(weighted(klMean, beta), rec), bound: sub(rec, klMean) };
   }
   if (objective !== 'iwae') throw new ValueError(`${name}: objective must be 'elbo' or 'iwae', got '${String(objective)}'`);
   if (t.analytic) throw new ValueError(`${name}: the IWAE bound needs sampled KL terms, not closed-form ones`);
@@ -302,7 +302,7 @@ export function lossFromTerms(t: ForwardTerms, opts: BoundLossOptions = {}, name
   const logW1 = sub(t.logPx, kl);
   const bound = sub(mean(logsumexp(logW1, 0)), Math.log(k));
   if (beta === 1) return { loss: neg(bound), bound };
-  return { loss: neg(sub(mean(logsumexp(sub(t.logPx, mul(kl, beta)), 0)), Math.log(k))), bound };
+  return { loss: neg(sub(mean(logsumexp(sub(t.logPx, weighted(kl, beta)), 0)), Math.log(k))), bound };
 }
 
 /**
@@ -350,8 +350,8 @@ export async function trainLadderVAE(
     name: 'trainLadderVAE',
     xDim: model.config.xDim,
     config: { ladder: model.config },
-    betaAt: (s) => betaAt(beta, s),
-    loss: (p, batch, key: Key, s) => ladderLoss(model, p, batch.x, model.noise(key, k, batch.size), { objective, beta: betaAt(beta, s), analyticKL }),
+    hyper: (s) => ({ beta: betaAt(beta, s) }),
+    loss: (p, batch, key: Key, _s, h) => ladderLoss(model, p, batch.x, model.noise(key, k, batch.size), { objective, beta: h.beta, analyticKL }),
   });
 }
 

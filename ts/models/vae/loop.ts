@@ -6,8 +6,10 @@
  * are NaN or ±Inf is skipped (the state is left untouched) and reported with its step number; too
  * many in a row stop the run with an error (a diverging learning rate).
  *
- * A model plugs in with a loss function `(params, batch, key, step) → { loss, bound?, aux? }`;
+ * A model plugs in with a loss function `(params, batch, key, step, h) → { loss, bound?, aux? }`;
  * `afterStep` may update parameters outside the gradient (an EMA codebook, say) from `aux`.
+ * Values that follow a schedule of the step (a KL weight β, a temperature τ) come from `hyper`
+ * as `h`, so a compiled step reads them as inputs instead of freezing them at trace time.
  */
 import { valueAndGrad } from '../../core/autodiff.js';
 import { VarinfError, ValueError } from '../../core/errors.js';
@@ -58,8 +60,18 @@ export interface StepLoss {
   aux?: unknown;
 }
 
-/** The loss of one step: parameters, the batch, this step's key `foldIn(key, step)`, and the step. */
-export type StepLossFn<P> = (params: P, batch: Batch, k: Key, step: number) => StepLoss;
+/**
+ * A step's hyper-parameters by name (`TrainLoopOptions.hyper`): numbers when the step runs
+ * eagerly, 0-d tensors of the parameters' dtype (traced inputs) when it runs compiled.
+ */
+export type Hyper = Readonly<Record<string, number | Tensor>>;
+
+/**
+ * The loss of one step: parameters, the batch, this step's key `foldIn(key, step)`, the step, and
+ * the step's hyper-parameters. A compiled step traces it once: it may read the batch's pixels
+ * and labels and `h`, but not the step number or the batch's other fields.
+ */
+export type StepLossFn<P> = (params: P, batch: Batch, k: Key, step: number, h: Hyper) => StepLoss;
 
 /** Options every training loop shares. */
 export interface LoopOptions {
@@ -83,9 +95,10 @@ export interface LoopOptions {
   checkpoint?: { path: string; every: number; metadata?: Record<string, string> };
   /**
    * Run the step compiled (`compile`: traced once, replayed as generated code and native calls;
-   * see compiled-step.ts); default false. The loss may read the batch's pixels and labels but not
-   * its other fields or the step number, which are fixed at trace time. Not with `afterStep`.
-   * When the step cannot be traced the loop runs eagerly and `TrainResult.compiled` says why.
+   * see compiled-step.ts); default true. The loss may read the batch's pixels and labels and the
+   * hyper-parameters `h`; a loss that reads the step number or the batch's indices (checked by
+   * tracing two steps) runs eagerly, as do models with `afterStep`. When the step cannot be
+   * traced the loop runs eagerly and `TrainResult.compiled` says why.
    */
   compile?: boolean;
   /** Stops the run after the current step. */
@@ -98,8 +111,11 @@ export interface TrainLoopOptions<P> extends LoopOptions {
   loss: StepLossFn<P>;
   /** Parameter updates outside the gradient, after the optimizer's (e.g. EMA codebooks). */
   afterStep?: (params: P, aux: unknown, batch: Batch, step: number) => P;
-  /** The β to report at a step (KL schedules); default 1. */
-  betaAt?: (step: number) => number;
+  /**
+   * The step's hyper-parameters (schedules of the step), passed to the loss as `h`; the one
+   * named `beta` is reported as the KL weight (1 without it).
+   */
+  hyper?: (step: number) => Record<string, number>;
   /** The name errors and progress lines use; default 'trainLoop'. */
   name?: string;
   /** Model configuration stored in checkpoints' metadata. */
@@ -139,10 +155,12 @@ export async function trainLoop<P>(state: TrainState<P>, loader: MinibatchLoader
   if (ckpt !== undefined && !(Number.isInteger(ckpt.every) && ckpt.every >= 1)) throw new ValueError(`${name}: checkpoint.every must be a positive integer, got ${ckpt.every}`);
   const bpe = loader.batchesPerEpoch;
   let stepOut: StepLoss | null = null;
-  const vg = valueAndGrad((p: P, batch: Batch, k: Key, s: number): Tensor => {
-    stepOut = opts.loss(p, batch, k, s);
+  const vg = valueAndGrad((p: P, batch: Batch, k: Key, s: number, h: Hyper): Tensor => {
+    stepOut = opts.loss(p, batch, k, s, h);
     return stepOut.loss;
   });
+  const noHyper: Record<string, number> = {};
+  const hyperAt = (s: number): Record<string, number> => opts.hyper?.(s) ?? noHyper;
   const report = opts.onProgress ?? (opts.progress === true ? (p: TrainProgress) => process.stderr.write(progressLine(p)) : undefined);
   const meta = (): Record<string, string> => ({ ...(opts.config !== undefined ? { config: JSON.stringify(opts.config) } : {}), ...ckpt?.metadata });
 
@@ -150,12 +168,12 @@ export async function trainLoop<P>(state: TrainState<P>, loader: MinibatchLoader
   let step = state.step;
   const compiled: TrainResult['compiled'] = { used: false };
   let cstep: CompiledStep<P> | null = null;
-  if (opts.compile === true && step < steps) {
+  if (opts.compile !== false && step < steps) {
     if (opts.afterStep !== undefined) compiled.reason = `${name}: afterStep updates run eagerly`;
     else
       try {
         const template = loader.batch(Math.floor(step / bpe), step % bpe);
-        cstep = new CompiledStep(opts.loss, optimizer, { params, optState }, template, baseKey, step);
+        cstep = new CompiledStep(opts.loss, optimizer, { params, optState }, template, baseKey, step, hyperAt(step));
         compiled.used = true;
       } catch (e) {
         compiled.reason = `${(e as Error).name}: ${(e as Error).message}`;
@@ -178,10 +196,10 @@ export async function trainLoop<P>(state: TrainState<P>, loader: MinibatchLoader
   const t0 = performance.now();
   let lastYield = t0;
   let aborted = false;
-  const eagerStep = (s: number, batch: Batch): StepOutcome<P> => {
+  const eagerStep = (s: number, batch: Batch, h: Record<string, number>): StepOutcome<P> => {
     sync();
     const r0 = tidy(() => {
-      const [lossT, grads] = vg(params, batch, foldIn(baseKey, s), s);
+      const [lossT, grads] = vg(params, batch, foldIn(baseKey, s), s, h);
       const r = stepOut as StepLoss | null;
       const lossV = lossT.item();
       const boundV = r?.bound !== undefined ? r.bound.item() : -lossV;
@@ -194,8 +212,8 @@ export async function trainLoop<P>(state: TrainState<P>, loader: MinibatchLoader
     if (r0.ok && cstep !== null) cstep.setState({ params: r0.params, optState: r0.optState });
     return r0;
   };
-  const compiledStep = (c: CompiledStep<P>, batch: Batch, s: number): StepOutcome<P> => {
-    if (!c.step(batch, baseKey, s)) return { ok: false, lossV: c.loss };
+  const compiledStep = (c: CompiledStep<P>, batch: Batch, s: number, h: Record<string, number>): StepOutcome<P> => {
+    if (!c.step(batch, baseKey, s, h)) return { ok: false, lossV: c.loss };
     stale = true;
     return { ok: true, lossV: c.loss, boundV: c.bound, params, optState };
   };
@@ -205,10 +223,11 @@ export async function trainLoop<P>(state: TrainState<P>, loader: MinibatchLoader
       break;
     }
     const ts = performance.now();
-    const b = opts.betaAt?.(step) ?? 1;
+    const h = hyperAt(step);
+    const b = h.beta ?? 1;
     const batch = loader.batch(Math.floor(step / bpe), step % bpe);
     const s = step;
-    const out = cstep !== null && batch.size === cstep.batchSize ? compiledStep(cstep, batch, s) : eagerStep(s, batch);
+    const out = cstep !== null && batch.size === cstep.batchSize ? compiledStep(cstep, batch, s, h) : eagerStep(s, batch, h);
     stepOut = null;
     if (out.ok) {
       params = out.params;

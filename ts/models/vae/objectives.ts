@@ -23,12 +23,29 @@ export type Objective = 'elbo' | 'iwae' | 'dreg';
 /** A KL weight: a constant or a function of the 0-based step. */
 export type BetaSchedule = number | ((step: number) => number);
 
+/**
+ * A weight in a loss: a number, or a 0-d tensor where a compiled training step passes a schedule's
+ * value as an input (trainLoop's `hyper`).
+ */
+export type Weight = number | Tensor;
+
+/** Checks a numeric weight is finite and ≥ 0 (> 0 with `positive`); a tensor weight is the caller's. */
+export function checkWeight(op: string, name: string, w: Weight, positive = false): void {
+  if (typeof w === 'number' && (!Number.isFinite(w) || (positive ? !(w > 0) : !(w >= 0))))
+    throw new ValueError(`${op}: ${name} must be a finite number ${positive ? '>' : '≥'} 0, got ${w}`);
+}
+
+/** x·w, or x itself for the number 1. */
+export function weighted(x: Tensor, w: Weight): Tensor {
+  return w === 1 ? x : mul(x, w);
+}
+
 /** Options of `vaeLoss`. */
 export interface LossOptions {
   /** 'elbo' (default), 'iwae' or 'dreg'. */
   objective?: Objective;
   /** KL weight β (ELBO), or the weight of log p(z) − log q(z) inside the importance weights; default 1. */
-  beta?: number;
+  beta?: Weight;
   /** Free bits λ in nats per latent coordinate (ELBO only); default 0 (off). */
   freeBits?: number;
   /** Closed-form KL for the top layer (ELBO only); default true. */
@@ -65,7 +82,7 @@ function klPerExample(t: ForwardTerms): Tensor {
  */
 export function vaeLoss(model: VAEModel, params: VAEParams, x: Tensor, eps: readonly Tensor[], opts: LossOptions = {}): LossResult {
   const { objective = 'elbo', beta = 1, freeBits = 0, analyticKL = true } = opts;
-  if (!(beta >= 0) || !Number.isFinite(beta)) throw new ValueError(`vaeLoss: beta must be a finite number ≥ 0, got ${beta}`);
+  checkWeight('vaeLoss', 'beta', beta);
   if (!(freeBits >= 0)) throw new ValueError(`vaeLoss: freeBits must be ≥ 0, got ${freeBits}`);
   if (objective === 'elbo') return elboLoss(model, params, x, eps, beta, freeBits, analyticKL);
   if (objective !== 'iwae' && objective !== 'dreg') throw new ValueError(`vaeLoss: objective must be 'elbo', 'iwae' or 'dreg', got '${String(objective)}'`);
@@ -74,7 +91,7 @@ export function vaeLoss(model: VAEModel, params: VAEParams, x: Tensor, eps: read
   const holder: ScaleHolder = { weight: null };
   const t = model.forward(params, x, eps, objective === 'dreg' ? { dreg: holder } : {});
   const kl = klPerExample(t); // [k, B]
-  const logW = beta === 1 ? sub(t.logPx, kl) : sub(t.logPx, mul(kl, beta));
+  const logW = sub(t.logPx, weighted(kl, beta));
   const logW1 = beta === 1 ? logW : sub(t.logPx, kl);
   const bound = sub(mean(logsumexp(logW1, 0)), Math.log(k));
   if (objective === 'iwae') return { loss: neg(sub(mean(logsumexp(logW, 0)), Math.log(k))), bound };
@@ -85,7 +102,7 @@ export function vaeLoss(model: VAEModel, params: VAEParams, x: Tensor, eps: read
   return { loss: neg(surrogate), bound };
 }
 
-function elboLoss(model: VAEModel, params: VAEParams, x: Tensor, eps: readonly Tensor[], beta: number, freeBits: number, analyticKL: boolean): LossResult {
+function elboLoss(model: VAEModel, params: VAEParams, x: Tensor, eps: readonly Tensor[], beta: Weight, freeBits: number, analyticKL: boolean): LossResult {
   const t = model.forward(params, x, eps, { analyticKL });
   const rec = mean(t.logPx);
   const klMean = mean(klPerExample(t));
@@ -101,7 +118,7 @@ function elboLoss(model: VAEModel, params: VAEParams, x: Tensor, eps: readonly T
     }
     klTerm = acc as Tensor;
   }
-  const loss = sub(beta === 1 ? klTerm : mul(klTerm, beta), rec);
+  const loss = sub(weighted(klTerm, beta), rec);
   return { loss, bound };
 }
 

@@ -26,8 +26,8 @@ export interface TrainOptions extends LoopOptions {
 
 /**
  * Trains `model` from `state` until `opts.steps` steps, on batches of `loader`. The step runs
- * compiled (traced once; native fused loops and matrix products; `result.compiled` says whether it
- * did) unless `opts.compile` is false or β is a schedule of the step, which runs eagerly.
+ * compiled (traced once; native fused loops and matrix products; β's schedule an input of the
+ * step; `result.compiled` says whether it did) unless `opts.compile` is false.
  * @example
  * const vae = VAE({ xDim: 784, layers: [{ z: 50, hidden: [200, 200] }] });
  * const opt = adam(1e-3);
@@ -43,9 +43,7 @@ export async function trainVAE(model: VAEModel, state: TrainState<VAEParams>, lo
     name: 'trainVAE',
     xDim: model.config.xDim,
     config: model.config,
-    betaAt: (s) => betaAt(beta, s),
-    // The step runs compiled unless β follows a schedule of the step (traced once, it would freeze).
-    compile: opts.compile ?? typeof beta === 'number',
-    loss: (p, batch, key: Key, s) => vaeLoss(model, p, batch.x, model.noise(key, k, batch.size), { objective, beta: betaAt(beta, s), freeBits, analyticKL }),
+    hyper: (s) => ({ beta: betaAt(beta, s) }),
+    loss: (p, batch, key: Key, _s, h) => vaeLoss(model, p, batch.x, model.noise(key, k, batch.size), { objective, beta: h.beta, freeBits, analyticKL }),
   });
 }
