@@ -33,7 +33,9 @@ import { ENGINE } from '../../ts/core/engine.js';
 import { allocArray } from '../../ts/core/dtype.js';
 import { KERNEL_NAMES, KERNELS } from '../../ts/kernels/spec.js';
 import { tensorSchedule } from '../../ts/optim/schedules.js';
-import { div } from '../../ts/ops/elementwise.js';
+import { div, tanh } from '../../ts/ops/elementwise.js';
+import { matmul } from '../../ts/ops/linalg.js';
+import { reshape } from '../../ts/ops/shape.js';
 import { kernelCases, type KernelCase } from '../backend/cases.js';
 
 const arr = (t: Tensor): number[] => Array.from(t.dataSync());
@@ -465,6 +467,28 @@ describe('CompiledLoop.run (a generated loop of steps)', () => {
 });
 
 describe('graph passes and scheduling', () => {
+  it('a reshape moves above the bias add that feeds it, so the add joins the activation\'s loop', () => {
+    // A dense layer on [k, B, in]: reshape → matmul → + b → reshape back → tanh, and a term per row
+    // of the [k·B, out] product that must not move (it would not broadcast against [k, B, out]).
+    const W = normal(key(1), [6, 5], { dtype: 'float64' });
+    const b = normal(key(2), [5], { dtype: 'float64' });
+    const perRow = normal(key(3), [12, 1], { dtype: 'float64' });
+    const f = (h: Tensor): Tensor[] => {
+      const pre = add(matmul(reshape(h, [12, 6]), W), b);
+      const a = tanh(reshape(pre, [3, 4, 5]));
+      const c = reshape(add(matmul(reshape(h, [12, 6]), W), perRow), [3, 4, 5]);
+      return [a, tanh(c)];
+    };
+    const h = normal(key(4), [3, 4, 6], { dtype: 'float64' });
+    const c = compile(f);
+    const got = c(h);
+    f(h).forEach((t, i) => expect(sameBits(got[i].dataSync(), t.dataSync()), `output ${i}`).toBeNull());
+    const src = c.lower(h).plan.source;
+    // The first tanh reads its add as a loop local (one loop); the second reads its input from memory.
+    expect(src.match(/Math\.tanh\(t\d+\)/g)?.length).toBe(1);
+    expect(src.match(/Math\.tanh\(x\d+_\d+\)/g)?.length).toBe(1);
+  });
+
   it('a constant array of equal elements read by binary kernels becomes a scalar (and x − 0, x·1 drop out)', () => {
     const n = 3000;
     const zeros = tensor(new Float64Array(n), [n]);

@@ -6,7 +6,7 @@
  * algebraic identities, common subexpressions and dead code.
  */
 import type { DType, TypedArray } from '../core/dtype.js';
-import { BINARY_OPS, COMPARE_OPS, type KernelName } from '../kernels/spec.js';
+import { BINARY_OPS, COMPARE_OPS, UNARY_OPS, type KernelName } from '../kernels/spec.js';
 
 export interface Value {
   readonly id: number;
@@ -125,6 +125,68 @@ export function simplify(g: Graph): void {
   substitute(g, repl);
 }
 
+const ELEMENTWISE = new Set<string>([...UNARY_OPS, ...BINARY_OPS, ...COMPARE_OPS]);
+
+/**
+ * Moves a reshape above the elementwise kernel that produces its input: reshape(f(a, b)) becomes
+ * f(reshape(a), b) when f's output feeds only the reshape and every operand either has f's full
+ * shape (reshaped too: a view) or is smaller and lies within the trailing dimensions both shapes
+ * share (so it broadcasts the same way). A dense layer's bias add on [k·B, H] then joins the loop
+ * of the activation on [k, B, H] instead of making a pass of its own; repeated up a chain.
+ */
+export function hoistReshapes(g: Graph): void {
+  const uses = new Map<number, number>();
+  for (const n of g.nodes) for (const x of n.ins) uses.set(x, (uses.get(x) ?? 0) + 1);
+  for (const o of g.outputs) uses.set(o, (uses.get(o) ?? 0) + 2);
+  const producer = new Map<number, Node>();
+  for (const n of g.nodes) for (const o of n.outs) producer.set(o, n);
+  const V = g.values;
+  let changed = true;
+  while (changed) {
+    changed = false;
+    for (let ri = 0; ri < g.nodes.length; ri++) {
+      const r = g.nodes[ri];
+      if (r.op !== 'reshape') continue;
+      const y = producer.get(r.ins[0]);
+      if (y === undefined || !ELEMENTWISE.has(y.op) || y.outs.length !== 1 || uses.get(y.outs[0]) !== 1) continue;
+      const S = V[y.outs[0]].shape;
+      const R = V[r.outs[0]].shape;
+      let shared = 0;
+      while (shared < Math.min(S.length, R.length) && S[S.length - 1 - shared] === R[R.length - 1 - shared]) shared++;
+      const fits = (x: number): boolean => {
+        const sh = V[x].shape;
+        if (V[x].size === 1 || sameShape(sh, S)) return true;
+        let lead = 0;
+        while (lead < sh.length && sh[lead] === 1) lead++;
+        return sh.length - lead <= shared && sh.length <= R.length;
+      };
+      if (!y.ins.every(fits)) continue;
+      const yi = g.nodes.indexOf(y);
+      const added: Node[] = [];
+      const ins = y.ins.map((x) => {
+        if (V[x].size === 1 || !sameShape(V[x].shape, S)) return x;
+        // A reshape of a reshape reads the original.
+        const p = producer.get(x);
+        const src = p !== undefined && p.op === 'reshape' ? p.ins[0] : x;
+        if (sameShape(V[src].shape, R)) return src;
+        const id = V.length;
+        V.push({ id, shape: R, size: V[x].size, dtype: V[x].dtype, kind: 'node' });
+        const n: Node = { op: 'reshape', ins: [src], outs: [id], attrs: { shape: [...R] }, keySlot: -1 };
+        added.push(n);
+        producer.set(id, n);
+        uses.set(src, (uses.get(src) ?? 0) + 1);
+        uses.set(id, 1);
+        return id;
+      });
+      const moved: Node = { op: y.op, ins, outs: [r.outs[0]], attrs: y.attrs, keySlot: y.keySlot };
+      producer.set(r.outs[0], moved);
+      g.nodes.splice(ri, 1);
+      g.nodes.splice(yi, 1, ...added, moved);
+      changed = true;
+    }
+  }
+}
+
 /** Merges equal small constants and nodes with the same op, inputs, attributes and key. */
 export function cse(g: Graph): void {
   const repl = new Map<number, number>();
@@ -192,6 +254,7 @@ export function fingerprint(g: Graph): string {
 export function optimize(g: Graph): void {
   scalarizeConsts(g);
   simplify(g);
+  hoistReshapes(g);
   cse(g);
   dce(g);
 }
