@@ -11,8 +11,8 @@
  * included). Test ELBO: one sample, closed-form KL, all 10,000 test images; L_50 for IWAE;
  * log p(x): importance sampling with k = 5,000 on the first `--ll-images` (500) test images.
  *
- * Run: npx tsx bench/vi/vae-mnist.ts [--steps-vae N] [--steps-iwae N] [--ll-images N] [--no-peer] [--quick] [--seeds N [--paired]]
- * (--seeds N: only the VAE k = 1 comparison, once per seed 0..N−1, with the mean and sd of the test ELBO.
+ * Run: npx tsx bench/vi/vae-mnist.ts [--steps-vae N] [--steps-iwae N] [--ll-images N] [--no-peer] [--quick] [--seeds N [--seed-from S] [--paired]]
+ * (--seeds N: only the VAE k = 1 comparison, once per seed S..S+N−1 (S = 0 unless given), with the mean and sd of the test ELBO.
  * At the 1,200-step schedule the test ELBO varies by ~1 nat from seed to seed in both frameworks, so
  * a few independent seeds cannot resolve a 0.5-nat difference. --paired adds PyTorch runs on
  * varinf's own draws (initial parameters, binarized batches and ε of every step, the test ELBO's ε; in a
@@ -75,7 +75,7 @@ function seedKeys(seed: number): { init: Key; loader: Key; noise: Key; test: Key
   return { init: key(10 * seed), loader: key(10 * seed + 1), noise: key(10 * seed + 3), test: key(4) };
 }
 
-/** `--seeds N` repeats the k = 1 comparison with seeds 0..N−1. */
+/** `--seeds N` repeats the k = 1 comparison with seeds S..S+N−1 (`--seed-from S`, default 0). */
 async function runVarinf(name: string, objective: Objective, k: number, steps: number, seed = 0, evaluate = true): Promise<{ row: Row; vae: VAEModel; params: VAEParams }> {
   const vae = VAE({ xDim: 784, layers: [{ z: 50, hidden: [200, 200] }] });
   const opt = adam(1e-3, { eps: 1e-4 });
@@ -173,7 +173,8 @@ if (seeds > 0) {
   const speed: [number, number][] = [];
   const paired = args.includes('--paired') && !args.includes('--no-peer');
   const pairedDiff: number[] = [];
-  for (let s = 0; s < seeds; s++) {
+  const from = arg('--seed-from', 0);
+  for (let s = from; s < from + seeds; s++) {
     const r = await runVarinf('VAE k=1', 'elbo', 1, stepsVae, s, false);
     const a = r.row;
     v.push(a.testElbo);
@@ -197,7 +198,7 @@ if (seeds > 0) {
   const [mv, sv] = ms(v);
   const [mt, st] = t.length > 0 ? ms(t) : [NaN, NaN];
   const se = Math.sqrt((sv * sv) / v.length + (st * st) / Math.max(1, t.length));
-  console.log(`\nVAE k=1, ${stepsVae} steps, ${seeds} seeds (load average ${loadavg()[0].toFixed(1)}):\n`);
+  console.log(`\nVAE k=1, ${stepsVae} steps, ${seeds} seeds from ${from} (load average ${loadavg()[0].toFixed(1)}):\n`);
   console.log('| impl | test ELBO mean | sd over seeds | images/s (mean) |');
   console.log('| --- | ---: | ---: | ---: |');
   console.log(`| varinf (${getBackend()}) | ${mv.toFixed(2)} | ${sv.toFixed(2)} | ${ms(speed.map((p) => p[0]))[0].toFixed(0)} |`);
