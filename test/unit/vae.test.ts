@@ -472,5 +472,10 @@ describe('training, checkpoints and bad input', () => {
       steps: 3, key: V.key(4), optimizer: opt, hyper: (s) => ({ beta: 1 / (1 + s) }), loss: (q, b, k, _s, h) => vaeLoss(vae, q, b.x, vae.noise(k, 1, b.size), { beta: h.beta }),
     });
     expect(viaHyper.compiled.used).toBe(true);
+    await expect(
+      trainLoop({ params: p, optState: opt.init(p), step: 0 }, new MinibatchLoader(train, { batchSize: 50, key: V.key(1) }), {
+        steps: 3, key: V.key(4), optimizer: opt, hyper: (s): Record<string, number> => (s === 0 ? { beta: 1 } : {}), loss: (q, b, k, _s, h) => vaeLoss(vae, q, b.x, vae.noise(k, 1, b.size), { beta: h.beta }),
+      }),
+    ).rejects.toThrow(/hyper\(1\) has no number 'beta'/);
   });
 });

@@ -17,6 +17,7 @@ import { tensor } from '../../ops/creation.js';
 import { neg } from '../../ops/elementwise.js';
 import { compile } from '../../compile/compile.js';
 import { CompileError } from '../../compile/errors.js';
+import { ValueError } from '../../core/errors.js';
 import { leaves } from '../../core/tree.js';
 import { CompiledLoop } from '../../compile/loop.js';
 import type { Batch } from '../../data/loader.js';
@@ -103,7 +104,11 @@ export class CompiledStep<P> {
   step(batch: Batch, baseKey: Key, s: number, h: Record<string, number>): boolean {
     this.x.set(hostView(batch.x));
     this.labels.set(hostView(batch.labels));
-    for (let i = 0; i < this.hNames.length; i++) this.hArrays[i][0] = h[this.hNames[i]];
+    for (let i = 0; i < this.hNames.length; i++) {
+      const v = h[this.hNames[i]];
+      if (typeof v !== 'number') throw new ValueError(`trainLoop: hyper(${s}) has no number '${this.hNames[i]}' (got ${String(v)}); it must give the same names at every step`);
+      this.hArrays[i][0] = v;
+    }
     const ok = this.loop.step(baseKey, s, finiteScalars);
     this.loss = this.loop.scalars[0];
     this.bound = this.loop.scalars[1];
