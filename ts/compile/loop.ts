@@ -35,9 +35,10 @@ export class CompiledLoop<S, E = unknown> {
   private readonly outs: TypedArray[];
   private readonly templateState: unknown;
   private readonly kw = new Uint32Array(2);
-  /** The scalar outputs of the last step. */
+  /** The scalar outputs of the last step run (accepted or not). */
   readonly scalars: Float64Array;
-  private readonly drivers = new Map<string, Driver>();
+  /** Generated loops, one per acceptance rule (callers pass one constant object per rule). */
+  private readonly drivers = new Map<LoopAccept, Driver>();
 
   constructor(
     step: CompiledFunction<[S, Key, E], unknown[]>,
@@ -71,41 +72,20 @@ export class CompiledLoop<S, E = unknown> {
   }
 
   /**
-   * Runs one step with key `foldIn(baseKey, t)`; writes the scalar outputs into `scalars`. When
-   * `accept(scalars)` is true the new state becomes current; otherwise the state stays as it was.
-   */
-  step(baseKey: Key, t: number, accept: (scalars: Float64Array) => boolean): boolean {
-    foldWords(t, baseKey.k0, baseKey.k1, this.kw);
-    const outs = this.outs;
-    this.lowered.plan.run(this.ins, this.kw, outs);
-    const n = this.nState;
-    for (let i = 0; i < this.scalars.length; i++) this.scalars[i] = outs[n + i][0];
-    if (!accept(this.scalars)) return false;
-    const ins = this.ins;
-    for (let i = 0; i < n; i++) {
-      const a = ins[i];
-      ins[i] = outs[i];
-      outs[i] = a;
-    }
-    return true;
-  }
-
-  /**
    * Runs steps `t0, t0 + 1, ...` (keys `foldIn(baseKey, t)`) in one generated loop until `n` are
    * done or one is rejected: a step is accepted when the scalars `accept.finite` are finite and
    * `accept.zero` are 0, and then its scalar `accept.record` goes to `record[off + i]`. Returns
-   * how many steps were accepted; when fewer than `n`, the next step was rejected: the state is
-   * the last accepted one and `scalars` holds the rejected step's values.
+   * how many steps were accepted; when fewer than `n`, the next step was rejected and the state
+   * is the last accepted one. `scalars` holds the values of the last step run, accepted or not.
    */
   run(baseKey: Key, t0: number, n: number, accept: LoopAccept, record: Float64Array, off: number): number {
-    const id = `${accept.finite.join(',')}|${accept.zero.join(',')}|${accept.record ?? 0}`;
-    let f = this.drivers.get(id);
+    let f = this.drivers.get(accept);
     if (f === undefined) {
       f = makeDriver(this.lowered.plan.run, this.nState, this.scalars.length, accept);
-      this.drivers.set(id, f);
+      this.drivers.set(accept, f);
     }
     const done = f(this.ins, this.kw, this.outs, n, t0, baseKey.k0, baseKey.k1, record, off);
-    if (done < n) for (let i = 0; i < this.scalars.length; i++) this.scalars[i] = this.outs[this.nState + i][0];
+    for (let i = 0; i < this.scalars.length; i++) this.scalars[i] = this.outs[this.nState + i][0];
     return done;
   }
 

@@ -19,7 +19,7 @@ import { compile } from '../../compile/compile.js';
 import { CompileError } from '../../compile/errors.js';
 import { ValueError } from '../../core/errors.js';
 import { leaves } from '../../core/tree.js';
-import { CompiledLoop } from '../../compile/loop.js';
+import { CompiledLoop, type LoopAccept } from '../../compile/loop.js';
 import type { Batch } from '../../data/loader.js';
 import { applyUpdates, type GradientTransformation } from '../../optim/transform.js';
 import { finiteFlag } from '../../optim/clip.js';
@@ -38,7 +38,7 @@ interface StepState<P> {
 }
 
 /** Accepts a step whose loss (scalar 0) is finite and whose gradient flag (scalar 2) is 0. */
-const finiteScalars = (sc: Float64Array): boolean => sc[0] - sc[0] === 0 && sc[2] === 0;
+const ACCEPT: LoopAccept = { finite: [0], zero: [2] };
 
 /** The batch a traced loss sees: its pixels and labels as inputs; what changes per step throws. */
 function tracedBatch(size: number, x: Tensor, labels: Tensor): Batch {
@@ -59,6 +59,7 @@ export class CompiledStep<P> {
   private readonly hArrays: TypedArray[];
   /** The batch size it was traced for. */
   readonly batchSize: number;
+  private readonly record = new Float64Array(1);
   /** Loss and bound of the last step. */
   loss = NaN;
   bound = NaN;
@@ -109,7 +110,7 @@ export class CompiledStep<P> {
       if (typeof v !== 'number') throw new ValueError(`trainLoop: hyper(${s}) has no number '${this.hNames[i]}' (got ${String(v)}); it must give the same names at every step`);
       this.hArrays[i][0] = v;
     }
-    const ok = this.loop.step(baseKey, s, finiteScalars);
+    const ok = this.loop.run(baseKey, s, 1, ACCEPT, this.record, 0) === 1;
     this.loss = this.loop.scalars[0];
     this.bound = this.loop.scalars[1];
     return ok;
