@@ -85,6 +85,15 @@ describe.skipIf(!hasMnist())('compiled training steps of the VAE family', () => 
     expect((await trainSBN(sbn, initSBN(sbn, 'nvil', V.key(0), opt), loader(), { ...base, estimator: 'nvil' })).compiled.reason).toMatch(/afterStep/);
   });
 
+  it('schedules are checked at every step, as the compiled step reads them past the losses\' checks', async () => {
+    const cvae = CVAE({ xDim: 784, zDim: 2, hidden: [8] });
+    const beta = (s: number): number => (s < 2 ? 1 : -0.5);
+    await expect(trainCVAE(cvae, start(cvae.init(V.key(0))), loader(), { steps: 3, key: V.key(4), optimizer: opt, beta })).rejects.toThrow(/trainCVAE: beta must be a finite number ≥ 0, got -0.5 from the schedule at step 2/);
+    const gumbel = GumbelSoftmaxVAE({ xDim: 784, latents: 2, classes: 3, hidden: [8] });
+    const temperature = (s: number): number => (s < 1 ? 1 : 0);
+    await expect(trainGumbelVAE(gumbel, start(gumbel.init(V.key(0))), loader(), { steps: 3, key: V.key(4), optimizer: opt, temperature })).rejects.toThrow(/trainGumbelVAE: the temperature must be a finite number > 0, got 0 at step 1/);
+  });
+
   it('a compiled CVAE step checks its labels against the model before it starts', async () => {
     const cvae = CVAE({ xDim: 784, zDim: 2, hidden: [8], numClasses: 5 });
     await expect(trainCVAE(cvae, start(cvae.init(V.key(0))), loader(), { steps: 1, key: V.key(4), optimizer: opt })).rejects.toThrow(/trainCVAE: the loader's data set has label 9 but the model has 5 classes/);

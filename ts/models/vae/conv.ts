@@ -281,7 +281,7 @@ export async function trainConvVAE(model: ConvVAEModel, state: TrainState<ConvVA
     name: 'trainConvVAE',
     xDim: model.xDim,
     config: model.config,
-    hyper: (s) => ({ beta: betaAt(beta, s) }),
+    hyper: (s) => ({ beta: betaAt(beta, s, 'trainConvVAE') }),
     loss: (p, batch, key: Key, _s, h) => convVaeLoss(model, p, batch.x, model.noise(key, k, batch.size), { beta: h.beta }),
   });
 }

@@ -366,7 +366,7 @@ export async function trainCVAE(model: CVAEModel, state: TrainState<CVAEParams>,
     name: 'trainCVAE',
     xDim: model.config.xDim,
     config: model.config,
-    hyper: (s) => ({ beta: betaAt(beta, s) }),
+    hyper: (s) => ({ beta: betaAt(beta, s, 'trainCVAE') }),
     loss: (p, batch, key: Key, _s, h) => cvaeLoss(model, p, castTo(batch.x, model.config.dtype), batch.labels, model.noise(key, k, batch.size), { beta: h.beta }),
   });
 }

@@ -300,9 +300,13 @@ export interface GumbelTrainOptions extends LoopOptions {
 export async function trainGumbelVAE(model: GumbelVAEModel, state: TrainState<GumbelVAEParams>, loader: MinibatchLoader, opts: GumbelTrainOptions): Promise<TrainResult<GumbelVAEParams>> {
   const { temperature = temperatureSchedule(), straightThrough = false, k = 1 } = opts;
   checkInt('trainGumbelVAE', 'k (samples per example)', k, 1);
-  const tauAt = typeof temperature === 'number' ? () => temperature : temperature;
-  const tau0 = tauAt(0);
-  if (!(tau0 > 0)) throw new ValueError(`trainGumbelVAE: the temperature must be > 0, got ${tau0} at step 0`);
+  // Checked at every step: a compiled step receives τ as an input, past gumbelSoftmaxSample's check.
+  const tauAt = (s: number): number => {
+    const tau = typeof temperature === 'number' ? temperature : temperature(s);
+    if (!(tau > 0) || !Number.isFinite(tau)) throw new ValueError(`trainGumbelVAE: the temperature must be a finite number > 0, got ${tau} at step ${s}`);
+    return tau;
+  };
+  tauAt(0);
   return trainLoop(state, loader, {
     ...opts,
     name: 'trainGumbelVAE',

@@ -350,7 +350,7 @@ export async function trainLadderVAE(
     name: 'trainLadderVAE',
     xDim: model.config.xDim,
     config: { ladder: model.config },
-    hyper: (s) => ({ beta: betaAt(beta, s) }),
+    hyper: (s) => ({ beta: betaAt(beta, s, 'trainLadderVAE') }),
     loss: (p, batch, key: Key, _s, h) => ladderLoss(model, p, batch.x, model.noise(key, k, batch.size), { objective, beta: h.beta, analyticKL }),
   });
 }

@@ -157,7 +157,12 @@ export function klCyclical(period: number, opts: { cycles?: number; ratio?: numb
   };
 }
 
-/** The value of a β schedule at `step`. */
-export function betaAt(s: BetaSchedule, step: number): number {
-  return typeof s === 'number' ? s : s(step);
+/**
+ * The value of a β schedule at `step`, checked (finite, ≥ 0): a compiled step receives it as an
+ * input, past the losses' own checks of numeric weights.
+ */
+export function betaAt(s: BetaSchedule, step: number, op = 'betaAt'): number {
+  const b = typeof s === 'number' ? s : s(step);
+  if (!Number.isFinite(b) || b < 0) throw new ValueError(`${op}: beta must be a finite number ≥ 0, got ${b}${typeof s === 'number' ? '' : ` from the schedule at step ${step}`}`);
+  return b;
 }

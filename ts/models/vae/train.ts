@@ -43,7 +43,7 @@ export async function trainVAE(model: VAEModel, state: TrainState<VAEParams>, lo
     name: 'trainVAE',
     xDim: model.config.xDim,
     config: model.config,
-    hyper: (s) => ({ beta: betaAt(beta, s) }),
+    hyper: (s) => ({ beta: betaAt(beta, s, 'trainVAE') }),
     loss: (p, batch, key: Key, _s, h) => vaeLoss(model, p, batch.x, model.noise(key, k, batch.size), { objective, beta: h.beta, freeBits, analyticKL }),
   });
 }

@@ -213,7 +213,7 @@ export async function trainVampVAE(model: VampPriorModel, state: TrainState<Vamp
     name: 'trainVampVAE',
     xDim: model.config.xDim,
     config: { vampprior: model.config },
-    hyper: (s) => ({ beta: betaAt(beta, s) }),
+    hyper: (s) => ({ beta: betaAt(beta, s, 'trainVampVAE') }),
     loss: (p, batch, key: Key, _s, h) => vampLoss(model, p, batch.x, model.noise(key, k, batch.size), { objective, beta: h.beta }),
   });
 }
