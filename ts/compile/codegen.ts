@@ -48,12 +48,14 @@ import { deriveKeys, fillBits, fillNormal, fillUniform } from './rand.js';
 import { NATIVE_LOOP_MIN, nativeLoop, type NativeLoop } from './native-loop.js';
 
 /** A compiled graph, ready to replay. */
-export interface Plan {
+export interface Plan<S = TypedArray> {
   /**
-   * Runs the graph: `inputs` are the tensor leaves' arrays in order, `keyWords` the input keys'
-   * words (two per key), `outputs` arrays of the output shapes (written, never read).
+   * Runs the graph: `inputs` are the tensor leaves' storage in order (typed arrays on the cpu
+   * device), `keyWords` the input keys' words (two per key), `outputs` storage of the output
+   * shapes (written, never read; a device plan also takes host typed arrays there, see
+   * ts/compile/device-plan.ts).
    */
-  run(inputs: readonly TypedArray[], keyWords: Uint32Array, outputs: readonly TypedArray[]): void;
+  run(inputs: readonly S[], keyWords: Uint32Array, outputs: readonly (S | TypedArray)[]): void;
   /** Shape and dtype of every output value. */
   readonly outputs: readonly { readonly shape: readonly number[]; readonly dtype: DType }[];
   /** Words of every key slot after the last run (two per slot). */

@@ -23,11 +23,12 @@
  * - Outputs are fresh tensors at every call (intermediates are reused buffers).
  */
 import { ENGINE } from '../core/engine.js';
-import { allocArray, type DType, type TypedArray } from '../core/dtype.js';
+import { allocArray, type DType } from '../core/dtype.js';
 import { Tensor } from '../core/tensor.js';
 import type { Backend } from '../backends/backend.js';
 import { Key } from '../random/key.js';
 import { buildPlan, type Plan, type PlanStats } from './codegen.js';
+import { buildDevicePlan } from './device-plan.js';
 import { CompileError } from './errors.js';
 import { fingerprint, optimize } from './graph.js';
 import { Recorder } from './recorder.js';
@@ -45,11 +46,17 @@ export interface CompileOptions {
    * Default 16384 (see bench/vi/eight-schools.ts and bench/vi/svi-scale.ts).
    */
   largeThreshold?: number;
+  /**
+   * @internal Replay every kernel as a backend call over preallocated buffers (the device path,
+   * ts/compile/device-plan.ts) also on the cpu device, so tests exercise it without a GPU.
+   */
+  backendCalls?: boolean;
 }
 
 /** One traced and generated graph, with what is needed to call it directly. */
 export interface Lowered {
-  readonly plan: Plan;
+  /** Generated code over typed arrays on the cpu device; backend calls over device storage otherwise. */
+  readonly plan: Plan<unknown>;
   /** The output pytree with `Marker`s for tensor and key leaves. */
   readonly template: unknown;
   /** Tensor inputs and key inputs the plan takes, in flatten order. */
@@ -83,16 +90,17 @@ interface Entry {
 /** The default size from which kernels run on the backend rather than generated code. */
 export const DEFAULT_LARGE_THRESHOLD = 16384;
 
+/** The backend the inputs' device computes on (the active backend's device when there are no inputs). */
 function deviceBackend(tensors: readonly Tensor[]): Backend {
-  for (const t of tensors) {
-    const b = t.backend;
-    if (b.device !== 'cpu') throw new CompileError(`compile: input tensor of shape [${t.shape.join(', ')}] lives on the ${b.device} device; only the cpu device compiles for now (run uncompiled)`);
-  }
-  return ENGINE.computeFor('cpu');
+  const dev = tensors.length > 0 ? tensors[0].backend.device : ENGINE.backend.device;
+  for (const t of tensors)
+    if (t.backend.device !== dev)
+      throw new CompileError(`compile: input tensors live on different devices (${dev} and ${t.backend.device}, shape [${t.shape.join(', ')}]); move them with toDevice first`);
+  return ENGINE.computeFor(dev);
 }
 
 /** Traces `fn` on `args` and generates its plan. */
-function lowerOnce<A extends unknown[], R>(fn: (...args: A) => R, args: A, largeThreshold: number): Lowered {
+function lowerOnce<A extends unknown[], R>(fn: (...args: A) => R, args: A, opts: { largeThreshold: number; backendCalls: boolean }): Lowered {
   const flat = flatten(args);
   const backend = deviceBackend(flat.tensors);
   const rec = new Recorder();
@@ -125,22 +133,23 @@ function lowerOnce<A extends unknown[], R>(fn: (...args: A) => R, args: A, large
   });
   optimize(g);
   const fp = `${fingerprint(g)}|${flatten(template).sig}`;
-  const plan = buildPlan(g, { largeThreshold, backend });
+  const plan = backend.device !== 'cpu' || opts.backendCalls ? buildDevicePlan(g, backend) : (buildPlan(g, { largeThreshold: opts.largeThreshold, backend }) as Plan<unknown>);
   return { plan, template, numInputs: flat.tensors.length, numKeys: flat.keys.length, outputKeys: g.outputKeys, backend, fingerprint: fp, signature: flat.sig };
 }
 
 /** Runs a lowered graph on flattened inputs and rebuilds the output pytree with fresh tensors. */
 function execute(l: Lowered, tensors: readonly Tensor[], keys: readonly Key[]): unknown {
-  const ins: TypedArray[] = new Array(tensors.length);
-  for (let i = 0; i < tensors.length; i++) ins[i] = tensors[i].live().data as TypedArray;
+  const ins: unknown[] = new Array(tensors.length);
+  for (let i = 0; i < tensors.length; i++) ins[i] = tensors[i].live().data;
   const kw = new Uint32Array(2 * Math.max(1, keys.length));
   for (let i = 0; i < keys.length; i++) {
     kw[2 * i] = keys[i].k0;
     kw[2 * i + 1] = keys[i].k1;
   }
   const infos = l.plan.outputs;
-  const outs: TypedArray[] = new Array(infos.length);
-  for (let i = 0; i < infos.length; i++) outs[i] = allocArray(infos[i].dtype, sizeOfShape(infos[i].shape));
+  const outs: unknown[] = new Array(infos.length);
+  const dev = l.backend.device !== 'cpu';
+  for (let i = 0; i < infos.length; i++) outs[i] = dev ? l.backend.alloc(infos[i].dtype, sizeOfShape(infos[i].shape)) : allocArray(infos[i].dtype, sizeOfShape(infos[i].shape));
   l.plan.run(ins, kw, outs);
   const ks = l.plan.keySlots;
   return rebuild(
@@ -170,7 +179,7 @@ function sizeOfShape(s: readonly number[]): number {
 export function compile<A extends unknown[], R>(fn: (...args: A) => R, opts: CompileOptions = {}): CompiledFunction<A, R> {
   const maxEntries = opts.maxCacheEntries ?? 16;
   const verify = opts.verify ?? true;
-  const threshold = opts.largeThreshold ?? DEFAULT_LARGE_THRESHOLD;
+  const lowerOpts = { largeThreshold: opts.largeThreshold ?? DEFAULT_LARGE_THRESHOLD, backendCalls: opts.backendCalls ?? false };
   if (!(Number.isInteger(maxEntries) && maxEntries >= 1)) throw new CompileError(`compile: maxCacheEntries must be a positive integer, got ${maxEntries}`);
   const cache = new Map<string, Entry>();
   let traces = 0;
@@ -183,7 +192,7 @@ export function compile<A extends unknown[], R>(fn: (...args: A) => R, opts: Com
       cache.set(sig, e);
       return e;
     }
-    e = { lowered: lowerOnce(fn, args, threshold), calls: 0 };
+    e = { lowered: lowerOnce(fn, args, lowerOpts), calls: 0 };
     traces++;
     cache.set(sig, e);
     if (cache.size > maxEntries) cache.delete(cache.keys().next().value as string);
@@ -191,7 +200,7 @@ export function compile<A extends unknown[], R>(fn: (...args: A) => R, opts: Com
   };
 
   const check = (e: Entry, args: A): void => {
-    const again = lowerOnce(fn, args, threshold);
+    const again = lowerOnce(fn, args, lowerOpts);
     if (again.fingerprint !== e.lowered.fingerprint)
       throw new CompileError(
         'compile: the function recorded a different graph or output structure on its second call with the same input signature; ' +

@@ -4,7 +4,8 @@
  * (ping-pong), so steps allocate nothing and a rejected step leaves the previous state intact.
  */
 import { ENGINE } from '../core/engine.js';
-import type { TypedArray } from '../core/dtype.js';
+import { allocArray, type DType, type TypedArray } from '../core/dtype.js';
+import type { Backend } from '../backends/backend.js';
 import type { Tensor } from '../core/tensor.js';
 import type { Key } from '../random/key.js';
 import type { Plan } from './codegen.js';
@@ -31,8 +32,9 @@ export interface LoopAccept {
 export class CompiledLoop<S, E = unknown> {
   private readonly lowered: Lowered;
   private readonly nState: number;
-  private readonly ins: TypedArray[];
-  private readonly outs: TypedArray[];
+  /** The backend's storage: typed arrays on the cpu device, device buffers elsewhere. */
+  private readonly ins: unknown[];
+  private readonly outs: unknown[];
   private readonly templateState: unknown;
   private readonly kw = new Uint32Array(2);
   /** The scalar outputs of the last step run (accepted or not). */
@@ -67,8 +69,10 @@ export class CompiledLoop<S, E = unknown> {
     }
     const m = l.plan.outputs.length - this.nState;
     this.scalars = new Float64Array(m);
-    this.ins = [...inFlat.tensors.map((t) => (t.live().data as TypedArray).slice()), ...extraFlat.tensors.map((t) => t.live().data as TypedArray)];
-    this.outs = l.plan.outputs.map((o) => (o.dtype === 'float64' ? new Float64Array(sizeOf(o.shape)) : o.dtype === 'float32' ? new Float32Array(sizeOf(o.shape)) : new Int32Array(sizeOf(o.shape))));
+    const b = l.backend;
+    this.ins = [...inFlat.tensors.map((t) => copyOf(b, t.live().data, t.dtype, t.shape)), ...extraFlat.tensors.map((t) => t.live().data)];
+    // The state's outputs are the backend's storage; the scalars are host arrays (a device plan reads them back).
+    this.outs = l.plan.outputs.map((o, i) => (i < this.nState ? b.alloc(o.dtype, sizeOf(o.shape)) : allocArray(o.dtype, sizeOf(o.shape))));
   }
 
   /**
@@ -85,21 +89,35 @@ export class CompiledLoop<S, E = unknown> {
       this.drivers.set(accept, f);
     }
     const done = f(this.ins, this.kw, this.outs, n, t0, baseKey.k0, baseKey.k1, record, off);
-    for (let i = 0; i < this.scalars.length; i++) this.scalars[i] = this.outs[this.nState + i][0];
+    for (let i = 0; i < this.scalars.length; i++) this.scalars[i] = (this.outs[this.nState + i] as TypedArray)[0];
     return done;
+  }
+
+  /**
+   * Replaces extra input `j` (flatten order of the `extra` the loop was built with) by `data`, the
+   * backend's storage of the same shape and dtype: how a device loop takes each step's batch
+   * (on the cpu device, callers refill the typed arrays in place instead).
+   */
+  setInput(j: number, data: unknown): void {
+    this.ins[this.nState + j] = data;
   }
 
   /** The current state as fresh tensors. */
   state(): S {
     const b = this.lowered.backend;
     const infos = this.lowered.plan.outputs;
-    return rebuild(this.templateState, (i) => ENGINE.makeTensor(infos[i].shape, infos[i].dtype, this.ins[i].slice(), b), () => null) as S;
+    return rebuild(this.templateState, (i) => ENGINE.makeTensor(infos[i].shape, infos[i].dtype, copyOf(b, this.ins[i], infos[i].dtype, infos[i].shape), b), () => null) as S;
   }
 
   /** Replaces the current state (same structure) by copying its tensors' data. */
   setState(state: S): void {
     const f = flatten(state);
-    for (let i = 0; i < this.nState; i++) this.ins[i].set(f.tensors[i].live().data as TypedArray);
+    const b = this.lowered.backend;
+    for (let i = 0; i < this.nState; i++) {
+      const t = f.tensors[i];
+      if (b.device === 'cpu') (this.ins[i] as TypedArray).set(t.live().data as TypedArray);
+      else b.run('broadcastTo', [{ data: t.live().data, shape: t.shape, dtype: t.dtype }], [{ data: this.ins[i], shape: t.shape, dtype: t.dtype }], { shape: t.shape.slice() });
+    }
   }
 
   /** Statistics of the generated step. */
@@ -109,7 +127,7 @@ export class CompiledLoop<S, E = unknown> {
 }
 
 /** `CompiledLoop.run`'s loop: returns how many of the `n` steps were accepted (see there). */
-type Driver = (I: TypedArray[], KW: Uint32Array, O: TypedArray[], n: number, t0: number, k0: number, k1: number, L: Float64Array, off: number) => number;
+type Driver = (I: unknown[], KW: Uint32Array, O: unknown[], n: number, t0: number, k0: number, k1: number, L: Float64Array, off: number) => number;
 
 /**
  * Generates the loop around a plan's `run` for one acceptance rule: per step the key words, the
@@ -128,6 +146,14 @@ function makeDriver(run: Plan['run'], nState: number, nScalars: number, accept: 
   const body = ['fold(t0 + t, k0, k1, KW);', 'run(I, KW, O);', `if (!(${ok})) return t;`, `L[off + t] = ${q(record)};`, ...swaps];
   const src = `return function loop(I, KW, O, n, t0, k0, k1, L, off) {\n  let x;\n  for (let t = 0; t < n; t++) {\n${body.map((l) => `    ${l}`).join('\n')}\n  }\n  return n;\n};`;
   return (new Function('run', 'fold', src) as (r: Plan['run'], f: typeof foldWords) => Driver)(run, foldWords);
+}
+
+/** A copy of storage: a typed-array copy on the cpu device, a device-side copy elsewhere. */
+function copyOf(b: Backend, data: unknown, dtype: DType, shape: readonly number[]): unknown {
+  if (b.device === 'cpu') return (data as TypedArray).slice();
+  const out = b.alloc(dtype, sizeOf(shape));
+  b.run('broadcastTo', [{ data, shape, dtype }], [{ data: out, shape, dtype }], { shape: shape.slice() });
+  return out;
 }
 
 function sizeOf(s: readonly number[]): number {

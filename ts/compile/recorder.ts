@@ -56,8 +56,10 @@ export class Recorder implements KernelRecorder {
       const v = this.graph.values[prev];
       if (v.size === t.size && v.dtype === t.dtype && v.shape.length === t.shape.length && v.shape.every((d, i) => d === t.shape[i])) return prev;
     }
-    if (t.backend.device !== 'cpu') throw new CompileError(`compile: constant tensors on the ${t.backend.device} device are not supported yet`);
-    const id2 = this.newValue({ shape: t.shape, size: t.size, dtype: t.dtype, kind: 'const', data: buf.data as TypedArray });
+    // A device constant is read to the host once, at trace time: the plan uploads it again (and
+    // the graph passes fold and hash constants on the host).
+    const data = t.backend.device === 'cpu' ? (buf.data as TypedArray) : t.backend.readSync(buf.data, t.dtype, t.size);
+    const id2 = this.newValue({ shape: t.shape, size: t.size, dtype: t.dtype, kind: 'const', data });
     this.constByData.set(k, id2);
     return id2;
   }

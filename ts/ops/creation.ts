@@ -116,11 +116,35 @@ export function eye(n: number, dtype: DType = 'float64'): Tensor {
   return ENGINE.fromArray(a, [n, n]);
 }
 
+/**
+ * 0-d constants on non-cpu devices by backend, dtype and value. Ops take JS numbers all the time
+ * (an optimizer's β, a 0.5 in a log-density); on a GPU each would be an allocation and an upload
+ * per call. Callers get views, so disposing one leaves the cached buffer alone.
+ */
+const deviceConstants = new Map<string, Tensor>();
+const MAX_DEVICE_CONSTANTS = 4096;
+
+function deviceScalar(x: number, like: Tensor): Tensor {
+  const backend = like.backend;
+  const k = `${backend.name}|${like.dtype}|${Object.is(x, -0) ? '-0' : x}`;
+  let t = deviceConstants.get(k);
+  if (t === undefined || t.isDisposed) {
+    if (deviceConstants.size >= MAX_DEVICE_CONSTANTS) {
+      const [oldest, c] = deviceConstants.entries().next().value as [string, Tensor];
+      deviceConstants.delete(oldest);
+      c.dispose();
+    }
+    const a = allocArray(like.dtype, 1);
+    a[0] = x;
+    t = ENGINE.keep(ENGINE.fromArray(a, [], backend));
+    deviceConstants.set(k, t);
+  }
+  return ENGINE.toBackend(t, backend);
+}
+
 /** A tensor from a number (with the dtype of `like`) or the tensor itself. */
 export function asTensor(x: TensorLike, like?: Tensor): Tensor {
   if (typeof x !== 'number') return x;
-  const dt = like?.dtype ?? 'float64';
-  const t = scalar(x, dt);
-  if (like !== undefined && like.backend.device !== 'cpu') return ENGINE.toBackend(t, like.backend);
-  return t;
+  if (like !== undefined && like.backend.device !== 'cpu') return deviceScalar(x, like);
+  return scalar(x, like?.dtype ?? 'float64');
 }

@@ -5,21 +5,24 @@
  * tensors and a rejected (non-finite) step leaves the state as it was.
  *
  * The batch's pixels and labels and the step's hyper-parameters (`h`: β, τ, ...) are traced
- * inputs, refilled in place each step. The step number and the batch's other fields would be fixed
+ * inputs, refilled in place each step (on a device, passed as each step's storage). On the cuda
+ * device the same step replays as backend calls over preallocated device buffers
+ * (ts/compile/device-plan.ts). The step number and the batch's other fields would be fixed
  * at trace time, so they are guarded: the batch's indices, epoch and index throw while tracing,
  * and the verification trace runs with the next step's number, so a loss whose graph depends on
  * the step fails to compile (and trainLoop runs it eagerly) instead of replaying a stale graph.
  */
 import { valueAndGrad } from '../../core/autodiff.js';
-import type { TypedArray } from '../../core/dtype.js';
+import { allocArray, type DType, type TypedArray } from '../../core/dtype.js';
+import { ENGINE } from '../../core/engine.js';
+import type { Backend } from '../../backends/backend.js';
 import { hostView, type Tensor } from '../../core/tensor.js';
-import { tensor } from '../../ops/creation.js';
 import { neg } from '../../ops/elementwise.js';
 import { compile } from '../../compile/compile.js';
 import { CompileError } from '../../compile/errors.js';
 import { ValueError } from '../../core/errors.js';
 import { leaves } from '../../core/tree.js';
-import { CompiledLoop, type LoopAccept } from '../../compile/loop.js';
+import { CompiledLoop, treeTensors, type LoopAccept } from '../../compile/loop.js';
 import type { Batch } from '../../data/loader.js';
 import { applyUpdates, type GradientTransformation } from '../../optim/transform.js';
 import { finiteFlag } from '../../optim/clip.js';
@@ -50,6 +53,11 @@ function tracedBatch(size: number, x: Tensor, labels: Tensor): Batch {
   return b;
 }
 
+/** A tensor's storage on `b`'s device (uploaded when it lives elsewhere). */
+function storageOn(b: Backend, t: Tensor): unknown {
+  return t.backend.device === b.device ? t.live().data : b.upload(hostView(t));
+}
+
 /** A compiled step over batches of one size. */
 export class CompiledStep<P> {
   private readonly loop: CompiledLoop<StepState<P>, Extra>;
@@ -57,6 +65,12 @@ export class CompiledStep<P> {
   private readonly labels: TypedArray;
   private readonly hNames: string[];
   private readonly hArrays: TypedArray[];
+  private readonly hDtype: DType;
+  /** The device backend when the parameters live on one (null on the cpu device), and where its extra inputs sit. */
+  private readonly device: Backend | null = null;
+  private readonly xAt: number = -1;
+  private readonly labelsAt: number = -1;
+  private readonly hAt: number[] = [];
   /** The batch size it was traced for. */
   readonly batchSize: number;
   private readonly record = new Float64Array(1);
@@ -65,13 +79,18 @@ export class CompiledStep<P> {
   bound = NaN;
 
   constructor(loss: StepLossFn<P>, optimizer: GradientTransformation, state: StepState<P>, template: Batch, baseKey: Key, step: number, h: Record<string, number>) {
-    const xT = tensor(template.x.dataSync(), template.x.shape, template.x.dtype);
-    const lT = tensor(template.labels.dataSync(), template.labels.shape, template.labels.dtype);
+    // The step's inputs live where the parameters do.
+    const ps = leaves(state.params);
+    const backend = ps.length > 0 ? ps[0].backend : ENGINE.backend;
+    const on = (data: TypedArray, shape: readonly number[]): Tensor => ENGINE.fromArray(data, shape.slice(), backend);
+    const xT = on(template.x.dataSync(), template.x.shape);
+    const lT = on(template.labels.dataSync(), template.labels.shape);
     // Hyper-parameters as 0-d tensors of the parameters' dtype (what a JS number would become).
-    const dtype = leaves(state.params).find((t) => t.dtype !== 'int32')?.dtype ?? 'float64';
+    const dtype = ps.find((t) => t.dtype !== 'int32')?.dtype ?? 'float64';
+    this.hDtype = dtype;
     this.hNames = Object.keys(h);
     const hT: Record<string, Tensor> = {};
-    for (const n of this.hNames) hT[n] = tensor([h[n]], [], dtype);
+    for (const n of this.hNames) hT[n] = on(allocArray(dtype, 1).fill(h[n]), []);
     // The loop reads these arrays in place: refilling them feeds the next batch.
     this.x = xT.live().data as TypedArray;
     this.labels = lT.live().data as TypedArray;
@@ -89,8 +108,17 @@ export class CompiledStep<P> {
       const bound = (out as StepLoss | null)?.bound ?? neg(lossT);
       return [{ params: applyUpdates(st.params, updates), optState }, lossT, bound, finiteFlag([lossT, grads])];
     });
+    const extra = { x: xT, labels: lT, h: hT };
+    if (backend.device !== 'cpu') {
+      // A device loop takes each step's batch and hyper-parameters as new storage (setInput).
+      this.device = backend;
+      const flat = treeTensors(extra);
+      this.xAt = flat.indexOf(xT);
+      this.labelsAt = flat.indexOf(lT);
+      this.hAt = this.hNames.map((n) => flat.indexOf(hT[n]));
+    }
     try {
-      this.loop = new CompiledLoop(fn, state, baseKey, { x: xT, labels: lT, h: hT });
+      this.loop = new CompiledLoop(fn, state, baseKey, extra);
     } catch (e) {
       if (e instanceof CompileError && e.message.includes('different graph'))
         throw new CompileError(`the loss records different graphs at steps ${step} and ${step + 1}: it reads the step number (pass schedules of the step as hyper-parameters) or something else that changes between calls`);
@@ -103,12 +131,19 @@ export class CompiledStep<P> {
    * when the loss or a gradient is not finite.
    */
   step(batch: Batch, baseKey: Key, s: number, h: Record<string, number>): boolean {
-    this.x.set(hostView(batch.x));
-    this.labels.set(hostView(batch.labels));
+    const dev = this.device;
+    if (dev === null) {
+      this.x.set(hostView(batch.x));
+      this.labels.set(hostView(batch.labels));
+    } else {
+      this.loop.setInput(this.xAt, storageOn(dev, batch.x));
+      this.loop.setInput(this.labelsAt, storageOn(dev, batch.labels));
+    }
     for (let i = 0; i < this.hNames.length; i++) {
       const v = h[this.hNames[i]];
       if (typeof v !== 'number') throw new ValueError(`trainLoop: hyper(${s}) has no number '${this.hNames[i]}' (got ${String(v)}); it must give the same names at every step`);
-      this.hArrays[i][0] = v;
+      if (dev === null) this.hArrays[i][0] = v;
+      else this.loop.setInput(this.hAt[i], dev.upload(allocArray(this.hDtype, 1).fill(v)));
     }
     const ok = this.loop.run(baseKey, s, 1, ACCEPT, this.record, 0) === 1;
     this.loss = this.loop.scalars[0];
