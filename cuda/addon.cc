@@ -225,14 +225,52 @@ static Napi::Value Free(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// Small uploads are staged in a pinned ring. A copy from pageable memory may wait for the stream to
+// drain (CUDA's API synchronization rules), and eager ops upload small tensors all the time: every
+// JS number an op takes is a 0-d upload, so each would stall the queue of launched kernels. A copy
+// from pinned memory is queued like a kernel. The ring has SEGMENTS parts; an event recorded when
+// a part is left guards it, and writing into it again first waits for that event (by then long
+// passed: the copies from a whole turn of the ring ago).
+class UploadRing {
+ public:
+  static constexpr size_t SEGMENT = 2u << 20, SEGMENTS = 8, MAX = 1u << 20;
+
+  // Copies `bytes` (at most MAX) from `src` into pinned memory and queues the copy to `dst`.
+  void copy(void* dst, const void* src, size_t bytes) {
+    if (base_ == nullptr) {
+      check(cudaMallocHost(&base_, SEGMENT * SEGMENTS), "upload (pinned staging ring)");
+      for (auto& e : done_) check(cudaEventCreateWithFlags(&e, cudaEventDisableTiming), "upload (event)");
+    }
+    if (offset_ + bytes > SEGMENT) {
+      check(cudaEventRecord(done_[seg_], stream()), "upload (event)");
+      recorded_[seg_] = true;
+      seg_ = (seg_ + 1) % SEGMENTS;
+      if (recorded_[seg_]) check(cudaEventSynchronize(done_[seg_]), "upload (a queued kernel failed)");
+      offset_ = 0;
+    }
+    char* at = static_cast<char*>(base_) + seg_ * SEGMENT + offset_;
+    std::memcpy(at, src, bytes);
+    check(cudaMemcpyAsync(dst, at, bytes, cudaMemcpyHostToDevice, stream()), "upload");
+    offset_ += (bytes + 255) & ~size_t(255);
+  }
+
+ private:
+  void* base_ = nullptr;
+  size_t seg_ = 0, offset_ = 0;
+  cudaEvent_t done_[SEGMENTS] = {};
+  bool recorded_[SEGMENTS] = {};
+};
+static UploadRing gRing;
+
 static Napi::Value Upload(const Napi::CallbackInfo& info) {
   Napi::TypedArray ta = info[0].As<Napi::TypedArray>();
   const size_t bytes = ta.ByteLength();
   Napi::External<DevBuf> h = makeBuf(info.Env(), bytes);
   if (bytes > 0) {
     const char* src = static_cast<const char*>(ta.ArrayBuffer().Data()) + ta.ByteOffset();
+    if (bytes <= UploadRing::MAX) gRing.copy(h.Data()->ptr, src, bytes);
     // From pageable memory this returns once the data is staged, so the caller may reuse it.
-    check(cudaMemcpyAsync(h.Data()->ptr, src, bytes, cudaMemcpyHostToDevice, stream()), "upload");
+    else check(cudaMemcpyAsync(h.Data()->ptr, src, bytes, cudaMemcpyHostToDevice, stream()), "upload");
   }
   return h;
 }
@@ -321,8 +359,8 @@ static Napi::Value Trim(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-static Napi::Value SetTF32(const Napi::CallbackInfo& info) {
-  setTF32(flag(info, 0));
+static Napi::Value SetMatmulPrecision(const Napi::CallbackInfo& info) {
+  setMatmulPrecision(i32(info, 0));
   return info.Env().Undefined();
 }
 
@@ -446,7 +484,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   EXPORT("sync", Sync);
   EXPORT("memory", Memory);
   EXPORT("trim", Trim);
-  EXPORT("setTF32", SetTF32);
+  EXPORT("setMatmulPrecision", SetMatmulPrecision);
   EXPORT("unary", Unary);
   EXPORT("binary", Binary);
   EXPORT("compare", Compare);

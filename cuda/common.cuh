@@ -70,7 +70,13 @@ VI_MATH1(m_abs, fabsf, fabs)
 __device__ __forceinline__ float m_pow(float a, float b) { return powf(a, b); }
 __device__ __forceinline__ double m_pow(double a, double b) { return pow(a, b); }
 
-// JS ToInt32 of a double: truncate, wrap modulo 2^32; NaN and infinities give 0.
+// float → int32 as a cast: truncate toward zero, saturate out of range, NaN → 0 (Rust's `as i32`).
+__device__ __forceinline__ int32_t castInt32(double v) {
+  if (v != v) return 0;
+  return v >= 2147483647.0 ? 2147483647 : v <= -2147483648.0 ? -2147483647 - 1 : static_cast<int32_t>(trunc(v));
+}
+
+// JS ToInt32 of a double (int32 reductions): truncate, wrap modulo 2^32; NaN and infinities give 0.
 __device__ __forceinline__ int32_t toInt32(double v) {
   if (!isfinite(v)) return 0;
   double t = trunc(v);

@@ -306,7 +306,7 @@ void clamp(int dt, const void* x, void* out, int64_t n, double lo, double hi) {
 template <class A, class B>
 __global__ void castK(const A* __restrict__ x, B* __restrict__ out, int64_t n) {
   VI_GRID_LOOP(i, n) {
-    if constexpr (std::is_same_v<B, int32_t> && !std::is_same_v<A, int32_t>) out[i] = toInt32(double(x[i]));
+    if constexpr (std::is_same_v<B, int32_t> && !std::is_same_v<A, int32_t>) out[i] = castInt32(double(x[i]));
     else out[i] = B(x[i]);
   }
 }

@@ -56,7 +56,8 @@ void cumsum(bool reverse, int dt, const void* x, void* out, int64_t outer, int64
 // broadcast) over `batch` (the output's batch shape).
 void matmul(int dt, const void* a, const void* b, void* out, const Dims& batch, const Dims& aBatch, const Dims& bBatch,
             int64_t m, int64_t n, int64_t k, bool transA, bool transB);
-void setTF32(bool on);
+// float32 matrix products: 0 full float32, 1 TF32 tensor cores, 2 bfloat16 inputs, float32 accumulation.
+void setMatmulPrecision(int mode);
 
 // ---- shape.cu ----
 // out[i] = x[base + sum_d idx_d(i) * st[d]] over `shape`: transpose, slice, broadcastTo, diagonal.

@@ -1,6 +1,9 @@
 // Batched matrix products through cuBLAS. cuBLAS is column-major; a row-major C = A·B is the
 // column-major Cᵀ = Bᵀ·Aᵀ, so we pass B first and swap m and n: no transposes are materialized.
 #include <cublas_v2.h>
+#include <cuda_bf16.h>
+
+#include <algorithm>
 
 #include "common.cuh"
 #include "kernels.h"
@@ -8,7 +11,8 @@
 namespace vi {
 
 static cublasHandle_t gHandle = nullptr;
-static bool gTF32 = false;
+// float32 products: 0 full float32, 1 TF32 tensor cores, 2 bfloat16 inputs with float32 accumulation.
+static int gPrecision = 0;
 
 static void checkBlas(cublasStatus_t s, const char* what) {
   if (s != CUBLAS_STATUS_SUCCESS)
@@ -16,19 +20,51 @@ static void checkBlas(cublasStatus_t s, const char* what) {
                              cublasGetStatusString(s) + ")");
 }
 
+static cublasMath_t mathMode() { return gPrecision == 1 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH; }
+
 static cublasHandle_t handle() {
   if (gHandle == nullptr) {
     checkBlas(cublasCreate(&gHandle), "matmul (cublasCreate)");
     checkBlas(cublasSetStream(gHandle, stream()), "matmul (cublasSetStream)");
-    checkBlas(cublasSetMathMode(gHandle, gTF32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH), "matmul (math mode)");
+    checkBlas(cublasSetMathMode(gHandle, mathMode()), "matmul (math mode)");
   }
   return gHandle;
 }
 
-void setTF32(bool on) {
-  gTF32 = on;
-  if (gHandle != nullptr)
-    checkBlas(cublasSetMathMode(gHandle, on ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH), "setTF32");
+void setMatmulPrecision(int mode) {
+  if (mode < 0 || mode > 2) throw std::runtime_error("setMatmulPrecision: mode must be 0, 1 or 2, got " + std::to_string(mode));
+  gPrecision = mode;
+  if (gHandle != nullptr) checkBlas(cublasSetMathMode(gHandle, mathMode()), "setMatmulPrecision");
+}
+
+__global__ void toBF16K(const float* __restrict__ x, __nv_bfloat16* __restrict__ out, int64_t n) {
+  VI_GRID_LOOP(i, n) out[i] = __float2bfloat16_rn(x[i]);
+}
+
+// A float32 operand rounded to bfloat16 in pool scratch (released by the caller, stream-ordered).
+static __nv_bfloat16* toBF16(const float* x, int64_t n) {
+  auto* out = (__nv_bfloat16*)scratch(sizeof(__nv_bfloat16) * n);
+  toBF16K<<<gridFor(n), THREADS, 0, stream()>>>(x, out, n);
+  checkLaunch("matmul (bfloat16 rounding)");
+  return out;
+}
+
+// C = A·B with bfloat16 copies of A and B (elements [0, nA) and [0, nB) of each) and float32
+// accumulation and output: the tensor-core path for float32 tensors when the user allows it.
+static void gemmBF16(const float* a, const float* b, float* c, int64_t m, int64_t n, int64_t k, bool transA,
+                     bool transB, int64_t strideA, int64_t strideB, int64_t count, int64_t nA, int64_t nB) {
+  __nv_bfloat16* a16 = toBF16(a, nA);
+  __nv_bfloat16* b16 = toBF16(b, nB);
+  const int lda = (int)(transA ? m : k);
+  const int ldb = (int)(transB ? k : n);
+  const float one = 1, zero = 0;
+  const cublasStatus_t s = cublasGemmStridedBatchedEx(
+      handle(), transB ? CUBLAS_OP_T : CUBLAS_OP_N, transA ? CUBLAS_OP_T : CUBLAS_OP_N, (int)n, (int)m, (int)k, &one,
+      b16, CUDA_R_16BF, ldb, strideB, a16, CUDA_R_16BF, lda, strideA, &zero, c, CUDA_R_32F, (int)n, m * n, (int)count,
+      CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT);
+  releaseScratch(a16, sizeof(__nv_bfloat16) * nA);
+  releaseScratch(b16, sizeof(__nv_bfloat16) * nB);
+  checkBlas(s, "matmul (bfloat16)");
 }
 
 template <class T>
@@ -78,6 +114,21 @@ static void matmulT(const T* a, const T* b, T* out, const Dims& batch, const Dim
   const int64_t da = count > 1 ? offA[1] - offA[0] : 0, db = count > 1 ? offB[1] - offB[0] : 0;
   for (int64_t i = 1; i < count && even; i++) even = offA[i] - offA[i - 1] == da && offB[i] - offB[i - 1] == db;
   const int64_t ma = m * k, mb = k * n;
+  if constexpr (std::is_same_v<T, float>) {
+    if (gPrecision == 2) {
+      // One bfloat16 copy of each operand's whole extent, then per-batch offsets into the copies.
+      int64_t lastA = 0, lastB = 0;
+      for (int64_t i = 0; i < count; i++) lastA = std::max(lastA, offA[i]), lastB = std::max(lastB, offB[i]);
+      if (even) {
+        gemmBF16(a + offA[0] * ma, b + offB[0] * mb, out, m, n, k, transA, transB, da * ma, db * mb, count,
+                 (lastA - offA[0] + 1) * ma, (lastB - offB[0] + 1) * mb);
+        return;
+      }
+      for (int64_t i = 0; i < count; i++)
+        gemmBF16(a + offA[i] * ma, b + offB[i] * mb, out + i * m * n, m, n, k, transA, transB, 0, 0, 1, ma, mb);
+      return;
+    }
+  }
   if (even) {
     gemmBatched<T>(a + offA[0] * ma, b + offB[0] * mb, out, m, n, k, transA, transB, da * ma, db * mb, count);
     return;

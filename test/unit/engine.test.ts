@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import {
+  getMatmulPrecision,
+  matmul,
+  setMatmulPrecision,
   add,
   DTypeError,
   ShapeError,
@@ -102,5 +105,18 @@ describe('backends', () => {
   });
   it('casts between dtypes', () => {
     expect(Array.from(cast(tensor([1.7, -1.7]), 'int32').dataSync())).toEqual([1, -1]);
+  });
+  it('sets the GPU matrix-product precision; cpu products stay float32', () => {
+    const a = tensor(Float32Array.from([1.1, 2.3, 3.7, 4.9]), [2, 2], 'float32');
+    const before = Array.from(matmul(a, a).dataSync());
+    setMatmulPrecision('bf16');
+    try {
+      expect(getMatmulPrecision()).toBe('bf16');
+      expect(Array.from(matmul(a, a).dataSync())).toEqual(before);
+    } finally {
+      setMatmulPrecision('highest');
+    }
+    expect(() => setMatmulPrecision('fp8' as never)).toThrow(/setMatmulPrecision: precision must be one of highest, tf32, bf16, got fp8/);
+    expect(getMatmulPrecision()).toBe('highest');
   });
 });

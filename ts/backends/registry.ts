@@ -54,6 +54,30 @@ export function backendByName(name: string): Backend {
   return ENGINE.getBackend(name);
 }
 
+/** How float32 matrix products may round on the GPU (CPU backends always compute in float32). */
+export type MatmulPrecision = 'highest' | 'tf32' | 'bf16';
+const PRECISIONS: readonly MatmulPrecision[] = ['highest', 'tf32', 'bf16'];
+let matmulPrecision: MatmulPrecision = 'highest';
+
+/**
+ * Lets float32 matrix products on the cuda backend use tensor cores: 'tf32' (inputs rounded to
+ * 10 mantissa bits, cuBLAS's TF32 math mode), 'bf16' (inputs rounded to bfloat16, 7 bits, float32
+ * accumulation and output), or 'highest' (full float32, the default). The same trade as PyTorch's
+ * `torch.set_float32_matmul_precision`; float64 products are never rounded.
+ * @example setMatmulPrecision('tf32')
+ */
+export function setMatmulPrecision(precision: MatmulPrecision): void {
+  const mode = PRECISIONS.indexOf(precision);
+  if (mode < 0) throw new BackendError(`setMatmulPrecision: precision must be one of ${PRECISIONS.join(', ')}, got ${String(precision)}`);
+  cuda.addon?.setMatmulPrecision(mode);
+  matmulPrecision = precision;
+}
+
+/** The current float32 matrix-product precision on the GPU (see setMatmulPrecision). */
+export function getMatmulPrecision(): MatmulPrecision {
+  return matmulPrecision;
+}
+
 /** Kernels that ran on js because the chosen backend lacks them, as `backend:kernel`. */
 export function fallbacks(): string[] {
   return [...ENGINE.fallbackLog].sort();

@@ -59,7 +59,8 @@ export interface CudaAddon {
   sync(): void;
   memory(): { bytesInUse: number; bytesCached: number };
   trim(): void;
-  setTF32(on: boolean): void;
+  /** float32 products: 0 full float32, 1 TF32, 2 bfloat16 inputs with float32 accumulation. */
+  setMatmulPrecision(mode: number): void;
   unary(op: string, dt: number, x: H, out: H, n: number): void;
   binary(op: string, dt: number, a: H, b: H, out: H, shape: Dims, sa: Dims, sb: Dims): void;
   compare(op: string, dt: number, a: H, b: H, out: H, shape: Dims, sa: Dims, sb: Dims): void;
@@ -325,7 +326,7 @@ class CudaBackend implements Backend<H> {
 export interface CudaLoadResult extends LoadResult {
   /** Device 0 as the addon saw it, when the addon loaded. */
   device?: CudaDeviceInfo;
-  /** The raw addon, for benchmarks and tests (setTF32, sync, memory). */
+  /** The raw addon, for benchmarks and tests (setMatmulPrecision, sync, memory). */
   addon?: CudaAddon;
 }
 
