@@ -458,6 +458,10 @@ static Napi::Value TriangularSolve(const Napi::CallbackInfo& info) {
                   i64(info, 7), i64(info, 8), flag(info, 9), flag(info, 10));
   return U;
 }
+static Napi::Value SvgdPhi(const Napi::CallbackInfo& info) {
+  svgdPhi(i32(info, 0), ptr(info, 1), ptr(info, 2), ptr(info, 3), ptr(info, 4), i64(info, 5), i64(info, 6), f64(info, 7));
+  return U;
+}
 static Napi::Value Random(const Napi::CallbackInfo& info) {
   const std::string kind = str(info, 0);
   const uint32_t k0 = (uint32_t)i64(info, 1), k1 = (uint32_t)i64(info, 2);
@@ -469,6 +473,15 @@ static Napi::Value Random(const Napi::CallbackInfo& info) {
   else if (kind == "poisson") randomPoisson(k0, k1, dt, ptr(info, 6), ptr(info, 4), i64(info, 5));
   else if (kind == "vonMises") randomVonMises(k0, k1, dt, ptr(info, 6), ptr(info, 4), i64(info, 5));
   else throw std::runtime_error("cuda random: unknown kind '" + kind + "'");
+  return U;
+}
+static Napi::Value NormalReparam(const Napi::CallbackInfo& info) {
+  normalReparam((uint32_t)i64(info, 0), (uint32_t)i64(info, 1), i32(info, 2), ptr(info, 3), ptr(info, 4), ptr(info, 5),
+                ptr(info, 6), dims(info, 7), dims(info, 8), dims(info, 9));
+  return U;
+}
+static Napi::Value DiagNormalKL(const Napi::CallbackInfo& info) {
+  diagNormalKL(i32(info, 0), ptr(info, 1), ptr(info, 2), ptr(info, 3), dims(info, 4), dims(info, 5), dims(info, 6));
   return U;
 }
 #undef U
@@ -508,6 +521,9 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   EXPORT("cholesky", Cholesky);
   EXPORT("triangularSolve", TriangularSolve);
   EXPORT("random", Random);
+  EXPORT("svgdPhi", SvgdPhi);
+  EXPORT("normalReparam", NormalReparam);
+  EXPORT("diagNormalKL", DiagNormalKL);
 #undef EXPORT
   return exports;
 }

@@ -89,4 +89,18 @@ void randomGamma(uint32_t k0, uint32_t k1, int dt, const void* param, void* out,
 void randomPoisson(uint32_t k0, uint32_t k1, int dt, const void* param, void* out, int64_t n);
 void randomVonMises(uint32_t k0, uint32_t k1, int dt, const void* param, void* out, int64_t n);
 
+// ---- gauss.cu ----
+// loc and logScale broadcast through strides sLoc/sLogScale over `shape` (the outputs').
+// z = loc + exp(logScale)·ε and logq = −½ε² − logScale − ½ log 2π, ε randomNormal's draws of (k0, k1).
+void normalReparam(uint32_t k0, uint32_t k1, int dt, const void* loc, const void* logScale, void* z, void* logq,
+                   const Dims& shape, const Dims& sLoc, const Dims& sLogScale);
+// KL(N(loc, exp(logScale)²) ‖ N(0, 1)), elementwise.
+void diagNormalKL(int dt, const void* loc, const void* logScale, void* out, const Dims& shape, const Dims& sLoc,
+                  const Dims& sLogScale);
+
+// ---- svgd.cu ----
+// SVGD's update direction for n particles x [n, d] with scores g [n, d]: phi [n, d] and the
+// bandwidth used, h (one element); bandwidth > 0 fixes h, 0 asks for the median heuristic.
+void svgdPhi(int dt, const void* x, const void* g, void* phi, void* h, int64_t n, int64_t d, double bandwidth);
+
 }  // namespace vi

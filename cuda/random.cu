@@ -3,45 +3,17 @@
 // is computed twice. Normals use double arithmetic and round on the store, as js does.
 #include "common.cuh"
 #include "kernels.h"
+#include "philox.cuh"
 #include "special.cuh"
 
 namespace vi {
 
-constexpr double TWO_PI = 6.283185307179586;
 constexpr uint32_t TAG_GAMMA = 0x47414d4du;
 constexpr uint32_t TAG_POISSON = 0x504f4953u;
 constexpr uint32_t TAG_VON_MISES = 0x564d4953u;
 constexpr int MAX_ATTEMPTS = 4096;
 constexpr uint32_t GAMMA_BOOST_BLOCK = 0xffffffffu;
 constexpr double POISSON_PTRS_MIN_RATE = 10;
-
-struct W4 {
-  uint32_t w[4];
-};
-
-__device__ __forceinline__ W4 philox(uint32_t c0, uint32_t c1, uint32_t c2, uint32_t c3, uint32_t k0, uint32_t k1) {
-#pragma unroll
-  for (int r = 0; r < 10; r++) {
-    const uint32_t hi0 = __umulhi(0xd2511f53u, c0), lo0 = 0xd2511f53u * c0;
-    const uint32_t hi1 = __umulhi(0xcd9e8d57u, c2), lo1 = 0xcd9e8d57u * c2;
-    c0 = hi1 ^ c1 ^ k0;
-    c1 = lo1;
-    c2 = hi0 ^ c3 ^ k1;
-    c3 = lo0;
-    k0 += 0x9e3779b9u;
-    k1 += 0xbb67ae85u;
-  }
-  return {{c0, c1, c2, c3}};
-}
-
-__device__ __forceinline__ W4 streamBlock(int64_t b, uint32_t k0, uint32_t k1) {
-  return philox((uint32_t)b, (uint32_t)((uint64_t)b >> 32), 0, 0, k0, k1);
-}
-
-__device__ __forceinline__ double u32ToF32(uint32_t w) { return double(w >> 8) * 5.960464477539063e-8; }
-__device__ __forceinline__ double u64ToF64(uint32_t w0, uint32_t w1) {
-  return (double(w0 >> 5) * 67108864.0 + double(w1 >> 6)) * 1.1102230246251565e-16;
-}
 
 __global__ void bitsK(uint32_t k0, uint32_t k1, int32_t* __restrict__ out, int64_t n) {
   VI_GRID_LOOP(b, (n + 3) / 4) {
@@ -69,26 +41,13 @@ __global__ void uniformK(uint32_t k0, uint32_t k1, T* __restrict__ out, int64_t 
 // Box–Muller on uniforms (2m, 2m+1): a block holds two pairs (float32) or one (float64).
 template <class T>
 __global__ void normalK(uint32_t k0, uint32_t k1, T* __restrict__ out, int64_t n) {
-  constexpr int PER = std::is_same_v<T, float> ? 4 : 2;
+  constexpr int PER = NORMALS_PER_BLOCK<T>;
   VI_GRID_LOOP(b, (n + PER - 1) / PER) {
-    const W4 r = streamBlock(b, k0, k1);
-    double u[4];
-    if (PER == 4) {
+    T eps[PER];
+    normalBlock<T>(b, k0, k1, eps);
 #pragma unroll
-      for (int l = 0; l < 4; l++) u[l] = u32ToF32(r.w[l]);
-    } else {
-      u[0] = u64ToF64(r.w[0], r.w[1]);
-      u[1] = u64ToF64(r.w[2], r.w[3]);
-    }
-#pragma unroll
-    for (int p = 0; p < PER / 2; p++) {
-      const int64_t e = PER * b + 2 * p;
-      if (e >= n) break;
-      const double rad = sqrt(-2 * log(1 - u[2 * p]));
-      const double th = TWO_PI * u[2 * p + 1];
-      out[e] = T(rad * cos(th));
-      if (e + 1 < n) out[e + 1] = T(rad * sin(th));
-    }
+    for (int l = 0; l < PER; l++)
+      if (PER * b + l < n) out[PER * b + l] = eps[l];
   }
 }
 

@@ -18,9 +18,9 @@ export declare function argReduce(op: number, x: Arr, out: Arr, outer: number, n
 export declare function binarizeBatch(images: Uint8Array, starts: Arr, dim: number, k0: number, k1: number, out: Arr): void
 
 /**
- * Binary op `op` (BINARY_OPS 0-6, COMPARE_OPS 7-12, then 13 igamma, 14 gammaSampleGrad and
- * 15 vonMisesSampleGrad, which are float-only) of `a` and `b` into `out`; `meta` gives the
- * broadcast layout when an input is neither full-size nor a single element.
+ * Binary op `op` (BINARY_OPS 0-6, COMPARE_OPS 7-12, then 13 igamma, 14 gammaSampleGrad,
+ * 15 vonMisesSampleGrad and 16 diagNormalKL, which are float-only) of `a` and `b` into `out`;
+ * `meta` gives the broadcast layout when an input is neither full-size nor a single element.
  */
 export declare function binary(op: number, a: Arr, b: Arr, out: Arr, meta?: Arr | undefined | null): void
 
@@ -81,6 +81,12 @@ export declare function mixtureQuad(x: Arr, m: Arr, a: Arr, out: Arr, d: number,
 /** `mixtureScatter(x, r, c, out, d, k)`: out[j] = Σ_i r_ij (x_i − c_j)(x_i − c_j)ᵀ (float64; see [`weighted_scatter`]). */
 export declare function mixtureScatter(x: Arr, r: Arr, c: Arr, out: Arr, d: number, k: number): void
 
+/**
+ * The fused reparameterized sample: normals of key (k0, k1) into `z`, then z and `logq` from
+ * `loc` and `log_scale` broadcast by `meta` (elementwise.rs's layout for two inputs).
+ */
+export declare function normalReparam(loc: Arr, logScale: Arr, z: Arr, logq: Arr, meta: Arr, k0: number, k1: number): void
+
 /** Number of threads the large kernels use (rayon's count; the kernel pool has as many, the caller included). */
 export declare function numThreads(): number
 
@@ -125,6 +131,13 @@ export declare function softmax(x: Arr, out: Arr, outer: number, n: number, inne
  * strides]. Serves transpose, slice, broadcastTo and diagonal.
  */
 export declare function stridedCopy(x: Arr, out: Arr, meta: Arr, offset: number): void
+
+/**
+ * SVGD's update direction for `n` particles `x` (n×d, row-major) with scores `g` (n×d): writes
+ * `phi` (n×d) and the bandwidth used to `h` (one element); `bandwidth` > 0 fixes it, 0 asks for
+ * the median heuristic (see the module doc and ts/kernels/spec.ts).
+ */
+export declare function svgdPhi(x: Arr, g: Arr, phi: Arr, h: Arr, n: number, d: number, bandwidth: number): void
 
 /**
  * Batched triangular solve op(A) X = B (A n×n lower or upper, op = optional transpose; B n×k).

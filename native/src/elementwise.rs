@@ -6,6 +6,7 @@
 //! on broadcast dims. Float32 math is done in float64 and rounded, as the js reference does.
 
 use crate::fastmath;
+use crate::gauss;
 use crate::par::{self, SendPtr};
 use crate::special;
 use crate::vonmises;
@@ -70,6 +71,16 @@ impl<const N: usize> Bcast<N> {
 
     pub fn rows(&self) -> usize {
         self.outer.iter().product()
+    }
+
+    /// Length of the innermost (merged) dim: the length of each row.
+    pub fn inner(&self) -> usize {
+        self.inner
+    }
+
+    /// Each input's stride along the innermost dim.
+    pub fn inner_stride(&self) -> [usize; N] {
+        self.inner_stride
     }
 
     /// Calls `f(row, offsets)` for rows `r0..r1`, with each input's offset at the row start.
@@ -291,7 +302,7 @@ fn unary_int(op: u32, x: &[i32], o: &mut [i32]) -> Result<()> {
 
 /// Element count above which the float32 fast transcendentals go parallel (they run at about
 /// 1 ns/element on one core, so a fork pays from a few tens of microseconds of work).
-const FAST_MIN: usize = 1 << 15;
+pub(crate) const FAST_MIN: usize = 1 << 15;
 /// The same for the costlier float64 fast transcendentals (log, log1p, sigmoid, softplus: 2–6
 /// ns/element; exp at ~1.5 keeps FAST_MIN). Measured on 2 cores at 10,000 elements: softplus
 /// 62 → 36 µs, sigmoid 19 → 17 µs, while exp went 15 → 23 µs.
@@ -354,6 +365,7 @@ macro_rules! binary_float {
             13 => map2(a, b, o, meta, |x: $t, y: $t| special::igamma(x as f64, y as f64) as $t),
             14 => map2(a, b, o, meta, |x: $t, y: $t| special::gamma_sample_grad(x as f64, y as f64) as $t),
             15 => map2(a, b, o, meta, |x: $t, y: $t| vonmises::von_mises_sample_grad(x as f64, y as f64) as $t),
+            16 => map2(a, b, o, meta, |x: $t, y: $t| gauss::diag_normal_kl(x as f64, y as f64) as $t),
             _ => Err(err(format!("binary: unknown op code {}", $op))),
         }
     }};
@@ -371,9 +383,9 @@ fn binary_int(op: u32, a: &[i32], b: &[i32], o: &mut [i32], meta: Option<&[i32]>
     }
 }
 
-/// Binary op `op` (BINARY_OPS 0-6, COMPARE_OPS 7-12, then 13 igamma, 14 gammaSampleGrad and
-/// 15 vonMisesSampleGrad, which are float-only) of `a` and `b` into `out`; `meta` gives the
-/// broadcast layout when an input is neither full-size nor a single element.
+/// Binary op `op` (BINARY_OPS 0-6, COMPARE_OPS 7-12, then 13 igamma, 14 gammaSampleGrad,
+/// 15 vonMisesSampleGrad and 16 diagNormalKL, which are float-only) of `a` and `b` into `out`;
+/// `meta` gives the broadcast layout when an input is neither full-size nor a single element.
 #[napi]
 pub fn binary(op: u32, a: Arr, b: Arr, out: Arr, meta: Option<Arr>) -> Result<()> {
     let meta_s = match &meta {

@@ -13,6 +13,7 @@
 pub mod elementwise;
 pub mod fastmath;
 pub mod fused;
+pub mod gauss;
 pub mod linalg;
 pub mod matmul;
 pub mod mixture;
@@ -22,6 +23,7 @@ pub mod random;
 pub mod reduce;
 pub mod shape;
 pub mod special;
+pub mod svgd;
 pub mod vonmises;
 
 use napi::bindgen_prelude::{FromNapiValue, TypeName, ValidateNapiValue};
@@ -234,7 +236,7 @@ macro_rules! dispatch_float {
 /// The version of the addon's calling convention; the TS wrapper refuses a mismatch.
 #[napi_derive::napi]
 pub fn abi_version() -> u32 {
-    5
+    6
 }
 
 /// Number of threads the large kernels use (rayon's count; the kernel pool has as many, the caller included).

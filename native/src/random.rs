@@ -212,10 +212,14 @@ pub fn random_uniform(out: Arr, k0: u32, k1: u32) -> Result<()> {
 pub fn random_normal(out: Arr, k0: u32, k1: u32) -> Result<()> {
     let key = key_of(k0, k1);
     dispatch_float!(out.kind(), "randomNormal", T => {
-        let o = out.get_mut::<T>()?;
-        par::chunks(o, par::COSTLY_MIN, |s, c| normals_into(s, c, key));
+        fill_normal(out.get_mut::<T>()?, key);
         Ok(())
     })
+}
+
+/// Normals 0..o.len() of key `key` (what `random_normal` writes), in parallel on large outputs.
+pub fn fill_normal<T: Elem>(o: &mut [T], key: [u32; 2]) {
+    par::chunks(o, par::COSTLY_MIN, |s, c| normals_into(s, c, key));
 }
 
 /// Normals s..s+out.len(): pair m (elements 2m, 2m+1) from uniforms 2m, 2m+1, one log, square

@@ -164,6 +164,36 @@ case("diagonal", "batch", [tensor(t)], {}, [tensor(np.diagonal(t, axis1=-2, axis
 oh = np.array([0, 3, -1, 4, 2], dtype=np.int32)
 case("oneHot", "out of range gives zeros", [tensor(oh, "int32")], {"depth": 4, "dtype": "float64"}, [tensor((oh[:, None] == np.arange(4)).astype(float))], 0, 0)
 
+# SVGD's direction as Liu & Wang's reference code computes it (their svgd.py: squared pairwise
+# distances by scipy's pdist, the median heuristic h² = ½·med/log(n + 1) with the kernel
+# exp(−D/(2h²)), so the kernel's bandwidth attribute h = med/log(n + 1)).
+from scipy.spatial.distance import pdist, squareform
+
+
+def svgd_phi(x, g, bandwidth=0.0):
+    n = x.shape[0]
+    D = squareform(pdist(x)) ** 2
+    h = bandwidth if bandwidth > 0 else np.median(D) / np.log(n + 1)
+    K = np.exp(-D / h)
+    dK = (-K @ x + x * K.sum(axis=1, keepdims=True)) * (2 / h)
+    return (K @ g + dK) / n, h
+
+
+for n, d, bw, label in [(7, 3, 0.0, "median, odd n²"), (12, 5, 0.0, "median, even n²"), (9, 4, 1.7, "bandwidth 1.7")]:
+    px = rng.normal(size=(n, d)) * 1.5
+    pg = rng.normal(size=(n, d))
+    phi, h = svgd_phi(px, pg, bw)
+    case("svgdPhi", f"n={n} d={d} {label}", [tensor(px), tensor(pg)], {"bandwidth": bw}, [tensor(phi), tensor(np.array(h))], 1e-12, 1e-13)
+
+# KL(N(m, σ²) ‖ N(0, 1)) from scipy's entropy of the Gaussian and the expected log N(0, 1) density.
+from scipy.stats import norm
+
+m = rng.normal(size=(3, 4)) * 2
+ls = rng.normal(size=(4,))
+sig = np.exp(ls)
+kl = -norm(m, sig).entropy() - norm.logpdf(0) + 0.5 * (m ** 2 + sig ** 2)
+case("diagNormalKL", "broadcast [3,4] with [4]", [tensor(m), tensor(ls)], {}, [tensor(kl)], 1e-13, 1e-14)
+
 OUT.parent.mkdir(parents=True, exist_ok=True)
 OUT.write_text(json.dumps({"generator": "scripts/golden/kernels.py", "special": special, "kernels": cases}, indent=None) + "\n")
 print(f"wrote {OUT} ({OUT.stat().st_size} bytes)")

@@ -621,6 +621,75 @@ table.besselI1e = besselCases('besselI1e') as Builder<KernelName>;
 table.vonMisesSampleGrad = vonMisesGradCases as Builder<KernelName>;
 table.randomVonMises = randomVonMisesCases as Builder<KernelName>;
 
+// ---------------------------------------------------------------- fused Gaussian kernels
+
+/** loc and logScale shapes: odd sizes (a Box–Muller pair cut in half), broadcasts, scalars, empty, large. */
+const GAUSS_SHAPES: [string, number[], number[]][] = [
+  ['same odd [7]', [7], [7]],
+  ['same [3,4]', [3, 4], [3, 4]],
+  ['broadcast [2,1,4]x[3,1]', [2, 1, 4], [3, 1]],
+  ['scalar loc x [5]', [], [5]],
+  ['[2,3] x scalar logScale', [2, 3], []],
+  ['rank 0', [], []],
+  ['empty [0,3]x[3]', [0, 3], [3]],
+  ['large [400,256]x[256]', LARGE, [256]],
+];
+
+// Every key on the first shape, one key on the rest: the keys matter to ε only.
+const normalReparamCases: Builder<'normalReparam'> = (g) =>
+  FLOATS.flatMap((dt) =>
+    GAUSS_SHAPES.flatMap(([label, sl, ss], i) =>
+      (i === 0 ? KEYS : [KEYS[2]]).map((key) =>
+        mk('normalReparam', `${dt} key ${key} ${label}`, [g.range(dt, sl, -5, 5), g.range(dt, ss, -3, 3)], { key }),
+      ),
+    ),
+  );
+
+const diagNormalKLCases: Builder<'diagNormalKL'> = (g) =>
+  FLOATS.flatMap((dt) => [
+    ...GAUSS_SHAPES.map(([label, sl, ss]) => mk('diagNormalKL', `${dt} ${label}`, [g.range(dt, sl, -5, 5), g.range(dt, ss, -3, 3)], {})),
+    // Near σ = 1, loc = 0, where σ² − 1 − 2·logScale cancels.
+    mk('diagNormalKL', `${dt} near the minimum`, [g.range(dt, [16], -1e-3, 1e-3), g.range(dt, [16], -1e-3, 1e-3)], {}),
+  ]);
+
+table.normalReparam = normalReparamCases as Builder<KernelName>;
+table.diagNormalKL = diagNormalKLCases as Builder<KernelName>;
+
+// ---------------------------------------------------------------- SVGD
+
+/**
+ * svgdPhi: the median heuristic on odd and even n² (one and two middle values), its edge ranks
+ * (n = 1, 2, 3), a fixed bandwidth, no coordinates (d = 0), coincident particles (median 0, h = 1),
+ * particles far from the origin (where x xᵀ-based distances cancel unless centered), a NaN
+ * (NaN everywhere), and large sizes.
+ */
+const svgdCases: Builder<'svgdPhi'> = (g) =>
+  FLOATS.flatMap((dt) => {
+    const pair = (n: number, d: number, lo = -1, hi = 1): InputSpec[] => [g.range(dt, [n, d], lo, hi), g.range(dt, [n, d], -1, 1)];
+    const withNaN = pair(6, 3);
+    withNaN[0].data[4] = NaN;
+    const same = (n: number, d: number, v: number): InputSpec => g.tensor(dt, [n, d], () => v);
+    const median = { bandwidth: 0 };
+    return [
+      mk('svgdPhi', `${dt} n=1 d=3 median`, pair(1, 3), median),
+      mk('svgdPhi', `${dt} n=2 d=2 median`, pair(2, 2), median),
+      mk('svgdPhi', `${dt} n=3 d=2 median`, pair(3, 2), median),
+      mk('svgdPhi', `${dt} n=7 d=5 median (odd n²)`, pair(7, 5), median),
+      mk('svgdPhi', `${dt} n=8 d=3 median (even n²)`, pair(8, 3, -2, 2), median),
+      mk('svgdPhi', `${dt} n=40 d=9 median`, pair(40, 9), median),
+      mk('svgdPhi', `${dt} n=33 d=4 bandwidth 0.7`, pair(33, 4), { bandwidth: 0.7 }),
+      mk('svgdPhi', `${dt} n=5 d=0`, pair(5, 0), median),
+      mk('svgdPhi', `${dt} n=6 coincident particles`, [same(6, 3, 0.5), g.range(dt, [6, 3], -1, 1)], median),
+      mk('svgdPhi', `${dt} n=12 d=6 offset 50`, pair(12, 6, 49, 51), median),
+      mk('svgdPhi', `${dt} n=6 NaN particle median`, withNaN, median),
+      mk('svgdPhi', `${dt} n=6 NaN particle bandwidth 2`, withNaN, { bandwidth: 2 }),
+      mk('svgdPhi', `${dt} large n=200 d=30 median`, pair(200, 30), median),
+      mk('svgdPhi', `${dt} large n=129 d=64 bandwidth 5`, pair(129, 64), { bandwidth: 5 }),
+    ];
+  });
+
+table.svgdPhi = svgdCases as Builder<KernelName>;
+
 /**
  * The conformance cases of kernel `name` (an empty list when it has none: the suite then fails).
  * Generated on demand and deterministic: the same name always gives the same inputs.

@@ -353,5 +353,31 @@ const BESSEL_CASES: GradCase[] = [
   { kernel: 'besselI1e', name: 'besselI1e at and near 0', inputs: () => [V.tensor([0, 1e-3, -2e-3])], fn: ([x]) => besselI1e(x) },
 ];
 
+/**
+ * The fused Gaussian kernels, both outputs of normalReparam separately and together. A fixed key
+ * makes ε the same at every evaluation, so the sample is a smooth function of loc and logScale.
+ */
+function gaussCases(sl: Shape, ss: Shape): GradCase[] {
+  const k = V.key(11);
+  const inputs = (): Tensor[] => [uniform(sl, -2, 2), uniform(ss, -1, 1)];
+  const shapes = `[${sl.join(',')}] with [${ss.join(',')}]`;
+  return [
+    { kernel: 'normalReparam', name: `normalReparam z, ${shapes}`, inputs, fn: ([m, s]) => V.normalReparam(m, s, k)[0] },
+    { kernel: 'normalReparam', name: `normalReparam log q, ${shapes}`, inputs, fn: ([m, s]) => V.normalReparam(m, s, k)[1] },
+    {
+      kernel: 'normalReparam',
+      name: `normalReparam z·log q, ${shapes}`,
+      inputs,
+      fn: ([m, s]) => {
+        const [z, logq] = V.normalReparam(m, s, k);
+        return V.mul(z, logq);
+      },
+    },
+    { kernel: 'diagNormalKL', name: `diagNormalKL ${shapes}`, inputs, fn: ([m, s]) => V.diagNormalKL(m, s) },
+  ];
+}
+
+const GAUSS_CASES: GradCase[] = [...gaussCases([2, 3], [2, 3]), ...gaussCases([2, 1, 3], [4, 1]), ...gaussCases([], [2, 2])];
+
 /** Every gradient case. */
-export const CASES: readonly GradCase[] = [...ELEMENTWISE_CASES, ...REDUCE_CASES, ...SHAPE_CASES, ...LINALG_CASES, ...BESSEL_CASES];
+export const CASES: readonly GradCase[] = [...ELEMENTWISE_CASES, ...REDUCE_CASES, ...SHAPE_CASES, ...LINALG_CASES, ...BESSEL_CASES, ...GAUSS_CASES];

@@ -5,6 +5,7 @@ import {
   applyUpdates,
   AutoMultivariateNormal,
   AutoNormal,
+  diagNormalKL,
   exponentialDecay,
   foldIn,
   getBackend,
@@ -13,10 +14,12 @@ import {
   mul,
   Normal,
   normal,
+  normalReparam,
   plate,
   sample,
   setBackend,
   split,
+  square,
   sub,
   sum,
   SVI,
@@ -314,6 +317,44 @@ describe('keys', () => {
     const f = compile((x: Tensor) => add(x, normal(key(3), [2])));
     const a = arr(f(tensor([0, 0])));
     expect(arr(f(tensor([1, 1])))).toEqual(a.map((v) => v + 1));
+  });
+});
+
+describe('fused Gaussian kernels under compile', () => {
+  type Q = { loc: Tensor; logScale: Tensor };
+  // A mean-field ELBO step against N(1, I): the fused sample and log q, the fused closed-form KL
+  // (as a regularizer), and the gradients of both.
+  const step = (q: Q, k: Key): { loss: Tensor; g: Q } => {
+    const [loss, g] = valueAndGrad((p: Q) => {
+      const [z, logq] = normalReparam(p.loc, p.logScale, k);
+      const logp = mul(square(sub(z, 1)), -0.5);
+      return add(sum(sub(logq, logp)), sum(diagNormalKL(p.loc, p.logScale)));
+    })(q);
+    return { loss, g };
+  };
+  let prev = 'js';
+  beforeAll(() => {
+    prev = getBackend();
+    setBackend('js');
+  });
+  afterAll(() => setBackend(prev));
+
+  // [64, 300] reaches the default largeThreshold, so the compiled step calls the backend's kernels.
+  it.each([
+    [[5], [5]],
+    [[3, 4], [4]],
+    [[64, 300], [300]],
+  ])('a compiled ELBO step with loc %j, logScale %j equals the eager one bit for bit for every key', (sl, ss) => {
+    const f = compile(step);
+    const fill = (shape: number[], a: number): Tensor => tensor(Array.from({ length: shape.reduce((p, d) => p * d, 1) }, (_, i) => Math.sin(a * (i + 1))), shape, 'float32');
+    const q = { loc: fill(sl, 1.3), logScale: mul(fill(ss, 0.7), 0.5) };
+    for (let s = 0; s < 3; s++) {
+      const got = f(q, key(s));
+      const want = step(q, key(s));
+      for (const [name, g, w] of [['loss', got.loss, want.loss], ['d loc', got.g.loc, want.g.loc], ['d logScale', got.g.logScale, want.g.logScale]] as const)
+        expect(sameBits(g.dataSync(), w.dataSync()), `${name}, key ${s}`).toBeNull();
+    }
+    expect(f.traces).toBe(1);
   });
 });
 

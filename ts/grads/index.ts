@@ -6,6 +6,7 @@
  */
 import { BESSEL_GRADS } from './bessel.js';
 import { ELEMENTWISE_GRADS } from './elementwise.js';
+import { GAUSS_GRADS } from './gauss.js';
 import { LINALG_GRADS } from './linalg.js';
 import { REDUCE_GRADS } from './reduce.js';
 import type { GradTable } from './rule.js';
@@ -14,4 +15,4 @@ import { SHAPE_GRADS } from './shape.js';
 export type { GradRule, GradTable } from './rule.js';
 
 /** Every gradient rule, by kernel name. */
-export const GRADS: GradTable = { ...ELEMENTWISE_GRADS, ...REDUCE_GRADS, ...SHAPE_GRADS, ...LINALG_GRADS, ...BESSEL_GRADS };
+export const GRADS: GradTable = { ...ELEMENTWISE_GRADS, ...REDUCE_GRADS, ...SHAPE_GRADS, ...LINALG_GRADS, ...BESSEL_GRADS, ...GAUSS_GRADS };

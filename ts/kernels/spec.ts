@@ -90,6 +90,9 @@ export type KernelAttrs = { [K in UnaryOp]: Record<string, never> } & {
   besselI1e: Record<string, never>;
   vonMisesSampleGrad: Record<string, never>;
   randomVonMises: { key: KeyAttr };
+  svgdPhi: { bandwidth: number };
+  normalReparam: { key: KeyAttr };
+  diagNormalKL: Record<string, never>;
 };
 
 export type KernelName = keyof KernelAttrs;
@@ -367,6 +370,56 @@ def('vonMisesSampleGrad', 2, false, ([k, x]) => {
 def('randomVonMises', 1, false, ([k]) => {
   floatOnly('randomVonMises', k, 'concentration');
   return [{ shape: k.shape, dtype: k.dtype }];
+});
+
+// The fused Gaussian kernels of VI; both broadcast loc against logScale (σ = exp(logScale)).
+// normalReparam: z = loc + σ·ε and log q(z) = −½ε² − logScale − ½ log 2π, two outputs, with ε the
+// `randomNormal` draws of `key` for the broadcast shape and dtype (so the fused sample and the
+// unfused randomNormal + elementwise chain draw the same ε). diagNormalKL: KL(N(loc, σ²) ‖ N(0, 1))
+// = ½(loc² + σ² − 1) − logScale, elementwise.
+for (const op of ['normalReparam', 'diagNormalKL'] as const) {
+  def(op, 2, true, ([loc, logScale]) => {
+    sameDtype(op, loc, logScale, 'loc', 'logScale');
+    floatOnly(op, loc, 'loc');
+    const [a, b] = [loc.shape, logScale.shape];
+    for (let i = 1; i <= Math.min(a.length, b.length); i++) {
+      const [da, db] = [a[a.length - i], b[b.length - i]];
+      need(op, da === db || da === 1 || db === 1, `loc ${fmtShape(a)} and logScale ${fmtShape(b)} do not broadcast (axis −${i}: ${da} vs ${db})`);
+    }
+    const out = { shape: broadcastShapes(op, a, b), dtype: loc.dtype };
+    return op === 'normalReparam' ? [out, { ...out }] : [out];
+  });
+}
+
+// Stein variational gradient descent's update direction (Liu & Wang 2016) for particles x [n, d]
+// and scores g = ∇log p(x) [n, d] (same dtype): phi_i = (1/n) Σ_j [k(x_j, x_i) g_j + ∇_{x_j} k(x_j, x_i)]
+// with k(a, b) = exp(−‖a − b‖²/h), i.e. phi = (K g + (2/h)(x ⊙ rowsum(K) − K x)) / n; second output
+// the bandwidth h used (0-d). `bandwidth` > 0 fixes h; 0 asks for the median heuristic
+// h = med(D) / log(n + 1) over all n² squared distances D_ij = ‖x_i − x_j‖² (the diagonal's zeros
+// included, as Liu & Wang's code does), an even count's median being the mean of the two middle
+// values. Where that median is 0 (one particle, or half of them coincident) h = 1; where a
+// particle coordinate is NaN or ±∞, h is NaN. h is rounded to the dtype before K uses it. Not differentiable: the
+// update is applied to the particles, never differentiated.
+def('svgdPhi', 2, false, ([x, g], { bandwidth }) => {
+  floatOnly('svgdPhi', x, 'x');
+  sameDtype('svgdPhi', x, g, 'x', 'g');
+  need('svgdPhi', x.shape.length === 2, `x must be a matrix [n, d] of n particles, got shape ${fmtShape(x.shape)}`);
+  need('svgdPhi', x.shape[0] > 0, `x must hold at least one particle, got shape ${fmtShape(x.shape)}`);
+  need(
+    'svgdPhi',
+    g.shape.length === 2 && g.shape[0] === x.shape[0] && g.shape[1] === x.shape[1],
+    `g must have the shape of x ${fmtShape(x.shape)} (∇log p at each particle), got ${fmtShape(g.shape)}`,
+  );
+  need(
+    'svgdPhi',
+    Number.isFinite(bandwidth) && bandwidth >= 0,
+    `bandwidth must be a positive number, or 0 for the median heuristic, got ${bandwidth}`,
+    ValueError,
+  );
+  return [
+    { shape: x.shape, dtype: x.dtype },
+    { shape: [], dtype: x.dtype },
+  ];
 });
 
 /** All kernel specs by name. */

@@ -5,3 +5,4 @@ export * from './reduce.js';
 export * from './shape.js';
 export * from './linalg.js';
 export * from './bessel.js';
+export * from './gauss.js';

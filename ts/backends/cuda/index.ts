@@ -84,6 +84,9 @@ export interface CudaAddon {
   cholesky(dt: number, x: H, out: H, batch: number, n: number): number;
   triangularSolve(dt: number, a: H, b: H, out: H, batch: Dims, aB: Dims, bB: Dims, n: number, k: number, lower: boolean, transA: boolean): void;
   random(kind: string, k0: number, k1: number, dt: number, out: H, n: number, param?: H): void;
+  svgdPhi(dt: number, x: H, g: H, phi: H, h: H, n: number, d: number, bandwidth: number): void;
+  normalReparam(k0: number, k1: number, dt: number, loc: H, logScale: H, z: H, logq: H, shape: Dims, sLoc: Dims, sLogScale: Dims): void;
+  diagNormalKL(dt: number, loc: H, logScale: H, out: H, shape: Dims, sLoc: Dims, sLogScale: Dims): void;
 }
 
 const DT: Record<DType, number> = { float32: 0, float64: 1, int32: 2 };
@@ -107,6 +110,8 @@ export const CUDA_KERNELS: ReadonlySet<KernelName> = new Set<KernelName>([
   'diagonal', 'diagEmbed', 'tril', 'reshape', 'transpose', 'slice', 'pad', 'gather', 'scatterAdd', 'concat',
   'broadcastTo', 'randomBits', 'randomUniform', 'randomNormal', 'randomGamma', 'randomPoisson',
   'igamma', 'gammaSampleGrad', 'besselI0e', 'besselI1e', 'vonMisesSampleGrad', 'randomVonMises',
+  'svgdPhi',
+  'normalReparam', 'diagNormalKL',
 ]);
 
 /** Kernels of the spec the cuda backend lacks (they run on js through the host). */
@@ -294,6 +299,21 @@ class CudaBackend implements Backend<H> {
         const key = at.key as readonly [number, number];
         const kind = name === 'randomGamma' ? 'gamma' : name === 'randomPoisson' ? 'poisson' : 'vonMises';
         return A.random(kind, key[0], key[1], DT[out.dtype], out.data, n, x.data);
+      }
+      case 'normalReparam': {
+        const key = at.key as readonly [number, number];
+        const [loc, logScale] = ins;
+        return A.normalReparam(key[0], key[1], DT[out.dtype], loc.data, logScale.data, out.data, outs[1].data, out.shape,
+          broadcastStrides(loc.shape, out.shape), broadcastStrides(logScale.shape, out.shape));
+      }
+      case 'svgdPhi': {
+        const [n, d] = x.shape;
+        return A.svgdPhi(DT[x.dtype], x.data, ins[1].data, out.data, outs[1].data, n, d, (attrs as KernelAttrs['svgdPhi']).bandwidth);
+      }
+      case 'diagNormalKL': {
+        const [loc, logScale] = ins;
+        return A.diagNormalKL(DT[out.dtype], loc.data, logScale.data, out.data, out.shape,
+          broadcastStrides(loc.shape, out.shape), broadcastStrides(logScale.shape, out.shape));
       }
     }
     throw new Error(`cuda backend: kernel '${name}' is not implemented`);

@@ -66,7 +66,7 @@ function mapUnary(f: F1, x: TypedArray, out: TypedArray): void {
 }
 
 /** Calls `f(outIndex, offsetA, offsetB)` over `outShape` with broadcast strides. */
-function broadcastLoop2(outShape: Shape, sa: number[], sb: number[], f: (i: number, ia: number, ib: number) => void): void {
+export function broadcastLoop2(outShape: Shape, sa: number[], sb: number[], f: (i: number, ia: number, ib: number) => void): void {
   const rank = outShape.length;
   const n = outShape.reduce((p, d) => p * d, 1);
   if (n === 0) return;
@@ -180,3 +180,6 @@ ELEMENTWISE.where = ([c, a, b], [out]) => {
 
 ELEMENTWISE.igamma = ([a, x], [out]) => mapBinary(igamma, a, x, out);
 ELEMENTWISE.gammaSampleGrad = ([a, x], [out]) => mapBinary(gammaSampleGrad, a, x, out);
+// KL(N(loc, e^(2·logScale)) ‖ N(0, 1)) in float64, rounded once: expm1 keeps σ² − 1 accurate near σ = 1.
+ELEMENTWISE.diagNormalKL = ([loc, logScale], [out]) =>
+  mapBinary((m, s) => 0.5 * m * m + 0.5 * Math.expm1(2 * s) - s, loc, logScale, out);

@@ -11,10 +11,11 @@ import { LINALG } from './linalg.js';
 import { RANDOM } from './random.js';
 import { REDUCE } from './reduce.js';
 import { SHAPE } from './shape.js';
+import { SVGD } from './svgd.js';
 import { VON_MISES } from './vonmises.js';
 
 /** Every js kernel, by name. */
-export const JS_KERNELS: CpuKernelTable = { ...ELEMENTWISE, ...REDUCE, ...LINALG, ...SHAPE, ...RANDOM, ...BESSEL, ...VON_MISES };
+export const JS_KERNELS: CpuKernelTable = { ...ELEMENTWISE, ...REDUCE, ...LINALG, ...SHAPE, ...RANDOM, ...BESSEL, ...VON_MISES, ...SVGD };
 
 class JsBackend implements Backend<TypedArray> {
   readonly name = 'js';

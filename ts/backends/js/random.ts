@@ -5,13 +5,17 @@
  * the final store.
  */
 import type { TypedArray } from '../../core/dtype.js';
+import { broadcastStrides } from '../../core/shape.js';
 import { philox4x32, TAG_GAMMA, TAG_POISSON, u32PairToFloat64, u32ToFloat32 } from '../../random/philox.js';
 import type { KeyAttr } from '../../kernels/spec.js';
-import type { CpuKernelTable } from '../backend.js';
+import type { CpuKernelTable, CpuView } from '../backend.js';
+import { broadcastLoop2 } from './elementwise.js';
 import { lgamma } from './special.js';
 
 const TWO_32 = 4294967296;
 const TWO_PI = 6.283185307179586;
+/** ½ log 2π, the constant of the standard normal log-density. */
+const HALF_LOG_2PI = 0.5 * Math.log(2 * Math.PI);
 /** Attempts of a per-element rejection sampler before it gives NaN (never reached in practice). */
 export const MAX_ATTEMPTS = 4096;
 /** The gamma block holding the boost uniform for alpha < 1. */
@@ -59,6 +63,30 @@ function fillNormal(key: KeyAttr, out: TypedArray, float32: boolean): void {
     out[2 * m] = r * Math.cos(th);
     if (2 * m + 1 < n) out[2 * m + 1] = r * Math.sin(th);
   }
+}
+
+/**
+ * The fused reparameterized sample: ε from `fillNormal` for z's shape (the draws of randomNormal),
+ * then z = loc + exp(logScale)·ε and log q = −½ε² − logScale − ½ log 2π with loc and logScale
+ * broadcast. Every step rounds to the dtype as the unfused kernels store it (exp, mul, add;
+ * square, mul, sub, sub), so the result equals that chain bit for bit.
+ */
+function normalReparam(key: KeyAttr, loc: CpuView, logScale: CpuView, z: CpuView, logq: CpuView): void {
+  const float32 = z.dtype === 'float32';
+  const r = float32 ? Math.fround : (v: number): number => v;
+  const eps = z.data;
+  fillNormal(key, eps, float32);
+  const m = loc.data;
+  const s = logScale.data;
+  const lq = logq.data;
+  const c = r(HALF_LOG_2PI);
+  const sl = broadcastStrides(loc.shape, z.shape);
+  const ss = broadcastStrides(logScale.shape, z.shape);
+  broadcastLoop2(z.shape, sl, ss, (i, il, is) => {
+    const e = eps[i];
+    eps[i] = m[il] + r(r(Math.exp(s[is])) * e);
+    lq[i] = r(r(r(e * e) * -0.5) - s[is]) - c;
+  });
 }
 
 /**
@@ -146,6 +174,7 @@ export const RANDOM: CpuKernelTable = {
   },
   randomUniform: (_ins, [out], { key, dtype }) => fillUniform(key, out.data, dtype === 'float32'),
   randomNormal: (_ins, [out], { key, dtype }) => fillNormal(key, out.data, dtype === 'float32'),
+  normalReparam: ([loc, logScale], [z, logq], { key }) => normalReparam(key, loc, logScale, z, logq),
   randomGamma: ([alpha], [out], { key }) => {
     const a = alpha.data;
     const o = out.data;
