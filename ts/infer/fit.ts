@@ -262,13 +262,14 @@ export function lbfgs(
 type BatchGrad = (z: Float64Array, P: number) => { f: Float64Array; g: Float64Array };
 
 /**
- * U(z) = −log p(x, T(z)) − log|det J_T(z)| over the flat latent vector, with its gradient, for one
- * point (`one`) or for P points in one vectorized pass (`batch`: the model runs inside a
- * particle plate, as the ELBO's particles do).
+ * U(z) = −log p(x, T(z)) − log|det J_T(z)| as a tensor function of the flat unconstrained latent
+ * vector: z [d] gives a scalar, z [P, d] the P values [P] in one vectorized pass (the model runs
+ * inside a particle plate, as the ELBO's particles do). `lap` must be set up on `args`.
  */
-export function potential<A extends unknown[]>(model: ModelFn<A>, args: A, lap: AutoLaplaceApproximation<A>): { one: ValueGrad; batch: BatchGrad } {
+export function potentialTensor<A extends unknown[]>(model: ModelFn<A>, args: A, lap: AutoLaplaceApproximation<A>): (z: Tensor) => Tensor {
   const nest = lap.maxPlateNesting;
-  const total = (z: Tensor, P: number): Tensor => {
+  return (z) => {
+    const P = z.shape.length === 1 ? 0 : z.shape[0];
     const parts = lap.unpack(P === 0 ? z : reshape(z, [P, ...Array<number>(nest).fill(1), z.shape[1]]));
     const values: Record<string, Tensor> = {};
     for (const [name, p] of Object.entries(parts)) values[name] = p.value;
@@ -285,10 +286,18 @@ export function potential<A extends unknown[]>(model: ModelFn<A>, args: A, lap: 
     for (const p of Object.values(parts)) u = add(u, P === 0 ? sum(p.logDensity) : sum(reshape(p.logDensity, [P, -1]), 1));
     return u;
   };
-  const vgOne = valueAndGrad((z: Tensor) => total(z, 0));
+}
+
+/**
+ * U(z) of {@link potentialTensor} over host vectors, with its gradient, for one point (`one`) or
+ * for P points in one vectorized pass (`batch`).
+ */
+export function potential<A extends unknown[]>(model: ModelFn<A>, args: A, lap: AutoLaplaceApproximation<A>): { one: ValueGrad; batch: BatchGrad } {
+  const total = potentialTensor(model, args, lap);
+  const vgOne = valueAndGrad(total);
   let perPoint: Tensor | null = null;
   const vgBatch = valueAndGrad((z: Tensor) => {
-    perPoint = total(z, z.shape[0]);
+    perPoint = total(z);
     return sum(perPoint);
   });
   return {

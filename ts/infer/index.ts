@@ -1,8 +1,9 @@
-/** Variational inference: ELBO estimators, autoguides, SVI and initialization strategies. */
+/** Variational inference: ELBO estimators, autoguides, SVI, SVGD and initialization strategies. */
 export * from './elbo.js';
 export * from './autoguide.js';
 export * from './svi.js';
 export * from './init.js';
 export * from './predictive.js';
 export * from './tracegraph.js';
+export * from './svgd.js';
 export { fit, defaultPhases, evaluateGuide, type FitOptions, type FitPhase, type FitResult } from './fit.js';
