@@ -7,11 +7,15 @@
  * 1. Conformance: every kernel of the spec, every case of test/backend/cases.ts, cuda vs js with
  *    the suite's per-dtype tolerances. --reduced keeps two small cases per kernel (for
  *    compute-sanitizer, which is slow).
- * 2. Checks beyond the cases: bit-identical Philox streams on large sizes, async read, the
+ * 2. Gradients on cuda: every case of test/grad/cases.ts against float64 central differences
+ *    computed on the GPU (the vitest suite's check, test/grad/check.ts), with the library's
+ *    backend set to cuda, so autodiff, the rules and the kernels all run on the device.
+ * 3. Checks beyond the cases: bit-identical Philox streams on large sizes, async read, the
  *    out-of-memory message, fallbacks listed.
- * 3. Benchmarks (not with --no-bench): GEMM at VAE shapes (float32, and TF32 through cuBLAS's
- *    math mode), a 64M-element elementwise op in GB/s against a device copy, and the end-to-end
- *    cost of one small op from JS. PyTorch's figures come from torch_bench.py in the same run.
+ * 4. Benchmarks (not with --no-bench): GEMM at VAE shapes (float32, TF32 through cuBLAS's math
+ *    mode, and bfloat16 inputs rounded on the fly with float32 accumulation), a 64M-element
+ *    elementwise op and the fused reparameterized sample in GB/s against a device copy, SVGD's direction at
+ *    n = 1,000 × d = 100 and 4,096 × 1,000, and the end-to-end cost of one small op from JS. PyTorch's figures come from torch_bench.py in the same run.
  */
 import { writeFileSync } from 'node:fs';
 import { jsBackend } from '../../ts/backends/js/index.js';
@@ -19,6 +23,9 @@ import { cudaMissingKernels, loadCudaBackend } from '../../ts/backends/cuda/inde
 import type { Backend } from '../../ts/backends/backend.js';
 import { KERNEL_NAMES, KERNELS } from '../../ts/kernels/spec.js';
 import { compareOutputs, kernelCases, runCase, toleranceFor } from '../../test/backend/cases.js';
+import { CASES as GRAD_CASES } from '../../test/grad/cases.js';
+import { checkGradCase, DEFAULT_TOL } from '../../test/grad/check.js';
+import * as V from '../../ts/index.js';
 
 const args = process.argv.slice(2);
 const reduced = args.includes('--reduced');
@@ -79,6 +86,28 @@ const failed = rows.filter((r) => r.fail > 0);
 const passed = rows.filter((r) => r.cases > 0 && r.fail === 0);
 console.log(`\nconformance${reduced ? ' (reduced)' : ''}: ${passed.length} kernels pass all cases, ${failed.length} fail, ${cudaMissingKernels().length} fall back to js (${cudaMissingKernels().join(', ') || 'none'}); ${rows.reduce((s, r) => s + r.cases, 0)} cases in ${(confMs / 1000).toFixed(1)} s`);
 for (const r of failed) console.log(`  FAIL ${r.kernel} (${r.fail}/${r.cases}): ${r.first.slice(0, 300)}`);
+
+// ---------------------------------------------------------------- gradients on cuda
+const gradFails: string[] = [];
+// Not under --reduced (compute-sanitizer): the conformance cases already launch every kernel.
+if (!reduced) {
+  const before = V.getBackend();
+  V.setBackend('cuda');
+  const t = performance.now();
+  const cases = GRAD_CASES;
+  for (const c of cases) {
+    try {
+      const r = checkGradCase(c);
+      if (!r.recorded) gradFails.push(`${c.name}: ${c.kernel} was not recorded on the tape`);
+      else if (!(r.err < (c.tol ?? DEFAULT_TOL))) gradFails.push(`${c.name}: error ${r.err.toExponential(2)} (${r.worst})`);
+    } catch (e) {
+      gradFails.push(`${c.name}: threw ${(e as Error).message}`);
+    }
+  }
+  V.setBackend(before);
+  console.log(`\ngradients on cuda: ${cases.length - gradFails.length}/${cases.length} cases match central differences (${((performance.now() - t) / 1000).toFixed(1)} s); js fallbacks: ${V.fallbacks().join(', ') || 'none'}`);
+  for (const f of gradFails) console.log(`  FAIL ${f.slice(0, 300)}`);
+}
 
 // ---------------------------------------------------------------- extra checks
 const checks: Record<string, string> = {};
@@ -149,21 +178,21 @@ if (bench) {
     return ts[Math.floor(reps / 2)];
   };
   console.log('\nbenchmarks (varinf cuda):');
-  for (const tf32 of [false, true]) {
-    addon.setTF32(tf32);
+  for (const [mode, label] of [[0, 'fp32'], [1, 'tf32'], [2, 'bf16']] as const) {
+    addon.setMatmulPrecision(mode);
     for (const [m, k, n] of [[128, 784, 512], [512, 784, 512], [1024, 784, 512]]) {
       const a = { data: cuda.upload(f32(m * k)), shape: [m, k], dtype: 'float32' as const };
       const b = { data: cuda.upload(f32(k * n)), shape: [k, n], dtype: 'float32' as const };
       const o = { data: cuda.alloc('float32', m * n), shape: [m, n], dtype: 'float32' as const };
       const ms = time(() => cuda.run('matmul', [a, b], [o], { transA: false, transB: false }), 200);
       const tflops = (2 * m * k * n) / (ms * 1e-3) / 1e12;
-      const key = `gemm_${tf32 ? 'tf32' : 'fp32'}_${m}x${k}x${n}`;
+      const key = `gemm_${label}_${m}x${k}x${n}`;
       results[key] = tflops;
       console.log(`  ${key}: ${(ms * 1000).toFixed(1)} us, ${tflops.toFixed(1)} TFLOP/s`);
       for (const t of [a, b, o]) cuda.free(t.data);
     }
   }
-  addon.setTF32(false);
+  addon.setMatmulPrecision(0);
   {
     const n = 64 * 2 ** 20;
     const x = { data: cuda.upload(f32(n)), shape: [n], dtype: 'float32' as const };
@@ -178,7 +207,28 @@ if (bench) {
     console.log(`  mul 64M float32: ${msMul.toFixed(3)} ms, ${results.mul_64M_GBs.toFixed(0)} GB/s (read 2 + write 1)`);
     console.log(`  exp 64M float32: ${msExp.toFixed(3)} ms, ${results.exp_64M_GBs.toFixed(0)} GB/s (read 1 + write 1)`);
     console.log(`  device copy 64M float32: ${msCopy.toFixed(3)} ms, ${results.copy_64M_GBs.toFixed(0)} GB/s (read + write)`);
-    for (const t of [x, y, o]) cuda.free(t.data);
+    // The fused reparameterized sample and its log-density: reads loc and logScale, writes z and
+    // log q (4 × 4 bytes per element), its Philox draws and Box–Muller inside the one pass.
+    const q = { data: cuda.alloc('float32', n), shape: [n], dtype: 'float32' as const };
+    const msReparam = time(() => cuda.run('normalReparam', [x, y], [o, q], { key: [7, 11] }), 20);
+    results.reparam_64M_GBs = (4 * n * 4) / (msReparam * 1e-3) / 1e9;
+    results.reparam_64M_of_copy = results.reparam_64M_GBs / results.copy_64M_GBs;
+    console.log(
+      `  normalReparam 64M float32: ${msReparam.toFixed(3)} ms, ${results.reparam_64M_GBs.toFixed(0)} GB/s (read 2 + write 2), ` +
+        `${(100 * results.reparam_64M_of_copy).toFixed(0)}% of the copy bandwidth`,
+    );
+    for (const t of [x, y, o, q]) cuda.free(t.data);
+  }
+  // SVGD's direction with the median heuristic (float32), the issue's two sizes.
+  for (const [n, d] of [[1000, 100], [4096, 1000]]) {
+    const x = { data: cuda.upload(f32(n * d)), shape: [n, d], dtype: 'float32' as const };
+    const g = { data: cuda.upload(f32(n * d).map((v, i) => v * Math.cos(i))), shape: [n, d], dtype: 'float32' as const };
+    const phi = { data: cuda.alloc('float32', n * d), shape: [n, d], dtype: 'float32' as const };
+    const h = { data: cuda.alloc('float32', 1), shape: [], dtype: 'float32' as const };
+    const ms = time(() => cuda.run('svgdPhi', [x, g], [phi, h], { bandwidth: 0 }), n > 2000 ? 10 : 50);
+    results[`svgd_${n}x${d}_ms`] = ms;
+    console.log(`  svgdPhi n=${n} d=${d} float32, median bandwidth: ${ms.toFixed(3)} ms`);
+    for (const t of [x, g, phi, h]) cuda.free(t.data);
   }
   {
     const a = { data: cuda.upload(f32(16)), shape: [16], dtype: 'float32' as const };
@@ -203,5 +253,5 @@ if (bench) {
 }
 
 console.log(`\nmemory: ${JSON.stringify(addon.memory())}`);
-if (jsonFile !== undefined) writeFileSync(jsonFile, JSON.stringify({ device: dev, reduced, rows, checks, results }, null, 2));
-process.exit(failed.length > 0 ? 2 : 0);
+if (jsonFile !== undefined) writeFileSync(jsonFile, JSON.stringify({ device: dev, reduced, rows, gradFails, checks, results }, null, 2));
+process.exit(failed.length > 0 || gradFails.length > 0 ? 2 : 0);

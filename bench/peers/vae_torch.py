@@ -57,7 +57,7 @@ class VAE(nn.Module):
         h = self.enc(x)
         mu, lv = self.mu(h), self.lv(h).clamp(-10, 10)
         if eps is None:
-            eps = torch.randn(k, *mu.shape)
+            eps = torch.randn(k, *mu.shape, device=mu.device)
         z = mu + torch.exp(0.5 * lv) * eps
         logits = self.dec(z)
         logpx = -F.binary_cross_entropy_with_logits(logits, x.expand_as(logits), reduction="none").sum(-1)
@@ -119,18 +119,21 @@ def main():
     ap.add_argument("--steps", type=int, default=3000)
     ap.add_argument("--batch", type=int, default=100)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--device", default="cpu", help="cpu or cuda (bench/gpu/train.ts on the device machine)")
     ap.add_argument("--replay", default=None, help="a folder of varinf's draws (the bench's --paired mode)")
     args = ap.parse_args()
     torch.manual_seed(args.seed)
 
     find = lambda b: next(p for p in (os.path.join(args.mnist, b), os.path.join(args.mnist, b + ".gz")) if os.path.exists(p))
-    train = read_idx(find("train-images-idx3-ubyte")).reshape(-1, 784).float() / 255.0
-    test = read_idx(args.test_bin).reshape(-1, 784).float()
-    model = VAE()
+    dev = torch.device(args.device)
+    train = (read_idx(find("train-images-idx3-ubyte")).reshape(-1, 784).float() / 255.0).to(dev)
+    test = read_idx(args.test_bin).reshape(-1, 784).float().to(dev)
+    model = VAE().to(dev)
     replay = Replay(args.replay) if args.replay else None
     if replay is not None:
         assert replay.steps >= args.steps and replay.batch == args.batch and replay.k == args.k, "--replay: the draws do not fit --steps/--batch/--k"
         model.load_state_dict(replay.params)
+        assert args.device == "cpu", "--replay runs on the cpu"
     opt = torch.optim.Adam(model.parameters(), lr=1e-3, betas=(0.9, 0.999), eps=1e-4)
     n = train.shape[0]
     bpe = n // args.batch
@@ -138,7 +141,7 @@ def main():
     t_start = time.perf_counter()  # the whole loop is timed, data preparation included
     while step < args.steps:
         if replay is None:
-            perm = torch.randperm(n)
+            perm = torch.randperm(n, device=dev)
             binar = torch.bernoulli(train)  # dynamic binarization: a fresh draw every epoch
         for i in range(bpe):
             if step >= args.steps:
@@ -152,10 +155,13 @@ def main():
             loss.backward()
             opt.step()
             step += 1
+    if dev.type == "cuda":
+        torch.cuda.synchronize()
     t_train = time.perf_counter() - t_start
     out = {
         "framework": f"PyTorch {torch.__version__}",
         "threads": torch.get_num_threads(),
+        "device": torch.cuda.get_device_name(0) if dev.type == "cuda" else "cpu",
         "objective": args.objective,
         "k": args.k,
         "steps": args.steps,

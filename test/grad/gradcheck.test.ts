@@ -5,88 +5,17 @@
  * max |g − fd| / max(1, ‖fd‖∞) below the case's tolerance (1e-6 unless the case says why not).
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ENGINE } from '../../ts/core/engine.js';
 import type { Tensor } from '../../ts/core/tensor.js';
 import { GRADS } from '../../ts/grads/index.js';
 import { KERNELS, KERNEL_NAMES } from '../../ts/kernels/spec.js';
 import { backendByName } from '../../ts/backends/registry.js';
 import * as V from '../../ts/index.js';
-import { CASES, rng, type GradCase } from './cases.js';
-
-const DEFAULT_TOL = 1e-6;
-const DEFAULT_H = 1e-6;
+import { CASES } from './cases.js';
+import { checkGradCase, DEFAULT_TOL } from './check.js';
 
 /** The default backend, plus every other cpu-device backend registered (js, and cpu if built). */
 const defaultBackend = V.getBackend();
 const BACKENDS = [...new Set([defaultBackend, ...V.listBackends().available.filter((n) => backendByName(n).device === 'cpu')])];
-
-function weight(shape: readonly number[], seed: number): Tensor {
-  const r = rng(seed);
-  const n = shape.reduce((p, d) => p * d, 1);
-  const a = new Float64Array(n);
-  for (let i = 0; i < n; i++) a[i] = 2 * r() - 1;
-  return V.tensor(a, shape);
-}
-
-function hash(s: string): number {
-  let h = 2166136261;
-  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 16777619);
-  return h >>> 0;
-}
-
-interface CheckResult {
-  /** max |g − fd| / max(1, ‖fd‖∞) over all inputs. */
-  err: number;
-  /** Whether the case's kernel was recorded on the tape. */
-  recorded: boolean;
-  /** The worst element, for the failure message. */
-  worst: string;
-}
-
-function check(c: GradCase): CheckResult {
-  return V.tidy(() => {
-    const xs = c.inputs();
-    for (const x of xs) expect(x.dtype).toBe('float64');
-    const y0 = c.fn(xs);
-    const w = weight(y0.shape, hash(c.name));
-    const objective = (ins: Tensor[]): Tensor => V.sum(V.mul(c.fn(ins), w));
-    let recorded = false;
-    const [, grads] = V.valueAndGrad((ins: Tensor[]) => {
-      const out = objective(ins);
-      recorded = ENGINE.tape?.entries.some((e) => e.name === c.kernel) ?? false;
-      return out;
-    })(xs);
-    const hRel = c.h ?? DEFAULT_H;
-    let err = 0;
-    let worst = '';
-    for (let i = 0; i < xs.length; i++) {
-      const base = xs[i].dataSync() as Float64Array;
-      const g = grads[i].dataSync();
-      const fd = new Float64Array(base.length);
-      let scale = 1;
-      for (let j = 0; j < base.length; j++) {
-        const step = hRel * Math.max(1, Math.abs(base[j]));
-        const at = (d: number): number =>
-          V.tidy(() => {
-            const p = base.slice();
-            p[j] += d;
-            const ins = xs.map((x, k) => (k === i ? V.tensor(p, x.shape) : x));
-            return objective(ins).item();
-          });
-        fd[j] = (at(step) - at(-step)) / (2 * step);
-        scale = Math.max(scale, Math.abs(fd[j]));
-      }
-      for (let j = 0; j < base.length; j++) {
-        const e = Math.abs(g[j] - fd[j]) / scale;
-        if (!(e <= err)) {
-          err = Number.isNaN(e) ? Infinity : e;
-          worst = `input ${i} element ${j}: analytic ${g[j]}, finite difference ${fd[j]}`;
-        }
-      }
-    }
-    return { err, recorded, worst };
-  });
-}
 
 describe('gradient coverage', () => {
   const differentiable = KERNEL_NAMES.filter((n) => KERNELS[n].differentiable);
@@ -115,7 +44,7 @@ describe.each(BACKENDS)('gradients match central differences on %s', (backend) =
   });
 
   it.each(CASES.map((c) => [c.name, c] as const))('%s', (_name, c) => {
-    const r = check(c);
+    const r = checkGradCase(c);
     expect(r.recorded, `${c.kernel} was not recorded on the tape`).toBe(true);
     expect(r.err, r.worst).toBeLessThan(c.tol ?? DEFAULT_TOL);
   });
