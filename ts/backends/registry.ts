@@ -49,6 +49,11 @@ export function listBackends(): { available: string[]; missing: Record<string, s
   return { available: ENGINE.backendNames(), missing: Object.fromEntries(missing) };
 }
 
+/** Why optional backend `name` is missing (the addon's load error), if it is. */
+export function whyMissing(name: string): string | undefined {
+  return missing.get(name);
+}
+
 /** The backend object by name (for tests and benchmarks). */
 export function backendByName(name: string): Backend {
   return ENGINE.getBackend(name);

@@ -1,4 +1,4 @@
-import type { Backend } from '../backends/backend.js';
+import type { Backend, Device } from '../backends/backend.js';
 import type { DType, TypedArray } from './dtype.js';
 import type { Shape } from './shape.js';
 
@@ -53,6 +53,11 @@ export class Tensor {
   /** The backend that holds this tensor's storage. */
   get backend(): Backend {
     return this.live().backend;
+  }
+
+  /** Where the storage lives: 'cpu' (host memory) or 'cuda'. */
+  get device(): Device {
+    return this.live().backend.device;
   }
 
   get isDisposed(): boolean {

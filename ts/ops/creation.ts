@@ -79,12 +79,20 @@ export function ones(shape: Shape, dtype: DType = 'float64'): Tensor {
   return full(shape, 1, dtype);
 }
 
+/** A tensor of x's shape and dtype filled with `value`, on x's device (a GPU tensor's stays there). */
+function fullLike(x: Tensor, value: number): Tensor {
+  const a = allocArray(x.dtype, x.size);
+  if (value !== 0) a.fill(value);
+  const b = x.backend;
+  return b.device === 'cpu' ? ENGINE.fromArray(a, x.shape.slice()) : ENGINE.fromArray(a, x.shape.slice(), b);
+}
+
 export function zerosLike(x: Tensor): Tensor {
-  return full(x.shape, 0, x.dtype);
+  return fullLike(x, 0);
 }
 
 export function onesLike(x: Tensor): Tensor {
-  return full(x.shape, 1, x.dtype);
+  return fullLike(x, 1);
 }
 
 /** `[start, start + step, ...)` below `stop`, as NumPy's arange. */
