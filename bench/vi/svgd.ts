@@ -113,7 +113,8 @@ const logp = (x: Tensor): Tensor => {
   return mul(sum(mul(matmul(r, prec), r), 1), -0.5);
 };
 console.log('\nwhole runs, 2-D Gaussian target, 1,000 steps (autodiff score + svgdPhi + step rule):');
-for (const n of [100, 1000]) {
-  const r = svgdSync(logp, { particles: normal(key(3), [n, 2]), steps: 1000, lr: 0.05 });
-  console.log(`  n = ${n}: ${r.timings.perStepUs.toFixed(0)} µs/step, final mean log density ${r.meanLogDensity[r.steps - 1].toFixed(3)}`);
-}
+for (const n of [100, 1000])
+  for (const compile of [false, true]) {
+    const r = svgdSync(logp, { particles: normal(key(3), [n, 2]), steps: 1000, lr: 0.05, compile });
+    console.log(`  n = ${n}, ${compile ? 'compiled' : 'eager'}: ${r.timings.perStepUs.toFixed(0)} µs/step, final mean log density ${r.meanLogDensity[r.steps - 1].toFixed(6)}`);
+  }

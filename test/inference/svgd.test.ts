@@ -8,6 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   Gamma,
+  getBackend,
   key,
   log,
   matmul,
@@ -17,6 +18,7 @@ import {
   Poisson,
   sample,
   scaleBySvgdAdagrad,
+  setBackend,
   sub,
   sum,
   svgd,
@@ -97,6 +99,40 @@ describe('svgd', () => {
     expect(seen).toEqual([10, 20, 30, 40]);
     const async = await svgd(gaussLogp, { particles: x0, steps: 40, bandwidth: 0.8 });
     expect(Array.from(async.particles.dataSync())).toEqual(Array.from(sync.particles.dataSync()));
+  });
+
+  it('compiles its step by default: on the js backend the same particles as eager, bit for bit, for both kinds of target', () => {
+    const prev = getBackend();
+    setBackend('js');
+    try {
+      const x0 = normal(key(6), [40, 2]);
+      const eager = svgdSync(gaussLogp, { particles: x0, steps: 60, compile: false });
+      const comp = svgdSync(gaussLogp, { particles: x0, steps: 60 });
+      expect(eager.compiled.used).toBe(false);
+      expect(comp.compiled).toEqual({ used: true });
+      expect(Array.from(comp.particles.dataSync())).toEqual(Array.from(eager.particles.dataSync()));
+      expect(Array.from(comp.bandwidths)).toEqual(Array.from(eager.bandwidths));
+      expect(Array.from(comp.meanLogDensity)).toEqual(Array.from(eager.meanLogDensity));
+      const model = (obs: Tensor): void => {
+        const rate = sample('rate', new Gamma(2, 1));
+        plate('data', obs.shape[0], () => sample('y', new Poisson(rate), { obs }));
+      };
+      const opts = { args: [tensor([3, 1, 4, 1, 5])] as [Tensor], key: key(2), numParticles: 30, steps: 40 };
+      const me = svgdSync(model, { ...opts, compile: false });
+      const mc = svgdSync(model, opts);
+      expect(mc.compiled.used).toBe(true);
+      expect(Array.from(mc.particles.dataSync())).toEqual(Array.from(me.particles.dataSync()));
+    } finally {
+      setBackend(prev);
+    }
+  });
+
+  it('a log density that reads values on the host runs eagerly, saying why', () => {
+    const hostRead = (x: Tensor): Tensor => (x.dataSync()[0] > 100 ? mul(gaussLogp(x), 2) : gaussLogp(x));
+    const r = svgdSync(hostRead, { particles: normal(key(8), [10, 2]), steps: 5 });
+    expect(r.compiled.used).toBe(false);
+    expect(r.compiled.reason).toMatch(/CompileError: .*dataSync/);
+    expect(r.steps).toBe(5);
   });
 
   it('an abort signal stops the run with the steps done', () => {

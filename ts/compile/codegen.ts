@@ -255,6 +255,9 @@ function workOf(n: Node, g: Graph): number {
       return out.size * a.shape[a.shape.length - 1];
     case 'cholesky':
       return (a.size * a.shape[a.shape.length - 1]) / 3;
+    case 'svgdPhi':
+      // n² pairs, d coordinates each (and the js reference sorts all n² distances).
+      return a.shape[0] * a.shape[0] * Math.max(1, a.shape[1]);
     default: {
       let w = out.size;
       for (const x of n.ins) w = Math.max(w, V[x].size);
@@ -288,7 +291,7 @@ const TRANSCENDENTAL_FACTOR = 1 / 4;
  */
 const RANDOM_MIN = 256;
 const RANDOM = new Set<string>(['randomNormal', 'randomUniform', 'randomBits']);
-const LINALG = new Set<string>(['matmul', 'triangularSolve', 'cholesky']);
+const LINALG = new Set<string>(['matmul', 'triangularSolve', 'cholesky', 'svgdPhi']);
 
 function inlineLimit(n: Node, opts: CodegenOptions): number {
   if (CHEAP.has(n.op)) return opts.largeThreshold * CHEAP_FACTOR;

@@ -14,6 +14,9 @@
  */
 import { valueAndGrad } from '../core/autodiff.js';
 import { ENGINE } from '../core/engine.js';
+import { compile } from '../compile/compile.js';
+import { CompiledLoop, type LoopAccept } from '../compile/loop.js';
+import { getValidateArgs, setValidateArgs } from '../distributions/distribution.js';
 import { ShapeError, ValueError, VarinfError, fmtShape } from '../core/errors.js';
 import { tidy } from '../core/memory.js';
 import { leaves, mapLeaves } from '../core/tree.js';
@@ -24,7 +27,7 @@ import { sum } from '../ops/reduce.js';
 import { concat, reshape } from '../ops/shape.js';
 import { finiteFlag } from '../optim/clip.js';
 import { applyUpdates, castCached, chain, scaleByLearningRate, zeroCount, type GradientTransformation, type OptState, type Schedule } from '../optim/transform.js';
-import { split, type Key } from '../random/key.js';
+import { key, split, type Key } from '../random/key.js';
 import { normal, type FloatDType } from '../random/samplers.js';
 import type { ModelFn } from '../ppl/runtime.js';
 import { AutoLaplaceApproximation, summarize, type AutoGuideOptions, type LatentSite, type SiteSummary } from './autoguide.js';
@@ -112,6 +115,12 @@ export interface SVGDOptions {
   progressBar?: boolean;
   /** Stops the run (the result holds the steps done). */
   signal?: AbortSignal;
+  /**
+   * Compile the step (default true): the score, φ and the update are traced once and replayed
+   * without allocation. Where tracing fails (a log density that reads values on the host) the
+   * steps run eagerly and `result.compiled.reason` says why.
+   */
+  compile?: boolean;
 }
 
 /** {@link svgd} on a log density: the initial particles [n, d] are required. */
@@ -147,6 +156,8 @@ export interface SVGDResult {
   bandwidths: Float64Array;
   steps: number;
   aborted: boolean;
+  /** Whether the steps ran compiled, and if not (with `compile` on) why. */
+  compiled: { used: boolean; reason?: string };
   timings: { totalMs: number; perStepUs: number; firstStepMs: number };
 }
 
@@ -198,6 +209,25 @@ function densityTarget(logDensity: LogDensityFn, opts: SVGDDensityOptions): Targ
   return { logDensity, particles: x };
 }
 
+/** A compiled step's scalars [total, h, flag]: accepted when the total is finite and the flag is 0. */
+const ACCEPT: LoopAccept = { finite: [0], zero: [2] };
+/** SVGD draws nothing: the loop's key input is unused. */
+const NO_KEY = key(0);
+
+/** The step compiled as a loop over ping-pong state buffers, or why it cannot be. */
+function compiledLoop<S>(step: (s: S) => [S, Tensor, Tensor, Tensor], state: S): CompiledLoop<S, null> | string {
+  const prev = getValidateArgs();
+  // Host-side argument checks cannot be traced; a rejected step reruns eagerly, which checks.
+  setValidateArgs(false);
+  try {
+    return new CompiledLoop(compile((s: S, _k: Key, _e: null) => step(s)), state, NO_KEY, null);
+  } catch (e) {
+    return `${(e as Error).name}: ${(e as Error).message}`;
+  } finally {
+    setValidateArgs(prev);
+  }
+}
+
 /**
  * The run loop as a generator that yields whenever the event loop should breathe. A step whose
  * log density or score is not finite at some particle, or that would move a particle to a
@@ -212,15 +242,29 @@ function* loop(target: Target, opts: SVGDOptions): Generator<void, SVGDResult, v
   const every = opts.progressEvery ?? Math.max(1, Math.floor(steps / 100));
   const bar = opts.progressBar ?? (process.stderr.isTTY === true && process.env.CI === undefined);
   const n = target.particles.shape[0];
-  let lp: Tensor | null = null;
   const vg = valueAndGrad((z: Tensor) => {
-    lp = target.logDensity(z);
+    const lp = target.logDensity(z);
     if (!(lp instanceof Tensor) || lp.shape.length !== 1 || lp.shape[0] !== n)
       throw new ShapeError(`svgd: the log density must map particles ${fmtShape(z.shape)} to a tensor [${n}], got ${lp instanceof Tensor ? fmtShape(lp.shape) : typeof lp}`);
     return sum(lp);
   });
-  let x = target.particles;
-  let optState = optim.init(x);
+  type State = { x: Tensor; opt: OptState };
+  // One step: [state', total log density, h, 0 or NaN where a score or a new particle is not finite].
+  const step = (s: State): [State, Tensor, Tensor, Tensor] => {
+    const [total, g] = vg(s.x);
+    const { phi, bandwidth: h } = svgdPhi(s.x, g, { bandwidth });
+    const [updates, opt] = optim.update(neg(phi), s.opt, s.x);
+    const x = applyUpdates(s.x, updates);
+    return [{ x, opt }, total, h, finiteFlag([g, x])];
+  };
+  let state: State = { x: target.particles, opt: optim.init(target.particles) };
+  const compiled: SVGDResult['compiled'] = { used: false };
+  let loop: CompiledLoop<State, null> | null = null;
+  if (opts.compile !== false && steps > 0) {
+    const l = compiledLoop(step, state);
+    if (typeof l === 'string') compiled.reason = l;
+    else [loop, compiled.used] = [l, true];
+  }
   const meanLogDensity = new Float64Array(steps);
   const bandwidths = new Float64Array(steps);
   const t0 = performance.now();
@@ -233,39 +277,48 @@ function* loop(target: Target, opts: SVGDOptions): Generator<void, SVGDResult, v
       aborted = true;
       break;
     }
-    const step = done;
-    const r = tidy(() => {
-      const [total, g] = vg(x);
-      const { phi, bandwidth: h } = svgdPhi(x, g, { bandwidth });
-      const [updates, nextOpt] = optim.update(neg(phi), optState, x);
-      const next = applyUpdates(x, updates);
-      // One read back per step: the total log density, h, and whether anything went non-finite.
-      const flags = concat([total, h, finiteFlag([g, next])].map((t) => reshape(t.dtype === 'float64' ? t : cast(t, 'float64'), [1])));
-      return { next, nextOpt, flags, lp: lp as unknown as Tensor, g };
-    });
-    const [total, h, bad] = r.flags.dataSync();
-    if (!Number.isFinite(total) || !Number.isFinite(bad)) explainNonFinite(step, r.lp, r.g, r.next);
-    x = r.next;
-    optState = r.nextOpt;
-    meanLogDensity[step] = total / n;
-    bandwidths[step] = h;
+    let total: number;
+    if (loop !== null && loop.run(NO_KEY, 0, 1, ACCEPT, meanLogDensity, done) === 1) {
+      total = loop.scalars[0];
+      bandwidths[done] = loop.scalars[1];
+    } else {
+      // Eager (or a compiled step that was rejected: redone eagerly from the unchanged state, which
+      // raises the error naming the step and the particle).
+      if (loop !== null) state = loop.state();
+      const r = tidy(() => {
+        const [next, t, h, flag] = step(state);
+        // One read back per step: the total log density, h, and whether anything went non-finite.
+        const flags = concat([t, h, flag].map((v) => reshape(v.dtype === 'float64' ? v : cast(v, 'float64'), [1])));
+        return { next, flags };
+      });
+      const [t, h, bad] = r.flags.dataSync();
+      if (!Number.isFinite(t) || !Number.isFinite(bad)) explainNonFinite(done, target, state.x);
+      state = r.next;
+      if (loop !== null) loop.setState(state);
+      total = t;
+      bandwidths[done] = h;
+    }
+    meanLogDensity[done] = total / n;
     done++;
     const now = performance.now();
     if (done === 1) firstStepMs = now - t0;
     if (done % every === 0 || done === steps) {
-      opts.onProgress?.(done, meanLogDensity[step]);
-      if (bar) drawBar(done, steps, meanLogDensity[step]);
+      opts.onProgress?.(done, meanLogDensity[done - 1]);
+      if (bar) drawBar(done, steps, meanLogDensity[done - 1]);
     }
     if (now - lastYield > 50) {
       yield;
       lastYield = performance.now();
     }
   }
+  if (loop !== null) state = loop.state();
+  const x = state.x;
   if (bar) process.stderr.write('\n');
   const totalMs = performance.now() - t0;
   return {
     particles: x,
     ...target.finish?.(x),
+    compiled,
     meanLogDensity: meanLogDensity.slice(0, done),
     bandwidths: bandwidths.slice(0, done),
     steps: done,
@@ -274,21 +327,30 @@ function* loop(target: Target, opts: SVGDOptions): Generator<void, SVGDResult, v
   };
 }
 
-/** Raises the error of a step that went non-finite, naming the first particle concerned. */
-function explainNonFinite(step: number, lp: Tensor, g: Tensor, next: Tensor): never {
-  const d = g.shape[1];
+/**
+ * Raises the error of step `step` from `x`, the particles before it, evaluating the log density
+ * and its gradient eagerly to name the first particle concerned.
+ */
+function explainNonFinite(step: number, target: Target, x: Tensor): never {
+  const d = x.shape[1];
   const firstBad = (a: ArrayLike<number>, per: number): number => {
     for (let i = 0; i < a.length; i++) if (!Number.isFinite(a[i])) return Math.floor(i / per);
     return -1;
   };
-  const lpv = lp.dataSync();
+  let lp: Tensor | null = null;
+  const [, g] = valueAndGrad((z: Tensor) => {
+    lp = target.logDensity(z);
+    return sum(lp);
+  })(x);
+  const lpv = (lp as unknown as Tensor).dataSync();
   const i = firstBad(lpv, 1);
+  const j = i >= 0 ? -1 : firstBad(g.dataSync(), d);
   const what =
     i >= 0
       ? `the log density of particle ${i} is ${lpv[i]}`
-      : firstBad(g.dataSync(), d) >= 0
-        ? `the gradient of the log density at particle ${firstBad(g.dataSync(), d)} is not finite`
-        : `the update moves particle ${firstBad(next.dataSync(), d)} to a non-finite value (lower the learning rate)`;
+      : j >= 0
+        ? `the gradient of the log density at particle ${j} is not finite`
+        : 'the update moves a particle to a non-finite value (lower the learning rate)';
   throw new VarinfError(`svgd step ${step}: ${what}; the particles keep their values from before the step.`);
 }
 
