@@ -480,8 +480,30 @@ static Napi::Value NormalReparam(const Napi::CallbackInfo& info) {
                 ptr(info, 6), dims(info, 7), dims(info, 8), dims(info, 9));
   return U;
 }
+static Napi::Value MvnReparam(const Napi::CallbackInfo& info) {
+  mvnReparam((uint32_t)i64(info, 0), (uint32_t)i64(info, 1), i32(info, 2), ptr(info, 3), ptr(info, 4), ptr(info, 5),
+             ptr(info, 6), dims(info, 7), dims(info, 8), dims(info, 9), i64(info, 10));
+  return U;
+}
 static Napi::Value DiagNormalKL(const Napi::CallbackInfo& info) {
   diagNormalKL(i32(info, 0), ptr(info, 1), ptr(info, 2), ptr(info, 3), dims(info, 4), dims(info, 5), dims(info, 6));
+  return U;
+}
+static Napi::Value AffineFlow(const Napi::CallbackInfo& info) {
+  const void* mask = info[5].IsNull() || info[5].IsUndefined() ? nullptr : ptr(info, 5);
+  affineFlow(i32(info, 0), i32(info, 1), ptr(info, 2), ptr(info, 3), ptr(info, 4), mask, ptr(info, 6), ptr(info, 7),
+             dims(info, 8), dims(info, 9), dims(info, 10), dims(info, 11), dims(info, 12), i64(info, 13), i64(info, 14));
+  return U;
+}
+static Napi::Value RqSpline(const Napi::CallbackInfo& info) {
+  rqSpline(i32(info, 0), ptr(info, 1), ptr(info, 2), ptr(info, 3), ptr(info, 4), ptr(info, 5), ptr(info, 6),
+           dims(info, 7), i64(info, 8), f64(info, 9), flag(info, 10));
+  return U;
+}
+static Napi::Value RqSplineGrad(const Napi::CallbackInfo& info) {
+  rqSplineGrad(i32(info, 0), ptr(info, 1), ptr(info, 2), ptr(info, 3), ptr(info, 4), ptr(info, 5), ptr(info, 6),
+               ptr(info, 7), ptr(info, 8), ptr(info, 9), ptr(info, 10), dims(info, 11), i64(info, 12), f64(info, 13),
+               flag(info, 14));
   return U;
 }
 #undef U
@@ -522,8 +544,12 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   EXPORT("triangularSolve", TriangularSolve);
   EXPORT("random", Random);
   EXPORT("svgdPhi", SvgdPhi);
+  EXPORT("affineFlow", AffineFlow);
   EXPORT("normalReparam", NormalReparam);
+  EXPORT("mvnReparam", MvnReparam);
   EXPORT("diagNormalKL", DiagNormalKL);
+  EXPORT("rqSpline", RqSpline);
+  EXPORT("rqSplineGrad", RqSplineGrad);
 #undef EXPORT
   return exports;
 }

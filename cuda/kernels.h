@@ -98,9 +98,34 @@ void normalReparam(uint32_t k0, uint32_t k1, int dt, const void* loc, const void
 void diagNormalKL(int dt, const void* loc, const void* logScale, void* out, const Dims& shape, const Dims& sLoc,
                   const Dims& sLogScale);
 
+// ---- mvn.cu ----
+// Per batch row of d: z = loc + L ε (L's lower triangle) and logq = −½‖ε‖² − Σ log|L_ii| − (d/2) log 2π,
+// ε randomNormal's draws of (k0, k1) for z [batch..., d]; loc and L read at their batch strides
+// sLoc/sL (in elements) over `batch`.
+void mvnReparam(uint32_t k0, uint32_t k1, int dt, const void* loc, const void* scaleTril, void* z, void* logq,
+                const Dims& batch, const Dims& sLoc, const Dims& sL, int64_t d);
+
 // ---- svgd.cu ----
 // SVGD's update direction for n particles x [n, d] with scores g [n, d]: phi [n, d] and the
 // bandwidth used, h (one element); bandwidth > 0 fixes h, 0 asks for the median heuristic.
 void svgdPhi(int dt, const void* x, const void* g, void* phi, void* h, int64_t n, int64_t d, double bandwidth);
+
+// ---- flow.cu ----
+// The affine flow step over rows of d: mode 0 exp, 1 exp inverse, 2 sigmoid. x, shift and s are read
+// at their strides sx/sShift/sS over the batch shape (the output's leading dims) plus
+// inner[k]·j along the row; mask (nullable) at maskStride·j. Writes y [rows, d] and logdet [rows].
+void affineFlow(int dt, int mode, const void* x, const void* shift, const void* s, const void* mask, void* y,
+                void* logdet, const Dims& batch, const Dims& sx, const Dims& sShift, const Dims& sS,
+                const Dims& inner, int64_t d, int64_t maskStride);
+
+// ---- spline.cu ----
+// The rational-quadratic spline step and its backward (ts/kernels/spec.ts's rqSpline, rqSplineGrad):
+// meta = [rank, shape.., sx.., sw.., sh.., sd..], the output shape and the element strides of x and
+// of each parameter row's start over it; K bins on [−bound, bound].
+void rqSpline(int dt, const void* x, const void* w, const void* h, const void* d, void* y, void* logdet,
+              const Dims& meta, int64_t k, double bound, bool inverse);
+void rqSplineGrad(int dt, const void* x, const void* w, const void* h, const void* d, const void* dy,
+                  const void* dlogdet, void* dx, void* dw, void* dh, void* dd, const Dims& meta, int64_t k,
+                  double bound, bool inverse);
 
 }  // namespace vi

@@ -5,6 +5,13 @@
 export declare function abiVersion(): number
 
 /**
+ * The fused affine flow step (module doc): `mode` 0 exp, 1 exp inverse, 2 sigmoid; `meta` the
+ * broadcast layout of x, shift and s over the batch shape, `ix`, `ih`, `is` their strides along
+ * the last axis; y and logdet written in place.
+ */
+export declare function affineFlow(x: Arr, shift: Arr, s: Arr, mask: Arr | undefined | null, y: Arr, logdet: Arr, meta: Arr, ix: number, ih: number, is: number, mode: number): void
+
+/**
  * Index of the first maximum (op 0) or minimum (op 1) along the middle axis of
  * (outer, n, inner); a NaN counts as the extreme (its first occurrence wins).
  */
@@ -82,6 +89,13 @@ export declare function mixtureQuad(x: Arr, m: Arr, a: Arr, out: Arr, d: number,
 export declare function mixtureScatter(x: Arr, r: Arr, c: Arr, out: Arr, d: number, k: number): void
 
 /**
+ * The fused Cholesky-guide sample: normals of key (k0, k1) into `z` ([rows, d]), then per batch
+ * row z = loc + L ε (L's lower triangle) and `logq` = −½‖ε‖² − Σ log|L_ii| − (d/2) log 2π, loc
+ * and `scale_tril` broadcast over the batch by `meta` (see the module doc).
+ */
+export declare function mvnReparam(loc: Arr, scaleTril: Arr, z: Arr, logq: Arr, meta: Arr, d: number, k0: number, k1: number): void
+
+/**
  * The fused reparameterized sample: normals of key (k0, k1) into `z`, then z and `logq` from
  * `loc` and `log_scale` broadcast by `meta` (elementwise.rs's layout for two inputs).
  */
@@ -116,6 +130,18 @@ export declare function randomVonMises(kappa: Arr, out: Arr, k0: number, k1: num
 
 /** Reduction `op` (index into REDUCE_OPS) of `x` into `out`; `meta` = [rank, shape, reduced flags]. */
 export declare function reduce(op: number, x: Arr, out: Arr, meta: Arr): void
+
+/**
+ * The spline step: `y` and `logdet` from `x` and the parameter rows (K = `k` bins) laid out by
+ * `meta`; `inverse` runs y → x (see the module doc and ts/kernels/spec.ts).
+ */
+export declare function rqSpline(x: Arr, widths: Arr, heights: Arr, derivatives: Arr, y: Arr, logdet: Arr, meta: Arr, k: number, bound: number, inverse: boolean): void
+
+/**
+ * The spline's backward: `dx` and the per-element parameter cotangents `dw`, `dh` [n, K] and
+ * `dd` [n, K − 1] from the cotangents `dy` and `dlogdet`, laid out as [`rq_spline`].
+ */
+export declare function rqSplineGrad(x: Arr, widths: Arr, heights: Arr, derivatives: Arr, dy: Arr, dlogdet: Arr, dx: Arr, dw: Arr, dh: Arr, dd: Arr, meta: Arr, k: number, bound: number, inverse: boolean): void
 
 /**
  * out (outer, size, inner) = Σ of updates (outer, nIdx, inner) scattered to `idx` along the

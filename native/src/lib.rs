@@ -12,17 +12,20 @@
 
 pub mod elementwise;
 pub mod fastmath;
+pub mod flow;
 pub mod fused;
 pub mod gauss;
 pub mod linalg;
 pub mod matmul;
 pub mod mixture;
+pub mod mvn;
 pub mod par;
 pub mod pool;
 pub mod random;
 pub mod reduce;
 pub mod shape;
 pub mod special;
+pub mod spline;
 pub mod svgd;
 pub mod vonmises;
 
@@ -236,7 +239,7 @@ macro_rules! dispatch_float {
 /// The version of the addon's calling convention; the TS wrapper refuses a mismatch.
 #[napi_derive::napi]
 pub fn abi_version() -> u32 {
-    6
+    7
 }
 
 /// Number of threads the large kernels use (rayon's count; the kernel pool has as many, the caller included).

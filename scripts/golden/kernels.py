@@ -194,6 +194,86 @@ sig = np.exp(ls)
 kl = -norm(m, sig).entropy() - norm.logpdf(0) + 0.5 * (m ** 2 + sig ** 2)
 case("diagNormalKL", "broadcast [3,4] with [4]", [tensor(m), tensor(ls)], {}, [tensor(kl)], 1e-13, 1e-14)
 
+# The affine flow step: y elementwise by the textbook formulas (scipy's expit and log_expit for the
+# sigmoid gate), and log|det ∂y/∂x| per row from numpy's slogdet of the row's (diagonal) Jacobian,
+# built from the analytic ∂y_j/∂x_j (1 on masked-off entries). Its own generator, so later cases'
+# draws do not depend on these.
+from scipy.special import expit, log_expit
+
+frng = np.random.default_rng(7301)
+
+
+def affine_flow(x, shift, s, gate, inverse, mask=None):
+    x, shift, s = np.broadcast_arrays(x, shift, s)
+    on = np.ones(x.shape[-1], bool) if mask is None else mask != 0
+    if gate == "sigmoid":
+        t, dydx = expit(s) * x + expit(-s) * shift, expit(s)
+    elif inverse:
+        t, dydx = (x - shift) * np.exp(-s), np.exp(-s)
+    else:
+        t, dydx = x * np.exp(s) + shift, np.exp(s)
+    y = np.where(on, t, x)
+    jac = np.where(on, dydx, 1.0)
+    rows = jac.reshape(-1, jac.shape[-1])
+    logdet = np.array([np.linalg.slogdet(np.diag(r))[1] for r in rows]).reshape(jac.shape[:-1])
+    return y, logdet
+
+
+for gate, inverse, sx, sh, ss, mask, label in [
+    ("exp", False, (3, 5), (5,), (3, 5), None, "forward, shift [5]"),
+    ("exp", True, (2, 3, 5), (2, 3, 5), (3, 5), np.array([0.0, 1, 0, 1, 1]), "inverse, mask [5], s [3,5]"),
+    ("sigmoid", False, (4, 6), (4, 6), (4, 6), np.array([1.0, 1, 1, 0, 0, 0]), "mask [6], s up to ±40"),
+    ("sigmoid", False, (6,), (6,), (2, 6), None, "x [6] over s [2,6]"),
+]:
+    fx = frng.normal(size=sx) * 2
+    fh = frng.normal(size=sh)
+    fs = frng.normal(size=ss) * (20 if "40" in label else 1)
+    y, ld = affine_flow(fx, fh, fs, gate, inverse, mask)
+    ins = [tensor(fx), tensor(fh), tensor(fs)] + ([] if mask is None else [tensor(mask)])
+    case("affineFlow", f"{gate} {label}", ins, {"gate": gate, "inverse": inverse}, [tensor(y), tensor(ld)], 1e-13, 1e-13)
+
+# The Cholesky-guide sample mvnReparam: ε written out here from the Philox-4x32-10 stream layout
+# of ts/random/philox.ts (counter (b, b >> 32, 0, 0) per block b of four words, float64 uniforms from
+# word pairs, Box–Muller pairs), z = loc + tril(L) ε with numpy, and log q(z) from scipy's
+# multivariate_normal.logpdf with covariance tril(L) tril(L)ᵀ. Its own generator.
+from scipy.stats import multivariate_normal
+
+
+def philox4x32(ctr, key):
+    c, (k0, k1) = list(ctr), key
+    for _ in range(10):
+        p0, p1 = 0xD2511F53 * c[0], 0xCD9E8D57 * c[2]
+        c = [((p1 >> 32) ^ c[1] ^ k0) & 0xFFFFFFFF, p1 & 0xFFFFFFFF, ((p0 >> 32) ^ c[3] ^ k1) & 0xFFFFFFFF, p0 & 0xFFFFFFFF]
+        k0, k1 = (k0 + 0x9E3779B9) & 0xFFFFFFFF, (k1 + 0xBB67AE85) & 0xFFFFFFFF
+    return c
+
+
+def std_normals_f64(key, n):
+    words = [w for b in range((4 * ((n + 1) // 2) + 3) // 4) for w in philox4x32((b & 0xFFFFFFFF, b >> 32, 0, 0), key)]
+    u = [((words[2 * k] >> 5) * 67108864 + (words[2 * k + 1] >> 6)) * 1.1102230246251565e-16 for k in range(2 * ((n + 1) // 2))]
+    out = []
+    for m in range(len(u) // 2):
+        r, th = np.sqrt(-2 * np.log(1 - u[2 * m])), 2 * np.pi * u[2 * m + 1]
+        out += [r * np.cos(th), r * np.sin(th)]
+    return np.array(out[:n])
+
+
+mrng = np.random.default_rng(4242)
+for sl, sL, key in [((3,), (3, 3), [7, 0]), ((2, 1, 4), (3, 4, 4), [0xDEADBEEF, 0x12345678]), ((5, 3), (3, 3), [1, 2])]:
+    d = sL[-1]
+    L = np.tril(mrng.normal(size=sL) * 0.5)
+    idx = np.arange(d)
+    L[..., idx, idx] = mrng.uniform(0.3, 2.0, size=sL[:-1]) * np.where(idx == 1, -1.0, 1.0)
+    Lin = L.copy()
+    Lin[..., idx[:, None] < idx[None, :]] = np.nan  # the upper triangle must be ignored
+    loc = mrng.normal(size=sl)
+    batch = np.broadcast_shapes(sl[:-1], sL[:-2])
+    eps = std_normals_f64(key, int(np.prod(batch, dtype=int)) * d).reshape(*batch, d)
+    z = loc + np.einsum("...ij,...j->...i", np.broadcast_to(L, (*batch, d, d)), eps)
+    Lb, mb = np.broadcast_to(L, (*batch, d, d)).reshape(-1, d, d), np.broadcast_to(loc, (*batch, d)).reshape(-1, d)
+    lq = np.array([multivariate_normal(mb[i], Lb[i] @ Lb[i].T).logpdf(zi) for i, zi in enumerate(z.reshape(-1, d))]).reshape(batch)
+    case("mvnReparam", f"loc {list(sl)} scaleTril {list(sL)}", [tensor(loc), tensor(Lin)], {"key": key}, [tensor(z), tensor(lq)], 1e-11, 1e-12)
+
 OUT.parent.mkdir(parents=True, exist_ok=True)
 OUT.write_text(json.dumps({"generator": "scripts/golden/kernels.py", "special": special, "kernels": cases}, indent=None) + "\n")
 print(f"wrote {OUT} ({OUT.stat().st_size} bytes)")

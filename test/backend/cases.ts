@@ -655,6 +655,42 @@ const diagNormalKLCases: Builder<'diagNormalKL'> = (g) =>
 table.normalReparam = normalReparamCases as Builder<KernelName>;
 table.diagNormalKL = diagNormalKLCases as Builder<KernelName>;
 
+// ---------------------------------------------------------------- Cholesky-guide sample
+
+/**
+ * mvnReparam: loc and scaleTril shapes (d = 1, odd d cutting a Box–Muller pair, broadcast batch
+ * dims either way, an empty batch, large batches on the parallel and warp-per-row paths); L has a
+ * diagonal away from 0 of either sign and an upper triangle that must be ignored (NaN and ∞ in it).
+ */
+const MVN_SHAPES: [string, number[], number[]][] = [
+  ['d=1 no batch', [1], [1, 1]],
+  ['d=3 no batch', [3], [3, 3]],
+  ['[4,3] x shared [3,3]', [4, 3], [3, 3]],
+  ['[2,1,3] x [4,3,3]', [2, 1, 3], [4, 3, 3]],
+  ['shared [5] x [7,5,5]', [5], [7, 5, 5]],
+  ['empty [0,3] x [3,3]', [0, 3], [3, 3]],
+  ['[64,8] x [64,8,8]', [64, 8], [64, 8, 8]],
+  ['large [2000,4] x [2000,4,4]', [2000, 4], [2000, 4, 4]],
+  ['large d=48 [300,48] x [48,48]', [300, 48], [48, 48]],
+];
+
+const mvnReparamCases: Builder<'mvnReparam'> = (g) =>
+  FLOATS.flatMap((dt) =>
+    MVN_SHAPES.flatMap(([label, sl, sL], n) => {
+      const d = sL[sL.length - 1];
+      const tri = (): InputSpec =>
+        g.tensor(dt, sL, (gg, i) => {
+          const [r, c] = [Math.floor(i / d) % d, i % d];
+          if (r === c) return (gg.uniform(0, 1) < 0.3 ? -1 : 1) * gg.uniform(0.3, 2);
+          if (c > r) return i % 5 === 1 ? NaN : i % 5 === 2 ? Infinity : gg.uniform(-9, 9);
+          return gg.uniform(-1, 1);
+        });
+      return (n === 2 ? KEYS : [KEYS[2]]).map((key) => mk('mvnReparam', `${dt} key ${key} ${label}`, [g.range(dt, sl, -3, 3), tri()], { key }));
+    }),
+  );
+
+table.mvnReparam = mvnReparamCases as Builder<KernelName>;
+
 // ---------------------------------------------------------------- SVGD
 
 /**
@@ -689,6 +725,106 @@ const svgdCases: Builder<'svgdPhi'> = (g) =>
   });
 
 table.svgdPhi = svgdCases as Builder<KernelName>;
+
+// ---------------------------------------------------------------- affine flow step
+
+/** affineFlow shapes of x, shift, s: equal, broadcast batch and last axes, d = 1, rank 1, empty batch, large. */
+const FLOW_SHAPES: [string, number[], number[], number[]][] = [
+  ['same [3,4]', [3, 4], [3, 4], [3, 4]],
+  ['broadcast [2,1,4],[3,4],[4]', [2, 1, 4], [3, 4], [4]],
+  ['s [3,1] along the row', [3, 5], [5], [3, 1]],
+  ['x [5] over s [2,5]', [5], [], [2, 5]],
+  ['d = 1 [6,1]', [6, 1], [6, 1], [1]],
+  ['rank 1 [7]', [7], [7], [7]],
+  ['empty batch [0,3]', [0, 3], [3], [3]],
+  ['large [400,256]', LARGE, [256], LARGE],
+];
+
+const FLOW_MODES: [string, KernelAttrs['affineFlow']][] = [
+  ['exp', { gate: 'exp', inverse: false }],
+  ['exp inverse', { gate: 'exp', inverse: true }],
+  ['sigmoid', { gate: 'sigmoid', inverse: false }],
+];
+
+/** Every mode and dtype on every shape, with a mask [d] and [1] on some, and extreme s (overflow, saturated sigmoid). */
+const affineFlowCases: Builder<'affineFlow'> = (g) =>
+  FLOATS.flatMap((dt) =>
+    FLOW_MODES.flatMap(([mode, attrs]) => {
+      const three = (sx: number[], sh: number[], ss: number[], lo = -2, hi = 2): InputSpec[] => [
+        g.range(dt, sx, -3, 3),
+        g.range(dt, sh, -3, 3),
+        g.range(dt, ss, lo, hi),
+      ];
+      const alt = (d: number): InputSpec => g.tensor(dt, [d], (_, i) => i % 2);
+      return [
+        ...FLOW_SHAPES.map(([label, sx, sh, ss]) => mk('affineFlow', `${dt} ${mode} ${label}`, three(sx, sh, ss), attrs)),
+        mk('affineFlow', `${dt} ${mode} mask [4] on [3,4]`, [...three([3, 4], [3, 4], [3, 4]), alt(4)], attrs),
+        mk('affineFlow', `${dt} ${mode} mask [5] broadcast`, [...three([2, 1, 5], [3, 5], [5]), alt(5)], attrs),
+        mk('affineFlow', `${dt} ${mode} mask [1] zero`, [...three([2, 3], [3], [2, 3]), g.tensor(dt, [1], () => 0)], attrs),
+        mk('affineFlow', `${dt} ${mode} large masked`, [...three(LARGE, LARGE, LARGE), alt(256)], attrs),
+        mk('affineFlow', `${dt} ${mode} s in (−100, 100)`, three([8, 16], [16], [8, 16], -100, 100), attrs),
+      ];
+    }),
+  );
+
+table.affineFlow = affineFlowCases as Builder<KernelName>;
+
+// ---------------------------------------------------------------- rational-quadratic spline
+
+/** rqSpline shapes: x, the parameters' batch shape, K; equal, broadcast both ways, K = 1 and 2, rank 0, empty, large. */
+const SPLINE_SHAPES: [string, number[], number[], number][] = [
+  ['same [4,3] K=6', [4, 3], [4, 3], 6],
+  ['x [5,3] over parameters [3] K=8', [5, 3], [3], 8],
+  ['x [3] under parameters [2,3] K=4', [3], [2, 3], 4],
+  ['K=1', [6, 2], [2], 1],
+  ['K=2 rank 1', [7], [7], 2],
+  ['rank 0 x and parameters [K=3]', [], [], 3],
+  ['empty batch [0,3]', [0, 3], [3], 5],
+  ['large [400,64] K=8', [400, 64], [64], 8],
+];
+
+/** Spline inputs: x in (−4, 4) (both tails, bound 3) and parameters in (lo, hi); the same draws for the kernel and its backward. */
+function splineInputs(g: Gen, dt: DType, sx: number[], sp: number[], k: number, lo = -2, hi = 2): InputSpec[] {
+  return [g.range(dt, sx, -4, 4), g.range(dt, [...sp, k], lo, hi), g.range(dt, [...sp, k], lo, hi), g.range(dt, [...sp, k - 1], lo, hi)];
+}
+
+/** Forward and inverse on every shape and dtype, sharp parameters (tiny bins), a NaN and the bound itself. */
+const rqSplineCases: Builder<'rqSpline'> = (g) =>
+  FLOATS.flatMap((dt) =>
+    [false, true].flatMap((inverse) => {
+      const attrs = { bound: 3, inverse };
+      const mode = inverse ? 'inverse' : 'forward';
+      const edge = splineInputs(g, dt, [8, 2], [2], 5);
+      [NaN, 3, -3, 0, Infinity, -Infinity].forEach((v, i) => (edge[0].data[i] = v));
+      return [
+        ...SPLINE_SHAPES.map(([label, sx, sp, k]) => mk('rqSpline', `${dt} ${mode} ${label}`, splineInputs(g, dt, sx, sp, k), attrs)),
+        mk('rqSpline', `${dt} ${mode} sharp parameters in (−12, 12)`, splineInputs(g, dt, [16, 3], [3], 10, -12, 12), attrs),
+        mk('rqSpline', `${dt} ${mode} NaN, ±bound, 0, ±∞`, edge, attrs),
+        mk('rqSpline', `${dt} ${mode} bound 0.5`, splineInputs(g, dt, [6, 4], [4], 3), { bound: 0.5, inverse }),
+      ];
+    }),
+  );
+
+/** The backward kernel on the same shapes, with cotangents dy and dlogdet. */
+const rqSplineGradCases: Builder<'rqSplineGrad'> = (g) =>
+  FLOATS.flatMap((dt) =>
+    [false, true].flatMap((inverse) => {
+      const attrs = { bound: 3, inverse };
+      const mode = inverse ? 'inverse' : 'forward';
+      const withCot = (sx: number[], sp: number[], k: number, lo = -2, hi = 2): InputSpec[] => {
+        const ins = splineInputs(g, dt, sx, sp, k, lo, hi);
+        const out = KERNELS.rqSpline.infer(ins, attrs)[0].shape as number[];
+        return [...ins, g.range(dt, out, -1, 1), g.range(dt, out, -1, 1)];
+      };
+      return [
+        ...SPLINE_SHAPES.map(([label, sx, sp, k]) => mk('rqSplineGrad', `${dt} ${mode} ${label}`, withCot(sx, sp, k), attrs)),
+        mk('rqSplineGrad', `${dt} ${mode} sharp parameters in (−8, 8)`, withCot([16, 3], [3], 10, -8, 8), attrs, dt === 'float32' ? { rtol: 1e-3, atol: 1e-3 } : undefined),
+      ];
+    }),
+  );
+
+table.rqSpline = rqSplineCases as Builder<KernelName>;
+table.rqSplineGrad = rqSplineGradCases as Builder<KernelName>;
 
 /**
  * The conformance cases of kernel `name` (an empty list when it has none: the suite then fails).

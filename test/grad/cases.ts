@@ -379,5 +379,92 @@ function gaussCases(sl: Shape, ss: Shape): GradCase[] {
 
 const GAUSS_CASES: GradCase[] = [...gaussCases([2, 3], [2, 3]), ...gaussCases([2, 1, 3], [4, 1]), ...gaussCases([], [2, 2])];
 
+/**
+ * mvnReparam, z and log q separately and together, with a fixed key (ε fixed): L's diagonal is
+ * kept away from 0 (one negative entry) and its upper triangle, which is ignored, gets gradient 0.
+ */
+function mvnCases(sl: Shape, sL: Shape): GradCase[] {
+  const k = V.key(17);
+  const d = sL[sL.length - 1];
+  const sign = V.tensor(Array.from({ length: d }, (_, i) => (i === 1 ? -1.5 : 1.5)));
+  const inputs = (): Tensor[] => [uniform(sl, -2, 2), V.add(uniform(sL, -0.5, 0.5), V.diagEmbed(sign))];
+  const shapes = `[${sl.join(',')}] with [${sL.join(',')}]`;
+  return [
+    { kernel: 'mvnReparam', name: `mvnReparam z, ${shapes}`, inputs, fn: ([m, l]) => V.mvnReparam(m, l, k)[0] },
+    { kernel: 'mvnReparam', name: `mvnReparam log q, ${shapes}`, inputs, fn: ([m, l]) => V.mvnReparam(m, l, k)[1] },
+    {
+      kernel: 'mvnReparam',
+      name: `mvnReparam z·log q, ${shapes}`,
+      inputs,
+      fn: ([m, l]) => {
+        const [z, logq] = V.mvnReparam(m, l, k);
+        return V.mul(z, V.expandDims(logq, -1));
+      },
+    },
+  ];
+}
+
+const MVN_CASES: GradCase[] = [...mvnCases([3], [3, 3]), ...mvnCases([2, 1, 3], [4, 3, 3]), ...mvnCases([4, 2], [2, 2])];
+
+/**
+ * The affine flow step in each mode, y and logdet together (y + logdet over its row) and logdet
+ * alone, with x, shift and s broadcast against each other, with and without a coupling mask.
+ */
+function flowCases(sx: Shape, sh: Shape, ss: Shape, mask?: number[]): GradCase[] {
+  const inputs = (): Tensor[] => [uniform(sx, -2, 2), uniform(sh, -1, 1), uniform(ss, -1.5, 1.5)];
+  const what = `x [${sx.join(',')}], shift [${sh.join(',')}], s [${ss.join(',')}]${mask ? ` mask [${mask.join(',')}]` : ''}`;
+  const modes: [string, V.AffineFlowOptions][] = [
+    ['exp', {}],
+    ['exp inverse', { inverse: true }],
+    ['sigmoid', { gate: 'sigmoid' }],
+  ];
+  return modes.flatMap(([mode, o]): GradCase[] => {
+    const opts = { ...o, mask };
+    return [
+      {
+        kernel: 'affineFlow',
+        name: `affineFlow ${mode} y + logdet, ${what}`,
+        inputs,
+        fn: ([x, h, s]) => {
+          const [y, logdet] = V.affineFlow(x, h, s, opts);
+          return V.add(y, V.expandDims(logdet, -1));
+        },
+      },
+      { kernel: 'affineFlow', name: `affineFlow ${mode} logdet, ${what}`, inputs, fn: ([x, h, s]) => V.affineFlow(x, h, s, opts)[1] },
+    ];
+  });
+}
+
+const FLOW_CASES: GradCase[] = [...flowCases([2, 3], [3], [2, 1, 3]), ...flowCases([3, 4], [3, 4], [3, 4], [1, 0, 0, 1]), ...flowCases([4], [], [2, 4], [0, 1, 1, 0])];
+
+/**
+ * The rational-quadratic spline, forward and inverse, y, logdet and both together, in x and all
+ * three unnormalized parameter arrays; points inside the bound (the identity tails have no
+ * parameter gradient), parameters broadcast over a batch and along it.
+ */
+function splineCases(sx: Shape, sp: Shape, k: number): GradCase[] {
+  const inputs = (): Tensor[] => [uniform(sx, -2.6, 2.6), uniform([...sp, k], -1.5, 1.5), uniform([...sp, k], -1.5, 1.5), uniform([...sp, k - 1], -1.5, 1.5)];
+  const what = `x [${sx.join(',')}], parameters [${sp.join(',')}, K=${k}]`;
+  return [false, true].flatMap((inverse): GradCase[] => {
+    const mode = inverse ? 'inverse' : 'forward';
+    const f = ([x, w, h, d]: readonly Tensor[]): [Tensor, Tensor] => V.rqSpline(x, w, h, d, { bound: 3, inverse });
+    return [
+      { kernel: 'rqSpline', name: `rqSpline ${mode} y, ${what}`, inputs, fn: (t) => f(t)[0] },
+      { kernel: 'rqSpline', name: `rqSpline ${mode} logdet, ${what}`, inputs, fn: (t) => f(t)[1] },
+      {
+        kernel: 'rqSpline',
+        name: `rqSpline ${mode} y·logdet, ${what}`,
+        inputs,
+        fn: (t) => {
+          const [y, logdet] = f(t);
+          return V.mul(y, logdet);
+        },
+      },
+    ];
+  });
+}
+
+const SPLINE_CASES: GradCase[] = [...splineCases([2, 3], [3], 4), ...splineCases([3], [2, 3], 5), ...splineCases([4], [4], 1)];
+
 /** Every gradient case. */
-export const CASES: readonly GradCase[] = [...ELEMENTWISE_CASES, ...REDUCE_CASES, ...SHAPE_CASES, ...LINALG_CASES, ...BESSEL_CASES, ...GAUSS_CASES];
+export const CASES: readonly GradCase[] = [...ELEMENTWISE_CASES, ...REDUCE_CASES, ...SHAPE_CASES, ...LINALG_CASES, ...BESSEL_CASES, ...GAUSS_CASES, ...MVN_CASES, ...FLOW_CASES, ...SPLINE_CASES];

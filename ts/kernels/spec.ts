@@ -93,13 +93,17 @@ export type KernelAttrs = { [K in UnaryOp]: Record<string, never> } & {
   svgdPhi: { bandwidth: number };
   normalReparam: { key: KeyAttr };
   diagNormalKL: Record<string, never>;
+  affineFlow: { gate: 'exp' | 'sigmoid'; inverse: boolean };
+  mvnReparam: { key: KeyAttr };
+  rqSpline: { bound: number; inverse: boolean };
+  rqSplineGrad: { bound: number; inverse: boolean };
 };
 
 export type KernelName = keyof KernelAttrs;
 
 export interface KernelSpec<N extends KernelName = KernelName> {
   readonly name: N;
-  /** Number of inputs, or -1 for variadic (concat). */
+  /** Number of inputs, or -1 for variadic (concat; affineFlow's optional mask). */
   readonly arity: number;
   /** Whether the kernel has a gradient rule (checked by the gradient suite). */
   readonly differentiable: boolean;
@@ -391,6 +395,33 @@ for (const op of ['normalReparam', 'diagNormalKL'] as const) {
   });
 }
 
+// The fused Cholesky-guide sample (mvnReparam): loc [...a, d] and scaleTril L [...b, d, d] (same
+// float dtype, d ≥ 1, batch dims broadcast) give z = loc + L ε [...batch, d] and
+// log q(z) = −½‖ε‖² − Σ_i log|L_ii| − (d/2) log 2π [...batch], ε the `randomNormal` draws of `key`
+// for z's shape and dtype. Only L's lower triangle is read (its strict upper triangle is ignored).
+def('mvnReparam', 2, true, ([loc, l]) => {
+  sameDtype('mvnReparam', loc, l, 'loc', 'scaleTril');
+  floatOnly('mvnReparam', loc, 'loc');
+  const [a, b] = [loc.shape, l.shape];
+  need('mvnReparam', a.length >= 1 && a[a.length - 1] >= 1, `loc must be [..., d] with d >= 1, got shape ${fmtShape(a)}`);
+  const d = a[a.length - 1];
+  need(
+    'mvnReparam',
+    b.length >= 2 && b[b.length - 1] === d && b[b.length - 2] === d,
+    `scaleTril must be [..., ${d}, ${d}] to match loc ${fmtShape(a)}, got shape ${fmtShape(b)}`,
+  );
+  const [ba, bb] = [a.slice(0, -1), b.slice(0, -2)];
+  for (let i = 1; i <= Math.min(ba.length, bb.length); i++) {
+    const [da, db] = [ba[ba.length - i], bb[bb.length - i]];
+    need('mvnReparam', da === db || da === 1 || db === 1, `the batch dims of loc ${fmtShape(a)} and scaleTril ${fmtShape(b)} do not broadcast (batch axis −${i}: ${da} vs ${db})`);
+  }
+  const batch = broadcastShapes('mvnReparam', ba, bb);
+  return [
+    { shape: [...batch, d], dtype: loc.dtype },
+    { shape: batch, dtype: loc.dtype },
+  ];
+});
+
 // Stein variational gradient descent's update direction (Liu & Wang 2016) for particles x [n, d]
 // and scores g = ∇log p(x) [n, d] (same dtype): phi_i = (1/n) Σ_j [k(x_j, x_i) g_j + ∇_{x_j} k(x_j, x_i)]
 // with k(a, b) = exp(−‖a − b‖²/h), i.e. phi = (K g + (2/h)(x ⊙ rowsum(K) − K x)) / n; second output
@@ -419,6 +450,99 @@ def('svgdPhi', 2, false, ([x, g], { bandwidth }) => {
   return [
     { shape: x.shape, dtype: x.dtype },
     { shape: [], dtype: x.dtype },
+  ];
+});
+
+// One affine flow step (RealNVP coupling, MAF/IAF autoregressive step) with its log|det J|:
+// inputs x, shift, s [..., d] (broadcast NumPy-style to the output shape, rank ≥ 1, d ≥ 1) and an
+// optional mask [d] (or [1]; same dtype; non-zero = transformed, 0 = y = x passed through).
+// gate 'exp': y = x·exp(s) + shift, logdet = Σ_masked s; inverse: y = (x − shift)·exp(−s),
+// logdet = −Σ_masked s. gate 'sigmoid' (IAF): σ = sigmoid(s), y = σ·x + (1 − σ)·shift,
+// logdet = Σ_masked log σ = −Σ_masked softplus(−s); forward only. Outputs y [..., d] and
+// logdet [...] (the last axis summed, in float64, rounded once).
+def('affineFlow', -1, true, (ins, { gate, inverse }) => {
+  const op = 'affineFlow';
+  need(op, ins.length === 3 || ins.length === 4, `takes x, shift, s and an optional mask, got ${ins.length} inputs`, ValueError);
+  need(op, gate === 'exp' || gate === 'sigmoid', `gate must be 'exp' or 'sigmoid', got '${String(gate)}'`, ValueError);
+  need(op, !(inverse && gate === 'sigmoid'), "the 'sigmoid' gate has no inverse here (IAF's update runs forward only); use gate 'exp' for an inverse step", ValueError);
+  const [x, shift, s, mask] = ins;
+  floatOnly(op, x, 'x');
+  sameDtype(op, x, shift, 'x', 'shift');
+  sameDtype(op, x, s, 'x', 's');
+  let shape: number[];
+  try {
+    shape = broadcastShapes(op, broadcastShapes(op, x.shape, shift.shape), s.shape);
+  } catch {
+    throw new ShapeError(`${op}: x ${fmtShape(x.shape)}, shift ${fmtShape(shift.shape)} and s ${fmtShape(s.shape)} do not broadcast`);
+  }
+  need(op, shape.length >= 1, `x, shift and s must have a last axis [..., d]; all are rank 0`);
+  const d = shape[shape.length - 1];
+  need(op, d >= 1, `the last axis d must be at least 1, got shape ${fmtShape(shape)}`);
+  if (mask !== undefined) {
+    sameDtype(op, x, mask, 'x', 'mask');
+    need(op, mask.shape.length === 1 && (mask.shape[0] === d || mask.shape[0] === 1), `mask must have shape [${d}] (the last axis of x, shift and s), got ${fmtShape(mask.shape)}`);
+  }
+  return [
+    { shape, dtype: x.dtype },
+    { shape: shape.slice(0, -1), dtype: x.dtype },
+  ];
+});
+
+// Monotonic rational-quadratic spline flow step (Durkan et al. 2019, as Pyro parametrizes it):
+// x [..., d], widths and heights [..., d, K] and derivatives [..., d, K − 1] (unnormalized; their
+// batch shapes [..., d] broadcast with x's to the output shape), bound B > 0. Outputs y and the
+// elementwise log|dy/dx| (see ts/ops/spline.ts for the formula); identity outside [−B, B].
+function splineShapes(op: string, ins: readonly TensorInfo[], bound: number, inverse: boolean): { shape: number[]; k: number } {
+  const [x, w, h, d] = ins;
+  floatOnly(op, x, 'x');
+  sameDtype(op, x, w, 'x', 'widths');
+  sameDtype(op, x, h, 'x', 'heights');
+  sameDtype(op, x, d, 'x', 'derivatives');
+  need(op, Number.isFinite(bound) && bound > 0, `bound must be a positive finite number, got ${bound}`, ValueError);
+  need(op, typeof inverse === 'boolean', `inverse must be a boolean, got ${String(inverse)}`, ValueError);
+  for (const [t, n] of [[w, 'widths'], [h, 'heights'], [d, 'derivatives']] as const)
+    need(op, t.shape.length >= 1, `${n} must have a last axis of spline parameters [..., d, K], got shape ${fmtShape(t.shape)}`);
+  const k = w.shape[w.shape.length - 1];
+  need(op, k >= 1 && k <= 1000, `widths must have K bins on the last axis, 1 ≤ K ≤ 1000 (K·1e-3 ≤ 1), got shape ${fmtShape(w.shape)}`);
+  need(op, h.shape[h.shape.length - 1] === k, `heights must have K = ${k} bins on the last axis as widths ${fmtShape(w.shape)} does, got shape ${fmtShape(h.shape)}`);
+  need(op, d.shape[d.shape.length - 1] === k - 1, `derivatives must have K − 1 = ${k - 1} interior knots on the last axis (widths ${fmtShape(w.shape)} has K = ${k}), got shape ${fmtShape(d.shape)}`);
+  const batch = [w, h, d].map((t) => t.shape.slice(0, -1));
+  let shape: number[];
+  try {
+    shape = batch.reduce((s, b) => broadcastShapes(op, s, b), x.shape as number[]);
+  } catch {
+    throw new ShapeError(
+      `${op}: x ${fmtShape(x.shape)} and the batch shapes of widths ${fmtShape(batch[0])}, heights ${fmtShape(batch[1])} and derivatives ${fmtShape(batch[2])} (their shapes less the last axis) do not broadcast`,
+    );
+  }
+  return { shape, k };
+}
+
+def('rqSpline', 4, true, (ins, { bound, inverse }) => {
+  const { shape } = splineShapes('rqSpline', ins, bound, inverse);
+  return [
+    { shape, dtype: ins[0].dtype },
+    { shape, dtype: ins[0].dtype },
+  ];
+});
+
+// The backward of rqSpline: inputs x, widths, heights, derivatives, dy, dlogdet (the cotangents of
+// y and logdet, output-shaped); outputs dx [out] and the per-element parameter cotangents
+// dwidths, dheights [...out, K] and dderivatives [...out, K − 1] (the gradient rule sums them over
+// the broadcast axes).
+def('rqSplineGrad', 6, false, (ins, { bound, inverse }) => {
+  const op = 'rqSplineGrad';
+  const { shape, k } = splineShapes(op, ins, bound, inverse);
+  for (const [t, n] of [[ins[4], 'dy'], [ins[5], 'dlogdet']] as const) {
+    sameDtype(op, ins[0], t, 'x', n);
+    need(op, t.shape.length === shape.length && t.shape.every((v, i) => v === shape[i]), `${n} must have the output shape ${fmtShape(shape)}, got ${fmtShape(t.shape)}`);
+  }
+  const dtype = ins[0].dtype;
+  return [
+    { shape, dtype },
+    { shape: [...shape, k], dtype },
+    { shape: [...shape, k], dtype },
+    { shape: [...shape, k - 1], dtype },
   ];
 });
 

@@ -6,3 +6,6 @@ export * from './shape.js';
 export * from './linalg.js';
 export * from './bessel.js';
 export * from './gauss.js';
+export * from './mvn.js';
+export * from './flow.js';
+export * from './spline.js';

@@ -25,6 +25,7 @@ import {
 } from '../../kernels/spec.js';
 import type { Backend, CpuKernel, CpuKernelTable, CpuView } from '../backend.js';
 import { JS_KERNELS } from '../js/index.js';
+import { splineLayout } from '../js/spline.js';
 
 export interface LoadResult {
   backend?: Backend;
@@ -64,6 +65,10 @@ interface Native {
   randomVonMises(kappa: TypedArray, out: TypedArray, k0: number, k1: number): void;
   svgdPhi(x: TypedArray, g: TypedArray, phi: TypedArray, h: TypedArray, n: number, d: number, bandwidth: number): void;
   normalReparam(loc: TypedArray, logScale: TypedArray, z: TypedArray, logq: TypedArray, meta: Int32Array, k0: number, k1: number): void;
+  mvnReparam(loc: TypedArray, scaleTril: TypedArray, z: TypedArray, logq: TypedArray, meta: Int32Array, d: number, k0: number, k1: number): void;
+  affineFlow(x: TypedArray, shift: TypedArray, s: TypedArray, mask: TypedArray | null, y: TypedArray, logdet: TypedArray, meta: Int32Array, ix: number, ih: number, is: number, mode: number): void;
+  rqSpline(x: TypedArray, widths: TypedArray, heights: TypedArray, derivatives: TypedArray, y: TypedArray, logdet: TypedArray, meta: Int32Array, k: number, bound: number, inverse: boolean): void;
+  rqSplineGrad(x: TypedArray, widths: TypedArray, heights: TypedArray, derivatives: TypedArray, dy: TypedArray, dlogdet: TypedArray, dx: TypedArray, dw: TypedArray, dh: TypedArray, dd: TypedArray, meta: Int32Array, k: number, bound: number, inverse: boolean): void;
   fusedLoop(prog: Int32Array, scalars: Float64Array, arrays: TypedArray[], n: number, acc: Float64Array): void;
   binarizeBatch(images: Uint8Array, starts: Int32Array, dim: number, k0: number, k1: number, out: Float32Array): void;
   mixtureQuad(x: Float64Array, m: Float64Array, a: Float64Array, out: Float64Array, d: number, k: number): void;
@@ -72,7 +77,7 @@ interface Native {
   mixtureDiagMoments(x: Float64Array, r: Float64Array, shift: Float64Array, out: Float64Array, d: number, k: number): void;
 }
 
-const ABI_VERSION = 6;
+const ABI_VERSION = 7;
 
 /**
  * Crossover sizes (elements of work) below which a kernel runs on js. Measured with
@@ -420,6 +425,18 @@ function buildKernels(N: Native): CpuKernelTable {
     const [loc, logScale] = ins;
     N.normalReparam(loc.data, logScale.data, z.data, logq.data, bcastMeta(z.shape, loc.shape, logScale.shape), attrs.key[0] >>> 0, attrs.key[1] >>> 0);
   };
+  // ε as randomNormal draws it on this backend: below the random crossover both draw on js.
+  K.mvnReparam = (ins, outs, attrs) => {
+    const [z, logq] = outs;
+    if (z.data.length < C.random) return js('mvnReparam')(ins, outs, attrs);
+    const [loc, l] = ins;
+    const d = z.shape[z.shape.length - 1];
+    const batch = z.shape.slice(0, -1);
+    const sl = broadcastStrides(loc.shape.slice(0, -1), batch).map((s) => s * d);
+    const sL = broadcastStrides(l.shape.slice(0, -2), batch).map((s) => s * d * d);
+    const meta = Int32Array.from([batch.length, ...batch, ...sl, ...sL]);
+    N.mvnReparam(loc.data, l.data, z.data, logq.data, meta, d, attrs.key[0] >>> 0, attrs.key[1] >>> 0);
+  };
   K.randomGamma = (ins, outs, attrs) => {
     if (outs[0].data.length < Math.min(2, C.random)) return js('randomGamma')(ins, outs, attrs);
     N.randomGamma(ins[0].data, outs[0].data, attrs.key[0] >>> 0, attrs.key[1] >>> 0);
@@ -437,6 +454,35 @@ function buildKernels(N: Native): CpuKernelTable {
     const [n, d] = x.shape;
     if (n * n * Math.max(d, 1) < C.svgd) return js('svgdPhi')(ins, outs, attrs);
     N.svgdPhi(x.data, g.data, outs[0].data, outs[1].data, n, d, attrs.bandwidth);
+  };
+  // x, shift and s strided over the batch dims (elementwise.rs's layout) and along the last axis.
+  K.affineFlow = (ins, outs, attrs) => {
+    const [y, logdet] = outs;
+    if (y.data.length < C.transcendental) return js('affineFlow')(ins, outs, attrs);
+    const [x, shift, s, mask] = ins;
+    const r = y.shape.length - 1;
+    const st = [x, shift, s].map((t) => broadcastStrides(t.shape, y.shape));
+    const meta = new Int32Array(1 + 4 * r);
+    meta[0] = r;
+    meta.set(y.shape.slice(0, r), 1);
+    st.forEach((v, i) => meta.set(v.slice(0, r), 1 + r * (i + 1)));
+    const mode = attrs.gate === 'sigmoid' ? 2 : attrs.inverse ? 1 : 0;
+    N.affineFlow(x.data, shift.data, s.data, mask?.data ?? null, y.data, logdet.data, meta, st[0][r], st[1][r], st[2][r], mode);
+  };
+  // Each element costs O(K) exps and logs: small calls stay on js.
+  K.rqSpline = (ins, outs, attrs) => {
+    const [y, logdet] = outs;
+    if (y.data.length < C.transcendental) return js('rqSpline')(ins, outs, attrs);
+    const [x, w, h, d] = ins;
+    const meta = splineLayout(y.shape, x.shape, w.shape, h.shape, d.shape);
+    N.rqSpline(x.data, w.data, h.data, d.data, y.data, logdet.data, meta, w.shape[w.shape.length - 1], attrs.bound, attrs.inverse);
+  };
+  K.rqSplineGrad = (ins, outs, attrs) => {
+    const [dx, dw, dh, dd] = outs;
+    if (dx.data.length < C.transcendental) return js('rqSplineGrad')(ins, outs, attrs);
+    const [x, w, h, d, gy, gl] = ins;
+    const meta = splineLayout(dx.shape, x.shape, w.shape, h.shape, d.shape);
+    N.rqSplineGrad(x.data, w.data, h.data, d.data, gy.data, gl.data, dx.data, dw.data, dh.data, dd.data, meta, w.shape[w.shape.length - 1], attrs.bound, attrs.inverse);
   };
   return K;
 }

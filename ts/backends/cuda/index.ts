@@ -26,6 +26,7 @@ import {
 } from '../../kernels/spec.js';
 import type { Backend, View } from '../backend.js';
 import type { LoadResult } from '../cpu/index.js';
+import { splineLayout } from '../js/spline.js';
 
 /** A device buffer handle (a JS external owned by the addon). */
 export interface CudaHandle {
@@ -85,8 +86,12 @@ export interface CudaAddon {
   triangularSolve(dt: number, a: H, b: H, out: H, batch: Dims, aB: Dims, bB: Dims, n: number, k: number, lower: boolean, transA: boolean): void;
   random(kind: string, k0: number, k1: number, dt: number, out: H, n: number, param?: H): void;
   svgdPhi(dt: number, x: H, g: H, phi: H, h: H, n: number, d: number, bandwidth: number): void;
+  affineFlow(dt: number, mode: number, x: H, shift: H, s: H, mask: H | null, y: H, logdet: H, batch: Dims, sx: Dims, sShift: Dims, sS: Dims, inner: Dims, d: number, maskStride: number): void;
   normalReparam(k0: number, k1: number, dt: number, loc: H, logScale: H, z: H, logq: H, shape: Dims, sLoc: Dims, sLogScale: Dims): void;
+  mvnReparam(k0: number, k1: number, dt: number, loc: H, scaleTril: H, z: H, logq: H, batch: Dims, sLoc: Dims, sL: Dims, d: number): void;
   diagNormalKL(dt: number, loc: H, logScale: H, out: H, shape: Dims, sLoc: Dims, sLogScale: Dims): void;
+  rqSpline(dt: number, x: H, w: H, h: H, d: H, y: H, logdet: H, meta: Dims, k: number, bound: number, inverse: boolean): void;
+  rqSplineGrad(dt: number, x: H, w: H, h: H, d: H, dy: H, dlogdet: H, dx: H, dw: H, dh: H, dd: H, meta: Dims, k: number, bound: number, inverse: boolean): void;
 }
 
 const DT: Record<DType, number> = { float32: 0, float64: 1, int32: 2 };
@@ -111,7 +116,10 @@ export const CUDA_KERNELS: ReadonlySet<KernelName> = new Set<KernelName>([
   'broadcastTo', 'randomBits', 'randomUniform', 'randomNormal', 'randomGamma', 'randomPoisson',
   'igamma', 'gammaSampleGrad', 'besselI0e', 'besselI1e', 'vonMisesSampleGrad', 'randomVonMises',
   'svgdPhi',
+  'affineFlow',
   'normalReparam', 'diagNormalKL',
+  'rqSpline', 'rqSplineGrad',
+  'mvnReparam',
 ]);
 
 /** Kernels of the spec the cuda backend lacks (they run on js through the host). */
@@ -300,11 +308,38 @@ class CudaBackend implements Backend<H> {
         const kind = name === 'randomGamma' ? 'gamma' : name === 'randomPoisson' ? 'poisson' : 'vonMises';
         return A.random(kind, key[0], key[1], DT[out.dtype], out.data, n, x.data);
       }
+      case 'mvnReparam': {
+        const key = at.key as readonly [number, number];
+        const [loc, l] = ins;
+        const d = out.shape[out.shape.length - 1];
+        const batch = out.shape.slice(0, -1);
+        return A.mvnReparam(key[0], key[1], DT[out.dtype], loc.data, l.data, out.data, outs[1].data, batch,
+          broadcastStrides(loc.shape.slice(0, -1), batch).map((s) => s * d), broadcastStrides(l.shape.slice(0, -2), batch).map((s) => s * d * d), d);
+      }
+      case 'rqSpline':
+      case 'rqSplineGrad': {
+        const { bound, inverse } = attrs as KernelAttrs['rqSpline'];
+        const [sx, sw, sh, sd] = ins;
+        const meta = Array.from(splineLayout(out.shape, sx.shape, sw.shape, sh.shape, sd.shape));
+        const k = sw.shape[sw.shape.length - 1];
+        if (name === 'rqSpline') return A.rqSpline(DT[out.dtype], sx.data, sw.data, sh.data, sd.data, out.data, outs[1].data, meta, k, bound, inverse);
+        return A.rqSplineGrad(DT[out.dtype], sx.data, sw.data, sh.data, sd.data, ins[4].data, ins[5].data, out.data, outs[1].data, outs[2].data, outs[3].data, meta, k, bound, inverse);
+      }
       case 'normalReparam': {
         const key = at.key as readonly [number, number];
         const [loc, logScale] = ins;
         return A.normalReparam(key[0], key[1], DT[out.dtype], loc.data, logScale.data, out.data, outs[1].data, out.shape,
           broadcastStrides(loc.shape, out.shape), broadcastStrides(logScale.shape, out.shape));
+      }
+      case 'affineFlow': {
+        // Strides over the batch shape (the output's leading dims), then along the last axis.
+        const { gate, inverse } = attrs as KernelAttrs['affineFlow'];
+        const [fx, shift, s, mask] = ins;
+        const r = out.shape.length - 1;
+        const [sx, sh, ss] = [fx, shift, s].map((t) => broadcastStrides(t.shape, out.shape));
+        const maskStride = mask !== undefined && mask.shape[0] !== 1 ? 1 : 0;
+        return A.affineFlow(DT[out.dtype], gate === 'sigmoid' ? 2 : inverse ? 1 : 0, fx.data, shift.data, s.data, mask?.data ?? null,
+          out.data, outs[1].data, out.shape.slice(0, r), sx.slice(0, r), sh.slice(0, r), ss.slice(0, r), [sx[r], sh[r], ss[r]], out.shape[r], maskStride);
       }
       case 'svgdPhi': {
         const [n, d] = x.shape;

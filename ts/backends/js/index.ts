@@ -7,15 +7,18 @@ import type { KernelAttrs, KernelName } from '../../kernels/spec.js';
 import type { Backend, CpuKernel, CpuKernelTable, CpuView } from '../backend.js';
 import { BESSEL } from './bessel.js';
 import { ELEMENTWISE } from './elementwise.js';
+import { FLOW } from './flow.js';
 import { LINALG } from './linalg.js';
+import { MVN } from './mvn.js';
 import { RANDOM } from './random.js';
 import { REDUCE } from './reduce.js';
 import { SHAPE } from './shape.js';
+import { SPLINE } from './spline.js';
 import { SVGD } from './svgd.js';
 import { VON_MISES } from './vonmises.js';
 
 /** Every js kernel, by name. */
-export const JS_KERNELS: CpuKernelTable = { ...ELEMENTWISE, ...REDUCE, ...LINALG, ...SHAPE, ...RANDOM, ...BESSEL, ...VON_MISES, ...SVGD };
+export const JS_KERNELS: CpuKernelTable = { ...ELEMENTWISE, ...REDUCE, ...LINALG, ...SHAPE, ...RANDOM, ...BESSEL, ...VON_MISES, ...SVGD, ...MVN, ...FLOW, ...SPLINE };
 
 class JsBackend implements Backend<TypedArray> {
   readonly name = 'js';

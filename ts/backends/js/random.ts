@@ -52,7 +52,7 @@ function fillUniform(key: KeyAttr, out: TypedArray, float32: boolean): void {
 }
 
 /** Box–Muller pairs over the dtype's uniform stream: element 2m = r cos θ, 2m + 1 = r sin θ. */
-function fillNormal(key: KeyAttr, out: TypedArray, float32: boolean): void {
+export function fillNormal(key: KeyAttr, out: TypedArray, float32: boolean): void {
   const n = out.length;
   const u = new Float64Array(2 * Math.ceil(n / 2));
   fillUniform(key, u, float32);
