@@ -6,6 +6,7 @@
 #include <napi.h>
 
 #include <cstring>
+#include <memory>
 #include <mutex>
 #include <unordered_map>
 #include <vector>
@@ -112,23 +113,42 @@ class Pool {
 
 static Pool gPool;
 
+// While a step is captured as a CUDA graph (graphBegin .. graphEnd), memory taken from the pool
+// belongs to the capture and then to the graph: its address is frozen into the captured launches,
+// so it must not go back to the pool while the graph can run (a replay would overwrite the data
+// of the block's next owner). The graph returns it to the pool when it is freed.
+struct Capture {
+  std::vector<std::pair<void*, size_t>> blocks;
+};
+static Capture* gCapture = nullptr;
+
+static void* poolGet(size_t bytes, size_t& cls) {
+  void* p = gPool.get(bytes, cls);
+  if (gCapture != nullptr && p != nullptr) gCapture->blocks.emplace_back(p, cls);
+  return p;
+}
+
 void* scratch(size_t bytes) {
   size_t cls;
-  return gPool.get(bytes, cls);
+  return poolGet(bytes, cls);
 }
-void releaseScratch(void* p, size_t bytes) { gPool.put(p, Pool::classOf(bytes)); }
+void releaseScratch(void* p, size_t bytes) {
+  if (gCapture == nullptr) gPool.put(p, Pool::classOf(bytes));
+}
 
 // ---- device buffers as JS externals ----
 struct DevBuf {
   void* ptr = nullptr;
   size_t cls = 0;
   bool live = true;
+  // Allocated during a graph capture: the capture's block, not returned to the pool by a free.
+  bool captured = false;
 };
 
 static void releaseBuf(Napi::Env env, DevBuf* b) {
   if (!b->live) return;
   b->live = false;
-  gPool.put(b->ptr, b->cls);
+  if (!b->captured) gPool.put(b->ptr, b->cls);
   if (b->cls > 0) Napi::MemoryManagement::AdjustExternalMemory(env, -(int64_t)b->cls);
 }
 
@@ -136,7 +156,8 @@ static Napi::External<DevBuf> makeBuf(Napi::Env env, size_t bytes) {
   DevBuf* b = new DevBuf();
   if (bytes > 0) {
     try {
-      b->ptr = gPool.get(bytes, b->cls);
+      b->ptr = poolGet(bytes, b->cls);
+      b->captured = gCapture != nullptr;
     } catch (...) {
       delete b;
       throw;
@@ -167,6 +188,18 @@ static Dims dims(const Napi::CallbackInfo& info, size_t i) {
   Dims d(a.Length());
   for (uint32_t k = 0; k < a.Length(); k++) d[k] = a.Get(k).As<Napi::Number>().Int64Value();
   return d;
+}
+
+// A Philox key at argument i: its two words (numbers), or a device buffer and the index of a key
+// in it (two words each), read by the kernel when it runs (a step replayed as a CUDA graph).
+static Key keyArg(const Napi::CallbackInfo& info, size_t i) {
+  Key k;
+  if (info[i].IsExternal()) k.at = static_cast<const uint32_t*>(bufOf(info[i], "key")->ptr) + 2 * i64(info, i + 1);
+  else {
+    k.k0 = (uint32_t)i64(info, i);
+    k.k1 = (uint32_t)i64(info, i + 1);
+  }
+  return k;
 }
 
 static Napi::Value typedArray(Napi::Env env, int dt, Napi::ArrayBuffer ab, size_t n) {
@@ -359,6 +392,98 @@ static Napi::Value Trim(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// Copies a host typed array into an existing device buffer, queued on the stream (small ones
+// through the pinned ring): a replayed step's fresh keys.
+static Napi::Value Write(const Napi::CallbackInfo& info) {
+  DevBuf* b = bufOf(info[0], "write");
+  Napi::TypedArray ta = info[1].As<Napi::TypedArray>();
+  const size_t bytes = ta.ByteLength();
+  if (bytes > b->cls) throw std::runtime_error("cuda write: " + std::to_string(bytes) + " bytes into a buffer of " + std::to_string(b->cls));
+  const char* src = static_cast<const char*>(ta.ArrayBuffer().Data()) + ta.ByteOffset();
+  if (bytes == 0) return info.Env().Undefined();
+  if (bytes <= UploadRing::MAX) gRing.copy(b->ptr, src, bytes);
+  else check(cudaMemcpyAsync(b->ptr, src, bytes, cudaMemcpyHostToDevice, stream()), "write");
+  return info.Env().Undefined();
+}
+
+// ---- CUDA graphs: a compiled step's launches captured once, replayed with one call ----
+struct GraphExec {
+  cudaGraphExec_t exec = nullptr;
+  std::vector<std::pair<void*, size_t>> blocks;
+};
+
+static void releaseBlocks(std::vector<std::pair<void*, size_t>>& blocks) {
+  for (auto& pc : blocks) gPool.put(pc.first, pc.second);
+  blocks.clear();
+}
+
+// Relaxed mode: the pool may call cudaMalloc while capturing. A call that synchronizes the stream
+// (cholesky's status read) invalidates the capture and throws; graphAbort then cleans up.
+static Napi::Value GraphBegin(const Napi::CallbackInfo& info) {
+  if (gCapture != nullptr) throw std::runtime_error("cuda graphBegin: a capture is already in progress");
+  check(cudaStreamBeginCapture(stream(), cudaStreamCaptureModeRelaxed), "graphBegin");
+  gCapture = new Capture();
+  return info.Env().Undefined();
+}
+
+static Napi::Value GraphAbort(const Napi::CallbackInfo& info) {
+  if (gCapture == nullptr) return info.Env().Undefined();
+  cudaGraph_t g = nullptr;
+  cudaStreamEndCapture(stream(), &g);
+  if (g != nullptr) cudaGraphDestroy(g);
+  cudaGetLastError();
+  // Nothing captured ran, so the blocks hold no pending work.
+  releaseBlocks(gCapture->blocks);
+  delete gCapture;
+  gCapture = nullptr;
+  return info.Env().Undefined();
+}
+
+static Napi::Value GraphEnd(const Napi::CallbackInfo& info) {
+  if (gCapture == nullptr) throw std::runtime_error("cuda graphEnd: no capture in progress");
+  std::unique_ptr<Capture> cap(gCapture);
+  gCapture = nullptr;
+  cudaGraph_t g = nullptr;
+  cudaError_t e = cudaStreamEndCapture(stream(), &g);
+  cudaGraphExec_t exec = nullptr;
+  if (e == cudaSuccess && g != nullptr) e = cudaGraphInstantiate(&exec, g, 0);
+  if (g != nullptr) cudaGraphDestroy(g);
+  if (e != cudaSuccess) {
+    cudaGetLastError();
+    releaseBlocks(cap->blocks);
+    throw std::runtime_error(std::string("cuda graph capture failed: ") + cudaGetErrorName(e) + " (" + cudaGetErrorString(e) + ")");
+  }
+  GraphExec* x = new GraphExec();
+  x->exec = exec;
+  x->blocks = std::move(cap->blocks);
+  return Napi::External<GraphExec>::New(info.Env(), x, [](Napi::Env, GraphExec* p) {
+    // A graph still running is freed when it finishes; its blocks are reused only by later work.
+    if (p->exec != nullptr) cudaGraphExecDestroy(p->exec);
+    releaseBlocks(p->blocks);
+    delete p;
+  });
+}
+
+static GraphExec* graphOf(const Napi::Value& v, const char* what) {
+  if (!v.IsExternal()) throw std::runtime_error(std::string("cuda ") + what + ": expected a graph handle");
+  GraphExec* x = v.As<Napi::External<GraphExec>>().Data();
+  if (x->exec == nullptr) throw std::runtime_error(std::string("cuda ") + what + ": graph used after free");
+  return x;
+}
+
+static Napi::Value GraphLaunch(const Napi::CallbackInfo& info) {
+  check(cudaGraphLaunch(graphOf(info[0], "graphLaunch")->exec, stream()), "graphLaunch");
+  return info.Env().Undefined();
+}
+
+static Napi::Value GraphFree(const Napi::CallbackInfo& info) {
+  GraphExec* x = graphOf(info[0], "graphFree");
+  cudaGraphExecDestroy(x->exec);
+  x->exec = nullptr;
+  releaseBlocks(x->blocks);
+  return info.Env().Undefined();
+}
+
 static Napi::Value SetMatmulPrecision(const Napi::CallbackInfo& info) {
   setMatmulPrecision(i32(info, 0));
   return info.Env().Undefined();
@@ -464,24 +589,24 @@ static Napi::Value SvgdPhi(const Napi::CallbackInfo& info) {
 }
 static Napi::Value Random(const Napi::CallbackInfo& info) {
   const std::string kind = str(info, 0);
-  const uint32_t k0 = (uint32_t)i64(info, 1), k1 = (uint32_t)i64(info, 2);
+  const Key key = keyArg(info, 1);
   const int dt = i32(info, 3);
-  if (kind == "bits") randomBits(k0, k1, (int32_t*)ptr(info, 4), i64(info, 5));
-  else if (kind == "uniform") randomUniform(k0, k1, dt, ptr(info, 4), i64(info, 5));
-  else if (kind == "normal") randomNormal(k0, k1, dt, ptr(info, 4), i64(info, 5));
-  else if (kind == "gamma") randomGamma(k0, k1, dt, ptr(info, 6), ptr(info, 4), i64(info, 5));
-  else if (kind == "poisson") randomPoisson(k0, k1, dt, ptr(info, 6), ptr(info, 4), i64(info, 5));
-  else if (kind == "vonMises") randomVonMises(k0, k1, dt, ptr(info, 6), ptr(info, 4), i64(info, 5));
+  if (kind == "bits") randomBits(key, (int32_t*)ptr(info, 4), i64(info, 5));
+  else if (kind == "uniform") randomUniform(key, dt, ptr(info, 4), i64(info, 5));
+  else if (kind == "normal") randomNormal(key, dt, ptr(info, 4), i64(info, 5));
+  else if (kind == "gamma") randomGamma(key, dt, ptr(info, 6), ptr(info, 4), i64(info, 5));
+  else if (kind == "poisson") randomPoisson(key, dt, ptr(info, 6), ptr(info, 4), i64(info, 5));
+  else if (kind == "vonMises") randomVonMises(key, dt, ptr(info, 6), ptr(info, 4), i64(info, 5));
   else throw std::runtime_error("cuda random: unknown kind '" + kind + "'");
   return U;
 }
 static Napi::Value NormalReparam(const Napi::CallbackInfo& info) {
-  normalReparam((uint32_t)i64(info, 0), (uint32_t)i64(info, 1), i32(info, 2), ptr(info, 3), ptr(info, 4), ptr(info, 5),
+  normalReparam(keyArg(info, 0), i32(info, 2), ptr(info, 3), ptr(info, 4), ptr(info, 5),
                 ptr(info, 6), dims(info, 7), dims(info, 8), dims(info, 9));
   return U;
 }
 static Napi::Value MvnReparam(const Napi::CallbackInfo& info) {
-  mvnReparam((uint32_t)i64(info, 0), (uint32_t)i64(info, 1), i32(info, 2), ptr(info, 3), ptr(info, 4), ptr(info, 5),
+  mvnReparam(keyArg(info, 0), i32(info, 2), ptr(info, 3), ptr(info, 4), ptr(info, 5),
              ptr(info, 6), dims(info, 7), dims(info, 8), dims(info, 9), i64(info, 10));
   return U;
 }
@@ -520,6 +645,12 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   EXPORT("memory", Memory);
   EXPORT("trim", Trim);
   EXPORT("setMatmulPrecision", SetMatmulPrecision);
+  EXPORT("write", Write);
+  EXPORT("graphBegin", GraphBegin);
+  EXPORT("graphEnd", GraphEnd);
+  EXPORT("graphAbort", GraphAbort);
+  EXPORT("graphLaunch", GraphLaunch);
+  EXPORT("graphFree", GraphFree);
   EXPORT("unary", Unary);
   EXPORT("binary", Binary);
   EXPORT("compare", Compare);

@@ -24,8 +24,9 @@ __device__ __forceinline__ float subRn(float a, float b) { return __fsub_rn(a, b
 __device__ __forceinline__ double subRn(double a, double b) { return __dsub_rn(a, b); }
 
 template <class T>
-__global__ void normalReparamK(uint32_t k0, uint32_t k1, const T* __restrict__ loc, const T* __restrict__ logScale,
+__global__ void normalReparamK(Key key, const T* __restrict__ loc, const T* __restrict__ logScale,
                                T* __restrict__ z, T* __restrict__ logq, int64_t n, Strided s) {
+  const uint32_t k0 = key.word(0), k1 = key.word(1);
   constexpr int PER = NORMALS_PER_BLOCK<T>;
   const T c = T(HALF_LOG_2PI);
   VI_GRID_LOOP(b, (n + PER - 1) / PER) {
@@ -77,17 +78,17 @@ static int64_t numel(const Dims& shape) {
   return n;
 }
 
-void normalReparam(uint32_t k0, uint32_t k1, int dt, const void* loc, const void* logScale, void* z, void* logq,
+void normalReparam(Key key, int dt, const void* loc, const void* logScale, void* z, void* logq,
                    const Dims& shape, const Dims& sLoc, const Dims& sLogScale) {
   const int64_t n = numel(shape);
   if (n == 0) return;
   const Strided s = gaussStrided("normalReparam", shape, sLoc, sLogScale);
   if (dt == F32)
     normalReparamK<float><<<gridFor((n + 3) / 4), THREADS, 0, stream()>>>(
-        k0, k1, (const float*)loc, (const float*)logScale, (float*)z, (float*)logq, n, s);
+        key, (const float*)loc, (const float*)logScale, (float*)z, (float*)logq, n, s);
   else if (dt == F64)
     normalReparamK<double><<<gridFor((n + 1) / 2), THREADS, 0, stream()>>>(
-        k0, k1, (const double*)loc, (const double*)logScale, (double*)z, (double*)logq, n, s);
+        key, (const double*)loc, (const double*)logScale, (double*)z, (double*)logq, n, s);
   else throw std::runtime_error("cuda normalReparam: int32 is not supported");
   checkLaunch("normalReparam");
 }

@@ -18,6 +18,21 @@ enum DType : int { F32 = 0, F64 = 1, I32 = 2 };
 
 inline size_t dtypeBytes(int dt) { return dt == F64 ? 8 : 4; }
 
+#ifdef __CUDACC__
+#define VI_HOST_DEVICE __host__ __device__
+#else
+#define VI_HOST_DEVICE
+#endif
+
+// A Philox key for the random kernels: its two words, or, for a step replayed as a CUDA graph, the
+// device address of the two words, read when the kernel runs (a captured launch's arguments are
+// frozen, so each replay's fresh key must come through memory).
+struct Key {
+  uint32_t k0 = 0, k1 = 0;
+  const uint32_t* at = nullptr;
+  VI_HOST_DEVICE uint32_t word(int i) const { return at != nullptr ? at[i] : (i == 0 ? k0 : k1); }
+};
+
 // The one stream every kernel, copy and cuBLAS call is queued on: ordering on it is what makes
 // pooled memory safe to reuse without events.
 cudaStream_t stream();
@@ -81,18 +96,18 @@ void triangularSolve(int dt, const void* a, const void* b, void* out, const Dims
                      const Dims& bBatch, int64_t n, int64_t k, bool lower, bool transA);
 
 // ---- random.cu ----
-void randomBits(uint32_t k0, uint32_t k1, int32_t* out, int64_t n);
-void randomUniform(uint32_t k0, uint32_t k1, int dt, void* out, int64_t n);
-void randomNormal(uint32_t k0, uint32_t k1, int dt, void* out, int64_t n);
+void randomBits(Key key, int32_t* out, int64_t n);
+void randomUniform(Key key, int dt, void* out, int64_t n);
+void randomNormal(Key key, int dt, void* out, int64_t n);
 // Per-element rejection samplers; `param` (alpha, rate or concentration) has the output's dtype and size.
-void randomGamma(uint32_t k0, uint32_t k1, int dt, const void* param, void* out, int64_t n);
-void randomPoisson(uint32_t k0, uint32_t k1, int dt, const void* param, void* out, int64_t n);
-void randomVonMises(uint32_t k0, uint32_t k1, int dt, const void* param, void* out, int64_t n);
+void randomGamma(Key key, int dt, const void* param, void* out, int64_t n);
+void randomPoisson(Key key, int dt, const void* param, void* out, int64_t n);
+void randomVonMises(Key key, int dt, const void* param, void* out, int64_t n);
 
 // ---- gauss.cu ----
 // loc and logScale broadcast through strides sLoc/sLogScale over `shape` (the outputs').
-// z = loc + exp(logScale)·ε and logq = −½ε² − logScale − ½ log 2π, ε randomNormal's draws of (k0, k1).
-void normalReparam(uint32_t k0, uint32_t k1, int dt, const void* loc, const void* logScale, void* z, void* logq,
+// z = loc + exp(logScale)·ε and logq = −½ε² − logScale − ½ log 2π, ε randomNormal's draws of `key`.
+void normalReparam(Key key, int dt, const void* loc, const void* logScale, void* z, void* logq,
                    const Dims& shape, const Dims& sLoc, const Dims& sLogScale);
 // KL(N(loc, exp(logScale)²) ‖ N(0, 1)), elementwise.
 void diagNormalKL(int dt, const void* loc, const void* logScale, void* out, const Dims& shape, const Dims& sLoc,
@@ -100,9 +115,9 @@ void diagNormalKL(int dt, const void* loc, const void* logScale, void* out, cons
 
 // ---- mvn.cu ----
 // Per batch row of d: z = loc + L ε (L's lower triangle) and logq = −½‖ε‖² − Σ log|L_ii| − (d/2) log 2π,
-// ε randomNormal's draws of (k0, k1) for z [batch..., d]; loc and L read at their batch strides
+// ε randomNormal's draws of `key` for z [batch..., d]; loc and L read at their batch strides
 // sLoc/sL (in elements) over `batch`.
-void mvnReparam(uint32_t k0, uint32_t k1, int dt, const void* loc, const void* scaleTril, void* z, void* logq,
+void mvnReparam(Key key, int dt, const void* loc, const void* scaleTril, void* z, void* logq,
                 const Dims& batch, const Dims& sLoc, const Dims& sL, int64_t d);
 
 // ---- svgd.cu ----

@@ -26,6 +26,12 @@ static cublasHandle_t handle() {
   if (gHandle == nullptr) {
     checkBlas(cublasCreate(&gHandle), "matmul (cublasCreate)");
     checkBlas(cublasSetStream(gHandle, stream()), "matmul (cublasSetStream)");
+    // A workspace of our own (NVIDIA's recommended 32 MiB for Hopper), set after the stream (which
+    // resets it): cuBLAS then never allocates, also not inside a CUDA-graph capture.
+    constexpr size_t WORKSPACE = 32u << 20;
+    void* ws = nullptr;
+    check(cudaMalloc(&ws, WORKSPACE), "matmul (cuBLAS workspace)");
+    checkBlas(cublasSetWorkspace(gHandle, ws, WORKSPACE), "matmul (cublasSetWorkspace)");
     checkBlas(cublasSetMathMode(gHandle, mathMode()), "matmul (math mode)");
   }
   return gHandle;

@@ -24,7 +24,8 @@ __device__ __forceinline__ double rnd(double v) {
 }
 
 template <class T>
-__global__ void mvnFillK(uint32_t k0, uint32_t k1, T* __restrict__ z, int64_t n) {
+__global__ void mvnFillK(Key key, T* __restrict__ z, int64_t n) {
+  const uint32_t k0 = key.word(0), k1 = key.word(1);
   constexpr int PER = NORMALS_PER_BLOCK<T>;
   VI_GRID_LOOP(b, (n + PER - 1) / PER) {
     T eps[PER];
@@ -100,11 +101,11 @@ __global__ void mvnWarpK(const T* __restrict__ loc, const T* __restrict__ l, T* 
 }
 
 template <class T>
-void launchMvn(uint32_t k0, uint32_t k1, const void* loc, const void* l, void* z, void* logq, int64_t rows,
+void launchMvn(Key key, const void* loc, const void* l, void* z, void* logq, int64_t rows,
                       int64_t d, const Strided& s) {
   const int64_t n = rows * d;
   constexpr int PER = NORMALS_PER_BLOCK<T>;
-  mvnFillK<T><<<gridFor((n + PER - 1) / PER), THREADS, 0, stream()>>>(k0, k1, (T*)z, n);
+  mvnFillK<T><<<gridFor((n + PER - 1) / PER), THREADS, 0, stream()>>>(key, (T*)z, n);
   const double c = rnd<T>(0.5 * double(d) * LOG_2PI_MVN);
   if (d < WARP_ROW_MIN)
     mvnRowK<T><<<gridFor(rows), THREADS, 0, stream()>>>((const T*)loc, (const T*)l, (T*)z, (T*)logq, rows, d, c, s);
@@ -115,7 +116,7 @@ void launchMvn(uint32_t k0, uint32_t k1, const void* loc, const void* l, void* z
 
 }  // namespace
 
-void mvnReparam(uint32_t k0, uint32_t k1, int dt, const void* loc, const void* scaleTril, void* z, void* logq,
+void mvnReparam(Key key, int dt, const void* loc, const void* scaleTril, void* z, void* logq,
                 const Dims& batch, const Dims& sLoc, const Dims& sL, int64_t d) {
   if (batch.size() > (size_t)MAX_RANK)
     throw std::runtime_error("cuda mvnReparam: batch rank " + std::to_string(batch.size()) + " exceeds " +
@@ -130,8 +131,8 @@ void mvnReparam(uint32_t k0, uint32_t k1, int dt, const void* loc, const void* s
     rows *= batch[a];
   }
   if (rows == 0 || d == 0) return;
-  if (dt == F32) launchMvn<float>(k0, k1, loc, scaleTril, z, logq, rows, d, s);
-  else if (dt == F64) launchMvn<double>(k0, k1, loc, scaleTril, z, logq, rows, d, s);
+  if (dt == F32) launchMvn<float>(key, loc, scaleTril, z, logq, rows, d, s);
+  else if (dt == F64) launchMvn<double>(key, loc, scaleTril, z, logq, rows, d, s);
   else throw std::runtime_error("cuda mvnReparam: int32 is not supported");
   checkLaunch("mvnReparam");
 }

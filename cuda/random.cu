@@ -15,7 +15,8 @@ constexpr int MAX_ATTEMPTS = 4096;
 constexpr uint32_t GAMMA_BOOST_BLOCK = 0xffffffffu;
 constexpr double POISSON_PTRS_MIN_RATE = 10;
 
-__global__ void bitsK(uint32_t k0, uint32_t k1, int32_t* __restrict__ out, int64_t n) {
+__global__ void bitsK(Key key, int32_t* __restrict__ out, int64_t n) {
+  const uint32_t k0 = key.word(0), k1 = key.word(1);
   VI_GRID_LOOP(b, (n + 3) / 4) {
     const W4 r = streamBlock(b, k0, k1);
 #pragma unroll
@@ -26,7 +27,8 @@ __global__ void bitsK(uint32_t k0, uint32_t k1, int32_t* __restrict__ out, int64
 
 // Uniform float32 k is word k; float64 k is words 2k, 2k+1: per block, 4 or 2 numbers.
 template <class T>
-__global__ void uniformK(uint32_t k0, uint32_t k1, T* __restrict__ out, int64_t n) {
+__global__ void uniformK(Key key, T* __restrict__ out, int64_t n) {
+  const uint32_t k0 = key.word(0), k1 = key.word(1);
   constexpr int PER = std::is_same_v<T, float> ? 4 : 2;
   VI_GRID_LOOP(b, (n + PER - 1) / PER) {
     const W4 r = streamBlock(b, k0, k1);
@@ -40,7 +42,8 @@ __global__ void uniformK(uint32_t k0, uint32_t k1, T* __restrict__ out, int64_t 
 
 // Box–Muller on uniforms (2m, 2m+1): a block holds two pairs (float32) or one (float64).
 template <class T>
-__global__ void normalK(uint32_t k0, uint32_t k1, T* __restrict__ out, int64_t n) {
+__global__ void normalK(Key key, T* __restrict__ out, int64_t n) {
+  const uint32_t k0 = key.word(0), k1 = key.word(1);
   constexpr int PER = NORMALS_PER_BLOCK<T>;
   VI_GRID_LOOP(b, (n + PER - 1) / PER) {
     T eps[PER];
@@ -51,24 +54,24 @@ __global__ void normalK(uint32_t k0, uint32_t k1, T* __restrict__ out, int64_t n
   }
 }
 
-void randomBits(uint32_t k0, uint32_t k1, int32_t* out, int64_t n) {
+void randomBits(Key key, int32_t* out, int64_t n) {
   if (n == 0) return;
-  bitsK<<<gridFor((n + 3) / 4), THREADS, 0, stream()>>>(k0, k1, out, n);
+  bitsK<<<gridFor((n + 3) / 4), THREADS, 0, stream()>>>(key, out, n);
   checkLaunch("randomBits");
 }
 
-void randomUniform(uint32_t k0, uint32_t k1, int dt, void* out, int64_t n) {
+void randomUniform(Key key, int dt, void* out, int64_t n) {
   if (n == 0) return;
-  if (dt == F32) uniformK<float><<<gridFor((n + 3) / 4), THREADS, 0, stream()>>>(k0, k1, (float*)out, n);
-  else if (dt == F64) uniformK<double><<<gridFor((n + 1) / 2), THREADS, 0, stream()>>>(k0, k1, (double*)out, n);
+  if (dt == F32) uniformK<float><<<gridFor((n + 3) / 4), THREADS, 0, stream()>>>(key, (float*)out, n);
+  else if (dt == F64) uniformK<double><<<gridFor((n + 1) / 2), THREADS, 0, stream()>>>(key, (double*)out, n);
   else throw std::runtime_error("cuda randomUniform: int32 is not supported");
   checkLaunch("randomUniform");
 }
 
-void randomNormal(uint32_t k0, uint32_t k1, int dt, void* out, int64_t n) {
+void randomNormal(Key key, int dt, void* out, int64_t n) {
   if (n == 0) return;
-  if (dt == F32) normalK<float><<<gridFor((n + 3) / 4), THREADS, 0, stream()>>>(k0, k1, (float*)out, n);
-  else if (dt == F64) normalK<double><<<gridFor((n + 1) / 2), THREADS, 0, stream()>>>(k0, k1, (double*)out, n);
+  if (dt == F32) normalK<float><<<gridFor((n + 3) / 4), THREADS, 0, stream()>>>(key, (float*)out, n);
+  else if (dt == F64) normalK<double><<<gridFor((n + 1) / 2), THREADS, 0, stream()>>>(key, (double*)out, n);
   else throw std::runtime_error("cuda randomNormal: int32 is not supported");
   checkLaunch("randomNormal");
 }
@@ -175,7 +178,8 @@ __device__ double vonMisesElement(double k, int64_t i, uint32_t k0, uint32_t k1)
 enum Sampler { S_GAMMA, S_POISSON, S_VON_MISES };
 
 template <class T, int S>
-__global__ void rejectK(uint32_t k0, uint32_t k1, const T* __restrict__ param, T* __restrict__ out, int64_t n) {
+__global__ void rejectK(Key key, const T* __restrict__ param, T* __restrict__ out, int64_t n) {
+  const uint32_t k0 = key.word(0), k1 = key.word(1);
   VI_GRID_LOOP(i, n) {
     const double p = double(param[i]);
     if constexpr (S == S_GAMMA) out[i] = T(gammaElement(p, i, k0, k1));
@@ -185,26 +189,26 @@ __global__ void rejectK(uint32_t k0, uint32_t k1, const T* __restrict__ param, T
 }
 
 template <int S>
-static void reject(uint32_t k0, uint32_t k1, int dt, const void* param, void* out, int64_t n, const char* name) {
+static void reject(Key key, int dt, const void* param, void* out, int64_t n, const char* name) {
   if (n == 0) return;
   // Small blocks: rejection loops diverge, and many blocks spread the stragglers.
   const unsigned g = gridFor(n, 128);
-  if (dt == F32) rejectK<float, S><<<g, 128, 0, stream()>>>(k0, k1, (const float*)param, (float*)out, n);
-  else if (dt == F64) rejectK<double, S><<<g, 128, 0, stream()>>>(k0, k1, (const double*)param, (double*)out, n);
+  if (dt == F32) rejectK<float, S><<<g, 128, 0, stream()>>>(key, (const float*)param, (float*)out, n);
+  else if (dt == F64) rejectK<double, S><<<g, 128, 0, stream()>>>(key, (const double*)param, (double*)out, n);
   else throw std::runtime_error(std::string("cuda ") + name + ": int32 is not supported");
   checkLaunch(name);
 }
 
-void randomGamma(uint32_t k0, uint32_t k1, int dt, const void* param, void* out, int64_t n) {
-  reject<S_GAMMA>(k0, k1, dt, param, out, n, "randomGamma");
+void randomGamma(Key key, int dt, const void* param, void* out, int64_t n) {
+  reject<S_GAMMA>(key, dt, param, out, n, "randomGamma");
 }
 
-void randomPoisson(uint32_t k0, uint32_t k1, int dt, const void* param, void* out, int64_t n) {
-  reject<S_POISSON>(k0, k1, dt, param, out, n, "randomPoisson");
+void randomPoisson(Key key, int dt, const void* param, void* out, int64_t n) {
+  reject<S_POISSON>(key, dt, param, out, n, "randomPoisson");
 }
 
-void randomVonMises(uint32_t k0, uint32_t k1, int dt, const void* param, void* out, int64_t n) {
-  reject<S_VON_MISES>(k0, k1, dt, param, out, n, "randomVonMises");
+void randomVonMises(Key key, int dt, const void* param, void* out, int64_t n) {
+  reject<S_VON_MISES>(key, dt, param, out, n, "randomVonMises");
 }
 
 }  // namespace vi

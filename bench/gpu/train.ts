@@ -10,7 +10,9 @@
  * 2. The one-layer VAE of bench/vi/vae-mnist.ts (784-200-200-50 tanh, Bernoulli decoder, Adam,
  *    batch 100, dynamic binarization) trained on the GPU: its first 20 losses against the same run
  *    on js, images/s, the test ELBO on the 10,000 statically binarized test images; then IWAE
- *    k = 50. The compiled step is cpu-only, so the loop says why it runs eagerly.
+ *    k = 50; each compiled call by call (the device plan) and then as a CUDA graph (setCudaGraphs).
+ * 3. Eight schools compiled on the device, 3,000 steps, with and without CUDA graphs: µs per step
+ *    and whether the loss trajectories are identical (they must be).
  * MNIST comes from VARINF_MNIST_DIR (the .gz IDX files). The binarized test set is written to
  * --test-out for bench/peers/vae_torch.py --device cuda, the PyTorch figures of the same run.
  */
@@ -33,7 +35,7 @@ const testOut = arg('--test-out', '/tmp/mnist-test-binarized-idx3-ubyte');
 const GPU = arg('--backend', 'cuda');
 
 // ---------------------------------------------------------------- eight schools
-function eightSchools(backend: string): { losses: Float64Array; us: number } {
+function eightSchools(backend: string, compile = false): { losses: Float64Array; us: number } {
   V.setBackend(backend);
   const y = V.tensor([28, 8, -3, 7, -1, 1, 18, 12]);
   const sigma = V.tensor([15, 10, 16, 11, 9, 11, 10, 18]);
@@ -46,7 +48,7 @@ function eightSchools(backend: string): { losses: Float64Array; us: number } {
     });
   };
   const svi = new V.SVI(model, new V.AutoNormal(model), V.adam(0.01), new V.TraceELBO());
-  const r = svi.runSync(V.key(0), 300, [y, sigma], { compile: false, progressBar: false });
+  const r = svi.runSync(V.key(0), compile ? 3000 : 300, [y, sigma], { compile, progressBar: false });
   return { losses: Float64Array.from(r.losses), us: r.timings.perStepUs };
 }
 {
@@ -55,6 +57,14 @@ function eightSchools(backend: string): { losses: Float64Array; us: number } {
   let diff = 0;
   for (let i = 0; i < js.losses.length; i++) diff = Math.max(diff, Math.abs(js.losses[i] - cu.losses[i]) / Math.max(1, Math.abs(js.losses[i])));
   console.log(`eight schools, AutoNormal, 300 eager steps: max relative loss difference ${GPU} vs js ${diff.toExponential(2)}; last loss ${cu.losses[299].toFixed(4)} (js ${js.losses[299].toFixed(4)}); ${cu.us.toFixed(0)} µs/step on ${GPU}, ${js.us.toFixed(0)} on js`);
+  // Compiled on the device: call by call (the device plan), then recorded once as a CUDA graph.
+  const plain = eightSchools(GPU, true);
+  V.setCudaGraphs(true);
+  const graphs = eightSchools(GPU, true);
+  V.setCudaGraphs(false);
+  let same = true;
+  for (let i = 0; i < plain.losses.length; i++) same &&= plain.losses[i] === graphs.losses[i];
+  console.log(`eight schools compiled on ${GPU}, 3000 steps: ${plain.us.toFixed(1)} µs/step call by call, ${graphs.us.toFixed(1)} µs/step as a CUDA graph; losses ${same ? 'identical' : 'DIFFER'}`);
 }
 
 // ---------------------------------------------------------------- VAE on MNIST
@@ -83,8 +93,13 @@ async function run(backend: string, objective: Objective, k: number, steps: numb
   for (let i = 0; i < 20; i++) diff = Math.max(diff, Math.abs(js.losses[i] - cu.losses[i]) / Math.abs(js.losses[i]));
   console.log(`VAE k = 1, first 20 steps: max relative loss difference ${GPU} vs js ${diff.toExponential(2)} (float32); ${GPU} compiled: ${cu.compiled.used ? 'yes' : `no (${cu.compiled.reason})`}`);
 }
-for (const [objective, k, steps] of [['elbo', 1, stepsVae], ['iwae', 50, stepsIwae]] as const) {
-  const r = await run(GPU, objective, k, steps, true);
-  console.log(`VAE ${objective} k = ${k}, ${steps} steps on ${GPU}: ${r.imagesPerSecond.toFixed(0)} images/s, test ELBO ${r.elbo.toFixed(2)}, last loss ${r.losses[r.losses.length - 1].toFixed(2)}`);
-  console.log(`TRAIN_JSON ${JSON.stringify({ objective, k, steps, imagesPerSecond: r.imagesPerSecond, testElbo: r.elbo })}`);
+for (const graphs of [false, true]) {
+  V.setCudaGraphs(graphs);
+  const how = graphs ? 'compiled, CUDA graph' : 'compiled';
+  for (const [objective, k, steps] of [['elbo', 1, stepsVae], ['iwae', 50, stepsIwae]] as const) {
+    const r = await run(GPU, objective, k, steps, true);
+    console.log(`VAE ${objective} k = ${k}, ${steps} steps on ${GPU} (${how}): ${r.imagesPerSecond.toFixed(0)} images/s, test ELBO ${r.elbo.toFixed(2)}, last loss ${r.losses[r.losses.length - 1].toFixed(2)}`);
+    console.log(`TRAIN_JSON ${JSON.stringify({ objective, k, steps, graphs, imagesPerSecond: r.imagesPerSecond, testElbo: r.elbo })}`);
+  }
 }
+V.setCudaGraphs(false);

@@ -145,6 +145,35 @@ try {
 } catch (e) {
   checks['out of memory'] = (e as Error).message;
 }
+{
+  // CUDA graphs: a compiled step recorded once and replayed must give what call-by-call replay gives.
+  // The step has a product, a fused random kernel (its key read from device memory), a reduction
+  // over a leading axis (a temporary allocated while recording) and a gradient.
+  V.setBackend('cuda');
+  const f = (p: { w: V.Tensor }, x: V.Tensor, k: V.Key): V.Tensor[] => {
+    const [loss, g] = V.valueAndGrad((q: { w: V.Tensor }) => {
+      const [z, logq] = V.normalReparam(V.matmul(x, q.w), -1, k);
+      return V.add(V.sum(V.logsumexp(z, [0])), V.sum(logq));
+    })(p);
+    return [loss, g.w];
+  };
+  const p = { w: V.mul(V.normal(V.key(1), [64, 32], { dtype: 'float32' }), 0.1) };
+  const x = V.normal(V.key(2), [256, 64], { dtype: 'float32' });
+  const plainF = V.compile(f, { graphs: false });
+  const graphF = V.compile(f, { graphs: true });
+  const a: number[] = [];
+  const b: number[] = [];
+  for (let s = 0; s < 6; s++) {
+    for (const t of plainF(p, x, V.key(10 + s))) a.push(...t.dataSync());
+    for (const t of graphF(p, x, V.key(10 + s))) b.push(...t.dataSync());
+  }
+  checkEq(`compiled step as a CUDA graph (${graphF.stats?.graph}) vs call by call, 6 runs`, b, a);
+  const chol = V.compile((m: V.Tensor) => V.sum(V.cholesky(V.add(V.matmul(m, m, { transB: true }), V.eye(8, 'float32')))), { graphs: true });
+  const m8 = V.normal(V.key(3), [8, 8], { dtype: 'float32' });
+  for (let s = 0; s < 3; s++) chol(m8);
+  checks['a step with cholesky, graphs on'] = chol.stats?.graph ?? 'no stats';
+  V.setBackend('js');
+}
 const asyncCheck = (async () => {
   const h = cuda.upload(new Float32Array([1, 2, 3]));
   const r = await cuda.read(h, 'float32', 3);

@@ -103,3 +103,115 @@ describe.skipIf(device === null)('compiled steps on a device', () => {
     expect(comp.state.params.enc[0].mu.weight.backend.device).toBe('cuda');
   });
 });
+
+describe.skipIf(device === null)('compiled steps replayed as graphs (the fake device records as CUDA stream capture does)', () => {
+  beforeAll(() => V.setBackend('cuda'));
+  afterAll(() => {
+    V.setCudaGraphs(false);
+    V.setBackend(before);
+  });
+
+  it('records on the second run and replays in one launch: the same values as eager, fresh keys every run', () => {
+    const f = (p: { w: V.Tensor; b: V.Tensor }, x: V.Tensor, k: V.Key): V.Tensor[] => {
+      const [loss, g] = V.valueAndGrad((q: { w: V.Tensor; b: V.Tensor }) => {
+        const h = V.tanh(V.add(V.matmul(x, q.w), q.b));
+        const [z, logq] = V.normalReparam(h, V.mul(q.b, 0.5), k);
+        return V.add(V.sum(V.logsumexp(z, [1])), V.sum(logq));
+      })(p);
+      return [loss, g.w, g.b];
+    };
+    const p = { w: V.tensor([[0.1, -0.2, 0.3], [0.4, 0.5, -0.6]]), b: V.tensor([0.01, 0.02, -0.03]) };
+    const x = V.tensor([[1, 2], [3, -1], [0.5, 0.25], [-2, 1]]);
+    const cf = compile(f, { graphs: true });
+    const seen = new Set<number>();
+    for (const s of [1, 2, 3, 4, 5]) {
+      const kernels = device!.kernels;
+      const launches = device!.launches;
+      const want = f(p, x, V.key(s));
+      const wantKernels = device!.kernels - kernels;
+      const k0 = device!.kernels;
+      const got = cf(p, x, V.key(s));
+      got.forEach((t, i) => expect(arr(t), `output ${i}, key ${s}`).toEqual(arr(want[i])));
+      seen.add(got[0].item());
+      expect(cf.stats?.graph).toMatch(s === 1 ? /^pending/ : /^recorded/);
+      if (s >= 3) {
+        // One launch; the kernels run one by one are only the copies in (3 inputs) and out (3 outputs).
+        expect(device!.launches - launches).toBe(1);
+        expect(device!.kernels - k0).toBe(6);
+        expect(wantKernels).toBeGreaterThan(20);
+      }
+    }
+    expect(seen.size).toBe(5);
+  });
+
+  it('a CompiledLoop replays its ping-pong state through one graph: the eager trajectory, no allocation per step', () => {
+    const step = compile((st: { x: V.Tensor }, k: V.Key, _e: unknown): unknown[] => {
+      const x = V.add(st.x, V.mul(V.normal(k, [4], { dtype: 'float64' }), 0.1));
+      return [{ x }, V.sum(V.square(x))];
+    }, { graphs: true });
+    const loop = new CompiledLoop(step, { x: V.tensor([1, 2, 3, 4]) }, V.key(5), null);
+    const rec = new Float64Array(30);
+    loop.run(V.key(5), 0, 3, { finite: [0], zero: [] }, rec, 0);
+    const allocs = device!.allocs;
+    const launches = device!.launches;
+    expect(loop.run(V.key(5), 3, 27, { finite: [0], zero: [] }, rec, 3)).toBe(27);
+    expect(device!.allocs).toBe(allocs);
+    expect(device!.launches - launches).toBe(27);
+    let x = V.tensor([1, 2, 3, 4]);
+    for (let t = 0; t < 30; t++) {
+      x = V.add(x, V.mul(V.normal(V.foldIn(V.key(5), t), [4], { dtype: 'float64' }), 0.1));
+      expect(rec[t]).toBe(V.sum(V.square(x)).item());
+    }
+    expect(arr(loop.state().x)).toEqual(arr(x));
+  });
+
+  it('a step that reads the device back (cholesky) is not recorded: it runs call by call, saying why, with the same values', () => {
+    const f = (a: V.Tensor): V.Tensor => V.sum(V.log(V.diagonal(V.cholesky(V.add(V.matmul(a, a, { transB: true }), V.eye(3))))));
+    const cf = compile(f, { graphs: true });
+    const a = V.tensor([[1, 0.5, 0], [0.2, 1, 0.3], [0, 0.1, 2]]);
+    for (let i = 0; i < 3; i++) expect(cf(a).item()).toBe(f(a).item());
+    expect(cf.stats?.graph).toMatch(/^off: the step could not be recorded \(fake device cholesky: reads the device back/);
+  });
+
+  it('SVI and trainVAE record their compiled steps with setCudaGraphs(true): the same losses as without', async () => {
+    V.setCudaGraphs(true);
+    try {
+      const y = V.tensor([28, 8, -3, 7, -1, 1, 18, 12]);
+      const sigma = V.tensor([15, 10, 16, 11, 9, 11, 10, 18]);
+      const model = (yy: V.Tensor, s: V.Tensor): void => {
+        const mu = V.sample('mu', new V.Normal(0, 5));
+        const tau = V.sample('tau', new V.HalfCauchy(5));
+        V.plate('J', 8, () => {
+          const raw = V.sample('theta_raw', new V.Normal(0, 1));
+          V.sample('obs', new V.Normal(V.add(mu, V.mul(tau, raw)), s), { obs: yy });
+        });
+      };
+      const svi = new V.SVI(model, new V.AutoNormal(model), V.adam(0.02), new V.TraceELBO());
+      const launches = device!.launches;
+      const graphs = svi.runSync(V.key(3), 40, [y, sigma], { progressBar: false });
+      expect(device!.launches - launches).toBeGreaterThanOrEqual(38);
+      V.setCudaGraphs(false);
+      const plain = svi.runSync(V.key(3), 40, [y, sigma], { progressBar: false });
+      expect(graphs.losses).toEqual(plain.losses);
+      for (const [name, p] of Object.entries(plain.params)) expect(arr(graphs.params[name])).toEqual(arr(p));
+
+      if (!hasMnist()) return;
+      const data = subset(loadMnist('train'), 200);
+      const vae = VAE({ xDim: 784, layers: [{ z: 4, hidden: [32] }] });
+      const opt = V.adam(1e-3);
+      const train = (on: boolean) => {
+        V.setCudaGraphs(on);
+        const params = vae.init(V.key(0));
+        const loader = new MinibatchLoader(data, { batchSize: 50, key: V.key(1), binarize: 'dynamic' });
+        return trainVAE(vae, { params, optState: opt.init(params), step: 0 }, loader, { steps: 6, key: V.key(2), optimizer: opt, logEvery: 1, beta: (s: number) => Math.min(1, s / 4) });
+      };
+      const l0 = device!.launches;
+      const withGraphs = await train(true);
+      expect(device!.launches - l0).toBeGreaterThanOrEqual(4);
+      const without = await train(false);
+      expect(withGraphs.history.map((h) => h.loss)).toEqual(without.history.map((h) => h.loss));
+    } finally {
+      V.setCudaGraphs(false);
+    }
+  });
+});

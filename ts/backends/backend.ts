@@ -44,6 +44,8 @@ export interface Backend<S = unknown> {
   has(name: KernelName): boolean;
   /** Runs kernel `name`; `outs` are allocated by the engine. */
   run<N extends KernelName>(name: N, ins: readonly View<S>[], outs: readonly View<S>[], attrs: KernelAttrs[N]): void;
+  /** Capture and replay of a compiled step as one launch (CUDA graphs on the cuda backend). */
+  graphs?: DeviceGraphs<S>;
   /** Bytes of device memory in use, where the backend tracks it. */
   memory?(): { bytesInUse: number };
   /**
@@ -73,4 +75,29 @@ export interface Backend<S = unknown> {
    * N_j = Σ_i r_ij, F_j = Σ_i r_ij (x_i − s), S_j = Σ_i r_ij (x_i − s)² for a shift s (d).
    */
   mixtureDiagMoments?(x: Float64Array, r: Float64Array, shift: Float64Array, out: Float64Array, d: number, k: number): void;
+}
+
+/**
+ * Stream capture of a device backend (CUDA graphs): between `begin` and `end`, kernels the backend
+ * runs are recorded instead of executed, and `end` returns the recording, which `launch` replays
+ * with the same arguments. Memory a kernel allocates while recording belongs to the graph until
+ * `free`. A kernel that must wait for the device (a host read) fails while recording; `abort`
+ * then leaves recording mode. A random kernel replays with fresh keys only if it reads them
+ * through `deviceKey` (its attrs), from storage rewritten with `write` before each launch.
+ */
+export interface DeviceGraphs<S> {
+  begin(): void;
+  /** The recorded graph; throws, saying why, if recording failed. */
+  end(): unknown;
+  abort(): void;
+  launch(graph: unknown): void;
+  free(graph: unknown): void;
+  /** Queues a copy of `data` into existing storage (at most its size). */
+  write(data: S, words: TypedArray): void;
+}
+
+/** Where a random kernel replayed from a graph reads its key: words 2·index and 2·index + 1 of `data`. */
+export interface DeviceKey<S = unknown> {
+  readonly data: S;
+  readonly index: number;
 }

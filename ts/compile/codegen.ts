@@ -78,6 +78,8 @@ export interface PlanStats {
   buffers: number;
   bufferBytes: number;
   naiveBytes: number;
+  /** Graph replay on a device (compile's `graphs` option): 'recorded: …', 'pending: …' or 'off: why'. */
+  graph?: string;
 }
 
 export interface CodegenOptions {

@@ -28,7 +28,7 @@ import { Tensor } from '../core/tensor.js';
 import type { Backend } from '../backends/backend.js';
 import { Key } from '../random/key.js';
 import { buildPlan, type Plan, type PlanStats } from './codegen.js';
-import { buildDevicePlan } from './device-plan.js';
+import { buildDevicePlan, cudaGraphsByDefault } from './device-plan.js';
 import { CompileError } from './errors.js';
 import { fingerprint, optimize } from './graph.js';
 import { Recorder } from './recorder.js';
@@ -51,6 +51,12 @@ export interface CompileOptions {
    * ts/compile/device-plan.ts) also on the cpu device, so tests exercise it without a GPU.
    */
   backendCalls?: boolean;
+  /**
+   * On a device backend, record the step's kernel launches once and replay them as one launch
+   * (CUDA graphs; ts/compile/device-plan.ts). `stats.graph` says whether it recorded. Default
+   * {@link cudaGraphsByDefault} (off unless {@link setCudaGraphs} or VARINF_CUDA_GRAPHS=1).
+   */
+  graphs?: boolean;
 }
 
 /** One traced and generated graph, with what is needed to call it directly. */
@@ -100,7 +106,7 @@ function deviceBackend(tensors: readonly Tensor[]): Backend {
 }
 
 /** Traces `fn` on `args` and generates its plan. */
-function lowerOnce<A extends unknown[], R>(fn: (...args: A) => R, args: A, opts: { largeThreshold: number; backendCalls: boolean }): Lowered {
+function lowerOnce<A extends unknown[], R>(fn: (...args: A) => R, args: A, opts: { largeThreshold: number; backendCalls: boolean; graphs: boolean }): Lowered {
   const flat = flatten(args);
   const backend = deviceBackend(flat.tensors);
   const rec = new Recorder();
@@ -133,7 +139,7 @@ function lowerOnce<A extends unknown[], R>(fn: (...args: A) => R, args: A, opts:
   });
   optimize(g);
   const fp = `${fingerprint(g)}|${flatten(template).sig}`;
-  const plan = backend.device !== 'cpu' || opts.backendCalls ? buildDevicePlan(g, backend) : (buildPlan(g, { largeThreshold: opts.largeThreshold, backend }) as Plan<unknown>);
+  const plan = backend.device !== 'cpu' || opts.backendCalls ? buildDevicePlan(g, backend, { graphs: opts.graphs }) : (buildPlan(g, { largeThreshold: opts.largeThreshold, backend }) as Plan<unknown>);
   return { plan, template, numInputs: flat.tensors.length, numKeys: flat.keys.length, outputKeys: g.outputKeys, backend, fingerprint: fp, signature: flat.sig };
 }
 
@@ -179,7 +185,7 @@ function sizeOfShape(s: readonly number[]): number {
 export function compile<A extends unknown[], R>(fn: (...args: A) => R, opts: CompileOptions = {}): CompiledFunction<A, R> {
   const maxEntries = opts.maxCacheEntries ?? 16;
   const verify = opts.verify ?? true;
-  const lowerOpts = { largeThreshold: opts.largeThreshold ?? DEFAULT_LARGE_THRESHOLD, backendCalls: opts.backendCalls ?? false };
+  const lowerOpts = { largeThreshold: opts.largeThreshold ?? DEFAULT_LARGE_THRESHOLD, backendCalls: opts.backendCalls ?? false, graphs: opts.graphs ?? cudaGraphsByDefault() };
   if (!(Number.isInteger(maxEntries) && maxEntries >= 1)) throw new CompileError(`compile: maxCacheEntries must be a positive integer, got ${maxEntries}`);
   const cache = new Map<string, Entry>();
   let traces = 0;

@@ -9,6 +9,14 @@
  * an output passed as a host typed array (a training loop's loss and flags) is read back after the
  * run; a device output is written by the kernel that computes it, or copied when the value is an
  * input, a constant, or another output's too.
+ *
+ * With `graphs` on a backend that can record (CUDA graphs), the second run records the calls once
+ * over fixed storage (the plan's own buffers, inputs copied into staging buffers, random kernels
+ * reading their keys from a device buffer), and every later run is: copy the inputs in, write the
+ * keys, one launch, copy the outputs out. The first run is an ordinary one, so what the backend
+ * initializes lazily (cuBLAS) is ready before recording. A step that cannot be recorded (a kernel
+ * that reads the device back, like cholesky's positive-definiteness check) runs call by call, and
+ * `stats.graph` says why.
  */
 import type { Backend, View } from '../backends/backend.js';
 import type { TypedArray } from '../core/dtype.js';
@@ -35,8 +43,30 @@ interface Call {
   readonly key: number[] | null;
 }
 
+let graphsByDefault = process.env.VARINF_CUDA_GRAPHS === '1';
+
+/**
+ * Whether compiled steps on a device replay as CUDA graphs when `compile` is not told (SVI,
+ * trainVAE and the other trainers compile with the default). Off by default until a GPU run has
+ * verified it (bench/README-cuda.md); the environment variable VARINF_CUDA_GRAPHS=1 turns it on.
+ * @example setCudaGraphs(true) // every compiled step on the cuda backend records once, then replays
+ */
+export function setCudaGraphs(on: boolean): void {
+  graphsByDefault = on;
+}
+
+/** The default of compile's `graphs` option (see {@link setCudaGraphs}). */
+export function cudaGraphsByDefault(): boolean {
+  return graphsByDefault;
+}
+
+export interface DevicePlanOptions {
+  /** Replay as one recorded launch where the backend can record (CUDA graphs). Default false. */
+  graphs?: boolean;
+}
+
 /** Builds the replay of `g` as backend calls on `backend` (buffers allocated now, held by the plan). */
-export function buildDevicePlan(g: Graph, backend: Backend): Plan<unknown> {
+export function buildDevicePlan(g: Graph, backend: Backend, opts: DevicePlanOptions = {}): Plan<unknown> {
   const V = g.values;
   for (const n of g.nodes)
     if (n.op !== 'reshape' && !backend.has(n.op)) throw new CompileError(`compile: the ${backend.name} backend lacks kernel '${n.op}', so the step cannot replay there`);
@@ -85,7 +115,18 @@ export function buildDevicePlan(g: Graph, backend: Backend): Plan<unknown> {
   const device = backend.device !== 'cpu';
   const isHost = (x: unknown): x is TypedArray => device && ArrayBuffer.isView(x);
 
-  const run = (I: readonly unknown[], KW: Uint32Array, O: readonly unknown[]): void => {
+  const copy = (from: Slot, to: unknown): void =>
+    backend.run('broadcastTo', [from as View<unknown>], [{ data: to, shape: from.shape, dtype: from.dtype }], { shape: from.shape.slice() });
+  const readOutputs = (O: readonly unknown[]): void => {
+    g.outputs.forEach((o, j) => {
+      const src = slots[o];
+      const out = O[j];
+      if (isHost(out)) out.set(backend.readSync(src.data, src.dtype, out.length));
+      else if (out !== src.data) copy(src, out);
+    });
+  };
+
+  const plain = (I: readonly unknown[], KW: Uint32Array, O: readonly unknown[]): void => {
     for (const v of inputStorages) setStorage(v.id, I[v.input as number]);
     for (const [s, j] of bindable) setStorage(s, isHost(O[j]) ? own.get(s) : O[j]);
     if (g.keys.length > 0) deriveKeys(g.keys, KW, keySlots);
@@ -96,18 +137,62 @@ export function buildDevicePlan(g: Graph, backend: Backend): Plan<unknown> {
       }
       backend.run(c.op, c.ins as View<unknown>[], c.outs as View<unknown>[], c.attrs as never);
     }
-    g.outputs.forEach((o, j) => {
-      const src = slots[o];
-      const out = O[j];
-      if (isHost(out)) out.set(backend.readSync(src.data, src.dtype, out.length));
-      else if (out !== src.data) backend.run('broadcastTo', [src as View<unknown>], [{ data: out, shape: src.shape, dtype: src.dtype }], { shape: src.shape.slice() });
-    });
+    readOutputs(O);
   };
-  return {
-    run,
-    outputs,
-    keySlots,
-    source: calls.map((c) => `${c.op}(${c.ins.map((s) => `[${s.shape.join(',')}]`).join(', ')})`).join('\n'),
-    stats: { nodes: g.nodes.length, loops: 0, fusedKernels: 0, calls: calls.length, backendCalls: calls.length, buffers: own.size, bufferBytes: bytes, naiveBytes: bytes },
+
+  const stats: Plan<unknown>['stats'] = { nodes: g.nodes.length, loops: 0, fusedKernels: 0, calls: calls.length, backendCalls: calls.length, buffers: own.size, bufferBytes: bytes, naiveBytes: bytes };
+  const dg = opts.graphs === true ? backend.graphs : undefined;
+  if (opts.graphs === true) stats.graph = dg === undefined ? `off: the ${backend.name} backend cannot record graphs` : 'pending: recorded on the second run';
+  if (dg === undefined) return { run: plain, outputs, keySlots, source: sourceOf(calls), stats };
+
+  // Graph replay. `graph` is null before recording, false when recording failed.
+  let graph: unknown = null;
+  let runs = 0;
+  const staging = new Map<number, unknown>();
+  let keysDevice: unknown = null;
+  const keyWords = new Int32Array(keySlots.buffer, keySlots.byteOffset, keySlots.length);
+  const record = (): unknown => {
+    for (const v of inputStorages) {
+      const b = backend.alloc(v.dtype, Math.max(1, v.size));
+      staging.set(v.id, b);
+      setStorage(v.id, b);
+    }
+    for (const [s] of bindable) setStorage(s, own.get(s));
+    keysDevice = backend.alloc('int32', keySlots.length);
+    const recorded = calls.map((c) => (c.key === null ? c.attrs : { ...(c.attrs as object), deviceKey: { data: keysDevice, index: c.keySlot } }));
+    try {
+      dg.begin();
+      calls.forEach((c, i) => backend.run(c.op, c.ins as View<unknown>[], c.outs as View<unknown>[], recorded[i] as never));
+      const rec = dg.end();
+      stats.graph = 'recorded: one launch per run';
+      return rec;
+    } catch (e) {
+      dg.abort();
+      for (const b of staging.values()) backend.free(b);
+      backend.free(keysDevice);
+      staging.clear();
+      stats.graph = `off: the step could not be recorded (${(e as Error).message}); it runs call by call`;
+      return false;
+    }
   };
+  const replay = (I: readonly unknown[], KW: Uint32Array, O: readonly unknown[], rec: unknown): void => {
+    for (const v of inputStorages) copy({ data: I[v.input as number], shape: v.shape, dtype: v.dtype }, staging.get(v.id));
+    if (g.keys.length > 0) {
+      deriveKeys(g.keys, KW, keySlots);
+      dg.write(keysDevice, keyWords);
+    }
+    dg.launch(rec);
+    readOutputs(O);
+  };
+  const run = (I: readonly unknown[], KW: Uint32Array, O: readonly unknown[]): void => {
+    runs++;
+    if (graph === null && runs >= 2) graph = record();
+    if (graph === null || graph === false) plain(I, KW, O);
+    else replay(I, KW, O, graph);
+  };
+  return { run, outputs, keySlots, source: sourceOf(calls), stats };
+}
+
+function sourceOf(calls: readonly Call[]): string {
+  return calls.map((c) => `${c.op}(${c.ins.map((s) => `[${s.shape.join(',')}]`).join(', ')})`).join('\n');
 }

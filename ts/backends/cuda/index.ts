@@ -24,13 +24,18 @@ import {
   type KernelAttrs,
   type KernelName,
 } from '../../kernels/spec.js';
-import type { Backend, View } from '../backend.js';
+import type { Backend, DeviceGraphs, DeviceKey, View } from '../backend.js';
 import type { LoadResult } from '../cpu/index.js';
 import { splineLayout } from '../js/spline.js';
 
 /** A device buffer handle (a JS external owned by the addon). */
 export interface CudaHandle {
   readonly __cudaHandle: unique symbol;
+}
+
+/** A captured CUDA graph (a JS external owned by the addon; freed when collected). */
+export interface CudaGraph {
+  readonly __cudaGraph: unique symbol;
 }
 
 /** What the addon reports about device 0. */
@@ -62,6 +67,13 @@ export interface CudaAddon {
   trim(): void;
   /** float32 products: 0 full float32, 1 TF32, 2 bfloat16 inputs with float32 accumulation. */
   setMatmulPrecision(mode: number): void;
+  /** Queues a copy of a host typed array into an existing buffer. */
+  write(h: H, data: TypedArray): void;
+  graphBegin(): void;
+  graphEnd(): CudaGraph;
+  graphAbort(): void;
+  graphLaunch(g: CudaGraph): void;
+  graphFree(g: CudaGraph): void;
   unary(op: string, dt: number, x: H, out: H, n: number): void;
   binary(op: string, dt: number, a: H, b: H, out: H, shape: Dims, sa: Dims, sb: Dims): void;
   compare(op: string, dt: number, a: H, b: H, out: H, shape: Dims, sa: Dims, sb: Dims): void;
@@ -84,11 +96,12 @@ export interface CudaAddon {
   fill(dt: number, out: H, n: number, value: number): void;
   cholesky(dt: number, x: H, out: H, batch: number, n: number): number;
   triangularSolve(dt: number, a: H, b: H, out: H, batch: Dims, aB: Dims, bB: Dims, n: number, k: number, lower: boolean, transA: boolean): void;
-  random(kind: string, k0: number, k1: number, dt: number, out: H, n: number, param?: H): void;
+  /** k0, k1: the key's words, or (a replayed graph) a buffer of keys and the key's index in it; so for the reparam kernels. */
+  random(kind: string, k0: number | H, k1: number, dt: number, out: H, n: number, param?: H): void;
   svgdPhi(dt: number, x: H, g: H, phi: H, h: H, n: number, d: number, bandwidth: number): void;
   affineFlow(dt: number, mode: number, x: H, shift: H, s: H, mask: H | null, y: H, logdet: H, batch: Dims, sx: Dims, sShift: Dims, sS: Dims, inner: Dims, d: number, maskStride: number): void;
-  normalReparam(k0: number, k1: number, dt: number, loc: H, logScale: H, z: H, logq: H, shape: Dims, sLoc: Dims, sLogScale: Dims): void;
-  mvnReparam(k0: number, k1: number, dt: number, loc: H, scaleTril: H, z: H, logq: H, batch: Dims, sLoc: Dims, sL: Dims, d: number): void;
+  normalReparam(k0: number | H, k1: number, dt: number, loc: H, logScale: H, z: H, logq: H, shape: Dims, sLoc: Dims, sLogScale: Dims): void;
+  mvnReparam(k0: number | H, k1: number, dt: number, loc: H, scaleTril: H, z: H, logq: H, batch: Dims, sLoc: Dims, sL: Dims, d: number): void;
   diagNormalKL(dt: number, loc: H, logScale: H, out: H, shape: Dims, sLoc: Dims, sLogScale: Dims): void;
   rqSpline(dt: number, x: H, w: H, h: H, d: H, y: H, logdet: H, meta: Dims, k: number, bound: number, inverse: boolean): void;
   rqSplineGrad(dt: number, x: H, w: H, h: H, d: H, dy: H, dlogdet: H, dx: H, dw: H, dh: H, dd: H, meta: Dims, k: number, bound: number, inverse: boolean): void;
@@ -129,14 +142,32 @@ export function cudaMissingKernels(): KernelName[] {
 
 type V = View<H>;
 
+/** A random kernel's key as the addon takes it: the words, or a device key of a replayed graph. */
+function keyArgs(at: Record<string, unknown>): readonly [number | H, number] {
+  const dk = at.deviceKey as DeviceKey<H> | undefined;
+  if (dk !== undefined) return [dk.data, dk.index];
+  return at.key as readonly [number, number];
+}
+
 class CudaBackend implements Backend<H> {
   readonly name = 'cuda';
   readonly device = 'cuda' as const;
+  readonly graphs: DeviceGraphs<H>;
 
   constructor(
     readonly addon: CudaAddon,
     readonly info: CudaDeviceInfo,
-  ) {}
+  ) {
+    const A = addon;
+    this.graphs = {
+      begin: () => A.graphBegin(),
+      end: () => A.graphEnd(),
+      abort: () => A.graphAbort(),
+      launch: (g) => A.graphLaunch(g as CudaGraph),
+      free: (g) => A.graphFree(g as CudaGraph),
+      write: (h, words) => A.write(h, words),
+    };
+  }
 
   alloc(dtype: DType, size: number): H {
     return this.addon.alloc(size * BYTES[dtype]);
@@ -297,19 +328,19 @@ class CudaBackend implements Backend<H> {
       case 'randomBits':
       case 'randomUniform':
       case 'randomNormal': {
-        const key = at.key as readonly [number, number];
+        const key = keyArgs(at);
         const kind = name === 'randomBits' ? 'bits' : name === 'randomUniform' ? 'uniform' : 'normal';
         return A.random(kind, key[0], key[1], DT[out.dtype], out.data, n);
       }
       case 'randomGamma':
       case 'randomPoisson':
       case 'randomVonMises': {
-        const key = at.key as readonly [number, number];
+        const key = keyArgs(at);
         const kind = name === 'randomGamma' ? 'gamma' : name === 'randomPoisson' ? 'poisson' : 'vonMises';
         return A.random(kind, key[0], key[1], DT[out.dtype], out.data, n, x.data);
       }
       case 'mvnReparam': {
-        const key = at.key as readonly [number, number];
+        const key = keyArgs(at);
         const [loc, l] = ins;
         const d = out.shape[out.shape.length - 1];
         const batch = out.shape.slice(0, -1);
@@ -326,7 +357,7 @@ class CudaBackend implements Backend<H> {
         return A.rqSplineGrad(DT[out.dtype], sx.data, sw.data, sh.data, sd.data, ins[4].data, ins[5].data, out.data, outs[1].data, outs[2].data, outs[3].data, meta, k, bound, inverse);
       }
       case 'normalReparam': {
-        const key = at.key as readonly [number, number];
+        const key = keyArgs(at);
         const [loc, logScale] = ins;
         return A.normalReparam(key[0], key[1], DT[out.dtype], loc.data, logScale.data, out.data, outs[1].data, out.shape,
           broadcastStrides(loc.shape, out.shape), broadcastStrides(logScale.shape, out.shape));
