@@ -1,14 +1,15 @@
 // The fused Cholesky-guide sample mvnReparam (ts/kernels/spec.ts): per batch row b,
 // z = loc + L ε over L's lower triangle and log q = −½‖ε‖² − Σ_i log|L_ii| − (d/2) log 2π, with loc
-// and L broadcast over the batch through strides. ε is randomNormal's stream for z's shape
-// (philox.cuh's normalBlock), written into z by a first kernel; the second then overwrites each row
+// and L broadcast over the batch through strides. ε is randomNormal's stream for z's shape,
+// written into z by randomNormal itself; a second kernel then overwrites each row
 // in place from its last element down, since z_i reads only ε_0..ε_i. Sums accumulate in double with
 // explicitly rounded multiplies and adds (no FMA contraction), each result rounded to T where the
 // unfused kernels store theirs. Rows of d < 32 take one thread each; longer rows a warp each, its
 // lanes splitting every dot product (so the order of the sums, not their terms, differs).
+#include <type_traits>
+
 #include "common.cuh"
 #include "kernels.h"
-#include "philox.cuh"
 
 namespace vi {
 namespace {
@@ -21,19 +22,6 @@ constexpr int64_t WARP_ROW_MIN = 32;
 template <class T>
 __device__ __forceinline__ double rnd(double v) {
   return double(T(v));
-}
-
-template <class T>
-__global__ void mvnFillK(Key key, T* __restrict__ z, int64_t n) {
-  const uint32_t k0 = key.word(0), k1 = key.word(1);
-  constexpr int PER = NORMALS_PER_BLOCK<T>;
-  VI_GRID_LOOP(b, (n + PER - 1) / PER) {
-    T eps[PER];
-    normalBlock<T>(b, k0, k1, eps);
-#pragma unroll
-    for (int l = 0; l < PER; l++)
-      if (PER * b + l < n) z[PER * b + l] = eps[l];
-  }
 }
 
 // One thread per row: the js reference's loops and order exactly.
@@ -102,10 +90,10 @@ __global__ void mvnWarpK(const T* __restrict__ loc, const T* __restrict__ l, T* 
 
 template <class T>
 void launchMvn(Key key, const void* loc, const void* l, void* z, void* logq, int64_t rows,
-                      int64_t d, const Strided& s) {
+               int64_t d, const Strided& s) {
   const int64_t n = rows * d;
-  constexpr int PER = NORMALS_PER_BLOCK<T>;
-  mvnFillK<T><<<gridFor((n + PER - 1) / PER), THREADS, 0, stream()>>>(key, (T*)z, n);
+  // ε first, into z: randomNormal's draws of the key, so z = loc + Lε uses the same normals.
+  randomNormal(key, std::is_same_v<T, float> ? F32 : F64, z, n);
   const double c = rnd<T>(0.5 * double(d) * LOG_2PI_MVN);
   if (d < WARP_ROW_MIN)
     mvnRowK<T><<<gridFor(rows), THREADS, 0, stream()>>>((const T*)loc, (const T*)l, (T*)z, (T*)logq, rows, d, c, s);

@@ -18,6 +18,20 @@ const device = installFakeDevice();
 const before = V.getBackend();
 const arr = (t: V.Tensor): number[] => Array.from(t.dataSync());
 
+/** Eight schools (non-centered), AutoNormal, Adam(0.02), on the active backend; with y and sigma. */
+function eightSchoolsSVI(): [V.SVI<[V.Tensor, V.Tensor]>, V.Tensor, V.Tensor] {
+  const model = (yy: V.Tensor, s: V.Tensor): void => {
+    const mu = V.sample('mu', new V.Normal(0, 5));
+    const tau = V.sample('tau', new V.HalfCauchy(5));
+    V.plate('J', 8, () => {
+      const raw = V.sample('theta_raw', new V.Normal(0, 1));
+      V.sample('obs', new V.Normal(V.add(mu, V.mul(tau, raw)), s), { obs: yy });
+    });
+  };
+  const svi = new V.SVI(model, new V.AutoNormal(model), V.adam(0.02), new V.TraceELBO());
+  return [svi, V.tensor([28, 8, -3, 7, -1, 1, 18, 12]), V.tensor([15, 10, 16, 11, 9, 11, 10, 18])];
+}
+
 describe.skipIf(device === null)('compiled steps on a device', () => {
   beforeAll(() => V.setBackend('cuda'));
   afterAll(() => V.setBackend(before));
@@ -66,17 +80,7 @@ describe.skipIf(device === null)('compiled steps on a device', () => {
   });
 
   it('SVI compiles its step on the device: eight schools, the same losses as eager', () => {
-    const y = V.tensor([28, 8, -3, 7, -1, 1, 18, 12]);
-    const sigma = V.tensor([15, 10, 16, 11, 9, 11, 10, 18]);
-    const model = (yy: V.Tensor, s: V.Tensor): void => {
-      const mu = V.sample('mu', new V.Normal(0, 5));
-      const tau = V.sample('tau', new V.HalfCauchy(5));
-      V.plate('J', 8, () => {
-        const raw = V.sample('theta_raw', new V.Normal(0, 1));
-        V.sample('obs', new V.Normal(V.add(mu, V.mul(tau, raw)), s), { obs: yy });
-      });
-    };
-    const svi = new V.SVI(model, new V.AutoNormal(model), V.adam(0.02), new V.TraceELBO());
+    const [svi, y, sigma] = eightSchoolsSVI();
     const eager = svi.runSync(V.key(3), 50, [y, sigma], { compile: false, progressBar: false });
     const comp = svi.runSync(V.key(3), 50, [y, sigma], { progressBar: false });
     expect(comp.compiled).toEqual({ used: true });
@@ -176,17 +180,7 @@ describe.skipIf(device === null)('compiled steps replayed as graphs (the fake de
   it('SVI and trainVAE record their compiled steps with setCudaGraphs(true): the same losses as without', async () => {
     V.setCudaGraphs(true);
     try {
-      const y = V.tensor([28, 8, -3, 7, -1, 1, 18, 12]);
-      const sigma = V.tensor([15, 10, 16, 11, 9, 11, 10, 18]);
-      const model = (yy: V.Tensor, s: V.Tensor): void => {
-        const mu = V.sample('mu', new V.Normal(0, 5));
-        const tau = V.sample('tau', new V.HalfCauchy(5));
-        V.plate('J', 8, () => {
-          const raw = V.sample('theta_raw', new V.Normal(0, 1));
-          V.sample('obs', new V.Normal(V.add(mu, V.mul(tau, raw)), s), { obs: yy });
-        });
-      };
-      const svi = new V.SVI(model, new V.AutoNormal(model), V.adam(0.02), new V.TraceELBO());
+      const [svi, y, sigma] = eightSchoolsSVI();
       const launches = device!.launches;
       const graphs = svi.runSync(V.key(3), 40, [y, sigma], { progressBar: false });
       expect(device!.launches - launches).toBeGreaterThanOrEqual(38);

@@ -8,7 +8,7 @@
  */
 import { broadcastStrides, type Shape } from '../../core/shape.js';
 import type { TypedArray } from '../../core/dtype.js';
-import type { CpuKernel, CpuKernelTable } from '../backend.js';
+import type { CpuKernel, CpuKernelTable, CpuView } from '../backend.js';
 
 /** Pyro's defaults: every bin at least this wide and high, every interior knot derivative at least this. */
 export const SPLINE_MIN_BIN = 1e-3;
@@ -140,15 +140,14 @@ export function splineOffsets(shape: Shape, out: Shape, len: number, row: boolea
   return offs;
 }
 
+/** Per output element, where x and each parameter row of the K-bin spline start. */
+function operandOffsets(x: CpuView, w: CpuView, h: CpuView, d: CpuView, out: readonly number[], k: number): Float64Array[] {
+  return [splineOffsets(x.shape, out, 1, false), splineOffsets(w.shape, out, k, true), splineOffsets(h.shape, out, k, true), splineOffsets(d.shape, out, k - 1, true)];
+}
+
 const rqSpline: CpuKernel<'rqSpline'> = ([x, w, h, d], [y, logdet], { bound, inverse }) => {
-  const out = y.shape;
   const k = w.shape[w.shape.length - 1];
-  const [ox, ow, oh, od] = [
-    splineOffsets(x.shape, out, 1, false),
-    splineOffsets(w.shape, out, k, true),
-    splineOffsets(h.shape, out, k, true),
-    splineOffsets(d.shape, out, k - 1, true),
-  ];
+  const [ox, ow, oh, od] = operandOffsets(x, w, h, d, y.shape, k);
   const sp = new Spline(k);
   for (let i = 0; i < y.data.length; i++) {
     const v = x.data[ox[i]];
@@ -181,14 +180,8 @@ function knotGrad(s: Float64Array, k: number, bound: number, b: number, g0: numb
 }
 
 const rqSplineGrad: CpuKernel<'rqSplineGrad'> = ([x, w, h, d, gy, gl], [dx, dw, dh, dd], { bound, inverse }) => {
-  const out = dx.shape;
   const k = w.shape[w.shape.length - 1];
-  const [ox, ow, oh, od] = [
-    splineOffsets(x.shape, out, 1, false),
-    splineOffsets(w.shape, out, k, true),
-    splineOffsets(h.shape, out, k, true),
-    splineOffsets(d.shape, out, k - 1, true),
-  ];
+  const [ox, ow, oh, od] = operandOffsets(x, w, h, d, dx.shape, k);
   const sp = new Spline(k);
   for (let i = 0; i < dx.data.length; i++) {
     const v = x.data[ox[i]];
