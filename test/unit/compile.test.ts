@@ -9,6 +9,7 @@ import {
   exponentialDecay,
   foldIn,
   getBackend,
+  listBackends,
   HalfCauchy,
   key,
   mul,
@@ -31,6 +32,7 @@ import {
   type Tensor,
 } from '../../ts/index.js';
 import { compile, CompileError } from '../../ts/compile/index.js';
+import { backendByName } from '../../ts/backends/registry.js';
 import { CompiledLoop } from '../../ts/compile/loop.js';
 import { ENGINE } from '../../ts/core/engine.js';
 import { allocArray } from '../../ts/core/dtype.js';
@@ -509,7 +511,13 @@ describe('CompiledLoop.run (a generated loop of steps)', () => {
   });
 });
 
-describe('graph passes and scheduling', () => {
+describe('graph passes and scheduling (generated code: the cpu device)', () => {
+  let prev = 'js';
+  beforeAll(() => {
+    prev = getBackend();
+    if (backendByName(prev).device !== 'cpu') setBackend(listBackends().available.includes('cpu') ? 'cpu' : 'js');
+  });
+  afterAll(() => setBackend(prev));
   it('a reshape moves above the bias add that feeds it, so the add joins the activation\'s loop', () => {
     // A dense layer on [k, B, in]: reshape → matmul → + b → reshape back → tanh, and a term per row
     // of the [k·B, out] product that must not move (it would not broadcast against [k, B, out]).
