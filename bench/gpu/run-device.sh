@@ -4,6 +4,7 @@
 # training runs beside PyTorch's, PyTorch's kernel benchmarks, and compute-sanitizer (memcheck,
 # racecheck) over the reduced case set. Expects .carry/ (node.xz, node-inc, naa, dist, mnist)
 # from the lead machine and writes logs under $OUT. NO_TRAIN, NO_TORCH, NO_SANITIZER skip parts;
+# BURDA=vae|iwae|iwae2 adds a resumable stretch of Burda et al.'s schedule (bench/gpu/burda.ts);
 # CUDA_ARCHS=90 builds for Hopper only (half the build time).
 set -u
 OUT=${OUT:-/tmp/out}
@@ -37,6 +38,15 @@ if [ -z "${NO_TRAIN:-}" ]; then
       timeout 120 python3 bench/peers/vae_torch.py --device cuda --mnist .carry/mnist --test-bin $test_bin --objective $1 --k $2 --steps $3 2>&1 | tail -1 | tee -a "$OUT/train.log"
     done
   fi
+fi
+if [ -n "${BURDA:-}" ]; then
+  # Burda et al.'s Table 1 schedule (bench/gpu/burda.ts), resumable: the checkpoint comes back in
+  # $OUT; put it in .carry/ for the next session to continue (BURDA=vae|iwae|iwae2, BURDA_S seconds).
+  ck=.carry/burda-$BURDA.safetensors
+  VARINF_MNIST_DIR=$PWD/.carry/mnist timeout $(( ${BURDA_S:-300} + 240 )) /tmp/node .carry/dist/bench/gpu/burda.js --model "$BURDA" --graphs \
+    --time-limit "${BURDA_S:-300}" --checkpoint "$ck" 2>&1 | grep -v "^\[" | tee "$OUT/burda.log"
+  echo "burda rc=${PIPESTATUS[0]}"
+  [ -f "$ck" ] && cp "$ck" "$OUT/"
 fi
 if [ -z "${NO_TORCH:-}" ]; then
   PYTHONUNBUFFERED=1 timeout 120 python3 bench/gpu/torch_bench.py 2>&1 | tee "$OUT/torch.log"

@@ -7,6 +7,7 @@ import {
   clipByValue,
   cosineDecay,
   exponentialDecay,
+  piecewiseConstant,
   rmsprop,
   robbinsMonro,
   sgd,
@@ -107,6 +108,15 @@ describe('schedules', () => {
     expect(cosineDecay(1, 100)(50)).toBeCloseTo(0.5, 12);
     expect(robbinsMonro(1, 0.7)(9)).toBeCloseTo(Math.pow(10, -0.7), 12);
     expect(() => robbinsMonro(1, 0.4)).toThrow(/kappa/);
+  });
+
+  it('piecewiseConstant switches at its boundaries, its tensor form agreeing exactly', () => {
+    const lr = piecewiseConstant([3, 12], [1e-3, 1e-3 * Math.pow(10, -1 / 7), 1e-4]);
+    const want = [0, 1, 2, 3, 11, 12, 100].map((t) => (t < 3 ? 1e-3 : t < 12 ? 1e-3 * Math.pow(10, -1 / 7) : 1e-4));
+    expect([0, 1, 2, 3, 11, 12, 100].map((t) => lr(t))).toEqual(want);
+    expect([0, 1, 2, 3, 11, 12, 100].map((t) => lr.tensor!(tensor(t)).item())).toEqual(want);
+    expect(() => piecewiseConstant([3, 3], [1, 2, 3])).toThrow(/strictly increasing/);
+    expect(() => piecewiseConstant([3], [1])).toThrow(/one value more than boundaries/);
   });
 });
 

@@ -68,6 +68,32 @@ export function linearSchedule(start: number, end: number, steps: number): Sched
 }
 
 /**
+ * values[0] before boundaries[0], values[i] from boundaries[i − 1] up to boundaries[i], and the last
+ * value from the last boundary on (boundaries strictly increasing step counts; one value more than
+ * boundaries). Burda et al.'s (2016) IWAE schedule is one: 3^i passes at 1e-3 · 10^(−i/7), i = 0..7.
+ * @example const lr = piecewiseConstant([1000, 4000], [1e-3, 3e-4, 1e-4])
+ */
+export function piecewiseConstant(boundaries: readonly number[], values: readonly number[]): ScheduleFn {
+  if (values.length !== boundaries.length + 1)
+    throw new ValueError(`piecewiseConstant: needs one value more than boundaries, got ${values.length} values for ${boundaries.length} boundaries`);
+  boundaries.forEach((b, i) => {
+    if (!Number.isFinite(b) || (i > 0 && !(b > boundaries[i - 1])))
+      throw new ValueError(`piecewiseConstant: boundaries must be finite and strictly increasing, got [${boundaries.join(', ')}]`);
+  });
+  const bs = boundaries.slice();
+  const vs = values.slice();
+  return tensorSchedule(
+    (t) => {
+      let i = 0;
+      while (i < bs.length && t >= bs[i]) i++;
+      return vs[i];
+    },
+    // Selected from the last piece back, so the value is one of `values` exactly (no sums of differences).
+    (c) => bs.reduceRight<Tensor>((acc, b, i) => where(less(c, b), asTensor(vs[i], c), acc), asTensor(vs[vs.length - 1], c)),
+  );
+}
+
+/**
  * Linear warm-up from 0 to the value of `after` at step 0 over `warmupSteps`, then `after` shifted.
  * Has a tensor form when `after` is a number or has one.
  */
