@@ -21,12 +21,17 @@
 //! | 11 `BINARY r, s, x, code` | r[j] = scalars[s] ∘ x[j] |
 //! | 12 `BROADCAST r, k, q, p` | r[j] = arrays[k][⌊i / q⌋ mod p] (a broadcast operand, read in runs) |
 //! | 13 `SCATTER k, m, x` | arrays[k][arrays[m][i]] += x[j] (m an Int32Array; needs the serial flag) |
+//! | 14 `AXPBY r, x, y, s` | r[j] = x[j]·scalars[s] + y[j]·scalars[s+1] |
+//! | 15 `ADAM_DIR r, x, y, s` | r[j] = x[j]·scalars[s] / (√(y[j]·scalars[s+1]) + scalars[s+2]) (Adam's direction) |
 //!
 //! A header with bit 29 set runs the program on one core, in index order (a scatter's adds).
 //! A header with bit 30 set runs the program on float32 registers (the compiler sets it when
 //! every value and every array the loop reads is float32, or 0/1 int32).
 //! An op word with bit 4 set (op | 16) rounds the instruction's output to float32 afterwards: the
 //! js reference computes float32 kernels in double and rounds each result, and so does this.
+//! Ops 14 and 15 stand for several kernels in one pass (the compiler fuses them when the partial
+//! results have no other reader); with the flag they round every partial result too, so they give
+//! the unfused instructions' values exactly.
 //! Float32Array inputs load exactly; stores into one round (the compiler stores only rounded values).
 //! j is i's place in its block and i runs over 0..n. An instruction's output register differs from
 //! its inputs (checked). Sums are deterministic: the range is cut into pieces of [`PIECE`]
@@ -56,6 +61,8 @@ fn cost(prog: &[Ins]) -> usize {
         .map(|i| match i.op {
             3 if (7..=15).contains(&i.c) || i.c >= 19 => 40,
             4 | 10 | 11 if i.d == 4 => 40,
+            14 => 3,
+            15 => 5,
             _ => 1,
         })
         .sum()
@@ -156,6 +163,8 @@ fn decode(prog: &[i32], srcs: &[Src], n: usize, n_scalars: usize, n_acc: usize) 
             9 => Operands::new(Some(i.a), &[i.b], &[], &[], &[]),
             10 => Operands::new(Some(i.a), &[i.b], &[], &[], &[i.c]),
             11 => Operands::new(Some(i.a), &[i.c], &[], &[], &[i.b]),
+            14 => Operands::new(Some(i.a), &[i.b, i.c], &[], &[], &[i.d, i.d + 1]),
+            15 => Operands::new(Some(i.a), &[i.b, i.c], &[], &[], &[i.d, i.d + 1, i.d + 2]),
             13 => {
                 if !matches!(srcs.get(i.b), Some(Src::I32(..))) || !matches!(srcs.get(i.a), Some(Src::F64(..) | Src::F32(..))) {
                     return Err(bad("a scatter needs Int32Array indices and a float destination".into(), at));
@@ -452,6 +461,23 @@ fn unary_block<const R: bool, T: Reg>(code: u32, x: &[T], o: &mut [T]) {
     }
 }
 
+/// `o = x·a + y·b`, each product and the sum rounded to float32 when `R` (as three kernels would).
+#[inline(always)]
+fn axpby<const R: bool, T: Reg>(x: &[T], y: &[T], a: T, b: T, o: &mut [T]) {
+    for ((d, &u), &v) in o.iter_mut().zip(x).zip(y) {
+        *d = rd::<R, T>(rd::<R, T>(u * a) + rd::<R, T>(v * b));
+    }
+}
+
+/// `o = x·s₀ / (√(y·s₁) + s₂)`, each partial result rounded to float32 when `R` (as five kernels would).
+#[inline(always)]
+fn adam_dir<const R: bool, T: Reg>(x: &[T], y: &[T], s: [T; 3], o: &mut [T]) {
+    for ((d, &u), &v) in o.iter_mut().zip(x).zip(y) {
+        let den = rd::<R, T>(rd::<R, T>(rd::<R, T>(v * s[1]).sqrt()) + s[2]);
+        *d = rd::<R, T>(rd::<R, T>(u * s[0]) / den);
+    }
+}
+
 /// Register file: one block per register, with views of an input and of a distinct output.
 struct Regs<T>(Vec<T>);
 
@@ -569,6 +595,26 @@ fn run_range_body<T: Reg>(regs: &mut Regs<T>, prog: &[Ins], srcs: &[Src], scalar
                 11 => {
                     let ([y], o) = regs.io([ins.c], ins.a, m);
                     binary_any(ins.round, ins.d, scalars[ins.b], y, o);
+                    continue;
+                }
+                14 => {
+                    let ([x, y], o) = regs.io([ins.b, ins.c], ins.a, m);
+                    let (sa, sb) = (scalars[ins.d], scalars[ins.d + 1]);
+                    if ins.round {
+                        axpby::<true, T>(x, y, sa, sb, o);
+                    } else {
+                        axpby::<false, T>(x, y, sa, sb, o);
+                    }
+                    continue;
+                }
+                15 => {
+                    let ([x, y], o) = regs.io([ins.b, ins.c], ins.a, m);
+                    let s = [scalars[ins.d], scalars[ins.d + 1], scalars[ins.d + 2]];
+                    if ins.round {
+                        adam_dir::<true, T>(x, y, s, o);
+                    } else {
+                        adam_dir::<false, T>(x, y, s, o);
+                    }
                     continue;
                 }
                 5 => {

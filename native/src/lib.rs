@@ -239,7 +239,7 @@ macro_rules! dispatch_float {
 /// The version of the addon's calling convention; the TS wrapper refuses a mismatch.
 #[napi_derive::napi]
 pub fn abi_version() -> u32 {
-    7
+    8
 }
 
 /// Number of threads the large kernels use (rayon's count; the kernel pool has as many, the caller included).

@@ -474,10 +474,16 @@ pub fn binarize_batch(images: napi::bindgen_prelude::Uint8ArraySlice, starts: Ar
     let key = key_of(k0, k1);
     par::chunks(o, par::COSTLY_MIN * 8, |s0, c| {
         fill_words(s0, c, key, |w| u32_to_f32(w) as f32);
-        for (j, v) in c.iter_mut().enumerate() {
-            let g = s0 + j;
-            let px = imgs[st[g / d] as usize + g % d];
-            *v = if (*v as f64) * 255.0 < px as f64 { 1.0 } else { 0.0 };
+        // Image by image (one division per run of pixels, not per pixel).
+        let mut j = 0;
+        while j < c.len() {
+            let (b, p) = ((s0 + j) / d, (s0 + j) % d);
+            let len = (d - p).min(c.len() - j);
+            let start = st[b] as usize + p;
+            for (v, &px) in c[j..j + len].iter_mut().zip(&imgs[start..start + len]) {
+                *v = if (*v as f64) * 255.0 < px as f64 { 1.0 } else { 0.0 };
+            }
+            j += len;
         }
     });
     Ok(())

@@ -33,6 +33,8 @@ import {
   setBackend,
   sigmoid,
   softplus,
+  sqrt,
+  square,
   sub,
   sum,
   SVI,
@@ -221,6 +223,71 @@ describe.skipIf(!hasCpu)('native fused loops (cpu backend)', () => {
     for (let i = 0; i < 40; i++) expect(Math.abs(comp.losses[i] - eager.losses[i])).toBeLessThanOrEqual(1e-9 * Math.abs(eager.losses[i]));
   });
 
+  // AXPBY (op 14) and ADAM_DIR (op 15) against the formulas they stand for, one kernel at a time,
+  // on float64 registers, float64 registers rounding to float32 (flag 16), and float32 registers.
+  it('the fused AXPBY and ADAM_DIR instructions give the unfused kernels\' values exactly', () => {
+    const b = backendByName('cpu');
+    const n = 600;
+    const special = [NaN, Infinity, -Infinity, -0, 0, 1e300, -1e-300, 3e38, -5];
+    const xs = Float64Array.from({ length: n }, (_, i) => (i < special.length ? special[i] : Math.sin(i) * 3));
+    const ys = Float64Array.from({ length: n }, (_, i) => (i >= 20 && i < 20 + special.length ? special[i - 20] : Math.cos(i * 1.7) * 2 + 0.5));
+    const sc = Float64Array.from([0.9, -0.1, 0.999, 1e-8]);
+    for (const mode of ['float64', 'rounded', 'float32'] as const) {
+      const r = mode === 'float64' ? (v: number): number => v : Math.fround;
+      const [xa, ya] = mode === 'float32' ? [Float32Array.from(xs), Float32Array.from(ys)] : mode === 'rounded' ? [Float64Array.from(xs, Math.fround), Float64Array.from(ys, Math.fround)] : [xs, ys];
+      const s = mode === 'float32' ? Float64Array.from(sc, Math.fround) : sc;
+      const o1 = mode === 'float32' ? new Float32Array(n) : new Float64Array(n);
+      const o2 = mode === 'float32' ? new Float32Array(n) : new Float64Array(n);
+      const flag = mode === 'float64' ? 0 : 16;
+      // AXPBY r2 = r0·s0 + r1·s1; ADAM_DIR r3 = r0·s1 / (√(r1·s2) + s3).
+      const prog = [4 | (mode === 'float32' ? 1 << 30 : 0), 0, 0, 0, 0, 0, 0, 1, 1, 0, 0, 14 | flag, 2, 0, 1, 0, 7, 2, 2, 0, 0, 15 | flag, 3, 0, 1, 1, 7, 3, 3, 0, 0];
+      (b.fusedLoop as NonNullable<typeof b.fusedLoop>)(Int32Array.from(prog), s, [xa, ya, o1, o2], n, new Float64Array(1));
+      for (let i = 0; i < n; i++) {
+        const [x, y] = [xa[i], ya[i]];
+        const want1 = r(r(x * s[0]) + r(y * s[1]));
+        const want2 = r(r(x * s[1]) / r(r(Math.sqrt(r(y * s[2]))) + s[3]));
+        expect(Object.is(o1[i], want1) || (Number.isNaN(o1[i]) && Number.isNaN(want1)), `${mode} AXPBY at ${i}: ${o1[i]} vs ${want1}`).toBe(true);
+        expect(Object.is(o2[i], want2) || (Number.isNaN(o2[i]) && Number.isNaN(want2)), `${mode} ADAM_DIR at ${i}: ${o2[i]} vs ${want2}`).toBe(true);
+      }
+    }
+  });
+
+  it('an Adam update compiles to AXPBY and ADAM_DIR instructions with the js kernels\' values exactly', () => {
+    const b = backendByName('cpu');
+    const ops: number[] = [];
+    const fused = b.fusedLoop as NonNullable<typeof b.fusedLoop>;
+    b.fusedLoop = (prog, ...rest): void => {
+      for (let i = 1; i < prog.length; i += 5) ops.push(prog[i] & ~16);
+      fused.call(b, prog, ...rest);
+    };
+    const update = (p: Tensor, g: Tensor, m: Tensor, v: Tensor, c: Tensor): Tensor[] => {
+      const m2 = add(mul(m, 0.9), mul(g, 0.1));
+      const v2 = add(mul(v, 0.999), mul(square(g), 0.001));
+      const u = div(mul(m2, c), add(sqrt(mul(v2, c)), 1e-8));
+      return [sub(p, mul(u, 1e-3)), m2, v2, sub(mul(g, 0.5), p)];
+    };
+    try {
+      for (const dt of ['float64', 'float32'] as const) {
+        // A float64 output keeps the float32 values in float64 registers, rounded by the flag.
+        for (const mixed of dt === 'float32' ? [false, true] : [false]) {
+          const f = mixed ? (...a: Tensor[]): Tensor[] => [...update(a[0], a[1], a[2], a[3], a[4]), add(cast(a[0], 'float64'), 1e-9)] : (...a: Tensor[]): Tensor[] => update(a[0], a[1], a[2], a[3], a[4]);
+          const ins = [cast(x, dt), cast(sub(y, 0.6), dt), cast(mul(x, 0.01), dt), cast(mul(y, y), dt), tensor([1.5], [1], dt)];
+          ops.length = 0;
+          const got = compile(f)(...ins);
+          expect(ops, `${dt}${mixed ? ' mixed' : ''}`).toContain(14);
+          expect(ops, `${dt}${mixed ? ' mixed' : ''}`).toContain(15);
+          setBackend('js');
+          const want = f(...ins);
+          setBackend('cpu');
+          got.forEach((t, i) => close(t, want[i], 0, `${dt}${mixed ? ' mixed' : ''} output ${i}`));
+        }
+      }
+    } finally {
+      b.fusedLoop = fused;
+      setBackend('cpu');
+    }
+  });
+
   it('a malformed program is refused with an error naming fusedLoop and the instruction', () => {
     const b = backendByName('cpu');
     const run = (prog: number[], arrays: Float64Array[], n = 8): void =>
@@ -230,7 +297,8 @@ describe.skipIf(!hasCpu)('native fused loops (cpu backend)', () => {
     expect(() => run([2, 0, 0, 0, 0, 0, 3, 0, 0, 7, 0], [a])).toThrow(/instruction 1: output register is also an input/);
     expect(() => run([2, 0, 0, 0, 0, 0], [new Float64Array(4)])).toThrow(/fewer than 8 elements/);
     expect(() => run([2, 0, 0, 0, 0], [a])).toThrow(/not 1 \+ 5k/);
-    expect(() => run([2, 14, 0, 0, 0, 0], [a])).toThrow(/unknown op 14/);
+    expect(() => run([2, 32, 0, 0, 0, 0], [a])).toThrow(/unknown op 32/);
+    expect(() => run([2, 2, 0, 0, 0, 0, 14, 1, 0, 0, 0], [a])).toThrow(/instruction 1: operand out of range/);
     expect(() => run([2, 13, 0, 0, 0, 0], [a])).toThrow(/a scatter needs Int32Array indices/);
     expect(() => run([2, 12, 0, 0, 1, 9], [a])).toThrow(/broadcast period 9 or repeat 1 does not fit an array of 8/);
   });

@@ -22,7 +22,7 @@ import type { DynGather, MoveMap } from './lower.js';
  */
 export const NATIVE_LOOP_MIN = 4096;
 
-const OP = { load: 0, gather: 1, scalar: 2, unary: 3, binary: 4, where: 5, clamp: 6, store: 7, sum: 8, copy: 9, binaryScalar: 10, scalarBinary: 11, broadcast: 12, scatter: 13 } as const;
+const OP = { load: 0, gather: 1, scalar: 2, unary: 3, binary: 4, where: 5, clamp: 6, store: 7, sum: 8, copy: 9, binaryScalar: 10, scalarBinary: 11, broadcast: 12, scatter: 13, axpby: 14, adamDir: 15 } as const;
 /** The op-word flag that rounds an instruction's output to float32. */
 const ROUND = 16;
 /** The header flag that runs a program on float32 registers. */
@@ -203,10 +203,64 @@ export function nativeLoop(nodes: readonly Node[], n: number, ctx: NativeLoopCon
     reg.set(o, dst);
     if (ctx.stored(o)) code.push({ op: OP.store, dst: -1, ins: [dst], w: [slot(arrays, ctx.arrayOf(o)), 0, 0, 0] });
   }
-  const prog = allocate(code);
+  const prog = allocate(fuseKernels(code, scalars));
   if (float32Only(nodes, ctx, members)) prog[0] |= F32_REGS;
   if (serial) prog[0] |= SERIAL;
   return { prog, arrays, maps, scalars, sums, checks };
+}
+
+const [ADD, SUB, MUL, DIV] = ['add', 'sub', 'mul', 'div'].map((op) => BINARY_CODE.get(op) as number);
+const SQRT = UNARY_CODE.get('sqrt') as number;
+
+/**
+ * Replaces kernel patterns whose partial results have no other reader (not stored, summed or read
+ * by another instruction) with one instruction that computes them in one pass, rounding each
+ * partial result as before, so values are unchanged:
+ * - `x·a ± y·b`, `x ± y·b`, `x·a ± y` → AXPBY (a coefficient of 1 or −1 is exact);
+ * - `x·a / (√(y·b) + c)`, Adam's direction, → ADAM_DIR.
+ * New scalar slots (consecutive, as the instructions read them) are appended to `scalars`.
+ */
+function fuseKernels(code: readonly Instr[], scalars: string[]): Instr[] {
+  const uses = new Map<number, number>();
+  for (const c of code) for (const r of c.ins) uses.set(r, (uses.get(r) ?? 0) + 1);
+  const def = new Map<number, Instr>();
+  for (const c of code) if (c.dst >= 0) def.set(c.dst, c);
+  const gone = new Set<Instr>();
+  /** The operand and scalar of `r = x ∘ scalar` (∘ commutative), when `r` is read by `by` alone and rounds as it does. */
+  const scaled = (r: number, op: number, by: Instr): { x: number; s: string; d: Instr } | null => {
+    const d = def.get(r);
+    if (d === undefined || uses.get(r) !== 1 || d.round !== by.round || (d.op !== OP.binaryScalar && d.op !== OP.scalarBinary) || d.w[1] !== op) return null;
+    return { x: d.ins[0], s: scalars[d.w[0]], d };
+  };
+  const slots = (...es: string[]): number => scalars.push(...es) - es.length;
+  const out: Instr[] = [];
+  for (const c of code) {
+    if (c.op === OP.binary && (c.w[0] === ADD || c.w[0] === SUB)) {
+      const [a, b] = c.ins.map((r) => scaled(r, MUL, c));
+      if (a !== null || b !== null) {
+        const neg = c.w[0] === SUB ? '-' : '';
+        const x = a ?? { x: c.ins[0], s: '1' };
+        const y = b ?? { x: c.ins[1], s: '1' };
+        for (const p of [a, b]) if (p !== null) gone.add(p.d);
+        out.push({ op: OP.axpby, dst: c.dst, ins: [x.x, y.x], w: [slots(x.s, `${neg}(${y.s})`)], round: c.round });
+        continue;
+      }
+    }
+    if (c.op === OP.binary && c.w[0] === DIV) {
+      const num = scaled(c.ins[0], MUL, c);
+      const den = scaled(c.ins[1], ADD, c);
+      const root = den === null ? undefined : def.get(den.x);
+      const ok = root !== undefined && root.op === OP.unary && root.w[0] === SQRT && uses.get(root.dst) === 1 && root.round === c.round;
+      const inner = ok ? scaled(root.ins[0], MUL, c) : null;
+      if (num !== null && den !== null && inner !== null) {
+        gone.add(num.d).add(den.d).add(root as Instr).add(inner.d);
+        out.push({ op: OP.adamDir, dst: c.dst, ins: [num.x, inner.x], w: [slots(num.s, inner.s, den.s)], round: c.round });
+        continue;
+      }
+    }
+    out.push(c);
+  }
+  return out.filter((c) => !gone.has(c));
 }
 
 /**
@@ -347,6 +401,10 @@ function allocate(code: readonly Instr[]): Int32Array {
         break;
       case OP.binaryScalar:
         words.push(op, d, ins[0], c.w[0], c.w[1]);
+        break;
+      case OP.axpby:
+      case OP.adamDir:
+        words.push(op, d, ins[0], ins[1], c.w[0]);
         break;
       case OP.scalarBinary:
         words.push(op, d, c.w[0], ins[0], c.w[1]);

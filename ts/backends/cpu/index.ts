@@ -77,7 +77,7 @@ interface Native {
   mixtureDiagMoments(x: Float64Array, r: Float64Array, shift: Float64Array, out: Float64Array, d: number, k: number): void;
 }
 
-const ABI_VERSION = 7;
+const ABI_VERSION = 8;
 
 /**
  * Crossover sizes (elements of work) below which a kernel runs on js. Measured with
