@@ -125,9 +125,12 @@ function open(d: Box, what: string): TypedArray {
   return d.a;
 }
 
-/** Registers the fake device as 'cuda' unless a real one is there; returns it, or null. */
+/** Registers the fake device as 'cuda' unless a real one is there; returns it (also when already registered), or null. */
 export function installFakeDevice(): FakeDevice | null {
-  if (ENGINE.backendNames().includes('cuda')) return null;
+  if (ENGINE.backendNames().includes('cuda')) {
+    const b = ENGINE.getBackend('cuda');
+    return b instanceof FakeDevice ? b : null;
+  }
   const d = new FakeDevice();
   ENGINE.register(d as Backend);
   return d;

@@ -386,8 +386,9 @@ const GAUSS_CASES: GradCase[] = [...gaussCases([2, 3], [2, 3]), ...gaussCases([2
 function mvnCases(sl: Shape, sL: Shape): GradCase[] {
   const k = V.key(17);
   const d = sL[sL.length - 1];
-  const sign = V.tensor(Array.from({ length: d }, (_, i) => (i === 1 ? -1.5 : 1.5)));
-  const inputs = (): Tensor[] => [uniform(sl, -2, 2), V.add(uniform(sL, -0.5, 0.5), V.diagEmbed(sign))];
+  // Made per call, on the backend active then (a tensor made at import would live on another device).
+  const sign = (): Tensor => V.tensor(Array.from({ length: d }, (_, i) => (i === 1 ? -1.5 : 1.5)));
+  const inputs = (): Tensor[] => [uniform(sl, -2, 2), V.add(uniform(sL, -0.5, 0.5), V.diagEmbed(sign()))];
   const shapes = `[${sl.join(',')}] with [${sL.join(',')}]`;
   return [
     { kernel: 'mvnReparam', name: `mvnReparam z, ${shapes}`, inputs, fn: ([m, l]) => V.mvnReparam(m, l, k)[0] },

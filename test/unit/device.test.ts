@@ -3,7 +3,7 @@
  * storage, registered as 'cuda' when no real one is): copies both ways, pytrees, gradients that
  * flow back across the copy, the default device, and the errors.
  */
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   add,
   BackendError,
@@ -37,9 +37,14 @@ describe('toDevice without a GPU backend', () => {
 
 describe('toDevice / toHost', () => {
   let fake: ReturnType<typeof installFakeDevice> = null;
+  let prev = 'js';
   beforeAll(() => {
     fake = installFakeDevice();
+    // These tests start from host tensors (npm run test:fake-device makes 'cuda' the active backend).
+    prev = getBackend();
+    if (prev === 'cuda') setBackend(listBackends().available.includes('cpu') ? 'cpu' : 'js');
   });
+  afterAll(() => setBackend(prev));
   const onGpu = (t: Tensor): boolean => t.device === 'cuda';
 
   it('copies a tensor to the device and back with the same values; a tensor already there is returned as is', () => {
