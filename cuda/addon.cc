@@ -205,6 +205,7 @@ static Key keyArg(const Napi::CallbackInfo& info, size_t i) {
 static Napi::Value typedArray(Napi::Env env, int dt, Napi::ArrayBuffer ab, size_t n) {
   if (dt == F64) return Napi::Float64Array::New(env, n, ab, 0);
   if (dt == F32) return Napi::Float32Array::New(env, n, ab, 0);
+  if (dt == BF16) return Napi::Uint16Array::New(env, n, ab, 0);
   return Napi::Int32Array::New(env, n, ab, 0);
 }
 

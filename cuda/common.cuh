@@ -86,4 +86,13 @@ __device__ __forceinline__ int32_t toInt32(double v) {
   return static_cast<int32_t>(static_cast<uint32_t>(t));
 }
 
+// bfloat16 bits of a float, rounded to nearest even, NaN as 0x7fc0: the js reference's
+// toBfloat16 (ts/core/dtype.ts) and PyTorch's, bit for bit. Its value is exact in float.
+__device__ __forceinline__ uint16_t bf16Bits(float f) {
+  const uint32_t u = __float_as_uint(f);
+  if ((u & 0x7fffffffu) > 0x7f800000u) return 0x7fc0;
+  return (uint16_t)((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
+}
+__device__ __forceinline__ float bf16Value(uint16_t b) { return __uint_as_float((uint32_t)b << 16); }
+
 }  // namespace vi

@@ -311,17 +311,39 @@ __global__ void castK(const A* __restrict__ x, B* __restrict__ out, int64_t n) {
   }
 }
 
+// To bfloat16 bits: through float (float64 rounds twice, as the js reference and PyTorch do).
+template <class A>
+__global__ void toBf16K(const A* __restrict__ x, uint16_t* __restrict__ out, int64_t n) {
+  VI_GRID_LOOP(i, n) out[i] = bf16Bits(float(x[i]));
+}
+
+template <class B>
+__global__ void fromBf16K(const uint16_t* __restrict__ x, B* __restrict__ out, int64_t n) {
+  VI_GRID_LOOP(i, n) {
+    const float v = bf16Value(x[i]);
+    if constexpr (std::is_same_v<B, int32_t>) out[i] = castInt32(double(v));
+    else out[i] = B(v);
+  }
+}
+
 template <class A>
 static void castFrom(int to, const void* x, void* out, int64_t n) {
   const unsigned g = gridFor(n);
   if (to == F32) castK<A, float><<<g, THREADS, 0, stream()>>>((const A*)x, (float*)out, n);
   else if (to == F64) castK<A, double><<<g, THREADS, 0, stream()>>>((const A*)x, (double*)out, n);
+  else if (to == BF16) toBf16K<A><<<g, THREADS, 0, stream()>>>((const A*)x, (uint16_t*)out, n);
   else castK<A, int32_t><<<g, THREADS, 0, stream()>>>((const A*)x, (int32_t*)out, n);
 }
 
 void cast(int from, int to, const void* x, void* out, int64_t n) {
   if (n == 0) return;
-  if (from == F32) castFrom<float>(to, x, out, n);
+  const unsigned g = gridFor(n);
+  if (from == BF16) {
+    if (to == F32) fromBf16K<float><<<g, THREADS, 0, stream()>>>((const uint16_t*)x, (float*)out, n);
+    else if (to == F64) fromBf16K<double><<<g, THREADS, 0, stream()>>>((const uint16_t*)x, (double*)out, n);
+    else if (to == BF16) check(cudaMemcpyAsync(out, x, 2 * n, cudaMemcpyDeviceToDevice, stream()), "cast");
+    else fromBf16K<int32_t><<<g, THREADS, 0, stream()>>>((const uint16_t*)x, (int32_t*)out, n);
+  } else if (from == F32) castFrom<float>(to, x, out, n);
   else if (from == F64) castFrom<double>(to, x, out, n);
   else castFrom<int32_t>(to, x, out, n);
   checkLaunch("cast");

@@ -14,9 +14,10 @@ namespace vi {
 
 using Dims = std::vector<int64_t>;
 
-enum DType : int { F32 = 0, F64 = 1, I32 = 2 };
+// BF16: bfloat16 storage (the bits, as uint16), taken by cast, matmul and the copies.
+enum DType : int { F32 = 0, F64 = 1, I32 = 2, BF16 = 3 };
 
-inline size_t dtypeBytes(int dt) { return dt == F64 ? 8 : 4; }
+inline size_t dtypeBytes(int dt) { return dt == F64 ? 8 : dt == BF16 ? 2 : 4; }
 
 #ifdef __CUDACC__
 #define VI_HOST_DEVICE __host__ __device__
@@ -71,6 +72,7 @@ void cumsum(bool reverse, int dt, const void* x, void* out, int64_t outer, int64
 // broadcast) over `batch` (the output's batch shape).
 void matmul(int dt, const void* a, const void* b, void* out, const Dims& batch, const Dims& aBatch, const Dims& bBatch,
             int64_t m, int64_t n, int64_t k, bool transA, bool transB);
+// dt BF16: bfloat16 operands, float32 accumulation and output (out is float*).
 // float32 matrix products: 0 full float32, 1 TF32 tensor cores, 2 bfloat16 inputs, float32 accumulation.
 void setMatmulPrecision(int mode);
 

@@ -55,22 +55,28 @@ static __nv_bfloat16* toBF16(const float* x, int64_t n) {
   return out;
 }
 
-// C = A·B with bfloat16 copies of A and B (elements [0, nA) and [0, nB) of each) and float32
-// accumulation and output: the tensor-core path for float32 tensors when the user allows it.
+// C = A·B over bfloat16 operands with float32 accumulation and output (tensor cores).
+static void gemmStoredBF16(const __nv_bfloat16* a16, const __nv_bfloat16* b16, float* c, int64_t m, int64_t n, int64_t k,
+                           bool transA, bool transB, int64_t strideA, int64_t strideB, int64_t count) {
+  const int lda = (int)(transA ? m : k);
+  const int ldb = (int)(transB ? k : n);
+  const float one = 1, zero = 0;
+  checkBlas(cublasGemmStridedBatchedEx(handle(), transB ? CUBLAS_OP_T : CUBLAS_OP_N, transA ? CUBLAS_OP_T : CUBLAS_OP_N,
+                                       (int)n, (int)m, (int)k, &one, b16, CUDA_R_16BF, ldb, strideB, a16, CUDA_R_16BF, lda,
+                                       strideA, &zero, c, CUDA_R_32F, (int)n, m * n, (int)count, CUBLAS_COMPUTE_32F,
+                                       CUBLAS_GEMM_DEFAULT),
+            "matmul (bfloat16)");
+}
+
+// The same with bfloat16 copies of float32 A and B (elements [0, nA) and [0, nB) of each): the
+// tensor-core path for float32 tensors when the user allows it.
 static void gemmBF16(const float* a, const float* b, float* c, int64_t m, int64_t n, int64_t k, bool transA,
                      bool transB, int64_t strideA, int64_t strideB, int64_t count, int64_t nA, int64_t nB) {
   __nv_bfloat16* a16 = toBF16(a, nA);
   __nv_bfloat16* b16 = toBF16(b, nB);
-  const int lda = (int)(transA ? m : k);
-  const int ldb = (int)(transB ? k : n);
-  const float one = 1, zero = 0;
-  const cublasStatus_t s = cublasGemmStridedBatchedEx(
-      handle(), transB ? CUBLAS_OP_T : CUBLAS_OP_N, transA ? CUBLAS_OP_T : CUBLAS_OP_N, (int)n, (int)m, (int)k, &one,
-      b16, CUDA_R_16BF, ldb, strideB, a16, CUDA_R_16BF, lda, strideA, &zero, c, CUDA_R_32F, (int)n, m * n, (int)count,
-      CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT);
+  gemmStoredBF16(a16, b16, c, m, n, k, transA, transB, strideA, strideB, count);
   releaseScratch(a16, sizeof(__nv_bfloat16) * nA);
   releaseScratch(b16, sizeof(__nv_bfloat16) * nB);
-  checkBlas(s, "matmul (bfloat16)");
 }
 
 template <class T>
@@ -92,20 +98,21 @@ static void gemmBatched(const T* a, const T* b, T* c, int64_t m, int64_t n, int6
   checkBlas(s, "matmul");
 }
 
-template <class T>
-static void matmulT(const T* a, const T* b, T* out, const Dims& batch, const Dims& aB, const Dims& bB, int64_t m,
-                    int64_t n, int64_t k, bool transA, bool transB) {
+// Offsets (in matrices) of each batch's A and B; when they step evenly, one strided call does all.
+struct Batches {
   int64_t count = 1;
-  for (auto d : batch) count *= d;
-  if (count == 0 || m == 0 || n == 0) return;
-  if (k == 0) {
-    check(cudaMemsetAsync(out, 0, sizeof(T) * count * m * n, stream()), "matmul (k = 0)");
-    return;
-  }
-  // Offsets of each batch's A and B in matrices; when they step evenly one strided call does all.
-  std::vector<int64_t> offA(count), offB(count);
+  std::vector<int64_t> offA, offB;
+  bool even = true;
+  int64_t da = 0, db = 0;
+};
+
+static Batches batchesOf(const Dims& batch, const Dims& aB, const Dims& bB) {
+  Batches p;
+  for (auto d : batch) p.count *= d;
+  p.offA.resize(p.count);
+  p.offB.resize(p.count);
   const int r = (int)batch.size();
-  for (int64_t i = 0; i < count; i++) {
+  for (int64_t i = 0; i < p.count; i++) {
     int64_t rem = i, oa = 0, ob = 0;
     for (int d = r - 1; d >= 0; d--) {
       const int64_t q = rem / batch[d], idx = rem - q * batch[d];
@@ -113,12 +120,48 @@ static void matmulT(const T* a, const T* b, T* out, const Dims& batch, const Dim
       oa += idx * aB[d];
       ob += idx * bB[d];
     }
-    offA[i] = oa;
-    offB[i] = ob;
+    p.offA[i] = oa;
+    p.offB[i] = ob;
   }
-  bool even = true;
-  const int64_t da = count > 1 ? offA[1] - offA[0] : 0, db = count > 1 ? offB[1] - offB[0] : 0;
-  for (int64_t i = 1; i < count && even; i++) even = offA[i] - offA[i - 1] == da && offB[i] - offB[i - 1] == db;
+  p.da = p.count > 1 ? p.offA[1] - p.offA[0] : 0;
+  p.db = p.count > 1 ? p.offB[1] - p.offB[0] : 0;
+  for (int64_t i = 1; i < p.count && p.even; i++)
+    p.even = p.offA[i] - p.offA[i - 1] == p.da && p.offB[i] - p.offB[i - 1] == p.db;
+  return p;
+}
+
+// Products over bfloat16 storage: float32 accumulation into a float32 result.
+static void matmulStoredBF16(const __nv_bfloat16* a, const __nv_bfloat16* b, float* out, const Dims& batch, const Dims& aB,
+                             const Dims& bB, int64_t m, int64_t n, int64_t k, bool transA, bool transB) {
+  const Batches p = batchesOf(batch, aB, bB);
+  if (p.count == 0 || m == 0 || n == 0) return;
+  if (k == 0) {
+    check(cudaMemsetAsync(out, 0, sizeof(float) * p.count * m * n, stream()), "matmul (k = 0)");
+    return;
+  }
+  const int64_t ma = m * k, mb = k * n;
+  if (p.even) {
+    gemmStoredBF16(a + p.offA[0] * ma, b + p.offB[0] * mb, out, m, n, k, transA, transB, p.da * ma, p.db * mb, p.count);
+    return;
+  }
+  for (int64_t i = 0; i < p.count; i++)
+    gemmStoredBF16(a + p.offA[i] * ma, b + p.offB[i] * mb, out + i * m * n, m, n, k, transA, transB, 0, 0, 1);
+}
+
+template <class T>
+static void matmulT(const T* a, const T* b, T* out, const Dims& batch, const Dims& aB, const Dims& bB, int64_t m,
+                    int64_t n, int64_t k, bool transA, bool transB) {
+  const Batches p = batchesOf(batch, aB, bB);
+  const int64_t count = p.count;
+  if (count == 0 || m == 0 || n == 0) return;
+  if (k == 0) {
+    check(cudaMemsetAsync(out, 0, sizeof(T) * count * m * n, stream()), "matmul (k = 0)");
+    return;
+  }
+  const std::vector<int64_t>& offA = p.offA;
+  const std::vector<int64_t>& offB = p.offB;
+  const bool even = p.even;
+  const int64_t da = p.da, db = p.db;
   const int64_t ma = m * k, mb = k * n;
   if constexpr (std::is_same_v<T, float>) {
     if (gPrecision == 2) {
@@ -145,7 +188,9 @@ static void matmulT(const T* a, const T* b, T* out, const Dims& batch, const Dim
 
 void matmul(int dt, const void* a, const void* b, void* out, const Dims& batch, const Dims& aB, const Dims& bB,
             int64_t m, int64_t n, int64_t k, bool transA, bool transB) {
-  if (dt == F32) matmulT<float>((const float*)a, (const float*)b, (float*)out, batch, aB, bB, m, n, k, transA, transB);
+  if (dt == BF16)
+    matmulStoredBF16((const __nv_bfloat16*)a, (const __nv_bfloat16*)b, (float*)out, batch, aB, bB, m, n, k, transA, transB);
+  else if (dt == F32) matmulT<float>((const float*)a, (const float*)b, (float*)out, batch, aB, bB, m, n, k, transA, transB);
   else if (dt == F64)
     matmulT<double>((const double*)a, (const double*)b, (double*)out, batch, aB, bB, m, n, k, transA, transB);
   else throw std::runtime_error("cuda matmul: int32 is not supported");

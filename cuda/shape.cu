@@ -33,6 +33,7 @@ void stridedCopy(int dt, const void* x, void* out, const Dims& shape, const Dims
   }
   const unsigned g = gridFor(n);
   if (dt == F64) stridedCopyK<int64_t><<<g, THREADS, 0, stream()>>>((const int64_t*)x, (int64_t*)out, n, s, base);
+  else if (dt == BF16) stridedCopyK<uint16_t><<<g, THREADS, 0, stream()>>>((const uint16_t*)x, (uint16_t*)out, n, s, base);
   else stridedCopyK<int32_t><<<g, THREADS, 0, stream()>>>((const int32_t*)x, (int32_t*)out, n, s, base);
   checkLaunch("stridedCopy (transpose/slice/broadcastTo/diagonal)");
 }

@@ -21,7 +21,7 @@ export { valueAndGrad, grad, stopGradient, customGradient } from './core/autodif
 export { tidy, keep, dispose } from './core/memory.js';
 export type { Tree } from './core/tree.js';
 export type { Shape } from './core/shape.js';
-export type { Backend, Device, View } from './backends/backend.js';
+export type { Backend, Device, DeviceGraphs, DeviceKey, View } from './backends/backend.js';
 export type { DocTermMatrix } from './data/docterm.js';
 export * from './ops/index.js';
 export { Key, key, split, foldIn } from './random/key.js';

@@ -18,6 +18,7 @@
  *    n = 1,000 × d = 100 and 4,096 × 1,000, and the end-to-end cost of one small op from JS. PyTorch's figures come from torch_bench.py in the same run.
  */
 import { writeFileSync } from 'node:fs';
+import { toBfloat16 } from '../../ts/core/dtype.js';
 import { jsBackend } from '../../ts/backends/js/index.js';
 import { cudaMissingKernels, loadCudaBackend } from '../../ts/backends/cuda/index.js';
 import type { Backend } from '../../ts/backends/backend.js';
@@ -222,6 +223,18 @@ if (bench) {
     }
   }
   addon.setMatmulPrecision(0);
+  // bfloat16 storage: operands already bfloat16 (as PyTorch's bf16 tensors), float32 result.
+  for (const [m, k, n] of [[128, 784, 512], [512, 784, 512], [1024, 784, 512]]) {
+    const a = { data: cuda.upload(toBfloat16(f32(m * k))), shape: [m, k], dtype: 'bfloat16' as const };
+    const b = { data: cuda.upload(toBfloat16(f32(k * n))), shape: [k, n], dtype: 'bfloat16' as const };
+    const o = { data: cuda.alloc('float32', m * n), shape: [m, n], dtype: 'float32' as const };
+    const ms = time(() => cuda.run('matmul', [a, b], [o], { transA: false, transB: false }), 200);
+    const tflops = (2 * m * k * n) / (ms * 1e-3) / 1e12;
+    const key = `gemm_bf16_stored_${m}x${k}x${n}`;
+    results[key] = tflops;
+    console.log(`  ${key}: ${(ms * 1000).toFixed(1)} us, ${tflops.toFixed(1)} TFLOP/s`);
+    for (const t of [a, b, o]) cuda.free(t.data);
+  }
   {
     const n = 64 * 2 ** 20;
     const x = { data: cuda.upload(f32(n)), shape: [n], dtype: 'float32' as const };

@@ -5,7 +5,7 @@
  * `compareOutputs` (per-dtype tolerances). Imports nothing from vitest, so plain node scripts
  * (the CUDA checks) can reuse it.
  */
-import { allocArray, type DType, type TypedArray } from '../../ts/core/dtype.js';
+import { allocArray, toBfloat16, type DType, type TypedArray } from '../../ts/core/dtype.js';
 import { sizeOf } from '../../ts/core/shape.js';
 import type { Backend } from '../../ts/backends/backend.js';
 import {
@@ -50,6 +50,7 @@ export const DEFAULT_TOL: Record<DType, Tol> = {
   float64: { rtol: 1e-10, atol: 1e-10 },
   float32: { rtol: 1e-4, atol: 1e-4 },
   int32: { rtol: 0, atol: 0 },
+  bfloat16: { rtol: 0, atol: 0 },
 };
 
 /** Looser float32 tolerance for the special functions (native float32 versions may differ more). */
@@ -84,9 +85,10 @@ export class Gen {
   }
   /** A tensor of `shape` whose elements come from `f`. */
   tensor(dtype: DType, shape: number[], f: (g: Gen, i: number) => number): InputSpec {
-    const data = allocArray(dtype, sizeOf(shape));
-    for (let i = 0; i < data.length; i++) data[i] = f(this, i);
-    return { dtype, shape, data };
+    // bfloat16 storage holds bits: the values are rounded into it.
+    const values = dtype === 'bfloat16' ? new Float64Array(sizeOf(shape)) : allocArray(dtype, sizeOf(shape));
+    for (let i = 0; i < values.length; i++) values[i] = f(this, i);
+    return { dtype, shape, data: dtype === 'bfloat16' ? toBfloat16(values) : values };
   }
   /** Uniform floats in [lo, hi) (int32: integers in [lo, hi]). */
   range(dtype: DType, shape: number[], lo: number, hi: number): InputSpec {
@@ -302,6 +304,15 @@ const castCases: Builder<'cast'> = (g) => {
   // float → int32 truncates toward zero, saturates out of range and maps NaN to 0.
   const edge = [2.5, -2.5, 0.99, -0.99, 1e10, -1e10, Infinity, -Infinity, NaN, 2147483647.5, -2147483648.5];
   for (const from of FLOATS) out.push(mk('cast', `${from}→int32 saturating`, [g.tensor(from, [edge.length], (_, i) => edge[i])], { dtype: 'int32' }));
+  // bfloat16 storage: rounding to nearest even (ties, overflow, NaN) and back, exactly.
+  const ties = [1 + 2 ** -8, 1 + 3 * 2 ** -8, -(1 + 2 ** -8), 3.39e38, 1e39, -1e39, 1e-40, Infinity, -Infinity, NaN, -0];
+  for (const from of ['float64', 'float32', 'int32'] as DType[]) {
+    out.push(mk('cast', `${from}→bfloat16 [3,4]`, [g.range(from, [3, 4], -100, 100)], { dtype: 'bfloat16' }));
+    out.push(mk('cast', `bfloat16→${from} [3,4]`, [g.range('bfloat16', [3, 4], -100, 100)], { dtype: from }));
+  }
+  for (const from of FLOATS) out.push(mk('cast', `${from}→bfloat16 ties, overflow, NaN`, [g.tensor(from, [ties.length], (_, i) => ties[i])], { dtype: 'bfloat16' }));
+  out.push(mk('cast', 'float32→bfloat16 large', [g.range('float32', LARGE, -1e6, 1e6)], { dtype: 'bfloat16' }));
+  out.push(mk('cast', 'bfloat16→bfloat16 empty', [g.range('bfloat16', [0], -1, 1)], { dtype: 'bfloat16' }));
   return out;
 };
 
@@ -340,6 +351,13 @@ const matmulCases: Builder<'matmul'> = (g) => {
     out.push(mk('matmul', `${dt} vector-shaped [1,4]·[4,1]`, [m(dt, [1, 4]), m(dt, [4, 1])], { transA: false, transB: false }));
     out.push(mk('matmul', `${dt} large 256x256`, [m(dt, [256, 256]), m(dt, [256, 256])], { transA: false, transB: false }));
   }
+  // bfloat16 storage: float32 accumulation and result.
+  for (const [transA, transB] of [[false, false], [true, false], [false, true], [true, true]]) {
+    const a = transA ? [4, 3] : [3, 4];
+    const b = transB ? [5, 4] : [4, 5];
+    out.push(mk('matmul', `bfloat16 batch broadcast transA=${transA} transB=${transB}`, [m('bfloat16', [2, 1, ...a]), m('bfloat16', [3, ...b])], { transA, transB }));
+  }
+  out.push(mk('matmul', 'bfloat16 large 256x256', [m('bfloat16', [256, 256]), m('bfloat16', [256, 256])], { transA: false, transB: false }));
   return out;
 };
 
@@ -508,7 +526,7 @@ const KEYS: [number, number][] = [
 ];
 
 /** Rejection samplers: an ulp of libm difference can move an accept/reject edge, so a touch looser. */
-const RANDOM_TOL: Record<DType, Tol> = { float64: { rtol: 1e-8, atol: 1e-8 }, float32: { rtol: 1e-4, atol: 1e-4 }, int32: EXACT };
+const RANDOM_TOL: Record<DType, Tol> = { float64: { rtol: 1e-8, atol: 1e-8 }, float32: { rtol: 1e-4, atol: 1e-4 }, int32: EXACT, bfloat16: EXACT };
 
 const randomBuilders: { [N in 'randomBits' | 'randomUniform' | 'randomNormal' | 'randomGamma' | 'randomPoisson']: Builder<N> } = {
   randomBits: () =>

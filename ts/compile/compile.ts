@@ -139,7 +139,9 @@ function lowerOnce<A extends unknown[], R>(fn: (...args: A) => R, args: A, opts:
   });
   optimize(g);
   const fp = `${fingerprint(g)}|${flatten(template).sig}`;
-  const plan = backend.device !== 'cpu' || opts.backendCalls ? buildDevicePlan(g, backend, { graphs: opts.graphs }) : (buildPlan(g, { largeThreshold: opts.largeThreshold, backend }) as Plan<unknown>);
+  // Generated code works on float and int32 arrays; a graph with bfloat16 storage replays as backend calls.
+  const calls = backend.device !== 'cpu' || opts.backendCalls || g.values.some((v) => v.dtype === 'bfloat16');
+  const plan = calls ? buildDevicePlan(g, backend, { graphs: opts.graphs }) : (buildPlan(g, { largeThreshold: opts.largeThreshold, backend }) as Plan<unknown>);
   return { plan, template, numInputs: flat.tensors.length, numKeys: flat.keys.length, outputKeys: g.outputKeys, backend, fingerprint: fp, signature: flat.sig };
 }
 

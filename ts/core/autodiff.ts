@@ -4,7 +4,7 @@
  */
 import { GRADS } from '../grads/index.js';
 import { onesLike, zerosLike } from '../ops/creation.js';
-import { add } from '../ops/elementwise.js';
+import { add, cast } from '../ops/elementwise.js';
 import { ENGINE, Tape, type TapeEntry } from './engine.js';
 import { ShapeError, DTypeError, fmtShape, VarinfError } from './errors.js';
 import { Tensor } from './tensor.js';
@@ -41,10 +41,16 @@ function backward(tape: Tape, out: Tensor, seed: Tensor): Map<number, Tensor> {
       if (dx.shape.length !== x.shape.length || dx.shape.some((d, j) => d !== x.shape[j]))
         throw new ShapeError(`gradient of ${entry.name}: input ${i} has shape ${fmtShape(x.shape)} but its gradient ${fmtShape(dx.shape)}`);
       const prev = grads.get(x.id);
-      grads.set(x.id, prev === undefined ? dx : add(prev, dx));
+      grads.set(x.id, prev === undefined ? dx : accumulate(prev, dx));
     }
   }
   return grads;
+}
+
+/** The sum of two cotangents of one input; bfloat16 ones (storage only) are added in float32. */
+function accumulate(a: Tensor, b: Tensor): Tensor {
+  if (a.dtype !== 'bfloat16') return add(a, b);
+  return cast(add(cast(a, 'float32'), cast(b, 'float32')), 'bfloat16');
 }
 
 function applyRule(entry: TapeEntry, dys: Tensor[]): readonly (Tensor | null)[] {

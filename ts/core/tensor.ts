@@ -1,5 +1,5 @@
 import type { Backend, Device } from '../backends/backend.js';
-import type { DType, TypedArray } from './dtype.js';
+import { fromBfloat16, type DType, type TypedArray } from './dtype.js';
 import type { Shape } from './shape.js';
 
 /** Storage shared by a tensor and its views (reshape), freed when the last holder disposes it. */
@@ -70,20 +70,28 @@ export class Tensor {
     return this.buf;
   }
 
-  /** A copy of the elements as a typed array (blocks until device work is done). */
+  /**
+   * A copy of the elements as a typed array (blocks until device work is done); a bfloat16
+   * tensor's values come as a Float32Array (exact).
+   */
   dataSync(): TypedArray {
     if (readHook.onRead !== null) readHook.onRead(this, 'dataSync');
+    return valuesOf(this.storageSync());
+  }
+
+  /** @internal A copy of the storage: the elements, or a bfloat16 tensor's bits (Uint16Array). */
+  storageSync(): TypedArray {
     const b = this.live();
     const a = b.backend.readSync(b.data, this.dtype, this.size);
     return b.backend.device === 'cpu' ? a.slice() : a;
   }
 
-  /** A copy of the elements, awaiting device work without blocking the event loop. */
+  /** A copy of the elements, awaiting device work without blocking the event loop (bfloat16: a Float32Array). */
   async data(): Promise<TypedArray> {
     if (readHook.onRead !== null) readHook.onRead(this, 'data');
     const b = this.live();
     const a = await b.backend.read(b.data, this.dtype, this.size);
-    return b.backend.device === 'cpu' ? a.slice() : a;
+    return valuesOf(b.backend.device === 'cpu' ? a.slice() : a);
   }
 
   /** The value of a one-element tensor as a number. */
@@ -91,7 +99,7 @@ export class Tensor {
     if (this.size !== 1) throw new Error(`item: tensor has shape [${this.shape.join(', ')}], not one element`);
     if (readHook.onRead !== null) readHook.onRead(this, 'item');
     const b = this.live();
-    return b.backend.readSync(b.data, this.dtype, 1)[0];
+    return valuesOf(b.backend.readSync(b.data, this.dtype, 1))[0];
   }
 
   /** The elements as nested arrays of numbers. */
@@ -134,4 +142,9 @@ export class Tensor {
 export function hostView(t: Tensor): TypedArray {
   const b = t.live();
   return b.backend.readSync(b.data, t.dtype, t.size);
+}
+
+/** The values of host storage: bfloat16 bits become a Float32Array, other arrays are returned as they are. */
+function valuesOf(a: TypedArray): TypedArray {
+  return a instanceof Uint16Array ? fromBfloat16(a) : a;
 }

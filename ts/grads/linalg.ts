@@ -5,7 +5,7 @@
  * Cholesky decomposition", eq. 10, applied with triangular solves instead of inverses.
  */
 import type { Tensor } from '../core/tensor.js';
-import { add, mul, neg, sub } from '../ops/elementwise.js';
+import { add, cast, mul, neg, sub } from '../ops/elementwise.js';
 import { diagEmbed, diagonal, matmul, tril, triangularSolve } from '../ops/linalg.js';
 import { transpose, unbroadcast } from '../ops/shape.js';
 import type { GradTable } from './rule.js';
@@ -28,10 +28,14 @@ function phi(x: Tensor): Tensor {
 export const LINALG_GRADS: GradTable = {
   // C = op(A)·op(B): d op(A) = dC·op(B)ᵀ, d op(B) = op(A)ᵀ·dC, transposed back where op
   // transposes, then summed over the batch axes that broadcasting added.
-  matmul: ([dc], [a, b], _, { transA, transB }) => {
-    const da = transA ? matmul(b, dc, { transA: transB, transB: true }) : matmul(dc, b, { transB: !transB });
-    const db = transB ? matmul(dc, a, { transA: true, transB: transA }) : matmul(a, dc, { transA: !transA });
-    return [unbroadcast(da, a.shape), unbroadcast(db, b.shape)];
+  // bfloat16 operands (storage for products): the cotangents are formed in float32 and rounded
+  // back to bfloat16, the operands' dtype (a cast before the product carries them on in float32).
+  matmul: ([dc], [a0, b0], _, { transA, transB }) => {
+    const low = a0.dtype === 'bfloat16';
+    const [a, b] = low ? [cast(a0, 'float32'), cast(b0, 'float32')] : [a0, b0];
+    const da = unbroadcast(transA ? matmul(b, dc, { transA: transB, transB: true }) : matmul(dc, b, { transB: !transB }), a.shape);
+    const db = unbroadcast(transB ? matmul(dc, a, { transA: true, transB: transA }) : matmul(a, dc, { transA: !transA }), b.shape);
+    return low ? [cast(da, 'bfloat16'), cast(db, 'bfloat16')] : [da, db];
   },
   // Ā = L⁻ᵀ Φ(Lᵀ L̄) L⁻¹, symmetrized: the gradient with respect to a symmetric A, so it does not
   // depend on which triangle of A the kernel reads.

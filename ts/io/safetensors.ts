@@ -11,8 +11,8 @@ import { ShapeError, ValueError } from '../core/errors.js';
 import { sizeOf } from '../core/shape.js';
 import { Tensor } from '../core/tensor.js';
 
-const CODES: Record<DType, string> = { float64: 'F64', float32: 'F32', int32: 'I32' };
-const DTYPES: Record<string, DType> = { F64: 'float64', F32: 'float32', I32: 'int32' };
+const CODES: Record<DType, string> = { float64: 'F64', float32: 'F32', int32: 'I32', bfloat16: 'BF16' };
+const DTYPES: Record<string, DType> = { F64: 'float64', F32: 'float32', I32: 'int32', BF16: 'bfloat16' };
 
 /** Flattens a pytree to dotted names. */
 export function flattenTree(tree: unknown, prefix = '', out: Record<string, Tensor> = {}): Record<string, Tensor> {
@@ -32,7 +32,7 @@ export function toSafetensors(tree: unknown, metadata: Record<string, string> = 
   const parts: Uint8Array[] = [];
   for (const name of Object.keys(flat).sort()) {
     const t = flat[name];
-    const data = t.dataSync();
+    const data = t.storageSync();
     const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
     header[name] = { dtype: CODES[t.dtype], shape: t.shape, data_offsets: [offset, offset + bytes.length] };
     parts.push(bytes);
@@ -68,7 +68,7 @@ export function fromSafetensors(bytes: Uint8Array): { tensors: Record<string, Te
       continue;
     }
     const dtype = DTYPES[info.dtype];
-    if (dtype === undefined) throw new ValueError(`fromSafetensors: tensor '${name}' has dtype ${info.dtype}; supported: F64, F32, I32`);
+    if (dtype === undefined) throw new ValueError(`fromSafetensors: tensor '${name}' has dtype ${info.dtype}; supported: F64, F32, I32, BF16`);
     const [b, e] = info.data_offsets;
     const size = sizeOf(info.shape);
     const arr = allocArray(dtype, size);

@@ -130,13 +130,28 @@ function intIndices(op: string, x: TensorInfo, arg = 'indices'): void {
 
 const SPECS: { [N in KernelName]?: KernelSpec<N> } = {};
 
+/** Kernels that take or make bfloat16, a storage dtype for matrix products; the rest ask for a cast. */
+const BF16_KERNELS: ReadonlySet<string> = new Set(['cast', 'matmul', 'reshape', 'transpose', 'slice', 'concat', 'broadcastTo']);
+
+function bf16Error(name: string, what: string): DTypeError {
+  return new DTypeError(`${name}: ${what} is bfloat16, a storage dtype for matrix products (cast, matmul, reshape, transpose, slice, concat and broadcastTo take it); cast to float32 first`);
+}
+
 function def<N extends KernelName>(
   name: N,
   arity: number,
   differentiable: boolean,
   infer: (inputs: readonly TensorInfo[], attrs: KernelAttrs[N]) => TensorInfo[],
 ): void {
-  (SPECS as Record<string, KernelSpec>)[name] = { name, arity, differentiable, infer } as unknown as KernelSpec;
+  const checked = BF16_KERNELS.has(name)
+    ? infer
+    : (inputs: readonly TensorInfo[], attrs: KernelAttrs[N]): TensorInfo[] => {
+        for (let i = 0; i < inputs.length; i++) if (inputs[i].dtype === 'bfloat16') throw bf16Error(name, `input ${i}`);
+        const outs = infer(inputs, attrs);
+        for (const o of outs) if (o.dtype === 'bfloat16') throw bf16Error(name, 'the requested output dtype');
+        return outs;
+      };
+  (SPECS as Record<string, KernelSpec>)[name] = { name, arity, differentiable, infer: checked } as unknown as KernelSpec;
 }
 
 for (const op of UNARY_OPS) {
@@ -228,7 +243,8 @@ def('matmul', 2, true, ([a, b], { transA, transB }) => {
     ka === kb,
     `inner dimensions differ: a ${fmtShape(a.shape)}${transA ? 'ᵀ' : ''} has ${ka} columns, b ${fmtShape(b.shape)}${transB ? 'ᵀ' : ''} has ${kb} rows`,
   );
-  return [{ shape: [...broadcastShapes('matmul', ba, bb), m, n], dtype: a.dtype }];
+  // bfloat16 operands multiply with float32 accumulation into a float32 result.
+  return [{ shape: [...broadcastShapes('matmul', ba, bb), m, n], dtype: a.dtype === 'bfloat16' ? 'float32' : a.dtype }];
 });
 
 function squareMat(op: string, x: TensorInfo, arg: string): void {

@@ -1,5 +1,5 @@
 /** Creating tensors: from data, filled, ranges, identity. */
-import { allocArray, type DType, type TypedArray } from '../core/dtype.js';
+import { allocArray, toBfloat16, type DType, type TypedArray } from '../core/dtype.js';
 import { ENGINE } from '../core/engine.js';
 import { ShapeError, ValueError, fmtShape } from '../core/errors.js';
 import { checkShape, sizeOf, type Shape } from '../core/shape.js';
@@ -42,7 +42,7 @@ export function tensor(values: NestedArray | TypedArray | readonly number[], sha
   if (sizeOf(s) !== flat.length)
     throw new ShapeError(`tensor: ${flat.length} values do not fill shape ${fmtShape(s)} (${sizeOf(s)} elements)`);
   const dt = dtype ?? 'float64';
-  const data = ArrayBuffer.isView(flat) && !shape && (flat as TypedArray) instanceof arrayClass(dt) ? (flat as TypedArray) : copyInto(dt, flat);
+  const data = dt !== 'bfloat16' && ArrayBuffer.isView(flat) && !shape && (flat as TypedArray) instanceof arrayClass(dt) ? (flat as TypedArray) : copyInto(dt, flat);
   return ENGINE.fromArray(data, s.slice());
 }
 
@@ -50,7 +50,13 @@ function arrayClass(dt: DType): typeof Float64Array | typeof Float32Array | type
   return dt === 'float64' ? Float64Array : dt === 'float32' ? Float32Array : Int32Array;
 }
 
+/** What storage holds for `value`: the value, or its bfloat16 bits. */
+function stored(dt: DType, value: number): number {
+  return dt === 'bfloat16' ? toBfloat16([value])[0] : value;
+}
+
 function copyInto(dt: DType, src: ArrayLike<number>): TypedArray {
+  if (dt === 'bfloat16') return toBfloat16(src);
   const a = allocArray(dt, src.length);
   for (let i = 0; i < src.length; i++) a[i] = src[i];
   return a;
@@ -58,8 +64,7 @@ function copyInto(dt: DType, src: ArrayLike<number>): TypedArray {
 
 /** A rank-0 tensor. */
 export function scalar(value: number, dtype: DType = 'float64'): Tensor {
-  const a = allocArray(dtype, 1);
-  a[0] = value;
+  const a = copyInto(dtype, [value]);
   return ENGINE.fromArray(a, []);
 }
 
@@ -67,7 +72,7 @@ export function scalar(value: number, dtype: DType = 'float64'): Tensor {
 export function full(shape: Shape, value: number, dtype: DType = 'float64'): Tensor {
   checkShape('full', shape);
   const a = allocArray(dtype, sizeOf(shape));
-  if (value !== 0) a.fill(value);
+  if (value !== 0) a.fill(stored(dtype, value));
   return ENGINE.fromArray(a, shape.slice());
 }
 
@@ -82,7 +87,7 @@ export function ones(shape: Shape, dtype: DType = 'float64'): Tensor {
 /** A tensor of x's shape and dtype filled with `value`, on x's device (a GPU tensor's stays there). */
 function fullLike(x: Tensor, value: number): Tensor {
   const a = allocArray(x.dtype, x.size);
-  if (value !== 0) a.fill(value);
+  if (value !== 0) a.fill(stored(x.dtype, value));
   const b = x.backend;
   return b.device === 'cpu' ? ENGINE.fromArray(a, x.shape.slice()) : ENGINE.fromArray(a, x.shape.slice(), b);
 }
@@ -103,24 +108,24 @@ export function arange(start: number, stop?: number, step = 1, dtype: DType = 'f
   }
   if (step === 0) throw new ValueError('arange: step must be non-zero');
   const n = Math.max(0, Math.ceil((stop - start) / step));
-  const a = allocArray(dtype, n);
+  const a = new Float64Array(n);
   for (let i = 0; i < n; i++) a[i] = start + i * step;
-  return ENGINE.fromArray(a, [n]);
+  return ENGINE.fromArray(copyInto(dtype, a), [n]);
 }
 
 /** `num` evenly spaced points from `start` to `stop` inclusive. */
 export function linspace(start: number, stop: number, num: number, dtype: DType = 'float64'): Tensor {
   if (!Number.isInteger(num) || num < 0) throw new ValueError(`linspace: num must be a non-negative integer, got ${num}`);
-  const a = allocArray(dtype, num);
+  const a = new Float64Array(num);
   const step = num > 1 ? (stop - start) / (num - 1) : 0;
   for (let i = 0; i < num; i++) a[i] = start + i * step;
-  return ENGINE.fromArray(a, [num]);
+  return ENGINE.fromArray(copyInto(dtype, a), [num]);
 }
 
 /** The n×n identity. */
 export function eye(n: number, dtype: DType = 'float64'): Tensor {
   const a = allocArray(dtype, n * n);
-  for (let i = 0; i < n; i++) a[i * n + i] = 1;
+  for (let i = 0; i < n; i++) a[i * n + i] = stored(dtype, 1);
   return ENGINE.fromArray(a, [n, n]);
 }
 
@@ -142,9 +147,7 @@ function deviceScalar(x: number, like: Tensor): Tensor {
       deviceConstants.delete(oldest);
       c.dispose();
     }
-    const a = allocArray(like.dtype, 1);
-    a[0] = x;
-    t = ENGINE.keep(ENGINE.fromArray(a, [], backend));
+    t = ENGINE.keep(ENGINE.fromArray(copyInto(like.dtype, [x]), [], backend));
     deviceConstants.set(k, t);
   }
   return ENGINE.toBackend(t, backend);

@@ -16,7 +16,7 @@ export interface AffineFlowOptions {
   gate?: 'exp' | 'sigmoid';
   /** Run the 'exp' step backwards (MAF's density direction); default false. */
   inverse?: boolean;
-  /** [d]: non-zero entries are transformed, zeros pass x through (a coupling layer); default all transformed. */
+  /** Shape `[d]`: non-zero entries are transformed, zeros pass x through (a coupling layer); default all transformed. */
   mask?: Tensor | readonly number[];
 }
 

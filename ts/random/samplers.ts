@@ -41,7 +41,7 @@ function checkFloatDType(fn: string, dtype: unknown, arg = 'dtype'): FloatDType 
 function pickDType(fn: string, dtype: FloatDType | undefined, params: readonly unknown[]): FloatDType {
   if (dtype !== undefined) return checkFloatDType(fn, dtype);
   // An int32 tensor parameter is reported by `param`, which names it.
-  for (const p of params) if (p instanceof Tensor && p.dtype !== 'int32') return p.dtype;
+  for (const p of params) if (p instanceof Tensor && (p.dtype === 'float32' || p.dtype === 'float64')) return p.dtype;
   return 'float64';
 }
 

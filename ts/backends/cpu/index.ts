@@ -516,7 +516,8 @@ class CpuBackend implements Backend<TypedArray> {
     return this.kernels[name] !== undefined;
   }
   run<N extends KernelName>(name: N, ins: readonly CpuView[], outs: readonly CpuView[], attrs: KernelAttrs[N]): void {
-    const k = this.kernels[name] as CpuKernel<N> | undefined;
+    // bfloat16 (bits in a Uint16Array) is the js reference's: the addon's kernels take float and int32 arrays.
+    const k = (hasBf16(ins) || hasBf16(outs) ? JS_KERNELS[name] : this.kernels[name]) as CpuKernel<N> | undefined;
     if (k === undefined) throw new Error(`cpu backend: kernel '${name}' is not implemented`);
     k(ins, outs, attrs);
   }
@@ -562,4 +563,9 @@ export function loadCpuBackend(): LoadResult {
   } catch (e) {
     return { reason: `loading the native addon failed: ${e instanceof Error ? e.message : String(e)}` };
   }
+}
+
+function hasBf16(views: readonly CpuView[]): boolean {
+  for (const v of views) if (v.dtype === 'bfloat16') return true;
+  return false;
 }

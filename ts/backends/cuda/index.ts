@@ -107,8 +107,8 @@ export interface CudaAddon {
   rqSplineGrad(dt: number, x: H, w: H, h: H, d: H, dy: H, dlogdet: H, dx: H, dw: H, dh: H, dd: H, meta: Dims, k: number, bound: number, inverse: boolean): void;
 }
 
-const DT: Record<DType, number> = { float32: 0, float64: 1, int32: 2 };
-const BYTES: Record<DType, number> = { float32: 4, float64: 8, int32: 4 };
+const DT: Record<DType, number> = { float32: 0, float64: 1, int32: 2, bfloat16: 3 };
+const BYTES: Record<DType, number> = { float32: 4, float64: 8, int32: 4, bfloat16: 2 };
 
 function prod(xs: readonly number[]): number {
   let p = 1;

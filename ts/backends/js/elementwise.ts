@@ -1,5 +1,5 @@
 /** Elementwise kernels of the js reference backend: unary, binary with broadcasting, compare, where. */
-import type { TypedArray } from '../../core/dtype.js';
+import { fromBfloat16, toBfloat16, type TypedArray } from '../../core/dtype.js';
 import { broadcastStrides, type Shape } from '../../core/shape.js';
 import type { BinaryOp, CompareOp, UnaryOp } from '../../kernels/spec.js';
 import type { CpuKernelTable, CpuView } from '../backend.js';
@@ -147,8 +147,10 @@ ELEMENTWISE.clamp = ([x], [out], { min, max }) => mapUnary((v) => (v < min ? min
 
 ELEMENTWISE.cast = ([x], [out]) => {
   const o = out.data;
-  const v = x.data;
-  if (out.dtype === 'int32') for (let i = 0; i < o.length; i++) o[i] = toInt32(v[i]);
+  // bfloat16 storage holds bits: read its values; write bits (float64 rounds to float32 first, as PyTorch's cast).
+  const v = x.data instanceof Uint16Array ? fromBfloat16(x.data) : x.data;
+  if (o instanceof Uint16Array) toBfloat16(v, o);
+  else if (out.dtype === 'int32') for (let i = 0; i < o.length; i++) o[i] = toInt32(v[i]);
   else o.set(v);
 };
 

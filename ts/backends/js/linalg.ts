@@ -3,6 +3,7 @@
  * solves. Batch dimensions broadcast NumPy-style; each matrix is computed in float64 and rounded
  * once on store, so float32 results are the float64 ones rounded.
  */
+import { fromBfloat16 } from '../../core/dtype.js';
 import { NotPositiveDefiniteError } from '../../core/errors.js';
 import { broadcastStrides, sizeOf, type Shape } from '../../core/shape.js';
 import type { CpuKernelTable } from '../backend.js';
@@ -34,8 +35,9 @@ LINALG.matmul = ([a, b], [out], { transA, transB }) => {
   // Element strides of op(A)[i][k] and op(B)[k][j].
   const [sai, sak] = transA ? [1, ca] : [ca, 1];
   const [sbk, sbj] = transB ? [1, cb] : [cb, 1];
-  const x = a.data;
-  const y = b.data;
+  // bfloat16 operands: their values (exact in float32), accumulated in float64 like the others.
+  const x = a.data instanceof Uint16Array ? fromBfloat16(a.data) : a.data;
+  const y = b.data instanceof Uint16Array ? fromBfloat16(b.data) : b.data;
   const o = out.data;
   const row = new Float64Array(n);
   eachBatch(a.shape, b.shape, out.shape, (ob, oa, obb) => {
