@@ -2,13 +2,15 @@
  * The bfloat16 storage dtype: conversion bits against PyTorch's (test/fixtures/bfloat16.json,
  * frozen by scripts/golden/bfloat16.py), products with float32 output, copies, gradients through
  * the mixed-precision pattern (cast to bfloat16 before a product), checkpoints, and the error every
- * other kernel gives. On js and, where built, the cpu backend (which hands bfloat16 to js).
+ * other kernel gives. On js, the cpu backend where built (it hands bfloat16 to js), and cuda (a real
+ * GPU where built, else the fake device).
  */
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as V from '../../ts/index.js';
 import { toBfloat16 } from '../../ts/core/dtype.js';
 import { fromSafetensors, toSafetensors } from '../../ts/io/safetensors.js';
+import { installFakeDevice } from '../backend/fake-device.js';
 
 interface Golden {
   torch: string;
@@ -25,7 +27,9 @@ const canon = (bits: ArrayLike<number>): number[] => Array.from(bits, (b) => ((b
 const bitsOf = (t: V.Tensor): number[] => canon(t.storageSync());
 const F32_BITS = canon(G.f32_bits);
 
-const backends = V.listBackends().available.filter((b) => b === 'js' || b === 'cpu');
+// cuda: the real one where built, else the fake device (js kernels over opaque storage: the device plumbing).
+installFakeDevice();
+const backends = V.listBackends().available.filter((b) => b === 'js' || b === 'cpu' || b === 'cuda');
 const before = V.getBackend();
 afterAll(() => V.setBackend(before));
 
