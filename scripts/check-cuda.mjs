@@ -187,7 +187,7 @@ if (failed.length === 0 && skipped.length === 0 && hasLib('cudart') && hasLib('c
   const objs = results.map((r) => join(outDir, `${r.job.name}.o`));
   const link = spawnSync(
     nvcc,
-    ['-shared', ...gencode, '-o', out, ...objs, ...libDirs.flatMap((d) => [`-L${d}`, `-Xlinker=-rpath,${d}`]), '-lcublas', '-lcudart'],
+    ['-shared', ...gencode, '-o', out, ...objs, ...libDirs.flatMap((d) => [`-L${d}`, `-Xlinker=-rpath,${d}`]), '-lcublas', '-lcudart', '-ldl'],
     { encoding: 'utf8' },
   );
   if (link.status !== 0) {

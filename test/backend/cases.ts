@@ -386,6 +386,8 @@ const choleskyCases: Builder<'cholesky'> = (g) =>
     mk('cholesky', `${dt} empty batch [0,3,3]`, [spd(g, dt, [0, 3, 3])], {}),
     mk('cholesky', `${dt} large batch [64,16,16]`, [spd(g, dt, [64, 16, 16])], {}),
     mk('cholesky', `${dt} large [128,128]`, [spd(g, dt, [128, 128])], {}),
+    // From 256 the cuda backend hands the factorization to cuSOLVER where it can load it.
+    mk('cholesky', `${dt} large [2,300,300] (cuSOLVER on cuda)`, [spd(g, dt, [2, 300, 300])], {}),
   ]);
 
 /**
