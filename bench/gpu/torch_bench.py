@@ -77,6 +77,14 @@ def main():
     out["exp_64M_GBs"] = 2 * n * 4 / (ms_exp * 1e-3) / 1e9
     out["copy_64M_GBs"] = 2 * n * 4 / (ms_copy * 1e-3) / 1e9
     print(f"  mul 64M: {ms_mul:.3f} ms, {out['mul_64M_GBs']:.0f} GB/s; exp: {out['exp_64M_GBs']:.0f} GB/s; copy: {out['copy_64M_GBs']:.0f} GB/s")
+    # Reductions: a full sum and row sums of [8192, 8192] (varinf's are its own kernels, not CUB).
+    s0 = torch.empty((), device=dev)
+    rows = torch.empty(8192, device=dev)
+    ms_sum = timed(lambda: torch.sum(x, out=s0), 20)
+    ms_rows = timed(lambda: torch.sum(x.view(8192, 8192), 1, out=rows), 20)
+    out["sum_64M_GBs"] = n * 4 / (ms_sum * 1e-3) / 1e9
+    out["rowsum_8192x8192_GBs"] = n * 4 / (ms_rows * 1e-3) / 1e9
+    print(f"  sum 64M: {out['sum_64M_GBs']:.0f} GB/s; row sums [8192, 8192]: {out['rowsum_8192x8192_GBs']:.0f} GB/s")
     # The reparameterized sample and its log-density as PyTorch code writes it (randn, then the
     # elementwise chain), counted as varinf's fused kernel's traffic: read loc and log-scale, write z and log q.
     loc, ls = x, y

@@ -249,6 +249,15 @@ if (bench) {
     console.log(`  mul 64M float32: ${msMul.toFixed(3)} ms, ${results.mul_64M_GBs.toFixed(0)} GB/s (read 2 + write 1)`);
     console.log(`  exp 64M float32: ${msExp.toFixed(3)} ms, ${results.exp_64M_GBs.toFixed(0)} GB/s (read 1 + write 1)`);
     console.log(`  device copy 64M float32: ${msCopy.toFixed(3)} ms, ${results.copy_64M_GBs.toFixed(0)} GB/s (read + write)`);
+    // Reductions (the addon's own kernels, accumulating in double): a full sum and row sums.
+    const s0 = { data: cuda.alloc('float32', 1), shape: [], dtype: 'float32' as const };
+    const rows = { data: cuda.alloc('float32', 8192), shape: [8192], dtype: 'float32' as const };
+    const msSum = time(() => cuda.run('sum', [x], [s0], { axes: [0], keepDims: false }), 20);
+    const msRows = time(() => cuda.run('sum', [{ ...x, shape: [8192, 8192] }], [rows], { axes: [1], keepDims: false }), 20);
+    results.sum_64M_GBs = (n * 4) / (msSum * 1e-3) / 1e9;
+    results.rowsum_8192x8192_GBs = (n * 4) / (msRows * 1e-3) / 1e9;
+    console.log(`  sum 64M float32: ${results.sum_64M_GBs.toFixed(0)} GB/s; row sums [8192, 8192]: ${results.rowsum_8192x8192_GBs.toFixed(0)} GB/s`);
+    for (const t of [s0, rows]) cuda.free(t.data);
     // The fused reparameterized sample and its log-density: reads loc and logScale, writes z and
     // log q (4 × 4 bytes per element), its Philox draws and Box–Muller inside the one pass.
     const q = { data: cuda.alloc('float32', n), shape: [n], dtype: 'float32' as const };
