@@ -16,11 +16,13 @@ namespace vi {
 constexpr int MAX_RANK = 10;
 
 // The output shape and up to three inputs' element strides (0 on broadcast axes).
-struct Strided {
+template <int J>
+struct StridedN {
   int rank;
   int64_t shape[MAX_RANK];
-  int64_t st[3][MAX_RANK];
+  int64_t st[J][MAX_RANK];
 };
+using Strided = StridedN<3>;
 
 constexpr int THREADS = 256;
 
@@ -37,8 +39,9 @@ inline unsigned gridFor(int64_t n, int threads = THREADS) {
   for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < (n); i += (int64_t)gridDim.x * blockDim.x)
 
 // Offset of output element i into input `k` of `s`.
-template <int K>
-__device__ __forceinline__ void offsets(int64_t i, const Strided& s, int64_t (&off)[K]) {
+template <int K, int J>
+__device__ __forceinline__ void offsets(int64_t i, const StridedN<J>& s, int64_t (&off)[K]) {
+  static_assert(K <= J, "offsets: more operands than the layout has strides for");
 #pragma unroll
   for (int k = 0; k < K; k++) off[k] = 0;
   for (int d = s.rank - 1; d >= 0; d--) {

@@ -15,24 +15,8 @@ namespace vi {
 constexpr double SPLINE_MIN_BIN = 1e-3;
 constexpr double SPLINE_MIN_DERIVATIVE = 1e-3;
 
-struct SplineLayout {
-  int rank;
-  int64_t shape[MAX_RANK];
-  int64_t st[4][MAX_RANK];
-};
-
-__device__ __forceinline__ void splineOffsets(int64_t i, const SplineLayout& s, int64_t (&off)[4]) {
-#pragma unroll
-  for (int k = 0; k < 4; k++) off[k] = 0;
-  for (int d = s.rank - 1; d >= 0; d--) {
-    const int64_t n = s.shape[d];
-    const int64_t q = i / n;
-    const int64_t r = i - q * n;
-    i = q;
-#pragma unroll
-    for (int k = 0; k < 4; k++) off[k] += r * s.st[k][d];
-  }
-}
+// x and the three parameter rows, each at its strides over the output shape.
+using SplineLayout = StridedN<4>;
 
 // A parameter row's softmax: its max and the sum of exp(u − max).
 struct Softmax {
@@ -138,7 +122,7 @@ __global__ void rqSplineK(const T* __restrict__ x, const T* __restrict__ w, cons
                           double bound, bool inverse, SplineLayout lay) {
   VI_GRID_LOOP(i, n) {
     int64_t off[4];
-    splineOffsets(i, lay, off);
+    offsets<4>(i, lay, off);
     const double v = double(x[off[0]]);
     if (!(v >= -bound && v <= bound)) {
       y[i] = T(v);
@@ -177,7 +161,7 @@ __global__ void rqSplineGradK(const T* __restrict__ x, const T* __restrict__ w, 
                               int64_t n, int k, double bound, bool inverse, SplineLayout lay) {
   VI_GRID_LOOP(i, n) {
     int64_t off[4];
-    splineOffsets(i, lay, off);
+    offsets<4>(i, lay, off);
     const double v = double(x[off[0]]);
     const double cy = double(gy[i]), cl = double(gl[i]);
     T* rw = dw + i * k;
