@@ -30,10 +30,10 @@ import {
   sub,
   sum,
   tensor,
+  type Tensor,
   tidy,
   valueAndGrad,
-  type Tensor,
-} from '../ts/index.js';
+} from 'varinf';
 
 /** The dataset as stored in examples/data/diabetes.json (written by scripts/fixtures/diabetes.py). */
 export interface Diabetes {

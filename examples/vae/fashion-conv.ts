@@ -15,12 +15,22 @@
  * posterior mean in even rows).
  */
 import { join } from 'node:path';
-import { MinibatchLoader, binarizeStatic } from '../../ts/data/loader.js';
-import { FASHION_MNIST_DIR, hasFashionMnist, loadFashionMnist } from '../../ts/data/mnist.js';
-import { PrefetchLoader } from '../../ts/data/prefetch.js';
-import { adam, getBackend, key, tensor } from '../../ts/index.js';
-import { saveImageGrid } from '../../ts/io/png.js';
-import { ConvVAE, convTestElbo, trainConvVAE } from '../../ts/models/vae/conv.js';
+import {
+  adam,
+  binarizeStatic,
+  convTestElbo,
+  ConvVAE,
+  FASHION_MNIST_DIR,
+  getBackend,
+  hasFashionMnist,
+  key,
+  loadFashionMnist,
+  MinibatchLoader,
+  PrefetchLoader,
+  saveImageGrid,
+  tensor,
+  trainConvVAE,
+} from 'varinf';
 import { arg, resultsDir } from './common.js';
 
 const args = process.argv.slice(2);

@@ -17,11 +17,22 @@
  * each latent's most probable class, even rows).
  */
 import { join } from 'node:path';
-import { MinibatchLoader } from '../../ts/data/loader.js';
-import { loadMnist } from '../../ts/data/mnist.js';
-import { adam, concat, getBackend, key, reshape, slice } from '../../ts/index.js';
-import { saveImageGrid } from '../../ts/io/png.js';
-import { GumbelSoftmaxVAE, gumbelLogLikelihood, gumbelTestElbo, temperatureSchedule, trainGumbelVAE } from '../../ts/models/vae/gumbel.js';
+import {
+  adam,
+  concat,
+  getBackend,
+  gumbelLogLikelihood,
+  GumbelSoftmaxVAE,
+  gumbelTestElbo,
+  key,
+  loadMnist,
+  MinibatchLoader,
+  reshape,
+  saveImageGrid,
+  slice,
+  temperatureSchedule,
+  trainGumbelVAE,
+} from 'varinf';
 import { arg, resultsDir, requireMnist } from './common.js';
 
 const args = process.argv.slice(2);

