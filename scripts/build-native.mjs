@@ -1,16 +1,21 @@
 #!/usr/bin/env node
-// Builds the Rust CPU addon (native/ → native/varinf.node) with the local @napi-rs/cli.
-// Run by `npm install` and `npm run build:native` (--force). It never fails the install: without
-// cargo, or when the build fails, it says so in one line and the library runs on the js backend.
+// Builds the Rust CPU addon (native/ → native/varinf.node) from source: with the local @napi-rs/cli
+// in a clone of the repository, with plain cargo in an installed package (into a temporary target
+// folder that is removed afterwards, so node_modules keeps only the addon). Run by the install hook,
+// by `npm run build:native` (--force) and, in a consumer's project, by `npx varinf-build-native`.
+// It never fails the install: without cargo, or when the build fails, it says so in one line and
+// the library runs on the js backend.
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, readdirSync, statSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const output = join(root, 'native', 'varinf.node');
-const force = process.argv.includes('--force');
+// A consumer's `npx varinf-build-native` always builds; so does `npm run build:native`.
+const force = process.argv.includes('--force') || !existsSync(join(root, 'ts'));
 
 function say(line) {
   process.stderr.write(`varinf: ${line}\n`);
@@ -23,7 +28,8 @@ if (process.env.VARINF_SKIP_NATIVE) {
 
 const cargo = spawnSync('cargo', ['--version'], { encoding: 'utf8' });
 if (cargo.error || cargo.status !== 0) {
-  say('cargo is not on PATH, so the native cpu backend was not built; the js backend will be used (install Rust from rustup.rs and run `npm run build:native`).');
+  const retry = existsSync(join(root, 'ts')) ? 'npm run build:native' : 'npx varinf-build-native';
+  say(`cargo is not on PATH, so the native cpu backend was not built; the js backend will be used (install Rust from rustup.rs, then run \`${retry}\`).`);
   process.exit(0);
 }
 
@@ -59,7 +65,7 @@ function napiCli() {
 
 const started = Date.now();
 say('building the native cpu backend (cargo build --release; a few minutes on a cold cache)...');
-const cli = napiCli();
+const cli = existsSync(join(root, 'ts')) ? napiCli() : null;
 let ok;
 if (cli) {
   const args = [
@@ -71,17 +77,25 @@ if (cli) {
   ];
   ok = spawnSync(process.execPath, args, { cwd: root, stdio: ['ignore', 'inherit', 'inherit'] }).status === 0;
 } else {
-  // No CLI (production install): plain cargo, then copy the shared library into place.
-  ok = spawnSync('cargo', ['build', '--release', '--manifest-path', 'native/Cargo.toml'], { cwd: root, stdio: ['ignore', 'inherit', 'inherit'] }).status === 0;
-  if (ok) {
-    const lib = { darwin: 'libvarinf_native.dylib', win32: 'varinf_native.dll' }[process.platform] ?? 'libvarinf_native.so';
-    const built = join(root, 'target', 'release', lib);
-    ok = existsSync(built);
-    if (ok) copyFileSync(built, output);
+  // No CLI (an installed package): plain cargo into a temporary target folder, then the shared
+  // library copied into place and the folder removed (110 MB that node_modules need not keep).
+  const target = mkdtempSync(join(tmpdir(), 'varinf-cargo-'));
+  try {
+    const env = { ...process.env, CARGO_TARGET_DIR: target };
+    ok = spawnSync('cargo', ['build', '--release', '--manifest-path', 'native/Cargo.toml'], { cwd: root, env, stdio: ['ignore', 'inherit', 'inherit'] }).status === 0;
+    if (ok) {
+      const lib = { darwin: 'libvarinf_native.dylib', win32: 'varinf_native.dll' }[process.platform] ?? 'libvarinf_native.so';
+      const built = join(target, 'release', lib);
+      ok = existsSync(built);
+      if (ok) copyFileSync(built, output);
+    }
+  } finally {
+    rmSync(target, { recursive: true, force: true });
   }
 }
 if (!ok || !existsSync(output)) {
-  say('building the native cpu backend failed (see the cargo output above); the js backend will be used. Retry with `npm run build:native`.');
+  const retry = existsSync(join(root, 'ts')) ? 'npm run build:native' : 'npx varinf-build-native';
+  say(`building the native cpu backend failed (see the cargo output above); the js backend will be used. Retry with \`${retry}\`.`);
   process.exit(0);
 }
 say(`native cpu backend built in ${((Date.now() - started) / 1000).toFixed(0)} s: native/varinf.node`);

@@ -4,10 +4,7 @@
  * below a crossover size measured with bench/kernels/crossover.ts (a napi call costs ~0.1–0.3 µs,
  * more than the whole js loop for a handful of elements).
  */
-import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { allocArray, type DType, type TypedArray } from '../../core/dtype.js';
 import { NotPositiveDefiniteError, ValueError } from '../../core/errors.js';
 import { broadcastStrides, sizeOf, stridesOf, type Shape } from '../../core/shape.js';
@@ -26,6 +23,7 @@ import {
 import type { Backend, CpuKernel, CpuKernelTable, CpuView } from '../backend.js';
 import { JS_KERNELS } from '../js/index.js';
 import { splineLayout } from '../js/spline.js';
+import { addonCandidates, nativeFixHint, platformTriple } from './locate.js';
 
 export interface LoadResult {
   backend?: Backend;
@@ -541,28 +539,26 @@ class CpuBackend implements Backend<TypedArray> {
   }
 }
 
-/** Where the built addon may be: VARINF_NATIVE_PATH, else native/varinf.node at the package root. */
-function addonCandidates(): string[] {
-  const here = dirname(fileURLToPath(import.meta.url));
-  const env = process.env.VARINF_NATIVE_PATH;
-  // ts/backends/cpu and dist/backends/cpu both sit three levels below the package root.
-  const list = [join(here, '..', '..', '..', 'native', 'varinf.node'), join(here, '..', '..', '..', '..', 'native', 'varinf.node')];
-  return env ? [env, ...list] : list;
-}
-
-/** Loads the native addon; never throws. */
+/**
+ * Loads the native addon from the first candidate that loads and has this version's ABI (see
+ * locate.ts); never throws. The reason names every candidate that failed and how to fix it.
+ */
 export function loadCpuBackend(): LoadResult {
-  try {
-    const path = addonCandidates().find((p) => existsSync(p));
-    if (path === undefined) return { reason: 'native/varinf.node is not built (run `npm run build:native`; needs cargo)' };
-    const require = createRequire(import.meta.url);
-    const native = require(path) as Native;
-    if (typeof native.abiVersion !== 'function' || native.abiVersion() !== ABI_VERSION)
-      return { reason: `${path} is from another version of varinf (rebuild with \`npm run build:native\`)` };
-    return { backend: new CpuBackend(native, path) };
-  } catch (e) {
-    return { reason: `loading the native addon failed: ${e instanceof Error ? e.message : String(e)}` };
+  const candidates = addonCandidates();
+  const failures: string[] = [];
+  const require = createRequire(import.meta.url);
+  for (const { path, origin } of candidates) {
+    try {
+      const native = require(path) as Native;
+      const abi = typeof native.abiVersion === 'function' ? native.abiVersion() : undefined;
+      if (abi === ABI_VERSION) return { backend: new CpuBackend(native, path) };
+      failures.push(`${origin} (${path}) has native ABI ${abi ?? 'unknown'}, this varinf needs ${ABI_VERSION}: it is from another version`);
+    } catch (e) {
+      failures.push(`${origin} (${path}) failed to load: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`);
+    }
   }
+  const why = failures.length > 0 ? failures.join('; ') : `no native addon for ${platformTriple()} is installed`;
+  return { reason: `${why}; ${nativeFixHint()}` };
 }
 
 function hasBf16(views: readonly CpuView[]): boolean {

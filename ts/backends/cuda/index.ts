@@ -431,7 +431,14 @@ export function loadCudaBackend(): CudaLoadResult {
     if (process.env.VARINF_NO_CUDA !== undefined && process.env.VARINF_NO_CUDA !== '')
       return { reason: 'disabled by VARINF_NO_CUDA' };
     const path = cudaAddonPath();
-    if (!existsSync(path)) return { reason: `the CUDA addon is not built (${path} is missing; run npm run build:cuda where nvcc is installed)` };
+    if (!existsSync(path)) {
+      // A clone of the repository has ts/ beside build/; the npm package ships no CUDA addon yet.
+      const clone = existsSync(join(dirname(dirname(dirname(path))), 'ts'));
+      const how = clone
+        ? 'run npm run build:cuda where nvcc is installed'
+        : 'the npm package has no prebuilt CUDA addon yet: build it in a clone of the repository with npm run build:cuda where nvcc is installed, and point VARINF_CUDA_ADDON at build/Release/varinf_cuda.node';
+      return { reason: `the CUDA addon is not built (${path} is missing; ${how})` };
+    }
     const require = createRequire(import.meta.url);
     let addon: CudaAddon;
     try {

@@ -1,0 +1,2 @@
+// Types of the CommonJS entry (index.cjs): everything the ES module exports.
+export * from './index.js';
