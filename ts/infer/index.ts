@@ -7,3 +7,4 @@ export * from './predictive.js';
 export * from './tracegraph.js';
 export * from './svgd.js';
 export { fit, defaultPhases, evaluateGuide, type FitOptions, type FitPhase, type FitResult } from './fit.js';
+export { ProgressBar, formatProgress, formatDuration, type ProgressStream, type ProgressState } from './progress.js';

@@ -32,6 +32,7 @@ import { normal, type FloatDType } from '../random/samplers.js';
 import type { ModelFn } from '../ppl/runtime.js';
 import { AutoLaplaceApproximation, summarize, type AutoGuideOptions, type LatentSite, type SiteSummary } from './autoguide.js';
 import { potentialTensor } from './fit.js';
+import { ProgressBar } from './progress.js';
 
 /** A bandwidth: 'median' (the median heuristic) or a fixed positive h. */
 export type SVGDBandwidth = 'median' | number;
@@ -240,7 +241,7 @@ function* loop(target: Target, opts: SVGDOptions): Generator<void, SVGDResult, v
   bandwidthAttr('svgd', bandwidth);
   const optim = opts.optimizer ?? svgdAdagrad(opts.lr ?? 0.05);
   const every = opts.progressEvery ?? Math.max(1, Math.floor(steps / 100));
-  const bar = opts.progressBar ?? (process.stderr.isTTY === true && process.env.CI === undefined);
+  const bar = (opts.progressBar ?? (process.stderr.isTTY === true && process.env.CI === undefined)) ? new ProgressBar('svgd', steps) : null;
   const n = target.particles.shape[0];
   const vg = valueAndGrad((z: Tensor) => {
     const lp = target.logDensity(z);
@@ -304,7 +305,7 @@ function* loop(target: Target, opts: SVGDOptions): Generator<void, SVGDResult, v
     if (done === 1) firstStepMs = now - t0;
     if (done % every === 0 || done === steps) {
       opts.onProgress?.(done, meanLogDensity[done - 1]);
-      if (bar) drawBar(done, steps, meanLogDensity[done - 1]);
+      bar?.update(done, { 'mean log p': meanLogDensity[done - 1].toPrecision(6) });
     }
     if (now - lastYield > 50) {
       yield;
@@ -313,7 +314,7 @@ function* loop(target: Target, opts: SVGDOptions): Generator<void, SVGDResult, v
   }
   if (loop !== null) state = loop.state();
   const x = state.x;
-  if (bar) process.stderr.write('\n');
+  bar?.finish(done > 0 ? { 'mean log p': meanLogDensity[done - 1].toPrecision(6) } : {});
   const totalMs = performance.now() - t0;
   return {
     particles: x,
@@ -352,12 +353,6 @@ function explainNonFinite(step: number, target: Target, x: Tensor): never {
         ? `the gradient of the log density at particle ${j} is not finite`
         : 'the update moves a particle to a non-finite value (lower the learning rate)';
   throw new VarinfError(`svgd step ${step}: ${what}; the particles keep their values from before the step.`);
-}
-
-function drawBar(done: number, total: number, meanLogDensity: number): void {
-  const width = 30;
-  const filled = Math.round((width * done) / Math.max(1, total));
-  process.stderr.write(`\r[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total} mean log p ${meanLogDensity.toPrecision(6)}`);
 }
 
 function targetOf<A extends unknown[]>(fn: LogDensityFn | ModelFn<A>, opts: SVGDDensityOptions | SVGDModelOptions<A>): Target {

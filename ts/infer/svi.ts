@@ -21,6 +21,7 @@ import type { ModelFn } from '../ppl/runtime.js';
 import { siteLogProb } from '../ppl/logdensity.js';
 import { AutoGuide } from './autoguide.js';
 import { getTraces, type ELBO, type ElboInputs } from './elbo.js';
+import { ProgressBar } from './progress.js';
 
 
 /** SVI's state: unconstrained parameters, optimizer state, step count and key. */
@@ -244,7 +245,7 @@ function* loopSteps<A extends unknown[]>(svi: SVI<A>, key: Key, numSteps: number
   const losses = new Float64Array(numSteps);
   const every = opts.progressEvery ?? Math.max(1, Math.floor(numSteps / 100));
   const evalEvery = opts.evalEvery ?? 100;
-  const bar = opts.progressBar ?? (process.stderr.isTTY === true && process.env.CI === undefined);
+  const bar = (opts.progressBar ?? (process.stderr.isTTY === true && process.env.CI === undefined)) ? new ProgressBar('svi', numSteps) : null;
   let firstStepMs = 0;
   let lastYield = performance.now();
   let prevWindow: number | null = null;
@@ -297,7 +298,7 @@ function* loopSteps<A extends unknown[]>(svi: SVI<A>, key: Key, numSteps: number
     if (done % every === 0 || done === numSteps) {
       const recent = meanOf(losses, Math.max(0, done - every), done);
       opts.onProgress?.(step0 + done, recent);
-      if (bar) drawBar(done, numSteps, recent);
+      bar?.update(done, { loss: recent.toPrecision(6) });
     }
     if (opts.tolRelObj !== undefined && done % evalEvery === 0) {
       const w = meanOf(losses, done - evalEvery, done);
@@ -316,7 +317,7 @@ function* loopSteps<A extends unknown[]>(svi: SVI<A>, key: Key, numSteps: number
       lastYield = performance.now();
     }
   }
-  if (bar) process.stderr.write('\n');
+  bar?.finish({ loss: meanOf(losses, Math.max(0, done - every), done).toPrecision(6) });
   if (loop !== null) state = { ...loop.state(), step: step0 + done, key: base };
   const totalMs = performance.now() - t0;
   return {
@@ -345,11 +346,5 @@ function meanOf(a: Float64Array, from: number, to: number): number {
   let s = 0;
   for (let i = from; i < to; i++) s += a[i];
   return s / Math.max(1, to - from);
-}
-
-function drawBar(done: number, total: number, loss: number): void {
-  const width = 30;
-  const filled = Math.round((width * done) / Math.max(1, total));
-  process.stderr.write(`\r[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total} loss ${loss.toPrecision(6)}`);
 }
 
