@@ -23,7 +23,7 @@ import {
 import type { Backend, CpuKernel, CpuKernelTable, CpuView } from '../backend.js';
 import { JS_KERNELS } from '../js/index.js';
 import { splineLayout } from '../js/spline.js';
-import { addonCandidates, nativeFixHint, platformTriple } from './locate.js';
+import { addonCandidates, nativeFixHint, platformTriple, type AddonCandidate } from './locate.js';
 
 export interface LoadResult {
   backend?: Backend;
@@ -543,8 +543,7 @@ class CpuBackend implements Backend<TypedArray> {
  * Loads the native addon from the first candidate that loads and has this version's ABI (see
  * locate.ts); never throws. The reason names every candidate that failed and how to fix it.
  */
-export function loadCpuBackend(): LoadResult {
-  const candidates = addonCandidates();
+export function loadCpuBackend(candidates: AddonCandidate[] = addonCandidates()): LoadResult {
   const failures: string[] = [];
   const require = createRequire(import.meta.url);
   for (const { path, origin } of candidates) {
