@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Packs the prebuilt native addon of this machine's platform as its npm package: copies
 // native/varinf.node (build it first: npm run build:native) into npm/<triple>/ as
-// varinf.<triple>.node, sets the package's version to the main package's, and runs `npm pack`
+// varinf.<triple>.node (with the LICENSE), sets the package's version to the main package's, and runs `npm pack`
 // there. The tarball goes to --out (default: the repository root). Each platform's package is made
 // the same way on a machine of that platform.
 import { execFileSync } from 'node:child_process';
@@ -20,6 +20,7 @@ const addon = join(root, 'native', 'varinf.node');
 if (!existsSync(join(dir, 'package.json'))) throw new Error(`pack-native: no platform package for ${t} under npm/`);
 if (!existsSync(addon)) throw new Error('pack-native: native/varinf.node is not built (run npm run build:native)');
 copyFileSync(addon, join(dir, `varinf.${t}.node`));
+copyFileSync(join(root, 'LICENSE'), join(dir, 'LICENSE'));
 const version = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version;
 const pkgPath = join(dir, 'package.json');
 const pkg = JSON.parse(readFileSync(pkgPath, 'utf8'));
