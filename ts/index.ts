@@ -41,6 +41,7 @@ export type { Plan, PlanStats } from './compile/codegen.js';
 export { KERNELS, KERNEL_NAMES, UNARY_OPS, BINARY_OPS, COMPARE_OPS, REDUCE_OPS, ARG_REDUCE_OPS, type KernelAttrs, type KernelName, type KernelSpec, type TensorInfo, type UnaryOp, type BinaryOp, type CompareOp, type ReduceOp, type ArgReduceOp, type KeyAttr } from './kernels/spec.js';
 export * as models from './models/posteriordb/index.js';
 export * from './data/idx.js';
+export * from './data/docterm.js';
 export * from './data/mnist.js';
 export * from './data/loader.js';
 export * from './data/prefetch.js';

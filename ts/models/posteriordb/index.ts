@@ -3,7 +3,7 @@
  * varinf model, with a loader for posteriordb's data.json and the map from fitted latent draws
  * to the quantities of its reference.json.
  */
-export { OnSupport, col, columns, type Posterior, type Quantities } from './common.js';
+export { OnSupport, col, columns, matrix, num, vec, type Posterior, type Quantities } from './common.js';
 export { compareToReference, type Comparison, type QuantityComparison, type Reference, type ReferenceStat } from './compare.js';
 export { arK, loadArK, arKPosterior, type ArKData } from './arK.js';
 export {

@@ -1,0 +1,20 @@
+/**
+ * What a user needs is importable from the package root: the corpus readers that ldaCavi takes
+ * and posteriordb's data helpers (under `models`).
+ */
+import { describe, expect, it } from 'vitest';
+import * as varinf from '../../ts/index.js';
+
+describe('root exports', () => {
+  it('has the corpus readers', () => {
+    for (const name of ['readDocTermFile', 'docTermFromTriplets', 'readVocabFile', 'parseDocTermTriplets', 'selectDocs', 'ldaCavi'])
+      expect(typeof (varinf as Record<string, unknown>)[name], name).toBe('function');
+  });
+
+  it("has posteriordb's data helpers under models", () => {
+    const json = { N: 2, y: [1, 2], X: [[1, 2], [3, 4]] };
+    expect(varinf.models.num(json, 'N')).toBe(2);
+    expect(Array.from(varinf.models.vec(json, 'y', 2))).toEqual([1, 2]);
+    expect(varinf.models.matrix(json, 'X', 2, 2).toArray()).toEqual([[1, 2], [3, 4]]);
+  });
+});
