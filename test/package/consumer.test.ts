@@ -7,12 +7,12 @@
  * Where this checkout has no native build (no cargo), the projects check the js fallback instead
  * and its one-line message.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { run, runOk } from '../child.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
@@ -59,9 +59,9 @@ interface Project {
 }
 
 /** A fresh project of the given module kind with the tarballs installed (no cargo on PATH). */
-function makeProject(base: string, kind: 'module' | 'commonjs', tarballs: string[]): Project {
+async function makeProject(base: string, kind: 'module' | 'commonjs', tarballs: string[]): Promise<Project> {
   const dir = join(base, kind);
-  execFileSync('mkdir', ['-p', dir]);
+  mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: `consumer-${kind}`, version: '1.0.0', private: true, type: kind }));
   writeFileSync(
     join(dir, 'tsconfig.json'),
@@ -81,10 +81,8 @@ function makeProject(base: string, kind: 'module' | 'commonjs', tarballs: string
   );
   writeFileSync(join(dir, 'main.ts'), PROGRAM);
   const t0 = performance.now();
-  const r = spawnSync('npm', ['install', '--offline', '--no-audit', '--no-fund', '--no-package-lock', ...tarballs], { cwd: dir, env, encoding: 'utf8' });
-  const ms = performance.now() - t0;
-  if (r.status !== 0) throw new Error(`npm install in the ${kind} project failed:\n${r.stdout}\n${r.stderr}`);
-  return { dir, install: { ms, stderr: r.stderr } };
+  const r = await runOk('npm', ['install', '--offline', '--no-audit', '--no-fund', '--no-package-lock', ...tarballs], { cwd: dir, env });
+  return { dir, install: { ms: performance.now() - t0, stderr: r.stderr } };
 }
 
 describe('the packed package, installed as a user installs it', () => {
@@ -92,22 +90,22 @@ describe('the packed package, installed as a user installs it', () => {
   let tarballs: string[];
   const projects: Partial<Record<'module' | 'commonjs', Project>> = {};
 
-  beforeAll(() => {
+  beforeAll(async () => {
     base = mkdtempSync(join(tmpdir(), 'varinf-consumer-'));
     const packs = join(base, 'packs');
-    execFileSync('mkdir', ['-p', packs]);
-    const main = execFileSync('npm', ['pack', '--silent', '--pack-destination', packs], { cwd: root, encoding: 'utf8' }).trim().split('\n').pop() ?? '';
+    mkdirSync(packs);
+    const main = (await runOk('npm', ['pack', '--silent', '--pack-destination', packs], { cwd: root })).stdout.trim().split('\n').pop() ?? '';
     tarballs = [join(packs, main)];
-    if (native) tarballs.push(execFileSync(process.execPath, [join(root, 'scripts', 'pack-native.mjs'), '--out', packs], { cwd: root, encoding: 'utf8' }).trim());
-    for (const kind of ['module', 'commonjs'] as const) projects[kind] = makeProject(base, kind, tarballs);
+    if (native) tarballs.push((await runOk(process.execPath, [join(root, 'scripts', 'pack-native.mjs'), '--out', packs], { cwd: root })).stdout.trim());
+    for (const kind of ['module', 'commonjs'] as const) projects[kind] = await makeProject(base, kind, tarballs);
   }, 600_000);
 
   afterAll(() => {
     if (base) rmSync(base, { recursive: true, force: true });
   });
 
-  it('ships compiled JavaScript, declarations and maps, and nothing a user does not need', () => {
-    const list = execFileSync('tar', ['tzf', tarballs[0]], { encoding: 'utf8' }).split('\n').filter(Boolean);
+  it('ships compiled JavaScript, declarations and maps, and nothing a user does not need', async () => {
+    const list = (await runOk('tar', ['tzf', tarballs[0]])).stdout.split('\n').filter(Boolean);
     expect(list).toContain('package/dist/index.js');
     expect(list).toContain('package/dist/index.d.ts');
     expect(list).toContain('package/dist/index.js.map');
@@ -115,9 +113,9 @@ describe('the packed package, installed as a user installs it', () => {
     expect(unwanted).toEqual([]);
   });
 
-  it('has types that resolve in every module mode (@arethetypeswrong/cli)', () => {
+  it('has types that resolve in every module mode (@arethetypeswrong/cli)', async () => {
     const attw = join(root, 'node_modules', '@arethetypeswrong', 'cli', 'dist', 'index.js');
-    const r = spawnSync(process.execPath, [attw, tarballs[0], '--format', 'json'], { encoding: 'utf8' });
+    const r = await run(process.execPath, [attw, tarballs[0], '--format', 'json']);
     const report = JSON.parse(r.stdout) as { analysis: { problems: unknown[] } };
     expect(report.analysis.problems).toEqual([]);
     expect(r.status).toBe(0);
@@ -137,12 +135,12 @@ describe('the packed package, installed as a user installs it', () => {
   });
 
   for (const kind of ['module', 'commonjs'] as const) {
-    it(`type-checks strict + nodenext and fits on the ${native ? 'cpu' : 'js'} backend from ${kind === 'module' ? 'ESM' : 'CommonJS'}`, () => {
+    it(`type-checks strict + nodenext and fits on the ${native ? 'cpu' : 'js'} backend from ${kind === 'module' ? 'ESM' : 'CommonJS'}`, async () => {
       const p = projects[kind] as Project;
-      const compiled = spawnSync(process.execPath, [tsc, '-p', p.dir], { env, encoding: 'utf8' });
+      const compiled = await run(process.execPath, [tsc, '-p', p.dir], { env });
       expect(compiled.stdout + compiled.stderr).toBe('');
       expect(compiled.status).toBe(0);
-      const ran = spawnSync(process.execPath, [join(p.dir, 'out', 'main.js')], { cwd: p.dir, env, encoding: 'utf8' });
+      const ran = await run(process.execPath, [join(p.dir, 'out', 'main.js')], { cwd: p.dir, env });
       expect(ran.status, ran.stderr).toBe(0);
       const out = JSON.parse(ran.stdout.trim().split('\n').pop() ?? '{}') as { backend: string; mu: number; tau: number; khat: number };
       console.log(`${kind}: ${ran.stdout.trim()}`);
