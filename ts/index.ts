@@ -15,7 +15,7 @@ export {
   NotPositiveDefiniteError,
   BackendError,
 } from './core/errors.js';
-export { setBackend, getBackend, listBackends, fallbacks, setMatmulPrecision, getMatmulPrecision, type MatmulPrecision } from './backends/registry.js';
+export { setBackend, getBackend, listBackends, fallbacks, setMatmulPrecision, getMatmulPrecision, withSettings, type MatmulPrecision, type Settings } from './backends/registry.js';
 export { toDevice, toHost } from './backends/device.js';
 export { valueAndGrad, grad, stopGradient, customGradient } from './core/autodiff.js';
 export { tidy, keep, dispose } from './core/memory.js';

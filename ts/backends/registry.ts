@@ -4,7 +4,8 @@
  * environment variable VARINF_BACKEND overrides it.
  */
 import { ENGINE } from '../core/engine.js';
-import { BackendError } from '../core/errors.js';
+import { BackendError, ValueError } from '../core/errors.js';
+import { runScoped, type ScopedSettings } from '../core/settings.js';
 import type { Backend } from './backend.js';
 import { loadCpuBackend } from './cpu/index.js';
 import { loadCudaBackend } from './cuda/index.js';
@@ -39,7 +40,43 @@ export function setBackend(name: string): void {
   ENGINE.setBackend(name);
 }
 
-/** The name of the active backend. */
+/** What {@link withSettings} may set for the functions it runs. */
+export interface Settings {
+  /** The backend for new tensors and host ops: 'js', 'cpu' or 'cuda' (as {@link setBackend}). */
+  backend?: string;
+  /** Whether distributions check their arguments and support (as `setValidateArgs`). */
+  validateArgs?: boolean;
+  /** Whether compiled steps on the GPU replay as CUDA graphs by default (as `setCudaGraphs`). */
+  cudaGraphs?: boolean;
+}
+
+/**
+ * Runs `fn` — synchronous or async, through all its awaits — with `settings` in force, over the
+ * enclosing scope's or the process's: concurrent requests on a server can fit on different
+ * backends or with validation off without touching the process-wide switches. Returns what `fn`
+ * returns (its promise, for an async `fn`). Scopes nest; `setBackend` inside a scope still
+ * changes the process-wide default, which the scope's own setting overrides.
+ * @example
+ * const r = await withSettings({ backend: 'js', validateArgs: false }, () => fit(model, args, { key: key(0) }));
+ */
+export function withSettings<T>(settings: Settings, fn: () => T): T {
+  const scoped: ScopedSettings = {};
+  if (settings.backend !== undefined) {
+    if (!ENGINE.backendNames().includes(settings.backend)) {
+      const why = missing.get(settings.backend);
+      throw new BackendError(`withSettings: backend '${settings.backend}' is not available${why ? `: ${why}` : ` (have: ${ENGINE.backendNames().join(', ')})`}`);
+    }
+    scoped.backend = ENGINE.getBackend(settings.backend);
+  }
+  for (const name of ['validateArgs', 'cudaGraphs'] as const) {
+    const v = settings[name];
+    if (v !== undefined && typeof v !== 'boolean') throw new ValueError(`withSettings: ${name} must be a boolean, got ${String(v)}`);
+    if (v !== undefined) scoped[name] = v;
+  }
+  return runScoped(scoped, fn);
+}
+
+/** The name of the active backend (the innermost {@link withSettings} scope's, else the process's). */
 export function getBackend(): string {
   return ENGINE.backend.name;
 }

@@ -25,6 +25,7 @@ import type { Plan } from './codegen.js';
 import { CompileError } from './errors.js';
 import type { Graph } from './graph.js';
 import { deriveKeys } from './rand.js';
+import { scopedSettings } from '../core/settings.js';
 
 /** A mutable view: the data of inputs and bound outputs changes from run to run. */
 interface Slot {
@@ -57,7 +58,7 @@ export function setCudaGraphs(on: boolean): void {
 
 /** The default of compile's `graphs` option (see {@link setCudaGraphs}). */
 export function cudaGraphsByDefault(): boolean {
-  return graphsByDefault;
+  return scopedSettings()?.cudaGraphs ?? graphsByDefault;
 }
 
 export interface DevicePlanOptions {

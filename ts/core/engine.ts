@@ -9,6 +9,7 @@ import { dtypeOf, type DType, type TypedArray } from './dtype.js';
 import { BackendError } from './errors.js';
 import { sizeOf, type Shape } from './shape.js';
 import { Buffer, Tensor } from './tensor.js';
+import { scopedSettings } from './settings.js';
 
 /** A recorded op: enough to apply its gradient rule. */
 export interface TapeEntry {
@@ -79,6 +80,8 @@ class Engine {
   }
 
   get backend(): Backend {
+    const scoped = scopedSettings()?.backend;
+    if (scoped !== undefined) return scoped;
     if (this.active === null) throw new BackendError('no backend is registered');
     return this.active;
   }
@@ -86,6 +89,8 @@ class Engine {
   /** The backend that runs ops on tensors of `device`. */
   computeFor(device: Device): Backend {
     if (device === 'cpu') {
+      const scoped = scopedSettings()?.backend;
+      if (scoped !== undefined && scoped.device === 'cpu') return scoped;
       if (this.cpuCompute === null) this.cpuCompute = this.getBackend('js');
       return this.cpuCompute;
     }
@@ -112,8 +117,10 @@ class Engine {
     const spec = KERNELS[name];
     const infos: TensorInfo[] = spec.infer(inputs, attrs);
     let backend: Backend;
-    if (inputs.length === 0) backend = this.active !== null && this.active.device === 'cpu' ? this.computeFor('cpu') : this.backend;
-    else {
+    if (inputs.length === 0) {
+      const active = this.backend;
+      backend = active.device === 'cpu' ? this.computeFor('cpu') : active;
+    } else {
       const dev = inputs[0].live().backend.device;
       for (let i = 1; i < inputs.length; i++)
         if (inputs[i].live().backend.device !== dev)

@@ -19,6 +19,7 @@ import { min } from '../ops/reduce.js';
 import { broadcastTo } from '../ops/shape.js';
 import type { Key } from '../random/key.js';
 import type { Constraint } from './constraints.js';
+import { scopedSettings } from '../core/settings.js';
 
 let validateDefault = true;
 
@@ -29,7 +30,7 @@ export function setValidateArgs(on: boolean): void {
 
 /** Whether validation is on for distributions made from now on. */
 export function getValidateArgs(): boolean {
-  return validateDefault;
+  return scopedSettings()?.validateArgs ?? validateDefault;
 }
 
 export interface DistributionOptions {
@@ -53,7 +54,7 @@ export abstract class Distribution {
   constructor(batchShape: Shape, eventShape: Shape, opts: DistributionOptions = {}) {
     this.batchShape = batchShape;
     this.eventShape = eventShape;
-    this.validateArgs = opts.validateArgs ?? validateDefault;
+    this.validateArgs = opts.validateArgs ?? getValidateArgs();
   }
 
   /** The set the draws live in. */

@@ -1,6 +1,6 @@
 /** Probability distributions, their constraints and the KL registry. */
 export * from './constraints.js';
-export { Distribution, setValidateArgs, type DistributionOptions } from './distribution.js';
+export { Distribution, getValidateArgs, setValidateArgs, type DistributionOptions } from './distribution.js';
 export * from './continuous.js';
 export * from './gamma.js';
 export * from './discrete.js';
