@@ -121,6 +121,22 @@ describe('unclear errors now name what went wrong', () => {
     expect(thrown(() => V.arange(0, 1e13)).code).toBe('VARINF_ALLOCATION');
   });
 
+  it('SVI.run until aborted: the loss record grows instead of being allocated for 1e10 steps', async () => {
+    const model = (): void => {
+      V.sample('x', new V.Normal(0, 1));
+    };
+    for (const compile of [true, false]) {
+      const svi = new V.SVI(model, new V.AutoNormal(model), V.adam(0.01), new V.TraceELBO());
+      const ac = new AbortController();
+      setTimeout(() => ac.abort(), 300);
+      const r = await svi.run(V.key(0), 1e10, [], { signal: ac.signal, progressBar: false, compile });
+      expect(r.aborted).toBe(true);
+      expect(r.steps).toBeGreaterThan(compile ? 1024 : 0);
+      expect(r.losses.length).toBe(r.steps);
+      expect(r.losses.every(Number.isFinite)).toBe(true);
+    }
+  });
+
   it('every error class has a stable code, and tensor misuse raises library errors', () => {
     const codes = [V.VarinfError, V.ShapeError, V.DTypeError, V.AxisError, V.ValueError, V.FormatError, V.NotPositiveDefiniteError, V.SingularMatrixError, V.AllocationError, V.DisposedError, V.BackendError, V.CompileError].map(
       (C) => new C('x').code,
