@@ -165,6 +165,9 @@ describe('unclear errors now name what went wrong', () => {
     expect(() => new V.Wishart(3, { covariance: V.eye(2), precision: V.eye(2) })).toThrow(/Wishart: scale must be an object with exactly one of .*got \{ covariance, precision \}/);
     expect(() => new V.Bernoulli(0.3 as unknown as V.ProbsOrLogits)).toThrow("Bernoulli: the probs/logits argument must be an object with exactly one of 'probs', 'logits', got the number 0.3");
     expect(() => new V.Binomial(3, { prob: 0.3 } as unknown as V.ProbsOrLogits)).toThrow(/Binomial: .*got \{ prob \}; 'prob' is spelled 'probs' here/);
+    // The same mistake in positional parameters: a plain array or a missing value.
+    expect(() => new V.Normal([0, 1] as unknown as number, 1)).toThrow('distribution parameter: expected a number or a Tensor, got the array [0,1] (wrap it in tensor(...))');
+    expect(() => new V.Normal(0, undefined as unknown as number)).toThrow(V.ValueError);
   });
 
   it('Bernoulli and Categorical logProb accept int32 data (what their samplers return)', () => {

@@ -187,6 +187,11 @@ export function checkExpand(name: string, from: Shape, to: Shape): void {
 
 /** Converts parameters to tensors sharing the first tensor's dtype (float64 if all are numbers). */
 export function params(...xs: TensorLike[]): Tensor[] {
+  for (const x of xs as unknown[])
+    if (typeof x !== 'number' && !(x !== null && typeof x === 'object' && !Array.isArray(x) && 'shape' in x)) {
+      const got = Array.isArray(x) ? `the array ${JSON.stringify(x).slice(0, 60)} (wrap it in tensor(...))` : x === null ? 'null' : typeof x;
+      throw new ValueError(`distribution parameter: expected a number or a Tensor, got ${got}`);
+    }
   const like = xs.find((x): x is Tensor => typeof x !== 'number');
   return xs.map((x) => asTensor(x, like));
 }
