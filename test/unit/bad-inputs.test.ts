@@ -168,6 +168,9 @@ describe('unclear errors now name what went wrong', () => {
     // The same mistake in positional parameters: a plain array or a missing value.
     expect(() => new V.Normal([0, 1] as unknown as number, 1)).toThrow('distribution parameter: expected a number or a Tensor, got the array [0,1] (wrap it in tensor(...))');
     expect(() => new V.Normal(0, undefined as unknown as number)).toThrow(V.ValueError);
+    expect(() => new V.Normal(0, 1).logProb([1, 2] as unknown as number)).toThrow('Normal.logProb: value must be a number or a Tensor, got an array (wrap it in tensor(...))');
+    expect(() => V.tensor(['a', 'b'] as unknown as number[])).toThrow('tensor: values must be numbers, nested arrays of numbers or a typed array; found the string "a" at depth 1');
+    expect(() => V.tensor(undefined as unknown as number[])).toThrow(/found undefined at depth 0/);
   });
 
   it('Bernoulli and Categorical logProb accept int32 data (what their samplers return)', () => {

@@ -92,6 +92,8 @@ export abstract class Distribution {
 
   /** log density (or mass) of `value`, summed over event axes; int32 values are cast to the distribution's dtype. */
   logProb(value: TensorLike): Tensor {
+    if (typeof value !== 'number' && !(value !== null && typeof value === 'object' && 'shape' in value))
+      throw new ValueError(`${this.name}.logProb: value must be a number or a Tensor, got ${Array.isArray(value) ? 'an array (wrap it in tensor(...))' : typeof value}`);
     let v = asTensor(value, this.paramLike());
     // Integer data (what the discrete samplers return, or counts read from a file) is evaluated in the distribution's float dtype.
     if (v.dtype === 'int32' && this.dtype !== 'int32') v = cast(v, this.dtype);

@@ -8,6 +8,8 @@ import type { NestedArray, Tensor } from '../core/tensor.js';
 export type TensorLike = Tensor | number;
 
 function flatten(x: NestedArray, shape: number[], depth: number, out: number[]): void {
+  if (typeof x !== 'number' && !Array.isArray(x))
+    throw new ValueError(`tensor: values must be numbers, nested arrays of numbers or a typed array; found ${x === null ? 'null' : typeof x === 'string' ? `the string ${JSON.stringify(x).slice(0, 40)}` : typeof x} at depth ${depth}`);
   if (typeof x === 'number') {
     if (depth !== shape.length && shape.length > 0) throw new ShapeError(`tensor: ragged nested array at depth ${depth}`);
     out.push(x);
