@@ -14,6 +14,10 @@ export {
   ValueError,
   NotPositiveDefiniteError,
   BackendError,
+  FormatError,
+  SingularMatrixError,
+  AllocationError,
+  DisposedError,
 } from './core/errors.js';
 export { setBackend, getBackend, listBackends, fallbacks, setMatmulPrecision, getMatmulPrecision, withSettings, type MatmulPrecision, type Settings } from './backends/registry.js';
 export { toDevice, toHost } from './backends/device.js';

@@ -6,4 +6,6 @@ import { VarinfError } from '../core/errors.js';
  * flow), is not a pure function of its inputs, or uses something tracing cannot capture. The
  * message names the op or the argument. Run the function uncompiled, or restructure it.
  */
-export class CompileError extends VarinfError {}
+export class CompileError extends VarinfError {
+  static override readonly CODE: string = 'VARINF_COMPILE';
+}

@@ -14,6 +14,7 @@ import { NotPositiveDefiniteError, ValueError } from '../core/errors.js';
 import { broadcastStrides, sizeOf, type Shape } from '../core/shape.js';
 import type { CpuView } from '../backends/backend.js';
 import { JS_KERNELS } from '../backends/js/index.js';
+import { checkTriangularDiagonal } from '../backends/js/linalg.js';
 import { walk } from '../backends/js/shape.js';
 import type { KernelAttrs } from '../kernels/spec.js';
 import type { Graph, Node } from './graph.js';
@@ -286,6 +287,7 @@ function triangularSolve(a: Shape, b: Shape, out: Shape, { lower, transA }: Kern
   const [OA, OB] = batchOffsets(a, b, out);
   const x = new Float64Array(n);
   return (A, B, o) => {
+    checkTriangularDiagonal(A, a);
     for (let bi = 0; bi < OA.length; bi++) {
       const oa = OA[bi];
       const obb = OB[bi];

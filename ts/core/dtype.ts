@@ -1,3 +1,5 @@
+import { allocationError } from './errors.js';
+
 /**
  * Element types a tensor may hold. Bayesian models default to float64, neural ones to float32.
  * 'bfloat16' is a storage dtype for matrix products (float32's top 16 bits, rounded to nearest
@@ -31,6 +33,21 @@ export function allocArray(dtype: DType, size: number): TypedArray {
       return new Int32Array(size);
     case 'bfloat16':
       return new Uint16Array(size);
+  }
+}
+
+/**
+ * Allocates a zero-filled typed array for a tensor of `shape`; when the host cannot (more elements
+ * than a typed array holds, or no memory), raises an `AllocationError` naming `op`, the shape and
+ * the bytes asked for, instead of V8's bare `RangeError`.
+ */
+export function allocFor(op: string, dtype: DType, shape: readonly number[]): TypedArray {
+  let n = 1;
+  for (const d of shape) n *= d;
+  try {
+    return allocArray(dtype, n);
+  } catch (e) {
+    throw allocationError(op, shape, dtype, byteSize(dtype), e);
   }
 }
 

@@ -5,8 +5,8 @@
  */
 import type { Backend, Device, View } from '../backends/backend.js';
 import { KERNELS, type KernelAttrs, type KernelName, type TensorInfo } from '../kernels/spec.js';
-import { dtypeOf, type DType, type TypedArray } from './dtype.js';
-import { BackendError } from './errors.js';
+import { byteSize, dtypeOf, type DType, type TypedArray } from './dtype.js';
+import { BackendError, allocationError } from './errors.js';
 import { sizeOf, type Shape } from './shape.js';
 import { Buffer, Tensor } from './tensor.js';
 import { scopedSettings } from './settings.js';
@@ -173,7 +173,13 @@ class Engine {
     const outs: View<unknown>[] = new Array(infos.length);
     for (let i = 0; i < infos.length; i++) {
       const o = infos[i];
-      outs[i] = { data: backend.alloc(o.dtype, sizeOf(o.shape)), shape: o.shape, dtype: o.dtype };
+      let data: unknown;
+      try {
+        data = backend.alloc(o.dtype, sizeOf(o.shape));
+      } catch (e) {
+        throw allocationError(name, o.shape, o.dtype, byteSize(o.dtype), e);
+      }
+      outs[i] = { data, shape: o.shape, dtype: o.dtype };
     }
     run.run(name, ins, outs, attrs);
     const res: Tensor[] = new Array(outs.length);

@@ -1,4 +1,5 @@
 import type { Backend, Device } from '../backends/backend.js';
+import { DisposedError, ShapeError } from './errors.js';
 import { fromBfloat16, type DType, type TypedArray } from './dtype.js';
 import type { Shape } from './shape.js';
 
@@ -66,7 +67,7 @@ export class Tensor {
 
   /** @internal the buffer, or an error naming the tensor if it was disposed. */
   live(): Buffer {
-    if (this.buf === null) throw new Error(`tensor #${this.id} of shape [${this.shape.join(', ')}] was disposed`);
+    if (this.buf === null) throw new DisposedError(`tensor #${this.id} (${this.dtype} of shape [${this.shape.join(', ')}]) was disposed, or its tidy scope ended; keep() it to use it later`);
     return this.buf;
   }
 
@@ -96,7 +97,7 @@ export class Tensor {
 
   /** The value of a one-element tensor as a number. */
   item(): number {
-    if (this.size !== 1) throw new Error(`item: tensor has shape [${this.shape.join(', ')}], not one element`);
+    if (this.size !== 1) throw new ShapeError(`item: tensor has shape [${this.shape.join(', ')}] (${this.size} elements), not one element`);
     if (readHook.onRead !== null) readHook.onRead(this, 'item');
     const b = this.live();
     return valuesOf(b.backend.readSync(b.data, this.dtype, 1))[0];

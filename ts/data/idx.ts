@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
-import { ValueError } from '../core/errors.js';
+import { FormatError, ValueError } from '../core/errors.js';
 
 /** Element types of IDX files, by their type code. */
 export type IdxDType = 'uint8' | 'int8' | 'int16' | 'int32' | 'float32' | 'float64';
@@ -37,15 +37,15 @@ const TYPES: Record<number, { dtype: IdxDType; bytes: number }> = {
  * @example parseIdx(readFileSync('train-labels-idx1-ubyte')) // { dtype: 'uint8', dims: [60000], data }
  */
 export function parseIdx(raw: Uint8Array, what = 'IDX data'): IdxFile {
-  const bytes = raw.length >= 2 && raw[0] === 0x1f && raw[1] === 0x8b ? new Uint8Array(gunzipSync(raw)) : raw;
-  if (bytes.length < 4) throw new ValueError(`parseIdx: ${what} is ${bytes.length} bytes, shorter than the 4-byte magic number`);
+  const bytes = raw.length >= 2 && raw[0] === 0x1f && raw[1] === 0x8b ? gunzip(raw, what) : raw;
+  if (bytes.length < 4) throw new FormatError(`parseIdx: ${what} is ${bytes.length} bytes, shorter than the 4-byte magic number`);
   if (bytes[0] !== 0 || bytes[1] !== 0)
-    throw new ValueError(`parseIdx: ${what} does not start with an IDX magic number (first bytes ${hex(bytes[0])} ${hex(bytes[1])}, expected 00 00)`);
+    throw new FormatError(`parseIdx: ${what} does not start with an IDX magic number (first bytes ${hex(bytes[0])} ${hex(bytes[1])}, expected 00 00)`);
   const type = TYPES[bytes[2]];
-  if (type === undefined) throw new ValueError(`parseIdx: ${what} has unknown element type code ${hex(bytes[2])} (known: 08, 09, 0b, 0c, 0d, 0e)`);
+  if (type === undefined) throw new FormatError(`parseIdx: ${what} has unknown element type code ${hex(bytes[2])} (known: 08, 09, 0b, 0c, 0d, 0e)`);
   const ndims = bytes[3];
   const header = 4 + 4 * ndims;
-  if (bytes.length < header) throw new ValueError(`parseIdx: ${what} ends inside its header (${ndims} dimensions need ${header} bytes, have ${bytes.length})`);
+  if (bytes.length < header) throw new FormatError(`parseIdx: ${what} ends inside its header (${ndims} dimensions need ${header} bytes, have ${bytes.length})`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const dims: number[] = [];
   let count = 1;
@@ -56,7 +56,7 @@ export function parseIdx(raw: Uint8Array, what = 'IDX data'): IdxFile {
   }
   const need = header + count * type.bytes;
   if (bytes.length !== need)
-    throw new ValueError(`parseIdx: ${what} has dims [${dims.join(', ')}] of ${type.dtype}, which need ${need} bytes, but it is ${bytes.length} bytes`);
+    throw new FormatError(`parseIdx: ${what} has dims [${dims.join(', ')}] of ${type.dtype}, which need ${need} bytes, but it is ${bytes.length} bytes`);
   return { dtype: type.dtype, dims, data: readElements(view, header, count, type.dtype) };
 }
 
@@ -118,6 +118,15 @@ function readElements(view: DataView, off: number, n: number, dtype: IdxDType): 
   const a = new Float64Array(n);
   for (let i = 0; i < n; i++) a[i] = view.getFloat64(off + 8 * i, false);
   return a;
+}
+
+/** Gunzips `raw`, naming the file when the stream is corrupt or truncated. */
+function gunzip(raw: Uint8Array, what: string): Uint8Array {
+  try {
+    return new Uint8Array(gunzipSync(raw));
+  } catch (e) {
+    throw new FormatError(`parseIdx: ${what} starts with the gzip magic but does not gunzip (${(e as Error).message}); the download may be truncated`, { cause: e });
+  }
 }
 
 function hex(b: number): string {

@@ -32,7 +32,7 @@ import { broadcastTo, reshape } from '../ops/shape.js';
 import type { Key } from '../random/key.js';
 import { split } from '../random/key.js';
 import { boolean, integerInterval, nonnegativeInteger, positive, simplex, unitInterval, type Constraint } from './constraints.js';
-import { batchOf, checkExpand, Distribution, params, type DistributionOptions } from './distribution.js';
+import { batchOf, checkExpand, Distribution, oneOf, params, type DistributionOptions } from './distribution.js';
 import { standardGamma } from './gamma.js';
 import { openUniform, stdUniform } from './util.js';
 
@@ -40,8 +40,7 @@ import { openUniform, stdUniform } from './util.js';
 export type ProbsOrLogits = { probs: TensorLike; logits?: undefined } | { logits: TensorLike; probs?: undefined };
 
 function logitsOf(name: string, p: ProbsOrLogits, binary: boolean): Tensor {
-  if ((p.probs === undefined) === (p.logits === undefined)) throw new ValueError(`${name}: give exactly one of probs and logits`);
-  if (p.logits !== undefined) return params(p.logits)[0];
+  if (oneOf(name, 'the probs/logits argument', p, ['probs', 'logits']) === 'logits') return params(p.logits as TensorLike)[0];
   const pr = params(p.probs as TensorLike)[0];
   // Binary: log p − log(1 − p); categorical: log p (softmax-invariant up to a constant).
   return binary ? sub(log(pr), log1p(neg(pr))) : log(pr);
@@ -51,12 +50,10 @@ function logitsOf(name: string, p: ProbsOrLogits, binary: boolean): Tensor {
 export class Bernoulli extends Distribution {
   readonly logits: Tensor;
   constructor(p: ProbsOrLogits, opts: DistributionOptions = {}) {
-    if (p.probs !== undefined) {
-      const pr = params(p.probs)[0];
-      super(pr.shape, [], opts);
-      this.checkParams([{ name: 'probs', value: pr, constraint: unitInterval }]);
-    } else super(params(p.logits as TensorLike)[0].shape, [], opts);
-    this.logits = logitsOf('Bernoulli', p, true);
+    const l = logitsOf('Bernoulli', p, true);
+    super(l.shape, [], opts);
+    if (p.probs !== undefined) this.checkParams([{ name: 'probs', value: params(p.probs)[0], constraint: unitInterval }]);
+    this.logits = l;
   }
   get probs(): Tensor {
     return sigmoid(this.logits);

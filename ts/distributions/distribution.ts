@@ -9,7 +9,7 @@
  * is checked up front and `logProb` returns −Infinity outside the support.
  */
 import { ENGINE } from '../core/engine.js';
-import { ShapeError, ValueError, fmtShape } from '../core/errors.js';
+import { ShapeError, ValueError, VarinfError, fmtShape } from '../core/errors.js';
 import { broadcastShapes, type Shape } from '../core/shape.js';
 import type { Tensor } from '../core/tensor.js';
 import type { DType } from '../core/dtype.js';
@@ -91,9 +91,13 @@ export abstract class Distribution {
     throw new ValueError(`${this.name} has no reparameterized sampler; use sample (score-function gradients)`);
   }
 
-  /** log density (or mass) of `value`, summed over event axes. */
+  /** log density (or mass) of `value`, summed over event axes; int32 values are cast to the distribution's dtype. */
   logProb(value: TensorLike): Tensor {
-    const v = asTensor(value, this.paramLike());
+    if (typeof value !== 'number' && !(value !== null && typeof value === 'object' && 'shape' in value))
+      throw new ValueError(`${this.name}.logProb: value must be a number or a Tensor, got ${Array.isArray(value) ? 'an array (wrap it in tensor(...))' : typeof value}`);
+    let v = asTensor(value, this.paramLike());
+    // Integer data (what the discrete samplers return, or counts read from a file) is evaluated in the distribution's float dtype.
+    if (v.dtype === 'int32' && this.dtype !== 'int32') v = cast(v, this.dtype);
     this.checkValueShape(v);
     if (!this.validateArgs) {
       const ok = this.supportMask(v);
@@ -186,8 +190,43 @@ export function checkExpand(name: string, from: Shape, to: Shape): void {
 
 /** Converts parameters to tensors sharing the first tensor's dtype (float64 if all are numbers). */
 export function params(...xs: TensorLike[]): Tensor[] {
+  for (const x of xs as unknown[])
+    if (typeof x !== 'number' && !(x !== null && typeof x === 'object' && !Array.isArray(x) && 'shape' in x)) {
+      const got = Array.isArray(x) ? `the array ${JSON.stringify(x).slice(0, 60)} (wrap it in tensor(...))` : x === null ? 'null' : typeof x;
+      throw new ValueError(`distribution parameter: expected a number or a Tensor, got ${got}`);
+    }
   const like = xs.find((x): x is Tensor => typeof x !== 'number');
   return xs.map((x) => asTensor(x, like));
+}
+
+/** PyTorch's (and NumPyro's) spellings of varinf's parameterization keys, for the hint in `oneOf`'s error. */
+const SPELLINGS: Record<string, string> = {
+  covarianceMatrix: 'covariance',
+  covariance_matrix: 'covariance',
+  precisionMatrix: 'precision',
+  precision_matrix: 'precision',
+  scale_tril: 'scaleTril',
+  prob: 'probs',
+  logit: 'logits',
+};
+
+/**
+ * The one parameterization given in `opts` (an object such as `{ probs }` or `{ covariance }`):
+ * exactly one of `keys` must be defined and no other key present; otherwise a ValueError names
+ * the distribution, the argument, the accepted keys and what was given (with PyTorch's spelling
+ * translated, e.g. `covarianceMatrix` → `covariance`).
+ * @example oneOf('MultivariateNormal', 'scale', { covariance: s }, ['scaleTril', 'covariance', 'precision']) // 'covariance'
+ */
+export function oneOf<K extends string>(name: string, arg: string, opts: unknown, keys: readonly K[]): K {
+  const isObj = opts !== null && typeof opts === 'object' && !ArrayBuffer.isView(opts) && !Array.isArray(opts) && !('shape' in opts);
+  const given = isObj ? Object.keys(opts).filter((k) => (opts as Record<string, unknown>)[k] !== undefined) : [];
+  const hits = given.filter((k): k is K => (keys as readonly string[]).includes(k));
+  const others = given.filter((k) => !(keys as readonly string[]).includes(k));
+  if (isObj && hits.length === 1 && others.length === 0) return hits[0];
+  const accepted = keys.map((k) => `'${k}'`).join(', ');
+  const got = !isObj ? (typeof opts === 'number' ? `the number ${opts}` : opts === null ? 'null' : `a ${typeof opts === 'object' ? 'Tensor or array' : typeof opts}`) : `{ ${given.join(', ')} }`;
+  const hint = others.filter((k) => SPELLINGS[k] !== undefined).map((k) => `; '${k}' is spelled '${SPELLINGS[k]}' here`).join('');
+  throw new ValueError(`${name}: ${arg} must be an object with exactly one of ${accepted}, got ${got}${hint}`);
 }
 
 /** Broadcast batch shape of parameters, naming the distribution on mismatch. */
@@ -199,7 +238,7 @@ export function batchOf(name: string, ...xs: readonly Tensor[]): number[] {
 
 type IndependentFactory = (base: Distribution, n: number) => Distribution;
 let makeIndependent: IndependentFactory = () => {
-  throw new Error('Independent is not loaded');
+  throw new VarinfError('Independent is not loaded (import varinf from its entry point)');
 };
 
 /** @internal lets independent.ts register itself without an import cycle. */

@@ -7,6 +7,7 @@
 import { customGradient, stopGradient } from '../core/autodiff.js';
 import { ENGINE } from '../core/engine.js';
 import type { Shape } from '../core/shape.js';
+import { ShapeError, fmtShape } from '../core/errors.js';
 import type { Tensor } from '../core/tensor.js';
 import type { TensorLike } from '../ops/creation.js';
 import { add, digamma, div, lgamma, log, log1p, mul, neg, square, sub } from '../ops/elementwise.js';
@@ -199,7 +200,7 @@ export class Dirichlet extends Distribution {
   readonly concentration: Tensor;
   constructor(concentration: TensorLike, opts: DistributionOptions = {}) {
     const [a] = params(concentration);
-    if (a.shape.length < 1) throw new RangeError('Dirichlet: concentration must have at least one axis');
+    if (a.shape.length < 1) throw new ShapeError(`Dirichlet: concentration must have at least one axis, got shape ${fmtShape(a.shape)}`);
     super(a.shape.slice(0, -1), a.shape.slice(-1), opts);
     this.concentration = a;
     this.checkParams([{ name: 'concentration', value: a, constraint: positive }]);

@@ -13,7 +13,7 @@ import { sum } from '../ops/reduce.js';
 import { broadcastTo, expandDims, reshape, squeeze, transpose } from '../ops/shape.js';
 import { split, type Key } from '../random/key.js';
 import { lowerCholesky, positiveDefinite, positive, realVector, type Constraint } from './constraints.js';
-import { checkExpand, Distribution, params, type DistributionOptions } from './distribution.js';
+import { checkExpand, Distribution, oneOf, params, type DistributionOptions } from './distribution.js';
 import { LOG_2PI, stdNormal } from './util.js';
 import { broadcastShapes } from '../core/shape.js';
 
@@ -54,7 +54,8 @@ export class MultivariateNormal extends Distribution {
     const [mu] = params(loc);
     if (mu.shape.length < 1) throw new ShapeError('MultivariateNormal: loc must have at least one axis');
     const d = mu.shape[mu.shape.length - 1];
-    const given = 'scaleTril' in scale ? scale.scaleTril : 'covariance' in scale ? scale.covariance : scale.precision;
+    const form = oneOf('MultivariateNormal', 'scale', scale, ['scaleTril', 'covariance', 'precision']);
+    const given = (scale as Record<string, TensorLike>)[form];
     const m = params(given, mu)[0];
     const r = m.shape.length;
     if (r < 2 || m.shape[r - 1] !== d || m.shape[r - 2] !== d)
@@ -62,10 +63,10 @@ export class MultivariateNormal extends Distribution {
     const batch = broadcastShapes('MultivariateNormal', mu.shape.slice(0, -1), m.shape.slice(0, -2));
     super(batch, [d], opts);
     this.loc = mu;
-    if ('scaleTril' in scale) {
+    if (form === 'scaleTril') {
       this.checkParams([{ name: 'scaleTril', value: m, constraint: lowerCholesky }]);
       this.scaleTril = m;
-    } else if ('covariance' in scale) {
+    } else if (form === 'covariance') {
       this.checkParams([{ name: 'covariance', value: m, constraint: positiveDefinite }]);
       this.scaleTril = cholesky(m);
     } else {

@@ -15,7 +15,7 @@ import { argmax, logSoftmax, logsumexp, softmax, sum } from '../ops/reduce.js';
 import { broadcastTo, expandDims } from '../ops/shape.js';
 import type { Key } from '../random/key.js';
 import { positive, simplex, unitInterval, type Constraint } from './constraints.js';
-import { batchOf, checkExpand, Distribution, params, type DistributionOptions } from './distribution.js';
+import { batchOf, checkExpand, Distribution, oneOf, params, type DistributionOptions } from './distribution.js';
 import type { ProbsOrLogits } from './discrete.js';
 import { openUniform } from './util.js';
 
@@ -36,8 +36,7 @@ function straightThrough(hard: Tensor, soft: Tensor): Tensor {
 }
 
 function logitsFrom(name: string, p: ProbsOrLogits, binary: boolean): Tensor {
-  if ((p.probs === undefined) === (p.logits === undefined)) throw new ValueError(`${name}: give exactly one of probs and logits`);
-  if (p.logits !== undefined) return params(p.logits)[0];
+  if (oneOf(name, 'the probs/logits argument', p, ['probs', 'logits']) === 'logits') return params(p.logits as TensorLike)[0];
   const pr = params(p.probs as TensorLike)[0];
   return binary ? sub(log(pr), log1p(neg(pr))) : log(pr);
 }

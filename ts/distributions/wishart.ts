@@ -12,7 +12,7 @@ import { sum } from '../ops/reduce.js';
 import { broadcastTo, expandDims } from '../ops/shape.js';
 import { split, type Key } from '../random/key.js';
 import { greaterThan, lowerCholesky, positiveDefinite, type Constraint } from './constraints.js';
-import { checkExpand, Distribution, params, type DistributionOptions } from './distribution.js';
+import { checkExpand, Distribution, oneOf, params, type DistributionOptions } from './distribution.js';
 import { standardGamma } from './gamma.js';
 import { registerKL } from './kl.js';
 import type { MvnScale } from './multivariate.js';
@@ -57,7 +57,8 @@ export class Wishart extends Distribution {
   readonly scaleTril: Tensor;
 
   constructor(df: TensorLike, scale: MvnScale, opts: DistributionOptions = {}) {
-    const given = 'scaleTril' in scale ? scale.scaleTril : 'covariance' in scale ? scale.covariance : scale.precision;
+    const form = oneOf('Wishart', 'scale', scale, ['scaleTril', 'covariance', 'precision']);
+    const given = (scale as Record<string, TensorLike>)[form];
     const [m, nu] = params(given, df);
     const r = m.shape.length;
     if (r < 2 || m.shape[r - 1] !== m.shape[r - 2])
@@ -66,10 +67,10 @@ export class Wishart extends Distribution {
     super(broadcastShapes('Wishart', nu.shape, m.shape.slice(0, -2)), [d, d], opts);
     this.df = nu;
     this.checkParams([{ name: 'df', value: nu, constraint: greaterThan(d - 1) }]);
-    if ('scaleTril' in scale) {
+    if (form === 'scaleTril') {
       this.checkParams([{ name: 'scaleTril', value: m, constraint: lowerCholesky }]);
       this.scaleTril = m;
-    } else if ('covariance' in scale) {
+    } else if (form === 'covariance') {
       this.checkParams([{ name: 'covariance', value: m, constraint: positiveDefinite }]);
       this.scaleTril = cholesky(m);
     } else {

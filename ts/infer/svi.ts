@@ -5,7 +5,7 @@
  * unconstrained in the state; `getParams` maps them back through `bijectTo`.
  */
 import { valueAndGrad } from '../core/autodiff.js';
-import { VarinfError, ValueError } from '../core/errors.js';
+import { VarinfError, ValueError, allocationError } from '../core/errors.js';
 import type { Tensor } from '../core/tensor.js';
 import { compile, type CompiledFunction } from '../compile/compile.js';
 import { CompiledLoop, type LoopAccept } from '../compile/loop.js';
@@ -242,7 +242,8 @@ function* loopSteps<A extends unknown[]>(svi: SVI<A>, key: Key, numSteps: number
   if (!Number.isInteger(numSteps) || numSteps < 0) throw new ValueError(`SVI.run: numSteps must be a non-negative integer, got ${numSteps}`);
   const t0 = performance.now();
   let state = opts.state ?? svi.init(key, ...args);
-  const losses = new Float64Array(numSteps);
+  // The loss record grows as steps are taken (doubling), so a run of 1e10 steps stopped by a signal allocates what it used.
+  let losses: Float64Array = new Float64Array(Math.min(numSteps, 1024));
   const every = opts.progressEvery ?? Math.max(1, Math.floor(numSteps / 100));
   const evalEvery = opts.evalEvery ?? 100;
   const bar = (opts.progressBar ?? (process.stderr.isTTY === true && process.env.CI === undefined)) ? new ProgressBar('svi', numSteps) : null;
@@ -278,6 +279,7 @@ function* loopSteps<A extends unknown[]>(svi: SVI<A>, key: Key, numSteps: number
     end = loop === null ? done + 1 : Math.min(end, done + Math.max(1, Math.floor(20 / perStepMs)));
     const c0 = performance.now();
     const from = done;
+    if (end > losses.length) losses = grown(losses, end, numSteps);
     if (loop !== null) {
       done += loop.run(base, step0 + done, end - done, ACCEPT, losses, done);
       if (done < end) {
@@ -340,6 +342,20 @@ async function runLoop<A extends unknown[]>(svi: SVI<A>, key: Key, numSteps: num
     if (r.done) return r.value;
     await new Promise<void>((res) => setImmediate(res));
   }
+}
+
+/** A copy of `a` with room for at least `need` entries (doubling, at most `max`). */
+function grown(a: Float64Array, need: number, max: number): Float64Array {
+  let n = Math.max(a.length, 1024);
+  while (n < need) n *= 2;
+  let b: Float64Array;
+  try {
+    b = new Float64Array(Math.min(max, n));
+  } catch (e) {
+    throw allocationError('SVI.run (loss record)', [Math.min(max, n)], 'float64', 8, e);
+  }
+  b.set(a);
+  return b;
 }
 
 function meanOf(a: Float64Array, from: number, to: number): number {

@@ -3,7 +3,7 @@
  * `arviz.from_dict(**json.load(open(path)))` takes it (arviz.from_dict's `posterior` and
  * `sample_stats` groups), plus `observed_data` when given.
  */
-import { writeFileSync } from 'node:fs';
+import { writeFileAtomic } from './atomic.js';
 import { ValueError } from '../core/errors.js';
 import type { Tensor, NestedArray } from '../core/tensor.js';
 import { reshape } from '../ops/shape.js';
@@ -39,5 +39,5 @@ export function toArviz(draws: Record<string, Tensor>, opts: ArvizOptions = {}):
 
 /** Writes `toArviz(draws, opts)` as JSON; in Python: `az.from_dict(**json.load(open(path)))`. */
 export function saveArviz(path: string, draws: Record<string, Tensor>, opts: ArvizOptions = {}): void {
-  writeFileSync(path, JSON.stringify(toArviz(draws, opts)));
+  writeFileAtomic(path, JSON.stringify(toArviz(draws, opts)));
 }

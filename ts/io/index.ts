@@ -3,3 +3,4 @@ export * from './safetensors.js';
 export * from './arviz.js';
 export * from './svg.js';
 export * from './png.js';
+export { writeFileAtomic } from './atomic.js';

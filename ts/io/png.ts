@@ -3,7 +3,7 @@
  * every row, the image data deflated by node:zlib, each chunk closed by its CRC-32. Plus a grid
  * layout for looking at model samples and reconstructions.
  */
-import { writeFileSync } from 'node:fs';
+import { writeFileAtomic } from './atomic.js';
 import { deflateSync } from 'node:zlib';
 import { ShapeError, ValueError } from '../core/errors.js';
 import { Tensor } from '../core/tensor.js';
@@ -110,7 +110,7 @@ export function imageGrid(images: Tensor | Float32Array | Float64Array, h: numbe
  * @example savePng('samples.png', pixels, 300, 300)
  */
 export function savePng(path: string, pixels: Uint8Array, width: number, height: number, channels: 1 | 3 = 1): void {
-  writeFileSync(path, encodePng(pixels, width, height, channels));
+  writeFileAtomic(path, encodePng(pixels, width, height, channels));
 }
 
 /**

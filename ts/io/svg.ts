@@ -2,7 +2,7 @@
  * A small SVG line chart for training curves (ELBO traces): several series on shared axes, with
  * ticks, labels and a legend, written as a standalone .svg file.
  */
-import { writeFileSync } from 'node:fs';
+import { writeFileAtomic } from './atomic.js';
 import { ValueError } from '../core/errors.js';
 
 export interface Series {
@@ -104,5 +104,5 @@ export function lineChartSvg(series: readonly Series[], opts: ChartOptions = {})
 
 /** Writes `lineChartSvg(series, opts)` to `path`. */
 export function saveLineChart(path: string, series: readonly Series[], opts: ChartOptions = {}): void {
-  writeFileSync(path, lineChartSvg(series, opts));
+  writeFileAtomic(path, lineChartSvg(series, opts));
 }

@@ -1,5 +1,5 @@
 /** Creating tensors: from data, filled, ranges, identity. */
-import { allocArray, toBfloat16, type DType, type TypedArray } from '../core/dtype.js';
+import { allocArray, allocFor, toBfloat16, type DType, type TypedArray } from '../core/dtype.js';
 import { ENGINE } from '../core/engine.js';
 import { ShapeError, ValueError, fmtShape } from '../core/errors.js';
 import { checkShape, sizeOf, type Shape } from '../core/shape.js';
@@ -8,6 +8,8 @@ import type { NestedArray, Tensor } from '../core/tensor.js';
 export type TensorLike = Tensor | number;
 
 function flatten(x: NestedArray, shape: number[], depth: number, out: number[]): void {
+  if (typeof x !== 'number' && !Array.isArray(x))
+    throw new ValueError(`tensor: values must be numbers, nested arrays of numbers or a typed array; found ${x === null ? 'null' : typeof x === 'string' ? `the string ${JSON.stringify(x).slice(0, 40)}` : typeof x} at depth ${depth}`);
   if (typeof x === 'number') {
     if (depth !== shape.length && shape.length > 0) throw new ShapeError(`tensor: ragged nested array at depth ${depth}`);
     out.push(x);
@@ -71,7 +73,7 @@ export function scalar(value: number, dtype: DType = 'float64'): Tensor {
 /** A tensor of `shape` filled with `value`. */
 export function full(shape: Shape, value: number, dtype: DType = 'float64'): Tensor {
   checkShape('full', shape);
-  const a = allocArray(dtype, sizeOf(shape));
+  const a = allocFor('full', dtype, shape);
   if (value !== 0) a.fill(stored(dtype, value));
   return ENGINE.fromArray(a, shape.slice());
 }
@@ -107,8 +109,10 @@ export function arange(start: number, stop?: number, step = 1, dtype: DType = 'f
     start = 0;
   }
   if (step === 0) throw new ValueError('arange: step must be non-zero');
+  if (!Number.isFinite(start) || !Number.isFinite(stop) || !Number.isFinite(step))
+    throw new ValueError(`arange: start, stop and step must be finite, got ${start}, ${stop}, ${step}`);
   const n = Math.max(0, Math.ceil((stop - start) / step));
-  const a = new Float64Array(n);
+  const a = allocFor('arange', 'float64', [n]) as Float64Array;
   for (let i = 0; i < n; i++) a[i] = start + i * step;
   return ENGINE.fromArray(copyInto(dtype, a), [n]);
 }
@@ -116,7 +120,8 @@ export function arange(start: number, stop?: number, step = 1, dtype: DType = 'f
 /** `num` evenly spaced points from `start` to `stop` inclusive. */
 export function linspace(start: number, stop: number, num: number, dtype: DType = 'float64'): Tensor {
   if (!Number.isInteger(num) || num < 0) throw new ValueError(`linspace: num must be a non-negative integer, got ${num}`);
-  const a = new Float64Array(num);
+  if (!Number.isFinite(start) || !Number.isFinite(stop)) throw new ValueError(`linspace: start and stop must be finite, got ${start}, ${stop}`);
+  const a = allocFor('linspace', 'float64', [num]) as Float64Array;
   const step = num > 1 ? (stop - start) / (num - 1) : 0;
   for (let i = 0; i < num; i++) a[i] = start + i * step;
   return ENGINE.fromArray(copyInto(dtype, a), [num]);
@@ -124,7 +129,8 @@ export function linspace(start: number, stop: number, num: number, dtype: DType 
 
 /** The n×n identity. */
 export function eye(n: number, dtype: DType = 'float64'): Tensor {
-  const a = allocArray(dtype, n * n);
+  if (!Number.isInteger(n) || n < 0) throw new ValueError(`eye: n must be a non-negative integer, got ${n}`);
+  const a = allocFor('eye', dtype, [n, n]);
   for (let i = 0; i < n; i++) a[i * n + i] = stored(dtype, 1);
   return ENGINE.fromArray(a, [n, n]);
 }

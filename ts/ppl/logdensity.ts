@@ -1,5 +1,5 @@
 /** Log densities of traces and models. */
-import { DTypeError, ValueError } from '../core/errors.js';
+import { DTypeError, ValueError, VarinfError, fmtShape } from '../core/errors.js';
 import type { Tensor } from '../core/tensor.js';
 import { add, cast, mul, where } from '../ops/elementwise.js';
 import { sum } from '../ops/reduce.js';
@@ -8,11 +8,28 @@ import { substitute, trace, type Site, type Trace } from './handlers.js';
 /** log p of one sample site, with its scale and mask applied (batch shape kept). */
 export function siteLogProb(site: Site): Tensor {
   if (site.type !== 'sample' || site.fn === null || site.value === null) throw new ValueError(`siteLogProb: '${site.name}' is not a sample site with a value`);
-  let lp = site.fn.logProb(site.value);
+  let lp: Tensor;
+  try {
+    lp = site.fn.logProb(site.value);
+  } catch (e) {
+    throw withSite(site, e);
+  }
   // where() rather than multiply so a masked −∞ term gives 0, not NaN.
   if (site.mask !== null) lp = where(cast(site.mask, 'int32'), lp, 0);
   if (site.scale !== 1) lp = mul(lp, site.scale);
   return lp;
+}
+
+/**
+ * The distribution's error with the site named in front (same class and code), so a wrong-shaped
+ * observation or a value outside the support says which `sample` statement it came from.
+ */
+function withSite(site: Site, e: unknown): unknown {
+  if (!(e instanceof VarinfError)) return e;
+  const plates = site.cond.map((f) => `plate '${f.name}' of size ${f.subsampleSize} at dim ${f.dim}`).join(', ');
+  const where = `sample site '${site.name}'${site.isObserved ? ' (observed)' : ''}, value of shape ${fmtShape(site.value?.shape ?? [])}${plates ? ` under ${plates}` : ''}`;
+  const Cls = e.constructor as new (message: string, options?: { cause?: unknown }) => VarinfError;
+  return new Cls(`${where}: ${e.message}`, { cause: e });
 }
 
 /** Σ over sample sites of Σ log p (observed and latent), as a scalar. */

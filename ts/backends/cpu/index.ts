@@ -6,7 +6,7 @@
  */
 import { createRequire } from 'node:module';
 import { allocArray, type DType, type TypedArray } from '../../core/dtype.js';
-import { NotPositiveDefiniteError, ValueError } from '../../core/errors.js';
+import { BackendError, NotPositiveDefiniteError, ValueError } from '../../core/errors.js';
 import { broadcastStrides, sizeOf, stridesOf, type Shape } from '../../core/shape.js';
 import {
   BINARY_OPS,
@@ -22,6 +22,7 @@ import {
 } from '../../kernels/spec.js';
 import type { Backend, CpuKernel, CpuKernelTable, CpuView } from '../backend.js';
 import { JS_KERNELS } from '../js/index.js';
+import { checkTriangularDiagonal } from '../js/linalg.js';
 import { splineLayout } from '../js/spline.js';
 import { addonCandidates, nativeFixHint, platformTriple, type AddonCandidate } from './locate.js';
 
@@ -112,7 +113,7 @@ const CHEAP_UNARY = new Set<UnaryOp>(['neg', 'abs', 'sign', 'reciprocal', 'squar
 
 function js<N extends KernelName>(name: N): CpuKernel<N> {
   const k = JS_KERNELS[name] as CpuKernel<N> | undefined;
-  if (k === undefined) throw new Error(`cpu backend: js kernel '${name}' is missing`);
+  if (k === undefined) throw new BackendError(`cpu backend: js kernel '${name}' is missing`);
   return k;
 }
 
@@ -306,6 +307,7 @@ function buildKernels(N: Native): CpuKernelTable {
     const batchShape = out.shape.slice(0, ro - 2);
     const batch = sizeOf(batchShape);
     if (batch * n * n * k < C.matmul) return js('triangularSolve')(ins, outs, attrs);
+    checkTriangularDiagonal(a.data, a.shape);
     const bidx = batchIndex(a.shape.slice(0, a.shape.length - 2), b.shape.slice(0, b.shape.length - 2), batchShape);
     N.triangularSolve(a.data, b.data, out.data, batch, n, k, attrs.lower, attrs.transA, bidx);
   };
@@ -516,7 +518,7 @@ class CpuBackend implements Backend<TypedArray> {
   run<N extends KernelName>(name: N, ins: readonly CpuView[], outs: readonly CpuView[], attrs: KernelAttrs[N]): void {
     // bfloat16 (bits in a Uint16Array) is the js reference's: the addon's kernels take float and int32 arrays.
     const k = (hasBf16(ins) || hasBf16(outs) ? JS_KERNELS[name] : this.kernels[name]) as CpuKernel<N> | undefined;
-    if (k === undefined) throw new Error(`cpu backend: kernel '${name}' is not implemented`);
+    if (k === undefined) throw new BackendError(`cpu backend: kernel '${name}' is not implemented`);
     k(ins, outs, attrs);
   }
   fusedLoop(prog: Int32Array, scalars: Float64Array, arrays: TypedArray[], n: number, acc: Float64Array): void {

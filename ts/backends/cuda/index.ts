@@ -12,7 +12,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { DType, TypedArray } from '../../core/dtype.js';
-import { NotPositiveDefiniteError } from '../../core/errors.js';
+import { BackendError, NotPositiveDefiniteError } from '../../core/errors.js';
 import { broadcastStrides, sizeOf, stridesOf } from '../../core/shape.js';
 import {
   ARG_REDUCE_OPS,
@@ -382,7 +382,7 @@ class CudaBackend implements Backend<H> {
           broadcastStrides(loc.shape, out.shape), broadcastStrides(logScale.shape, out.shape));
       }
     }
-    throw new Error(`cuda backend: kernel '${name}' is not implemented`);
+    throw new BackendError(`cuda backend: kernel '${name}' is not implemented`);
   }
 
   /** Reduces `axes` of x: permutes them last (a device copy, when needed), then reduces rows. */

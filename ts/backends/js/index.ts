@@ -2,6 +2,7 @@
  * The js backend: plain TypeScript over typed arrays. It implements every kernel of the spec and
  * is the oracle the other backends are tested against, so clarity beats speed here.
  */
+import { BackendError } from '../../core/errors.js';
 import { allocArray, type DType, type TypedArray } from '../../core/dtype.js';
 import type { KernelAttrs, KernelName } from '../../kernels/spec.js';
 import type { Backend, CpuKernel, CpuKernelTable, CpuView } from '../backend.js';
@@ -42,7 +43,7 @@ class JsBackend implements Backend<TypedArray> {
   }
   run<N extends KernelName>(name: N, ins: readonly CpuView[], outs: readonly CpuView[], attrs: KernelAttrs[N]): void {
     const k = JS_KERNELS[name] as CpuKernel<N> | undefined;
-    if (k === undefined) throw new Error(`js backend: kernel '${name}' is not implemented`);
+    if (k === undefined) throw new BackendError(`js backend: kernel '${name}' is not implemented`);
     k(ins, outs, attrs);
   }
 }

@@ -4,7 +4,7 @@
  * once on store, so float32 results are the float64 ones rounded.
  */
 import { fromBfloat16 } from '../../core/dtype.js';
-import { NotPositiveDefiniteError } from '../../core/errors.js';
+import { NotPositiveDefiniteError, SingularMatrixError, fmtShape } from '../../core/errors.js';
 import { broadcastStrides, sizeOf, type Shape } from '../../core/shape.js';
 import type { CpuKernelTable } from '../backend.js';
 import { walk } from './shape.js';
@@ -83,7 +83,22 @@ LINALG.cholesky = ([a], [out]) => {
   }
 };
 
+/**
+ * Raises a SingularMatrixError when a triangular matrix of `a` (batched, row-major) has a zero on
+ * its diagonal: the solve would divide by zero and return ±Infinity (the counterpart of cholesky's
+ * check). O(batch · n), against the solve's O(batch · n² · k). Used by every host backend.
+ */
+export function checkTriangularDiagonal(data: ArrayLike<number>, shape: Shape): void {
+  const n = shape[shape.length - 1];
+  const batch = sizeOf(shape.slice(0, -2));
+  for (let bi = 0; bi < batch; bi++)
+    for (let i = 0; i < n; i++)
+      if (data[bi * n * n + i * (n + 1)] === 0)
+        throw new SingularMatrixError(`triangularSolve: matrix ${bi} of a (shape ${fmtShape(shape)}) is singular: its diagonal element ${i} is 0`);
+}
+
 LINALG.triangularSolve = ([a, b], [out], { lower, transA }) => {
+  checkTriangularDiagonal(a.data, a.shape);
   const n = a.shape[a.shape.length - 1];
   const k = b.shape[b.shape.length - 1];
   // op(A)[i][j] = A[i][j], or A[j][i] when transposed; a transposed lower matrix is upper.

@@ -17,6 +17,7 @@
  * under tsx, vitest and the compiled dist/ build, with no worker file path to resolve.
  */
 import { Worker } from 'node:worker_threads';
+import { VarinfError } from '../../core/errors.js';
 
 /** Arrays and settings of one local step. All arrays are SharedArrayBuffer-backed when threaded. */
 export interface LdaKernelContext {
@@ -259,7 +260,7 @@ export function runLdaKernel(c: LdaKernelContext, threads: number): void {
   const t0 = Date.now();
   for (let v = Atomics.load(done, 0); v < nw; v = Atomics.load(done, 0)) {
     Atomics.wait(done, 0, v, 1000);
-    if (Date.now() - t0 > 600_000) throw new Error('ldaKernel: worker threads did not finish within 10 minutes');
+    if (Date.now() - t0 > 600_000) throw new VarinfError('ldaKernel: worker threads did not finish within 10 minutes');
   }
-  if (done[1] !== 0) throw new Error('ldaKernel: a worker thread failed');
+  if (done[1] !== 0) throw new VarinfError('ldaKernel: a worker thread failed');
 }
