@@ -1,5 +1,6 @@
 /** Probability distributions, their constraints and the KL registry. */
 export * from './constraints.js';
+export * from './stan-constraints.js';
 export { Distribution, setValidateArgs, type DistributionOptions } from './distribution.js';
 export * from './continuous.js';
 export * from './gamma.js';
@@ -12,3 +13,4 @@ export * from './lkj.js';
 export * from './relaxed.js';
 export { kl, hasKL, registerKL, type DistributionClass } from './kl.js';
 export { TransformedDistribution } from './transformed.js';
+export { ImproperUniform, type ImproperUniformOptions } from './improper.js';
