@@ -15,6 +15,7 @@ import {
   expm1,
   log,
   log1p,
+  maximum,
   mul,
   neg,
   sign,
@@ -28,6 +29,7 @@ import { broadcastTo } from '../ops/shape.js';
 import type { Key } from '../random/key.js';
 import { interval, nonnegative, positive, real, type Constraint } from './constraints.js';
 import { batchOf, checkExpand, Distribution, params, type DistributionOptions } from './distribution.js';
+import { atan } from './cdf.js';
 import { EULER_GAMMA, LOG_2, LOG_2PI, LOG_PI, openUniform, stdNormal } from './util.js';
 
 /** Shared by families with a location and a scale: parameters, shapes and expand. */
@@ -251,6 +253,14 @@ export class Cauchy extends LocScale {
   protected logProbRaw(x: Tensor): Tensor {
     return sub(neg(log1p(square(this.z(x)))), add(log(this.scale), LOG_PI));
   }
+  /** P(X ≤ x) = ½ + atan((x − μ)/γ)/π. */
+  cdf(x: TensorLike): Tensor {
+    return add(div(atan(this.z(params(x, this.loc)[0])), Math.PI), 0.5);
+  }
+  /** The quantile μ + γ tan(π(p − ½)). */
+  icdf(p: TensorLike): Tensor {
+    return this.shift(cauchyNoise(params(p, this.loc)[0]));
+  }
   override get mean(): Tensor {
     return broadcastTo(mul(this.loc, NaN), this.batchShape);
   }
@@ -357,6 +367,15 @@ export class Exponential extends Distribution {
   }
   protected logProbRaw(x: Tensor): Tensor {
     return sub(log(this.rate), mul(this.rate, x));
+  }
+  /** P(X ≤ x) = 1 − e^{−λx} (0 below 0). */
+  cdf(x: TensorLike): Tensor {
+    const v = params(x, this.rate)[0];
+    return neg(expm1(neg(mul(this.rate, maximum(v, 0)))));
+  }
+  /** The quantile −log(1 − p)/λ. */
+  icdf(p: TensorLike): Tensor {
+    return div(neg(log1p(neg(params(p, this.rate)[0]))), this.rate);
   }
   override get mean(): Tensor {
     return div(1, this.rate);

@@ -14,3 +14,6 @@ export * from './relaxed.js';
 export { kl, hasKL, registerKL, type DistributionClass } from './kl.js';
 export { TransformedDistribution } from './transformed.js';
 export { ImproperUniform, type ImproperUniformOptions } from './improper.js';
+export { HalfStudentT } from './halfstudentt.js';
+export { Truncated, type TruncationBounds, type HasCdf } from './truncated.js';
+export { atan, studentTCdf, regularizedGammaP, incompleteBetaHost } from './cdf.js';
