@@ -105,5 +105,20 @@ truncated("Exponential", {"rate": 0.7}, stats.expon(scale=1 / 0.7), None, 2.0, [
 truncated("Gamma", {"concentration": 2.0, "rate": 1.5}, stats.gamma(2.0, scale=1 / 1.5), 0.5, 4.0, [0.5, 1.0, 3.5])
 truncated("Gamma", {"concentration": 0.8, "rate": 1.0}, stats.gamma(0.8, scale=1.0), None, 1.0, [0.01, 0.5, 1.0])
 
+# the normal far into its tails (mpmath at 50 digits): cdf, log cdf, quantile, and truncation there
+zs = [-1000.0, -40.0, -10.0, -5.0, -3.6, -3.4, -1.0, 0.0, 2.0, 8.0]
+cases.append({"name": "NormalTail", "params": {"loc": 0.0, "scale": 1.0}, "x": zs,
+              "cdf": [float(mp.ncdf(z)) for z in zs], "logCdf": [float(mp.log(mp.ncdf(z))) for z in zs]})
+ps = [1e-300, 1e-30, 1e-10, 1e-5, 9e-5, 0.02, 0.5, 0.9, 1 - 1e-6]
+cases.append({"name": "NormalQuantile", "params": {"loc": 0.0, "scale": 1.0}, "x": ps,
+              "icdf": [float(mp.findroot(lambda x, p=p: mp.log(mp.ncdf(x)) - mp.log(p), -mp.sqrt(-2 * mp.log(p)) if p < 0.5 else 1)) for p in ps]})
+for low, high, xs in [(10.0, None, [10.0, 10.5]), (40.0, 41.0, [40.0, 40.01]), (-50.0, -45.0, [-46.0, -45.0])]:
+    lo = mp.mpf(low)
+    hi = mp.inf if high is None else mp.mpf(high)
+    # each mass from the tail it lies in, so 50 digits suffice
+    mass = mp.ncdf(-lo) - mp.ncdf(-hi) if low > 0 else mp.ncdf(hi) - mp.ncdf(lo)
+    lp = [float(-x * x / 2 - mp.log(mp.sqrt(2 * mp.pi)) - mp.log(mass)) for x in xs]
+    cases.append({"name": "TruncatedNormal", "params": {"loc": 0.0, "scale": 1.0}, "low": low, "high": high, "x": xs, "logProb": lp})
+
 OUT.write_text(json.dumps({"cases": cases}, indent=1) + "\n")
 print(f"wrote {len(cases)} cases to {OUT}")

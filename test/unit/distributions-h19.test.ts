@@ -29,6 +29,8 @@ interface Case {
   x: number[];
   logProb?: Num[];
   cdf?: number[];
+  logCdf?: number[];
+  icdf?: number[];
   mean?: number | null;
   variance?: number | null;
   low?: number | null;
@@ -67,7 +69,7 @@ function distOf(c: Case): V.Distribution & Partial<V.HasCdf> {
     default:
       if (c.name.startsWith('Truncated'))
         return new V.Truncated(baseOf(c.name.slice(9), p), { low: c.low ?? undefined, high: c.high ?? undefined });
-      return baseOf(c.name.replace('Cdf', ''), p);
+      return baseOf(c.name.replace(/Cdf|Tail|Quantile/, ''), p);
   }
 }
 
@@ -79,7 +81,9 @@ describe('golden values (scripts/golden/distributions_h19.py)', () => {
       const x = V.tensor(c.x);
       if (c.logProb !== undefined) expectClose(vals(d.logProb(x)), c.logProb.map(num), 1e-9, 'logProb');
       // host-side incomplete beta: 1e-9; the rest 1e-10
-      if (c.cdf !== undefined) expectClose(vals((d.cdf as (v: Tensor) => Tensor).call(d, x)), c.cdf, 1e-9, 'cdf');
+      if (c.cdf !== undefined) expectClose(vals((d.cdf as (v: Tensor) => Tensor).call(d, x)), c.cdf, c.name === 'NormalTail' ? 1e-13 : 1e-9, 'cdf');
+      if (c.logCdf !== undefined) expectClose(vals((d as V.Normal).logCdf(x)), c.logCdf, 1e-12, 'logCdf');
+      if (c.icdf !== undefined) expectClose(vals((d as V.Normal).icdf(x)), c.icdf, 1e-12, 'icdf');
       if (c.mean != null) expectClose(vals(d.mean), [c.mean], 1e-7, 'mean');
       if (c.variance != null) expectClose(vals(d.variance), [c.variance], 1e-6, 'variance');
     });

@@ -10,7 +10,7 @@ import { ENGINE } from '../core/engine.js';
 import { broadcastShapes } from '../core/shape.js';
 import type { Tensor } from '../core/tensor.js';
 import {
-  abs, add, div, exp, greater, less, lgamma, log, log1p, maximum, mul, neg, sign, sqrt, square, sub, where,
+  abs, add, clamp, div, erf, erfinv, exp, greater, less, lgamma, log, log1p, maximum, mul, neg, sign, sqrt, square, sub, where,
 } from '../ops/elementwise.js';
 import { broadcastTo, reshape } from '../ops/shape.js';
 import { max, sum } from '../ops/reduce.js';
@@ -214,4 +214,71 @@ export function invertCdf(cdf: (x: Tensor) => Tensor, p: Tensor, lo: Tensor, hi:
     b = where(below, b, m);
   }
   return mul(add(a, b), 0.5);
+}
+
+const HALF_LOG_2PI = 0.5 * Math.log(2 * Math.PI);
+/** Below −TAIL the normal cdf comes from the continued fraction (erf's cancellation costs more there). */
+const TAIL = 3.5;
+
+/** The Mills-ratio continued fraction x + 1/(x + 2/(x + 3/(x + ...))) (40 terms), for x ≥ 3.5, where it is exact to 1e-15. */
+function millsDenominator(x: Tensor): Tensor {
+  let r = x;
+  for (let k = 40; k >= 1; k--) r = add(x, div(k, r));
+  return r;
+}
+
+/**
+ * The standard normal cdf Φ(z), accurate in relative terms in the lower tail: ½(1 + erf(z/√2))
+ * above z = −3.5, φ(z)/(−z + 1/(−z + 2/(−z + ...))) below (erf's 1 + (≈ −1) would lose digits).
+ *
+ * Shapes: elementwise.
+ * @example normalCdf(tensor([-10])) // [7.62e-24]
+ */
+export function normalCdf(z: Tensor): Tensor {
+  const x = maximum(neg(z), TAIL);
+  const tail = div(exp(sub(mul(square(x), -0.5), HALF_LOG_2PI)), millsDenominator(x));
+  const bulk = mul(add(erf(mul(maximum(z, -TAIL), Math.SQRT1_2)), 1), 0.5);
+  return where(less(z, -TAIL), tail, bulk);
+}
+
+/**
+ * log Φ(z), finite far into the lower tail (z = −1000 included): the continued fraction's
+ * −z²/2 − ½ log 2π − log(denominator) below z = −3.5, log of the erf form above.
+ *
+ * Shapes: elementwise.
+ * @example logNormalCdf(tensor([-40])) // [−804.6...]
+ */
+export function logNormalCdf(z: Tensor): Tensor {
+  const x = maximum(neg(z), TAIL);
+  const tail = sub(sub(mul(square(x), -0.5), HALF_LOG_2PI), log(millsDenominator(x)));
+  const bulk = log(mul(add(erf(mul(maximum(z, -TAIL), Math.SQRT1_2)), 1), 0.5));
+  return where(less(z, -TAIL), tail, bulk);
+}
+
+/** Φ⁻¹(q) for q ≤ 1e-4 (any q is clamped there): an asymptotic start and five Newton steps on log Φ. */
+function normalTailQuantile(q: Tensor): Tensor {
+  const lq = log(clamp(q, 1e-300, 1e-4));
+  const t = mul(lq, -2);
+  let x = neg(sqrt(sub(sub(t, log(t)), Math.log(2 * Math.PI))));
+  for (let i = 0; i < 5; i++) {
+    const lphi = sub(mul(square(x), -0.5), HALF_LOG_2PI);
+    const lcdf = logNormalCdf(x);
+    x = sub(x, mul(sub(lcdf, lq), exp(sub(lcdf, lphi))));
+  }
+  return x;
+}
+
+/**
+ * The standard normal quantile Φ⁻¹(p): √2 erfinv(2p − 1) in the bulk, Newton on log Φ below
+ * p = 1e-4 (and by symmetry above 1 − 1e-4), where 2p − 1 would round away p's digits.
+ *
+ * Shapes: elementwise.
+ * @example normalIcdf(tensor([1e-30])) // [−11.46...]
+ */
+export function normalIcdf(p: Tensor): Tensor {
+  const lo = 1e-4;
+  const bulk = mul(erfinv(sub(mul(clamp(p, lo, 1 - lo), 2), 1)), Math.SQRT2);
+  const low = normalTailQuantile(p);
+  const high = neg(normalTailQuantile(sub(1, p)));
+  return where(less(p, lo), low, where(greater(p, 1 - lo), high, bulk));
 }

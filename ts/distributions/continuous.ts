@@ -9,8 +9,6 @@ import {
   abs,
   add,
   div,
-  erf,
-  erfinv,
   exp,
   expm1,
   log,
@@ -29,7 +27,7 @@ import { broadcastTo } from '../ops/shape.js';
 import type { Key } from '../random/key.js';
 import { interval, nonnegative, positive, real, type Constraint } from './constraints.js';
 import { batchOf, checkExpand, Distribution, params, type DistributionOptions } from './distribution.js';
-import { atan } from './cdf.js';
+import { atan, logNormalCdf, normalCdf, normalIcdf } from './cdf.js';
 import { EULER_GAMMA, LOG_2, LOG_2PI, LOG_PI, openUniform, stdNormal } from './util.js';
 
 /** Shared by families with a location and a scale: parameters, shapes and expand. */
@@ -86,13 +84,17 @@ export class Normal extends LocScale {
   protected logProbRaw(x: Tensor): Tensor {
     return sub(mul(square(this.z(x)), -0.5), add(log(this.scale), 0.5 * LOG_2PI));
   }
-  /** P(X ≤ x) = ½(1 + erf((x−μ)/(σ√2))). */
+  /** P(X ≤ x) = Φ((x−μ)/σ) = ½(1 + erf((x−μ)/(σ√2))), accurate in relative terms in the lower tail (see normalCdf). */
   cdf(x: TensorLike): Tensor {
-    return mul(add(erf(mul(this.z(params(x, this.loc)[0]), Math.SQRT1_2)), 1), 0.5);
+    return normalCdf(this.z(params(x, this.loc)[0]));
   }
-  /** The quantile μ + σ√2 erfinv(2p − 1). */
+  /** log P(X ≤ x), finite far into the lower tail (see logNormalCdf). */
+  logCdf(x: TensorLike): Tensor {
+    return logNormalCdf(this.z(params(x, this.loc)[0]));
+  }
+  /** The quantile μ + σ Φ⁻¹(p) = μ + σ√2 erfinv(2p − 1), with Newton steps in the tails (see normalIcdf). */
   icdf(p: TensorLike): Tensor {
-    return this.shift(mul(erfinv(sub(mul(params(p, this.loc)[0], 2), 1)), Math.SQRT2));
+    return this.shift(normalIcdf(params(p, this.loc)[0]));
   }
   override get mean(): Tensor {
     return broadcastTo(this.loc, this.batchShape);

@@ -6,7 +6,7 @@ import { ShapeError, ValueError } from '../core/errors.js';
 import type { Shape } from '../core/shape.js';
 import type { Tensor } from '../core/tensor.js';
 import { asTensor, type TensorLike } from '../ops/creation.js';
-import { add, clamp, div, greater, greaterEqual, less, lessEqual, log, maximum, minimum, mul, sub, where } from '../ops/elementwise.js';
+import { add, clamp, div, expm1, greater, greaterEqual, less, lessEqual, log, maximum, minimum, mul, neg, sub, where } from '../ops/elementwise.js';
 import { min } from '../ops/reduce.js';
 import { broadcastTo } from '../ops/shape.js';
 import type { Key } from '../random/key.js';
@@ -20,6 +20,8 @@ import { openUniform } from './util.js';
 /** A distribution with a cdf (and, optionally, a quantile function). */
 export interface HasCdf extends Distribution {
   cdf(x: TensorLike): Tensor;
+  /** log cdf, where the base has one accurate in the far tail (then the normalizer uses it). */
+  logCdf?(x: TensorLike): Tensor;
   icdf?(p: TensorLike): Tensor;
 }
 
@@ -47,8 +49,8 @@ const SMOOTH_ICDF = new Set(['Normal', 'Cauchy', 'Exponential']);
  * with a `cdf` method (Normal, StudentT, Cauchy, Exponential, Gamma, HalfStudentT, ...). For
  * bases on (0, ∞) a missing `low` is 0.
  *
- * Accuracy: the Normal cdf is erf-based, so bounds more than about 8 scales beyond the location
- * on the far side lose relative accuracy in the normalizer.
+ * Accuracy: for a Normal base the normalizer is computed in log space (Normal.logCdf), finite and
+ * accurate for bounds hundreds of scales into a tail; other bases use log(F(high) − F(low)).
  * Shapes: batch = broadcast of the base's batch shape and the bounds'; event scalar.
  * @example
  * new Truncated(new Normal(mu, sigma), { low: 0 }).logProb(y)           // y | trunc(lb = 0) ~ normal(mu, sigma)
@@ -123,11 +125,22 @@ export class Truncated extends Distribution {
     return [fa, fb];
   }
 
-  /** log(F(high) − F(low)), reflected above the centre of symmetric bases. */
+  /** log(F(high) − F(low)), reflected above the centre of symmetric bases; in log space for bases with logCdf. */
   logNormalizer(): Tensor {
+    const c = this.centre();
+    const logCdf = this.raw.logCdf;
+    if (typeof logCdf === 'function') {
+      const lc = (v: Tensor): Tensor => logCdf.call(this.raw, v);
+      const none = asTensor(-Infinity, this.low);
+      // log(e^u − e^v) = u + log(−expm1(v − u)); the floor keeps an unselected branch's log finite
+      const logDiff = (u: Tensor, v: Tensor): Tensor => add(u, log(maximum(neg(expm1(sub(v, u))), 1e-300)));
+      const direct = logDiff(this.hasHigh ? lc(this.high) : asTensor(0, this.low), this.hasLow ? lc(this.low) : none);
+      if (c === null || !this.hasLow) return direct;
+      const reflected = logDiff(lc(sub(mul(c, 2), this.low)), this.hasHigh ? lc(sub(mul(c, 2), this.high)) : none);
+      return where(greater(this.low, c), reflected, direct);
+    }
     const [fa, fb] = this.ends();
     const mass = sub(fb, fa);
-    const c = this.centre();
     if (c === null || !this.hasLow) return log(mass);
     // 1 − F(x) = F(2c − x): survival masses without the cancellation of 1 − (nearly 1)
     const sa = this.raw.cdf(sub(mul(c, 2), this.low));
