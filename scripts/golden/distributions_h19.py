@@ -105,6 +105,28 @@ truncated("Exponential", {"rate": 0.7}, stats.expon(scale=1 / 0.7), None, 2.0, [
 truncated("Gamma", {"concentration": 2.0, "rate": 1.5}, stats.gamma(2.0, scale=1 / 1.5), 0.5, 4.0, [0.5, 1.0, 3.5])
 truncated("Gamma", {"concentration": 0.8, "rate": 1.0}, stats.gamma(0.8, scale=1.0), None, 1.0, [0.01, 0.5, 1.0])
 
+# Weibull(scale, concentration) = scipy's weibull_min(c=concentration, scale=scale)
+for scale, k in [(2.0, 1.5), (0.5, 0.7), (1.0, 5.0)]:
+    d = stats.weibull_min(k, scale=scale)
+    xs = [0.01, 0.3 * scale, scale, 3 * scale]
+    cases.append({"name": "Weibull", "params": {"scale": scale, "concentration": k}, "x": xs,
+                  "logProb": [float(d.logpdf(x)) for x in xs], "cdf": [float(d.cdf(x)) for x in xs],
+                  "mean": float(d.mean()), "variance": float(d.var()), "entropy": float(d.entropy())})
+truncated("Weibull", {"scale": 2.0, "concentration": 1.5}, stats.weibull_min(1.5, scale=2.0), 1.0, 3.0, [1.0, 2.0, 3.0])
+
+# NegativeBinomial2(mean, concentration) = scipy's nbinom(n=phi, p=phi/(mu+phi)); the log-mean form in mpmath
+for mu, phi in [(3.0, 2.0), (0.2, 10.0), (50.0, 0.5)]:
+    d = stats.nbinom(phi, phi / (mu + phi))
+    ks = [0, 1, 4, 60]
+    cases.append({"name": "NegativeBinomial2", "params": {"mean": mu, "concentration": phi}, "x": ks,
+                  "logProb": [float(d.logpmf(k)) for k in ks], "mean": mu, "variance": float(d.var())})
+for eta, phi in [(-800.0, 2.0), (1.1, 3.0), (60.0, 0.8)]:
+    ks = [0, 2, 30]
+    e = mp.mpf(eta)
+    lp = [float(mp.loggamma(k + phi) - mp.loggamma(phi) - mp.loggamma(k + 1) + phi * (mp.log(phi) - mp.log(mp.exp(e) + phi))
+                + k * (e - mp.log(mp.exp(e) + phi))) for k in ks]
+    cases.append({"name": "NegativeBinomial2Log", "params": {"logMean": eta, "concentration": phi}, "x": ks, "logProb": lp})
+
 # the normal far into its tails (mpmath at 50 digits): cdf, log cdf, quantile, and truncation there
 zs = [-1000.0, -40.0, -10.0, -5.0, -3.6, -3.4, -1.0, 0.0, 2.0, 8.0]
 cases.append({"name": "NormalTail", "params": {"loc": 0.0, "scale": 1.0}, "x": zs,

@@ -33,6 +33,7 @@ interface Case {
   icdf?: number[];
   mean?: number | null;
   variance?: number | null;
+  entropy?: number | null;
   low?: number | null;
   high?: number | null;
 }
@@ -50,6 +51,8 @@ function baseOf(name: string, p: Record<string, number>): V.Distribution & V.Has
       return new V.Exponential(p.rate);
     case 'Gamma':
       return new V.Gamma(p.concentration, p.rate);
+    case 'Weibull':
+      return new V.Weibull(p.scale, p.concentration);
     default:
       throw new Error(name);
   }
@@ -66,6 +69,10 @@ function distOf(c: Case): V.Distribution & Partial<V.HasCdf> {
       return new V.Bernoulli({ logits: p.logits });
     case 'HalfStudentT':
       return new V.HalfStudentT(p.df, p.scale);
+    case 'NegativeBinomial2':
+      return new V.NegativeBinomial2(p.mean, p.concentration);
+    case 'NegativeBinomial2Log':
+      return new V.NegativeBinomial2({ logMean: p.logMean }, p.concentration);
     default:
       if (c.name.startsWith('Truncated'))
         return new V.Truncated(baseOf(c.name.slice(9), p), { low: c.low ?? undefined, high: c.high ?? undefined });
@@ -86,6 +93,7 @@ describe('golden values (scripts/golden/distributions_h19.py)', () => {
       if (c.icdf !== undefined) expectClose(vals((d as V.Normal).icdf(x)), c.icdf, 1e-12, 'icdf');
       if (c.mean != null) expectClose(vals(d.mean), [c.mean], 1e-7, 'mean');
       if (c.variance != null) expectClose(vals(d.variance), [c.variance], 1e-6, 'variance');
+      if (c.entropy != null) expectClose(vals(d.entropy()), [c.entropy], 1e-10, 'entropy');
     });
   }
 });
@@ -117,6 +125,10 @@ describe('gradients of logProb against central differences', () => {
   it('Truncated(StudentT(df, loc, scale), low)', () => checkGrad(([nu, m, s]) => new V.Truncated(new V.StudentT(nu, m, s), { low: 0 }), [4, 0.5, 1.5], [0.2, 3], 1e-5));
   it('Truncated(Cauchy(loc, scale), [low, high])', () => checkGrad(([m, s]) => new V.Truncated(new V.Cauchy(m, s), { low: -1, high: 3 }), [0.4, 0.8], [-0.5, 2]));
   it('Truncated(Gamma(a, b), [low, high])', () => checkGrad(([a, b]) => new V.Truncated(new V.Gamma(a, b), { low: 0.5, high: 4 }), [2.3, 1.1], [0.6, 3], 1e-5));
+  it('Weibull(scale, concentration)', () => checkGrad(([s, k]) => new V.Weibull(s, k), [1.7, 1.3], [0.2, 1, 3]));
+  it('Truncated(Weibull, [low, high])', () => checkGrad(([s, k]) => new V.Truncated(new V.Weibull(s, k), { low: 0.5, high: 3 }), [1.7, 1.3], [0.6, 2.5]));
+  it('NegativeBinomial2(mean, concentration)', () => checkGrad(([m, phi]) => new V.NegativeBinomial2(m, phi), [2.5, 1.4], [0, 3, 9]));
+  it('NegativeBinomial2({ logMean }, concentration)', () => checkGrad(([e, phi]) => new V.NegativeBinomial2({ logMean: e }, phi), [0.7, 1.4], [0, 3, 9]));
   it('Truncated(Exponential(rate), high)', () => checkGrad(([r]) => new V.Truncated(new V.Exponential(r), { high: 2 }), [0.8], [0.1, 1.5]));
   it('Truncated bounds as tensors get gradients too', () => {
     const f = (lo: Tensor): Tensor => V.sum(new V.Truncated(new V.Normal(0, 1), { low: lo }).logProb(V.tensor([1.5])));
@@ -148,6 +160,7 @@ describe('Truncated draws', () => {
     ['Gamma (bisection)', new V.Gamma(2, 1), { low: 1, high: 3 }],
     ['Cauchy', new V.Cauchy(0, 1), { high: -2 }],
     ['HalfStudentT (bisection)', new V.HalfStudentT(3, 1), { high: 2 }],
+    ['Weibull', new V.Weibull(2, 1.5), { low: 1, high: 3 }],
   ];
   for (const [name, base, b] of cases) {
     it(`${name}: draws lie in the interval and their mean matches the density's`, () => {
@@ -161,6 +174,15 @@ describe('Truncated draws', () => {
       expect(Math.abs(d.cdf(V.scalar(sorted[2000])).item() - 0.5)).toBeLessThan(0.03);
     });
   }
+  it('Weibull and NegativeBinomial2 draws match their means', () => {
+    const w = vals(new V.Weibull(2, 1.5).sample(V.key(4), [20000]));
+    expect(Math.abs(w.reduce((a, b) => a + b, 0) / w.length - 2 * Math.exp(V.lgamma(V.scalar(1 + 1 / 1.5)).item()))).toBeLessThan(0.03);
+    const nb = vals(new V.NegativeBinomial2({ logMean: Math.log(4) }, 2).sample(V.key(5), [20000]));
+    const m = nb.reduce((a, b) => a + b, 0) / nb.length;
+    const v = nb.reduce((a, b) => a + (b - m) ** 2, 0) / nb.length;
+    expect(Math.abs(m - 4)).toBeLessThan(0.1);
+    expect(Math.abs(v - 12) / 12).toBeLessThan(0.06);
+  });
   it('rsample is reparameterized for Normal bases and refused for bisection ones', () => {
     const g = V.grad((m: Tensor) => V.sum(new V.Truncated(new V.Normal(m, 1), { low: 0, high: 1 }).rsample(V.key(1), [5])))(V.scalar(0.2));
     expect(Number.isFinite(g.item())).toBe(true);

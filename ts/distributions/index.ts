@@ -15,5 +15,7 @@ export { kl, hasKL, registerKL, type DistributionClass } from './kl.js';
 export { TransformedDistribution } from './transformed.js';
 export { ImproperUniform, type ImproperUniformOptions } from './improper.js';
 export { HalfStudentT } from './halfstudentt.js';
+export { Weibull } from './weibull.js';
+export { NegativeBinomial2, type MeanOrLogMean } from './negbinomial2.js';
 export { Truncated, type TruncationBounds, type HasCdf } from './truncated.js';
-export { atan, studentTCdf, regularizedGammaP, incompleteBetaHost } from './cdf.js';
+export { atan, studentTCdf, regularizedGammaP, incompleteBetaHost, normalCdf, logNormalCdf, normalIcdf } from './cdf.js';

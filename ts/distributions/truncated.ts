@@ -33,7 +33,7 @@ export interface TruncationBounds {
 
 const POSITIVE_SUPPORTS = new Set(['positive', 'nonnegative']);
 /** Bases whose quantile function is differentiable, so truncated draws can be reparameterized. */
-const SMOOTH_ICDF = new Set(['Normal', 'Cauchy', 'Exponential']);
+const SMOOTH_ICDF = new Set(['Normal', 'Cauchy', 'Exponential', 'Weibull']);
 
 /**
  * `base` restricted to [low, high] and renormalized:
