@@ -151,6 +151,22 @@ def corr_matrix(x, k):
     return l_ @ l_.T, lj
 
 
+def row_stochastic(x):
+    rows = [simplex(r) for r in x]
+    return np.stack([r[0] for r in rows]), float(sum(r[1] for r in rows))
+
+
+def column_stochastic(x):
+    y, lj = row_stochastic(x.T)
+    return y.T, lj
+
+
+def sum_to_zero_matrix(x):
+    # the vector map along each row, then along each column (Stan 2.37)
+    rows = np.stack([sum_to_zero(r)[0] for r in x])
+    return np.stack([sum_to_zero(c)[0] for c in rows.T]).T, 0.0
+
+
 def free(y, kind):
     """The free coordinates of an output: what the Jacobian is taken on."""
     y = np.asarray(y, dtype=float)
@@ -162,14 +178,19 @@ def free(y, kind):
         return np.array([y[i, j] for i in range(y.shape[0]) for j in range(i)])
     if kind == "head":  # simplex: the first K - 1
         return y[:-1]
+    if kind == "rowhead":
+        return y[:, :-1].ravel()
+    if kind == "colhead":
+        return y[:-1, :].ravel()
     raise ValueError(kind)
 
 
 def fd_logdet(f, x, kind, volume=False, h=1e-6):
     cols = []
-    for i in range(len(x)):
-        e = np.zeros_like(x)
+    for i in range(x.size):
+        e = np.zeros(x.size)
         e[i] = h
+        e = e.reshape(x.shape)
         cols.append((free(f(x + e)[0], kind) - free(f(x - e)[0], kind)) / (2 * h))
     j = np.stack(cols, axis=1)
     if volume:
@@ -207,6 +228,11 @@ for k in [2, 3, 4]:
     add("covMatrix", (k,), cov_matrix, rng.normal(size=k * (k + 1) // 2) * 0.7, "lower")
 for m, n in [(2, 2), (3, 3), (4, 2), (3, 1)]:
     add("choleskyFactorCov", (m, n), cholesky_factor_cov, rng.normal(size=n * (n + 1) // 2 + (m - n) * n), "lower")
+
+for n, m in [(2, 3), (3, 2)]:
+    add("rowStochastic", (), row_stochastic, rng.normal(size=(n, m - 1)), "rowhead")
+    add("columnStochastic", (), column_stochastic, rng.normal(size=(n - 1, m)), "colhead")
+    add("sumToZeroMatrix", (), sum_to_zero_matrix, rng.normal(size=(n - 1, m - 1)), "all", volume=True)
 
 OUT.write_text(json.dumps({"cases": cases}, indent=1) + "\n")
 print(f"wrote {len(cases)} cases to {OUT}")

@@ -23,7 +23,7 @@ function expectClose(got: number[], want: number[], tol: number, what = ''): voi
 interface Case {
   name: string;
   args: number[];
-  x: number[];
+  x: number[] | number[][];
   y: number[] | number[][];
   logJ: number;
 }
@@ -58,6 +58,12 @@ function constraintOf(c: Case): V.Constraint {
       return V.covMatrix;
     case 'choleskyFactorCov':
       return V.choleskyFactorCov(a[0], a[1]);
+    case 'rowStochastic':
+      return V.rowStochastic;
+    case 'columnStochastic':
+      return V.columnStochastic;
+    case 'sumToZeroMatrix':
+      return V.sumToZeroMatrix;
     default:
       throw new Error(c.name);
   }
@@ -67,6 +73,12 @@ function constraintOf(c: Case): V.Constraint {
 function freeIndex(name: string, shape: readonly number[]): number[] | null {
   if (shape.length < 2) return name === 'simplex' ? Array.from({ length: shape[0] - 1 }, (_, i) => i) : null;
   const [m, n] = shape;
+  if (name === 'sumToZeroMatrix') return null;
+  if (name === 'rowStochastic' || name === 'columnStochastic') {
+    const out: number[] = [];
+    for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) if (name === 'rowStochastic' ? j < n - 1 : i < m - 1) out.push(i * n + j);
+    return out;
+  }
   const out: number[] = [];
   const strict = name === 'choleskyFactorCorr' || name === 'corrMatrix';
   for (let i = 0; i < m; i++) for (let j = 0; j < Math.min(strict ? i : i + 1, n); j++) out.push(i * n + j);
@@ -92,9 +104,9 @@ function logDet(a: number[][]): number {
 }
 
 /** Central-difference Jacobian of the free output coordinates, J[i][k] = ∂y_i/∂x_k. */
-function fdJacobian(t: V.Transform, x: number[], free: number[] | null, h = 1e-6): number[][] {
+function fdJacobian(t: V.Transform, x: number[], free: number[] | null, h = 1e-6, shape: number[] = [x.length]): number[][] {
   const f = (v: number[]): number[] => {
-    const y = vals(t.forward(V.tensor(v)));
+    const y = vals(t.forward(V.tensor(v, shape)));
     return free === null ? y : free.map((i) => y[i]);
   };
   const cols = x.map((_, k) => {
@@ -111,10 +123,10 @@ function fdJacobian(t: V.Transform, x: number[], free: number[] | null, h = 1e-6
 
 describe('Stan constraint transforms: golden values from scripts/golden/stan_transforms.py', () => {
   for (const c of golden.cases) {
-    it(`${c.name}(${c.args.join(', ')}) at x = [${c.x.map((v) => v.toFixed(2)).join(', ')}]`, () => {
+    it(`${c.name}(${c.args.join(', ')}) at x = [${(c.x as (number | number[])[]).flat().map((v) => v.toFixed(2)).join(', ')}]`, () => {
       const con = constraintOf(c);
       const t = V.bijectTo(con);
-      const x = V.tensor(c.x);
+      const x = V.tensor(c.x as number[][]);
       const y = t.forward(x);
       const want = (c.y as number[] | number[][]).flat();
       expectClose(vals(y), want, 1e-10, 'forward');
@@ -125,11 +137,12 @@ describe('Stan constraint transforms: golden values from scripts/golden/stan_tra
       if (c.name === 'unitVector') {
         // not a bijection: the inverse is the unit point of the ray, which maps to itself
         expectClose(vals(t.forward(t.inverse(y))), vals(y), 1e-12, 'forward ∘ inverse');
-        expectClose([c.logJ], [-0.5 * c.x.reduce((s, v) => s + v * v, 0)], 1e-12, 'Stan term −½‖x‖²');
+        expectClose([c.logJ], [-0.5 * (c.x as number[]).reduce((s, v) => s + v * v, 0)], 1e-12, 'Stan term −½‖x‖²');
       } else {
-        expectClose(vals(t.inverse(y)), c.x, 1e-8, 'inverse ∘ forward');
+        const flat = (c.x as (number | number[])[]).flat();
+        expectClose(vals(t.inverse(y)), flat, 1e-8, 'inverse ∘ forward');
         // the log-det against a central-difference Jacobian on the output's free coordinates
-        const j = fdJacobian(t, c.x, freeIndex(c.name, y.shape));
+        const j = fdJacobian(t, flat, freeIndex(c.name, y.shape), 1e-6, x.shape.slice());
         const tall = j.length !== j[0].length;
         const jtj = tall ? j[0].map((_, a) => j[0].map((__, b) => j.reduce((s, r) => s + r[a] * r[b], 0))) : j;
         const fd = tall ? 0.5 * logDet(jtj) : logDet(j);
@@ -281,6 +294,9 @@ describe('every Stan constraint type as a latent site', () => {
       ['sigma', V.covMatrix, [2, 2]],
       ['b', V.bounded({ lower: -1, upper: 2 }), []],
       ['nc', V.offsetMultiplier(1, 3), [2]],
+      ['rs', V.rowStochastic, [2, 3]],
+      ['cs', V.columnStochastic, [3, 2]],
+      ['szm', V.sumToZeroMatrix, [3, 3]],
     ];
     const model = (): void => {
       for (const [name, c, ev] of sites) {

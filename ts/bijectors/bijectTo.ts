@@ -14,7 +14,8 @@ import {
 } from './elementwise.js';
 import type { Transform } from './transform.js';
 import {
-  CholeskyFactorCovTransform, CorrMatrixTransform, CovMatrixTransform, PositiveOrderedTransform, SumToZeroTransform, UnitVectorTransform,
+  CholeskyFactorCovTransform, ColumnStochasticTransform, CorrMatrixTransform, CovMatrixTransform, PositiveOrderedTransform,
+  SumToZeroMatrixTransform, SumToZeroTransform, UnitVectorTransform,
 } from './stan.js';
 import { OrderedTransform, StickBreakingTransform } from './vector.js';
 
@@ -63,6 +64,9 @@ const REGISTRY = new Map<string, BijectToFactory>([
   ['sumToZero', () => new SumToZeroTransform()],
   ['corrMatrix', () => new CorrMatrixTransform()],
   ['covMatrix', () => new CovMatrixTransform()],
+  ['rowStochastic', () => independent(new StickBreakingTransform(), 1)],
+  ['columnStochastic', () => new ColumnStochasticTransform()],
+  ['sumToZeroMatrix', () => new SumToZeroMatrixTransform()],
   [
     'choleskyFactorCov',
     (c) => {
@@ -112,6 +116,8 @@ const REGISTRY = new Map<string, BijectToFactory>([
  * | choleskyFactorCov(M, N) | Stan's order, exp diagonal | N(N+1)/2 + (M−N)N → M×N |
  * | covMatrix | Stan's cov_matrix (Stan's order), L Lᵀ | K(K+1)/2 → K×K |
  * | corrMatrix | Stan's corr_matrix: tanh CPCs (column order), L Lᵀ | K(K−1)/2 → K×K |
+ * | rowStochastic, columnStochastic | stick-breaking along each row / column | N×(M−1) → N×M, (K−1)×M → K×M |
+ * | sumToZeroMatrix | the sum-to-zero map along rows and columns, log-det 0 | (N−1)×(M−1) → N×M |
  *
  * Stan's `simplex`, `ordered` and `cholesky_factor_corr` are `simplex`, `ordered` and
  * `corrCholesky` (choleskyFactorCorr), whose transforms are Stan's already. Constraints of your own

@@ -26,5 +26,7 @@ export {
   CholeskyFactorCovTransform,
   CovMatrixTransform,
   CorrMatrixTransform,
+  ColumnStochasticTransform,
+  SumToZeroMatrixTransform,
 } from './stan.js';
 export { defineConstraint, type ConstraintSpec, type DefinedConstraint } from './define.js';

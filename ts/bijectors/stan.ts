@@ -9,16 +9,17 @@
 import { ShapeError, fmtShape } from '../core/errors.js';
 import type { Shape } from '../core/shape.js';
 import type { Tensor } from '../core/tensor.js';
-import { lowerCholesky, realVector, type Constraint } from '../distributions/constraints.js';
+import { independentConstraint, lowerCholesky, realVector, type Constraint } from '../distributions/constraints.js';
 import {
-  choleskyFactorCov, corrMatrix, covMatrix, positiveOrdered, sumToZero, unitVector,
+  choleskyFactorCov, columnStochastic, corrMatrix, covMatrix, positiveOrdered, sumToZero, sumToZeroMatrix, unitVector,
 } from '../distributions/stan-constraints.js';
 import { add, div, exp, log, mul, softplus, sqrt, square, sub } from '../ops/elementwise.js';
 import { cholesky, matmul } from '../ops/linalg.js';
 import { cumsum, sum } from '../ops/reduce.js';
-import { concat, gather, reshape } from '../ops/shape.js';
+import { concat, gather, reshape, transpose } from '../ops/shape.js';
 import { CorrCholeskyTransform } from './cholesky.js';
 import { Transform, constLike, indicesLike, needRank, padLast, sliceLast } from './transform.js';
+import { StickBreakingTransform } from './vector.js';
 
 const LOG2 = Math.LN2;
 
@@ -395,5 +396,102 @@ export class CorrMatrixTransform extends Transform {
   }
   override inverseShape(shape: Shape): number[] {
     return this.factor.inverseShape(shape);
+  }
+}
+
+/** The last two axes swapped. */
+function swapLast(x: Tensor): Tensor {
+  const r = x.rank;
+  return transpose(x, [...x.shape.keys()].map((i) => (i === r - 2 ? r - 1 : i === r - 1 ? r - 2 : i)));
+}
+
+function swapShape(shape: Shape): number[] {
+  const s = shape.slice();
+  [s[s.length - 2], s[s.length - 1]] = [s[s.length - 1], s[s.length - 2]];
+  return s;
+}
+
+/**
+ * Stan's `column_stochastic_matrix[K, M]` (every column a simplex): stick-breaking
+ * ({@link StickBreakingTransform}) down each column, x `[..., K−1, M]` → y `[..., K, M]`;
+ * log|det J| is the sum of the columns' stick-breaking terms. (Stan's `row_stochastic_matrix` is
+ * `independent(new StickBreakingTransform(), 1)`, which `bijectTo(rowStochastic)` gives.)
+ *
+ * Shapes: x `[..., K−1, M]` → y `[..., K, M]`; the log-det has shape `[...]`.
+ * @example new ColumnStochasticTransform().forward(zeros([1, 2])) // [[0.5, 0.5], [0.5, 0.5]]
+ */
+export class ColumnStochasticTransform extends Transform {
+  private readonly stick = new StickBreakingTransform();
+  get name(): string {
+    return 'columnStochastic';
+  }
+  get domain(): Constraint {
+    return independentConstraint(realVector, 1);
+  }
+  get codomain(): Constraint {
+    return columnStochastic;
+  }
+  forward(x: Tensor): Tensor {
+    needRank(this.name, x, 2);
+    return swapLast(this.stick.forward(swapLast(x)));
+  }
+  inverse(y: Tensor): Tensor {
+    needRank(this.name, y, 2);
+    return swapLast(this.stick.inverse(swapLast(y)));
+  }
+  protected ladj(x: Tensor): Tensor {
+    needRank(this.name, x, 2);
+    return sum(this.stick.logAbsDetJacobian(swapLast(x)), -1);
+  }
+  override forwardShape(shape: Shape): number[] {
+    needShapeRank(this.name, shape, 2);
+    return swapShape(this.stick.forwardShape(swapShape(shape)));
+  }
+  override inverseShape(shape: Shape): number[] {
+    needShapeRank(this.name, shape, 2);
+    return swapShape(this.stick.inverseShape(swapShape(shape)));
+  }
+}
+
+/**
+ * Stan's `sum_to_zero_matrix[N, M]` (every row and column sums to 0): the isometric
+ * {@link SumToZeroTransform} along the rows and then along the columns, y = V_N x V_Mᵀ. Both maps
+ * are isometries onto their subspaces, so log|det J| = 0, as in Stan.
+ *
+ * Shapes: x `[..., N−1, M−1]` → y `[..., N, M]`; the log-det has shape `[...]`.
+ * @example new SumToZeroMatrixTransform().forward(tensor([[2]])) // [[1, −1], [−1, 1]]
+ */
+export class SumToZeroMatrixTransform extends Transform {
+  private readonly vec = new SumToZeroTransform();
+  get name(): string {
+    return 'sumToZeroMatrix';
+  }
+  get domain(): Constraint {
+    return independentConstraint(realVector, 1);
+  }
+  get codomain(): Constraint {
+    return sumToZeroMatrix;
+  }
+  forward(x: Tensor): Tensor {
+    needRank(this.name, x, 2);
+    return swapLast(this.vec.forward(swapLast(this.vec.forward(x))));
+  }
+  inverse(y: Tensor): Tensor {
+    needRank(this.name, y, 2);
+    return this.vec.inverse(swapLast(this.vec.inverse(swapLast(y))));
+  }
+  protected ladj(x: Tensor): Tensor {
+    needRank(this.name, x, 2);
+    return sum(sum(mul(x, 0), -1), -1);
+  }
+  override forwardShape(shape: Shape): number[] {
+    needShapeRank(this.name, shape, 2);
+    return [...shape.slice(0, -2), shape[shape.length - 2] + 1, shape[shape.length - 1] + 1];
+  }
+  override inverseShape(shape: Shape): number[] {
+    needShapeRank(this.name, shape, 2);
+    if (shape[shape.length - 2] < 1 || shape[shape.length - 1] < 1)
+      throw new ShapeError(`${this.name}.inverseShape: needs a matrix of at least 1×1, got ${fmtShape(shape)}`);
+    return [...shape.slice(0, -2), shape[shape.length - 2] - 1, shape[shape.length - 1] - 1];
   }
 }

@@ -13,8 +13,8 @@ import { asTensor, type TensorLike } from '../ops/creation.js';
 import { abs, add, cast, equal, greater, greaterEqual, less, lessEqual, mul, square, sub } from '../ops/elementwise.js';
 import { diagonal } from '../ops/linalg.js';
 import { max, min, sum } from '../ops/reduce.js';
-import { slice } from '../ops/shape.js';
-import { corrCholesky, interval, logicalAnd, ordered, positiveDefinite, real, type Constraint } from './constraints.js';
+import { slice, transpose } from '../ops/shape.js';
+import { corrCholesky, interval, logicalAnd, ordered, positiveDefinite, real, simplex, type Constraint } from './constraints.js';
 
 const TOL = 1e-6;
 
@@ -193,3 +193,36 @@ export function choleskyFactorCov(rows: number, cols: number = rows): CholeskyFa
     toString: () => `choleskyFactorCov(${rows}, ${cols})`,
   };
 }
+
+/** The last two axes swapped. */
+function swapLast(x: Tensor): Tensor {
+  const r = x.rank;
+  return transpose(x, [...x.shape.keys()].map((i) => (i === r - 2 ? r - 1 : i === r - 1 ? r - 2 : i)));
+}
+
+/** Stan's `row_stochastic_matrix`: matrices whose every row is a simplex. */
+export const rowStochastic: Constraint = {
+  name: 'rowStochastic',
+  eventDim: 2,
+  discrete: false,
+  check: (x: Tensor) => allLast(simplex.check(x), x.dtype),
+  toString: () => 'rowStochastic',
+};
+
+/** Stan's `column_stochastic_matrix`: matrices whose every column is a simplex. */
+export const columnStochastic: Constraint = {
+  name: 'columnStochastic',
+  eventDim: 2,
+  discrete: false,
+  check: (x: Tensor) => allLast(simplex.check(swapLast(x)), x.dtype),
+  toString: () => 'columnStochastic',
+};
+
+/** Stan's `sum_to_zero_matrix`: matrices whose every row and every column sums to 0 (to 1e-6 of their absolute sums). */
+export const sumToZeroMatrix: Constraint = {
+  name: 'sumToZeroMatrix',
+  eventDim: 2,
+  discrete: false,
+  check: (x: Tensor) => logicalAnd(allLast(sumToZero.check(x), x.dtype), allLast(sumToZero.check(swapLast(x)), x.dtype)),
+  toString: () => 'sumToZeroMatrix',
+};
