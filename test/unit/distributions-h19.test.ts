@@ -194,7 +194,7 @@ describe('errors name the distribution and the values', () => {
   it('bad bounds, bases without a cdf, values outside the truncation', () => {
     expect(() => new V.Truncated(new V.Normal(0, 1), { low: 2, high: 1 })).toThrow(/Truncated: low must be below high, got low=2, high=1/);
     expect(() => new V.Truncated(new V.Laplace(0, 1), { low: 0 })).toThrow(/the base Laplace has no cdf/);
-    expect(() => new V.Truncated(new V.Normal(0, 1), { low: 0 }).logProb(-0.5)).toThrow(/Truncated.logProb: value -0.5 is outside the support/);
+    expect(() => new V.Truncated(new V.Normal(0, 1), { low: 0 }).logProb(-0.5)).toThrow(/Truncated.logProb: value -0.5 is outside the support interval\(0, Infinity\)/);
     expect(() => new V.HalfStudentT(-1, 1)).toThrow(/HalfStudentT: parameter df must be positive, got -1/);
     expect(() => new V.HalfStudentT(3, 1).logProb(-1)).toThrow(/HalfStudentT.logProb: value -1 is outside the support/);
     expect(() => new V.Poisson({ logRate: NaN })).toThrow(/Poisson: parameter logRate must be real, got NaN/);

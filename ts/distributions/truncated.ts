@@ -31,6 +31,11 @@ export interface TruncationBounds {
   readonly high?: TensorLike;
 }
 
+/** A bound for messages: its value when it is one number, else its shape. */
+function show(b: Tensor): string {
+  return b.size === 1 ? String(b.dataSync()[0]) : `tensor[${b.shape.join(', ')}]`;
+}
+
 const POSITIVE_SUPPORTS = new Set(['positive', 'nonnegative']);
 /** Bases whose quantile function is differentiable, so truncated draws can be reparameterized. */
 const SMOOTH_ICDF = new Set(['Normal', 'Cauchy', 'Exponential', 'Weibull']);
@@ -104,7 +109,7 @@ export class Truncated extends Distribution {
       lower: low,
       upper: high,
       check: (x: Tensor) => logicalAnd(logicalAnd(greaterEqual(x, low), lessEqual(x, high)), inner.name === 'real' ? greaterEqual(x, -Infinity) : inner.check(x)),
-      toString: () => `interval(${this.hasLow ? 'low' : String(low.dataSync()[0])}, ${this.hasHigh ? 'high' : 'Infinity'})`,
+      toString: () => `interval(${show(low)}, ${show(high)})`,
     } as Constraint;
   }
 
