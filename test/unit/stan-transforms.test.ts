@@ -135,8 +135,10 @@ describe('Stan constraint transforms: golden values from scripts/golden/stan_tra
       expect(t.forwardShape(x.shape)).toEqual(y.shape);
       expect(t.inverseShape(y.shape)).toEqual(x.shape);
       if (c.name === 'unitVector') {
-        // not a bijection: the inverse is the unit point of the ray, which maps to itself
-        expectClose(vals(t.forward(t.inverse(y))), vals(y), 1e-12, 'forward ∘ inverse');
+        // not a bijection: its own draws invert to the x they came from; any other y to itself
+        expectClose(vals(t.inverse(y)), (c.x as number[]), 0, 'inverse of its own draw');
+        const other = V.tensor(vals(y));
+        expectClose(vals(t.inverse(other)), vals(y), 0, 'inverse of another unit vector');
         expectClose([c.logJ], [-0.5 * (c.x as number[]).reduce((s, v) => s + v * v, 0)], 1e-12, 'Stan term −½‖x‖²');
       } else {
         const flat = (c.x as (number | number[])[]).flat();
@@ -283,6 +285,21 @@ describe('ImproperUniform', () => {
 });
 
 describe('every Stan constraint type as a latent site', () => {
+  it("unit vector: the ELBO of a flat prior on the sphere reaches −log Z of the model on x (Stan's −½‖x‖² term)", () => {
+    // model density on x ∈ ℝ³: exp(−½‖x‖²) · e^{−½} (the factor), so −log Z = ½ − (3/2) log 2π, reached by q = N(0, I)
+    const model = (): void => {
+      const v = V.sample('v', new V.ImproperUniform(V.unitVector, [], [3]));
+      // summed over the event only: under numParticles the site has a leading particle axis
+      V.factor('f', V.mul(V.sum(V.square(v), -1), -0.5));
+    };
+    const g = new V.AutoNormal(model);
+    const svi = new V.SVI(model, g, V.adam(V.exponentialDecay(0.05, 0.1, 1500)), new V.TraceELBO({ numParticles: 8 }));
+    const r = svi.runSync(V.key(9), 1500, []);
+    const tail = Array.from(r.losses.slice(-200));
+    const mean = tail.reduce((a, b) => a + b, 0) / tail.length;
+    expect(Math.abs(mean - (0.5 - 1.5 * Math.log(2 * Math.PI)))).toBeLessThan(0.05);
+  });
+
   it('AutoNormal fits flat priors on each (with a Gaussian factor) and its draws satisfy the constraints', () => {
     const sites: [string, V.Constraint, number[]][] = [
       ['pos', V.positiveOrdered, [3]],
@@ -301,7 +318,9 @@ describe('every Stan constraint type as a latent site', () => {
     const model = (): void => {
       for (const [name, c, ev] of sites) {
         const v = V.sample(name, new V.ImproperUniform(c, [], ev));
-        V.factor(`${name}_f`, V.mul(V.sum(V.square(v)), -0.5));
+        // summed over the event axes only: under numParticles the site has a leading particle axis
+        const axes = ev.map((_, i) => i - ev.length);
+        V.factor(`${name}_f`, V.mul(axes.length > 0 ? V.sum(V.square(v), axes) : V.square(v), -0.5));
       }
     };
     const g = new V.AutoNormal(model);

@@ -75,15 +75,21 @@ export class PositiveOrderedTransform extends Transform {
 /**
  * Stan's `unit_vector` map from ℝ^K onto the unit sphere: y = x / ‖x‖. It is not a bijection
  * (every ray maps to one point), so, as Stan does, the "log-det" it returns is the density term
- * −½‖x‖², which puts a standard normal on x and makes the model's density on x proper; the
- * inverse returns y itself (the point of the ray with norm 1).
+ * −½‖x‖², which puts a standard normal on x and makes the model's density on x proper.
  *
  *   forward y = x/‖x‖;  logAbsDetJacobian = −½ ‖x‖²;  inverse x = y.
+ *
+ * The inverse of an output this transform made is the x it came from (remembered per output
+ * tensor, as NumPyro caches its transforms), so a guide's log-density at its own draw, which an
+ * ELBO takes through the inverse, carries the −½‖x‖² of that x; for any other y it is y itself
+ * (the point of the ray with norm 1).
  *
  * Shapes: x `[..., K]` → y `[..., K]`; the log term has shape `[...]`.
  * @example new UnitVectorTransform().forward(tensor([3, 4])) // [0.6, 0.8]
  */
 export class UnitVectorTransform extends Transform {
+  /** y → the x it was made from, for the draws still alive. */
+  private readonly made = new WeakMap<Tensor, Tensor>();
   get name(): string {
     return 'unitVector';
   }
@@ -95,11 +101,13 @@ export class UnitVectorTransform extends Transform {
   }
   forward(x: Tensor): Tensor {
     needRank(this.name, x, 1);
-    return div(x, sqrt(sum(square(x), -1, true)));
+    const y = div(x, sqrt(sum(square(x), -1, true)));
+    this.made.set(y, x);
+    return y;
   }
   inverse(y: Tensor): Tensor {
     needRank(this.name, y, 1);
-    return y;
+    return this.made.get(y) ?? y;
   }
   protected ladj(x: Tensor): Tensor {
     needRank(this.name, x, 1);
