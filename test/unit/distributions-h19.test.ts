@@ -122,6 +122,7 @@ describe('gradients of logProb against central differences', () => {
   it('HalfStudentT(df, scale)', () => checkGrad(([nu, s]) => new V.HalfStudentT(nu, s), [3.5, 1.7], [0.1, 1, 4]));
   it('Truncated(Normal(loc, scale), [low, high])', () => checkGrad(([m, s]) => new V.Truncated(new V.Normal(m, s), { low: -0.5, high: 2 }), [0.3, 1.2], [-0.4, 0.5, 1.9]));
   it('Truncated(Normal) above the location (reflected normalizer)', () => checkGrad(([m, s]) => new V.Truncated(new V.Normal(m, s), { low: 3 }), [0.3, 1.2], [3.1, 4]));
+  it('Truncated(Normal) eight scales into the upper tail (log-space normalizer)', () => checkGrad(([m, s]) => new V.Truncated(new V.Normal(m, s), { low: 10, high: 12 }), [0.3, 1.2], [10.5, 11]));
   it('Truncated(StudentT(df, loc, scale), low)', () => checkGrad(([nu, m, s]) => new V.Truncated(new V.StudentT(nu, m, s), { low: 0 }), [4, 0.5, 1.5], [0.2, 3], 1e-5));
   it('Truncated(Cauchy(loc, scale), [low, high])', () => checkGrad(([m, s]) => new V.Truncated(new V.Cauchy(m, s), { low: -1, high: 3 }), [0.4, 0.8], [-0.5, 2]));
   it('Truncated(Gamma(a, b), [low, high])', () => checkGrad(([a, b]) => new V.Truncated(new V.Gamma(a, b), { low: 0.5, high: 4 }), [2.3, 1.1], [0.6, 3], 1e-5));
