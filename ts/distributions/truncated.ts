@@ -99,17 +99,24 @@ export class Truncated extends Distribution {
     }
   }
 
+  /**
+   * [low, high] within the base's support, named as `bijectTo` reads it: `greaterThan(low)`,
+   * `lessThan(high)` or `interval(low, high)` (a missing low of a base on (0, ∞) is 0).
+   */
   get support(): Constraint {
     const { low, high } = this;
     const inner = this.base.support;
+    const hasLow = this.hasLow || POSITIVE_SUPPORTS.has(inner.name);
+    const name = hasLow && this.hasHigh ? 'interval' : hasLow ? 'greaterThan' : this.hasHigh ? 'lessThan' : 'real';
+    const shown = name === 'interval' ? `interval(${show(low)}, ${show(high)})` : name === 'greaterThan' ? `greaterThan(${show(low)})` : name === 'lessThan' ? `lessThan(${show(high)})` : 'real';
     return {
-      name: 'interval',
+      name,
       eventDim: 0,
       discrete: false,
-      lower: low,
-      upper: high,
+      ...(hasLow ? { lower: low } : {}),
+      ...(this.hasHigh ? { upper: high } : {}),
       check: (x: Tensor) => logicalAnd(logicalAnd(greaterEqual(x, low), lessEqual(x, high)), inner.name === 'real' ? greaterEqual(x, -Infinity) : inner.check(x)),
-      toString: () => `interval(${show(low)}, ${show(high)})`,
+      toString: () => shown,
     } as Constraint;
   }
 
