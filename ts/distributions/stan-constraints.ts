@@ -37,6 +37,8 @@ const isInf = (b: TensorLike | undefined, sign: 1 | -1): boolean => b === undefi
  * `interval(a, b)`. Bounds are numbers or tensors broadcasting against the value; `bijectTo` gives
  * Stan's transforms a + eˣ, b − eˣ and a + (b − a) σ(x).
  *
+ * An infinite bound is recognized when it is a number; a tensor bound must be finite everywhere
+ * (mix bounded and unbounded elements as separate sites).
  * Shapes: elementwise (event dim 0); tensor bounds broadcast against the value.
  * @example
  * bijectTo(bounded({ lower: 0 })).forward(tensor([0]))            // [1]
