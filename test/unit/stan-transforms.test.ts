@@ -334,3 +334,47 @@ describe('every Stan constraint type as a latent site', () => {
     }
   });
 });
+
+describe('stanType: Stan declarations as supports and event shapes', () => {
+  const decls: [V.StanTypeName, number[], V.StanTypeBounds, number[]][] = [
+    ['real', [], { lower: 0 }, []],
+    ['vector', [3], { lower: -1, upper: 2 }, [3]],
+    ['row_vector', [2], { offset: 1, multiplier: 2 }, [2]],
+    ['matrix', [2, 3], {}, [2, 3]],
+    ['matrix', [2, 2], { upper: 0 }, [2, 2]],
+    ['simplex', [4], {}, [4]],
+    ['unit_vector', [3], {}, [3]],
+    ['sum_to_zero_vector', [3], {}, [3]],
+    ['ordered', [3], {}, [3]],
+    ['positive_ordered', [3], {}, [3]],
+    ['cholesky_factor_corr', [3], {}, [3, 3]],
+    ['cholesky_factor_cov', [3], {}, [3, 3]],
+    ['cholesky_factor_cov', [4, 2], {}, [4, 2]],
+    ['corr_matrix', [3], {}, [3, 3]],
+    ['cov_matrix', [2], {}, [2, 2]],
+    ['row_stochastic_matrix', [2, 3], {}, [2, 3]],
+    ['column_stochastic_matrix', [3, 2], {}, [3, 2]],
+    ['sum_to_zero_matrix', [3, 4], {}, [3, 4]],
+  ];
+  for (const [type, sizes, b, ev] of decls) {
+    it(`${type}[${sizes.join(', ')}] ${JSON.stringify(b)}: ℝ^d maps onto a batch of its values`, () => {
+      const { support, eventShape } = V.stanType(type, sizes, b);
+      expect(eventShape).toEqual(ev);
+      const d = new V.ImproperUniform(support, [2], eventShape);
+      const t = V.bijectTo(d.support);
+      const unc = t.inverseShape(d.shape());
+      const size = unc.reduce((p, q) => p * q, 1);
+      const x = V.tensor(Array.from({ length: size }, (_, i) => Math.sin(0.9 * i + 0.2)), unc);
+      const y = t.forward(x);
+      expect(y.shape).toEqual(d.shape());
+      expect(vals(d.logProb(y))).toEqual([0, 0]);
+      expect(t.logAbsDetJacobian(x).shape).toEqual([2]);
+    });
+  }
+  it('bounds where Stan allows them, sizes as Stan declares them', () => {
+    expect(() => V.stanType('simplex', [3], { lower: 0 })).toThrow(/stanType: simplex takes no lower\/upper\/offset\/multiplier/);
+    expect(() => V.stanType('vector', [3], { lower: 0, offset: 1 })).toThrow(/cannot combine lower\/upper with offset\/multiplier/);
+    expect(() => V.stanType('cov_matrix', [2, 2])).toThrow(/cov_matrix takes 1 non-negative integer sizes, got \[2, 2\]/);
+    expect(() => V.stanType('cholesky_factor_cov', [])).toThrow(/cholesky_factor_cov takes 1 or 2/);
+  });
+});

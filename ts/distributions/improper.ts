@@ -7,7 +7,7 @@ import type { DType } from '../core/dtype.js';
 import { broadcastShapes, type Shape } from '../core/shape.js';
 import type { Tensor } from '../core/tensor.js';
 import { scalar } from '../ops/creation.js';
-import { mul } from '../ops/elementwise.js';
+import { add, mul } from '../ops/elementwise.js';
 import { sum } from '../ops/reduce.js';
 import { broadcastTo } from '../ops/shape.js';
 import type { Key } from '../random/key.js';
@@ -70,9 +70,9 @@ export class ImproperUniform extends Distribution {
   protected logProbRaw(value: Tensor): Tensor {
     const e = this.eventShape.length;
     const batch = broadcastShapes(`${this.name}.logProb`, value.shape.slice(0, value.rank - e), this.batchShape);
-    // 0 · Σ value keeps the value on the tape (a zero gradient) and takes its dtype
+    // 0 · Σ value keeps the value on the tape (a zero gradient) and takes its dtype; + 0 makes −0 a +0
     const lead = e > 0 ? sum(value, Array.from({ length: e }, (_, i) => value.rank - e + i)) : value;
-    return broadcastTo(mul(lead, 0), batch);
+    return broadcastTo(add(mul(lead, 0), 0), batch);
   }
 
   override get mean(): Tensor {

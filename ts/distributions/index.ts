@@ -1,6 +1,7 @@
 /** Probability distributions, their constraints and the KL registry. */
 export * from './constraints.js';
 export * from './stan-constraints.js';
+export { stanType, type StanTypeName, type StanTypeBounds, type StanTypeSupport } from './stan-types.js';
 export { Distribution, setValidateArgs, type DistributionOptions } from './distribution.js';
 export * from './continuous.js';
 export * from './gamma.js';
