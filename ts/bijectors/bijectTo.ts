@@ -9,9 +9,14 @@ import type { Constraint } from '../distributions/constraints.js';
 import { CholeskyOuterTransform, CorrCholeskyTransform, LowerCholeskyTransform } from './cholesky.js';
 import { compose, independent } from './compose.js';
 import {
+  AffineTransform,
   ExpTransform, GreaterThanTransform, IdentityTransform, IntervalTransform, LessThanTransform, SigmoidTransform,
 } from './elementwise.js';
 import type { Transform } from './transform.js';
+import {
+  CholeskyFactorCovTransform, ColumnStochasticTransform, CorrMatrixTransform, CovMatrixTransform, PositiveOrderedTransform,
+  SumToZeroMatrixTransform, SumToZeroTransform, UnitVectorTransform,
+} from './stan.js';
 import { OrderedTransform, StickBreakingTransform } from './vector.js';
 
 /** Builds the transform onto one kind of constraint, given the constraint object. */
@@ -53,6 +58,29 @@ const REGISTRY = new Map<string, BijectToFactory>([
   ['lowerCholesky', () => new LowerCholeskyTransform()],
   ['corrCholesky', () => new CorrCholeskyTransform()],
   ['positiveDefinite', () => compose(new LowerCholeskyTransform(), new CholeskyOuterTransform())],
+  // Stan's constraint types (ts/distributions/stan-constraints.ts), with Stan's transforms
+  ['positiveOrdered', () => new PositiveOrderedTransform()],
+  ['unitVector', () => new UnitVectorTransform()],
+  ['sumToZero', () => new SumToZeroTransform()],
+  ['corrMatrix', () => new CorrMatrixTransform()],
+  ['covMatrix', () => new CovMatrixTransform()],
+  ['rowStochastic', () => independent(new StickBreakingTransform(), 1)],
+  ['columnStochastic', () => new ColumnStochasticTransform()],
+  ['sumToZeroMatrix', () => new SumToZeroMatrixTransform()],
+  [
+    'choleskyFactorCov',
+    (c) => {
+      const f = c as Constraint & { rows?: number; cols?: number };
+      return new CholeskyFactorCovTransform(f.rows, f.cols);
+    },
+  ],
+  [
+    'offsetMultiplier',
+    (c) => {
+      const o = c as Constraint & { offset?: Bound; multiplier?: Bound };
+      return new AffineTransform(o.offset ?? 0, o.multiplier ?? 1);
+    },
+  ],
   [
     'independent',
     (c) => {
@@ -80,6 +108,20 @@ const REGISTRY = new Map<string, BijectToFactory>([
  * | lowerCholesky | strictly-lower fill, exp diagonal | n(n+1)/2 → n×n |
  * | corrCholesky | tanh partial correlations onto unit rows | n(n−1)/2 → n×n |
  * | positiveDefinite | lower-Cholesky, then L Lᵀ | n(n+1)/2 → n×n |
+ * | bounded({lower, upper}) | Stan's: the interval / half-line maps above, identity if unbounded | scalar |
+ * | offsetMultiplier(μ, σ) | μ + σx (Stan's offset/multiplier) | scalar |
+ * | positiveOrdered | y_1 = e^{x_1}, y_k = y_{k−1} + e^{x_k} | K → K |
+ * | unitVector | x/‖x‖ with Stan's −½‖x‖² term as the log-det | K → K |
+ * | sumToZero | Stan 2.36's isometric (Helmert) map, log-det 0 | N → N+1 |
+ * | choleskyFactorCov(M, N) | Stan's order, exp diagonal | N(N+1)/2 + (M−N)N → M×N |
+ * | covMatrix | Stan's cov_matrix (Stan's order), L Lᵀ | K(K+1)/2 → K×K |
+ * | corrMatrix | Stan's corr_matrix: tanh CPCs (column order), L Lᵀ | K(K−1)/2 → K×K |
+ * | rowStochastic, columnStochastic | stick-breaking along each row / column | N×(M−1) → N×M, (K−1)×M → K×M |
+ * | sumToZeroMatrix | the sum-to-zero map along rows and columns, log-det 0 | (N−1)×(M−1) → N×M |
+ *
+ * Stan's `simplex`, `ordered` and `cholesky_factor_corr` are `simplex`, `ordered` and
+ * `corrCholesky` (choleskyFactorCorr), whose transforms are Stan's already. Constraints of your own
+ * come with their transform through `defineConstraint`.
  *
  * Discrete and unknown constraints throw a ValueError naming the constraint.
  * @example
@@ -104,4 +146,12 @@ export function bijectTo(c: Constraint): Transform {
  */
 export function registerBijectTo(name: string, factory: BijectToFactory): void {
   REGISTRY.set(name, factory);
+}
+
+/**
+ * Whether `bijectTo` knows constraints named `name` (the part before any parenthesis).
+ * @example hasBijectTo('simplex') // true
+ */
+export function hasBijectTo(name: string): boolean {
+  return REGISTRY.has(name);
 }

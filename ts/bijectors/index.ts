@@ -18,4 +18,15 @@ export {
 export { StickBreakingTransform, OrderedTransform } from './vector.js';
 export { LowerCholeskyTransform, CorrCholeskyTransform, CholeskyOuterTransform, type LowerCholeskyOptions } from './cholesky.js';
 export { ComposeTransform, IndependentTransform, compose, independent } from './compose.js';
-export { bijectTo, registerBijectTo, type BijectToFactory } from './bijectTo.js';
+export { bijectTo, registerBijectTo, hasBijectTo, type BijectToFactory } from './bijectTo.js';
+export {
+  PositiveOrderedTransform,
+  UnitVectorTransform,
+  SumToZeroTransform,
+  CholeskyFactorCovTransform,
+  CovMatrixTransform,
+  CorrMatrixTransform,
+  ColumnStochasticTransform,
+  SumToZeroMatrixTransform,
+} from './stan.js';
+export { defineConstraint, type ConstraintSpec, type DefinedConstraint } from './define.js';

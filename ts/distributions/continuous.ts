@@ -9,12 +9,11 @@ import {
   abs,
   add,
   div,
-  erf,
-  erfinv,
   exp,
   expm1,
   log,
   log1p,
+  maximum,
   mul,
   neg,
   sign,
@@ -28,6 +27,7 @@ import { broadcastTo } from '../ops/shape.js';
 import type { Key } from '../random/key.js';
 import { interval, nonnegative, positive, real, type Constraint } from './constraints.js';
 import { batchOf, checkExpand, Distribution, params, type DistributionOptions } from './distribution.js';
+import { atan, logNormalCdf, normalCdf, normalIcdf } from './cdf.js';
 import { EULER_GAMMA, LOG_2, LOG_2PI, LOG_PI, openUniform, stdNormal } from './util.js';
 
 /** Shared by families with a location and a scale: parameters, shapes and expand. */
@@ -84,13 +84,17 @@ export class Normal extends LocScale {
   protected logProbRaw(x: Tensor): Tensor {
     return sub(mul(square(this.z(x)), -0.5), add(log(this.scale), 0.5 * LOG_2PI));
   }
-  /** P(X ≤ x) = ½(1 + erf((x−μ)/(σ√2))). */
+  /** P(X ≤ x) = Φ((x−μ)/σ) = ½(1 + erf((x−μ)/(σ√2))), accurate in relative terms in the lower tail (see normalCdf). */
   cdf(x: TensorLike): Tensor {
-    return mul(add(erf(mul(this.z(params(x, this.loc)[0]), Math.SQRT1_2)), 1), 0.5);
+    return normalCdf(this.z(params(x, this.loc)[0]));
   }
-  /** The quantile μ + σ√2 erfinv(2p − 1). */
+  /** log P(X ≤ x), finite far into the lower tail (see logNormalCdf). */
+  logCdf(x: TensorLike): Tensor {
+    return logNormalCdf(this.z(params(x, this.loc)[0]));
+  }
+  /** The quantile μ + σ Φ⁻¹(p) = μ + σ√2 erfinv(2p − 1), with Newton steps in the tails (see normalIcdf). */
   icdf(p: TensorLike): Tensor {
-    return this.shift(mul(erfinv(sub(mul(params(p, this.loc)[0], 2), 1)), Math.SQRT2));
+    return this.shift(normalIcdf(params(p, this.loc)[0]));
   }
   override get mean(): Tensor {
     return broadcastTo(this.loc, this.batchShape);
@@ -251,6 +255,14 @@ export class Cauchy extends LocScale {
   protected logProbRaw(x: Tensor): Tensor {
     return sub(neg(log1p(square(this.z(x)))), add(log(this.scale), LOG_PI));
   }
+  /** P(X ≤ x) = ½ + atan((x − μ)/γ)/π. */
+  cdf(x: TensorLike): Tensor {
+    return add(div(atan(this.z(params(x, this.loc)[0])), Math.PI), 0.5);
+  }
+  /** The quantile μ + γ tan(π(p − ½)). */
+  icdf(p: TensorLike): Tensor {
+    return this.shift(cauchyNoise(params(p, this.loc)[0]));
+  }
   override get mean(): Tensor {
     return broadcastTo(mul(this.loc, NaN), this.batchShape);
   }
@@ -357,6 +369,15 @@ export class Exponential extends Distribution {
   }
   protected logProbRaw(x: Tensor): Tensor {
     return sub(log(this.rate), mul(this.rate, x));
+  }
+  /** P(X ≤ x) = 1 − e^{−λx} (0 below 0). */
+  cdf(x: TensorLike): Tensor {
+    const v = params(x, this.rate)[0];
+    return neg(expm1(neg(mul(this.rate, maximum(v, 0)))));
+  }
+  /** The quantile −log(1 − p)/λ. */
+  icdf(p: TensorLike): Tensor {
+    return div(neg(log1p(neg(params(p, this.rate)[0]))), this.rate);
   }
   override get mean(): Tensor {
     return div(1, this.rate);

@@ -31,7 +31,7 @@ import { argmax, logSoftmax, softmax, sum } from '../ops/reduce.js';
 import { broadcastTo, reshape } from '../ops/shape.js';
 import type { Key } from '../random/key.js';
 import { split } from '../random/key.js';
-import { boolean, integerInterval, nonnegativeInteger, positive, simplex, unitInterval, type Constraint } from './constraints.js';
+import { boolean, integerInterval, nonnegativeInteger, positive, real, simplex, unitInterval, type Constraint } from './constraints.js';
 import { batchOf, checkExpand, Distribution, oneOf, params, type DistributionOptions } from './distribution.js';
 import { standardGamma } from './gamma.js';
 import { openUniform, stdUniform } from './util.js';
@@ -169,26 +169,51 @@ export class OneHotCategorical extends Distribution {
   }
 }
 
-/** Poisson(λ): log p(k) = k log λ − λ − log k!. */
+/** Poisson's rate λ, or its logarithm f = log λ (Stan's poisson_log). */
+export type RateOrLogRate = TensorLike | { logRate: TensorLike };
+
+/**
+ * Poisson(λ): log p(k) = k log λ − λ − log k!. Give the rate, or `{ logRate: f }` (Stan's
+ * poisson_log): then log p(k) = k f − e^f − log k! is computed from f directly, exact and finite
+ * where λ = e^f underflows (f = −800: log p(0) = 0, not NaN), and, past f ≈ 709, where e^f itself
+ * overflows, −∞ (the true value, below −1.8e308) rather than NaN.
+ *
+ * Shapes: batch = the parameter's shape; event scalar.
+ * @example new Poisson({ logRate: tensor([-800, 0, 3]) }).logProb(tensor([0, 1, 20]))
+ */
 export class Poisson extends Distribution {
-  readonly rate: Tensor;
-  constructor(rate: TensorLike, opts: DistributionOptions = {}) {
-    const [r] = params(rate);
-    super(r.shape, [], opts);
-    this.rate = r;
-    this.checkParams([{ name: 'rate', value: r, constraint: positive }]);
+  private readonly givenRate: Tensor | null;
+  private readonly givenLogRate: Tensor | null;
+  constructor(rate: RateOrLogRate, opts: DistributionOptions = {}) {
+    const lr = typeof rate === 'object' && 'logRate' in rate ? params(rate.logRate)[0] : null;
+    const r = lr === null ? params(rate as TensorLike)[0] : null;
+    super((lr ?? (r as Tensor)).shape, [], opts);
+    if (r !== null) this.checkParams([{ name: 'rate', value: r, constraint: positive }]);
+    else this.checkParams([{ name: 'logRate', value: lr as Tensor, constraint: real }]);
+    this.givenRate = r;
+    this.givenLogRate = lr;
+  }
+  /** λ (e^f when made from a log-rate). */
+  get rate(): Tensor {
+    return this.givenRate ?? exp(this.givenLogRate as Tensor);
+  }
+  /** log λ (as given, or the log of the given rate). */
+  get logRate(): Tensor {
+    return this.givenLogRate ?? log(this.givenRate as Tensor);
   }
   get support(): Constraint {
     return nonnegativeInteger;
   }
   protected paramLike(): Tensor {
-    return this.rate;
+    return this.givenRate ?? (this.givenLogRate as Tensor);
   }
   override sample(key: Key, sampleShape: Shape = []): Tensor {
     return ENGINE.runKernel('randomPoisson', [broadcastTo(this.rate, this.shape(sampleShape))], { key: key.words })[0];
   }
   protected logProbRaw(k: Tensor): Tensor {
-    return sub(sub(mul(k, log(this.rate)), this.rate), lgamma(add(k, 1)));
+    if (this.givenRate !== null) return sub(sub(mul(k, log(this.givenRate)), this.givenRate), lgamma(add(k, 1)));
+    const f = this.givenLogRate as Tensor;
+    return sub(sub(mul(k, f), exp(f)), lgamma(add(k, 1)));
   }
   override get mean(): Tensor {
     return this.rate;
@@ -198,7 +223,8 @@ export class Poisson extends Distribution {
   }
   expand(batchShape: Shape): Poisson {
     checkExpand(this.name, this.batchShape, batchShape);
-    return new Poisson(broadcastTo(this.rate, batchShape), { validateArgs: false });
+    if (this.givenLogRate !== null) return new Poisson({ logRate: broadcastTo(this.givenLogRate, batchShape) }, { validateArgs: false });
+    return new Poisson(broadcastTo(this.givenRate as Tensor, batchShape), { validateArgs: false });
   }
 }
 

@@ -14,6 +14,7 @@ import { add, digamma, div, lgamma, log, log1p, mul, neg, square, sub } from '..
 import { sum } from '../ops/reduce.js';
 import { broadcastTo } from '../ops/shape.js';
 import { split, type Key } from '../random/key.js';
+import { regularizedGammaP } from './cdf.js';
 import { positive, simplex, unitInterval, type Constraint } from './constraints.js';
 import { batchOf, checkExpand, Distribution, params, type DistributionOptions } from './distribution.js';
 
@@ -72,10 +73,10 @@ export class Gamma extends ConcentrationRate {
     const a = this.concentration;
     return sub(add(mul(a, log(this.rate)), mul(sub(a, 1), log(x))), add(mul(this.rate, x), lgamma(a)));
   }
-  /** P(X ≤ x), the regularized incomplete gamma function P(α, βx). */
+  /** P(X ≤ x), the regularized incomplete gamma function P(α, βx), differentiable in α, β and x. */
   cdf(x: TensorLike): Tensor {
     const bx = mul(this.rate, params(x, this.rate)[0]);
-    return ENGINE.runKernel('igamma', [broadcastTo(this.concentration, this.batchShape), bx], {})[0];
+    return regularizedGammaP(broadcastTo(this.concentration, this.batchShape), bx);
   }
   override get mean(): Tensor {
     return broadcastTo(div(this.concentration, this.rate), this.batchShape);

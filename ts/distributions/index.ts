@@ -1,5 +1,7 @@
 /** Probability distributions, their constraints and the KL registry. */
 export * from './constraints.js';
+export * from './stan-constraints.js';
+export { stanType, type StanTypeName, type StanTypeBounds, type StanTypeSupport } from './stan-types.js';
 export { Distribution, getValidateArgs, setValidateArgs, type DistributionOptions } from './distribution.js';
 export * from './continuous.js';
 export * from './gamma.js';
@@ -12,3 +14,9 @@ export * from './lkj.js';
 export * from './relaxed.js';
 export { kl, hasKL, registerKL, type DistributionClass } from './kl.js';
 export { TransformedDistribution } from './transformed.js';
+export { ImproperUniform, type ImproperUniformOptions } from './improper.js';
+export { HalfStudentT } from './halfstudentt.js';
+export { Weibull } from './weibull.js';
+export { NegativeBinomial2, type MeanOrLogMean } from './negbinomial2.js';
+export { Truncated, type TruncationBounds, type HasCdf } from './truncated.js';
+export { atan, studentTCdf, regularizedGammaP, incompleteBetaHost, normalCdf, logNormalCdf, normalIcdf } from './cdf.js';

@@ -121,7 +121,7 @@ registerKL(Exponential, Exponential, (p, q) => {
   return sub(sub(r, log(r)), 1);
 });
 
-registerKL(Poisson, Poisson, (p, q) => add(sub(mul(p.rate, sub(log(p.rate), log(q.rate))), p.rate), q.rate));
+registerKL(Poisson, Poisson, (p, q) => add(sub(mul(p.rate, sub(p.logRate, q.logRate)), p.rate), q.rate));
 
 registerKL(Uniform, Uniform, (p, q) => {
   // log((b2−a2)/(b1−a1)) when [a1, b1] ⊆ [a2, b2], else +∞.

@@ -2,11 +2,12 @@
 import { ShapeError, fmtShape } from '../core/errors.js';
 import { broadcastShapes, type Shape } from '../core/shape.js';
 import type { Tensor } from '../core/tensor.js';
-import { arange, type TensorLike } from '../ops/creation.js';
+import { arange, asTensor, type TensorLike } from '../ops/creation.js';
 import { add, cast, digamma, div, equal, greater, lgamma, onDeviceOf, log, log1p, mul, sqrt, square, sub, where } from '../ops/elementwise.js';
 import { logSoftmax, logsumexp, min, softmax, sum } from '../ops/reduce.js';
 import { broadcastTo, expandDims, reshape } from '../ops/shape.js';
 import { split, type Key } from '../random/key.js';
+import { invertCdf, studentTCdf } from './cdf.js';
 import { independentConstraint, positive, real, type Constraint } from './constraints.js';
 import { Categorical } from './discrete.js';
 import { batchOf, checkExpand, Distribution, params, registerIndependent, type DistributionOptions } from './distribution.js';
@@ -214,6 +215,17 @@ export class StudentT extends Distribution {
     const z = div(sub(x, this.loc), this.scale);
     const c = sub(sub(lgamma(mul(add(nu, 1), 0.5)), lgamma(mul(nu, 0.5))), add(mul(add(log(nu), LOG_PI), 0.5), log(this.scale)));
     return sub(c, mul(mul(add(nu, 1), 0.5), log1p(div(square(z), nu))));
+  }
+  /** P(X ≤ x) = F_ν((x − μ)/σ), the Student-t cdf (computed on the host; see studentTCdf). */
+  cdf(x: TensorLike): Tensor {
+    return studentTCdf(div(sub(params(x, this.loc)[0], this.loc), this.scale), this.df);
+  }
+  /** The quantile, by bisection on the cdf (host schedule, not differentiable). */
+  icdf(p: TensorLike): Tensor {
+    const pt = params(p, this.loc)[0];
+    const shape = broadcastShapes('StudentT.icdf', pt.shape, this.batchShape);
+    const z = invertCdf((v) => studentTCdf(v, this.df), broadcastTo(pt, shape), asTensor(-Infinity, pt), asTensor(Infinity, pt));
+    return add(this.loc, mul(this.scale, z));
   }
   /** loc for ν > 1, undefined (NaN) otherwise. */
   override get mean(): Tensor {

@@ -15,9 +15,15 @@ import type { Key } from '../random/key.js';
 /** Initial value of a latent site with distribution `fn`, drawn with `key`. */
 export type InitStrategy = (name: string, fn: Distribution, key: Key) => Tensor;
 
-/** The elementwise median of `n` prior draws (NumPyro's init_to_median). */
+/** Whether `fn` has no draws (an improper prior): such sites start as initToUniform places them. */
+function hasNoDraws(fn: Distribution): boolean {
+  return (fn as Distribution & { improper?: boolean }).improper === true;
+}
+
+/** The elementwise median of `n` prior draws (NumPyro's init_to_median); improper priors start as initToUniform. */
 export function initToMedian(n = 15): InitStrategy {
   return (name, fn, key) => {
+    if (hasNoDraws(fn)) return initToUniform()(name, fn, key);
     const draws = fn.sample(key, [n]);
     const m = draws.size / n;
     const data = draws.dataSync();
@@ -36,9 +42,9 @@ export function initToMedian(n = 15): InitStrategy {
   };
 }
 
-/** One prior draw. */
+/** One prior draw (improper priors start as initToUniform places them). */
 export function initToSample(): InitStrategy {
-  return (_name, fn, key) => fn.sample(key);
+  return (name, fn, key) => (hasNoDraws(fn) ? initToUniform()(name, fn, key) : fn.sample(key));
 }
 
 /** The prior mean (falls back to the median where the mean is not finite). */
@@ -70,7 +76,7 @@ export function initToValue(values: Record<string, TensorLike>, fallback: InitSt
   return (name, fn, key) => {
     const v = values[name];
     if (v === undefined) return fallback(name, fn, key);
-    const t = asTensor(v, fn.mean);
+    const t = asTensor(v, hasNoDraws(fn) ? undefined : fn.mean);
     if (t.shape.length !== fn.shape().length || t.shape.some((d, i) => d !== fn.shape()[i]))
       throw new ValueError(`initToValue: site '${name}' has shape [${fn.shape().join(', ')}], got [${t.shape.join(', ')}]`);
     return t;

@@ -16,7 +16,7 @@ import type { Constraint } from '../distributions/constraints.js';
 import { applyUpdates, type GradientTransformation, type OptState } from '../optim/transform.js';
 import { allFinite, finiteFlag } from '../optim/clip.js';
 import { foldIn, split, type Key } from '../random/key.js';
-import { seed, trace, type Trace } from '../ppl/handlers.js';
+import { replay, seed, trace, type Trace } from '../ppl/handlers.js';
 import type { ModelFn } from '../ppl/runtime.js';
 import { siteLogProb } from '../ppl/logdensity.js';
 import { AutoGuide } from './autoguide.js';
@@ -112,7 +112,8 @@ export class SVI<A extends unknown[]> {
     };
     const guideTr = trace(seed(this.guideFn(), kParams)).getTrace(...args);
     collect(guideTr);
-    collect(trace(seed(this.model, kParams)).getTrace(...args));
+    // the model replays the guide's draws (as NumPyro's SVI.init), so latents with no sampler (ImproperUniform) never draw
+    collect(trace(seed(replay(this.model, guideTr), kParams)).getTrace(...args));
     if (Object.keys(params).length === 0) throw new ValueError('SVI.init: neither the model nor the guide has a param site');
     return { params, optState: this.optim.init(params), step: 0, key: kRun };
   }
