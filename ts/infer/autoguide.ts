@@ -29,6 +29,7 @@ import { param, plate, sample } from '../ppl/primitives.js';
 import { seed, substitute, trace, type Trace } from '../ppl/handlers.js';
 import { traceLogProb } from '../ppl/logdensity.js';
 import { initToMedian, type InitStrategy } from './init.js';
+import { particleNesting } from './nesting.js';
 
 /** What the guide knows of one latent site of the model. */
 export interface LatentSite {
@@ -91,9 +92,7 @@ export abstract class AutoGuide<A extends unknown[] = unknown[]> {
     };
     const tr: Trace = trace(seed(substitute(this.model, init), key)).getTrace(...args);
     const latents: LatentSite[] = [];
-    let nesting = 0;
     for (const s of tr.values()) {
-      for (const f of s.cond) nesting = Math.max(nesting, -f.dim);
       if (s.type !== 'sample' || s.isObserved) continue;
       const fn = s.fn as Distribution;
       if (fn.support.discrete)
@@ -115,7 +114,7 @@ export abstract class AutoGuide<A extends unknown[] = unknown[]> {
     }
     if (latents.length === 0) throw new ValueError(`${this.name}: the model has no latent sample sites`);
     this.latents = latents;
-    this.maxPlateNesting = nesting;
+    this.maxPlateNesting = particleNesting(tr);
   }
 
   /** The guide itself: a model-like function sampling every latent site. */

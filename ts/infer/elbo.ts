@@ -14,11 +14,11 @@ import { add, div, exp, mul, neg, square, sub } from '../ops/elementwise.js';
 import { logsumexp, mean, sum } from '../ops/reduce.js';
 import { reshape } from '../ops/shape.js';
 import { split, type Key } from '../random/key.js';
-import { plate } from '../ppl/primitives.js';
 import type { ModelFn } from '../ppl/runtime.js';
 import { replay, seed, substitute, trace, type Site, type Trace } from '../ppl/handlers.js';
 import { siteLogProb } from '../ppl/logdensity.js';
 import { mapLeaves } from '../core/tree.js';
+import { withParticles } from './nesting.js';
 
 
 /** What an estimator needs for one evaluation. */
@@ -50,7 +50,7 @@ export interface ElboOptions {
 /** Traces of guide and model (replayed on the guide) for `P` vectorized particles. */
 export function getTraces<A extends unknown[]>(inp: ElboInputs<A>, P: number, params = inp.params): { guideTr: Trace; modelTr: Trace } {
   const [kg, km] = split(inp.key);
-  const wrap = (fn: ModelFn<A>): ModelFn<A> => (P > 1 ? (...a: A) => plate('_particles', P, () => fn(...a), { dim: -(inp.maxPlateNesting + 1) }) : fn);
+  const wrap = (fn: ModelFn<A>): ModelFn<A> => withParticles(fn, P, inp.maxPlateNesting);
   const guideTr = trace(seed(substitute(wrap(inp.guide), params), kg)).getTrace(...inp.args);
   const modelTr = trace(seed(replay(substitute(wrap(inp.model), params), guideTr), km)).getTrace(...inp.args);
   for (const s of modelTr.values())
@@ -83,7 +83,7 @@ function sumSites(tr: Trace, P: number, keep: (s: Site) => boolean): Tensor | nu
 /** Guide log density with parameters held constant (sticking the landing): the sampled path keeps its gradient. */
 function stlLogQ<A extends unknown[]>(inp: ElboInputs<A>, guideTr: Trace, P: number): Tensor {
   const frozen = mapLeaves(inp.params, (t) => stopGradient(t));
-  const wrap = (fn: ModelFn<A>): ModelFn<A> => (P > 1 ? (...a: A) => plate('_particles', P, () => fn(...a), { dim: -(inp.maxPlateNesting + 1) }) : fn);
+  const wrap = (fn: ModelFn<A>): ModelFn<A> => withParticles(fn, P, inp.maxPlateNesting);
   const [kg] = split(inp.key);
   const tr = trace(seed(replay(substitute(wrap(inp.guide), frozen), guideTr), kg)).getTrace(...inp.args);
   return sumSites(tr, P, () => true) as Tensor;

@@ -9,8 +9,9 @@ import { reshape, slice, stack } from '../ops/shape.js';
 import { split, type Key } from '../random/key.js';
 import { plate } from '../ppl/primitives.js';
 import type { ModelFn } from '../ppl/runtime.js';
-import { replay, seed, substitute, trace, type Trace } from '../ppl/handlers.js';
+import { replay, seed, substitute, trace } from '../ppl/handlers.js';
 import { AutoGuide } from './autoguide.js';
+import { particleNesting } from './nesting.js';
 
 
 export interface PredictiveOptions<A extends unknown[]> {
@@ -24,12 +25,6 @@ export interface PredictiveOptions<A extends unknown[]> {
   returnSites?: string[];
   /** Plates the model nests (found by a trial run if not given). */
   maxPlateNesting?: number;
-}
-
-function nesting(tr: Trace): number {
-  let n = 0;
-  for (const s of tr.values()) for (const f of s.cond) n = Math.max(n, -f.dim);
-  return n;
 }
 
 /**
@@ -60,7 +55,7 @@ export function predictive<A extends unknown[]>(model: ModelFn<A>, key: Key, arg
     }
     return Object.fromEntries(Object.entries(per).map(([k, v]) => [k, stack(v, 0)]));
   }
-  const dimOf = opts.maxPlateNesting ?? nesting(trace(seed(model, kTrial)).getTrace(...args));
+  const dimOf = opts.maxPlateNesting ?? particleNesting(trace(seed(model, kTrial)).getTrace(...args));
   const dim = -(dimOf + 1);
   let run: ModelFn<A> = model;
   if (opts.guide !== undefined) {

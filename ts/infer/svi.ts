@@ -22,6 +22,7 @@ import { siteLogProb } from '../ppl/logdensity.js';
 import { AutoGuide } from './autoguide.js';
 import { getTraces, type ELBO, type ElboInputs } from './elbo.js';
 import { ProgressBar } from './progress.js';
+import { particleNesting } from './nesting.js';
 
 
 /** SVI's state: unconstrained parameters, optimizer state, step count and key. */
@@ -99,7 +100,7 @@ export class SVI<A extends unknown[]> {
     if (this.guide instanceof AutoGuide) {
       this.guide.setup(kSetup, ...args);
       this.maxPlateNesting = this.guide.maxPlateNesting;
-    } else this.maxPlateNesting = plateNesting(trace(seed(this.model, kSetup)).getTrace(...args));
+    } else this.maxPlateNesting = particleNesting(trace(seed(this.model, kSetup)).getTrace(...args));
     const params: Record<string, Tensor> = {};
     const collect = (tr: Trace): void => {
       for (const s of tr.values()) {
@@ -227,12 +228,6 @@ export class SVI<A extends unknown[]> {
       if (r.done) return r.value;
     }
   }
-}
-
-function plateNesting(tr: Trace): number {
-  let n = 0;
-  for (const s of tr.values()) for (const f of s.cond) n = Math.max(n, -f.dim);
-  return n;
 }
 
 /** A compiled step `[state', loss, gradFlag, paramFlag]` is accepted when the loss is finite and both flags are 0. */
