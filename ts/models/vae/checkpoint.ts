@@ -12,7 +12,9 @@ import type { OptState } from '../../optim/transform.js';
 
 /** What a checkpoint holds: enough to continue training exactly where it stopped. */
 export interface TrainState<P = unknown> {
+  /** The model parameters (any pytree of tensors). */
   params: P;
+  /** The optimizer's state, as its `init` made it and `update` advanced it. */
   optState: OptState;
   /** Steps taken so far (the next step's index). */
   step: number;
@@ -49,7 +51,7 @@ export function saveTrainState(path: string, state: TrainState, metadata: Record
  * must be in the file with the same dtype and shape; the error names the first one that is not.
  * @example const state = loadTrainState('vae.safetensors', template)
  */
-export function loadTrainState<P>(path: string, template: TrainState<P>): TrainState<P> & { metadata: Record<string, string> } {
+export function loadTrainState<P>(path: string, template: TrainState<P>): TrainState<P> & { /** The file's string metadata (the caller's, plus the format tags the checkpoint writes). */ metadata: Record<string, string> } {
   const { tensors, metadata } = loadSafetensors(path);
   if (metadata.format !== FORMAT) throw new ValueError(`loadTrainState: ${path} is not a varinf training checkpoint (format '${metadata.format ?? 'none'}', expected '${FORMAT}')`);
   const numbers = JSON.parse(metadata.numbers ?? '{}') as Record<string, unknown>;
