@@ -34,6 +34,7 @@ import { fingerprint, optimize } from './graph.js';
 import { Recorder } from './recorder.js';
 import { flatten, mapTree, Marker, rebuild } from './tree.js';
 
+/** Options of {@link compile}. */
 export interface CompileOptions {
   /** Graphs kept (one per input signature), least recently used evicted first. Default 16. */
   maxCacheEntries?: number;
@@ -67,11 +68,15 @@ export interface Lowered {
   readonly template: unknown;
   /** Tensor inputs and key inputs the plan takes, in flatten order. */
   readonly numInputs: number;
+  /** Key inputs the plan takes. */
   readonly numKeys: number;
   /** Key slot of each output key marker. */
   readonly outputKeys: readonly number[];
+  /** The backend whose device holds the inputs and outputs. */
   readonly backend: Backend;
+  /** A hash of the optimized graph and the output structure: equal fingerprints mean the same generated plan. */
   readonly fingerprint: string;
+  /** The input signature (shapes, dtypes, devices and static values of the arguments) this graph was traced for. */
   readonly signature: string;
 }
 
