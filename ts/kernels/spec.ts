@@ -68,61 +68,167 @@ export type KeyAttr = readonly [number, number];
 /** Attributes of every kernel, by name. */
 export type KernelAttrs = { [K in UnaryOp]: Record<string, never> } & {
   [K in BinaryOp]: Record<string, never>;
-} & { [K in CompareOp]: Record<string, never> } & { [K in ReduceOp]: { /** Axes reduced, non-negative. */ axes: number[]; /** Keep reduced axes as size 1. */ keepDims: boolean } } & {
-  [K in ArgReduceOp]: { /** The axis searched, non-negative. */ axis: number; /** Keep the axis as size 1. */ keepDims: boolean };
+} & { [K in CompareOp]: Record<string, never> } & {
+  [K in ReduceOp]: {
+    /** Axes reduced, non-negative. */
+    axes: number[];
+    /** Keep reduced axes as size 1. */
+    keepDims: boolean;
+  };
+} & {
+  [K in ArgReduceOp]: {
+    /** The axis searched, non-negative. */
+    axis: number;
+    /** Keep the axis as size 1. */
+    keepDims: boolean;
+  };
 } & {
   /** x limited to [min, max]. */
-  clamp: { /** Lower bound. */ min: number; /** Upper bound. */ max: number };
+  clamp: {
+    /** Lower bound. */
+    min: number;
+    /** Upper bound. */
+    max: number;
+  };
   /** cond ? x : y elementwise, broadcasting all three. */
   where: Record<string, never>;
   /** x converted to `dtype`. */
-  cast: { /** The output dtype. */ dtype: DType };
+  cast: {
+    /** The output dtype. */
+    dtype: DType;
+  };
   /** exp(x − logsumexp(x)) along `axis`. */
-  softmax: { /** The normalized axis. */ axis: number };
+  softmax: {
+    /** The normalized axis. */
+    axis: number;
+  };
   /** x − logsumexp(x) along `axis`. */
-  logSoftmax: { /** The normalized axis. */ axis: number };
+  logSoftmax: {
+    /** The normalized axis. */
+    axis: number;
+  };
   /** Inclusive cumulative sum along `axis`. */
-  cumsum: { /** The summed axis. */ axis: number; /** Sum from the end instead. */ reverse: boolean };
+  cumsum: {
+    /** The summed axis. */
+    axis: number;
+    /** Sum from the end instead. */
+    reverse: boolean;
+  };
   /** int32 indices [...] → one-hot [..., depth]. */
-  oneHot: { /** Number of classes. */ depth: number; /** The output dtype. */ dtype: DType };
+  oneHot: {
+    /** Number of classes. */
+    depth: number;
+    /** The output dtype. */
+    dtype: DType;
+  };
   /** Batched matrix product op(a) · op(b), batch axes broadcast. */
-  matmul: { /** Use aᵀ. */ transA: boolean; /** Use bᵀ. */ transB: boolean };
+  matmul: {
+    /** Use aᵀ. */
+    transA: boolean;
+    /** Use bᵀ. */
+    transB: boolean;
+  };
   /** Lower Cholesky factor L of a batch of SPD matrices [..., n, n]. */
   cholesky: Record<string, never>;
   /** Solves op(A) X = B for triangular A [..., n, n]. */
-  triangularSolve: { /** A is lower triangular. */ lower: boolean; /** Solve with Aᵀ. */ transA: boolean };
+  triangularSolve: {
+    /** A is lower triangular. */
+    lower: boolean;
+    /** Solve with Aᵀ. */
+    transA: boolean;
+  };
   /** The diagonal [..., n] of [..., n, n]. */
   diagonal: Record<string, never>;
   /** A diagonal matrix [..., n, n] from [..., n]. */
   diagEmbed: Record<string, never>;
   /** Zeroes entries above the k-th diagonal. */
-  tril: { /** Diagonal offset (0 the main diagonal). */ k: number };
+  tril: {
+    /** Diagonal offset (0 the main diagonal). */
+    k: number;
+  };
   /** The same elements in a new shape. */
-  reshape: { /** The new shape (resolved, no −1). */ shape: number[] };
+  reshape: {
+    /** The new shape (resolved, no −1). */
+    shape: number[];
+  };
   /** Axes permuted: output axis i is input axis perm[i]. */
-  transpose: { /** The permutation. */ perm: number[] };
+  transpose: {
+    /** The permutation. */
+    perm: number[];
+  };
   /** A contiguous block. */
-  slice: { /** Start index per axis. */ begin: number[]; /** Length per axis. */ size: number[] };
+  slice: {
+    /** Start index per axis. */
+    begin: number[];
+    /** Length per axis. */
+    size: number[];
+  };
   /** Constant padding. */
-  pad: { /** Elements added before, per axis. */ before: number[]; /** Elements added after, per axis. */ after: number[]; /** The fill value. */ value: number };
+  pad: {
+    /** Elements added before, per axis. */
+    before: number[];
+    /** Elements added after, per axis. */
+    after: number[];
+    /** The fill value. */
+    value: number;
+  };
   /** x indexed by int32 indices along `axis`. */
-  gather: { /** The indexed axis. */ axis: number };
+  gather: {
+    /** The indexed axis. */
+    axis: number;
+  };
   /** The adjoint of gather: values summed into `size` slots along `axis`. */
-  scatterAdd: { /** The scattered axis. */ axis: number; /** The output's length on that axis. */ size: number };
+  scatterAdd: {
+    /** The scattered axis. */
+    axis: number;
+    /** The output's length on that axis. */
+    size: number;
+  };
   /** Inputs joined along `axis` (variadic). */
-  concat: { /** The joined axis. */ axis: number };
+  concat: {
+    /** The joined axis. */
+    axis: number;
+  };
   /** x broadcast to `shape`. */
-  broadcastTo: { /** The target shape. */ shape: number[] };
+  broadcastTo: {
+    /** The target shape. */
+    shape: number[];
+  };
   /** Raw Philox words as int32. */
-  randomBits: { /** The PRNG key words. */ key: KeyAttr; /** The output shape. */ shape: number[] };
+  randomBits: {
+    /** The PRNG key words. */
+    key: KeyAttr;
+    /** The output shape. */
+    shape: number[];
+  };
   /** U[0, 1) draws. */
-  randomUniform: { /** The PRNG key words. */ key: KeyAttr; /** The output shape. */ shape: number[]; /** The output dtype. */ dtype: DType };
+  randomUniform: {
+    /** The PRNG key words. */
+    key: KeyAttr;
+    /** The output shape. */
+    shape: number[];
+    /** The output dtype. */
+    dtype: DType;
+  };
   /** N(0, 1) draws. */
-  randomNormal: { /** The PRNG key words. */ key: KeyAttr; /** The output shape. */ shape: number[]; /** The output dtype. */ dtype: DType };
+  randomNormal: {
+    /** The PRNG key words. */
+    key: KeyAttr;
+    /** The output shape. */
+    shape: number[];
+    /** The output dtype. */
+    dtype: DType;
+  };
   /** Gamma(α, 1) draws, one per element of α. */
-  randomGamma: { /** The PRNG key words. */ key: KeyAttr };
+  randomGamma: {
+    /** The PRNG key words. */
+    key: KeyAttr;
+  };
   /** Poisson(λ) draws, one per element of λ. */
-  randomPoisson: { /** The PRNG key words. */ key: KeyAttr };
+  randomPoisson: {
+    /** The PRNG key words. */
+    key: KeyAttr;
+  };
   /** P(a, x), the regularized lower incomplete gamma function. */
   igamma: Record<string, never>;
   /** dx/da for unit-rate gamma draws x (implicit reparameterization). */
@@ -134,21 +240,48 @@ export type KernelAttrs = { [K in UnaryOp]: Record<string, never> } & {
   /** dx/dκ for centered von Mises draws x (implicit reparameterization). */
   vonMisesSampleGrad: Record<string, never>;
   /** Centered von Mises draws in [−π, π], one per element of κ. */
-  randomVonMises: { /** The PRNG key words. */ key: KeyAttr };
+  randomVonMises: {
+    /** The PRNG key words. */
+    key: KeyAttr;
+  };
   /** SVGD's update direction φ for particles [n, d] and scores [n, d], and the bandwidth used. */
-  svgdPhi: { /** h > 0, or 0 for the median heuristic. */ bandwidth: number };
+  svgdPhi: {
+    /** h > 0, or 0 for the median heuristic. */
+    bandwidth: number;
+  };
   /** Fused z = loc + σε and log q(z) for a diagonal Gaussian. */
-  normalReparam: { /** The PRNG key words of ε. */ key: KeyAttr };
+  normalReparam: {
+    /** The PRNG key words of ε. */
+    key: KeyAttr;
+  };
   /** KL(N(loc, σ²) ‖ N(0, 1)) elementwise. */
   diagNormalKL: Record<string, never>;
   /** An affine autoregressive/coupling step: y and log|det|. */
-  affineFlow: { /** 'exp' (y = x·eˢ + shift) or 'sigmoid' (IAF gate). */ gate: 'exp' | 'sigmoid'; /** Run the inverse (exp gate only). */ inverse: boolean };
+  affineFlow: {
+    /** 'exp' (y = x·eˢ + shift) or 'sigmoid' (IAF gate). */
+    gate: 'exp' | 'sigmoid';
+    /** Run the inverse (exp gate only). */
+    inverse: boolean;
+  };
   /** Fused z = loc + Lε and log q(z) for a Cholesky-parametrized Gaussian. */
-  mvnReparam: { /** The PRNG key words of ε. */ key: KeyAttr };
+  mvnReparam: {
+    /** The PRNG key words of ε. */
+    key: KeyAttr;
+  };
   /** A monotonic rational-quadratic spline step: y and log|dy/dx| elementwise. */
-  rqSpline: { /** B: identity outside [−B, B]. */ bound: number; /** Run the inverse. */ inverse: boolean };
+  rqSpline: {
+    /** B: identity outside [−B, B]. */
+    bound: number;
+    /** Run the inverse. */
+    inverse: boolean;
+  };
   /** The backward of rqSpline. */
-  rqSplineGrad: { /** B: identity outside [−B, B]. */ bound: number; /** Of the inverse spline. */ inverse: boolean };
+  rqSplineGrad: {
+    /** B: identity outside [−B, B]. */
+    bound: number;
+    /** Of the inverse spline. */
+    inverse: boolean;
+  };
 };
 
 /** Every kernel's name. */
