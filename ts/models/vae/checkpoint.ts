@@ -51,7 +51,10 @@ export function saveTrainState(path: string, state: TrainState, metadata: Record
  * must be in the file with the same dtype and shape; the error names the first one that is not.
  * @example const state = loadTrainState('vae.safetensors', template)
  */
-export function loadTrainState<P>(path: string, template: TrainState<P>): TrainState<P> & { /** The file's string metadata (the caller's, plus the format tags the checkpoint writes). */ metadata: Record<string, string> } {
+export function loadTrainState<P>(path: string, template: TrainState<P>): TrainState<P> & {
+  /** The file's string metadata (the caller's, plus the format tags the checkpoint writes). */
+  metadata: Record<string, string>;
+} {
   const { tensors, metadata } = loadSafetensors(path);
   if (metadata.format !== FORMAT) throw new ValueError(`loadTrainState: ${path} is not a varinf training checkpoint (format '${metadata.format ?? 'none'}', expected '${FORMAT}')`);
   const numbers = JSON.parse(metadata.numbers ?? '{}') as Record<string, unknown>;

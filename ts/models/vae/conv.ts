@@ -98,7 +98,12 @@ export interface ConvVAEModel {
   /** Fresh parameters (PyTorch's default initialization of every layer; pixel log σ² = −3). */
   init(k: Key): ConvVAEParams;
   /** q(z|x): μ and the clamped log σ², each [B, z]. x is [B, H·W] or [B, 1, H, W]. */
-  encode(params: ConvVAEParams, x: Tensor): { /** The mean, [B, z]. */ mu: Tensor; /** The clamped log-variance, [B, z]. */ logVar: Tensor };
+  encode(params: ConvVAEParams, x: Tensor): {
+    /** The mean, [B, z]. */
+    mu: Tensor;
+    /** The clamped log-variance, [B, z]. */
+    logVar: Tensor;
+  };
   /** The decoder's output per pixel (logits for Bernoulli, pre-sigmoid means for Gaussian): z [..., z] → [..., H·W]. */
   decode(params: ConvVAEParams, z: Tensor): Tensor;
   /** One pass with noise `eps` [k, B, z] (see `noise`). */
@@ -260,7 +265,12 @@ export interface ConvLossOptions {
  * @example
  * const { loss, bound } = convVaeLoss(vae, params, batch.x, vae.noise(key(1), 1, batch.size));
  */
-export function convVaeLoss(model: ConvVAEModel, params: ConvVAEParams, x: Tensor, eps: Tensor, opts: ConvLossOptions = {}): { /** The loss to minimize (scalar). */ loss: Tensor; /** The ELBO per example (scalar). */ bound: Tensor } {
+export function convVaeLoss(model: ConvVAEModel, params: ConvVAEParams, x: Tensor, eps: Tensor, opts: ConvLossOptions = {}): {
+  /** The loss to minimize (scalar). */
+  loss: Tensor;
+  /** The ELBO per example (scalar). */
+  bound: Tensor;
+} {
   const { beta = 1 } = opts;
   checkWeight('convVaeLoss', 'beta', beta);
   const t = model.forward(params, x, eps);

@@ -113,11 +113,26 @@ export interface CVAEModel {
   /** Fresh parameters (PyTorch's default Linear initialization; the split first layers as one Linear on [h; onehot(y)]). */
   init(k: Key): CVAEParams;
   /** q(z|x,y): mean and clamped log-variance [B, zDim]. */
-  encode(params: CVAEParams, x: Tensor, labels: LabelsLike): { /** The mean, [B, zDim]. */ mu: Tensor; /** The clamped log-variance, [B, zDim]. */ logVar: Tensor };
+  encode(params: CVAEParams, x: Tensor, labels: LabelsLike): {
+    /** The mean, [B, zDim]. */
+    mu: Tensor;
+    /** The clamped log-variance, [B, zDim]. */
+    logVar: Tensor;
+  };
   /** p(x|z,y) for z [..., B, zDim]: logits (Bernoulli) or mean and log-variance (Gaussian). */
-  decode(params: CVAEParams, z: Tensor, labels: LabelsLike): { /** Logits (Bernoulli) or means (Gaussian), [..., B, xDim]. */ mu: Tensor; /** The per-pixel log-variance (Gaussian only). */ logVar?: Tensor };
+  decode(params: CVAEParams, z: Tensor, labels: LabelsLike): {
+    /** Logits (Bernoulli) or means (Gaussian), [..., B, xDim]. */
+    mu: Tensor;
+    /** The per-pixel log-variance (Gaussian only). */
+    logVar?: Tensor;
+  };
   /** p(z|y): mean and log-variance [B, zDim] (zeros for the standard prior). */
-  prior(params: CVAEParams, labels: LabelsLike): { /** The prior mean, [B, zDim]. */ mu: Tensor; /** The prior log-variance, [B, zDim]. */ logVar: Tensor };
+  prior(params: CVAEParams, labels: LabelsLike): {
+    /** The prior mean, [B, zDim]. */
+    mu: Tensor;
+    /** The prior log-variance, [B, zDim]. */
+    logVar: Tensor;
+  };
   /** One pass with noise eps [k, B, zDim] (from `noise`). */
   forward(params: CVAEParams, x: Tensor, labels: LabelsLike, eps: Tensor): CVAETerms;
   /** Standard-normal noise [k, B, zDim] in the parameter dtype. */
@@ -347,7 +362,12 @@ export interface CVAELossOptions {
  * @example
  * const { loss, bound } = cvaeLoss(cvae, params, batch.x, batch.labels, cvae.noise(key(1), 1, batch.size));
  */
-export function cvaeLoss(model: CVAEModel, params: CVAEParams, x: Tensor, labels: LabelsLike, eps: Tensor, opts: CVAELossOptions = {}): { /** The loss to minimize (scalar). */ loss: Tensor; /** The ELBO per example (scalar). */ bound: Tensor } {
+export function cvaeLoss(model: CVAEModel, params: CVAEParams, x: Tensor, labels: LabelsLike, eps: Tensor, opts: CVAELossOptions = {}): {
+  /** The loss to minimize (scalar). */
+  loss: Tensor;
+  /** The ELBO per example (scalar). */
+  bound: Tensor;
+} {
   const beta = opts.beta ?? 1;
   checkWeight('cvaeLoss', 'beta', beta);
   const t = model.forward(params, x, labels, eps);

@@ -272,7 +272,12 @@ export interface GumbelLossOptions {
  * `bound` is the same with β = 1 (the ELBO estimate to report).
  * @example const { loss } = gumbelLoss(m, p, x, m.noise(key(1), 1, x.shape[0]), { tau: 0.7, straightThrough: true })
  */
-export function gumbelLoss(model: GumbelVAEModel, params: GumbelVAEParams, x: Tensor, g: Tensor, opts: GumbelLossOptions): { /** The loss to minimize (scalar). */ loss: Tensor; /** The bound per example (scalar). */ bound: Tensor } {
+export function gumbelLoss(model: GumbelVAEModel, params: GumbelVAEParams, x: Tensor, g: Tensor, opts: GumbelLossOptions): {
+  /** The loss to minimize (scalar). */
+  loss: Tensor;
+  /** The bound per example (scalar). */
+  bound: Tensor;
+} {
   const { tau, straightThrough = false, beta = 1 } = opts;
   checkWeight('gumbelLoss', 'beta', beta);
   const t = model.forward(params, x, g, tau, { hard: straightThrough });
@@ -372,7 +377,12 @@ export function gumbelLogLikelihood(
   params: GumbelVAEParams,
   x: Tensor,
   opts: GumbelEvalOptions & { k?: number; samplesPerChunk?: number },
-): { /** The mean estimate of log p(x) over the rows (nats per example). */ mean: number; /** The estimate for each row, [N]. */ perExample: Float64Array } {
+): {
+  /** The mean estimate of log p(x) over the rows (nats per example). */
+  mean: number;
+  /** The estimate for each row, [N]. */
+  perExample: Float64Array;
+} {
   checkRows('gumbelLogLikelihood', x, model.config.xDim);
   const k = opts.k ?? 1000;
   checkInt('gumbelLogLikelihood', 'k (importance samples)', k, 1);

@@ -95,7 +95,14 @@ export interface LoopOptions {
   /** Stop with an error after this many non-finite steps in a row; default 20. */
   maxConsecutiveNonFinite?: number;
   /** Save the state every `every` steps and at the end to `path` (safetensors). */
-  checkpoint?: { /** The safetensors file written (overwritten at each save). */ path: string; /** Save every this many steps (and at the end). */ every: number; /** Extra string metadata stored in the file. */ metadata?: Record<string, string> };
+  checkpoint?: {
+    /** The safetensors file written (overwritten at each save). */
+    path: string;
+    /** Save every this many steps (and at the end). */
+    every: number;
+    /** Extra string metadata stored in the file. */
+    metadata?: Record<string, string>;
+  };
   /**
    * Run the step compiled (`compile`: traced once, replayed as generated code and native calls;
    * see compiled-step.ts); default true. The loss may read the batch's pixels and labels and the
@@ -132,7 +139,16 @@ export interface TrainResult<P = unknown> {
   /** The final parameters, optimizer state and step count, ready to save or resume. */
   state: TrainState<P>;
   /** One entry per report: the step and the mean loss and bound since the previous report. */
-  history: { /** The step of the report. */ step: number; /** Mean loss since the previous report. */ loss: number; /** Mean bound (per example) since the previous report. */ bound: number; /** The KL weight at the report. */ beta: number }[];
+  history: {
+    /** The step of the report. */
+    step: number;
+    /** Mean loss since the previous report. */
+    loss: number;
+    /** Mean bound (per example) since the previous report. */
+    bound: number;
+    /** The KL weight at the report. */
+    beta: number;
+  }[];
   /** The steps skipped because the loss or a gradient was not finite. */
   nonFinite: NonFiniteStep[];
   /** Wall-clock seconds of the run. */
@@ -142,7 +158,12 @@ export interface TrainResult<P = unknown> {
   /** Whether the signal stopped the run early. */
   aborted: boolean;
   /** Whether the steps ran compiled, and if not (with `compile` on) why. */
-  compiled: { /** True when the steps ran as compiled code. */ used: boolean; /** Why the step was not compiled, when `compile` was on and it was not. */ reason?: string };
+  compiled: {
+    /** True when the steps ran as compiled code. */
+    used: boolean;
+    /** Why the step was not compiled, when `compile` was on and it was not. */
+    reason?: string;
+  };
 }
 
 /**

@@ -357,7 +357,10 @@ export function labelledImages(ds: ImageDataset, mask: Uint8Array): ImageDataset
  * const r = await trainM2(m2, { params, optState: opt.init(params), step: 0 }, loader,
  *   { steps: 2000, key: key(1), optimizer: opt, datasetLabels: train.labels, nLabelled: 100 });
  */
-export async function trainM2(model: M2Model, state: TrainState<M2Params>, loader: MinibatchLoader, opts: TrainM2Options): Promise<TrainResult<M2Params> & { /** Which training examples were treated as labelled (1) or not (0), [N]. */ labelledMask: Uint8Array }> {
+export async function trainM2(model: M2Model, state: TrainState<M2Params>, loader: MinibatchLoader, opts: TrainM2Options): Promise<TrainResult<M2Params> & {
+  /** Which training examples were treated as labelled (1) or not (0), [N]. */
+  labelledMask: Uint8Array;
+}> {
   const N = loader.n;
   if (opts.datasetLabels.length !== N) throw new ValueError(`trainM2: datasetLabels has ${opts.datasetLabels.length} labels but the loader serves ${N} images`);
   let mask = opts.labelledMask;

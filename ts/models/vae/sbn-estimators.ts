@@ -166,7 +166,12 @@ export function concreteSample(theta: Tensor, u: Tensor, v: Tensor): ConcreteSam
  * the model's parameters).
  * @example const { value, dz } = relaxedElbo(sbn, params, x, theta, z, exp(ep.logTemp))
  */
-export function relaxedElbo(model: SBNModel, params: SBNParams, x: Tensor, theta: Tensor, z: Tensor, temp: Tensor): { /** g(z) = f(σ(z/λ)) per example, [B]. */ value: Tensor; /** ∂g/∂z, [B, K]. */ dz: Tensor } {
+export function relaxedElbo(model: SBNModel, params: SBNParams, x: Tensor, theta: Tensor, z: Tensor, temp: Tensor): {
+  /** g(z) = f(σ(z/λ)) per example, [B]. */
+  value: Tensor;
+  /** ∂g/∂z, [B, K]. */
+  dz: Tensor;
+} {
   const bt = sigmoid(div(z, temp));
   const { value, grad } = model.elboAndGradB(params, x, bt, theta);
   return { value, dz: div(mul(grad, mul(bt, sub(1, bt))), temp) };
@@ -177,7 +182,12 @@ export function relaxedElbo(model: SBNModel, params: SBNParams, x: Tensor, theta
  * and ∂r/∂z [B, K] by hand: g ← W_Lᵀ, then g ← (g ⊙ (1 − h²))·W for each hidden layer, times s(1 − s).
  * @example const { value, dz } = surrogateValueAndGrad(ep.surrogate, z)
  */
-export function surrogateValueAndGrad(layers: LinearParams[], z: Tensor): { /** r_ρ(σ(z)) per example, [B]. */ value: Tensor; /** ∂r/∂z, [B, K]. */ dz: Tensor } {
+export function surrogateValueAndGrad(layers: LinearParams[], z: Tensor): {
+  /** r_ρ(σ(z)) per example, [B]. */
+  value: Tensor;
+  /** ∂r/∂z, [B, K]. */
+  dz: Tensor;
+} {
   const s = sigmoid(z);
   const hs: Tensor[] = [];
   let h = s;
@@ -206,7 +216,12 @@ export interface EncoderGradient {
   /** NVIL: the factor 1/max(1, √v) applied to ĝ (else 1). */
   scale: number;
   /** NVIL: the batch mean and variance of f − c(x), for the running statistics. */
-  signalStats?: { /** Batch mean of f − c(x) (scalar). */ mean: Tensor; /** Batch variance of f − c(x) (scalar). */ variance: Tensor };
+  signalStats?: {
+    /** Batch mean of f − c(x) (scalar). */
+    mean: Tensor;
+    /** Batch variance of f − c(x) (scalar). */
+    variance: Tensor;
+  };
 }
 
 /** Options of `encoderGradient`. */

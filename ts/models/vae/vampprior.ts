@@ -38,7 +38,12 @@ export interface VampPriorConfig {
   /** u = hardtanh₀¹(w) ('hardtanh', the paper's) or sigmoid(w); default 'hardtanh'. */
   pseudoInputMap?: 'hardtanh' | 'sigmoid';
   /** Free parameters w ~ N(mean, std²) at `init`; default { mean: 0.05, std: 0.01 } (the paper's MNIST values). */
-  pseudoInit?: { /** Mean of the initial pseudo-input parameters. */ mean: number; /** Standard deviation of the initial pseudo-input parameters. */ std: number };
+  pseudoInit?: {
+    /** Mean of the initial pseudo-input parameters. */
+    mean: number;
+    /** Standard deviation of the initial pseudo-input parameters. */
+    std: number;
+  };
   /**
    * Hidden activation; default 'leakyRelu' (slope 0.01). With tanh the encoder maps the
    * pseudo-inputs and the data alike early in training and the KL collapses (one layer z = 40,

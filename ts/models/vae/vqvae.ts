@@ -125,7 +125,12 @@ export function assignmentStats(z: Tensor, indices: Tensor, K: number): Assignme
  * Ñ_k = (N_k + ε)/(n + Kε)·n, n = Σ_k N_k (so a code with N_k → 0 does not divide by zero).
  * @example const { ema, codebook } = emaCodebookUpdate(params.ema, stats, { decay: 0.99, epsilon: 1e-5 })
  */
-export function emaCodebookUpdate(state: EmaState, stats: AssignmentStats, opts: { decay?: number; epsilon?: number } = {}): { /** The updated EMA statistics. */ ema: EmaState; /** The new codebook E_k = m_k / N_k (N_k Laplace-smoothed), [K, D]. */ codebook: Tensor } {
+export function emaCodebookUpdate(state: EmaState, stats: AssignmentStats, opts: { decay?: number; epsilon?: number } = {}): {
+  /** The updated EMA statistics. */
+  ema: EmaState;
+  /** The new codebook E_k = m_k / N_k (N_k Laplace-smoothed), [K, D]. */
+  codebook: Tensor;
+} {
   const { decay = 0.99, epsilon = 1e-5 } = opts;
   if (!(decay >= 0 && decay < 1)) throw new ValueError(`emaCodebookUpdate: decay must be in [0, 1), got ${decay}`);
   if (!(epsilon > 0)) throw new ValueError(`emaCodebookUpdate: epsilon must be > 0, got ${epsilon}`);
