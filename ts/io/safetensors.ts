@@ -54,7 +54,12 @@ export function toSafetensors(tree: unknown, metadata: Record<string, string> = 
 }
 
 /** Parses safetensors bytes into named tensors and the metadata. */
-export function fromSafetensors(bytes: Uint8Array): { /** The tensors by name (names as `saveSafetensors` wrote them: pytree paths joined with '.'). */ tensors: Record<string, Tensor>; /** The file's `__metadata__` strings. */ metadata: Record<string, string> } {
+export function fromSafetensors(bytes: Uint8Array): {
+  /** The tensors by name (names as `saveSafetensors` wrote them: pytree paths joined with '.'). */
+  tensors: Record<string, Tensor>;
+  /** The file's `__metadata__` strings. */
+  metadata: Record<string, string>;
+} {
   if (bytes.length < 8) throw new ValueError('fromSafetensors: the file is shorter than its 8-byte header length');
   const n = Number(new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true));
   if (8 + n > bytes.length) throw new ValueError(`fromSafetensors: header length ${n} exceeds the file size ${bytes.length}`);
@@ -86,7 +91,12 @@ export function saveSafetensors(path: string, tree: unknown, metadata: Record<st
 }
 
 /** Reads a .safetensors file into named tensors. */
-export function loadSafetensors(path: string): { /** The tensors by name (names as `saveSafetensors` wrote them: pytree paths joined with '.'). */ tensors: Record<string, Tensor>; /** The file's `__metadata__` strings. */ metadata: Record<string, string> } {
+export function loadSafetensors(path: string): {
+  /** The tensors by name (names as `saveSafetensors` wrote them: pytree paths joined with '.'). */
+  tensors: Record<string, Tensor>;
+  /** The file's `__metadata__` strings. */
+  metadata: Record<string, string>;
+} {
   return fromSafetensors(new Uint8Array(readFileSync(path)));
 }
 
