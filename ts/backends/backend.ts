@@ -55,7 +55,10 @@ export interface Backend<S = unknown> {
   /** Capture and replay of a compiled step as one launch (CUDA graphs on the cuda backend). */
   graphs?: DeviceGraphs<S>;
   /** Bytes of device memory in use, where the backend tracks it. */
-  memory?(): { /** Bytes currently allocated. */ bytesInUse: number };
+  memory?(): {
+    /** Bytes currently allocated. */
+    bytesInUse: number;
+  };
   /**
    * Runs a fused elementwise loop of a compiled step (cpu device; the program format is in
    * native/src/fused.rs, built by ts/compile/native-loop.ts).
