@@ -57,7 +57,12 @@ export interface Plan<S = TypedArray> {
    */
   run(inputs: readonly S[], keyWords: Uint32Array, outputs: readonly (S | TypedArray)[]): void;
   /** Shape and dtype of every output value. */
-  readonly outputs: readonly { /** The output's shape. */ readonly shape: readonly number[]; /** The output's dtype. */ readonly dtype: DType }[];
+  readonly outputs: readonly {
+    /** The output's shape. */
+    readonly shape: readonly number[];
+    /** The output's dtype. */
+    readonly dtype: DType;
+  }[];
   /** Words of every key slot after the last run (two per slot). */
   readonly keySlots: Uint32Array;
   /** The generated source, for inspection. */
