@@ -272,7 +272,12 @@ export abstract class AutoContinuous<A extends unknown[] = unknown[]> extends Au
   protected abstract latentDistribution(): Distribution;
 
   /** Maps a latent vector (with leading particle dims) to constrained site values and log densities. */
-  unpack(latent: Tensor): Record<string, { /** The site's constrained value T(z_site), [...particles, ...site shape]. */ value: Tensor; /** −log|det J_T(z_site)|, summed over the site's event (and unconstrained) axes. */ logDensity: Tensor }> {
+  unpack(latent: Tensor): Record<string, {
+    /** The site's constrained value T(z_site), [...particles, ...site shape]. */
+    value: Tensor;
+    /** −log|det J_T(z_site)|, summed over the site's event (and unconstrained) axes. */
+    logDensity: Tensor;
+  }> {
     const lead = latent.shape.slice(0, -1);
     const out: Record<string, { value: Tensor; logDensity: Tensor }> = {};
     let off = 0;

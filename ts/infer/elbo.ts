@@ -54,7 +54,12 @@ export interface ElboOptions {
 }
 
 /** Traces of guide and model (replayed on the guide) for `P` vectorized particles. */
-export function getTraces<A extends unknown[]>(inp: ElboInputs<A>, P: number, params = inp.params): { /** The guide's trace. */ guideTr: Trace; /** The model's trace, replayed on the guide's latent values. */ modelTr: Trace } {
+export function getTraces<A extends unknown[]>(inp: ElboInputs<A>, P: number, params = inp.params): {
+  /** The guide's trace. */
+  guideTr: Trace;
+  /** The model's trace, replayed on the guide's latent values. */
+  modelTr: Trace;
+} {
   const [kg, km] = split(inp.key);
   const wrap = (fn: ModelFn<A>): ModelFn<A> => (P > 1 ? (...a: A) => plate('_particles', P, () => fn(...a), { dim: -(inp.maxPlateNesting + 1) }) : fn);
   const guideTr = trace(seed(substitute(wrap(inp.guide), params), kg)).getTrace(...inp.args);

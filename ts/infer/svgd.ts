@@ -52,7 +52,12 @@ function bandwidthAttr(where: string, b: SVGDBandwidth | undefined): number {
  * and the bandwidth used, a 0-d tensor. Not differentiable (SVGD applies φ, never differentiates it).
  * @example const { phi, bandwidth } = svgdPhi(x, grad((z) => sum(logp(z)))(x))
  */
-export function svgdPhi(x: Tensor, g: Tensor, opts: { bandwidth?: SVGDBandwidth } = {}): { /** The update direction φ, [n, d]. */ phi: Tensor; /** The bandwidth h used, a 0-d tensor. */ bandwidth: Tensor } {
+export function svgdPhi(x: Tensor, g: Tensor, opts: { bandwidth?: SVGDBandwidth } = {}): {
+  /** The update direction φ, [n, d]. */
+  phi: Tensor;
+  /** The bandwidth h used, a 0-d tensor. */
+  bandwidth: Tensor;
+} {
   const [phi, h] = ENGINE.runKernel('svgdPhi', [x, g], { bandwidth: bandwidthAttr('svgdPhi', opts.bandwidth) });
   return { phi, bandwidth: h };
 }
@@ -165,9 +170,21 @@ export interface SVGDResult {
   /** Whether the signal stopped the run. */
   aborted: boolean;
   /** Whether the steps ran compiled, and if not (with `compile` on) why. */
-  compiled: { /** True when the steps ran as compiled code. */ used: boolean; /** Why the step was not compiled, when `compile` was on and it was not. */ reason?: string };
+  compiled: {
+    /** True when the steps ran as compiled code. */
+    used: boolean;
+    /** Why the step was not compiled, when `compile` was on and it was not. */
+    reason?: string;
+  };
   /** Wall-clock timings of the run. */
-  timings: { /** The whole run, in ms. */ totalMs: number; /** Mean time per step, in µs. */ perStepUs: number; /** The first step (tracing and compiling included), in ms. */ firstStepMs: number };
+  timings: {
+    /** The whole run, in ms. */
+    totalMs: number;
+    /** Mean time per step, in µs. */
+    perStepUs: number;
+    /** The first step (tracing and compiling included), in ms. */
+    firstStepMs: number;
+  };
 }
 
 /** What the step loop needs of a target: the log density of [n, d] particles and where they start. */

@@ -83,9 +83,21 @@ export interface SVIResult {
   /** Whether the signal stopped the run. */
   aborted: boolean;
   /** Wall-clock timings of the run. */
-  timings: { /** The whole run, in ms. */ totalMs: number; /** Mean time per step, in µs. */ perStepUs: number; /** The first step (tracing and compiling included), in ms. */ firstStepMs: number };
+  timings: {
+    /** The whole run, in ms. */
+    totalMs: number;
+    /** Mean time per step, in µs. */
+    perStepUs: number;
+    /** The first step (tracing and compiling included), in ms. */
+    firstStepMs: number;
+  };
   /** Whether the steps ran compiled, and if not (with `compile` on) why. */
-  compiled: { /** True when the steps ran as compiled code. */ used: boolean; /** Why the step was not compiled, when `compile` was on and it was not. */ reason?: string };
+  compiled: {
+    /** True when the steps ran as compiled code. */
+    used: boolean;
+    /** Why the step was not compiled, when `compile` was on and it was not. */
+    reason?: string;
+  };
 }
 
 type StepState = { params: Record<string, Tensor>; optState: OptState };
@@ -212,7 +224,12 @@ export class SVI<A extends unknown[]> {
    * an error naming the step and the first site whose log density is not finite; the state passed
    * in is left as it was.
    */
-  update(state: SVIState, ...args: A): { /** The state after the step. */ state: SVIState; /** The loss (−ELBO estimate) at the state passed in. */ loss: number } {
+  update(state: SVIState, ...args: A): {
+    /** The state after the step. */
+    state: SVIState;
+    /** The loss (−ELBO estimate) at the state passed in. */
+    loss: number;
+  } {
     const lossFn = (u: Record<string, Tensor>): Tensor => {
       const constrained: Record<string, Tensor> = {};
       for (const [name, v] of Object.entries(u)) constrained[name] = this.transformFor(name).forward(v);

@@ -65,7 +65,12 @@ export class RowDesign {
   }
 
   /** Rᵀ X_c and Rᵀ X_c², each K × D row-major, for weights R (N × K row-major). */
-  moments(resp: Float64Array, k: number): { /** Rᵀ X_c, K × D row-major. */ first: Float64Array; /** Rᵀ X_c², K × D row-major. */ second: Float64Array } {
+  moments(resp: Float64Array, k: number): {
+    /** Rᵀ X_c, K × D row-major. */
+    first: Float64Array;
+    /** Rᵀ X_c², K × D row-major. */
+    second: Float64Array;
+  } {
     const { n, d } = this;
     const r = ENGINE.fromArray(resp, [n, k]);
     const m = toF64(matmul(r, this.xx, { transA: true }));

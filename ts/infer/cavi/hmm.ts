@@ -296,7 +296,14 @@ export function forwardBackward(
   logStart: ArrayLike<number>,
   logTrans: ArrayLike<number>,
   logEmit: ArrayLike<number>,
-): { /** Posterior marginals γ_tk = p(z_t = k | x), T × K. */ gamma: Float64Array; /** Σ_t ξ_t, the summed pair marginals, K × K (row = from). */ xi: Float64Array; /** log of the normalizer. */ logZ: number } {
+): {
+  /** Posterior marginals γ_tk = p(z_t = k | x), T × K. */
+  gamma: Float64Array;
+  /** Σ_t ξ_t, the summed pair marginals, K × K (row = from). */
+  xi: Float64Array;
+  /** log of the normalizer. */
+  logZ: number;
+} {
   const k = logStart.length;
   if (k === 0) throw new ShapeError('forwardBackward: logStart is empty');
   if (logTrans.length !== k * k) throw new ShapeError(`forwardBackward: logTrans has ${logTrans.length} entries, expected K² = ${k * k}`);
@@ -315,7 +322,12 @@ export function forwardBackward(
  * space (ties go to the lowest state). Same shapes as `forwardBackward`.
  * @example const { path } = viterbi(logPi, logA, logB)
  */
-export function viterbi(logStart: ArrayLike<number>, logTrans: ArrayLike<number>, logEmit: ArrayLike<number>): { /** The most probable state sequence, length T. */ path: Int32Array; /** Its unnormalized log probability. */ logProb: number } {
+export function viterbi(logStart: ArrayLike<number>, logTrans: ArrayLike<number>, logEmit: ArrayLike<number>): {
+  /** The most probable state sequence, length T. */
+  path: Int32Array;
+  /** Its unnormalized log probability. */
+  logProb: number;
+} {
   const k = logStart.length;
   if (k === 0 || logTrans.length !== k * k || logEmit.length === 0 || logEmit.length % k !== 0)
     throw new ShapeError(`viterbi: logStart has ${k} entries, logTrans ${logTrans.length} (expected K²), logEmit ${logEmit.length} (expected T·K, T ≥ 1)`);

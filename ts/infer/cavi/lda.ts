@@ -465,7 +465,14 @@ export interface LdaPerplexityOptions {
  * documents for held-out perplexity. Throws ValueError if `docs` has no tokens or a different
  * vocabulary size.
  */
-export function ldaTransform(fit: LdaFit, docs: DocTermMatrix, opts: LdaPerplexityOptions = {}): { /** q(θ_d) = Dir(γ_d), documents × topics, row-major. */ gamma: Float64Array; /** The ELBO of `docs` with the topics fixed. */ elbo: number; /** exp(−ELBO / tokens). */ perplexity: number } {
+export function ldaTransform(fit: LdaFit, docs: DocTermMatrix, opts: LdaPerplexityOptions = {}): {
+  /** q(θ_d) = Dir(γ_d), documents × topics, row-major. */
+  gamma: Float64Array;
+  /** The ELBO of `docs` with the topics fixed. */
+  elbo: number;
+  /** exp(−ELBO / tokens). */
+  perplexity: number;
+} {
   checkDocTerm('ldaTransform', docs);
   if (docs.nTerms !== fit.nTerms) throw new ValueError(`ldaTransform: the documents have ${docs.nTerms} terms, the model ${fit.nTerms}`);
   const tokens = totalTokens(docs);
