@@ -750,7 +750,7 @@ def('rqSplineGrad', 6, false, (ins, { bound, inverse }) => {
   ];
 });
 
-/** All kernel specs by name. */
+/** All kernel specs by name: `KERNELS[n]` is kernel n's {@link KernelSpec} (its attributes are `KernelAttrs[n]`). */
 export const KERNELS = SPECS as { readonly [N in KernelName]: KernelSpec<N> };
 
 /** Every kernel name, in declaration order. */
