@@ -7,12 +7,16 @@ import type { DType, TypedArray } from '../core/dtype.js';
 import type { Shape } from '../core/shape.js';
 import type { KernelAttrs, KernelName } from '../kernels/spec.js';
 
+/** Where a tensor's storage lives: host memory ('cpu', the js and cpu backends) or a GPU ('cuda'). */
 export type Device = 'cpu' | 'cuda';
 
 /** A tensor as a backend sees it: storage, shape and dtype. */
 export interface View<S> {
+  /** The storage: a typed array on the cpu device, a device buffer on cuda. */
   readonly data: S;
+  /** The tensor's shape (row-major, contiguous). */
   readonly shape: Shape;
+  /** The element type. */
   readonly dtype: DType;
 }
 
@@ -25,6 +29,10 @@ export type CpuKernel<N extends KernelName> = (ins: readonly CpuView[], outs: re
 /** The kernels a cpu-device backend implements. */
 export type CpuKernelTable = { [N in KernelName]?: CpuKernel<N> };
 
+/**
+ * The backend contract: storage management and kernels of the spec (see ts/kernels/spec.ts) over a storage
+ * type `S`. Users pick one with {@link setBackend}; implementing one is for backend authors.
+ */
 export interface Backend<S = unknown> {
   /** 'js', 'cpu' or 'cuda'. */
   readonly name: string;
@@ -47,7 +55,10 @@ export interface Backend<S = unknown> {
   /** Capture and replay of a compiled step as one launch (CUDA graphs on the cuda backend). */
   graphs?: DeviceGraphs<S>;
   /** Bytes of device memory in use, where the backend tracks it. */
-  memory?(): { bytesInUse: number };
+  memory?(): {
+    /** Bytes currently allocated. */
+    bytesInUse: number;
+  };
   /**
    * Runs a fused elementwise loop of a compiled step (cpu device; the program format is in
    * native/src/fused.rs, built by ts/compile/native-loop.ts).
@@ -86,11 +97,15 @@ export interface Backend<S = unknown> {
  * through `deviceKey` (its attrs), from storage rewritten with `write` before each launch.
  */
 export interface DeviceGraphs<S> {
+  /** Starts recording: kernels run after this are captured, not executed. */
   begin(): void;
   /** The recorded graph; throws, saying why, if recording failed. */
   end(): unknown;
+  /** Leaves recording mode, discarding the capture. */
   abort(): void;
+  /** Replays a recorded graph. */
   launch(graph: unknown): void;
+  /** Frees a recorded graph and the memory it owns. */
   free(graph: unknown): void;
   /** Queues a copy of `data` into existing storage (at most its size). */
   write(data: S, words: TypedArray): void;
@@ -98,6 +113,8 @@ export interface DeviceGraphs<S> {
 
 /** Where a random kernel replayed from a graph reads its key: words 2·index and 2·index + 1 of `data`. */
 export interface DeviceKey<S = unknown> {
+  /** Device storage holding the key words. */
   readonly data: S;
+  /** The key slot: words 2·index and 2·index + 1. */
   readonly index: number;
 }

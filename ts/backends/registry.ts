@@ -82,7 +82,12 @@ export function getBackend(): string {
 }
 
 /** The registered backends, and why each missing optional one is missing. */
-export function listBackends(): { available: string[]; missing: Record<string, string> } {
+export function listBackends(): {
+  /** Names of the backends that loaded, e.g. ['js', 'cpu']. */
+  available: string[];
+  /** For each optional backend that did not load, the reason. */
+  missing: Record<string, string>;
+} {
   return { available: ENGINE.backendNames(), missing: Object.fromEntries(missing) };
 }
 

@@ -79,6 +79,7 @@ export interface LowerCholeskyOptions {
  * @example new LowerCholeskyTransform().forward(tensor([0.5, 0, 0])) // [[1, 0], [0.5, 1]]
  */
 export class LowerCholeskyTransform extends Transform {
+  /** The map making the diagonal positive. */
   readonly diagonalMap: 'exp' | 'softplus';
   constructor(opts: LowerCholeskyOptions = {}) {
     super();

@@ -26,6 +26,7 @@ import { Transform, independentConstraint, sumRightmost } from './transform.js';
  * @example new ComposeTransform([new StickBreakingTransform(), new ExpTransform()]) // event dims 1 → 1
  */
 export class ComposeTransform extends Transform {
+  /** The transforms, applied first to last. */
   readonly parts: readonly Transform[];
   private readonly inDim: number;
   private readonly outDim: number;
@@ -123,7 +124,9 @@ export function compose(...parts: Transform[]): Transform {
  */
 export class IndependentTransform extends Transform {
   constructor(
+    /** The elementwise (or lower-event) transform. */
     readonly base: Transform,
+    /** How many rightmost batch axes become event axes. */
     readonly reinterpreted: number,
   ) {
     super();

@@ -198,7 +198,9 @@ export class TanhTransform extends Transform {
  */
 export class AffineTransform extends Transform {
   constructor(
+    /** The shift a in y = a + b·x. */
     readonly loc: TensorLike,
+    /** The factor b ≠ 0 in y = a + b·x. */
     readonly scale: TensorLike,
   ) {
     super();
@@ -232,7 +234,10 @@ export class AffineTransform extends Transform {
  * @example new PowerTransform(2).forward(tensor([3])) // [9]
  */
 export class PowerTransform extends Transform {
-  constructor(readonly exponent: TensorLike) {
+  constructor(
+    /** The exponent p. */
+    readonly exponent: TensorLike,
+  ) {
     super();
   }
   get name(): string {
@@ -280,7 +285,9 @@ function intervalOf(lo: TensorLike, hi: TensorLike): Constraint {
  */
 export class IntervalTransform extends Transform {
   constructor(
+    /** The lower end lo. */
     readonly lower: TensorLike,
+    /** The upper end hi > lo. */
     readonly upper: TensorLike,
   ) {
     super();
@@ -331,7 +338,10 @@ function halfLineOf(kind: 'greaterThan' | 'lessThan', b: TensorLike): Constraint
  * @example new GreaterThanTransform(2).forward(tensor([0])) // [3]
  */
 export class GreaterThanTransform extends Transform {
-  constructor(readonly lower: TensorLike) {
+  constructor(
+    /** The lower bound. */
+    readonly lower: TensorLike,
+  ) {
     super();
   }
   get name(): string {
@@ -362,7 +372,10 @@ export class GreaterThanTransform extends Transform {
  * @example new LessThanTransform(2).forward(tensor([0])) // [1]
  */
 export class LessThanTransform extends Transform {
-  constructor(readonly upper: TensorLike) {
+  constructor(
+    /** The upper bound. */
+    readonly upper: TensorLike,
+  ) {
     super();
   }
   get name(): string {

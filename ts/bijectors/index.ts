@@ -1,4 +1,4 @@
-/**
+/*
  * Bijectors (transforms): invertible maps with their log|det J|, the combinators that build new
  * ones, and `bijectTo`, which maps ℝ^d onto each constraint's support.
  */

@@ -83,6 +83,7 @@ export abstract class Transform {
     return new InverseTransform(this);
   }
 
+  /** The name. */
   toString(): string {
     return this.name;
   }
@@ -97,7 +98,10 @@ export abstract class Transform {
  * @example new InverseTransform(new ExpTransform()).forward(y) // log y
  */
 export class InverseTransform extends Transform {
-  constructor(readonly base: Transform) {
+  constructor(
+    /** The transform f being inverted. */
+    readonly base: Transform,
+  ) {
     super();
   }
   get name(): string {

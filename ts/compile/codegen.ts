@@ -57,26 +57,37 @@ export interface Plan<S = TypedArray> {
    */
   run(inputs: readonly S[], keyWords: Uint32Array, outputs: readonly (S | TypedArray)[]): void;
   /** Shape and dtype of every output value. */
-  readonly outputs: readonly { readonly shape: readonly number[]; readonly dtype: DType }[];
+  readonly outputs: readonly {
+    /** The output's shape. */
+    readonly shape: readonly number[];
+    /** The output's dtype. */
+    readonly dtype: DType;
+  }[];
   /** Words of every key slot after the last run (two per slot). */
   readonly keySlots: Uint32Array;
   /** The generated source, for inspection. */
   readonly source: string;
+  /** What the passes produced: kernels, fused loops, calls and buffer bytes. */
   readonly stats: PlanStats;
 }
 
+/** Statistics of a compiled graph, from {@link CompiledFunction.stats} or `lower(...).plan.stats`. */
 export interface PlanStats {
   /** Kernels after the graph passes. */
   nodes: number;
   /** Fused loops, and the kernels they hold. */
   loops: number;
+  /** Kernels held by the fused loops. */
   fusedKernels: number;
   /** Kernel calls (js or backend). */
   calls: number;
+  /** Calls into a backend's kernels (the rest run as generated js). */
   backendCalls: number;
   /** Scratch buffers and their bytes after reuse, and what one buffer per value would take. */
   buffers: number;
+  /** Bytes of the scratch buffers after reuse. */
   bufferBytes: number;
+  /** Bytes one buffer per value would take. */
   naiveBytes: number;
   /** Graph replay on a device (compile's `graphs` option): 'recorded: …', 'pending: …' or 'off: why'. */
   graph?: string;

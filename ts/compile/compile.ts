@@ -34,6 +34,7 @@ import { fingerprint, optimize } from './graph.js';
 import { Recorder } from './recorder.js';
 import { flatten, mapTree, Marker, rebuild } from './tree.js';
 
+/** Options of {@link compile}. */
 export interface CompileOptions {
   /** Graphs kept (one per input signature), least recently used evicted first. Default 16. */
   maxCacheEntries?: number;
@@ -67,11 +68,15 @@ export interface Lowered {
   readonly template: unknown;
   /** Tensor inputs and key inputs the plan takes, in flatten order. */
   readonly numInputs: number;
+  /** Key inputs the plan takes. */
   readonly numKeys: number;
   /** Key slot of each output key marker. */
   readonly outputKeys: readonly number[];
+  /** The backend whose device holds the inputs and outputs. */
   readonly backend: Backend;
+  /** A hash of the optimized graph and the output structure: equal fingerprints mean the same generated plan. */
   readonly fingerprint: string;
+  /** The input signature (shapes, dtypes, devices and static values of the arguments) this graph was traced for. */
   readonly signature: string;
 }
 
@@ -175,8 +180,19 @@ function sizeOfShape(s: readonly number[]): number {
 
 /**
  * Compiles `fn`, a function of pytrees of tensors and keys, into a function with the same
- * contract that replays a traced graph as generated code. See the module notes for what is
- * traced, what is baked in, and when it retraces.
+ * contract that replays a traced graph as generated code. The contract, as with `jax.jit`:
+ * - Tensors and keys in the arguments are inputs; everything else in the arguments (numbers,
+ *   strings, other objects by identity) is part of the signature, and a change retraces.
+ * - A different shape, dtype or device of any input tensor retraces (one graph per signature, in
+ *   a bounded LRU cache, `maxCacheEntries`).
+ * - Tensors `fn` reads from its closure, and JavaScript numbers it computes, are baked in as
+ *   constants at trace time. Keys derived from input keys by `split`/`foldIn` are re-derived
+ *   from the actual input keys at every call, so random draws follow the keys passed in.
+ * - Host reads of traced values (`item`, `dataSync`, `data`, `toString`) raise a `CompileError`
+ *   naming the op: data-dependent control flow cannot be replayed.
+ * - With `verify` (default), the second call of each signature traces again and compares the
+ *   graphs; a function that is not pure in its inputs raises a `CompileError`.
+ * - Outputs are fresh tensors at every call (intermediates are reused buffers).
  * @example
  * const step = compile((p: { w: Tensor }, x: Tensor) => {
  *   const [loss, g] = valueAndGrad((q: { w: Tensor }) => sum(square(sub(q.w, x))))(p);

@@ -1,4 +1,4 @@
-/**
+/*
  * Errors raised by varinf. Every message names the op (or distribution), the argument and the
  * offending shapes or values, so a user can find the bad call without a debugger.
  *
@@ -21,6 +21,13 @@
  * | `CompileError` | `VARINF_COMPILE` |
  *
  * @example try { cholesky(a) } catch (e) { if (e instanceof VarinfError && e.code === 'VARINF_NOT_POSITIVE_DEFINITE') … }
+ */
+
+/**
+ * The base of every error varinf raises; `name` is the subclass's name. Catch it to handle any
+ * varinf error, or a subclass for one kind.
+ * @example
+ * try { reshape(x, [7]); } catch (e) { if (e instanceof ShapeError) console.error(e.message); }
  */
 export class VarinfError extends Error {
   /** The class's code, stable across releases (the message may change). */

@@ -1,5 +1,6 @@
 import { AxisError, ShapeError, fmtShape } from './errors.js';
 
+/** A tensor's shape: the size of each axis, outermost first (`[]` for a scalar). */
 export type Shape = readonly number[];
 
 /** Number of elements of a shape (1 for a scalar). */

@@ -25,19 +25,28 @@ export type NestedArray = number | NestedArray[];
 
 /**
  * An immutable n-dimensional array. Ops never change a tensor: they return new ones.
- * Row-major and contiguous; `shape` is `[]` for a scalar.
+ * Row-major and contiguous; `shape` is `[]` for a scalar. Make one with the creation ops
+ * (`tensor`, `zeros`, `full`, …), read it with `dataSync`, `data`, `item` or `toArray`.
+ * @example
+ * const x = tensor([[1, 2], [3, 4]]); // float64 [2, 2]
+ * x.shape; // [2, 2]
+ * sum(mul(x, x)).item(); // 30
  */
 export class Tensor {
+  /** A process-unique id (for messages and debugging). */
   readonly id: number;
   /** @internal the storage. */
   buf: Buffer | null;
   /** @internal id of the autodiff tape tracking this tensor, 0 when untracked. */
   tape = 0;
+  /** Number of elements: the product of `shape` (1 for a scalar). */
   readonly size: number;
 
   /** @internal use the creation ops (`tensor`, `zeros`, ...) instead. */
   constructor(
+    /** The size of each axis, outermost first; `[]` for a scalar. */
     readonly shape: Shape,
+    /** The element type. */
     readonly dtype: DType,
     buf: Buffer,
     size: number,
@@ -47,6 +56,7 @@ export class Tensor {
     this.size = size;
   }
 
+  /** The number of axes, `shape.length`. */
   get rank(): number {
     return this.shape.length;
   }
@@ -61,6 +71,7 @@ export class Tensor {
     return this.live().backend.device;
   }
 
+  /** Whether `dispose` has released the storage (the tensor can no longer be read). */
   get isDisposed(): boolean {
     return this.buf === null;
   }
@@ -126,10 +137,12 @@ export class Tensor {
     if (--b.refs === 0) b.backend.free(b.data);
   }
 
+  /** `dispose`, for `using` declarations: `using t = tensor([1]);`. */
   [Symbol.dispose](): void {
     this.dispose();
   }
 
+  /** `Tensor(dtype, [shape]) values` (the values read back; `<disposed>` after `dispose`). */
   toString(): string {
     const body = this.isDisposed ? '<disposed>' : JSON.stringify(this.toArray());
     return `Tensor(${this.dtype}, [${this.shape.join(', ')}]) ${body}`;

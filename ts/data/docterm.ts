@@ -9,7 +9,9 @@ import { ShapeError, ValueError } from '../core/errors.js';
 
 /** A documents × terms count matrix in CSR form. Row d's entries are `indptr[d] .. indptr[d+1]`. */
 export interface DocTermMatrix {
+  /** Number of documents (rows). */
   readonly nDocs: number;
+  /** Vocabulary size (columns). */
   readonly nTerms: number;
   /** Length nDocs + 1. */
   readonly indptr: Int32Array;

@@ -16,9 +16,11 @@ export type IdxArray = Uint8Array | Int8Array | Int16Array | Int32Array | Float3
 
 /** A parsed IDX file: element type, dimensions and the elements (native byte order). */
 export interface IdxFile {
+  /** The element type from the header. */
   dtype: IdxDType;
   /** Sizes, outermost first: [60000, 28, 28] for MNIST training images. */
   dims: number[];
+  /** The elements, row-major. */
   data: IdxArray;
 }
 

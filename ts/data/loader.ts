@@ -45,7 +45,9 @@ export interface Batch {
   indices: Int32Array;
   /** Epoch and the batch's index in it. */
   epoch: number;
+  /** The batch's index within the epoch. */
   index: number;
+  /** Images in this batch (the last batch of an epoch may be smaller). */
   size: number;
 }
 
@@ -103,9 +105,13 @@ export function binarizeStatic(images: Uint8Array, k: Key): Uint8Array {
  * for (const b of loader.epoch(0)) step(b.x); // b.x: float32 [100, 784]
  */
 export class MinibatchLoader {
+  /** Images per batch. */
   readonly batchSize: number;
+  /** Pixels per image (rows·cols). */
   readonly dim: number;
+  /** Images in the data set. */
   readonly n: number;
+  /** How pixels are binarized. */
   readonly binarize: Binarization;
   /** The largest label in the data set. */
   readonly maxLabel: number;

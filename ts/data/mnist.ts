@@ -18,8 +18,11 @@ export interface ImageDataset {
   images: Uint8Array;
   /** Labels 0–9, one per image. */
   labels: Uint8Array;
+  /** Number of images N. */
   n: number;
+  /** Image height in pixels. */
   rows: number;
+  /** Image width in pixels. */
   cols: number;
 }
 

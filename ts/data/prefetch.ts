@@ -148,7 +148,14 @@ function sharedCopy(a: Uint8Array): Uint8Array {
  */
 export class PrefetchLoader extends MinibatchLoader {
   /** Batches served from the worker's slots, and made on the main thread because none was ready ahead. */
-  readonly stats = { prefetched: 0, direct: 0, waitMs: 0 };
+  readonly stats = {
+    /** Batches the worker had ready. */
+    prefetched: 0,
+    /** Batches made on the main thread. */
+    direct: 0,
+    /** Milliseconds spent waiting for the worker. */
+    waitMs: 0,
+  };
   private readonly worker: Worker;
   private readonly ctrl: Int32Array;
   private readonly slotX: Float32Array;

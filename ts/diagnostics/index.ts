@@ -1,4 +1,4 @@
-/** Diagnostics: PSIS and k̂, PSIS-LOO, VSBC, and their descriptions in words. */
+/* Diagnostics: PSIS and k̂, PSIS-LOO, VSBC, and their descriptions in words. */
 export {
   psis,
   psisBatch,

@@ -11,6 +11,7 @@ import type { ModelFn } from '../ppl/runtime.js';
 import { key as makeKey, type Key } from '../random/key.js';
 import { loo, type LooOptions, type LooResult } from './loo.js';
 
+/** Options of {@link pointwiseLogLikelihood} and {@link modelLoo}. */
 export interface PointwiseOptions {
   /** Observed sites to include (default: every observed sample site). */
   sites?: string[];

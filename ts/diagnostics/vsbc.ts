@@ -15,6 +15,7 @@ import { toFloat64, toMatrix, type DrawMatrix, type DrawVector } from './psis.js
 
 /** Marginal CDFs of a fitted approximation: given θ* [P], returns P_q(θ_j < θ*_j) for each j, [P]. */
 export interface MarginalCdf {
+  /** P_q(θ_j < θ*_j) for each coordinate j of `thetaTrue` [P]; returns [P] values in [0, 1]. */
   cdf(thetaTrue: Float64Array): ArrayLike<number>;
 }
 
@@ -51,7 +52,15 @@ export interface VsbcOptions<D> {
   /** Number of simulated data sets R. */
   replications: number;
   /** Draws θ* from the prior and data from the model given θ*; `theta` has length P. */
-  simulate: (key: Key, replication: number) => { theta: DrawVector; data: D };
+  simulate: (
+    key: Key,
+    replication: number,
+  ) => {
+    /** θ* drawn from the prior, length P. */
+    theta: DrawVector;
+    /** Data simulated from the model given θ*. */
+    data: D;
+  };
   /** Fits the approximation to `data`; returns draws [S, P] or marginal CDFs. */
   fit: (key: Key, data: D, replication: number) => Fitted;
 }

@@ -17,13 +17,24 @@ export function logicalAnd(a: Tensor, b: Tensor): Tensor {
   return mul(a, b);
 }
 
+/**
+ * A constraint: the support of a distribution or the domain of a parameter. `check` returns an
+ * int32 mask over the batch (1 where the value is inside); `eventDim` is how many trailing axes
+ * one point occupies (1 for a simplex, 2 for a Cholesky factor). `bijectTo` maps ℝ^d onto each.
+ * @example
+ * positive.check(tensor([1, -1])); // int32 [1, 0]
+ * simplex.eventDim;                 // 1
+ */
 export interface Constraint {
+  /** The name in messages, e.g. 'positive' or 'interval(0, 1)'. */
   readonly name: string;
+  /** Trailing axes one point occupies (0 scalar, 1 vector, 2 matrix). */
   readonly eventDim: number;
   /** Whether the support is discrete (integers). */
   readonly discrete: boolean;
   /** int32 mask with the batch shape: 1 where `x` satisfies the constraint. */
   check(x: Tensor): Tensor;
+  /** The name. */
   toString(): string;
 }
 
@@ -66,8 +77,11 @@ export function interval(lower: number, upper: number): IntervalConstraint {
   };
 }
 
+/** The constraint of {@link interval}, with its bounds. */
 export interface IntervalConstraint extends Constraint {
+  /** The lower bound. */
   readonly lower: number;
+  /** The upper bound. */
   readonly upper: number;
 }
 

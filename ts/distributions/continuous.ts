@@ -33,7 +33,9 @@ import { EULER_GAMMA, LOG_2, LOG_2PI, LOG_PI, openUniform, stdNormal } from './u
 /** Shared by families with a location and a scale: parameters, shapes and expand. */
 abstract class LocScale extends Distribution {
   override readonly hasRsample = true;
+  /** The location parameter (broadcasts with `scale` to the batch shape). */
   readonly loc: Tensor;
+  /** The scale parameter, > 0. */
   readonly scale: Tensor;
 
   constructor(loc: TensorLike, scale: TensorLike, opts: DistributionOptions, name: string) {
@@ -281,6 +283,7 @@ export class Cauchy extends LocScale {
 /** Shared by the half (folded at 0) distributions: one scale parameter. */
 abstract class ScaleOnly extends Distribution {
   override readonly hasRsample = true;
+  /** The scale σ > 0 of the distribution before folding. */
   readonly scale: Tensor;
   constructor(scale: TensorLike, opts: DistributionOptions) {
     const [s] = params(scale);
@@ -351,6 +354,7 @@ export class HalfCauchy extends ScaleOnly {
 /** The exponential distribution: log p(x) = log λ − λx, x ≥ 0. */
 export class Exponential extends Distribution {
   override readonly hasRsample = true;
+  /** The rate λ > 0. */
   readonly rate: Tensor;
   constructor(rate: TensorLike, opts: DistributionOptions = {}) {
     const [r] = params(rate);
@@ -397,7 +401,9 @@ export class Exponential extends Distribution {
 /** The uniform distribution on [low, high): log p(x) = −log(high − low). */
 export class Uniform extends Distribution {
   override readonly hasRsample = true;
+  /** The lower bound. */
   readonly low: Tensor;
+  /** The upper bound, > low. */
   readonly high: Tensor;
   constructor(low: TensorLike, high: TensorLike, opts: DistributionOptions = {}) {
     const [l, h] = params(low, high);

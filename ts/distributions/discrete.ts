@@ -37,7 +37,19 @@ import { standardGamma } from './gamma.js';
 import { openUniform, stdUniform } from './util.js';
 
 /** Either probabilities or logits (unnormalized log-probabilities), not both. */
-export type ProbsOrLogits = { probs: TensorLike; logits?: undefined } | { logits: TensorLike; probs?: undefined };
+export type ProbsOrLogits =
+  | {
+      /** Probabilities: p ∈ [0, 1] (binary families) or rows on the simplex (categorical ones, last axis). */
+      probs: TensorLike;
+      /** Not with `probs`. */
+      logits?: undefined;
+    }
+  | {
+      /** Logits: log(p/(1−p)) (binary families) or unnormalized log-probabilities (categorical ones, last axis). */
+      logits: TensorLike;
+      /** Not with `logits`. */
+      probs?: undefined;
+    };
 
 function logitsOf(name: string, p: ProbsOrLogits, binary: boolean): Tensor {
   if (oneOf(name, 'the probs/logits argument', p, ['probs', 'logits']) === 'logits') return params(p.logits as TensorLike)[0];
@@ -48,6 +60,7 @@ function logitsOf(name: string, p: ProbsOrLogits, binary: boolean): Tensor {
 
 /** Bernoulli(p): log p(x) = x·ℓ − softplus(ℓ) with logit ℓ. */
 export class Bernoulli extends Distribution {
+  /** log(p/(1−p)), the parameter as stored (probabilities given are converted). */
   readonly logits: Tensor;
   constructor(p: ProbsOrLogits, opts: DistributionOptions = {}) {
     const l = logitsOf('Bernoulli', p, true);
@@ -55,6 +68,7 @@ export class Bernoulli extends Distribution {
     if (p.probs !== undefined) this.checkParams([{ name: 'probs', value: params(p.probs)[0], constraint: unitInterval }]);
     this.logits = l;
   }
+  /** p = σ(logits). */
   get probs(): Tensor {
     return sigmoid(this.logits);
   }
@@ -89,6 +103,7 @@ export class Bernoulli extends Distribution {
 
 /** Categorical over {0, …, K−1} along the last axis of probs/logits; draws are float indices. */
 export class Categorical extends Distribution {
+  /** Normalized log-probabilities [..., K] (log-softmax of what was given). */
   readonly logits: Tensor;
   constructor(p: ProbsOrLogits, opts: DistributionOptions = {}) {
     const raw = logitsOf('Categorical', p, false);
@@ -97,9 +112,11 @@ export class Categorical extends Distribution {
     if (p.probs !== undefined) this.checkParams([{ name: 'probs', value: params(p.probs)[0], constraint: simplex }]);
     this.logits = logSoftmax(raw, -1);
   }
+  /** K, the last axis of the logits. */
   get numCategories(): number {
     return this.logits.shape[this.logits.shape.length - 1];
   }
+  /** softmax(logits) [..., K]. */
   get probs(): Tensor {
     return softmax(this.logits, -1);
   }
@@ -135,6 +152,7 @@ export class Categorical extends Distribution {
 
 /** Categorical with one-hot draws (event shape [K]). */
 export class OneHotCategorical extends Distribution {
+  /** The Categorical over the index of the 1. */
   readonly base: Categorical;
   constructor(p: ProbsOrLogits, opts: DistributionOptions = {}) {
     const base = new Categorical(p, opts);
@@ -230,12 +248,14 @@ export class Poisson extends Distribution {
 
 /** Number of failures before the first success: log p(k) = k log(1−p) + log p. */
 export class Geometric extends Distribution {
+  /** log(p/(1−p)) of the success probability p. */
   readonly logits: Tensor;
   constructor(p: ProbsOrLogits, opts: DistributionOptions = {}) {
     const l = logitsOf('Geometric', p, true);
     super(l.shape, [], opts);
     this.logits = l;
   }
+  /** p = σ(logits). */
   get probs(): Tensor {
     return sigmoid(this.logits);
   }
@@ -269,7 +289,9 @@ export class Geometric extends Distribution {
 
 /** Shared by Binomial and NegativeBinomial: a count parameter and a success logit. */
 abstract class CountAndLogits extends Distribution {
+  /** log(p/(1−p)) of the success probability p. */
   readonly logits: Tensor;
+  /** n, the number of trials (Binomial) or of successes to wait for (NegativeBinomial). */
   readonly totalCount: Tensor;
   constructor(name: string, totalCount: TensorLike, p: ProbsOrLogits, countConstraint: Constraint, opts: DistributionOptions) {
     const l = logitsOf(name, p, true);
@@ -279,6 +301,7 @@ abstract class CountAndLogits extends Distribution {
     this.totalCount = n;
     this.checkParams([{ name: 'totalCount', value: n, constraint: countConstraint }]);
   }
+  /** p = σ(logits). */
   get probs(): Tensor {
     return sigmoid(this.logits);
   }
@@ -365,7 +388,9 @@ export class NegativeBinomial extends CountAndLogits {
 
 /** Counts over K categories in n trials: log p(x) = log n! − Σ log xᵢ! + Σ xᵢ log pᵢ. */
 export class Multinomial extends Distribution {
+  /** Normalized log-probabilities [..., K]. */
   readonly logits: Tensor;
+  /** n, the number of draws. */
   readonly totalCount: number;
   constructor(totalCount: number, p: ProbsOrLogits, opts: DistributionOptions = {}) {
     const raw = logitsOf('Multinomial', p, false);
@@ -374,6 +399,7 @@ export class Multinomial extends Distribution {
     this.logits = logSoftmax(raw, -1);
     this.totalCount = totalCount;
   }
+  /** softmax(logits) [..., K]. */
   get probs(): Tensor {
     return softmax(this.logits, -1);
   }

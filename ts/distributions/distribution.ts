@@ -33,7 +33,9 @@ export function getValidateArgs(): boolean {
   return scopedSettings()?.validateArgs ?? validateDefault;
 }
 
+/** Options every distribution's constructor takes. */
 export interface DistributionOptions {
+  /** Check parameters now and values in `logProb` (default: the global `setValidateArgs` switch, on). */
   validateArgs?: boolean;
 }
 
@@ -44,9 +46,28 @@ export interface ParamCheck {
   readonly constraint: Constraint;
 }
 
+/**
+ * The base of every distribution. Shapes follow NumPyro/TFP: a draw has shape
+ * `sampleShape + batchShape + eventShape`; `logProb` sums over the event axes and returns
+ * `sampleShape + batchShape` (the value's leading axes broadcast against the batch shape).
+ * Parameters broadcast NumPy-style to the batch shape.
+ *
+ * Validation (`validateArgs`, on by default, switched globally with `setValidateArgs` or per
+ * distribution): parameters are checked when the distribution is made, and `logProb` of a value
+ * outside the support throws a ValueError naming the distribution. With validation off, nothing
+ * is checked up front and `logProb` returns −Infinity outside the support.
+ * @example
+ * const d = new Normal(tensor([0, 1]), 2); // batchShape [2], eventShape []
+ * const x = d.sample(key(0), [5]);          // [5, 2]
+ * d.logProb(x);                             // [5, 2]
+ * d.toEvent(1).logProb(x);                  // [5]: the batch axis summed as an event
+ */
 export abstract class Distribution {
+  /** Shape of independent, non-identical draws (the parameters' broadcast shape). */
   readonly batchShape: Shape;
+  /** Shape of one draw (`[]` for scalar distributions, `[d]` for a d-variate one). */
   readonly eventShape: Shape;
+  /** Whether parameters and `logProb` values are checked. */
   readonly validateArgs: boolean;
   /** Whether `rsample` gives reparameterized (differentiable) draws. */
   readonly hasRsample: boolean = false;
@@ -159,10 +180,12 @@ export abstract class Distribution {
     }
   }
 
+  /** E[X], of shape batchShape + eventShape; throws a ValueError where there is no closed form. */
   get mean(): Tensor {
     throw new ValueError(`${this.name} has no closed-form mean`);
   }
 
+  /** Var[X] elementwise, of shape batchShape + eventShape; throws a ValueError where there is no closed form. */
   get variance(): Tensor {
     throw new ValueError(`${this.name} has no closed-form variance`);
   }

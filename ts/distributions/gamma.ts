@@ -41,7 +41,9 @@ export function standardGamma(key: Key, alpha: Tensor, shape: Shape): Tensor {
 /** Shared by Gamma and InverseGamma: a positive concentration α and a positive rate β. */
 abstract class ConcentrationRate extends Distribution {
   override readonly hasRsample = true;
+  /** The shape α > 0. */
   readonly concentration: Tensor;
+  /** The rate β > 0. */
   readonly rate: Tensor;
   constructor(name: string, concentration: TensorLike, rate: TensorLike, opts: DistributionOptions) {
     const [a, b] = params(concentration, rate);
@@ -97,6 +99,7 @@ export class Gamma extends ConcentrationRate {
 
 /** χ²(ν) = Gamma(ν/2, ½). */
 export class Chi2 extends Gamma {
+  /** The degrees of freedom ν > 0. */
   readonly df: Tensor;
   constructor(df: TensorLike, opts: DistributionOptions = {}) {
     const [d] = params(df);
@@ -142,7 +145,9 @@ export class InverseGamma extends ConcentrationRate {
 /** Beta(a, b): log p(x) = (a−1) log x + (b−1) log(1−x) − log B(a, b). */
 export class Beta extends Distribution {
   override readonly hasRsample = true;
+  /** a > 0, the exponent of x. */
   readonly concentration1: Tensor;
+  /** b > 0, the exponent of 1 − x. */
   readonly concentration0: Tensor;
   constructor(concentration1: TensorLike, concentration0: TensorLike, opts: DistributionOptions = {}) {
     const [a, b] = params(concentration1, concentration0);
@@ -198,6 +203,7 @@ export class Beta extends Distribution {
 /** Dirichlet(α) on the simplex (last axis): log p(x) = Σ(αᵢ−1) log xᵢ + log Γ(Σα) − Σ log Γ(αᵢ). */
 export class Dirichlet extends Distribution {
   override readonly hasRsample = true;
+  /** α [..., K], every entry > 0. */
   readonly concentration: Tensor;
   constructor(concentration: TensorLike, opts: DistributionOptions = {}) {
     const [a] = params(concentration);

@@ -33,7 +33,9 @@ import { multigammaln } from './wishart.js';
  */
 export class LKJCholesky extends Distribution {
   override readonly hasRsample = true;
+  /** η > 0 (η = 1 is uniform over correlation matrices). */
   readonly concentration: Tensor;
+  /** d, the matrix size. */
   readonly dim: number;
 
   constructor(dim: number, concentration: TensorLike = 1, opts: DistributionOptions = {}) {

@@ -18,7 +18,19 @@ import { LOG_2PI, stdNormal } from './util.js';
 import { broadcastShapes } from '../core/shape.js';
 
 /** Exactly one of the three parameterizations of the covariance. */
-export type MvnScale = { scaleTril: TensorLike } | { covariance: TensorLike } | { precision: TensorLike };
+export type MvnScale =
+  | {
+      /** L [..., d, d], lower triangular with positive diagonal: Σ = L Lᵀ. */
+      scaleTril: TensorLike;
+    }
+  | {
+      /** Σ [..., d, d], symmetric positive definite. */
+      covariance: TensorLike;
+    }
+  | {
+      /** Λ = Σ⁻¹ [..., d, d], symmetric positive definite. */
+      precision: TensorLike;
+    };
 
 /** L⁻¹ v for batched lower-triangular L [..., d, d] and vectors v [..., d]. */
 export function solveLowerVec(l: Tensor, v: Tensor): Tensor {
@@ -47,7 +59,9 @@ export function mahalanobis(l: Tensor, v: Tensor, batchShape: readonly number[])
  */
 export class MultivariateNormal extends Distribution {
   override readonly hasRsample = true;
+  /** The mean μ [..., d]. */
   readonly loc: Tensor;
+  /** The Cholesky factor L [..., d, d] of Σ (computed from `covariance` or `precision` when those were given). */
   readonly scaleTril: Tensor;
 
   constructor(loc: TensorLike, scale: MvnScale, opts: DistributionOptions = {}) {
@@ -119,8 +133,11 @@ export class MultivariateNormal extends Distribution {
  */
 export class LowRankMultivariateNormal extends Distribution {
   override readonly hasRsample = true;
+  /** The mean μ [..., d]. */
   readonly loc: Tensor;
+  /** W [..., d, rank]. */
   readonly covFactor: Tensor;
+  /** D [..., d], positive. */
   readonly covDiag: Tensor;
 
   constructor(loc: TensorLike, covFactor: TensorLike, covDiag: TensorLike, opts: DistributionOptions = {}) {
@@ -137,6 +154,7 @@ export class LowRankMultivariateNormal extends Distribution {
     this.covDiag = dg;
     this.checkParams([{ name: 'covDiag', value: dg, constraint: positive }]);
   }
+  /** The rank of W (its last axis). */
   get rank(): number {
     return this.covFactor.shape[this.covFactor.shape.length - 1];
   }

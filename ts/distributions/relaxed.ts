@@ -49,8 +49,11 @@ function logitsFrom(name: string, p: ProbsOrLogits, binary: boolean): Tensor {
  */
 export class RelaxedBernoulli extends Distribution {
   override readonly hasRsample = true;
+  /** τ > 0; draws approach hard {0, 1} values as τ → 0. */
   readonly temperature: Tensor;
+  /** ℓ = log(p/(1−p)). */
   readonly logits: Tensor;
+  /** Whether draws are hard in the forward pass (gradients through the relaxed draw). */
   readonly straightThrough: boolean;
   constructor(temperature: TensorLike, p: ProbsOrLogits, opts: RelaxedOptions = {}) {
     const logits = logitsFrom('RelaxedBernoulli', p, true);
@@ -62,6 +65,7 @@ export class RelaxedBernoulli extends Distribution {
     this.checkParams([{ name: 'temperature', value: t, constraint: positive }]);
     if (p.probs !== undefined) this.checkParams([{ name: 'probs', value: params(p.probs)[0], constraint: unitInterval }]);
   }
+  /** p = σ(ℓ). */
   get probs(): Tensor {
     return sigmoid(this.logits);
   }
@@ -103,9 +107,11 @@ export class RelaxedBernoulli extends Distribution {
  */
 export class RelaxedOneHotCategorical extends Distribution {
   override readonly hasRsample = true;
+  /** τ > 0; draws approach one-hot vectors as τ → 0. */
   readonly temperature: Tensor;
   /** Normalized logits (log-probabilities). */
   readonly logits: Tensor;
+  /** Whether draws are one-hot in the forward pass (gradients through the relaxed draw). */
   readonly straightThrough: boolean;
   constructor(temperature: TensorLike, p: ProbsOrLogits, opts: RelaxedOptions = {}) {
     const raw = logitsFrom('RelaxedOneHotCategorical', p, false);
@@ -118,9 +124,11 @@ export class RelaxedOneHotCategorical extends Distribution {
     this.checkParams([{ name: 'temperature', value: t, constraint: positive }]);
     if (p.probs !== undefined) this.checkParams([{ name: 'probs', value: params(p.probs)[0], constraint: simplex }]);
   }
+  /** K, the event size. */
   get numCategories(): number {
     return this.eventShape[0];
   }
+  /** softmax(ℓ) [..., K]. */
   get probs(): Tensor {
     return softmax(this.logits, -1);
   }

@@ -19,7 +19,9 @@ import { stdNormal, LOG_PI } from './util.js';
  * them. `Independent(Normal(zeros([3]), 1), 1)` is a diagonal normal with event shape [3].
  */
 export class Independent extends Distribution {
+  /** The distribution whose batch axes are reinterpreted. */
   readonly base: Distribution;
+  /** How many rightmost batch axes became event axes. */
   readonly reinterpreted: number;
   override readonly hasRsample: boolean;
   constructor(base: Distribution, reinterpreted: number, opts: DistributionOptions = {}) {
@@ -80,7 +82,9 @@ registerIndependent((base, n) => new Independent(base, n));
  */
 export class Delta extends Distribution {
   override readonly hasRsample = true;
+  /** The point (shape batch + event). */
   readonly value: Tensor;
+  /** log p at the point (e.g. −log|det J| for a transformed point; 0 by default). */
   readonly logDensity: Tensor;
   constructor(value: TensorLike, opts: DistributionOptions & { logDensity?: TensorLike; eventDim?: number } = {}) {
     const [v] = params(value);
@@ -122,7 +126,9 @@ export class Delta extends Distribution {
  * `components.batchShape = [...batch, K]`. log p(x) = logsumexp_k(log πₖ + log pₖ(x)).
  */
 export class MixtureSameFamily extends Distribution {
+  /** The Categorical over the K components (batch [...batch]). */
   readonly mixing: Categorical;
+  /** The components, batch [...batch, K]. */
   readonly components: Distribution;
   constructor(mixing: Categorical, components: Distribution, opts: DistributionOptions = {}) {
     const cb = components.batchShape;
@@ -183,8 +189,11 @@ export class MixtureSameFamily extends Distribution {
  */
 export class StudentT extends Distribution {
   override readonly hasRsample = true;
+  /** Degrees of freedom ν > 0. */
   readonly df: Tensor;
+  /** The location μ. */
   readonly loc: Tensor;
+  /** The scale σ > 0. */
   readonly scale: Tensor;
   constructor(df: TensorLike, loc: TensorLike = 0, scale: TensorLike = 1, opts: DistributionOptions = {}) {
     const [nu, l, s] = params(df, loc, scale);

@@ -22,7 +22,9 @@ function outEventDim(baseEventDim: number, ts: readonly Transform[]): number {
  * @example new TransformedDistribution(new Normal(0, 1), [new ExpTransform()]) // a log-normal
  */
 export class TransformedDistribution extends Distribution {
+  /** The base distribution of the draws before the transforms. */
   readonly base: Distribution;
+  /** The transforms, applied in order: y = t_n(…t_1(x)). */
   readonly transforms: readonly Transform[];
   override readonly hasRsample: boolean;
 

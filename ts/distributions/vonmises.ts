@@ -41,7 +41,9 @@ export const circular: Constraint = { ...interval(-Math.PI, Math.PI), name: 'cir
  */
 export class VonMises extends Distribution {
   override readonly hasRsample = true;
+  /** The mean direction μ (radians). */
   readonly loc: Tensor;
+  /** κ ≥ 0 (κ = 0 is uniform on the circle). */
   readonly concentration: Tensor;
   constructor(loc: TensorLike, concentration: TensorLike, opts: DistributionOptions = {}) {
     const [m, k] = params(loc, concentration);

@@ -53,7 +53,9 @@ function logDetTril(l: Tensor): Tensor {
  */
 export class Wishart extends Distribution {
   override readonly hasRsample = true;
+  /** Degrees of freedom ν > d − 1. */
   readonly df: Tensor;
+  /** L [..., d, d], the Cholesky factor of the scale matrix S. */
   readonly scaleTril: Tensor;
 
   constructor(df: TensorLike, scale: MvnScale, opts: DistributionOptions = {}) {
@@ -80,6 +82,7 @@ export class Wishart extends Distribution {
       this.scaleTril = cholesky(matmul(lpInv, lpInv, { transA: true }));
     }
   }
+  /** d, the matrix size. */
   get dim(): number {
     return this.eventShape[0];
   }

@@ -33,18 +33,25 @@ import { particleNesting } from './nesting.js';
 
 /** What the guide knows of one latent site of the model. */
 export interface LatentSite {
+  /** The site's name in the model. */
   readonly name: string;
+  /** The site distribution's batch shape (its plates' sizes). */
   readonly batchShape: number[];
+  /** The site distribution's event shape. */
   readonly eventShape: number[];
   /** Shape of the unconstrained value (batch + unconstrained event). */
   readonly uncShape: number[];
+  /** Rank of the unconstrained event (uncShape minus the batch axes). */
   readonly uncEventRank: number;
+  /** The site's support, from its distribution. */
   readonly support: Constraint;
+  /** `bijectTo(support)`: maps ℝ^d onto the support. */
   readonly transform: Transform;
   /** Initial unconstrained value. */
   readonly init: Tensor;
 }
 
+/** Options of every autoguide's constructor. */
 export interface AutoGuideOptions {
   /** Where the optimizer starts (default: the median of prior draws). */
   init?: InitStrategy;
@@ -54,16 +61,27 @@ export interface AutoGuideOptions {
   prefix?: string;
 }
 
-/** A guide function with its setup and posterior summaries. */
+/**
+ * An automatic guide (ADVI): each latent site of the model is moved to ℝ^d with
+ * `bijectTo(support)` and given a Gaussian (or point) variational family there. A guide must be
+ * set up on the model's arguments once (`setup(key, ...args)`); `SVI.init` and `fit` do this.
+ * After fitting, `samplePosterior` and `summary` take the constrained parameters (`SVI`'s
+ * `getParams(state)`, or `result.params`).
+ * Subclasses: {@link AutoNormal} (mean-field), {@link AutoMultivariateNormal} (full rank),
+ * {@link AutoLowRankMultivariateNormal}, {@link AutoDelta} (MAP), {@link AutoLaplaceApproximation}.
+ */
 export abstract class AutoGuide<A extends unknown[] = unknown[]> {
   protected latents: LatentSite[] | null = null;
   /** Largest number of nested plates in the model (particle plates go outside them). */
   maxPlateNesting = 0;
+  /** Initial scale σ of the Gaussian families in the unconstrained space. */
   readonly initScale: number;
+  /** Prefix of the guide's parameter names, e.g. `auto_mu_loc`. */
   readonly prefix: string;
   protected readonly initStrategy: InitStrategy;
 
   constructor(
+    /** The model the guide approximates the posterior of. */
     readonly model: (...args: A) => unknown,
     opts: AutoGuideOptions = {},
   ) {
@@ -73,6 +91,7 @@ export abstract class AutoGuide<A extends unknown[] = unknown[]> {
     this.initStrategy = opts.init ?? initToMedian();
   }
 
+  /** The guide's class name, for messages. */
   get name(): string {
     return this.constructor.name;
   }
@@ -146,11 +165,17 @@ export abstract class AutoGuide<A extends unknown[] = unknown[]> {
 
 /** Per-coordinate summaries of a site (flattened, row-major over the site's shape). */
 export interface SiteSummary {
+  /** The site's shape (batch + event); the arrays below are flattened over it, row-major. */
   shape: number[];
+  /** Posterior mean of each coordinate. */
   mean: number[];
+  /** Posterior standard deviation of each coordinate (n − 1 denominator). */
   sd: number[];
+  /** 5% quantile of each coordinate. */
   q5: number[];
+  /** Median of each coordinate. */
   q50: number[];
+  /** 95% quantile of each coordinate. */
   q95: number[];
 }
 
@@ -186,7 +211,16 @@ export function summarize(draws: Tensor, n: number): SiteSummary {
   return res;
 }
 
-/** Mean-field Gaussian in the unconstrained space, one site at a time. */
+/**
+ * Mean-field Gaussian in the unconstrained space, one site at a time (Kucukelbir et al. 2017):
+ * q(z) = Πᵢ N(uᵢ; μᵢ, σᵢ²) with z = T(u), T = bijectTo(support). Parameters per site s:
+ * `auto_s_loc` and `auto_s_scale` (σ > 0), both of the unconstrained site shape.
+ * @example
+ * const guide = new AutoNormal(model);
+ * const svi = new SVI(model, guide, adam(0.01), new TraceELBO());
+ * const r = await svi.run(key(0), 5000, [data]);
+ * const draws = guide.samplePosterior(key(1), r.params, 1000, data); // { site: [1000, ...site shape] }
+ */
 export class AutoNormal<A extends unknown[] = unknown[]> extends AutoGuide<A> {
   readonly guide = (...args: A): Record<string, Tensor> => {
     void args;
@@ -201,7 +235,11 @@ export class AutoNormal<A extends unknown[] = unknown[]> extends AutoGuide<A> {
   };
 }
 
-/** A point mass at the (constrained) value: maximum a posteriori. */
+/**
+ * A point mass at the (constrained) value: fitting it with the ELBO is maximum a posteriori.
+ * Parameters: `auto_s_loc` per site, constrained to the site's support.
+ * @example const guide = new AutoDelta(model); // then SVI or fit as with AutoNormal
+ */
 export class AutoDelta<A extends unknown[] = unknown[]> extends AutoGuide<A> {
   readonly guide = (...args: A): Record<string, Tensor> => {
     void args;
@@ -233,7 +271,12 @@ export abstract class AutoContinuous<A extends unknown[] = unknown[]> extends Au
   protected abstract latentDistribution(): Distribution;
 
   /** Maps a latent vector (with leading particle dims) to constrained site values and log densities. */
-  unpack(latent: Tensor): Record<string, { value: Tensor; logDensity: Tensor }> {
+  unpack(latent: Tensor): Record<string, {
+    /** The site's constrained value T(z_site), [...particles, ...site shape]. */
+    value: Tensor;
+    /** −log|det J_T(z_site)|, summed over the site's event (and unconstrained) axes. */
+    logDensity: Tensor;
+  }> {
     const lead = latent.shape.slice(0, -1);
     const out: Record<string, { value: Tensor; logDensity: Tensor }> = {};
     let off = 0;
@@ -271,7 +314,8 @@ export abstract class AutoContinuous<A extends unknown[] = unknown[]> extends Au
  * positive scale σ per coordinate times a lower-Cholesky factor T (initially the identity). Row i
  * of T is relative to σᵢ, so an optimizer step moves every coordinate in units of its own scale
  * (as NumPyro's scaled unit-lower-Cholesky parameterization), which keeps badly scaled posteriors
- * from stalling.
+ * from stalling. Cost O(d²) parameters for d latent coordinates.
+ * @example const guide = new AutoMultivariateNormal(model, { initScale: 0.05 });
  */
 export class AutoMultivariateNormal<A extends unknown[] = unknown[]> extends AutoContinuous<A> {
   protected latentDistribution(): Distribution {
@@ -284,8 +328,13 @@ export class AutoMultivariateNormal<A extends unknown[] = unknown[]> extends Aut
   }
 }
 
-/** Gaussian with low-rank plus diagonal covariance: q(z) = N(μ, (σ∘W)(σ∘W)ᵀ + diag(σ²)), W relative to the scales σ. */
+/**
+ * Gaussian with low-rank plus diagonal covariance: q(z) = N(μ, (σ∘W)(σ∘W)ᵀ + diag(σ²)), W [d, rank]
+ * relative to the scales σ (W starts at zero, so q starts mean-field).
+ * @example const guide = new AutoLowRankMultivariateNormal(model, { rank: 5 });
+ */
 export class AutoLowRankMultivariateNormal<A extends unknown[] = unknown[]> extends AutoContinuous<A> {
+  /** The rank of W; null means round(√d) (at least 1) when the guide is built. */
   readonly rank: number | null;
   constructor(model: (...args: A) => unknown, opts: AutoGuideOptions & { rank?: number } = {}) {
     super(model, opts);
@@ -309,6 +358,10 @@ export class AutoLowRankMultivariateNormal<A extends unknown[] = unknown[]> exte
  * The latent vector as a point mass while fitting (MAP); afterwards `posterior` is the Laplace
  * approximation N(ẑ, H⁻¹), H the Hessian of −log p(T(z), x) − log|det J_T(z)| at the MAP ẑ
  * (by central differences of the autodiff gradient).
+ * @example
+ * const guide = new AutoLaplaceApproximation(model);
+ * const r = await new SVI(model, guide, adam(0.05), new TraceELBO()).run(key(0), 2000, [data]);
+ * const q = guide.posterior(r.params, data); // MultivariateNormal over the unconstrained latents
  */
 export class AutoLaplaceApproximation<A extends unknown[] = unknown[]> extends AutoContinuous<A> {
   protected latentDistribution(): Distribution {

@@ -23,16 +23,21 @@ import { withParticles } from './nesting.js';
 
 /** What an estimator needs for one evaluation. */
 export interface ElboInputs<A extends unknown[]> {
+  /** The model p(x, z). */
   model: ModelFn<A>;
+  /** The guide q(z) (an autoguide's `guide` function). */
   guide: ModelFn<A>;
+  /** The arguments both are called with. */
   args: A;
   /** Constrained parameter values, substituted into model and guide by name. */
   params: Record<string, Tensor>;
+  /** Randomness of this evaluation (split between guide and model). */
   key: Key;
   /** Plates the model nests (the particle plate goes outside them). */
   maxPlateNesting: number;
 }
 
+/** What an estimator's `evaluate` returns. */
 export interface ElboResult {
   /** The surrogate loss to differentiate (−ELBO up to terms with zero expected gradient). */
   loss: Tensor;
@@ -42,13 +47,19 @@ export interface ElboResult {
   logWeights: Tensor;
 }
 
+/** Options shared by the ELBO estimators. */
 export interface ElboOptions {
   /** Particles per step (vectorized). Default 1. */
   numParticles?: number;
 }
 
 /** Traces of guide and model (replayed on the guide) for `P` vectorized particles. */
-export function getTraces<A extends unknown[]>(inp: ElboInputs<A>, P: number, params = inp.params): { guideTr: Trace; modelTr: Trace } {
+export function getTraces<A extends unknown[]>(inp: ElboInputs<A>, P: number, params = inp.params): {
+  /** The guide's trace. */
+  guideTr: Trace;
+  /** The model's trace, replayed on the guide's latent values. */
+  modelTr: Trace;
+} {
   const [kg, km] = split(inp.key);
   const wrap = (fn: ModelFn<A>): ModelFn<A> => withParticles(fn, P, inp.maxPlateNesting);
   const guideTr = trace(seed(substitute(wrap(inp.guide), params), kg)).getTrace(...inp.args);
@@ -89,14 +100,25 @@ function stlLogQ<A extends unknown[]>(inp: ElboInputs<A>, guideTr: Trace, P: num
   return sumSites(tr, P, () => true) as Tensor;
 }
 
-/** A base for estimators: particle count and the log-weight computation. */
+/**
+ * A base for estimators: particle count and the log-weight computation. Each estimator returns a
+ * surrogate loss whose gradient is an unbiased (or, for bounds, consistent) estimate of −∇ELBO,
+ * the ELBO value, and per-particle log weights log p(x, z) − log q(z).
+ *
+ * Particles are vectorized: with numParticles P > 1, model and guide run once inside a
+ * `_particles` plate of size P at dim −(maxPlateNesting + 1), just outside the model's own
+ * plates, so every site gains a leading particle axis [P, ...plates, ...event] and all P
+ * particles are evaluated by the same tensor ops.
+ */
 export abstract class ELBO {
+  /** Particles P per evaluation (vectorized); the loss averages over them. */
   readonly numParticles: number;
   constructor(opts: ElboOptions = {}) {
     const n = opts.numParticles ?? 1;
     if (!Number.isInteger(n) || n < 1) throw new ValueError(`${new.target.name}: numParticles must be a positive integer, got ${n}`);
     this.numParticles = n;
   }
+  /** One estimate: the surrogate loss, the ELBO (or bound) and the P log weights. */
   abstract evaluate<A extends unknown[]>(inp: ElboInputs<A>): ElboResult;
 }
 
@@ -104,8 +126,10 @@ export abstract class ELBO {
  * The standard ELBO E_q[log p(x, z) − log q(z)]: reparameterized where the guide's sites allow it,
  * score-function terms (REINFORCE, surrogate log q · stop(f)) for the sites that do not.
  * `stickingTheLanding` drops the score term of reparameterized guides (Roeder et al. 2017).
+ * @example const loss = new TraceELBO({ numParticles: 4 }); // for SVI or fit
  */
 export class TraceELBO extends ELBO {
+  /** Whether log q is evaluated at stopped parameters (the STL gradient). */
   readonly stickingTheLanding: boolean;
   constructor(opts: ElboOptions & { stickingTheLanding?: boolean } = {}) {
     super(opts);
@@ -127,6 +151,7 @@ export class TraceELBO extends ELBO {
 /**
  * As TraceELBO, but with KL(q ‖ p) in closed form for latent sites whose guide and prior pair
  * has one in the KL registry (Monte Carlo for the rest).
+ * @example const loss = new TraceMeanFieldELBO(); // lower-variance gradients with AutoNormal
  */
 export class TraceMeanFieldELBO extends ELBO {
   evaluate<A extends unknown[]>(inp: ElboInputs<A>): ElboResult {
@@ -165,9 +190,11 @@ function logMeanExp(x: Tensor, P: number): Tensor {
 
 /**
  * The Rényi α bound (Li & Turner 2016): 1/(1−α) · log mean_p exp((1−α) w_p). α = 0 is the IWAE
- * bound; α → 1 recovers the ELBO. Needs numParticles > 1.
+ * bound; α → 1 recovers the ELBO. Needs numParticles > 1 (default 2).
+ * @example const loss = new RenyiELBO({ alpha: 0.5, numParticles: 10 });
  */
 export class RenyiELBO extends ELBO {
+  /** α (≠ 1); default 0. */
   readonly alpha: number;
   constructor(opts: ElboOptions & { alpha?: number } = {}) {
     super({ numParticles: opts.numParticles ?? 2 });
@@ -189,8 +216,11 @@ export class RenyiELBO extends ELBO {
  * The importance-weighted bound log mean_p w_p (Burda et al. 2016). With `dreg` (default), the
  * guide's gradient is the doubly-reparameterized estimator of Tucker et al. 2019:
  * Σ_p stop(w̃_p²) ∇ w_p with log q at frozen parameters (w̃ the normalized weights).
+ * Needs numParticles > 1 (default 8).
+ * @example const loss = new IWAE({ numParticles: 16 });
  */
 export class IWAE extends ELBO {
+  /** Whether the guide's gradient uses DReG. */
   readonly dreg: boolean;
   constructor(opts: ElboOptions & { dreg?: boolean } = {}) {
     super({ numParticles: opts.numParticles ?? 8 });

@@ -14,12 +14,15 @@ import { AutoGuide } from './autoguide.js';
 import { particleNesting } from './nesting.js';
 
 
+/** Options of {@link predictive}. */
 export interface PredictiveOptions<A extends unknown[]> {
   /** A guide (function or autoguide) to draw latents from; with `params`, its fitted parameters. */
   guide?: ModelFn<A> | AutoGuide<A>;
+  /** The guide's fitted (constrained) parameters. */
   params?: Record<string, Tensor>;
   /** Posterior draws by site, each with leading axis numSamples (e.g. from MCMC or samplePosterior). */
   posteriorSamples?: Record<string, Tensor>;
+  /** Joint samples to draw; default the leading axis of `posteriorSamples`. */
   numSamples?: number;
   /** Which sites to return (default: every sample and deterministic site). */
   returnSites?: string[];

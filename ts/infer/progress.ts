@@ -6,8 +6,11 @@
 
 /** Where a progress line is written: a stream with, on a terminal, its width. */
 export interface ProgressStream {
+  /** Writes a string (a terminal gets `\r` redraws). */
   write(s: string): unknown;
+  /** Whether the stream is a terminal (redraw in place). */
   isTTY?: boolean;
+  /** The terminal's width in columns. */
   columns?: number;
 }
 
@@ -15,6 +18,7 @@ export interface ProgressStream {
 export interface ProgressState {
   /** Steps done and planned. */
   done: number;
+  /** Steps planned. */
   total: number;
   /** Milliseconds since the run started. */
   elapsedMs: number;
@@ -83,7 +87,9 @@ export class ProgressBar {
   private done = 0;
 
   constructor(
+    /** The run's name at the start of the line, e.g. 'svi'. */
     readonly label: string,
+    /** Steps planned. */
     readonly total: number,
     private readonly stream: ProgressStream = process.stderr,
     private readonly intervalMs = 100,

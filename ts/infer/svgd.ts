@@ -52,7 +52,12 @@ function bandwidthAttr(where: string, b: SVGDBandwidth | undefined): number {
  * and the bandwidth used, a 0-d tensor. Not differentiable (SVGD applies φ, never differentiates it).
  * @example const { phi, bandwidth } = svgdPhi(x, grad((z) => sum(logp(z)))(x))
  */
-export function svgdPhi(x: Tensor, g: Tensor, opts: { bandwidth?: SVGDBandwidth } = {}): { phi: Tensor; bandwidth: Tensor } {
+export function svgdPhi(x: Tensor, g: Tensor, opts: { bandwidth?: SVGDBandwidth } = {}): {
+  /** The update direction φ, [n, d]. */
+  phi: Tensor;
+  /** The bandwidth h used, a 0-d tensor. */
+  bandwidth: Tensor;
+} {
   const [phi, h] = ENGINE.runKernel('svgdPhi', [x, g], { bandwidth: bandwidthAttr('svgdPhi', opts.bandwidth) });
   return { phi, bandwidth: h };
 }
@@ -61,6 +66,7 @@ export function svgdPhi(x: Tensor, g: Tensor, opts: { bandwidth?: SVGDBandwidth 
 export interface SvgdAdagradState {
   /** Updates so far, a float64 scalar tensor. */
   count: Tensor;
+  /** The running average v of squared gradients, one per leaf. */
   nu: Tensor[];
 }
 
@@ -111,6 +117,7 @@ export interface SVGDOptions {
   bandwidth?: SVGDBandwidth;
   /** Called every `progressEvery` steps (and at the end) with the step and the particles' mean log density. */
   onProgress?: (step: number, meanLogDensity: number) => void;
+  /** Steps between `onProgress` calls; default steps/100 (at least 1). */
   progressEvery?: number;
   /** Print a progress bar on stderr (default: when stderr is a terminal and not in CI). */
   progressBar?: boolean;
@@ -126,11 +133,13 @@ export interface SVGDOptions {
 
 /** {@link svgd} on a log density: the initial particles [n, d] are required. */
 export interface SVGDDensityOptions extends SVGDOptions {
+  /** The initial particles [n, d]. */
   particles: Tensor;
 }
 
 /** {@link svgd} on a model: its arguments (`[]` for none) and where the particles start. */
 export interface SVGDModelOptions<A extends unknown[]> extends SVGDOptions {
+  /** The model's arguments. */
   args: A;
   /** Initial particles in the unconstrained coordinates, [n, latent dim]; else `numParticles` drawn with `key`. */
   particles?: Tensor;
@@ -144,6 +153,7 @@ export interface SVGDModelOptions<A extends unknown[]> extends SVGDOptions {
   guideOptions?: AutoGuideOptions;
 }
 
+/** What {@link svgd} returns. */
 export interface SVGDResult {
   /** The final particles [n, d] (for a model: its unconstrained coordinates). */
   particles: Tensor;
@@ -155,11 +165,26 @@ export interface SVGDResult {
   meanLogDensity: Float64Array;
   /** The bandwidth h of each step. */
   bandwidths: Float64Array;
+  /** Steps taken. */
   steps: number;
+  /** Whether the signal stopped the run. */
   aborted: boolean;
   /** Whether the steps ran compiled, and if not (with `compile` on) why. */
-  compiled: { used: boolean; reason?: string };
-  timings: { totalMs: number; perStepUs: number; firstStepMs: number };
+  compiled: {
+    /** True when the steps ran as compiled code. */
+    used: boolean;
+    /** Why the step was not compiled, when `compile` was on and it was not. */
+    reason?: string;
+  };
+  /** Wall-clock timings of the run. */
+  timings: {
+    /** The whole run, in ms. */
+    totalMs: number;
+    /** Mean time per step, in µs. */
+    perStepUs: number;
+    /** The first step (tracing and compiling included), in ms. */
+    firstStepMs: number;
+  };
 }
 
 /** What the step loop needs of a target: the log density of [n, d] particles and where they start. */

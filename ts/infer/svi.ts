@@ -27,15 +27,21 @@ import { particleNesting } from './nesting.js';
 
 /** SVI's state: unconstrained parameters, optimizer state, step count and key. */
 export interface SVIState {
+  /** Unconstrained parameters by site name (map them back with `SVI.getParams`). */
   readonly params: Record<string, Tensor>;
+  /** The optimizer's state. */
   readonly optState: OptState;
+  /** Updates taken so far; step t draws with `foldIn(key, t)`. */
   readonly step: number;
+  /** The run key that every step's key is folded from. */
   readonly key: Key;
 }
 
+/** Options of `SVI.run` and `SVI.runSync`. */
 export interface SVIRunOptions {
   /** Called every `progressEvery` steps (and at the end) with the step and the mean recent loss. */
   onProgress?: (step: number, loss: number) => void;
+  /** Steps between `onProgress` calls; default numSteps/100 (at least 1). */
   progressEvery?: number;
   /** Print a progress bar on stderr (default: when stderr is a terminal and not in CI). */
   progressBar?: boolean;
@@ -46,6 +52,7 @@ export interface SVIRunOptions {
    * the previous one; stop when the relative change stays below `tolRelObj` for 3 checks.
    */
   tolRelObj?: number;
+  /** Window of the `tolRelObj` check, in steps; default 100. */
   evalEvery?: number;
   /** Start from this state (resuming gives the same trajectory as an uninterrupted run). */
   state?: SVIState;
@@ -60,7 +67,9 @@ export interface SVIRunOptions {
   compile?: boolean;
 }
 
+/** What `SVI.run` returns. */
 export interface SVIResult {
+  /** The final state: pass it as `state` to continue the run. */
   state: SVIState;
   /** Constrained parameters. */
   params: Record<string, Tensor>;
@@ -68,25 +77,61 @@ export interface SVIResult {
   guide: ModelFn | AutoGuide;
   /** The loss (−ELBO estimate) at every step. */
   losses: Float64Array;
+  /** Steps taken in this run. */
   steps: number;
+  /** Whether the `tolRelObj` rule stopped the run. */
   stoppedEarly: boolean;
+  /** Whether the signal stopped the run. */
   aborted: boolean;
-  timings: { totalMs: number; perStepUs: number; firstStepMs: number };
+  /** Wall-clock timings of the run. */
+  timings: {
+    /** The whole run, in ms. */
+    totalMs: number;
+    /** Mean time per step, in µs. */
+    perStepUs: number;
+    /** The first step (tracing and compiling included), in ms. */
+    firstStepMs: number;
+  };
   /** Whether the steps ran compiled, and if not (with `compile` on) why. */
-  compiled: { used: boolean; reason?: string };
+  compiled: {
+    /** True when the steps ran as compiled code. */
+    used: boolean;
+    /** Why the step was not compiled, when `compile` was on and it was not. */
+    reason?: string;
+  };
 }
 
 type StepState = { params: Record<string, Tensor>; optState: OptState };
 
+/**
+ * Stochastic variational inference as a state machine: `init` finds the parameters of model and
+ * guide and moves them to ℝ^d (through `bijectTo` of each param's constraint), `update` takes one
+ * optimizer step on the ELBO estimator's loss (−ELBO), `run` takes many with progress,
+ * cancellation and early stopping. Parameters live unconstrained in the state; `getParams` maps
+ * them back. `A` is the tuple of the model's arguments; the guide takes the same arguments.
+ * @example
+ * const model = (y: Tensor) => {
+ *   const mu = sample('mu', new Normal(0, 10));
+ *   plate('data', y.shape[0], () => sample('y', new Normal(mu, 1), { obs: y }));
+ * };
+ * const guide = new AutoNormal(model);
+ * const svi = new SVI(model, guide, adam(0.05), new TraceELBO());
+ * const r = await svi.run(key(0), 2000, [y]);
+ * guide.summary(key(1), r.params, 1000, y).mu.mean; // [posterior mean of mu]
+ */
 export class SVI<A extends unknown[]> {
   private readonly constraints = new Map<string, { constraint: Constraint; transform: Transform }>();
   private maxPlateNesting = 0;
   private compiledStep: CompiledFunction<[StepState, Key, A], unknown[]> | null = null;
 
   constructor(
+    /** The model p(x, z): a function of `A` with `sample`, `param`, `plate` sites. */
     readonly model: ModelFn<A>,
+    /** The guide q(z): a function of `A` whose sample sites match the model's latents, or an autoguide. */
     readonly guide: ModelFn<A> | AutoGuide<A>,
+    /** The optimizer, e.g. `adam(1e-2)`. */
     readonly optim: GradientTransformation,
+    /** The ELBO estimator whose `loss` is minimized, e.g. `new TraceELBO()`. */
     readonly loss: ELBO,
   ) {}
 
@@ -181,7 +226,12 @@ export class SVI<A extends unknown[]> {
    * an error naming the step and the first site whose log density is not finite; the state passed
    * in is left as it was.
    */
-  update(state: SVIState, ...args: A): { state: SVIState; loss: number } {
+  update(state: SVIState, ...args: A): {
+    /** The state after the step. */
+    state: SVIState;
+    /** The loss (−ELBO estimate) at the state passed in. */
+    loss: number;
+  } {
     const lossFn = (u: Record<string, Tensor>): Tensor => {
       const constrained: Record<string, Tensor> = {};
       for (const [name, v] of Object.entries(u)) constrained[name] = this.transformFor(name).forward(v);

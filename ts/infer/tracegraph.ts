@@ -37,7 +37,16 @@ function sumExcept(t: Tensor, site: Site, keepNames: Set<string>, particleDim: n
   return axes.length === 0 ? t : sum(t, axes, true);
 }
 
+/**
+ * The score-function (REINFORCE) ELBO for guides with non-reparameterizable sites (discrete
+ * latents), with Pyro's TraceGraph_ELBO variance reduction: each site's score log q(z) multiplies
+ * only its downstream cost (log p − log q terms at or after it in program order, and inside a
+ * plate only the same slice), minus a baseline — a decaying average of that cost per site, or a
+ * learned one given in the guide as `sample(name, d, { infer: { baseline: { value: b } } })`.
+ * @example const loss = new TraceGraphELBO({ numParticles: 8, baselineDecay: 0.95 });
+ */
 export class TraceGraphELBO extends ELBO {
+  /** Decay of the per-site moving-average baselines; default 0.9. */
   readonly decay: number;
   private readonly averages = new Map<string, Tensor>();
 
@@ -46,6 +55,7 @@ export class TraceGraphELBO extends ELBO {
     this.decay = opts.baselineDecay ?? 0.9;
   }
 
+  /** One estimate (updates the moving-average baselines as a side effect). */
   evaluate<A extends unknown[]>(inp: ElboInputs<A>): ElboResult {
     const P = this.numParticles;
     const { guideTr, modelTr } = getTraces(inp, P);

@@ -8,10 +8,13 @@ import { ValueError } from '../core/errors.js';
 import type { Tensor, NestedArray } from '../core/tensor.js';
 import { reshape } from '../ops/shape.js';
 
+/** Options of {@link toArviz}: extra groups of the InferenceData JSON. */
 export interface ArvizOptions {
   /** Number of chains the leading draw axis is split into (default 1). */
   chains?: number;
+  /** Per-draw statistics (leading axis = draws), written to the `sample_stats` group. */
   sampleStats?: Record<string, Tensor>;
+  /** Observed data, written to the `observed_data` group as is. */
   observedData?: Record<string, Tensor>;
 }
 

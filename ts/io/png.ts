@@ -82,7 +82,14 @@ export interface GridOptions {
  * 8-bit pixels and the grid's size. `images` is [n, h·w] or [n, h, w], a tensor or a Float32Array.
  * @example const g = imageGrid(xs, 28, 28, { cols: 10 }); savePng('grid.png', g.pixels, g.width, g.height)
  */
-export function imageGrid(images: Tensor | Float32Array | Float64Array, h: number, w: number, opts: GridOptions = {}): { pixels: Uint8Array; width: number; height: number } {
+export function imageGrid(images: Tensor | Float32Array | Float64Array, h: number, w: number, opts: GridOptions = {}): {
+  /** 8-bit grey pixels, height × width, row-major. */
+  pixels: Uint8Array;
+  /** The grid's width in pixels. */
+  width: number;
+  /** The grid's height in pixels. */
+  height: number;
+} {
   const data = images instanceof Tensor ? images.dataSync() : images;
   const d = h * w;
   if (d < 1 || data.length % d !== 0) throw new ShapeError(`imageGrid: ${data.length} values are not a whole number of ${h}×${w} images`);

@@ -54,6 +54,14 @@ export function toSafetensors(tree: unknown, metadata: Record<string, string> = 
   return out;
 }
 
+/** What a safetensors file holds. */
+export interface SafetensorsContents {
+  /** The tensors by name (names as `saveSafetensors` wrote them: pytree paths joined with '.'). */
+  tensors: Record<string, Tensor>;
+  /** The file's `__metadata__` strings. */
+  metadata: Record<string, string>;
+}
+
 interface Entry {
   name: string;
   dtype: DType;
@@ -86,7 +94,7 @@ function entry(at: string, name: string, info: unknown): Entry {
  * without overlap (a truncated or padded file is refused, as Python's `safetensors` refuses it).
  * `what` (a path) names the file in errors.
  */
-export function fromSafetensors(bytes: Uint8Array, what = 'bytes'): { tensors: Record<string, Tensor>; metadata: Record<string, string> } {
+export function fromSafetensors(bytes: Uint8Array, what = 'bytes'): SafetensorsContents {
   const at = `fromSafetensors(${what})`;
   if (bytes.length < 8) throw new FormatError(`${at}: the file is ${bytes.length} bytes, shorter than its 8-byte header length`);
   const n64 = new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true);
@@ -134,7 +142,7 @@ export function saveSafetensors(path: string, tree: unknown, metadata: Record<st
 }
 
 /** Reads a .safetensors file into named tensors. */
-export function loadSafetensors(path: string): { tensors: Record<string, Tensor>; metadata: Record<string, string> } {
+export function loadSafetensors(path: string): SafetensorsContents {
   return fromSafetensors(new Uint8Array(readFileSync(path)), path);
 }
 

@@ -5,18 +5,27 @@
 import { writeFileAtomic } from './atomic.js';
 import { ValueError } from '../core/errors.js';
 
+/** One line of a chart. */
 export interface Series {
+  /** The legend text. */
   label: string;
   /** y values at x = 1, 2, …, or explicit [x, y] pairs. */
   values: ArrayLike<number> | readonly [number, number][];
+  /** A CSS colour; default from a fixed palette. */
   color?: string;
 }
 
+/** Options of the SVG line charts. */
 export interface ChartOptions {
+  /** The title above the plot. */
   title?: string;
+  /** The x-axis label. */
   xLabel?: string;
+  /** The y-axis label. */
   yLabel?: string;
+  /** Width in pixels; default 720. */
   width?: number;
+  /** Height in pixels; default 420. */
   height?: number;
   /** Average points into at most this many per series (default 600), so files stay small. */
   maxPoints?: number;

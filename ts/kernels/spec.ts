@@ -21,32 +21,45 @@ import type { DType } from '../core/dtype.js';
 import { DTypeError, ShapeError, ValueError, fmtShape } from '../core/errors.js';
 import { broadcastShapes, reducedShape, sizeOf, type Shape } from '../core/shape.js';
 
+/** What a kernel's `infer` sees of a tensor and returns for an output: its shape and dtype. */
 export interface TensorInfo {
+  /** The shape. */
   readonly shape: Shape;
+  /** The dtype. */
   readonly dtype: DType;
 }
 
+/** Names of the elementwise unary kernels (same shape and dtype out). */
 export const UNARY_OPS = [
   'neg', 'abs', 'sign', 'reciprocal', 'square', 'sqrt', 'rsqrt', 'exp', 'expm1', 'log', 'log1p',
   'sin', 'cos', 'tanh', 'sigmoid', 'softplus', 'relu', 'floor', 'ceil', 'erf', 'erfinv',
   'lgamma', 'digamma', 'trigamma',
 ] as const;
+/** An elementwise unary kernel's name. */
 export type UnaryOp = (typeof UNARY_OPS)[number];
 /** Unary ops that also accept int32 inputs (producing int32). */
 export const INT_UNARY_OPS: readonly UnaryOp[] = ['neg', 'abs', 'sign', 'square'];
 
+/** Names of the elementwise binary kernels (NumPy broadcasting; both inputs of one dtype). */
 export const BINARY_OPS = ['add', 'sub', 'mul', 'div', 'pow', 'maximum', 'minimum'] as const;
+/** An elementwise binary kernel's name. */
 export type BinaryOp = (typeof BINARY_OPS)[number];
 /** Binary ops defined on int32 (div on int32 truncates toward zero). */
 export const INT_BINARY_OPS: readonly BinaryOp[] = ['add', 'sub', 'mul', 'div', 'maximum', 'minimum'];
 
+/** Names of the comparison kernels (broadcasting; int32 0/1 out). */
 export const COMPARE_OPS = ['equal', 'notEqual', 'less', 'lessEqual', 'greater', 'greaterEqual'] as const;
+/** A comparison kernel's name. */
 export type CompareOp = (typeof COMPARE_OPS)[number];
 
+/** Names of the reductions over a set of axes. */
 export const REDUCE_OPS = ['sum', 'prod', 'max', 'min', 'logsumexp'] as const;
+/** A reduction kernel's name. */
 export type ReduceOp = (typeof REDUCE_OPS)[number];
 
+/** Names of the index-of-extremum reductions along one axis (int32 out). */
 export const ARG_REDUCE_OPS = ['argmax', 'argmin'] as const;
+/** An index-of-extremum kernel's name. */
 export type ArgReduceOp = (typeof ARG_REDUCE_OPS)[number];
 
 /** The key attribute of random kernels: two uint32 words. */
@@ -55,53 +68,228 @@ export type KeyAttr = readonly [number, number];
 /** Attributes of every kernel, by name. */
 export type KernelAttrs = { [K in UnaryOp]: Record<string, never> } & {
   [K in BinaryOp]: Record<string, never>;
-} & { [K in CompareOp]: Record<string, never> } & { [K in ReduceOp]: { axes: number[]; keepDims: boolean } } & {
-  [K in ArgReduceOp]: { axis: number; keepDims: boolean };
+} & { [K in CompareOp]: Record<string, never> } & {
+  [K in ReduceOp]: {
+    /** Axes reduced, non-negative. */
+    axes: number[];
+    /** Keep reduced axes as size 1. */
+    keepDims: boolean;
+  };
 } & {
-  clamp: { min: number; max: number };
+  [K in ArgReduceOp]: {
+    /** The axis searched, non-negative. */
+    axis: number;
+    /** Keep the axis as size 1. */
+    keepDims: boolean;
+  };
+} & {
+  /** x limited to [min, max]. */
+  clamp: {
+    /** Lower bound. */
+    min: number;
+    /** Upper bound. */
+    max: number;
+  };
+  /** cond ? x : y elementwise, broadcasting all three. */
   where: Record<string, never>;
-  cast: { dtype: DType };
-  softmax: { axis: number };
-  logSoftmax: { axis: number };
-  cumsum: { axis: number; reverse: boolean };
-  oneHot: { depth: number; dtype: DType };
-  matmul: { transA: boolean; transB: boolean };
+  /** x converted to `dtype`. */
+  cast: {
+    /** The output dtype. */
+    dtype: DType;
+  };
+  /** exp(x − logsumexp(x)) along `axis`. */
+  softmax: {
+    /** The normalized axis. */
+    axis: number;
+  };
+  /** x − logsumexp(x) along `axis`. */
+  logSoftmax: {
+    /** The normalized axis. */
+    axis: number;
+  };
+  /** Inclusive cumulative sum along `axis`. */
+  cumsum: {
+    /** The summed axis. */
+    axis: number;
+    /** Sum from the end instead. */
+    reverse: boolean;
+  };
+  /** int32 indices [...] → one-hot [..., depth]. */
+  oneHot: {
+    /** Number of classes. */
+    depth: number;
+    /** The output dtype. */
+    dtype: DType;
+  };
+  /** Batched matrix product op(a) · op(b), batch axes broadcast. */
+  matmul: {
+    /** Use aᵀ. */
+    transA: boolean;
+    /** Use bᵀ. */
+    transB: boolean;
+  };
+  /** Lower Cholesky factor L of a batch of SPD matrices [..., n, n]. */
   cholesky: Record<string, never>;
-  triangularSolve: { lower: boolean; transA: boolean };
+  /** Solves op(A) X = B for triangular A [..., n, n]. */
+  triangularSolve: {
+    /** A is lower triangular. */
+    lower: boolean;
+    /** Solve with Aᵀ. */
+    transA: boolean;
+  };
+  /** The diagonal [..., n] of [..., n, n]. */
   diagonal: Record<string, never>;
+  /** A diagonal matrix [..., n, n] from [..., n]. */
   diagEmbed: Record<string, never>;
-  tril: { k: number };
-  reshape: { shape: number[] };
-  transpose: { perm: number[] };
-  slice: { begin: number[]; size: number[] };
-  pad: { before: number[]; after: number[]; value: number };
-  gather: { axis: number };
-  scatterAdd: { axis: number; size: number };
-  concat: { axis: number };
-  broadcastTo: { shape: number[] };
-  randomBits: { key: KeyAttr; shape: number[] };
-  randomUniform: { key: KeyAttr; shape: number[]; dtype: DType };
-  randomNormal: { key: KeyAttr; shape: number[]; dtype: DType };
-  randomGamma: { key: KeyAttr };
-  randomPoisson: { key: KeyAttr };
+  /** Zeroes entries above the k-th diagonal. */
+  tril: {
+    /** Diagonal offset (0 the main diagonal). */
+    k: number;
+  };
+  /** The same elements in a new shape. */
+  reshape: {
+    /** The new shape (resolved, no −1). */
+    shape: number[];
+  };
+  /** Axes permuted: output axis i is input axis perm[i]. */
+  transpose: {
+    /** The permutation. */
+    perm: number[];
+  };
+  /** A contiguous block. */
+  slice: {
+    /** Start index per axis. */
+    begin: number[];
+    /** Length per axis. */
+    size: number[];
+  };
+  /** Constant padding. */
+  pad: {
+    /** Elements added before, per axis. */
+    before: number[];
+    /** Elements added after, per axis. */
+    after: number[];
+    /** The fill value. */
+    value: number;
+  };
+  /** x indexed by int32 indices along `axis`. */
+  gather: {
+    /** The indexed axis. */
+    axis: number;
+  };
+  /** The adjoint of gather: values summed into `size` slots along `axis`. */
+  scatterAdd: {
+    /** The scattered axis. */
+    axis: number;
+    /** The output's length on that axis. */
+    size: number;
+  };
+  /** Inputs joined along `axis` (variadic). */
+  concat: {
+    /** The joined axis. */
+    axis: number;
+  };
+  /** x broadcast to `shape`. */
+  broadcastTo: {
+    /** The target shape. */
+    shape: number[];
+  };
+  /** Raw Philox words as int32. */
+  randomBits: {
+    /** The PRNG key words. */
+    key: KeyAttr;
+    /** The output shape. */
+    shape: number[];
+  };
+  /** U[0, 1) draws. */
+  randomUniform: {
+    /** The PRNG key words. */
+    key: KeyAttr;
+    /** The output shape. */
+    shape: number[];
+    /** The output dtype. */
+    dtype: DType;
+  };
+  /** N(0, 1) draws. */
+  randomNormal: {
+    /** The PRNG key words. */
+    key: KeyAttr;
+    /** The output shape. */
+    shape: number[];
+    /** The output dtype. */
+    dtype: DType;
+  };
+  /** Gamma(α, 1) draws, one per element of α. */
+  randomGamma: {
+    /** The PRNG key words. */
+    key: KeyAttr;
+  };
+  /** Poisson(λ) draws, one per element of λ. */
+  randomPoisson: {
+    /** The PRNG key words. */
+    key: KeyAttr;
+  };
+  /** P(a, x), the regularized lower incomplete gamma function. */
   igamma: Record<string, never>;
+  /** dx/da for unit-rate gamma draws x (implicit reparameterization). */
   gammaSampleGrad: Record<string, never>;
+  /** e^(−|x|) I₀(x). */
   besselI0e: Record<string, never>;
+  /** e^(−|x|) I₁(x). */
   besselI1e: Record<string, never>;
+  /** dx/dκ for centered von Mises draws x (implicit reparameterization). */
   vonMisesSampleGrad: Record<string, never>;
-  randomVonMises: { key: KeyAttr };
-  svgdPhi: { bandwidth: number };
-  normalReparam: { key: KeyAttr };
+  /** Centered von Mises draws in [−π, π], one per element of κ. */
+  randomVonMises: {
+    /** The PRNG key words. */
+    key: KeyAttr;
+  };
+  /** SVGD's update direction φ for particles [n, d] and scores [n, d], and the bandwidth used. */
+  svgdPhi: {
+    /** h > 0, or 0 for the median heuristic. */
+    bandwidth: number;
+  };
+  /** Fused z = loc + σε and log q(z) for a diagonal Gaussian. */
+  normalReparam: {
+    /** The PRNG key words of ε. */
+    key: KeyAttr;
+  };
+  /** KL(N(loc, σ²) ‖ N(0, 1)) elementwise. */
   diagNormalKL: Record<string, never>;
-  affineFlow: { gate: 'exp' | 'sigmoid'; inverse: boolean };
-  mvnReparam: { key: KeyAttr };
-  rqSpline: { bound: number; inverse: boolean };
-  rqSplineGrad: { bound: number; inverse: boolean };
+  /** An affine autoregressive/coupling step: y and log|det|. */
+  affineFlow: {
+    /** 'exp' (y = x·eˢ + shift) or 'sigmoid' (IAF gate). */
+    gate: 'exp' | 'sigmoid';
+    /** Run the inverse (exp gate only). */
+    inverse: boolean;
+  };
+  /** Fused z = loc + Lε and log q(z) for a Cholesky-parametrized Gaussian. */
+  mvnReparam: {
+    /** The PRNG key words of ε. */
+    key: KeyAttr;
+  };
+  /** A monotonic rational-quadratic spline step: y and log|dy/dx| elementwise. */
+  rqSpline: {
+    /** B: identity outside [−B, B]. */
+    bound: number;
+    /** Run the inverse. */
+    inverse: boolean;
+  };
+  /** The backward of rqSpline. */
+  rqSplineGrad: {
+    /** B: identity outside [−B, B]. */
+    bound: number;
+    /** Of the inverse spline. */
+    inverse: boolean;
+  };
 };
 
+/** Every kernel's name. */
 export type KernelName = keyof KernelAttrs;
 
+/** One kernel's declaration: its name, arity, whether it has a gradient rule, and its shape/dtype inference. */
 export interface KernelSpec<N extends KernelName = KernelName> {
+  /** The kernel's name. */
   readonly name: N;
   /** Number of inputs, or -1 for variadic (concat; affineFlow's optional mask). */
   readonly arity: number;
@@ -562,7 +750,7 @@ def('rqSplineGrad', 6, false, (ins, { bound, inverse }) => {
   ];
 });
 
-/** All kernel specs by name. */
+/** All kernel specs by name: `KERNELS[n]` is kernel n's {@link KernelSpec} (its attributes are `KernelAttrs[n]`). */
 export const KERNELS = SPECS as { readonly [N in KernelName]: KernelSpec<N> };
 
 /** Every kernel name, in declaration order. */

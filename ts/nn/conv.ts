@@ -165,7 +165,9 @@ export function convTranspose2d(x: Tensor, weight: Tensor, bias?: Tensor, opts: 
 
 /** Parameters of `Conv2d` and `ConvTranspose2d`. */
 export interface ConvParams {
+  /** The kernel: [O, C, kh, kw] for `Conv2d`, [Cin, Cout, kh, kw] for `ConvTranspose2d`. */
   weight: Tensor;
+  /** The bias, [out channels]; absent when the layer has no bias. */
   bias?: Tensor;
 }
 

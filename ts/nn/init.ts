@@ -29,7 +29,12 @@ export type FanMode = 'fanIn' | 'fanOut';
  * for rank 1, both are shape[0].
  * @example computeFans([32, 16, 3, 3]) // { fanIn: 144, fanOut: 288 }
  */
-export function computeFans(shape: Shape): { fanIn: number; fanOut: number } {
+export function computeFans(shape: Shape): {
+  /** in-channels × receptive field: shape[1]·r. */
+  fanIn: number;
+  /** out-channels × receptive field: shape[0]·r. */
+  fanOut: number;
+} {
   if (shape.length === 0) throw new ValueError('computeFans: a scalar has no fan-in or fan-out (shape [])');
   if (shape.length === 1) return { fanIn: shape[0], fanOut: shape[0] };
   let r = 1;

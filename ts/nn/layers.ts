@@ -18,7 +18,10 @@ import type { ApplyOptions, Module, NoParams } from './module.js';
  * const drop = Dropout(0.5);
  * drop.apply({}, x, { training: true, key: key(1) });
  */
-export function Dropout(p: number): Module<NoParams> & { readonly p: number } {
+export function Dropout(p: number): Module<NoParams> & {
+  /** The probability that an element is zeroed in training. */
+  readonly p: number;
+} {
   if (!(p >= 0 && p <= 1)) throw new ValueError(`Dropout: p must be in [0, 1], got ${p}`);
   return {
     p,
@@ -36,7 +39,9 @@ export function Dropout(p: number): Module<NoParams> & { readonly p: number } {
 
 /** Parameters of `LayerNorm` (absent when `elementwiseAffine` is false). */
 export interface LayerNormParams {
+  /** The scale γ, of the normalized shape (starts at 1). */
   weight?: Tensor;
+  /** The shift β, of the normalized shape (starts at 0). */
   bias?: Tensor;
 }
 
@@ -80,6 +85,7 @@ export function LayerNorm(features: number | readonly number[], opts: LayerNormO
 
 /** Parameters of `Embedding`: the table [num, dim]. */
 export interface EmbeddingParams {
+  /** The table W, [num, dim]. */
   weight: Tensor;
 }
 

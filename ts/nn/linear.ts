@@ -12,7 +12,9 @@ import type { ApplyOptions, Module } from './module.js';
 
 /** Parameters of `Linear`: weight [out, in] and, unless disabled, bias [out]. */
 export interface LinearParams {
+  /** The weight W, [out, in]: y = x Wᵀ + b. */
   weight: Tensor;
+  /** The bias b, [out]; absent when the layer has no bias. */
   bias?: Tensor;
 }
 
@@ -54,7 +56,12 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor, op = 'linear'):
  * const p = lin.init(key(0)); // { weight: [2, 3], bias: [2] }
  * lin.apply(p, zeros([5, 3], 'float32')); // [5, 2]
  */
-export function Linear(inFeatures: number, outFeatures: number, opts: LinearOptions = {}): Module<LinearParams> & { readonly inFeatures: number; readonly outFeatures: number } {
+export function Linear(inFeatures: number, outFeatures: number, opts: LinearOptions = {}): Module<LinearParams> & {
+  /** Input width: the last axis of x. */
+  readonly inFeatures: number;
+  /** Output width: the last axis of y. */
+  readonly outFeatures: number;
+} {
   for (const [name, v] of [['inFeatures', inFeatures], ['outFeatures', outFeatures]] as const)
     if (!Number.isInteger(v) || v < 0) throw new ValueError(`Linear: ${name} must be a non-negative integer, got ${v}`);
   const { bias = true, dtype = 'float32', weightInit = defaultWeightInit, biasInit = defaultBiasInit(inFeatures) } = opts;
@@ -86,7 +93,10 @@ export interface MLPOptions extends LinearOptions {
  * const net = MLP([2, 16, 1], { activation: 'tanh' });
  * const y = net.apply(net.init(key(0)), x); // x [n, 2] → y [n, 1]
  */
-export function MLP(sizes: readonly number[], opts: MLPOptions = {}): Module<LinearParams[]> & { readonly sizes: readonly number[] } {
+export function MLP(sizes: readonly number[], opts: MLPOptions = {}): Module<LinearParams[]> & {
+  /** The layer widths [in, h₁, …, out]. */
+  readonly sizes: readonly number[];
+} {
   if (sizes.length < 2) throw new ValueError(`MLP: sizes needs at least [in, out], got [${sizes.join(', ')}]`);
   const layers = sizes.slice(1).map((out, i) => Linear(sizes[i], out, opts));
   const act = activation(opts.activation ?? 'relu');

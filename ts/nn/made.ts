@@ -18,6 +18,7 @@ import type { ApplyOptions, Module } from './module.js';
 
 /** Parameters of `MADE`: one Linear per layer (weights [out, in], unmasked) and the context weight. */
 export interface MADEParams {
+  /** One unmasked Linear per layer (hidden layers, then the output layer [outputsPerInput·D, last hidden]). */
   layers: LinearParams[];
   /** [hidden[0], contextFeatures], present when the MADE is conditional. */
   context?: Tensor;
@@ -76,7 +77,12 @@ export function MADE(
   inputs: number,
   hidden: readonly number[],
   opts: MADEOptions = {},
-): Module<MADEParams, Tensor, Tensor, MADEApplyOptions> & MADEStructure & { readonly inputs: number; readonly outputsPerInput: number } {
+): Module<MADEParams, Tensor, Tensor, MADEApplyOptions> & MADEStructure & {
+  /** D, the number of autoregressive inputs. */
+  readonly inputs: number;
+  /** Outputs per input: y is [..., outputsPerInput, D]. */
+  readonly outputsPerInput: number;
+} {
   const { outputsPerInput = 1, activation: actName = 'relu', contextFeatures = 0, dtype = 'float32', weightInit = defaultWeightInit } = opts;
   if (!Number.isInteger(inputs) || inputs < 1) throw new ValueError(`MADE: inputs must be a positive integer, got ${inputs}`);
   if (!Number.isInteger(outputsPerInput) || outputsPerInput < 1) throw new ValueError(`MADE: outputsPerInput must be a positive integer, got ${outputsPerInput}`);

@@ -50,7 +50,10 @@ export function paramCount(params: unknown): number {
  * with `opts.key`, child i gets `foldIn(key, i)`.
  * @example const net = Sequential([Linear(4, 8), Lambda(relu), Linear(8, 1)])
  */
-export function Sequential(layers: readonly Module[]): Module<unknown[]> & { readonly layers: readonly Module[] } {
+export function Sequential(layers: readonly Module[]): Module<unknown[]> & {
+  /** The child modules, in application order. */
+  readonly layers: readonly Module[];
+} {
   return {
     layers,
     init(k: Key): unknown[] {

@@ -5,6 +5,10 @@ import { ShapeError, ValueError, fmtShape } from '../core/errors.js';
 import { checkShape, sizeOf, type Shape } from '../core/shape.js';
 import type { NestedArray, Tensor } from '../core/tensor.js';
 
+/**
+ * What binary ops accept for an operand: a tensor, or a plain number that is promoted to a rank-0
+ * tensor of the other operand's dtype (and device).
+ */
 export type TensorLike = Tensor | number;
 
 function flatten(x: NestedArray, shape: number[], depth: number, out: number[]): void {
@@ -78,10 +82,18 @@ export function full(shape: Shape, value: number, dtype: DType = 'float64'): Ten
   return ENGINE.fromArray(a, shape.slice());
 }
 
+/**
+ * A tensor of `shape` filled with 0 (float64 unless `dtype` is given).
+ * @example zeros([2, 3]) // float64, shape [2, 3]
+ */
 export function zeros(shape: Shape, dtype: DType = 'float64'): Tensor {
   return full(shape, 0, dtype);
 }
 
+/**
+ * A tensor of `shape` filled with 1 (float64 unless `dtype` is given).
+ * @example ones([3], 'float32')
+ */
 export function ones(shape: Shape, dtype: DType = 'float64'): Tensor {
   return full(shape, 1, dtype);
 }
@@ -94,10 +106,18 @@ function fullLike(x: Tensor, value: number): Tensor {
   return b.device === 'cpu' ? ENGINE.fromArray(a, x.shape.slice()) : ENGINE.fromArray(a, x.shape.slice(), b);
 }
 
+/**
+ * Zeros of x's shape and dtype, on x's device.
+ * @example zerosLike(tensor([1, 2, 3])) // [0, 0, 0]
+ */
 export function zerosLike(x: Tensor): Tensor {
   return fullLike(x, 0);
 }
 
+/**
+ * Ones of x's shape and dtype, on x's device.
+ * @example onesLike(tensor([[1, 2]])) // [[1, 1]]
+ */
 export function onesLike(x: Tensor): Tensor {
   return fullLike(x, 1);
 }

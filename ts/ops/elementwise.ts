@@ -37,8 +37,11 @@ export const expm1 = (x: Tensor): Tensor => un('expm1', x);
 export const log = (x: Tensor): Tensor => un('log', x);
 /** ln(1 + x), accurate near 0. */
 export const log1p = (x: Tensor): Tensor => un('log1p', x);
+/** sin x (radians) */
 export const sin = (x: Tensor): Tensor => un('sin', x);
+/** cos x (radians) */
 export const cos = (x: Tensor): Tensor => un('cos', x);
+/** tanh x = (eˣ − e^−x) / (eˣ + e^−x) */
 export const tanh = (x: Tensor): Tensor => un('tanh', x);
 /** 1 / (1 + e^−x) */
 export const sigmoid = (x: Tensor): Tensor => un('sigmoid', x);
@@ -46,7 +49,9 @@ export const sigmoid = (x: Tensor): Tensor => un('sigmoid', x);
 export const softplus = (x: Tensor): Tensor => un('softplus', x);
 /** max(x, 0) */
 export const relu = (x: Tensor): Tensor => un('relu', x);
+/** ⌊x⌋, the largest integer ≤ x (gradient zero). */
 export const floor = (x: Tensor): Tensor => un('floor', x);
+/** ⌈x⌉, the smallest integer ≥ x (gradient zero). */
 export const ceil = (x: Tensor): Tensor => un('ceil', x);
 /** The error function. */
 export const erf = (x: Tensor): Tensor => un('erf', x);
@@ -76,10 +81,15 @@ export const minimum = (a: TensorLike, b: TensorLike): Tensor => bin('minimum', 
 
 /** 1 where a = b, else 0 (int32). */
 export const equal = (a: TensorLike, b: TensorLike): Tensor => bin('equal', a, b);
+/** 1 where a ≠ b, else 0 (int32). */
 export const notEqual = (a: TensorLike, b: TensorLike): Tensor => bin('notEqual', a, b);
+/** 1 where a < b, else 0 (int32). */
 export const less = (a: TensorLike, b: TensorLike): Tensor => bin('less', a, b);
+/** 1 where a ≤ b, else 0 (int32). */
 export const lessEqual = (a: TensorLike, b: TensorLike): Tensor => bin('lessEqual', a, b);
+/** 1 where a > b, else 0 (int32). */
 export const greater = (a: TensorLike, b: TensorLike): Tensor => bin('greater', a, b);
+/** 1 where a ≥ b, else 0 (int32). */
 export const greaterEqual = (a: TensorLike, b: TensorLike): Tensor => bin('greaterEqual', a, b);
 
 /** x limited to [min, max]. */

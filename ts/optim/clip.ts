@@ -38,12 +38,15 @@ export function clipByValue(maxDelta: number): GradientTransformation<Record<str
   };
 }
 
+/** The state of {@link skipNonFinite}: the wrapped transformation's state and skip bookkeeping. */
 export interface GuardState {
+  /** The wrapped transformation's state, left unchanged by a skipped update. */
   inner: OptState;
   /** Updates skipped so far because a gradient held NaN or ±Inf. */
   skipped: number;
   /** The step (0-based count of updates seen) of the last skip, or −1. */
   lastSkippedStep: number;
+  /** Updates seen so far, skipped ones included. */
   step: number;
 }
 

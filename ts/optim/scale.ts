@@ -14,10 +14,13 @@ function checkRate(name: string, arg: string, v: number, lo: number, hi: number)
   if (!(v >= lo && v < hi)) throw new ValueError(`${name}: ${arg} must be in [${lo}, ${hi}), got ${v}`);
 }
 
+/** The state of {@link scaleByAdam}: the step count and the two moment estimates, one tensor per parameter leaf. */
 export interface AdamState {
   /** Updates so far, a float64 scalar tensor. */
   count: Tensor;
+  /** First-moment estimates m (EMA of g), one per leaf, each of its leaf's shape. */
   mu: Tensor[];
+  /** Second-moment estimates v (EMA of g²), one per leaf, each of its leaf's shape. */
   nu: Tensor[];
 }
 
@@ -52,7 +55,9 @@ export function scaleByAdam(opts: { b1?: number; b2?: number; eps?: number } = {
   };
 }
 
+/** The state of {@link traceMomentum}. */
 export interface TraceState {
+  /** The momentum buffer t, one per parameter leaf, each of its leaf's shape. */
   trace: Tensor[];
 }
 
@@ -74,7 +79,9 @@ export function traceMomentum(opts: { decay: number; nesterov?: boolean }): Grad
   };
 }
 
+/** The state of {@link scaleByRss} (Adagrad). */
 export interface SumSqState {
+  /** The running sum of squared gradients s (started at `initial`), one per parameter leaf. */
   sumSq: Tensor[];
 }
 
@@ -96,7 +103,9 @@ export function scaleByRss(opts: { initial?: number; eps?: number } = {}): Gradi
   };
 }
 
+/** The state of {@link scaleByRms} (RMSProp). */
 export interface RmsState {
+  /** The EMA of squared gradients v, one per parameter leaf. */
   nu: Tensor[];
 }
 
@@ -119,8 +128,11 @@ export function scaleByRms(opts: { decay?: number; eps?: number } = {}): Gradien
   };
 }
 
+/** The state of {@link scaleByAdadelta}. */
 export interface AdadeltaState {
+  /** E[g²], the EMA of squared gradients, one per parameter leaf. */
   eg2: Tensor[];
+  /** E[Δ²], the EMA of squared updates, one per parameter leaf. */
   ex2: Tensor[];
 }
 

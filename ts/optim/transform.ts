@@ -30,6 +30,10 @@ export interface GradientTransformation<S = OptState> {
 /** A learning rate that may depend on the step count (0-based). */
 export type Schedule = number | ((step: number) => number);
 
+/**
+ * The learning rate of `s` at `step` (0-based): `s` itself when it is a number, else `s(step)`.
+ * @example evalSchedule((t) => 0.1 / (1 + t), 9) // 0.01
+ */
 export function evalSchedule(s: Schedule, step: number): number {
   return typeof s === 'number' ? s : s(step);
 }
@@ -84,7 +88,9 @@ export function castCached(x: Tensor): (dtype: DType) => Tensor {
 }
 
 /** The state of `scaleByLearningRate`: the number of updates so far (float64 scalar). */
+/** The state of {@link scaleByLearningRate}. */
 export interface CountState {
+  /** Updates so far, a float64 scalar tensor (the step a schedule is evaluated at). */
   count: Tensor;
 }
 

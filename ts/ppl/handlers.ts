@@ -51,7 +51,9 @@ export function seed<A extends unknown[], R>(fn: ModelFn<A, R>, key: Key): Model
   };
 }
 
+/** A function wrapped by {@link trace}: callable as the original, plus `getTrace` for its sites. */
 export interface Traced<A extends unknown[], R> {
+  /** Runs the function as the original would. */
   (...args: A): R;
   /** Runs the function and returns its trace. */
   getTrace(...args: A): Trace;

@@ -20,6 +20,7 @@ import { mul } from '../ops/elementwise.js';
 import type { Key } from '../random/key.js';
 import { applyStack, newMessage, withHandler, type Message, type PlateFrame } from './runtime.js';
 
+/** Options of {@link sample}. */
 export interface SampleOptions {
   /** Observed data: the site becomes a likelihood term with this value. */
   obs?: TensorLike;
@@ -38,7 +39,13 @@ function defaultSample(msg: Message): void {
 
 /**
  * A random variable named `name` with distribution `dist`; with `obs`, an observation.
- * Returns the value (drawn, observed, or supplied by a handler).
+ * Returns the value (drawn, observed, or supplied by a handler). Inside plates the distribution
+ * is broadcast to the plates' sizes (see {@link plate}), so the value has shape
+ * `sampleShape + batchShape + eventShape` after that broadcast; under a vectorized ELBO it also
+ * carries a leading particle axis.
+ * @example
+ * const mu = sample('mu', new Normal(0, 10));                // a latent
+ * sample('y', new Normal(mu, 1), { obs: tensor([0.3, 1.2]) }); // an observation
  */
 export function sample(name: string, dist: Distribution, opts: SampleOptions = {}): Tensor {
   const obs = opts.obs === undefined ? null : asTensor(opts.obs);
@@ -52,6 +59,7 @@ export function sample(name: string, dist: Distribution, opts: SampleOptions = {
   return applyStack(msg, defaultSample).value as Tensor;
 }
 
+/** Options of {@link param}. */
 export interface ParamOptions {
   /** The support of the parameter; the optimizer works on ℝ^d through `bijectTo`. */
   constraint?: Constraint;
@@ -59,7 +67,10 @@ export interface ParamOptions {
 
 /**
  * A learnable parameter with an initial value (or an initializer from a key). Outside inference
- * it returns the initial value; under SVI it returns the current value.
+ * it returns the initial value; under SVI it returns the current value, kept unconstrained by
+ * the optimizer and mapped onto `constraint` through `bijectTo`.
+ * @example
+ * const scale = param('q_scale', 0.1, { constraint: positive });
  */
 export function param(name: string, init: TensorLike | ((key: Key) => Tensor), opts: ParamOptions = {}): Tensor {
   const msg = newMessage('param', name, {
@@ -88,6 +99,7 @@ export function factor(name: string, logFactor: TensorLike): void {
   sample(name, new Delta(zero, { logDensity: lf, validateArgs: false }), { obs: zero });
 }
 
+/** Options of {@link plate}. */
 export interface PlateOptions {
   /** Use a random subset of this many indices (minibatching); log densities are scaled by size/subsampleSize. */
   subsampleSize?: number;
@@ -120,6 +132,19 @@ function subsampleIndices(key: Key, n: number, m: number): Tensor {
  * Marks the sites inside `fn` as conditionally independent along a batch dimension of size
  * `size`, and, with `subsampleSize`, runs them on a random subset, scaling their log densities
  * by size/subsampleSize. `fn` receives the subsample indices (or null without subsampling).
+ *
+ * Dims: the plate takes batch dim `dim` (negative, counted from the right of the batch shape);
+ * by default the first free one, so the outermost plate is −1, a plate inside it −2, and so on.
+ * Every sample site inside has its distribution's batch shape expanded to put the plate's size at
+ * that dim (a size-1 or missing axis broadcasts; any other size is a ShapeError), so parameters
+ * of shape [size] broadcast along the plate. Inference adds a particle axis to the left of all
+ * plates (dim −(maxPlateNesting + 1)).
+ * @example
+ * plate('data', N, () => sample('y', new Normal(mu, 1), { obs: y }));   // y: [N]
+ * plate('groups', G, () => {
+ *   const a = sample('a', new Normal(0, 1));                            // [G]
+ *   plate('items', M, () => sample('x', new Normal(a, 1), { obs: x })); // x: [M, G]
+ * });
  */
 export function plate<T>(name: string, size: number, fn: (indices: Tensor | null) => T, opts: PlateOptions = {}): T {
   if (!Number.isInteger(size) || size < 1) throw new ValueError(`plate('${name}'): size must be a positive integer, got ${size}`);

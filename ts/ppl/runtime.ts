@@ -12,6 +12,7 @@ import type { Key } from '../random/key.js';
 
 /** A plate on the conditional-independence stack of a site. */
 export interface PlateFrame {
+  /** The plate's name (unique in a model). */
   readonly name: string;
   /** The full size of the plate. */
   readonly size: number;
@@ -21,6 +22,7 @@ export interface PlateFrame {
   readonly dim: number;
 }
 
+/** The kind of a site: a random variable, a learnable parameter, a recorded value, or a plate entered. */
 export type SiteType = 'sample' | 'param' | 'deterministic' | 'plate';
 
 /** A model or guide: any function of its arguments. */
@@ -28,10 +30,16 @@ export type ModelFn<A extends unknown[] = unknown[], R = unknown> = (...args: A)
 
 /** What a primitive sends to the handlers. */
 export interface Message {
+  /** The kind of site. */
   readonly type: SiteType;
+  /** The site's name (unique in a run). */
   readonly name: string;
   /** The distribution of a sample site. */
   fn: Distribution | null;
+  /**
+   * The site's value: observed data, a replayed or substituted value, the draw, or null before a handler or
+   * the default supplies it.
+   */
   value: Tensor | null;
   /** Whether the value is observed data (a likelihood term). */
   isObserved: boolean;
@@ -43,12 +51,15 @@ export interface Message {
   mask: Tensor | null;
   /** The random key the default behaviour draws with (set by `seed`). */
   key: Key | null;
+  /** The plates enclosing the site, innermost last. */
   cond: PlateFrame[];
   /** For params: the initial value or its initializer, and the constraint. */
   init?: Tensor | ((key: Key) => Tensor);
+  /** A param's support; the param is optimized unconstrained and mapped onto it. */
   constraint?: Constraint;
   /** Free-form flags for inference algorithms (e.g. `{enumerate: false}`). */
   infer: Record<string, unknown>;
+  /** Set by a handler to hide the message from the handlers below it. */
   stop: boolean;
   /** A handler supplied the value; the default behaviour is skipped. */
   done: boolean;

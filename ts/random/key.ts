@@ -5,10 +5,20 @@
 import { ValueError } from '../core/errors.js';
 import { philox4x32, TAG_FOLD, TAG_SPLIT } from './philox.js';
 
+/**
+ * A PRNG key: an immutable pair of uint32 words (k0, k1) that seeds Philox-4x32 counter-based
+ * draws. The same key always gives the same numbers; derive fresh keys with `split` or `foldIn`
+ * rather than reusing one.
+ * @example
+ * const [k1, k2] = split(key(0));
+ * const z = normal(k1, [3]); // three N(0, 1) draws
+ */
 export class Key {
   /** @internal use `key(seed)`, `split` or `foldIn`. */
   constructor(
+    /** The low word, a uint32. */
     readonly k0: number,
+    /** The high word, a uint32. */
     readonly k1: number,
   ) {}
 
@@ -17,6 +27,7 @@ export class Key {
     return [this.k0, this.k1];
   }
 
+  /** `Key(k0, k1)` with the words in hex. */
   toString(): string {
     return `Key(${this.k0.toString(16)}, ${this.k1.toString(16)})`;
   }

@@ -36,12 +36,24 @@ export interface BlrResult {
   cov: Float64Array;
   /** q(σ²) = InvGamma(a, b). */
   a: number;
+  /** The rate b of q(σ²). */
   b: number;
+  /** The final ELBO. */
   elbo: number;
   /** log p(y | X), exact (multivariate Student-t). */
   logEvidence: number;
   /** The exact posterior: w | σ², y ~ N(mean, σ² Λₙ⁻¹), σ² | y ~ InvGamma(aₙ, bₙ). */
-  exact: { mean: Float64Array; precision: Float64Array; a: number; b: number };
+  exact: {
+    /** Posterior mean of w. */
+    mean: Float64Array;
+    /** Λₙ (D × D row-major): w | σ², y has covariance σ² Λₙ⁻¹. */
+    precision: Float64Array;
+    /** aₙ, the shape of the exact σ² | y. */
+    a: number;
+    /** bₙ, the rate of the exact σ² | y. */
+    b: number;
+  };
+  /** The sweeps' ELBO trace and convergence. */
   trace: CaviTrace;
 }
 

@@ -23,6 +23,7 @@ export interface CaviFactor {
 
 /** A conjugate-exponential model: its factors, updated in order, and its closed-form ELBO. */
 export interface ConjugateModel {
+  /** The factors q_i, updated in this order every sweep. */
   readonly factors: readonly CaviFactor[];
   /** ELBO(q) = E_q[log p(x, z)] − E_q[log q(z)], all constants included unless the model says otherwise. */
   elbo(): number;
@@ -48,7 +49,9 @@ export interface CaviTrace {
   elbo: number;
   /** Sweeps run. */
   iterations: number;
+  /** Whether the ELBO change fell below `tol` before `maxIter`. */
   converged: boolean;
+  /** Whether the signal stopped the sweeps. */
   cancelled: boolean;
   /** Largest relative decrease of the ELBO between sweeps (0 when monotone), for checks. */
   maxRelDecrease: number;

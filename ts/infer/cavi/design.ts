@@ -33,7 +33,9 @@ export class RowDesign {
 
   constructor(
     x: Float64Array,
+    /** Rows N. */
     readonly n: number,
+    /** Columns D. */
     readonly d: number,
   ) {
     const shift = new Float64Array(d);
@@ -63,7 +65,12 @@ export class RowDesign {
   }
 
   /** Rᵀ X_c and Rᵀ X_c², each K × D row-major, for weights R (N × K row-major). */
-  moments(resp: Float64Array, k: number): { first: Float64Array; second: Float64Array } {
+  moments(resp: Float64Array, k: number): {
+    /** Rᵀ X_c, K × D row-major. */
+    first: Float64Array;
+    /** Rᵀ X_c², K × D row-major. */
+    second: Float64Array;
+  } {
     const { n, d } = this;
     const r = ENGINE.fromArray(resp, [n, k]);
     const m = toF64(matmul(r, this.xx, { transA: true }));
@@ -77,6 +84,7 @@ export class RowDesign {
     return { first, second };
   }
 
+  /** Frees the backend tensors. */
   dispose(): void {
     this.xx.dispose();
   }

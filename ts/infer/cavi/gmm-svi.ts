@@ -45,9 +45,13 @@ export interface GmmSviResult extends Omit<BgmmResult, 'trace' | 'restartElbos'>
   elbo: number;
   /** Full-data ELBOs at steps `elboSteps` (the last is the final one). */
   elboTrace: number[];
+  /** The steps at which `elboTrace` was evaluated. */
   elboSteps: number[];
+  /** Steps taken. */
   steps: number;
+  /** Whether the signal stopped the run. */
   cancelled: boolean;
+  /** Wall time in milliseconds. */
   timeMs: number;
 }
 

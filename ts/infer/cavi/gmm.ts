@@ -51,8 +51,11 @@ export interface BgmmOptions extends CaviOptions {
 
 /** A fitted variational mixture. */
 export interface BgmmResult {
+  /** Number of components K. */
   k: number;
+  /** Dimension D. */
   d: number;
+  /** The covariance family fitted. */
   covariance: 'full' | 'diag';
   /** E_q[π]. */
   weights: Float64Array;
@@ -62,8 +65,11 @@ export interface BgmmResult {
   covariances: Float64Array;
   /** Responsibilities r_nk, N × K, and argmax labels. */
   resp: Float64Array;
+  /** argmax_k r_nk for each point, length N. */
   labels: Int32Array;
+  /** The final ELBO (of the best restart). */
   elbo: number;
+  /** The best restart's sweeps: ELBO trace and convergence. */
   trace: CaviTrace;
   /** Final ELBO of each restart. */
   restartElbos: number[];
@@ -418,27 +424,39 @@ export function argmaxRows(r: Float64Array, n: number, k: number): Int32Array {
 
 /** Options of `gmmEm`. */
 export interface GmmEmOptions {
+  /** Number of components K. */
   k: number;
+  /** 'full' (default) or 'diag'. */
   covariance?: 'full' | 'diag';
   /** Added to each covariance's diagonal (default 1e-6). */
   regCovar?: number;
+  /** Key for k-means++ initialization (default key(0)); restart i uses foldIn(key, i). */
   key?: Key;
+  /** Restarts, keeping the best log-likelihood (default 1). */
   nInit?: number;
+  /** Maximum EM iterations (default 100). */
   maxIter?: number;
   /** Stop when the mean log-likelihood changes by less than tol (default 1e-8). */
   tol?: number;
+  /** Columns when X is a flat Float64Array. */
   d?: number;
 }
 
 /** A maximum-likelihood mixture. */
 export interface GmmEmResult {
+  /** Mixing weights π, length K. */
   weights: Float64Array;
+  /** μ_k, K × D row-major. */
   means: Float64Array;
+  /** Σ_k: K × D × D (full) or K × D (diag). */
   covariances: Float64Array;
+  /** argmax_k of the responsibilities, length N. */
   labels: Int32Array;
   /** Σ_n log p(x_n) after each iteration (never decreases). */
   logLikTrace: number[];
+  /** The final Σ_n log p(x_n). */
   logLik: number;
+  /** EM iterations run. */
   iterations: number;
 }
 

@@ -80,8 +80,11 @@ export interface VbHmmOptions extends CaviOptions {
 
 /** A fitted variational HMM. Point parameters are posterior means. */
 export interface VbHmmResult {
+  /** Number of hidden states K. */
   k: number;
+  /** The emission family. */
   emission: 'categorical' | 'gaussian';
+  /** Gaussian emissions' covariance family; null for categorical. */
   covariance: 'diag' | 'full' | null;
   /** D (Gaussian) or 1. */
   d: number;
@@ -99,17 +102,26 @@ export interface VbHmmResult {
   covariances: Float64Array | null;
   /** The variational posteriors: Dirichlet parameters, and (β, m, W⁻¹, ν) of the emissions. */
   posterior: {
+    /** Dirichlet parameters of q(π), K. */
     start: Float64Array;
+    /** Dirichlet parameters of each row of q(A), K × K. */
     trans: Float64Array;
+    /** Categorical: Dirichlet parameters of q(B), K × M; null otherwise. */
     emission: Float64Array | null;
+    /** Gaussian: β_k, K; null otherwise. */
     beta: Float64Array | null;
+    /** Gaussian: ν_k, K; null otherwise. */
     nu: Float64Array | null;
+    /** Gaussian: W_k⁻¹, K × D × D (full) or K × D (diag); null otherwise. */
     winv: Float64Array | null;
   };
   /** q(z_t = k) per sequence, T_s × K. */
   stateMarginals: Float64Array[];
+  /** The final ELBO (of the best restart). */
   elbo: number;
+  /** The best restart's sweeps: ELBO trace and convergence. */
   trace: CaviTrace;
+  /** Final ELBO of each restart. */
   restartElbos: number[];
 }
 
@@ -284,7 +296,14 @@ export function forwardBackward(
   logStart: ArrayLike<number>,
   logTrans: ArrayLike<number>,
   logEmit: ArrayLike<number>,
-): { gamma: Float64Array; xi: Float64Array; logZ: number } {
+): {
+  /** Posterior marginals γ_tk = p(z_t = k | x), T × K. */
+  gamma: Float64Array;
+  /** Σ_t ξ_t, the summed pair marginals, K × K (row = from). */
+  xi: Float64Array;
+  /** log of the normalizer. */
+  logZ: number;
+} {
   const k = logStart.length;
   if (k === 0) throw new ShapeError('forwardBackward: logStart is empty');
   if (logTrans.length !== k * k) throw new ShapeError(`forwardBackward: logTrans has ${logTrans.length} entries, expected K² = ${k * k}`);
@@ -303,7 +322,12 @@ export function forwardBackward(
  * space (ties go to the lowest state). Same shapes as `forwardBackward`.
  * @example const { path } = viterbi(logPi, logA, logB)
  */
-export function viterbi(logStart: ArrayLike<number>, logTrans: ArrayLike<number>, logEmit: ArrayLike<number>): { path: Int32Array; logProb: number } {
+export function viterbi(logStart: ArrayLike<number>, logTrans: ArrayLike<number>, logEmit: ArrayLike<number>): {
+  /** The most probable state sequence, length T. */
+  path: Int32Array;
+  /** Its unnormalized log probability. */
+  logProb: number;
+} {
   const k = logStart.length;
   if (k === 0 || logTrans.length !== k * k || logEmit.length === 0 || logEmit.length % k !== 0)
     throw new ShapeError(`viterbi: logStart has ${k} entries, logTrans ${logTrans.length} (expected K²), logEmit ${logEmit.length} (expected T·K, T ≥ 1)`);

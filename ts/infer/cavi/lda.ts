@@ -60,13 +60,19 @@ export interface LdaOptions {
 
 /** A fitted LDA. */
 export interface LdaFit {
+  /** Number of topics K. */
   readonly k: number;
+  /** Vocabulary size V. */
   readonly nTerms: number;
+  /** The document–topic Dirichlet prior used. */
   readonly alpha: number;
+  /** The topic–term Dirichlet prior used. */
   readonly eta: number;
   /** q(β) = Dir(λ), terms × topics (V × K, row-major). */
   readonly lambda: Float64Array;
+  /** Local iterations per document (used again by `ldaTransform`). */
   readonly maxDocIter: number;
+  /** Local convergence tolerance (used again by `ldaTransform`). */
   readonly docTol: number;
 }
 
@@ -74,6 +80,7 @@ export interface LdaFit {
 export interface LdaCaviResult extends LdaFit {
   /** q(θ_d) = Dir(γ_d), documents × topics (row-major). Empty documents get γ_d = α. */
   gamma: Float64Array;
+  /** The sweeps' ELBO trace and convergence. */
   trace: CaviTrace;
   /** exp(−ELBO / tokens) of the training documents at the end. */
   perplexity: number;
@@ -87,19 +94,25 @@ export interface LdaSviOptions extends LdaOptions {
   batchSize?: number;
   /** ρ_t = (τ + t)^−κ, t = 1, 2, … (defaults τ = 10, κ = 0.7, as scikit-learn's online LDA). */
   tau?: number;
+  /** κ, the forgetting rate of ρ_t (default 0.7). */
   kappa?: number;
   /** Shuffle the documents each epoch with a key folded from `key` (default true). */
   shuffle?: boolean;
   /** Called after each epoch. */
   onEpoch?: (epoch: number) => void;
+  /** Stops between minibatches; the result so far is returned with `cancelled: true`. */
   signal?: AbortSignal;
 }
 
 /** What `ldaSvi` returns. */
 export interface LdaSviResult extends LdaFit {
+  /** Epochs completed. */
   epochs: number;
+  /** Minibatch updates taken. */
   steps: number;
+  /** Wall time in milliseconds. */
   timeMs: number;
+  /** Whether the signal stopped the run. */
   cancelled: boolean;
 }
 
@@ -452,7 +465,14 @@ export interface LdaPerplexityOptions {
  * documents for held-out perplexity. Throws ValueError if `docs` has no tokens or a different
  * vocabulary size.
  */
-export function ldaTransform(fit: LdaFit, docs: DocTermMatrix, opts: LdaPerplexityOptions = {}): { gamma: Float64Array; elbo: number; perplexity: number } {
+export function ldaTransform(fit: LdaFit, docs: DocTermMatrix, opts: LdaPerplexityOptions = {}): {
+  /** q(θ_d) = Dir(γ_d), documents × topics, row-major. */
+  gamma: Float64Array;
+  /** The ELBO of `docs` with the topics fixed. */
+  elbo: number;
+  /** exp(−ELBO / tokens). */
+  perplexity: number;
+} {
   checkDocTerm('ldaTransform', docs);
   if (docs.nTerms !== fit.nTerms) throw new ValueError(`ldaTransform: the documents have ${docs.nTerms} terms, the model ${fit.nTerms}`);
   const tokens = totalTokens(docs);

@@ -32,7 +32,13 @@ export interface PpcaResult {
   /** Σₙ KL(qₙ ‖ p(zₙ | xₙ)), computed from the two Gaussians (not as a difference). */
   kl: number;
   /** Exact posterior means (N × k) and the shared covariance σ² M⁻¹ (k × k). */
-  exact: { mean: Float64Array; cov: Float64Array };
+  exact: {
+    /** Exact posterior means, N × k row-major. */
+    mean: Float64Array;
+    /** The shared exact covariance σ² M⁻¹, k × k row-major. */
+    cov: Float64Array;
+  };
+  /** The sweeps' ELBO trace and convergence. */
   trace: CaviTrace;
 }
 

@@ -11,7 +11,9 @@ import { sum } from '../../ops/reduce.js';
 import { plate, sample } from '../../ppl/primitives.js';
 import { columns, num, vec, type Posterior } from './common.js';
 
+/** The data of {@link arK}, built by {@link loadArK}. */
 export interface ArKData {
+  /** The lag order K. */
   K: number;
   /** Lagged design [T−K, K]: row t holds y_{t−1}, …, y_{t−K}. */
   lags: Tensor;
@@ -19,6 +21,7 @@ export interface ArKData {
   y: Tensor;
 }
 
+/** Reads posteriordb's `arK` data.json (`K`, `T`, `y`) into lagged design and responses. */
 export function loadArK(json: Record<string, unknown>): ArKData {
   const K = num(json, 'K');
   const T = num(json, 'T');
@@ -39,6 +42,10 @@ export function arK(d: ArKData): void {
   plate('time', d.y.shape[0], () => sample('y', new Normal(mu, sigma), { obs: d.y }));
 }
 
+/**
+ * posteriordb's `arK-arK`: the model {@link arK}, its data loader and reference quantities `alpha`,
+ * `beta[k]`, `sigma`.
+ */
 export const arKPosterior: Posterior<ArKData> = {
   name: 'arK-arK',
   model: arK,

@@ -11,7 +11,9 @@ import { sum } from '../../ops/reduce.js';
 import { plate, sample } from '../../ppl/primitives.js';
 import { columns, matrix, num, vec, type Posterior } from './common.js';
 
+/** The data of {@link blr}, built by {@link loadBlr}. */
 export interface BlrData {
+  /** The number of predictors D. */
   D: number;
   /** Design [N, D]. */
   X: Tensor;
@@ -19,6 +21,7 @@ export interface BlrData {
   y: Tensor;
 }
 
+/** Reads posteriordb's `sblri`/`sblrc` data.json (`N`, `D`, `X`, `y`). */
 export function loadBlr(json: Record<string, unknown>): BlrData {
   const N = num(json, 'N');
   const D = num(json, 'D');
@@ -43,5 +46,13 @@ function blrPosterior(name: string): Posterior<BlrData> {
   };
 }
 
+/**
+ * posteriordb's `sblri-blr` (independent predictors): the model {@link blr}, its data loader and reference
+ * quantities `beta[d]`, `sigma`.
+ */
 export const sblriPosterior = blrPosterior('sblri-blr');
+/**
+ * posteriordb's `sblrc-blr` (correlated predictors): the model {@link blr}, its data loader and reference
+ * quantities `beta[d]`, `sigma`.
+ */
 export const sblrcPosterior = blrPosterior('sblrc-blr');

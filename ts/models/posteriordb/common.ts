@@ -30,6 +30,7 @@ export class OnSupport extends Distribution {
   private readonly like: Tensor;
   constructor(
     private readonly supportC: Constraint,
+    /** The density restricted to the support, or null for the improper flat density. */
     readonly base: Distribution | null = null,
     shapes: { batchShape?: Shape; eventShape?: Shape } = {},
   ) {
@@ -134,6 +135,7 @@ export function columns(name: string, draws: Tensor, out: Quantities = {}): Quan
 export interface Posterior<D> {
   /** posteriordb's name, `<data>-<model>`. */
   readonly name: string;
+  /** The model: a function of the data that calls `sample`, `plate`, `factor`. */
   readonly model: (data: D) => void;
   /** Builds the model's data from posteriordb's data.json. */
   readonly loadData: (json: Record<string, unknown>) => D;

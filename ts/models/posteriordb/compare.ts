@@ -4,39 +4,59 @@ import type { Quantities } from './common.js';
 
 /** posteriordb's summary of one quantity over the gold-standard draws. */
 export interface ReferenceStat {
+  /** Posterior mean. */
   mean: number;
+  /** Posterior standard deviation. */
   sd: number;
+  /** 5% quantile. */
   q5: number;
+  /** Median. */
   q50: number;
+  /** 95% quantile. */
   q95: number;
+  /** Whether the quantity is a model parameter or a transformed parameter. */
   kind: 'parameter' | 'transformed_parameter';
 }
 
 /** The parts of reference.json that the comparison reads. */
 export interface Reference {
+  /** posteriordb's posterior name, `<data>-<model>`. */
   posterior_name: string;
+  /** The reference quantities' names, e.g. `theta[1]`. */
   param_names: string[];
+  /** The summary of each quantity, by name. */
   params: Record<string, ReferenceStat>;
 }
 
 /** One quantity: z = |mean − ref mean| / ref sd, r = sd / ref sd. */
 export interface QuantityComparison {
+  /** The quantity's name, e.g. `theta[1]`. */
   name: string;
+  /** Mean of the fitted draws. */
   mean: number;
+  /** Standard deviation of the fitted draws. */
   sd: number;
+  /** The reference mean. */
   refMean: number;
+  /** The reference standard deviation. */
   refSd: number;
+  /** |mean − refMean| / refSd. */
   z: number;
+  /** sd / refSd (1 when the spread is right; VI typically gives r < 1). */
   r: number;
 }
 
+/** The result of {@link compareToReference}: one row per reference quantity and the summaries. */
 export interface Comparison {
+  /** One row per reference quantity, in the reference's order. */
   rows: QuantityComparison[];
   /** max z over the quantities. */
   worstZ: number;
   /** The quantity with the largest z. */
   worstName: string;
+  /** min r over the quantities. */
   rMin: number;
+  /** max r over the quantities. */
   rMax: number;
 }
 

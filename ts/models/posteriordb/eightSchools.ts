@@ -11,7 +11,9 @@ import { reshape } from '../../ops/shape.js';
 import { deterministic, plate, sample } from '../../ppl/primitives.js';
 import { columns, num, vec, type Posterior, type Quantities } from './common.js';
 
+/** The data of the eight-schools models, built by {@link loadEightSchools}. */
 export interface EightSchoolsData {
+  /** The number of schools J. */
   J: number;
   /** Estimated effects [J]. */
   y: Tensor;
@@ -19,6 +21,7 @@ export interface EightSchoolsData {
   sigma: Tensor;
 }
 
+/** Reads posteriordb's `eight_schools` data.json (`J`, `y`, `sigma`). */
 export function loadEightSchools(json: Record<string, unknown>): EightSchoolsData {
   const J = num(json, 'J');
   return { J, y: tensor(vec(json, 'y', J)), sigma: tensor(vec(json, 'sigma', J)) };
@@ -50,6 +53,10 @@ function muTau(draws: Record<string, Tensor>, out: Quantities): Quantities {
   return columns('tau', draws.tau, out);
 }
 
+/**
+ * posteriordb's `eight_schools-eight_schools_noncentered`: {@link eightSchoolsNoncentered}, its data loader
+ * and reference quantities `mu`, `tau`, `theta[j]`.
+ */
 export const eightSchoolsNoncenteredPosterior: Posterior<EightSchoolsData> = {
   name: 'eight_schools-eight_schools_noncentered',
   model: eightSchoolsNoncentered,
@@ -61,6 +68,10 @@ export const eightSchoolsNoncenteredPosterior: Posterior<EightSchoolsData> = {
   },
 };
 
+/**
+ * posteriordb's `eight_schools-eight_schools_centered`: {@link eightSchoolsCentered}, its data loader and
+ * reference quantities `mu`, `tau`, `theta[j]`.
+ */
 export const eightSchoolsCenteredPosterior: Posterior<EightSchoolsData> = {
   name: 'eight_schools-eight_schools_centered',
   model: eightSchoolsCentered,

@@ -19,14 +19,19 @@ import { concat, pad, slice } from '../../ops/shape.js';
 import { deterministic, factor, plate, sample } from '../../ppl/primitives.js';
 import { OnSupport, columns, num, vec, type Posterior } from './common.js';
 
+/** The data of {@link garch11}, built by {@link loadGarch}. */
 export interface GarchData {
+  /** The series length T. */
   T: number;
+  /** The series y_1..y_T, [T]. */
   y: Tensor;
   /** y_1..y_{T−1} [T−1]. */
   yPrev: Tensor;
+  /** The given initial volatility σ_1. */
   sigma1: number;
 }
 
+/** Reads posteriordb's `garch` data.json (`T`, `y`, `sigma1`). */
 export function loadGarch(json: Record<string, unknown>): GarchData {
   const T = num(json, 'T');
   const y = vec(json, 'y', T);
@@ -62,6 +67,10 @@ export function garch11(d: GarchData): void {
   plate('time', d.T, () => sample('y', new Normal(mu, sqrt(h)), { obs: d.y }));
 }
 
+/**
+ * posteriordb's `garch-garch11`: the model {@link garch11}, its data loader and reference quantities `mu`,
+ * `alpha0`, `alpha1`, `beta1`.
+ */
 export const garchPosterior: Posterior<GarchData> = {
   name: 'garch-garch11',
   model: garch11,

@@ -14,10 +14,13 @@ import { stack } from '../../ops/shape.js';
 import { factor, plate, sample } from '../../ppl/primitives.js';
 import { OnSupport, col, columns, num, vec, type Posterior } from './common.js';
 
+/** The data of {@link gaussMix}, built by {@link loadGaussMix}. */
 export interface GaussMixData {
+  /** The observations, [N]. */
   y: Tensor;
 }
 
+/** Reads posteriordb's `low_dim_gauss_mix` data.json (`N`, `y`). */
 export function loadGaussMix(json: Record<string, unknown>): GaussMixData {
   return { y: tensor(vec(json, 'y', num(json, 'N'))) };
 }
@@ -34,6 +37,10 @@ export function gaussMix(d: GaussMixData): void {
   });
 }
 
+/**
+ * posteriordb's `low_dim_gauss_mix-low_dim_gauss_mix`: the model {@link gaussMix}, its data loader and
+ * reference quantities `mu[k]`, `sigma[k]`, `theta`.
+ */
 export const gaussMixPosterior: Posterior<GaussMixData> = {
   name: 'low_dim_gauss_mix-low_dim_gauss_mix',
   model: gaussMix,

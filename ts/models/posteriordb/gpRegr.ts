@@ -14,13 +14,17 @@ import { reshape } from '../../ops/shape.js';
 import { sample } from '../../ppl/primitives.js';
 import { columns, num, vec, type Posterior } from './common.js';
 
+/** The data of {@link gpRegr}, built by {@link loadGpRegr}. */
 export interface GpRegrData {
+  /** The number of observations N. */
   N: number;
   /** −½ (x_i − x_j)² [N, N]. */
   negHalfSqDist: Tensor;
+  /** The responses, [N]. */
   y: Tensor;
 }
 
+/** Reads posteriordb's `gp_pois_regr` data.json (`N`, `x`, `y`) and precomputes −½(x_i − x_j)². */
 export function loadGpRegr(json: Record<string, unknown>): GpRegrData {
   const N = num(json, 'N');
   const x = vec(json, 'x', N);
@@ -40,6 +44,10 @@ export function gpRegr(d: GpRegrData): void {
   sample('y', new MultivariateNormal(zeros([d.N]), { covariance: cov }, { validateArgs: false }), { obs: d.y });
 }
 
+/**
+ * posteriordb's `gp_pois_regr-gp_regr`: the model {@link gpRegr}, its data loader and reference quantities
+ * `rho`, `alpha`, `sigma`.
+ */
 export const gpRegrPosterior: Posterior<GpRegrData> = {
   name: 'gp_pois_regr-gp_regr',
   model: gpRegr,

@@ -1,4 +1,4 @@
-/**
+/*
  * Reference posteriors of posteriordb (stan-dev/posteriordb), each Stan program written as a
  * varinf model, with a loader for posteriordb's data.json and the map from fitted latent draws
  * to the quantities of its reference.json.

@@ -12,15 +12,24 @@ import { gather, reshape } from '../../ops/shape.js';
 import { deterministic, plate, sample } from '../../ppl/primitives.js';
 import { col, columns, num, vec, type Posterior } from './common.js';
 
+/** The data of {@link radon}, built by {@link loadRadon}. */
 export interface RadonData {
+  /** The number of counties J. */
   J: number;
   /** 0-based county of each home, int32 [N]. */
   county: Tensor;
+  /** Log uranium of each home's county, [N]. */
   logUppm: Tensor;
+  /** Floor of each measurement (0 basement, 1 first floor), [N]. */
   floor: Tensor;
+  /** Log radon of each home, [N]. */
   logRadon: Tensor;
 }
 
+/**
+ * Reads posteriordb's `radon_mn` data.json (`J`, `N`, `county_idx` 1-based, `log_uppm`, `floor_measure`,
+ * `log_radon`).
+ */
 export function loadRadon(json: Record<string, unknown>): RadonData {
   const J = num(json, 'J');
   const N = num(json, 'N');
@@ -46,6 +55,10 @@ export function radon(d: RadonData): void {
   plate('data', d.logRadon.shape[0], () => sample('log_radon', new Normal(mu, sigmaY), { obs: d.logRadon }));
 }
 
+/**
+ * posteriordb's `radon_mn-radon_hierarchical_intercept_noncentered`: the model {@link radon}, its data loader
+ * and reference quantities.
+ */
 export const radonPosterior: Posterior<RadonData> = {
   name: 'radon_mn-radon_hierarchical_intercept_noncentered',
   model: radon,

@@ -12,6 +12,7 @@ import { sum } from '../../ops/reduce.js';
 import { plate, sample } from '../../ppl/primitives.js';
 import { OnSupport, columns, num, vec, type Posterior } from './common.js';
 
+/** The data of {@link wells}, built by {@link loadWells}. */
 export interface WellsData {
   /** Predictors [N, 5]: c_dist100, c_arsenic, their product, assoc, educ/4. */
   x: Tensor;
@@ -19,6 +20,7 @@ export interface WellsData {
   switched: Tensor;
 }
 
+/** Reads posteriordb's `wells_data` data.json and builds the five centred predictors. */
 export function loadWells(json: Record<string, unknown>): WellsData {
   const N = num(json, 'N');
   const dist = vec(json, 'dist', N);
@@ -45,6 +47,10 @@ export function wells(d: WellsData): void {
   plate('data', d.switched.shape[0], () => sample('switched', new Bernoulli({ logits }), { obs: d.switched }));
 }
 
+/**
+ * posteriordb's `wells_data-wells_daae_c_model`: the model {@link wells}, its data loader and reference
+ * quantities `alpha`, `beta[k]`.
+ */
 export const wellsPosterior: Posterior<WellsData> = {
   name: 'wells_data-wells_daae_c_model',
   model: wells,

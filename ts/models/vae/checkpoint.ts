@@ -14,7 +14,9 @@ import type { OptState } from '../../optim/transform.js';
 
 /** What a checkpoint holds: enough to continue training exactly where it stopped. */
 export interface TrainState<P = unknown> {
+  /** The model parameters (any pytree of tensors). */
   params: P;
+  /** The optimizer's state, as its `init` made it and `update` advanced it. */
   optState: OptState;
   /** Steps taken so far (the next step's index). */
   step: number;
@@ -69,7 +71,10 @@ export function saveTrainState(path: string, state: TrainState, metadata: Record
  * truncated file, or one whose contents do not match its checksum, raises a `FormatError`.
  * @example const state = loadTrainState('vae.safetensors', template)
  */
-export function loadTrainState<P>(path: string, template: TrainState<P>): TrainState<P> & { metadata: Record<string, string> } {
+export function loadTrainState<P>(path: string, template: TrainState<P>): TrainState<P> & {
+  /** The file's string metadata (the caller's, plus the format tags the checkpoint writes). */
+  metadata: Record<string, string>;
+} {
   const { tensors, metadata } = loadSafetensors(path);
   if (metadata.format !== FORMAT && metadata.format !== FORMAT_V1)
     throw new ValueError(`loadTrainState: ${path} is not a varinf training checkpoint (format '${metadata.format ?? 'none'}', expected '${FORMAT}')`);

@@ -41,6 +41,7 @@ import { meanOverChunks } from './evaluate.js';
 export interface ConvVAEConfig {
   /** Image height and width, multiples of 4; default 28 × 28. */
   height?: number;
+  /** Image width, a multiple of 4; default 28. */
   width?: number;
   /** Channels of the two convolutions (the decoder mirrors them); default [32, 64]. */
   channels?: readonly [number, number];
@@ -58,33 +59,51 @@ export interface ConvVAEConfig {
 
 /** Parameters of a `ConvVAE`. `pixelLogVar` [H·W] exists for the Gaussian likelihood only. */
 export interface ConvVAEParams {
+  /** First encoder convolution, 1 → channels[0], kernel 4, stride 2 (H → H/2). */
   enc1: ConvParams;
+  /** Second encoder convolution, channels[0] → channels[1], kernel 4, stride 2 (H/2 → H/4). */
   enc2: ConvParams;
+  /** The mean head: flattened features → z. */
   mu: LinearParams;
+  /** The log-variance head: flattened features → z. */
   logVar: LinearParams;
+  /** The decoder's input layer: z → channels[1]·(H/4)·(W/4). */
   dec: LinearParams;
+  /** First transposed convolution, channels[1] → channels[0] (H/4 → H/2). */
   dec1: ConvParams;
+  /** Second transposed convolution, channels[0] → 1 (H/2 → H). */
   dec2: ConvParams;
+  /** Per-pixel log σ² [H·W] (Gaussian likelihood only). */
   pixelLogVar?: Tensor;
 }
 
 /** The terms of one pass: log p(x|z) per sample [k, B], the closed-form KL per image [B], and q's parameters [B, z]. */
 export interface ConvForwardTerms {
+  /** log p(x|z) per sample, [k, B]. */
   logPx: Tensor;
+  /** KL(q(z|x) ‖ N(0, I)) per image in closed form, [B]. */
   kl: Tensor;
+  /** q's mean, [B, z]. */
   mu: Tensor;
+  /** q's log-variance, [B, z]. */
   logVar: Tensor;
 }
 
 /** A convolutional VAE as a functional module. */
 export interface ConvVAEModel {
+  /** The configuration with every default filled in. */
   readonly config: Readonly<Required<ConvVAEConfig>>;
   /** Pixels per image, H·W. */
   readonly xDim: number;
   /** Fresh parameters (PyTorch's default initialization of every layer; pixel log σ² = −3). */
   init(k: Key): ConvVAEParams;
   /** q(z|x): μ and the clamped log σ², each [B, z]. x is [B, H·W] or [B, 1, H, W]. */
-  encode(params: ConvVAEParams, x: Tensor): { mu: Tensor; logVar: Tensor };
+  encode(params: ConvVAEParams, x: Tensor): {
+    /** The mean, [B, z]. */
+    mu: Tensor;
+    /** The clamped log-variance, [B, z]. */
+    logVar: Tensor;
+  };
   /** The decoder's output per pixel (logits for Bernoulli, pre-sigmoid means for Gaussian): z [..., z] → [..., H·W]. */
   decode(params: ConvVAEParams, z: Tensor): Tensor;
   /** One pass with noise `eps` [k, B, z] (see `noise`). */
@@ -246,7 +265,12 @@ export interface ConvLossOptions {
  * @example
  * const { loss, bound } = convVaeLoss(vae, params, batch.x, vae.noise(key(1), 1, batch.size));
  */
-export function convVaeLoss(model: ConvVAEModel, params: ConvVAEParams, x: Tensor, eps: Tensor, opts: ConvLossOptions = {}): { loss: Tensor; bound: Tensor } {
+export function convVaeLoss(model: ConvVAEModel, params: ConvVAEParams, x: Tensor, eps: Tensor, opts: ConvLossOptions = {}): {
+  /** The loss to minimize (scalar). */
+  loss: Tensor;
+  /** The ELBO per example (scalar). */
+  bound: Tensor;
+} {
   const { beta = 1 } = opts;
   checkWeight('convVaeLoss', 'beta', beta);
   const t = model.forward(params, x, eps);

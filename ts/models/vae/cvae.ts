@@ -33,22 +33,31 @@ import { meanOverChunks } from './evaluate.js';
  * remaining hidden layers.
  */
 export interface CondNetParams {
+  /** The first layer's part on h, with the bias: W_h [H₁, in], b [H₁]. */
   inX: LinearParams;
+  /** The first layer's part on the class, W_y [H₁, C] (a column per class). */
   inY: Tensor;
+  /** The remaining hidden layers. */
   rest: LinearParams[];
 }
 
 /** Parameters of a diagonal-Gaussian (or, without `logVar`, Bernoulli-logits) head on a conditional net. */
 export interface CondHeadParams {
+  /** The conditional hidden net on [h; onehot(y)]. */
   net: CondNetParams;
+  /** The mean (or logits) head. */
   mu: LinearParams;
+  /** The log-variance head; absent for Bernoulli logits. */
   logVar?: LinearParams;
 }
 
 /** The learned prior p(z|y): an MLP on onehot(y) with mean and log-variance heads. */
 export interface PriorNetParams {
+  /** The hidden layers on onehot(y) (none by default). */
   net: LinearParams[];
+  /** The mean head of p(z|y). */
   mu: LinearParams;
+  /** The log-variance head of p(z|y). */
   logVar: LinearParams;
 }
 
@@ -78,7 +87,9 @@ export interface CVAEConfig {
 
 /** Parameters of a `CVAE`. */
 export interface CVAEParams {
+  /** q(z | x, y). */
   enc: CondHeadParams;
+  /** p(x | z, y). */
   dec: CondHeadParams;
   /** Present when the prior is learned. */
   prior?: PriorNetParams;
@@ -86,7 +97,9 @@ export interface CVAEParams {
 
 /** The terms of one pass: log p(x|z,y) per sample [k, B] and the closed-form KL per coordinate [B, zDim]. */
 export interface CVAETerms {
+  /** log p(x|z,y) per sample, [k, B]. */
   logPx: Tensor;
+  /** KL(q(z|x,y) ‖ p(z|y)) per coordinate, in closed form, [B, zDim]. */
   kl: Tensor;
 }
 
@@ -95,15 +108,31 @@ export type LabelsLike = Tensor | ArrayLike<number>;
 
 /** A CVAE as a functional module. */
 export interface CVAEModel {
+  /** The configuration with every default filled in. */
   readonly config: Readonly<Required<CVAEConfig>>;
   /** Fresh parameters (PyTorch's default Linear initialization; the split first layers as one Linear on [h; onehot(y)]). */
   init(k: Key): CVAEParams;
   /** q(z|x,y): mean and clamped log-variance [B, zDim]. */
-  encode(params: CVAEParams, x: Tensor, labels: LabelsLike): { mu: Tensor; logVar: Tensor };
+  encode(params: CVAEParams, x: Tensor, labels: LabelsLike): {
+    /** The mean, [B, zDim]. */
+    mu: Tensor;
+    /** The clamped log-variance, [B, zDim]. */
+    logVar: Tensor;
+  };
   /** p(x|z,y) for z [..., B, zDim]: logits (Bernoulli) or mean and log-variance (Gaussian). */
-  decode(params: CVAEParams, z: Tensor, labels: LabelsLike): { mu: Tensor; logVar?: Tensor };
+  decode(params: CVAEParams, z: Tensor, labels: LabelsLike): {
+    /** Logits (Bernoulli) or means (Gaussian), [..., B, xDim]. */
+    mu: Tensor;
+    /** The per-pixel log-variance (Gaussian only). */
+    logVar?: Tensor;
+  };
   /** p(z|y): mean and log-variance [B, zDim] (zeros for the standard prior). */
-  prior(params: CVAEParams, labels: LabelsLike): { mu: Tensor; logVar: Tensor };
+  prior(params: CVAEParams, labels: LabelsLike): {
+    /** The prior mean, [B, zDim]. */
+    mu: Tensor;
+    /** The prior log-variance, [B, zDim]. */
+    logVar: Tensor;
+  };
   /** One pass with noise eps [k, B, zDim] (from `noise`). */
   forward(params: CVAEParams, x: Tensor, labels: LabelsLike, eps: Tensor): CVAETerms;
   /** Standard-normal noise [k, B, zDim] in the parameter dtype. */
@@ -141,6 +170,7 @@ export function checkClassLabels(op: string, labels: LabelsLike, numClasses: num
 
 /** Builds the split-first-layer MLP of `CondNetParams` (shared by CVAE and M2). */
 export interface CondNet {
+  /** Fresh parameters for the net. */
   init(k: Key): CondNetParams;
   /** The first layer's contribution of the data part, W_h·h + b: [..., H₁] (computed once, reused across classes). */
   dataTerm(p: CondNetParams, h: Tensor): Tensor;
@@ -332,7 +362,12 @@ export interface CVAELossOptions {
  * @example
  * const { loss, bound } = cvaeLoss(cvae, params, batch.x, batch.labels, cvae.noise(key(1), 1, batch.size));
  */
-export function cvaeLoss(model: CVAEModel, params: CVAEParams, x: Tensor, labels: LabelsLike, eps: Tensor, opts: CVAELossOptions = {}): { loss: Tensor; bound: Tensor } {
+export function cvaeLoss(model: CVAEModel, params: CVAEParams, x: Tensor, labels: LabelsLike, eps: Tensor, opts: CVAELossOptions = {}): {
+  /** The loss to minimize (scalar). */
+  loss: Tensor;
+  /** The ELBO per example (scalar). */
+  bound: Tensor;
+} {
   const beta = opts.beta ?? 1;
   checkWeight('cvaeLoss', 'beta', beta);
   const t = model.forward(params, x, labels, eps);

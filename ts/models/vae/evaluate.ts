@@ -64,7 +64,12 @@ export function importanceSampled(
   x: Tensor,
   opts: { key: Key; k: number; batchSize: number; samplesPerChunk: number; name?: string },
   logW: (xb: Tensor, k: Key, samples: number) => Tensor,
-): { mean: number; perExample: Float64Array } {
+): {
+  /** The mean estimate of log p(x) over the rows (nats per example). */
+  mean: number;
+  /** The estimate for each row, [N]. */
+  perExample: Float64Array;
+} {
   const { k, batchSize: bs } = opts;
   if (!Number.isInteger(k) || k < 1) throw new ValueError(`${opts.name ?? 'importanceSampled'}: k must be a positive integer, got ${k}`);
   const chunk = Math.min(k, opts.samplesPerChunk);
@@ -116,7 +121,12 @@ export function importanceLogLikelihood(
   params: VAEParams,
   x: Tensor,
   opts: EvalOptions & { k?: number; samplesPerChunk?: number },
-): { mean: number; perExample: Float64Array } {
+): {
+  /** The mean estimate of log p(x) over the rows (nats per example). */
+  mean: number;
+  /** The estimate for each row, [N]. */
+  perExample: Float64Array;
+} {
   checkRows('importanceLogLikelihood', x, model.config.xDim);
   return importanceSampled(x, { key: opts.key, k: opts.k ?? 5000, batchSize: opts.batchSize ?? 20, samplesPerChunk: opts.samplesPerChunk ?? 250, name: 'importanceLogLikelihood' }, (xb, k, kk) => {
     const t = model.forward(params, xb, model.noise(k, kk, xb.shape[0]));
@@ -139,7 +149,12 @@ function logAddExp(a: number, b: number): number {
  * taken at the means of the layer below. Returns the count and the variances per layer.
  * @example activeUnits(vae, params, testX).counts // e.g. [20]
  */
-export function activeUnits(model: VAEModel, params: VAEParams, x: Tensor, opts: { threshold?: number; batchSize?: number } = {}): { counts: number[]; variances: Float64Array[] } {
+export function activeUnits(model: VAEModel, params: VAEParams, x: Tensor, opts: { threshold?: number; batchSize?: number } = {}): {
+  /** Active units per stochastic layer. */
+  counts: number[];
+  /** A_u for every unit, one array of length d_l per layer. */
+  variances: Float64Array[];
+} {
   checkRows('activeUnits', x, model.config.xDim);
   const L = model.config.layers.length;
   return activeUnitsOf(x, model.config.layers.map((s) => s.z), opts, (xb) => {
@@ -165,7 +180,12 @@ export function activeUnitsOf(
   dims: readonly number[],
   opts: { threshold?: number; batchSize?: number },
   means: (xb: Tensor) => TypedArray[],
-): { counts: number[]; variances: Float64Array[] } {
+): {
+  /** Active units per layer. */
+  counts: number[];
+  /** The variance over the rows of each unit's posterior mean, one array of length dims[l] per layer. */
+  variances: Float64Array[];
+} {
   const n = x.shape[0];
   const thr = opts.threshold ?? 0.01;
   const bs = opts.batchSize ?? 1000;
@@ -200,7 +220,14 @@ export function amortizationGap(
   params: VAEParams,
   x: Tensor,
   opts: EvalOptions & { steps?: number; lr?: number; samples?: number; evalSamples?: number },
-): { amortized: number; optimized: number; gap: number } {
+): {
+  /** Mean ELBO with the encoder's q_φ(z|x). */
+  amortized: number;
+  /** Mean ELBO with the per-example optimized q*(z). */
+  optimized: number;
+  /** optimized − amortized. */
+  gap: number;
+} {
   if (model.config.layers.length !== 1) throw new ValueError('amortizationGap: implemented for one stochastic layer');
   const n = checkRows('amortizationGap', x, model.config.xDim);
   const { steps = 300, lr = 1e-2, samples = 10, evalSamples = 100 } = opts;

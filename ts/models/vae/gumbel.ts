@@ -145,7 +145,9 @@ export interface GumbelVAEConfig {
 
 /** Parameters of a `GumbelSoftmaxVAE`: encoder x → N·K logits, decoder N·K → pixel logits. */
 export interface GumbelVAEParams {
+  /** Encoder layers x → N·K logits. */
   enc: LinearParams[];
+  /** Decoder layers (N·K relaxed one-hots) → pixel logits. */
   dec: LinearParams[];
 }
 
@@ -161,6 +163,7 @@ export interface GumbelForward {
 
 /** A Gumbel-Softmax VAE as a functional module. */
 export interface GumbelVAEModel {
+  /** The configuration with every default filled in. */
   readonly config: Readonly<Required<GumbelVAEConfig>>;
   /** Fresh parameters (PyTorch's default Linear initialization). */
   init(k: Key): GumbelVAEParams;
@@ -269,7 +272,12 @@ export interface GumbelLossOptions {
  * `bound` is the same with β = 1 (the ELBO estimate to report).
  * @example const { loss } = gumbelLoss(m, p, x, m.noise(key(1), 1, x.shape[0]), { tau: 0.7, straightThrough: true })
  */
-export function gumbelLoss(model: GumbelVAEModel, params: GumbelVAEParams, x: Tensor, g: Tensor, opts: GumbelLossOptions): { loss: Tensor; bound: Tensor } {
+export function gumbelLoss(model: GumbelVAEModel, params: GumbelVAEParams, x: Tensor, g: Tensor, opts: GumbelLossOptions): {
+  /** The loss to minimize (scalar). */
+  loss: Tensor;
+  /** The bound per example (scalar). */
+  bound: Tensor;
+} {
   const { tau, straightThrough = false, beta = 1 } = opts;
   checkWeight('gumbelLoss', 'beta', beta);
   const t = model.forward(params, x, g, tau, { hard: straightThrough });
@@ -369,7 +377,12 @@ export function gumbelLogLikelihood(
   params: GumbelVAEParams,
   x: Tensor,
   opts: GumbelEvalOptions & { k?: number; samplesPerChunk?: number },
-): { mean: number; perExample: Float64Array } {
+): {
+  /** The mean estimate of log p(x) over the rows (nats per example). */
+  mean: number;
+  /** The estimate for each row, [N]. */
+  perExample: Float64Array;
+} {
   checkRows('gumbelLogLikelihood', x, model.config.xDim);
   const k = opts.k ?? 1000;
   checkInt('gumbelLogLikelihood', 'k (importance samples)', k, 1);

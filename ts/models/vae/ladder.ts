@@ -46,7 +46,9 @@ import { activeUnitsOf, checkRows, importanceSampled, meanOverChunks } from './e
 
 /** A diagonal Gaussian by its mean and log-variance (same shapes). */
 export interface DiagGaussian {
+  /** The mean. */
   mu: Tensor;
+  /** The log-variance, of the mean's shape. */
   logVar: Tensor;
 }
 
@@ -87,7 +89,9 @@ export interface LadderVAEConfig {
 
 /** Parameters of a `LadderVAE`: the bottom-up nets with their (μ̂, log σ̂²) heads, and the generative decoder (as `VAEParams.dec`). */
 export interface LadderVAEParams {
+  /** The bottom-up deterministic nets and their (μ̂, log σ̂²) heads, z₁ first. */
   up: GaussianHeadParams[];
+  /** The generative decoder, as a `VAE`'s. */
   dec: VAEParams['dec'];
 }
 
@@ -99,6 +103,7 @@ export interface LadderForwardOptions {
 
 /** A Ladder VAE as a functional module. */
 export interface LadderVAEModel {
+  /** The configuration with every default filled in. */
   readonly config: Readonly<Required<LadderVAEConfig>>;
   /** The plain `VAE` whose decoder is this model's generative path (same layers). */
   readonly generative: VAEModel;
@@ -357,8 +362,14 @@ export async function trainLadderVAE(
 
 /** A model these evaluations accept: `LadderVAE`, `VampPriorVAE`, or `VAE` itself. */
 export interface BoundModel<P> {
-  readonly config: { readonly xDim: number };
+  /** The model's configuration; evaluations read the data dimension. */
+  readonly config: {
+    /** Data dimension. */
+    readonly xDim: number;
+  };
+  /** One pass with noise `eps` (one [k, B, d_l] tensor per layer): log p(x|z) and the KL terms. */
   forward(params: P, x: Tensor, eps: readonly Tensor[], opts?: { analyticKL?: boolean }): ForwardTerms;
+  /** Standard-normal noise for `forward`. */
   noise(k: Key, samples: number, batch: number): Tensor[];
 }
 
@@ -396,7 +407,12 @@ export function logLikelihoodOf<P>(
   params: P,
   x: Tensor,
   opts: BoundEvalOptions & { k?: number; samplesPerChunk?: number },
-): { mean: number; perExample: Float64Array } {
+): {
+  /** The mean estimate of log p(x) over the rows (nats per example). */
+  mean: number;
+  /** The estimate for each row, [N]. */
+  perExample: Float64Array;
+} {
   checkRows('logLikelihoodOf', x, model.config.xDim);
   return importanceSampled(x, { key: opts.key, k: opts.k ?? 5000, batchSize: opts.batchSize ?? 20, samplesPerChunk: opts.samplesPerChunk ?? 250, name: 'logLikelihoodOf' }, (xb, kk, samples) => {
     const t = model.forward(params, xb, model.noise(kk, samples, xb.shape[0]));
@@ -410,7 +426,12 @@ export function logLikelihoodOf<P>(
  * posterior means of the top-down mean pass (`posteriorMeans`). Returns counts and variances, z₁ first.
  * @example ladderActiveUnits(lvae, params, testX).counts // e.g. [28, 7]
  */
-export function ladderActiveUnits(model: LadderVAEModel, params: LadderVAEParams, x: Tensor, opts: { threshold?: number; batchSize?: number } = {}): { counts: number[]; variances: Float64Array[] } {
+export function ladderActiveUnits(model: LadderVAEModel, params: LadderVAEParams, x: Tensor, opts: { threshold?: number; batchSize?: number } = {}): {
+  /** Active units per stochastic layer. */
+  counts: number[];
+  /** The variance of each unit's posterior mean over the rows, one array per layer. */
+  variances: Float64Array[];
+} {
   checkRows('ladderActiveUnits', x, model.config.xDim);
   return activeUnitsOf(x, model.config.layers.map((s) => s.z), opts, (xb) => model.posteriorMeans(params, xb).map((t) => t.dataSync()));
 }

@@ -35,16 +35,19 @@ export interface TrainProgress {
   steps: number;
   /** Mean loss and mean bound (ELBO or L_k, per example) over the steps since the last report. */
   loss: number;
+  /** Mean bound (per example, higher is better) over the same steps. */
   bound: number;
   /** The KL weight of the last step (1 where the model has none). */
   beta: number;
   /** Training throughput since the run (or resume) started. */
   imagesPerSecond: number;
+  /** Wall-clock seconds since the run (or resume) started. */
   seconds: number;
 }
 
 /** A skipped step. */
 export interface NonFiniteStep {
+  /** The step (0-based, global) that was skipped. */
   step: number;
   /** The loss value (NaN, ±Inf, or finite when only a gradient was not). */
   loss: number;
@@ -92,7 +95,14 @@ export interface LoopOptions {
   /** Stop with an error after this many non-finite steps in a row; default 20. */
   maxConsecutiveNonFinite?: number;
   /** Save the state every `every` steps and at the end to `path` (safetensors). */
-  checkpoint?: { path: string; every: number; metadata?: Record<string, string> };
+  checkpoint?: {
+    /** The safetensors file written (overwritten at each save). */
+    path: string;
+    /** Save every this many steps (and at the end). */
+    every: number;
+    /** Extra string metadata stored in the file. */
+    metadata?: Record<string, string>;
+  };
   /**
    * Run the step compiled (`compile`: traced once, replayed as generated code and native calls;
    * see compiled-step.ts); default true. The loss may read the batch's pixels and labels and the
@@ -126,16 +136,34 @@ export interface TrainLoopOptions<P> extends LoopOptions {
 
 /** What a training loop returns. */
 export interface TrainResult<P = unknown> {
+  /** The final parameters, optimizer state and step count, ready to save or resume. */
   state: TrainState<P>;
   /** One entry per report: the step and the mean loss and bound since the previous report. */
-  history: { step: number; loss: number; bound: number; beta: number }[];
+  history: {
+    /** The step of the report. */
+    step: number;
+    /** Mean loss since the previous report. */
+    loss: number;
+    /** Mean bound (per example) since the previous report. */
+    bound: number;
+    /** The KL weight at the report. */
+    beta: number;
+  }[];
+  /** The steps skipped because the loss or a gradient was not finite. */
   nonFinite: NonFiniteStep[];
+  /** Wall-clock seconds of the run. */
   seconds: number;
+  /** Training throughput: examples processed per second of step time. */
   imagesPerSecond: number;
   /** Whether the signal stopped the run early. */
   aborted: boolean;
   /** Whether the steps ran compiled, and if not (with `compile` on) why. */
-  compiled: { used: boolean; reason?: string };
+  compiled: {
+    /** True when the steps ran as compiled code. */
+    used: boolean;
+    /** Why the step was not compiled, when `compile` was on and it was not. */
+    reason?: string;
+  };
 }
 
 /**

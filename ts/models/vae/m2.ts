@@ -49,8 +49,11 @@ export interface M2Config {
 
 /** Parameters of `M2`: the classifier (hidden layers and the logits layer), q(z|x,y) and p(x|y,z). */
 export interface M2Params {
+  /** The classifier q(y|x): hidden layers, then the logits layer [C, last hidden]. */
   cls: LinearParams[];
+  /** q(z | x, y). */
   enc: CondHeadParams;
+  /** p(x | y, z) (Bernoulli logits). */
   dec: CondHeadParams;
 }
 
@@ -66,6 +69,7 @@ export interface UnlabelledTerms {
 
 /** M2 as a functional module. */
 export interface M2Model {
+  /** The configuration with every default filled in. */
   readonly config: Readonly<Required<M2Config>>;
   /** Fresh parameters (PyTorch's default Linear initialization). */
   init(k: Key): M2Params;
@@ -233,6 +237,7 @@ export interface M2LossResult {
   bound: Tensor;
   /** Labelled and unlabelled examples in the batch. */
   nLabelled: number;
+  /** Unlabelled examples in the batch. */
   nUnlabelled: number;
 }
 
@@ -352,7 +357,10 @@ export function labelledImages(ds: ImageDataset, mask: Uint8Array): ImageDataset
  * const r = await trainM2(m2, { params, optState: opt.init(params), step: 0 }, loader,
  *   { steps: 2000, key: key(1), optimizer: opt, datasetLabels: train.labels, nLabelled: 100 });
  */
-export async function trainM2(model: M2Model, state: TrainState<M2Params>, loader: MinibatchLoader, opts: TrainM2Options): Promise<TrainResult<M2Params> & { labelledMask: Uint8Array }> {
+export async function trainM2(model: M2Model, state: TrainState<M2Params>, loader: MinibatchLoader, opts: TrainM2Options): Promise<TrainResult<M2Params> & {
+  /** Which training examples were treated as labelled (1) or not (0), [N]. */
+  labelledMask: Uint8Array;
+}> {
   const N = loader.n;
   if (opts.datasetLabels.length !== N) throw new ValueError(`trainM2: datasetLabels has ${opts.datasetLabels.length} labels but the loader serves ${N} images`);
   let mask = opts.labelledMask;

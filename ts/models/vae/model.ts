@@ -43,20 +43,27 @@ export interface VAEConfig {
 
 /** Parameters of a diagonal-Gaussian (or Bernoulli-logits, without `logVar`) conditional. */
 export interface GaussianHeadParams {
+  /** The hidden MLP's layers (tanh or the configured activation) feeding both heads. */
   net: LinearParams[];
+  /** The mean (or logits) head: a Linear from the last hidden width to the output size. */
   mu: LinearParams;
+  /** The log-variance head; absent for a Bernoulli output. */
   logVar?: LinearParams;
 }
 
 /** Parameters of a `VAE`: encoder layers q(z_l|·) and decoder layers p(z_{l−1}|z_l), p(x|z₁) first. */
 export interface VAEParams {
+  /** Encoder conditionals q(z_l | ·), one per stochastic layer, bottom-up. */
   enc: GaussianHeadParams[];
+  /** Decoder conditionals p(z_{l−1} | z_l), p(x | z₁) first. */
   dec: GaussianHeadParams[];
 }
 
 /** A conditional's output: the mean (or logits) and the clamped log-variance (absent for Bernoulli). */
 export interface HeadOutput {
+  /** The mean (or Bernoulli logits), [..., out]. */
   mu: Tensor;
+  /** The log-variance clamped to `logVarRange`, [..., out]; absent for Bernoulli. */
   logVar?: Tensor;
 }
 
@@ -78,7 +85,9 @@ export interface ForwardOptions {
  * The log importance weight is log w = logPx − Σ_l Σ_d kl_l (when no KL is analytic).
  */
 export interface ForwardTerms {
+  /** log p(x | z₁) per sample, [k, B]. */
   logPx: Tensor;
+  /** Per stochastic layer, log q − log p per coordinate, [k, B, d_l] (or the closed form [B, d]). */
   kl: Tensor[];
   /** Whether kl[L−1] is the closed form (then it is not a sampled log-ratio). */
   analytic: boolean;
@@ -86,6 +95,7 @@ export interface ForwardTerms {
 
 /** A VAE as a functional module with its model-specific operations. */
 export interface VAEModel {
+  /** The configuration with every default filled in. */
   readonly config: Readonly<Required<VAEConfig>>;
   /** Fresh parameters (PyTorch's default Linear initialization). */
   init(k: Key): VAEParams;

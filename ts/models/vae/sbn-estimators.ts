@@ -41,6 +41,7 @@ export interface EstimatorParams {
   baseline?: LinearParams[];
   /** NVIL: the running mean b̄ and variance v of f − c(x), scalars set outside the gradient. */
   runMean?: Tensor;
+  /** NVIL: the running variance v of f − c(x) (scalar). */
   runVar?: Tensor;
   /** REBAR and RELAX: the scale η of the relaxed control variate (scalar). */
   eta?: Tensor;
@@ -104,7 +105,9 @@ export function checkEstimator(fn: string, estimator: string): asserts estimator
 
 /** The noise of one estimate: u for z (and b), v for z̃ | b; both uniform [B, K]. */
 export interface SBNNoise {
+  /** Uniform noise [B, K] for z = θ + log u − log(1 − u) and b = H(z). */
   u: Tensor;
+  /** Uniform noise [B, K] for the conditional z̃ | b. */
   v: Tensor;
 }
 
@@ -119,9 +122,13 @@ export function sbnNoise(k: Key, batch: number, latents: number, dtype: 'float32
 
 /** z, b = H(z), the conditional z̃ | b, and dz̃/dθ at fixed b and v (dz/dθ = 1). */
 export interface ConcreteSample {
+  /** The logistic sample z = θ + log(u/(1 − u)), [B, K]. */
   z: Tensor;
+  /** The hard sample b = H(z) ∈ {0, 1}, [B, K]. */
   b: Tensor;
+  /** The conditional sample z̃ ~ p(z | b), [B, K]. */
   zTilde: Tensor;
+  /** dz̃/dθ at fixed b and v, [B, K]. */
   dzTilde: Tensor;
 }
 
@@ -159,7 +166,12 @@ export function concreteSample(theta: Tensor, u: Tensor, v: Tensor): ConcreteSam
  * the model's parameters).
  * @example const { value, dz } = relaxedElbo(sbn, params, x, theta, z, exp(ep.logTemp))
  */
-export function relaxedElbo(model: SBNModel, params: SBNParams, x: Tensor, theta: Tensor, z: Tensor, temp: Tensor): { value: Tensor; dz: Tensor } {
+export function relaxedElbo(model: SBNModel, params: SBNParams, x: Tensor, theta: Tensor, z: Tensor, temp: Tensor): {
+  /** g(z) = f(σ(z/λ)) per example, [B]. */
+  value: Tensor;
+  /** ∂g/∂z, [B, K]. */
+  dz: Tensor;
+} {
   const bt = sigmoid(div(z, temp));
   const { value, grad } = model.elboAndGradB(params, x, bt, theta);
   return { value, dz: div(mul(grad, mul(bt, sub(1, bt))), temp) };
@@ -170,7 +182,12 @@ export function relaxedElbo(model: SBNModel, params: SBNParams, x: Tensor, theta
  * and ∂r/∂z [B, K] by hand: g ← W_Lᵀ, then g ← (g ⊙ (1 − h²))·W for each hidden layer, times s(1 − s).
  * @example const { value, dz } = surrogateValueAndGrad(ep.surrogate, z)
  */
-export function surrogateValueAndGrad(layers: LinearParams[], z: Tensor): { value: Tensor; dz: Tensor } {
+export function surrogateValueAndGrad(layers: LinearParams[], z: Tensor): {
+  /** r_ρ(σ(z)) per example, [B]. */
+  value: Tensor;
+  /** ∂r/∂z, [B, K]. */
+  dz: Tensor;
+} {
   const s = sigmoid(z);
   const hs: Tensor[] = [];
   let h = s;
@@ -199,7 +216,12 @@ export interface EncoderGradient {
   /** NVIL: the factor 1/max(1, √v) applied to ĝ (else 1). */
   scale: number;
   /** NVIL: the batch mean and variance of f − c(x), for the running statistics. */
-  signalStats?: { mean: Tensor; variance: Tensor };
+  signalStats?: {
+    /** Batch mean of f − c(x) (scalar). */
+    mean: Tensor;
+    /** Batch variance of f − c(x) (scalar). */
+    variance: Tensor;
+  };
 }
 
 /** Options of `encoderGradient`. */

@@ -36,7 +36,9 @@ import {
 
 /** What `trainSBN` trains: the model and the estimator's control variate. */
 export interface SBNTrainParams {
+  /** The SBN's parameters. */
   model: SBNParams;
+  /** The estimator's control-variate parameters (see `initEstimator`). */
   est: EstimatorParams;
 }
 
@@ -122,6 +124,7 @@ function initEstimatorCheck(model: SBNModel, ep: EstimatorParams, estimator: SBN
 export interface GradientVariance {
   /** log of the mean over logits (examples × latents) of the per-logit variance. */
   logVariance: number;
+  /** The mean over logits of the per-logit variance. */
   meanVariance: number;
   /** Mean over logits of the squared mean estimate (the signal, for scale). */
   meanSquaredMean: number;

@@ -37,13 +37,17 @@ export interface SBNConfig {
 
 /** Parameters of an SBN: encoder layers (x → θ), the prior logits a [K], decoder layers (b → l). */
 export interface SBNParams {
+  /** Encoder layers x → θ(x), the logits of q(b|x). */
   enc: LinearParams[];
+  /** The prior logits a [K]: p(b) = Π_k Bernoulli(b_k; σ(a_k)). */
   prior: Tensor;
+  /** Decoder layers b → l(b), the logits of p(x|b). */
   dec: LinearParams[];
 }
 
 /** An SBN as a functional module. Shapes: x [B, D], θ and b [B, K] (b may carry a leading sample axis). */
 export interface SBNModel {
+  /** The configuration with every default filled in. */
   readonly config: Readonly<Required<SBNConfig>>;
   /** Fresh parameters (PyTorch's Linear initialization, prior logits 0). */
   init(k: Key): SBNParams;
@@ -58,7 +62,12 @@ export interface SBNModel {
    * form: (x − σ(l))·∂l/∂b̃ + a − θ. The decoder weights are constants here: on a tape, gradients
    * reach b̃, θ and a but not the decoder (the estimators' control variates need exactly that).
    */
-  elboAndGradB(params: SBNParams, x: Tensor, bt: Tensor, theta: Tensor): { value: Tensor; grad: Tensor };
+  elboAndGradB(params: SBNParams, x: Tensor, bt: Tensor, theta: Tensor): {
+    /** f(b̃) per example, [B]. */
+    value: Tensor;
+    /** ∂f/∂b̃, [B, K]. */
+    grad: Tensor;
+  };
   /** b ~ q(b|x): `samples` draws [samples, B, K] (float, 0/1) from θ [B, K]. */
   sampleLatents(k: Key, theta: Tensor, samples: number): Tensor;
   /** Pixel probabilities of `n` ancestral samples b ~ p(b), x ~ p(x|b): [n, D]. */
@@ -255,7 +264,12 @@ export function sbnLogLikelihood(
   params: SBNParams,
   x: Tensor,
   opts: SBNEvalOptions & { k?: number; samplesPerChunk?: number },
-): { mean: number; perExample: Float64Array } {
+): {
+  /** The mean estimate of log p(x) over the rows (nats per example). */
+  mean: number;
+  /** The estimate for each row, [N]. */
+  perExample: Float64Array;
+} {
   checkRows('sbnLogLikelihood', x, model.config.xDim);
   const k = opts.k ?? 1000;
   checkInt('sbnLogLikelihood', 'k', k, 1);

@@ -38,7 +38,12 @@ export interface VampPriorConfig {
   /** u = hardtanh₀¹(w) ('hardtanh', the paper's) or sigmoid(w); default 'hardtanh'. */
   pseudoInputMap?: 'hardtanh' | 'sigmoid';
   /** Free parameters w ~ N(mean, std²) at `init`; default { mean: 0.05, std: 0.01 } (the paper's MNIST values). */
-  pseudoInit?: { mean: number; std: number };
+  pseudoInit?: {
+    /** Mean of the initial pseudo-input parameters. */
+    mean: number;
+    /** Standard deviation of the initial pseudo-input parameters. */
+    std: number;
+  };
   /**
    * Hidden activation; default 'leakyRelu' (slope 0.01). With tanh the encoder maps the
    * pseudo-inputs and the data alike early in training and the KL collapses (one layer z = 40,
@@ -54,12 +59,15 @@ export interface VampPriorConfig {
 
 /** Parameters of a `VampPriorVAE`: the VAE's encoder and decoder, and the free pseudo-input parameters w [K, xDim]. */
 export interface VampPriorParams {
+  /** The encoder and decoder. */
   vae: VAEParams;
+  /** The free pseudo-input parameters w [K, xDim] (the pseudo-inputs are u = map(w), `pseudoInputMap` being hardtanh or sigmoid). */
   pseudo: Tensor;
 }
 
 /** A VampPrior VAE as a functional module. */
 export interface VampPriorModel {
+  /** The configuration with every default filled in. */
   readonly config: Readonly<Required<VampPriorConfig>>;
   /** The one-layer `VAE` whose encoder and decoder this model uses. */
   readonly vae: VAEModel;

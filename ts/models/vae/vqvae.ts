@@ -93,13 +93,17 @@ export function vectorQuantize(z: Tensor, codebook: Tensor): Quantized {
 
 /** The EMA statistics of a codebook: N_k [K] and m_k [K, D]. */
 export interface EmaState {
+  /** N_k, the EMA of the number of vectors assigned to code k, [K]. */
   count: Tensor;
+  /** m_k, the EMA of the sum of the vectors assigned to code k, [K, D]. */
   sum: Tensor;
 }
 
 /** One step's assignment statistics: n_k = #{i : k_i = k} [K] and s_k = Σ_{i: k_i = k} z_e,i [K, D]. */
 export interface AssignmentStats {
+  /** n_k, vectors assigned to code k this step, [K]. */
   counts: Tensor;
+  /** s_k, the sum of the vectors assigned to code k this step, [K, D]. */
   sums: Tensor;
 }
 
@@ -121,7 +125,12 @@ export function assignmentStats(z: Tensor, indices: Tensor, K: number): Assignme
  * Ñ_k = (N_k + ε)/(n + Kε)·n, n = Σ_k N_k (so a code with N_k → 0 does not divide by zero).
  * @example const { ema, codebook } = emaCodebookUpdate(params.ema, stats, { decay: 0.99, epsilon: 1e-5 })
  */
-export function emaCodebookUpdate(state: EmaState, stats: AssignmentStats, opts: { decay?: number; epsilon?: number } = {}): { ema: EmaState; codebook: Tensor } {
+export function emaCodebookUpdate(state: EmaState, stats: AssignmentStats, opts: { decay?: number; epsilon?: number } = {}): {
+  /** The updated EMA statistics. */
+  ema: EmaState;
+  /** The new codebook E_k = m_k / N_k (N_k Laplace-smoothed), [K, D]. */
+  codebook: Tensor;
+} {
   const { decay = 0.99, epsilon = 1e-5 } = opts;
   if (!(decay >= 0 && decay < 1)) throw new ValueError(`emaCodebookUpdate: decay must be in [0, 1), got ${decay}`);
   if (!(epsilon > 0)) throw new ValueError(`emaCodebookUpdate: epsilon must be > 0, got ${epsilon}`);
@@ -166,10 +175,13 @@ export interface VQVAEConfig {
 
 /** Parameters of a `VQVAE`; `ema` is present when the codebook is an EMA. */
 export interface VQVAEParams {
+  /** Encoder layers x → z_e [D]. */
   enc: LinearParams[];
+  /** Decoder layers z_q → pixel logits. */
   dec: LinearParams[];
   /** The codebook E [K, D]. */
   codebook: Tensor;
+  /** The EMA statistics of the codebook (EMA codebooks only). */
   ema?: EmaState;
 }
 
@@ -185,6 +197,7 @@ export interface VQForward {
 
 /** A VQ-VAE as a functional module. */
 export interface VQVAEModel {
+  /** The configuration with every default filled in. */
   readonly config: Readonly<Required<VQVAEConfig>>;
   /** Fresh parameters: PyTorch's Linear initialization, codebook U(−1/K, 1/K), EMA N = 1, m = E. */
   init(k: Key): VQVAEParams;
