@@ -138,6 +138,16 @@ describe('unclear errors now name what went wrong', () => {
     }
   });
 
+  it('an optimizer state or parameters of another shape raise instead of broadcasting (same mistake, optimizers)', () => {
+    const p = { a: V.tensor([1]) };
+    for (const opt of [V.adam(0.1), V.sgd(0.1, { momentum: 0.9 }), V.rmsprop(0.1), V.adagrad(0.1)]) {
+      const s = opt.init(p);
+      expect(() => opt.update({ a: V.tensor([5, 6]) }, s, p)).toThrow(/tensor 0 of the gradients\/updates has shape \[2\], but its counterpart in the optimizer state has \[1\]/);
+      expect(() => opt.update({ a: V.tensor([5]), b: V.tensor([1]) } as unknown as typeof p, s, p)).toThrow(/the gradients\/updates have 2 tensors but the optimizer state has 1/);
+    }
+    expect(() => V.applyUpdates(p, { a: V.tensor([1, 2]) })).toThrow('applyUpdates: tensor 0 of the gradients/updates has shape [2], but its counterpart in the parameters has [1]');
+  });
+
   it('every error class has a stable code, and tensor misuse raises library errors', () => {
     const codes = [V.VarinfError, V.ShapeError, V.DTypeError, V.AxisError, V.ValueError, V.FormatError, V.NotPositiveDefiniteError, V.SingularMatrixError, V.AllocationError, V.DisposedError, V.BackendError, V.CompileError].map(
       (C) => new C('x').code,
