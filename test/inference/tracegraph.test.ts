@@ -39,9 +39,10 @@ function guide(_obs: Tensor): void {
 }
 
 describe('TraceGraphELBO', () => {
-  it('fits discrete local latents by the score function', () => {
+  it('fits discrete local latents by the score function', async () => {
     const svi = new SVI(model, guide, adam(exponentialDecay(0.05, 0.1, 3000)), new TraceGraphELBO({ numParticles: 8 }));
-    const r = svi.runSync(key(0), 3000, [x]);
+    // run, not runSync: 3000 steps take seconds, and run yields to the event loop every 50 ms.
+    const r = await svi.run(key(0), 3000, [x]);
     const want = Array.from(sigmoid(mul(x, 2)).dataSync());
     Array.from(r.params.p.dataSync()).forEach((p, i) => expect(Math.abs(p - want[i]), `site ${i}: ${p} vs ${want[i]}`).toBeLessThan(0.06));
   });

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { adam, FormatError, saveArviz, tensor, zeros } from '../../ts/index.js';
+import { adam, FormatError, saveArviz, saveSafetensors, tensor, zeros } from '../../ts/index.js';
 import { loadTrainState, saveTrainState } from '../../ts/models/vae/checkpoint.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -60,6 +60,9 @@ describe('checkpoints survive a crash during a save', () => {
     const w = back.params.w.dataSync();
     expect(w[0]).toBe(back.step);
     expect(w[w.length - 1]).toBe(back.step);
+    // The killed writer's temporary file goes with the next save of the same checkpoint.
+    saveTrainState(path, { ...back, step: back.step + 1 });
+    expect(readdirSync(dir)).toEqual(['ckpt.safetensors']);
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -79,6 +82,12 @@ describe('checkpoints survive a crash during a save', () => {
     writeFileSync(path, bytes);
     expect(() => loadTrainState(path, template)).toThrow(FormatError);
     expect(() => loadTrainState(path, template)).toThrow(/ckpt\.safetensors is corrupt: its contents hash to [0-9a-f]{16}…, the checkpoint records [0-9a-f]{16}…/);
+    // Checkpoints from before the checksum (format 1) still load, unverified.
+    const v1 = join(dir, 'v1.safetensors');
+    saveSafetensors(v1, { params: { w: tensor([9, 8, 7, 6]) } }, { format: 'varinf-train-state-1', step: '3', numbers: '{}' });
+    const old = loadTrainState(v1, { params: { w: zeros([4]) }, optState: {}, step: 0 });
+    expect(old.step).toBe(3);
+    expect(Array.from(old.params.w.dataSync())).toEqual([9, 8, 7, 6]);
     rmSync(dir, { recursive: true, force: true });
   });
 });

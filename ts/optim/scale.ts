@@ -4,7 +4,7 @@ import { leaves, mapLeaves } from '../core/tree.js';
 import { add, div, mul, pow, sqrt, square, sub } from '../ops/elementwise.js';
 import { zerosLike } from '../ops/creation.js';
 import type { Tensor } from '../core/tensor.js';
-import { castCached, zeroCount, type GradientTransformation } from './transform.js';
+import { castCached, checkLeaves, zeroCount, type GradientTransformation } from './transform.js';
 
 function zerosTree(params: unknown): Tensor[] {
   return leaves(params).map((p) => zerosLike(p));
@@ -37,6 +37,7 @@ export function scaleByAdam(opts: { b1?: number; b2?: number; eps?: number } = {
   return {
     init: (params) => ({ count: zeroCount(), mu: zerosTree(params), nu: zerosTree(params) }),
     update(u, s) {
+      checkLeaves('scaleByAdam', u, s.mu, 'the optimizer state');
       // Bias corrections from the count tensor, in float64, then in each leaf's dtype.
       const count = add(s.count, 1);
       const c1 = castCached(div(1, sub(1, pow(b1, count))));
@@ -68,6 +69,7 @@ export function traceMomentum(opts: { decay: number; nesterov?: boolean }): Grad
   return {
     init: (params) => ({ trace: zerosTree(params) }),
     update(u, s) {
+      checkLeaves('traceMomentum', u, s.trace, 'the optimizer state');
       const tr: Tensor[] = [];
       const out = mapLeaves(u, (g, i) => {
         const t = add(mul(s.trace[i], decay), g);
@@ -92,6 +94,7 @@ export function scaleByRss(opts: { initial?: number; eps?: number } = {}): Gradi
   return {
     init: (params) => ({ sumSq: leaves(params).map((p) => add(zerosLike(p), initial)) }),
     update(u, s) {
+      checkLeaves('scaleByRss', u, s.sumSq, 'the optimizer state');
       const acc: Tensor[] = [];
       const out = mapLeaves(u, (g, i) => {
         const a = add(s.sumSq[i], square(g));
@@ -117,6 +120,7 @@ export function scaleByRms(opts: { decay?: number; eps?: number } = {}): Gradien
   return {
     init: (params) => ({ nu: zerosTree(params) }),
     update(u, s) {
+      checkLeaves('scaleByRms', u, s.nu, 'the optimizer state');
       const nu: Tensor[] = [];
       const out = mapLeaves(u, (g, i) => {
         const v = add(mul(s.nu[i], decay), mul(square(g), 1 - decay));
@@ -147,6 +151,7 @@ export function scaleByAdadelta(opts: { rho?: number; eps?: number } = {}): Grad
   return {
     init: (params) => ({ eg2: zerosTree(params), ex2: zerosTree(params) }),
     update(u, s) {
+      checkLeaves('scaleByAdadelta', u, s.eg2, 'the optimizer state');
       const eg2: Tensor[] = [];
       const ex2: Tensor[] = [];
       const out = mapLeaves(u, (g, i) => {
@@ -168,6 +173,7 @@ export function addDecayedWeights(weightDecay: number): GradientTransformation<R
     update(u, s, params) {
       if (params === undefined) throw new ValueError('addDecayedWeights: update needs the parameters');
       const ps = leaves(params);
+      checkLeaves('addDecayedWeights', u, ps, 'the parameters');
       return [mapLeaves(u, (g, i) => add(g, mul(ps[i], weightDecay))), s];
     },
   };

@@ -6,7 +6,7 @@
  * Step counters are float64 scalar tensors (not JS numbers), so that an update traced by
  * `compile` reads the count from the state instead of baking it in.
  */
-import { ValueError } from '../core/errors.js';
+import { ShapeError, ValueError, fmtShape } from '../core/errors.js';
 import type { DType } from '../core/dtype.js';
 import type { Tensor } from '../core/tensor.js';
 import { leaves, mapLeaves } from '../core/tree.js';
@@ -55,9 +55,26 @@ export function chain(...ts: GradientTransformation[]): GradientTransformation<O
   };
 }
 
-/** params + updates, leaf by leaf. */
+/**
+ * The leaves of `tree` (gradients or updates), checked against `ref` (the optimizer's state or the
+ * parameters, in `leaves` order): the same number and the same shapes, so a state made for another
+ * model, or gradients of another tree, raise a ShapeError naming `op` instead of broadcasting.
+ */
+export function checkLeaves(op: string, tree: unknown, ref: readonly Tensor[], refName: string): Tensor[] {
+  const ls = leaves(tree);
+  if (ls.length !== ref.length) throw new ShapeError(`${op}: the gradients/updates have ${ls.length} tensors but ${refName} has ${ref.length}; was it made for another model?`);
+  for (let i = 0; i < ls.length; i++) {
+    const a = ls[i].shape;
+    const b = ref[i].shape;
+    if (a.length !== b.length || a.some((d, j) => d !== b[j]))
+      throw new ShapeError(`${op}: tensor ${i} of the gradients/updates has shape ${fmtShape(a)}, but its counterpart in ${refName} has ${fmtShape(b)}`);
+  }
+  return ls;
+}
+
+/** params + updates, leaf by leaf (the trees must match in leaves and shapes). */
 export function applyUpdates<P>(params: P, updates: P): P {
-  const us = leaves(updates);
+  const us = checkLeaves('applyUpdates', updates, leaves(params), 'the parameters');
   return mapLeaves(params, (p, i) => add(p, us[i]));
 }
 
