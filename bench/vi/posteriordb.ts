@@ -11,7 +11,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { key } from '../../ts/index.js';
-import { fit } from '../../ts/infer/fit.js';
+import { fit } from '../../ts/infer/fit/index.js';
 import { compareToReference, posteriors, type Reference } from '../../ts/models/posteriordb/index.js';
 
 const FIXTURES = fileURLToPath(new URL('../../test/fixtures/posteriordb/', import.meta.url));

@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { key } from '../../ts/index.js';
-import { fit, type FitOptions, type FitPhase } from '../../ts/infer/fit.js';
+import { fit, type FitOptions, type FitPhase } from '../../ts/infer/fit/index.js';
 import { compareToReference, posteriors, type Comparison, type Reference } from '../../ts/models/posteriordb/index.js';
 
 const FIXTURES = fileURLToPath(new URL('../fixtures/posteriordb/', import.meta.url));

@@ -6,4 +6,4 @@ export * from './init.js';
 export * from './predictive.js';
 export * from './tracegraph.js';
 export * from './svgd.js';
-export { fit, defaultPhases, evaluateGuide, type FitOptions, type FitPhase, type FitResult } from './fit.js';
+export { fit, defaultPhases, evaluateGuide, type FitOptions, type FitPhase, type FitResult } from './fit/index.js';

@@ -1,0 +1,80 @@
+/** The options and the result of {@link fit}, and its default phases. */
+import type { Tensor } from '../../core/tensor.js';
+import type { Key } from '../../random/key.js';
+import type { AutoGuide, AutoGuideOptions, SiteSummary } from '../autoguide.js';
+
+
+/** One optimization phase of {@link fit}. */
+export interface FitPhase {
+  /** Step size, in units of the marginal posterior sd (plain Adam units where no scale is known). */
+  lr: number;
+  /** Vectorized particles per step. */
+  particles: number;
+  minSteps: number;
+  maxSteps: number;
+}
+
+export interface FitOptions {
+  /** The variational family (default 'normal'), or a guide made by the caller. */
+  guide?: 'normal' | 'mvn' | 'lowrank' | AutoGuide;
+  key: Key;
+  /** Start from the Laplace approximation at the MAP (default true). */
+  laplaceInit?: boolean;
+  /** The phases (default {@link defaultPhases}). */
+  phases?: FitPhase[];
+  /** Options of the plain-Adam phase used when there is no Laplace start. */
+  warmup?: FitPhase;
+  /**
+   * Where there is no Laplace start: fixed draws of the sample-average ELBO minimized by L-BFGS
+   * after the warm-up (default 1024; 0 skips it and runs every phase).
+   */
+  sampleAverageDraws?: number;
+  /** Guide draws for the summary and k̂ (default 4000). */
+  numDraws?: number;
+  /** Steps between stopping checks (default 50). */
+  checkEvery?: number;
+  /** A phase ends when the mean drift statistic t² of a window falls below this (default 2). */
+  driftTol?: number;
+  /** Options passed to the autoguide (init strategy, initScale). */
+  guideOptions?: AutoGuideOptions;
+  /** Called at each stopping check. */
+  onProgress?: (info: { phase: number; step: number; loss: number; drift: number }) => void;
+}
+
+/**
+ * The default phases: step sizes 0.1, 0.03, 0.01 sd with 4, 8 and 16 particles. The first phase
+ * runs at least max(500, 20·d) steps for a latent dimension d: slow directions (a hierarchical
+ * scale coupled to many group effects) multiply with the dimension, and the drift test can miss
+ * a drift spread thinly over many coordinates.
+ */
+export function defaultPhases(d = 0): FitPhase[] {
+  return [
+    { lr: 0.1, particles: 4, minSteps: Math.max(500, 20 * d), maxSteps: Math.max(3000, 40 * d) },
+    { lr: 0.03, particles: 8, minSteps: 250, maxSteps: 1500 },
+    { lr: 0.01, particles: 16, minSteps: 250, maxSteps: 1500 },
+  ];
+}
+
+export interface FitResult<A extends unknown[]> {
+  guide: AutoGuide<A>;
+  /** Constrained guide parameters (Polyak-averaged over the final phase). */
+  params: Record<string, Tensor>;
+  /** The loss (−ELBO estimate) at every step, all phases. */
+  losses: Float64Array;
+  /** The last step of each phase (cumulative). */
+  phaseEnds: number[];
+  /** The MAP search: whether it converged and gave a positive-definite Hessian. */
+  laplace: { used: boolean; iterations: number; converged: boolean; reason: string };
+  /** The sample-average ELBO fit where there was no Laplace start (draws 0 where it did not run). */
+  sampleAverage: { draws: number; iterations: number };
+  /** Guide draws per site, [S, ...site shape] (constrained). */
+  draws: Record<string, Tensor>;
+  /** log p(x, z_s) − log q(z_s) for the S draws. */
+  logWeights: Float64Array;
+  khat: number;
+  khatText: string;
+  /** ELBO estimate from the S draws (mean log weight). */
+  elbo: number;
+  summary: Record<string, SiteSummary>;
+  timings: { totalMs: number; mapMs: number; sviMs: number; evalMs: number; steps: number; perStepUs: number };
+}
