@@ -14,6 +14,8 @@ export {
   ValueError,
   NotPositiveDefiniteError,
   BackendError,
+  AbortError,
+  ImproperPosteriorError,
 } from './core/errors.js';
 export { setBackend, getBackend, listBackends, fallbacks, setMatmulPrecision, getMatmulPrecision, type MatmulPrecision } from './backends/registry.js';
 export { toDevice, toHost } from './backends/device.js';

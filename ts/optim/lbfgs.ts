@@ -20,11 +20,38 @@ function dot(a: Float64Array, b: Float64Array): number {
  * const r = lbfgs((x) => ({ f: x[0] ** 2 + 10 * x[1] ** 2, g: Float64Array.of(2 * x[0], 20 * x[1]) }), Float64Array.of(1, 1));
  * r.x; // ≈ [0, 0]
  */
-export function lbfgs(
-  fg: ValueGrad,
-  x0: Float64Array,
-  opts: { maxIter?: number; gtol?: number; ftol?: number } = {},
-): { x: Float64Array; f: number; g: Float64Array; iterations: number; converged: boolean } {
+export function lbfgs(fg: ValueGrad, x0: Float64Array, opts: LbfgsOptions = {}): LbfgsResult {
+  const gen = lbfgsSteps(fg, x0, opts);
+  for (;;) {
+    const r = gen.next();
+    if (r.done) return r.value;
+  }
+}
+
+/** Options of {@link lbfgs}: iteration cap (500), gradient tolerance (1e-6), relative decrease tolerance (1e-12). */
+export interface LbfgsOptions {
+  maxIter?: number;
+  gtol?: number;
+  ftol?: number;
+}
+
+/** The minimizer found by {@link lbfgs}, f and ∇f there, and whether the gradient test passed. */
+export interface LbfgsResult {
+  x: Float64Array;
+  f: number;
+  g: Float64Array;
+  iterations: number;
+  converged: boolean;
+}
+
+/**
+ * {@link lbfgs} as a generator that yields after every iteration, so that an async caller can
+ * let the event loop run between them.
+ * @example
+ * const gen = lbfgsSteps(fg, x0);
+ * for (let r = gen.next(); !r.done; r = gen.next()) await new Promise((res) => setImmediate(res));
+ */
+export function* lbfgsSteps(fg: ValueGrad, x0: Float64Array, opts: LbfgsOptions = {}): Generator<void, LbfgsResult, void> {
   const maxIter = opts.maxIter ?? 500;
   const gtol = opts.gtol ?? 1e-6;
   const ftol = opts.ftol ?? 1e-12;
@@ -87,6 +114,7 @@ export function lbfgs(
     g = next.g;
     // Stalled: the caller's Newton polish takes over.
     if (df <= ftol * Math.max(1, Math.abs(f))) break;
+    yield;
   }
   return { x, f, g, iterations: it, converged: gmax(g) < gtol * Math.max(1, Math.abs(f) * 1e-3) };
 }

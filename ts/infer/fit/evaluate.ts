@@ -21,6 +21,23 @@ export function evaluateGuide<A extends unknown[]>(
   key: Key,
   chunk = 500,
 ): { draws: Record<string, Tensor>; logWeights: Float64Array } {
+  const gen = evaluateGuideSteps(model, args, guide, params, S, key, chunk);
+  for (;;) {
+    const r = gen.next();
+    if (r.done) return r.value;
+  }
+}
+
+/** {@link evaluateGuide} as a generator that yields after each chunk of draws. */
+export function* evaluateGuideSteps<A extends unknown[]>(
+  model: ModelFn<A>,
+  args: A,
+  guide: AutoGuide<A>,
+  params: Record<string, Tensor>,
+  S: number,
+  key: Key,
+  chunk = 500,
+): Generator<void, { draws: Record<string, Tensor>; logWeights: Float64Array }, void> {
   if (!Number.isInteger(S) || S < 2) throw new ValueError(`evaluateGuide: S must be an integer >= 2, got ${S}`);
   const logWeights = new Float64Array(S);
   const parts: Record<string, Float64Array[]> = {};
@@ -43,6 +60,7 @@ export function evaluateGuide<A extends unknown[]>(
       (parts[site.name] ??= []).push(Float64Array.from(v.subarray(0, take * per)));
     }
     done += take;
+    yield;
   }
   const draws: Record<string, Tensor> = {};
   for (const site of guide.sites) {

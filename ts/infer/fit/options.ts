@@ -14,6 +14,19 @@ export interface FitPhase {
   maxSteps: number;
 }
 
+/** What {@link fit} reports at each stopping check (every `checkEvery` steps). */
+export interface FitProgress {
+  /** Index of the phase in the plan (the warm-up first where there is no Laplace start). */
+  phase: number;
+  /** Steps done, all phases. */
+  step: number;
+  /** Mean loss (−ELBO estimate) of the last window. */
+  loss: number;
+  /** The window's drift statistic t² (about 1 when the iterates only jitter). */
+  drift: number;
+}
+
+/** How {@link fit} is called: the family, the key, and the recipe's knobs (all but `key` optional). */
 export interface FitOptions {
   /** The variational family (default 'normal'), or a guide made by the caller. */
   guide?: 'normal' | 'mvn' | 'lowrank' | AutoGuide;
@@ -38,7 +51,33 @@ export interface FitOptions {
   /** Options passed to the autoguide (init strategy, initScale). */
   guideOptions?: AutoGuideOptions;
   /** Called at each stopping check. */
-  onProgress?: (info: { phase: number; step: number; loss: number; drift: number }) => void;
+  onProgress?: (info: FitProgress) => void;
+  /** Draw a progress line on stderr (default: when stderr is a terminal and not in CI). */
+  progressBar?: boolean;
+  /** Stops the fit: the promise rejects with an `AbortError` carrying the {@link FitPartial}. */
+  signal?: AbortSignal;
+  /** Common draws on which every candidate's ELBO is estimated to choose the answer (default 1000). */
+  selectionDraws?: number;
+  /** Async `fit` yields to the event loop once this many milliseconds have passed (default 10). */
+  yieldEveryMs?: number;
+}
+
+/** A candidate's ELBO on the common draws (NaN where not finite), with its standard error. */
+export interface CandidateElbo {
+  name: string;
+  step: number;
+  elbo: number;
+  se: number;
+}
+
+/** What an aborted {@link fit} had when it stopped (`AbortError.partial`). */
+export interface FitPartial {
+  /** Constrained guide parameters at the abort (null before the first phase began). */
+  params: Record<string, Tensor> | null;
+  losses: Float64Array;
+  phaseEnds: number[];
+  step: number;
+  warnings: string[];
 }
 
 /**
@@ -55,9 +94,10 @@ export function defaultPhases(d = 0): FitPhase[] {
   ];
 }
 
+/** What {@link fit} returns: the fitted guide, its draws and diagnostics, and how it got there. */
 export interface FitResult<A extends unknown[]> {
   guide: AutoGuide<A>;
-  /** Constrained guide parameters (Polyak-averaged over the final phase). */
+  /** Constrained guide parameters of the chosen candidate (see `chosen`). */
   params: Record<string, Tensor>;
   /** The loss (−ELBO estimate) at every step, all phases. */
   losses: Float64Array;
@@ -76,5 +116,13 @@ export interface FitResult<A extends unknown[]> {
   /** ELBO estimate from the S draws (mean log weight). */
   elbo: number;
   summary: Record<string, SiteSummary>;
+  /**
+   * Which candidate is the answer: the one with the highest ELBO on `selectionDraws` common draws,
+   * among the Laplace start (or the guide's initialization and the sample-average fit where there
+   * was none), each phase's last iterate and each phase's iterate average.
+   */
+  chosen: { name: string; elbo: number; candidates: CandidateElbo[] };
+  /** What went wrong or looks doubtful, in words (k̂ > 0.7, a diverged phase, no Laplace start, …). */
+  warnings: string[];
   timings: { totalMs: number; mapMs: number; sviMs: number; evalMs: number; steps: number; perStepUs: number };
 }

@@ -1,5 +1,5 @@
 /** Deterministic ADVI: the Gaussian minimizing the ELBO over fixed antithetic draws, by L-BFGS. */
-import { lbfgs, type ValueGrad } from '../../optim/lbfgs.js';
+import { lbfgsSteps, type ValueGrad } from '../../optim/lbfgs.js';
 import { normal } from '../../random/samplers.js';
 import type { Key } from '../../random/key.js';
 import { backOff } from './mode.js';
@@ -14,14 +14,14 @@ import type { BatchGrad } from './potential.js';
  * Giordano, Ingram & Broderick 2024); its minimizer is within O(1/√N) of the ELBO's, and the
  * antithetic pairs cancel the odd-order terms of that error.
  */
-export function sampleAverageGaussian(
+export function* sampleAverageGaussian(
   bg: BatchGrad,
   m0: Float64Array,
   l0: Float64Array,
   fullRank: boolean,
   draws: number,
   key: Key,
-): { m: Float64Array; l: Float64Array; iterations: number } | null {
+): Generator<void, { m: Float64Array; l: Float64Array; iterations: number } | null, void> {
   const d = m0.length;
   const half = Math.max(1, Math.floor(draws / 2));
   const n = 2 * half;
@@ -71,7 +71,7 @@ export function sampleAverageGaussian(
   // A far draw with a non-finite density: the line search backs off.
   const safe = backOff(fg);
   if (!Number.isFinite(safe(x0).f)) return null;
-  const r = lbfgs(safe, x0, { maxIter: 500, gtol: 1e-6 });
+  const r = yield* lbfgsSteps(safe, x0, { maxIter: 500, gtol: 1e-6 });
   return { m: r.x.slice(0, d), l: toL(r.x), iterations: r.iterations };
 }
 
