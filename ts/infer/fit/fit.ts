@@ -187,6 +187,7 @@ function* fitSteps<A extends unknown[]>(model: ModelFn<A>, args: A, opts: FitOpt
     // A throwaway SVI finds the parameters and constraints; the optimizer needs their shapes.
     const probe = new SVI<A>(model, guide, adam(phase.lr), elbo);
     const st0 = probe.init(foldIn(kGuide, pi), ...args);
+    yield* pause();
     const unc =
       params ?? (laplace.used ? laplaceParams(guide as AutoGuide<unknown[]>, st0.params, lapLoc as Float64Array, lapCov, lapHess) : st0.params);
     if (params === null) candidates.push({ name: laplace.used ? 'laplace start' : 'initial guide', step: 0, params: unc, constrained: probe.getParams({ ...st0, params: unc }) });

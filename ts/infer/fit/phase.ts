@@ -54,7 +54,7 @@ interface Divergence {
 
 /**
  * Runs one phase from `state0`, appending each step's loss to `losses`; a generator that yields
- * at every stopping check so that an async caller can let the event loop run.
+ * after every step so that an async caller can let the event loop run.
  *
  * A window whose mean loss rises more than `divergeSe` standard errors above the best window's,
  * or more than 20 non-finite steps in a row, is a divergence: the phase restarts from the
@@ -71,9 +71,10 @@ export function* runPhase<A extends unknown[]>(state0: SVIState, args: A, cfg: P
   let best: { mean: number; se: number; params: Record<string, Tensor> } | null = null;
   for (let attempt = 0; ; attempt++) {
     const svi = cfg.makeSvi(lr);
+    yield;
     let state: SVIState = { ...start, optState: svi.optim.init(start.params) };
     // The loss at the start point, ten estimates: the baseline a divergence rises from.
-    if (best === null) best = { ...startLoss(svi, state, args, 10), params: start.params };
+    if (best === null) best = { ...(yield* startLoss(svi, state, args, 10)), params: start.params };
     let avg: Record<string, Tensor> | null = null;
     let nAvg = 0;
     const avgFrom = Math.floor(phase.minSteps / 2);
@@ -101,6 +102,7 @@ export function* runPhase<A extends unknown[]>(state0: SVIState, args: A, cfg: P
       const prev = state.params;
       state = r.state;
       losses.push(r.loss);
+      yield;
       const cur = state.params;
       sq = mapLeaves(sq, (a, j) => add(a, square(sub(leaves(cur)[j] as Tensor, leaves(prev)[j] as Tensor))));
       if (i >= avgFrom) {
@@ -127,7 +129,6 @@ export function* runPhase<A extends unknown[]>(state0: SVIState, args: A, cfg: P
         // The loss must have stopped falling too: consecutive window means within 2 standard errors.
         const flat = lossFlat(losses, every);
         if (i + 1 >= phase.minSteps && flat && (t2 < cfg.driftTol || moved < 1e-3)) break;
-        yield;
       }
     }
     if (diverged === null) {
@@ -148,7 +149,7 @@ export function* runPhase<A extends unknown[]>(state0: SVIState, args: A, cfg: P
 }
 
 /** Mean and standard error of n loss estimates at `state` (each with its own key), NaN-free or Infinity. */
-function startLoss<A extends unknown[]>(svi: SVI<A>, state: SVIState, args: A, n: number): { mean: number; se: number } {
+function* startLoss<A extends unknown[]>(svi: SVI<A>, state: SVIState, args: A, n: number): Generator<void, { mean: number; se: number }, void> {
   const v: number[] = [];
   for (let k = 0; k < n; k++) {
     try {
@@ -156,6 +157,7 @@ function startLoss<A extends unknown[]>(svi: SVI<A>, state: SVIState, args: A, n
     } catch (e) {
       if (!(e instanceof VarinfError)) throw e;
     }
+    yield;
   }
   const ok = v.filter(Number.isFinite);
   return ok.length < 2 ? { mean: Infinity, se: 0 } : windowStats(ok, 0, ok.length);
