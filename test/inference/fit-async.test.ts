@@ -25,9 +25,10 @@ describe('async fit', () => {
     const maxStall = h.max / 1e6;
     console.log(`async fit of eight schools: ${total.toFixed(0)} ms in all, longest event-loop stall ${maxStall.toFixed(1)} ms (p99 ${(h.percentile(99) / 1e6).toFixed(1)} ms)`);
     expect(r.timings.steps).toBeGreaterThan(500);
-    // A synchronous fit stalls for its whole length (seconds); the bounds leave room for a loaded machine.
+    // A synchronous fit stalls for its whole length (seconds): one sample, max = p99 = the fit. The
+    // bounds leave room for a loaded machine, where the OS alone can stall a thread for 100s of ms.
     expect(maxStall).toBeLessThan(0.25 * total);
-    expect(maxStall).toBeLessThan(200);
+    expect(h.percentile(99) / 1e6).toBeLessThan(200);
   });
 
   it('gives the same answer as fitSync for the same key', async () => {

@@ -7,10 +7,10 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { HalfNormal, ImproperPosteriorError, Normal, VarinfError, factor, greater, key, mask, sample, tensor, where } from '../../ts/index.js';
+import { HalfNormal, ImproperPosteriorError, Normal, ShapeError, VarinfError, deterministic, factor, greater, key, mask, sample, tensor, where, zeros } from '../../ts/index.js';
 import { fitSync, type FitPhase } from '../../ts/infer/fit/index.js';
 import { models } from '../../ts/index.js';
-import { linregModel, makeLinReg, type LinReg } from './linreg-fixture.js';
+import { linregModel, makeEarningsLike, makeLinReg, type LinReg } from './linreg-fixture.js';
 
 const PHASES: FitPhase[] = [
   { lr: 0.1, particles: 4, minSteps: 500, maxSteps: 1000 },
@@ -58,6 +58,47 @@ describe('fit on ill-conditioned conjugate regressions (the posterior is exactly
         expect(c.rMin).toBeGreaterThan(0.9);
         expect(c.rMax).toBeLessThan(1.1);
       });
+});
+
+describe('fit: the full-rank scale factor is whitened by the Laplace factor', () => {
+  it("near-collinear coefficients (earnings-like, correlation −0.998): a phase at lr 0.1 does not diverge and keeps the start ELBO", () => {
+    const r = makeEarningsLike();
+    for (const k of [0, 1, 2]) {
+      const f = fitSync(linregModel, [r], { guide: 'mvn', key: key(k), numDraws: 500, phases: [{ lr: 0.1, particles: 4, minSteps: 300, maxSteps: 300 }] });
+      const [start, , average] = f.chosen.candidates;
+      console.log(`earnings-like key ${k}: ${f.chosen.candidates.map((c) => `${c.name} ${c.elbo.toFixed(3)}`).join(', ')}`);
+      expect(f.warnings.filter((w) => w.includes('diverged'))).toEqual([]);
+      expect(average.name).toBe('phase 1 average');
+      expect(average.elbo).toBeGreaterThan(start.elbo - 0.02);
+    }
+  });
+});
+
+describe('fit: deterministic sites', () => {
+  it("appear in the draws and summaries (eight schools' theta = mu + tau·theta_trans)", () => {
+    const dir = fileURLToPath(new URL('../fixtures/posteriordb/eight_schools-eight_schools_noncentered/', import.meta.url));
+    const p = models.eightSchoolsNoncenteredPosterior;
+    const data = p.loadData(JSON.parse(readFileSync(`${dir}data.json`, 'utf8')) as Record<string, unknown>);
+    const f = fitSync(p.model, [data], { key: key(0), numDraws: 600, phases: [{ lr: 0.1, particles: 4, minSteps: 100, maxSteps: 100 }] });
+    expect(f.draws.theta.shape).toEqual([600, 8]);
+    expect(f.summary.theta.shape).toEqual([8]);
+    const th = f.draws.theta.dataSync();
+    const mu = f.draws.mu.dataSync();
+    const tau = f.draws.tau.dataSync();
+    const tt = f.draws.theta_trans.dataSync();
+    for (const s of [0, 499, 500, 599]) for (const j of [0, 7]) expect(th[s * 8 + j]).toBeCloseTo(mu[s] + tau[s] * tt[s * 8 + j], 10);
+  });
+
+  it('a deterministic site whose shape changes between draws is named in the error', () => {
+    let calls = 0;
+    const model = (): void => {
+      sample('x', new Normal(0, 1));
+      deterministic('wobbly', zeros([1 + (calls++ % 2)]));
+    };
+    expect(() => fitSync(model, [], { key: key(0), numDraws: 1000, phases: [{ lr: 0.1, particles: 4, minSteps: 50, maxSteps: 50 }] })).toThrow(ShapeError);
+    calls = 0;
+    expect(() => fitSync(model, [], { key: key(0), numDraws: 1000, phases: [{ lr: 0.1, particles: 4, minSteps: 50, maxSteps: 50 }] })).toThrow(/deterministic site 'wobbly'/);
+  });
 });
 
 describe('fit: divergence, candidates and warnings', () => {

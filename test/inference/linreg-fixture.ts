@@ -73,27 +73,8 @@ function condOf(a: Float64Array, d: number): number {
   return top(a) * top(invSym(a, d));
 }
 
-/**
- * A regression with `d` predictors whose columns share a common factor with correlation `rho` and
- * are scaled geometrically from 1 to `spread`; `n` rows, noise σ = 1, prior τ = 10.
- */
-export function makeLinReg(opts: { d?: number; n?: number; rho: number; spread: number; seed?: number }): LinReg {
-  const d = opts.d ?? 6;
-  const n = opts.n ?? 100;
-  const sigma = 1;
-  const tau = 10;
-  const e = normal(key(opts.seed ?? 7), [n, d + 2], { dtype: 'float64' }).dataSync();
-  const X = new Float64Array(n * d);
-  const scale = Array.from({ length: d }, (_, j) => opts.spread ** (j / Math.max(1, d - 1)));
-  for (let i = 0; i < n; i++)
-    for (let j = 0; j < d; j++) X[i * d + j] = scale[j] * (opts.rho * e[i * (d + 2) + d] + Math.sqrt(1 - opts.rho ** 2) * e[i * (d + 2) + j]);
-  const betaTrue = Array.from({ length: d }, (_, j) => (j % 2 === 0 ? 1 : -0.5) / scale[j]);
-  const y = new Float64Array(n);
-  for (let i = 0; i < n; i++) {
-    let m = 0;
-    for (let j = 0; j < d; j++) m += X[i * d + j] * betaTrue[j];
-    y[i] = m + sigma * e[i * (d + 2) + d + 1];
-  }
+/** The conjugate posterior of β for design X [n, d] (row-major), responses y, noise σ and prior τ. */
+function conjugate(X: Float64Array, y: Float64Array, n: number, d: number, sigma: number, tau: number): LinReg {
   const prec = new Float64Array(d * d);
   const xty = new Float64Array(d);
   for (let j = 0; j < d; j++) {
@@ -110,4 +91,45 @@ export function makeLinReg(opts: { d?: number; n?: number; rho: number; spread: 
   const mu = new Float64Array(d);
   for (let j = 0; j < d; j++) for (let k = 0; k < d; k++) mu[j] += cov[j * d + k] * xty[k];
   return { X: tensor(X, [n, d]), y: tensor(y, [n]), d, sigma, tau, mu, cov, prec, cond: condOf(cov, d) };
+}
+
+/**
+ * posteriordb's earnings regressions in miniature: log earnings on an intercept, height in inches
+ * (mean 66, sd 4), sex and their interaction, so that the intercept and the height coefficient
+ * correlate at about −0.999 in the posterior (noise σ = 0.9 known, prior τ = 10).
+ */
+export function makeEarningsLike(n = 1000, seed = 11): LinReg {
+  const d = 4;
+  const e = normal(key(seed), [n, 3], { dtype: 'float64' }).dataSync();
+  const X = new Float64Array(n * d);
+  const y = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    const h = 66 + 4 * e[i * 3];
+    const m = e[i * 3 + 1] > 0.25 ? 1 : 0;
+    X.set([1, h, m, h * m], i * d);
+    y[i] = 8 + 0.02 * h - 0.9 * m + 0.02 * h * m + 0.9 * e[i * 3 + 2];
+  }
+  return conjugate(X, y, n, d, 0.9, 10);
+}
+
+/**
+ * A regression with `d` predictors whose columns share a common factor with correlation `rho` and
+ * are scaled geometrically from 1 to `spread`; `n` rows, noise σ = 1, prior τ = 10.
+ */
+export function makeLinReg(opts: { d?: number; n?: number; rho: number; spread: number; seed?: number }): LinReg {
+  const d = opts.d ?? 6;
+  const n = opts.n ?? 100;
+  const e = normal(key(opts.seed ?? 7), [n, d + 2], { dtype: 'float64' }).dataSync();
+  const X = new Float64Array(n * d);
+  const scale = Array.from({ length: d }, (_, j) => opts.spread ** (j / Math.max(1, d - 1)));
+  for (let i = 0; i < n; i++)
+    for (let j = 0; j < d; j++) X[i * d + j] = scale[j] * (opts.rho * e[i * (d + 2) + d] + Math.sqrt(1 - opts.rho ** 2) * e[i * (d + 2) + j]);
+  const betaTrue = Array.from({ length: d }, (_, j) => (j % 2 === 0 ? 1 : -0.5) / scale[j]);
+  const y = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    let m = 0;
+    for (let j = 0; j < d; j++) m += X[i * d + j] * betaTrue[j];
+    y[i] = m + e[i * (d + 2) + d + 1];
+  }
+  return conjugate(X, y, n, d, 1, 10);
 }

@@ -3,7 +3,11 @@
  * a sample-average ELBO). Not a gradient transformation: it owns its line search.
  */
 
-/** A deterministic objective and its gradient at a host vector. */
+/**
+ * A deterministic objective and its gradient at a host vector.
+ * @example
+ * const fg: ValueGrad = (x) => ({ f: x[0] ** 2, g: Float64Array.of(2 * x[0]) });
+ */
 export type ValueGrad = (z: Float64Array) => { f: number; g: Float64Array };
 
 function dot(a: Float64Array, b: Float64Array): number {
@@ -28,14 +32,22 @@ export function lbfgs(fg: ValueGrad, x0: Float64Array, opts: LbfgsOptions = {}):
   }
 }
 
-/** Options of {@link lbfgs}: iteration cap (500), gradient tolerance (1e-6), relative decrease tolerance (1e-12). */
+/**
+ * Options of {@link lbfgs}: iteration cap (500), gradient tolerance (1e-6), relative decrease tolerance (1e-12).
+ * @example
+ * lbfgs(fg, x0, { maxIter: 100, gtol: 1e-8 });
+ */
 export interface LbfgsOptions {
   maxIter?: number;
   gtol?: number;
   ftol?: number;
 }
 
-/** The minimizer found by {@link lbfgs}, f and ∇f there, and whether the gradient test passed. */
+/**
+ * The minimizer found by {@link lbfgs}, f and ∇f there, and whether the gradient test passed.
+ * @example
+ * const { x, converged } = lbfgs(fg, x0);
+ */
 export interface LbfgsResult {
   x: Float64Array;
   f: number;

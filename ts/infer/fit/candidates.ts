@@ -12,7 +12,7 @@ import type { Key } from '../../random/key.js';
 import { siteLogProb } from '../../ppl/logdensity.js';
 import { AutoGuide, AutoLowRankMultivariateNormal, AutoMultivariateNormal, AutoNormal } from '../autoguide.js';
 import { getTraces } from '../elbo.js';
-import { evaluateGuide } from './evaluate.js';
+import { evaluateGuideSteps } from './evaluate.js';
 import { offsets } from './guideParams.js';
 import { choleskyHost } from './linalg.js';
 
@@ -85,48 +85,53 @@ export function commonDraws(key: Key, n: number, d: number): Float64Array {
 }
 
 /**
- * ELBO of each candidate on the same draws: for a Gaussian guide, z_s = m + L ε_s and
+ * ELBO of a candidate on the common draws: for a Gaussian guide, z_s = m + L ε_s and
  * ELBO = mean_s(−U(z_s)) + H(q), H = d/2·log(2πe) + Σ log L_ii (U the potential in the
- * unconstrained space); for other guides, the mean log weight of `n` guide draws under one key.
- * A candidate whose value at any draw is not finite scores NaN.
+ * unconstrained space), evaluated `chunk` draws at a time with a yield between; for other guides,
+ * the mean log weight of `n` guide draws under one key. A candidate whose value at any draw is not
+ * finite scores NaN.
  */
-export function scoreCandidates<A extends unknown[]>(
-  cands: Candidate[],
+export function* scoreCandidate<A extends unknown[]>(
+  c: Candidate,
   env: { model: ModelFn<A>; args: A; guide: AutoGuide<A>; potential: (z: Tensor) => Tensor; eps: Float64Array; n: number; key: Key },
-): CandidateScore[] {
+  chunk = 250,
+): Generator<void, CandidateScore, void> {
   const { n, eps } = env;
-  return cands.map((c) => {
-    let vals: Float64Array;
-    let entropy = 0;
-    const q = guideFactor(env.guide as AutoGuide<unknown[]>, c.constrained);
-    try {
-      if (q !== null) {
-        const d = q.m.length;
-        const z = new Float64Array(n * d);
-        for (let s = 0; s < n; s++)
+  let vals: Float64Array;
+  let entropy = 0;
+  const q = guideFactor(env.guide as AutoGuide<unknown[]>, c.constrained);
+  try {
+    if (q !== null) {
+      const d = q.m.length;
+      vals = new Float64Array(n);
+      for (let from = 0; from < n; from += chunk) {
+        const P = Math.min(chunk, n - from);
+        const z = new Float64Array(P * d);
+        for (let s = 0; s < P; s++)
           for (let i = 0; i < d; i++) {
             let v = q.m[i];
-            for (let j = 0; j <= i; j++) v += q.l[i * d + j] * eps[s * d + j];
+            for (let j = 0; j <= i; j++) v += q.l[i * d + j] * eps[(from + s) * d + j];
             z[s * d + i] = v;
           }
-        const u = env.potential(tensor(z, [n, d])).dataSync();
-        vals = Float64Array.from(u, (v) => -v);
-        entropy = 0.5 * d * Math.log(2 * Math.PI * Math.E);
-        for (let i = 0; i < d; i++) entropy += Math.log(Math.abs(q.l[i * (d + 1)]));
-      } else vals = evaluateGuide(env.model, env.args, env.guide, c.constrained, n, env.key).logWeights;
-    } catch (e) {
-      // A draw outside the density's domain (a validation error): the candidate is not finite there.
-      if (!(e instanceof VarinfError)) throw e;
-      vals = Float64Array.of(NaN);
-    }
-    if (!vals.every(Number.isFinite)) return { name: c.name, step: c.step, elbo: NaN, se: NaN };
-    let mean = 0;
-    for (const v of vals) mean += v;
-    mean /= vals.length;
-    let ss = 0;
-    for (const v of vals) ss += (v - mean) ** 2;
-    return { name: c.name, step: c.step, elbo: mean + entropy, se: Math.sqrt(ss / Math.max(1, vals.length - 1) / vals.length) };
-  });
+        const u = env.potential(tensor(z, [P, d])).dataSync();
+        for (let s = 0; s < P; s++) vals[from + s] = -u[s];
+        yield;
+      }
+      entropy = 0.5 * d * Math.log(2 * Math.PI * Math.E);
+      for (let i = 0; i < d; i++) entropy += Math.log(Math.abs(q.l[i * (d + 1)]));
+    } else vals = (yield* evaluateGuideSteps(env.model, env.args, env.guide, c.constrained, n, env.key)).logWeights;
+  } catch (e) {
+    // A draw outside the density's domain (a validation error): the candidate is not finite there.
+    if (!(e instanceof VarinfError)) throw e;
+    vals = Float64Array.of(NaN);
+  }
+  if (!vals.every(Number.isFinite)) return { name: c.name, step: c.step, elbo: NaN, se: NaN };
+  let mean = 0;
+  for (const v of vals) mean += v;
+  mean /= vals.length;
+  let ss = 0;
+  for (const v of vals) ss += (v - mean) ** 2;
+  return { name: c.name, step: c.step, elbo: mean + entropy, se: Math.sqrt(ss / Math.max(1, vals.length - 1) / vals.length) };
 }
 
 /**

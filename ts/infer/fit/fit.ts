@@ -7,14 +7,19 @@
  *    from its own initialization and a first plain-Adam phase, then (Gaussian guides) moves to
  *    the minimizer of the sample-average ELBO over fixed antithetic draws by L-BFGS (deterministic
  *    ADVI), and only the last phase follows: the funnel's flat directions make Adam's larger
- *    steps wander far from the optimum and its drift test stop early.
+ *    steps wander far from the optimum and its drift test stop early. A density that does not
+ *    fall off along a coordinate ray (a flat prior without a likelihood) is an improper posterior.
  * 2. The guide starts at the Laplace fit: mean-field scales 1/√H_ii (the mean-field optimum for a
  *    Gaussian target), full-rank factor chol(H⁻¹).
  * 3. Phases of Adam with sticking-the-landing gradients (Roeder et al. 2017), the step size
  *    decreasing and the particles increasing from phase to phase. Location updates are whitened
  *    by the Laplace covariance and the other updates scaled by the marginal posterior sds, so a
  *    step size is in units of posterior sds and badly scaled posteriors (coefficients with sd
- *    0.001) converge as well-scaled ones do.
+ *    0.001) converge as well-scaled ones do. A full-rank guide's scale factor L is stepped as
+ *    M = A⁻¹L (A the Laplace factor) where the Laplace start is close to the posterior: stepped
+ *    in its own entries, near-collinear coefficients (correlation ±0.999) made the first phase
+ *    diverge (`whitenFactor`). Where there is no MAP (a funnel), the iterates of the warm-up
+ *    are not whitened.
  * 4. A phase ends when the noise dominates: over each window the iterates' net move is no larger
  *    than their random walk would give (a drift statistic t², see `driftCheck`) and the mean loss
  *    is within two standard errors of the previous window's.
@@ -35,18 +40,18 @@ import { tensor, zerosLike } from '../../ops/creation.js';
 import { add } from '../../ops/elementwise.js';
 import { adam, chain, scaleByAdam, scaleByLearningRate, type GradientTransformation } from '../../optim/index.js';
 import { foldIn, split } from '../../random/key.js';
-import { AutoGuide, AutoLaplaceApproximation, AutoLowRankMultivariateNormal, summarize, type SiteSummary } from '../autoguide.js';
+import { AutoGuide, AutoLaplaceApproximation, AutoLowRankMultivariateNormal, AutoMultivariateNormal, summarize, type SiteSummary } from '../autoguide.js';
 import { TraceELBO } from '../elbo.js';
 import { SVI } from '../svi.js';
-import { commonDraws, nonFiniteSite, scoreCandidates, type Candidate, type CandidateScore } from './candidates.js';
+import { commonDraws, nonFiniteSite, scoreCandidate, type Candidate, type CandidateScore } from './candidates.js';
 import { evaluateGuideSteps } from './evaluate.js';
-import { guideGaussian, guideSds, laplaceParams, makeGuide, offsets } from './guideParams.js';
+import { guideGaussian, guideSds, laplaceParams, makeGuide } from './guideParams.js';
 import { choleskyHost, diagTensor, invFromChol, latentSds } from './linalg.js';
 import { concatInit, findMode, flatDirection } from './mode.js';
 import { defaultPhases, type FitOptions, type FitPartial, type FitPhase, type FitProgress, type FitResult } from './options.js';
 import { runPhase, type PhaseEnd } from './phase.js';
 import { potential, potentialTensor } from './potential.js';
-import { ADAM_B1, locLeaves, preconditioner, whiten } from './precondition.js';
+import { ADAM_B1, locLeaves, preconditioner, whiten, whitenFactor } from './precondition.js';
 import { sampleAverageGaussian } from './sampleAverage.js';
 
 /**
@@ -174,6 +179,10 @@ function* fitSteps<A extends unknown[]>(model: ModelFn<A>, args: A, opts: FitOpt
   let params: Record<string, Tensor> | null = null;
   let key = kRun;
   const candidates: Candidate[] = [];
+  // Every candidate is scored on the same draws ε (common random numbers); the start as soon as it exists.
+  const dLatent = lap.latentDim;
+  const scoreEnv = { model, args, guide, potential: uFlat, eps: commonDraws(foldIn(kEval, 0xc0), nSel, dLatent), n: nSel, key: foldIn(kEval, 0xc1) };
+  let startScore: CandidateScore | null = null;
   const onProgress = (info: FitProgress): void => {
     opts.onProgress?.(info);
     if (bar) process.stderr.write(`\rfit: phase ${info.phase + 1}/${plan.length} step ${info.step} loss ${info.loss.toPrecision(6)} drift ${info.drift.toFixed(2)}   `);
@@ -190,16 +199,28 @@ function* fitSteps<A extends unknown[]>(model: ModelFn<A>, args: A, opts: FitOpt
     yield* pause();
     const unc =
       params ?? (laplace.used ? laplaceParams(guide as AutoGuide<unknown[]>, st0.params, lapLoc as Float64Array, lapCov, lapHess) : st0.params);
-    if (params === null) candidates.push({ name: laplace.used ? 'laplace start' : 'initial guide', step: 0, params: unc, constrained: probe.getParams({ ...st0, params: unc }) });
+    if (params === null) {
+      candidates.push({ name: laplace.used ? 'laplace start' : 'initial guide', step: 0, params: unc, constrained: probe.getParams({ ...st0, params: unc }) });
+      startScore = yield* checked(scoreCandidate(candidates[0], scoreEnv), checkAbort);
+    }
     const constrainedNow = probe.getParams({ ...st0, params: unc });
     const sd = laplace.used && params === null ? latentSds(lapCov as Float64Array) : guideSds(guide as AutoGuide<unknown[]>, constrainedNow);
     const pre = plain ? mapLeaves(unc, (u) => add(zerosLike(u), 1)) : preconditioner(guide as AutoGuide<unknown[]>, unc, sd);
     // The location's preconditioner: chol of the Laplace covariance, or the guide's sds.
     const dLat = sd.length;
+    // The Laplace factor is a trustworthy reference for the scale factor's steps only where the
+    // Laplace approximation is close to the posterior: the sd of its log weights is under 3 nats.
+    const nearGaussian = startScore !== null && startScore.se * Math.sqrt(nSel) < 3;
+    const lapChol = laplace.used && !plain && nearGaussian && opts.whitenFactor !== false ? (choleskyHost(lapCov as Float64Array, dLat) as Float64Array) : null;
     const lt = plain ? null : laplace.used ? tensor(choleskyHost(lapCov as Float64Array, dLat) as Float64Array, [dLat, dLat]) : diagTensor(sd);
     const makeOptim = (lr: number): GradientTransformation => {
       if (lt === null) return chain(scaleByAdam({ b1: ADAM_B1 }), scaleByLearningRate(lr));
       const locs = locLeaves(guide as AutoGuide<unknown[]>);
+      if (lapChol !== null && guide instanceof AutoMultivariateNormal) {
+        // Full rank from a Laplace start: the scale factor is whitened too (see whitenFactor).
+        const [fi, fo] = [whitenFactor(guide.prefix, lapChol, dLat, 'in'), whitenFactor(guide.prefix, lapChol, dLat, 'out')];
+        return chain(whiten(locs, lt, 'in', pre), fi, scaleByAdam({ b1: ADAM_B1 }), scaleByLearningRate(lr), whiten(locs, lt, 'out', pre), fo);
+      }
       return chain(whiten(locs, lt, 'in', pre), scaleByAdam({ b1: ADAM_B1 }), scaleByLearningRate(lr), whiten(locs, lt, 'out', pre));
     };
     const makeSvi = (lr: number): SVI<A> => {
@@ -250,12 +271,9 @@ function* fitSteps<A extends unknown[]>(model: ModelFn<A>, args: A, opts: FitOpt
   if (bar) process.stderr.write('\n');
 
   // 6. The best candidate on common draws.
-  const dLat = offsets(guide as AutoGuide<unknown[]>).reduce((a, s) => a + s.n, 0);
-  const eps = commonDraws(foldIn(kEval, 0xc0), nSel, dLat);
   const scores: CandidateScore[] = [];
   for (const c of candidates) {
-    scores.push(...scoreCandidates([c], { model, args, guide, potential: uFlat, eps, n: nSel, key: foldIn(kEval, 0xc1) }));
-    yield* pause();
+    scores.push(c === candidates[0] && startScore !== null ? startScore : yield* checked(scoreCandidate(c, scoreEnv), checkAbort));
   }
   let best = -1;
   scores.forEach((s, i) => {

@@ -14,7 +14,11 @@ export interface FitPhase {
   maxSteps: number;
 }
 
-/** What {@link fit} reports at each stopping check (every `checkEvery` steps). */
+/**
+ * What {@link fit} reports at each stopping check (every `checkEvery` steps).
+ * @example
+ * await fit(model, args, { key: key(0), onProgress: (p) => console.log(p.phase, p.step, p.loss) });
+ */
 export interface FitProgress {
   /** Index of the phase in the plan (the warm-up first where there is no Laplace start). */
   phase: number;
@@ -58,11 +62,23 @@ export interface FitOptions {
   signal?: AbortSignal;
   /** Common draws on which every candidate's ELBO is estimated to choose the answer (default 1000). */
   selectionDraws?: number;
+  /**
+   * Full-rank guides from a Laplace start that is close to the posterior (the sd of its log
+   * weights on the common draws under 3 nats): take Adam's steps on M = A⁻¹L (A the Laplace factor)
+   * rather than on the scale factor's own entries (default true; false is the old behaviour, whose
+   * first phase diverges on near-collinear coefficients). Where the Laplace fit is poor (a
+   * hierarchical scale), A is no reference and the factor's own entries are stepped.
+   */
+  whitenFactor?: boolean;
   /** Async `fit` yields to the event loop once this many milliseconds have passed (default 10). */
   yieldEveryMs?: number;
 }
 
-/** A candidate's ELBO on the common draws (NaN where not finite), with its standard error. */
+/**
+ * A candidate's ELBO on the common draws (NaN where not finite), with its standard error.
+ * @example
+ * for (const c of r.chosen.candidates) console.log(c.name, c.elbo.toFixed(2), '±', c.se.toFixed(2));
+ */
 export interface CandidateElbo {
   name: string;
   step: number;
@@ -70,7 +86,12 @@ export interface CandidateElbo {
   se: number;
 }
 
-/** What an aborted {@link fit} had when it stopped (`AbortError.partial`). */
+/**
+ * What an aborted {@link fit} had when it stopped (`AbortError.partial`).
+ * @example
+ * try { await fit(model, args, { key: key(0), signal }); }
+ * catch (e) { if (e instanceof AbortError) console.log((e.partial as FitPartial).losses.length); }
+ */
 export interface FitPartial {
   /** Constrained guide parameters at the abort (null before the first phase began). */
   params: Record<string, Tensor> | null;

@@ -120,3 +120,113 @@ export function driftCheck(
   return { t2: acc / Math.max(1, n), moved };
 }
 
+
+/**
+ * Whitening of a full-rank guide's scale factor L = diag(σ)·T (the `scale` and `scale_tril`
+ * leaves), as `whiten` does for the location: Adam steps on M = A⁻¹L, with A the Cholesky factor
+ * of the Laplace covariance, so M ≈ I at the start whatever the posterior's correlations. In T's
+ * own entries a step of lr/√d is harmless for a well-conditioned posterior but, where two
+ * coefficients correlate at ±0.999, T's row is (∓0.999, 0.045) and one such step changes the
+ * narrow direction's variance several-fold: whitened, every step changes the covariance by a
+ * relative O(lr) in every direction.
+ *
+ * 'in' replaces the gradient of `scale_tril` (unconstrained: strict lower triangle, then log
+ * diagonal) by that of M's entries (off-diagonal M_ij, and log M_ii), with ∂L = A ∂M, and zeroes
+ * the gradient of `scale`; 'out' (after `whiten`'s 'out', which scales the off-diagonal steps by
+ * 1/√d) turns the step on M (the diagonal multiplicative) into the new L = A M′ and returns the
+ * updates of both leaves that land there. Other leaves pass through.
+ */
+export function whitenFactor(prefix: string, a: Float64Array, d: number, side: 'in' | 'out'): GradientTransformation<Record<string, never>> {
+  const trilName = `${prefix}_scale_tril`;
+  const scaleName = `${prefix}_scale`;
+  const s0 = (d * (d - 1)) / 2;
+  const strict = (i: number, j: number): number => (i * (i - 1)) / 2 + j;
+  return {
+    init: () => ({}),
+    update: (u, s, params) => {
+      const rec = u as unknown as Record<string, Tensor>;
+      const par = params as unknown as Record<string, Tensor> | undefined;
+      if (par === undefined || rec[trilName] === undefined || rec[scaleName] === undefined) return [u, s];
+      const tu = par[trilName].dataSync();
+      const ls = par[scaleName].dataSync();
+      const { l, sigma, t } = factorOf(tu, ls, d, s0, strict);
+      const m = lowerSolve(a, l, d);
+      const out: Record<string, Tensor> = { ...rec };
+      const g = rec[trilName].dataSync();
+      if (side === 'in') {
+        // ∂/∂L from ∂/∂T_u: L_ij = σ_i T_ij, T_ii = exp(T_u,ii).
+        const gl = new Float64Array(d * d);
+        for (let i = 0; i < d; i++) {
+          for (let j = 0; j < i; j++) gl[i * d + j] = g[strict(i, j)] / sigma[i];
+          gl[i * (d + 1)] = g[s0 + i] / (sigma[i] * t[i * (d + 1)]);
+        }
+        // ∂/∂M = tril(Aᵀ ∂/∂L); the diagonal as ∂/∂log M_ii.
+        const gm = new Float64Array(g.length);
+        for (let i = 0; i < d; i++)
+          for (let j = 0; j <= i; j++) {
+            let v = 0;
+            for (let k = i; k < d; k++) v += a[k * d + i] * gl[k * d + j];
+            if (i === j) gm[s0 + i] = v * m[i * (d + 1)];
+            else gm[strict(i, j)] = v;
+          }
+        out[trilName] = tensor(gm, rec[trilName].shape);
+        out[scaleName] = mul(rec[scaleName], 0);
+      } else {
+        const mn = m.slice();
+        for (let i = 0; i < d; i++) {
+          for (let j = 0; j < i; j++) mn[i * d + j] += g[strict(i, j)];
+          mn[i * (d + 1)] *= Math.exp(g[s0 + i]);
+        }
+        // L′ = A M′, lower triangular with a positive diagonal; then σ′ its row norms and T′ = L′/σ′.
+        const tuNew = new Float64Array(tu.length);
+        const lsNew = new Float64Array(d);
+        for (let i = 0; i < d; i++) {
+          const row = new Float64Array(i + 1);
+          for (let j = 0; j <= i; j++) {
+            let v = 0;
+            for (let k = j; k <= i; k++) v += a[i * d + k] * mn[k * d + j];
+            row[j] = v;
+          }
+          const sg = Math.hypot(...row);
+          lsNew[i] = Math.log(sg);
+          for (let j = 0; j < i; j++) tuNew[strict(i, j)] = row[j] / sg;
+          tuNew[s0 + i] = Math.log(row[i] / sg);
+        }
+        out[trilName] = tensor(Float64Array.from(tuNew, (v, k) => v - tu[k]), rec[trilName].shape);
+        out[scaleName] = tensor(Float64Array.from(lsNew, (v, k) => v - ls[k]), rec[scaleName].shape);
+      }
+      return [out as unknown as typeof u, s];
+    },
+  };
+}
+
+/** L = diag(σ)·T from the unconstrained `scale_tril` (strict lower, then log diagonal) and log σ. */
+function factorOf(
+  tu: ArrayLike<number>,
+  ls: ArrayLike<number>,
+  d: number,
+  s0: number,
+  strict: (i: number, j: number) => number,
+): { l: Float64Array; sigma: Float64Array; t: Float64Array } {
+  const sigma = Float64Array.from({ length: d }, (_, i) => Math.exp(ls[i]));
+  const t = new Float64Array(d * d);
+  const l = new Float64Array(d * d);
+  for (let i = 0; i < d; i++) {
+    for (let j = 0; j < i; j++) t[i * d + j] = tu[strict(i, j)];
+    t[i * (d + 1)] = Math.exp(tu[s0 + i]);
+    for (let j = 0; j <= i; j++) l[i * d + j] = sigma[i] * t[i * d + j];
+  }
+  return { l, sigma, t };
+}
+
+/** A⁻¹B for lower-triangular A and B (both d×d, row-major), by forward substitution. */
+function lowerSolve(a: Float64Array, b: Float64Array, d: number): Float64Array {
+  const x = new Float64Array(d * d);
+  for (let c = 0; c < d; c++)
+    for (let i = c; i < d; i++) {
+      let v = b[i * d + c];
+      for (let k = c; k < i; k++) v -= a[i * d + k] * x[k * d + c];
+      x[i * d + c] = v / a[i * (d + 1)];
+    }
+  return x;
+}
