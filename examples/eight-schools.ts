@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { fit, type FitResult, key, models, saveLineChart, type Series } from 'varinf';
+import { fitSync, key, models, saveLineChart, type FitResult, type Series } from 'varinf';
 
 const DIR = fileURLToPath(new URL('../test/fixtures/posteriordb/eight_schools-eight_schools_noncentered/', import.meta.url));
 
@@ -26,7 +26,7 @@ export function runEightSchools(seed = 0): EightSchoolsDemo {
     ['mean-field (AutoNormal)', 'normal'],
     ['full-rank (AutoMultivariateNormal)', 'mvn'],
   ] as const)
-    results.push([label, fit(p.model, [data], { guide, key: key(seed), numDraws: 4000 })]);
+    results.push([label, fitSync(p.model, [data], { guide, key: key(seed), numDraws: 4000 })]);
   const comparisons = results.map(([, r]) => models.compareToReference(p.quantities(r.draws, data), ref));
   for (const name of ref.param_names) {
     const rs = ref.params[name];

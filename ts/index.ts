@@ -18,6 +18,8 @@ export {
   SingularMatrixError,
   AllocationError,
   DisposedError,
+  AbortError,
+  ImproperPosteriorError,
 } from './core/errors.js';
 export { setBackend, getBackend, listBackends, fallbacks, setMatmulPrecision, getMatmulPrecision, withSettings, type MatmulPrecision, type Settings } from './backends/registry.js';
 export { toDevice, toHost } from './backends/device.js';

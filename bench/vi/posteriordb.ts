@@ -11,7 +11,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { key } from '../../ts/index.js';
-import { fit } from '../../ts/infer/fit.js';
+import { fitSync } from '../../ts/infer/fit/index.js';
 import { compareToReference, posteriors, type Reference } from '../../ts/models/posteriordb/index.js';
 
 const FIXTURES = fileURLToPath(new URL('../../test/fixtures/posteriordb/', import.meta.url));
@@ -47,7 +47,7 @@ for (const name of todo) {
   const ref = JSON.parse(readFileSync(`${FIXTURES}${name}/reference.json`, 'utf8')) as Reference;
   const cells: string[] = [];
   for (const guide of ['normal', 'mvn'] as const) {
-    const r = fit(p.model, [data] as never, { guide, key: key(20240611), numDraws: 4000 });
+    const r = fitSync(p.model, [data] as never, { guide, key: key(20240611), numDraws: 4000 });
     const c = compareToReference(p.quantities(r.draws, data as never), ref);
     cells.push(`${c.worstZ.toFixed(2)} / ${c.rMin.toFixed(2)}–${c.rMax.toFixed(2)}`, r.khat.toFixed(2), `${(r.timings.totalMs / 1000).toFixed(1)} s (${r.timings.steps} steps)`);
   }

@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { key } from '../../ts/index.js';
-import { fit, type FitOptions, type FitPhase } from '../../ts/infer/fit.js';
+import { fitSync, type FitOptions, type FitPhase } from '../../ts/infer/fit/index.js';
 import { compareToReference, posteriors, type Comparison, type Reference } from '../../ts/models/posteriordb/index.js';
 
 const FIXTURES = fileURLToPath(new URL('../fixtures/posteriordb/', import.meta.url));
@@ -27,7 +27,7 @@ export function fitPosterior(name: string, guide: 'normal' | 'mvn', opts: Partia
   const p = posteriors[name];
   const data = p.loadData(JSON.parse(readFileSync(`${FIXTURES}${name}/data.json`, 'utf8')) as Record<string, unknown>);
   const ref = JSON.parse(readFileSync(`${FIXTURES}${name}/reference.json`, 'utf8')) as Reference;
-  const r = fit(p.model, [data] as never, { guide, key: key(20240611), numDraws: 2000, phases: CI_PHASES, ...opts });
+  const r = fitSync(p.model, [data] as never, { guide, key: key(20240611), numDraws: 2000, phases: CI_PHASES, ...opts });
   const cmp = compareToReference(p.quantities(r.draws, data as never), ref);
   return { cmp, khat: r.khat, khatText: r.khatText, steps: r.timings.steps, laplace: r.laplace.used };
 }

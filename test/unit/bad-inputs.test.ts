@@ -130,8 +130,12 @@ describe('unclear errors now name what went wrong', () => {
       const ac = new AbortController();
       // Past the first 1024-entry buffer, so the record has grown at least once.
       const onProgress = (step: number): void => (step >= 1500 ? ac.abort() : undefined);
-      const r = await svi.run(V.key(0), 1e10, [], { signal: ac.signal, progressBar: false, compile, progressEvery: 100, onProgress });
-      expect(r.aborted).toBe(true);
+      const err = await svi.run(V.key(0), 1e10, [], { signal: ac.signal, progressBar: false, compile, progressEvery: 100, onProgress }).then(
+        () => null,
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(V.AbortError);
+      const r = (err as InstanceType<typeof V.AbortError<V.SVIResult>>).partial;
       expect(r.steps).toBe(1500);
       expect(r.losses.length).toBe(r.steps);
       expect(r.losses.every(Number.isFinite)).toBe(true);

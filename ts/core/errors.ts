@@ -19,6 +19,8 @@
  * | `DisposedError` | `VARINF_DISPOSED` |
  * | `BackendError` | `VARINF_BACKEND` |
  * | `CompileError` | `VARINF_COMPILE` |
+ * | `ImproperPosteriorError` (a posterior with no normalizing constant) | `VARINF_IMPROPER_POSTERIOR` |
+ * | `AbortError` (a run stopped by its AbortSignal, as Node's own) | `ABORT_ERR` |
  *
  * @example try { cholesky(a) } catch (e) { if (e instanceof VarinfError && e.code === 'VARINF_NOT_POSITIVE_DEFINITE') … }
  */
@@ -111,4 +113,40 @@ export function allocationError(op: string, shape: readonly number[], dtype: str
   let n = 1;
   for (const d of shape) n *= d;
   return new AllocationError(`${op}: cannot allocate ${dtype} ${fmtShape(shape)}: ${n} elements, ${n * bytesPer} bytes = ${((n * bytesPer) / 2 ** 30).toPrecision(3)} GiB (${e.message})`, { cause: e });
+}
+
+/**
+ * A run stopped by its AbortSignal, as Node's own APIs report it: `code` 'ABORT_ERR', `cause` the
+ * signal's reason, and `partial` what was computed before the abort (for `fit`, the result of the
+ * steps done; for `SVI.run`, the run's result so far).
+ * @example
+ * try { await fit(model, args, { key: key(0), signal }); }
+ * catch (e) { if (e instanceof AbortError) console.log(e.partial); }
+ */
+export class AbortError<P = unknown> extends VarinfError {
+  static override readonly CODE: string = 'ABORT_ERR';
+  constructor(
+    message: string,
+    readonly partial: P,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/**
+ * A model whose posterior is not a probability distribution: −log p does not increase in some
+ * direction of the unconstrained space (a flat prior without a likelihood that pins the site).
+ * `site` names the latent site of that direction.
+ * @example
+ * try { fitSync(flatModel, [], { key: key(0) }); } catch (e) { if (e instanceof ImproperPosteriorError) e.site; }
+ */
+export class ImproperPosteriorError extends VarinfError {
+  static override readonly CODE: string = 'VARINF_IMPROPER_POSTERIOR';
+  constructor(
+    message: string,
+    readonly site: string,
+  ) {
+    super(message);
+  }
 }

@@ -6,5 +6,5 @@ export * from './init.js';
 export * from './predictive.js';
 export * from './tracegraph.js';
 export * from './svgd.js';
-export { fit, defaultPhases, evaluateGuide, type FitOptions, type FitPhase, type FitResult } from './fit.js';
+export { fit, fitSync, defaultPhases, evaluateGuide, type CandidateElbo, type FitOptions, type FitPartial, type FitPhase, type FitProgress, type FitResult } from './fit/index.js';
 export { ProgressBar, formatProgress, formatDuration, type ProgressStream, type ProgressState } from './progress.js';

@@ -31,7 +31,7 @@ import { key, split, type Key } from '../random/key.js';
 import { normal, type FloatDType } from '../random/samplers.js';
 import type { ModelFn } from '../ppl/runtime.js';
 import { AutoLaplaceApproximation, summarize, type AutoGuideOptions, type LatentSite, type SiteSummary } from './autoguide.js';
-import { potentialTensor } from './fit.js';
+import { potentialTensor } from './fit/potential.js';
 import { ProgressBar } from './progress.js';
 
 /** A bandwidth: 'median' (the median heuristic) or a fixed positive h. */

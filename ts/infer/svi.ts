@@ -5,7 +5,7 @@
  * unconstrained in the state; `getParams` maps them back through `bijectTo`.
  */
 import { valueAndGrad } from '../core/autodiff.js';
-import { VarinfError, ValueError, allocationError } from '../core/errors.js';
+import { AbortError, VarinfError, ValueError, allocationError } from '../core/errors.js';
 import type { Tensor } from '../core/tensor.js';
 import { compile, type CompiledFunction } from '../compile/compile.js';
 import { CompiledLoop, type LoopAccept } from '../compile/loop.js';
@@ -45,7 +45,10 @@ export interface SVIRunOptions {
   progressEvery?: number;
   /** Print a progress bar on stderr (default: when stderr is a terminal and not in CI). */
   progressBar?: boolean;
-  /** Stops the run (the result holds the steps done). */
+  /**
+   * Stops the run: `run` rejects (and `runSync` throws) with an `AbortError` whose `cause` is the
+   * signal's reason and whose `partial` is the {@link SVIResult} of the steps done.
+   */
   signal?: AbortSignal;
   /**
    * Stan's tol_rel_obj rule: every `evalEvery` steps compare the mean loss of the last window with
@@ -81,8 +84,6 @@ export interface SVIResult {
   steps: number;
   /** Whether the `tolRelObj` rule stopped the run. */
   stoppedEarly: boolean;
-  /** Whether the signal stopped the run. */
-  aborted: boolean;
   /** Wall-clock timings of the run. */
   timings: {
     /** The whole run, in ms. */
@@ -102,6 +103,31 @@ export interface SVIResult {
 }
 
 type StepState = { params: Record<string, Tensor>; optState: OptState };
+
+/**
+ * A step of `SVI.run` whose loss or gradient was not finite (a divergence). `state` is the state
+ * one step before it, the last whose loss and gradient were finite (the step taken from it led to
+ * the failure), and `losses` the losses up to it, so a caller can lower the step size and resume
+ * from there; `cause` is the failing step's error.
+ * @example
+ * try { await svi.run(key(0), 5000, args); }
+ * catch (e) {
+ *   if (!(e instanceof SVIDivergenceError)) throw e;
+ *   const slower = new SVI(model, guide, adam(1e-3), new TraceELBO());
+ *   slower.init(key(0), ...args);
+ *   await slower.run(key(0), 5000, args, { state: { ...e.state, optState: slower.optim.init(e.state.params) } });
+ * }
+ */
+export class SVIDivergenceError extends VarinfError {
+  constructor(
+    message: string,
+    readonly state: SVIState,
+    readonly losses: Float64Array,
+    options: { cause: unknown },
+  ) {
+    super(message, options);
+  }
+}
 
 /**
  * Stochastic variational inference as a state machine: `init` finds the parameters of model and
@@ -265,7 +291,11 @@ export class SVI<A extends unknown[]> {
     throw new VarinfError(`SVI step ${state.step}: ${what}${site}. The parameters keep their last finite values.`);
   }
 
-  /** Runs `numSteps` updates (fewer if stopped early or aborted), yielding to the event loop regularly. */
+  /**
+   * Runs `numSteps` updates (fewer if stopped early), yielding to the event loop regularly. An
+   * abort rejects with an `AbortError` carrying the result so far; a non-finite step rejects with an
+   * {@link SVIDivergenceError} carrying the last finite state and the losses.
+   */
   async run(key: Key, numSteps: number, args: A, opts: SVIRunOptions = {}): Promise<SVIResult> {
     return runLoop(this, key, numSteps, args, opts);
   }
@@ -298,7 +328,6 @@ function* loopSteps<A extends unknown[]>(svi: SVI<A>, key: Key, numSteps: number
   let prevWindow: number | null = null;
   let calm = 0;
   let stoppedEarly = false;
-  let aborted = false;
   let done = 0;
   let loop: CompiledLoop<StepState, A> | null = null;
   const compiled: SVIResult['compiled'] = { used: false };
@@ -315,10 +344,47 @@ function* loopSteps<A extends unknown[]>(svi: SVI<A>, key: Key, numSteps: number
   // A chunk of compiled steps runs as one generated loop; it ends at the next progress report or
   // convergence check, and after about 20 ms (estimated from the last chunk) so the event loop breathes.
   let perStepMs = Infinity;
+  const result = (): SVIResult => {
+    if (loop !== null) state = { ...loop.state(), step: step0 + done, key: base };
+    const totalMs = performance.now() - t0;
+    return {
+      state,
+      params: svi.getParams(state),
+      guide: svi.guide as ModelFn | AutoGuide,
+      losses: losses.slice(0, done),
+      steps: done,
+      stoppedEarly,
+      timings: { totalMs, perStepUs: done > 0 ? (totalMs * 1000) / done : 0, firstStepMs },
+      compiled,
+    };
+  };
+  // The error carries the state before the step that led to the failure (its own loss was finite).
+  const diverged = (e: VarinfError, at: SVIState): SVIDivergenceError => {
+    bar?.finish();
+    return new SVIDivergenceError(
+      `${e.message} error.state holds the state of step ${at.step}, the last whose loss and gradient were finite, and error.losses the ${at.step - step0} losses up to it: lower the step size and resume with run(key, n, args, { state: error.state }).`,
+      at,
+      losses.slice(0, at.step - step0),
+      { cause: e },
+    );
+  };
+  // Compiled chunks: the states at the start of this chunk and the one before, to replay up to the last good step.
+  let snap: { st: StepState; done: number } | null = null;
+  let prevSnap: { st: StepState; done: number } | null = null;
+  let prevState = state;
+  const lastGood = (failedAt: SVIState): SVIState => {
+    const target = done - 1;
+    if (loop === null) return done > 0 ? prevState : failedAt;
+    const s = snap !== null && target >= snap.done ? snap : prevSnap;
+    if (target < 0 || s === null) return failedAt;
+    loop.setState(s.st);
+    if (target > s.done) loop.run(base, step0 + s.done, target - s.done, ACCEPT, new Float64Array(target - s.done), 0);
+    return { ...loop.state(), step: step0 + target, key: base };
+  };
   while (done < numSteps) {
-    if (opts.signal?.aborted) {
-      aborted = true;
-      break;
+    if (opts.signal?.aborted === true) {
+      bar?.finish();
+      throw new AbortError(`SVI.run: aborted after ${done} of ${numSteps} steps`, result(), { cause: opts.signal.reason });
     }
     let end = Math.min(numSteps, (Math.floor(done / every) + 1) * every);
     if (opts.tolRelObj !== undefined) end = Math.min(end, (Math.floor(done / evalEvery) + 1) * evalEvery);
@@ -327,16 +393,29 @@ function* loopSteps<A extends unknown[]>(svi: SVI<A>, key: Key, numSteps: number
     const from = done;
     if (end > losses.length) losses = grown(losses, end, numSteps);
     if (loop !== null) {
+      prevSnap = snap;
+      snap = { st: loop.state(), done };
       done += loop.run(base, step0 + done, end - done, ACCEPT, losses, done);
       if (done < end) {
         // Diagnose eagerly from the unchanged state: raises the eager path's error naming the step and site.
         const cur: SVIState = { ...loop.state(), step: step0 + done, key: base };
-        const r = svi.update(cur, ...args);
+        let r: { state: SVIState; loss: number };
+        try {
+          r = svi.update(cur, ...args);
+        } catch (e) {
+          throw e instanceof VarinfError ? diverged(e, lastGood(cur)) : e;
+        }
         loop.setState({ params: r.state.params, optState: r.state.optState });
         losses[done++] = r.loss;
       }
     } else {
-      const r = svi.update(state, ...args);
+      let r: { state: SVIState; loss: number };
+      try {
+        r = svi.update(state, ...args);
+      } catch (e) {
+        throw e instanceof VarinfError ? diverged(e, lastGood(state)) : e;
+      }
+      prevState = state;
       state = r.state;
       losses[done++] = r.loss;
     }
@@ -366,19 +445,7 @@ function* loopSteps<A extends unknown[]>(svi: SVI<A>, key: Key, numSteps: number
     }
   }
   bar?.finish({ loss: meanOf(losses, Math.max(0, done - every), done).toPrecision(6) });
-  if (loop !== null) state = { ...loop.state(), step: step0 + done, key: base };
-  const totalMs = performance.now() - t0;
-  return {
-    state,
-    params: svi.getParams(state),
-    guide: svi.guide as ModelFn | AutoGuide,
-    losses: losses.slice(0, done),
-    steps: done,
-    stoppedEarly,
-    aborted,
-    timings: { totalMs, perStepUs: done > 0 ? (totalMs * 1000) / done : 0, firstStepMs },
-    compiled,
-  };
+  return result();
 }
 
 async function runLoop<A extends unknown[]>(svi: SVI<A>, key: Key, numSteps: number, args: A, opts: SVIRunOptions): Promise<SVIResult> {

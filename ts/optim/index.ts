@@ -4,3 +4,4 @@ export * from './scale.js';
 export * from './clip.js';
 export * from './schedules.js';
 export * from './alias.js';
+export * from './lbfgs.js';

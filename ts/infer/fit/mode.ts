@@ -1,0 +1,131 @@
+/** The MAP in the unconstrained space (L-BFGS, then Newton with the finite-difference Hessian): the Laplace start. */
+import { VarinfError } from '../../core/errors.js';
+import type { Tensor } from '../../core/tensor.js';
+import { tensor } from '../../ops/creation.js';
+import { lbfgsSteps, type ValueGrad } from '../../optim/lbfgs.js';
+import type { AutoLaplaceApproximation } from '../autoguide.js';
+import { choleskyHost, invFromChol } from './linalg.js';
+import { fdHessian, type BatchGrad } from './potential.js';
+
+/**
+ * The MAP by L-BFGS, polished by safeguarded Newton steps with the finite-difference Hessian;
+ * converged when the Newton step is below `tol` posterior sds (√diag H⁻¹) in every coordinate.
+ */
+export function* findMode(
+  fns: { one: ValueGrad; batch: BatchGrad },
+  x0: Float64Array,
+  tol = 1e-4,
+): Generator<void, { x: Float64Array; hess: Float64Array | null; chol: Float64Array | null; iterations: number; converged: boolean; reason: string }, void> {
+  const safe = backOff(fns.one);
+  const r = yield* lbfgsSteps(safe, x0, { maxIter: 300 });
+  let x = r.x;
+  let { f, g } = fns.one(x);
+  const d = x.length;
+  let reason = '';
+  for (let it = 0; it < 8; it++) {
+    let h: Float64Array;
+    try {
+      h = fdHessian(fns.batch, x);
+    } catch (e) {
+      if (!(e instanceof VarinfError)) throw e;
+      h = new Float64Array(d * d).fill(NaN);
+    }
+    const l = choleskyHost(h, d);
+    if (l === null) {
+      reason = `the Hessian of −log p is not positive definite after ${r.iterations} L-BFGS and ${it} Newton iterations: no MAP (a funnel or a boundary)`;
+      return { x, hess: null, chol: null, iterations: r.iterations + it, converged: false, reason };
+    }
+    const inv = invFromChol(l, d);
+    const step = new Float64Array(d);
+    let worst = 0;
+    for (let i = 0; i < d; i++) {
+      let s = 0;
+      for (let j = 0; j < d; j++) s += inv[i * d + j] * g[j];
+      step[i] = -s;
+      worst = Math.max(worst, Math.abs(s) / Math.sqrt(inv[i * d + i]));
+    }
+    if (worst < tol) return { x, hess: h, chol: l, iterations: r.iterations + it, converged: true, reason: 'converged' };
+    let t = 1;
+    let moved = false;
+    for (let ls = 0; ls < 30; ls++) {
+      const xn = x.map((v, i) => v + t * step[i]);
+      const nx = safe(xn);
+      if (Number.isFinite(nx.f) && nx.f <= f + 1e-12 * Math.abs(f)) {
+        x = xn;
+        f = nx.f;
+        g = nx.g;
+        moved = true;
+        break;
+      }
+      t *= 0.5;
+    }
+    yield;
+    if (!moved) {
+      reason = `Newton steps stalled ${worst.toExponential(2)} sds from a mode`;
+      return { x, hess: null, chol: null, iterations: r.iterations + it, converged: false, reason };
+    }
+  }
+  return { x, hess: null, chol: null, iterations: r.iterations + 8, converged: false, reason: 'Newton did not converge in 8 iterations' };
+}
+
+/**
+ * `fg`, with a point where the density is invalid (a scale underflowing to 0 in a funnel, a far
+ * draw) scored +∞ with a zero gradient, so that a line search backs off instead of throwing.
+ */
+export function backOff(fg: ValueGrad): ValueGrad {
+  return (z) => {
+    try {
+      return fg(z);
+    } catch (e) {
+      if (e instanceof VarinfError) return { f: Infinity, g: new Float64Array(z.length) };
+      throw e;
+    }
+  };
+}
+
+export function concatInit<A extends unknown[]>(lap: AutoLaplaceApproximation<A>): Tensor {
+  const parts = lap.sites.map((s) => Array.from(s.init.dataSync()));
+  return tensor(Float64Array.from(parts.flat()), [parts.reduce((a, p) => a + p.length, 0)]);
+}
+
+/**
+ * A coordinate direction of the unconstrained space along which U = −log p does not increase
+ * (up to rounding) over 10, 100 and 1000 units from `x`, or null. A proper posterior's density
+ * falls in every direction far enough out; one that stays flat or grows along a whole ray of
+ * length 1000 (e^1000 on a positive site) has no finite normalizing constant there.
+ */
+export function flatDirection(u: (z: Tensor) => Tensor, x: Float64Array): { coord: number; sign: number; rise: number } | null {
+  const d = x.length;
+  const steps = [10, 100, 1000];
+  const P = 1 + 2 * d * steps.length;
+  const pts = new Float64Array(P * d);
+  for (let p = 0; p < P; p++) pts.set(x, p * d);
+  let p = 1;
+  for (let i = 0; i < d; i++)
+    for (const sign of [1, -1])
+      for (const t of steps) {
+        pts[p * d + i] += sign * t;
+        p++;
+      }
+  let vals: Float64Array;
+  try {
+    vals = Float64Array.from(u(tensor(pts, [P, d])).dataSync());
+  } catch (e) {
+    if (!(e instanceof VarinfError)) throw e;
+    return null;
+  }
+  const u0 = vals[0];
+  if (!Number.isFinite(u0)) return null;
+  p = 1;
+  for (let i = 0; i < d; i++)
+    for (const sign of [1, -1]) {
+      let rise = -Infinity;
+      for (let k = 0; k < steps.length; k++) {
+        const v = vals[p++];
+        // NaN (an overflow) counts as a rise: the density is not shown to stay up.
+        rise = Math.max(rise, Number.isNaN(v) ? Infinity : v - u0);
+      }
+      if (rise <= 1e-8 * Math.max(1, Math.abs(u0))) return { coord: i, sign, rise };
+    }
+  return null;
+}

@@ -1,0 +1,149 @@
+/** The options and the result of {@link fit}, and its default phases. */
+import type { Tensor } from '../../core/tensor.js';
+import type { Key } from '../../random/key.js';
+import type { AutoGuide, AutoGuideOptions, SiteSummary } from '../autoguide.js';
+
+
+/** One optimization phase of {@link fit}. */
+export interface FitPhase {
+  /** Step size, in units of the marginal posterior sd (plain Adam units where no scale is known). */
+  lr: number;
+  /** Vectorized particles per step. */
+  particles: number;
+  minSteps: number;
+  maxSteps: number;
+}
+
+/**
+ * What {@link fit} reports at each stopping check (every `checkEvery` steps).
+ * @example
+ * await fit(model, args, { key: key(0), onProgress: (p) => console.log(p.phase, p.step, p.loss) });
+ */
+export interface FitProgress {
+  /** Index of the phase in the plan (the warm-up first where there is no Laplace start). */
+  phase: number;
+  /** Steps done, all phases. */
+  step: number;
+  /** Mean loss (−ELBO estimate) of the last window. */
+  loss: number;
+  /** The window's drift statistic t² (about 1 when the iterates only jitter). */
+  drift: number;
+}
+
+/** How {@link fit} is called: the family, the key, and the recipe's knobs (all but `key` optional). */
+export interface FitOptions {
+  /** The variational family (default 'normal'), or a guide made by the caller. */
+  guide?: 'normal' | 'mvn' | 'lowrank' | AutoGuide;
+  key: Key;
+  /** Start from the Laplace approximation at the MAP (default true). */
+  laplaceInit?: boolean;
+  /** The phases (default {@link defaultPhases}). */
+  phases?: FitPhase[];
+  /** Options of the plain-Adam phase used when there is no Laplace start. */
+  warmup?: FitPhase;
+  /**
+   * Where there is no Laplace start: fixed draws of the sample-average ELBO minimized by L-BFGS
+   * after the warm-up (default 1024; 0 skips it and runs every phase).
+   */
+  sampleAverageDraws?: number;
+  /** Guide draws for the summary and k̂ (default 4000). */
+  numDraws?: number;
+  /** Steps between stopping checks (default 50). */
+  checkEvery?: number;
+  /** A phase ends when the mean drift statistic t² of a window falls below this (default 2). */
+  driftTol?: number;
+  /** Options passed to the autoguide (init strategy, initScale). */
+  guideOptions?: AutoGuideOptions;
+  /** Called at each stopping check. */
+  onProgress?: (info: FitProgress) => void;
+  /** Draw a progress line on stderr (default: when stderr is a terminal and not in CI). */
+  progressBar?: boolean;
+  /** Stops the fit: the promise rejects with an `AbortError` carrying the {@link FitPartial}. */
+  signal?: AbortSignal;
+  /** Common draws on which every candidate's ELBO is estimated to choose the answer (default 1000). */
+  selectionDraws?: number;
+  /**
+   * Full-rank guides from a Laplace start that is close to the posterior (the sd of its log
+   * weights on the common draws under 3 nats): take Adam's steps on M = A⁻¹L (A the Laplace factor)
+   * rather than on the scale factor's own entries (default true; false is the old behaviour, whose
+   * first phase diverges on near-collinear coefficients). Where the Laplace fit is poor (a
+   * hierarchical scale), A is no reference and the factor's own entries are stepped.
+   */
+  whitenFactor?: boolean;
+  /** Async `fit` yields to the event loop once this many milliseconds have passed (default 10). */
+  yieldEveryMs?: number;
+}
+
+/**
+ * A candidate's ELBO on the common draws (NaN where not finite), with its standard error.
+ * @example
+ * for (const c of r.chosen.candidates) console.log(c.name, c.elbo.toFixed(2), '±', c.se.toFixed(2));
+ */
+export interface CandidateElbo {
+  name: string;
+  step: number;
+  elbo: number;
+  se: number;
+}
+
+/**
+ * What an aborted {@link fit} had when it stopped (`AbortError.partial`).
+ * @example
+ * try { await fit(model, args, { key: key(0), signal }); }
+ * catch (e) { if (e instanceof AbortError) console.log((e.partial as FitPartial).losses.length); }
+ */
+export interface FitPartial {
+  /** Constrained guide parameters at the abort (null before the first phase began). */
+  params: Record<string, Tensor> | null;
+  losses: Float64Array;
+  phaseEnds: number[];
+  step: number;
+  warnings: string[];
+}
+
+/**
+ * The default phases: step sizes 0.1, 0.03, 0.01 sd with 4, 8 and 16 particles. The first phase
+ * runs at least max(500, 20·d) steps for a latent dimension d: slow directions (a hierarchical
+ * scale coupled to many group effects) multiply with the dimension, and the drift test can miss
+ * a drift spread thinly over many coordinates.
+ */
+export function defaultPhases(d = 0): FitPhase[] {
+  return [
+    { lr: 0.1, particles: 4, minSteps: Math.max(500, 20 * d), maxSteps: Math.max(3000, 40 * d) },
+    { lr: 0.03, particles: 8, minSteps: 250, maxSteps: 1500 },
+    { lr: 0.01, particles: 16, minSteps: 250, maxSteps: 1500 },
+  ];
+}
+
+/** What {@link fit} returns: the fitted guide, its draws and diagnostics, and how it got there. */
+export interface FitResult<A extends unknown[]> {
+  guide: AutoGuide<A>;
+  /** Constrained guide parameters of the chosen candidate (see `chosen`). */
+  params: Record<string, Tensor>;
+  /** The loss (−ELBO estimate) at every step, all phases. */
+  losses: Float64Array;
+  /** The last step of each phase (cumulative). */
+  phaseEnds: number[];
+  /** The MAP search: whether it converged and gave a positive-definite Hessian. */
+  laplace: { used: boolean; iterations: number; converged: boolean; reason: string };
+  /** The sample-average ELBO fit where there was no Laplace start (draws 0 where it did not run). */
+  sampleAverage: { draws: number; iterations: number };
+  /** Guide draws per site, [S, ...site shape] (constrained). */
+  draws: Record<string, Tensor>;
+  /** log p(x, z_s) − log q(z_s) for the S draws. */
+  logWeights: Float64Array;
+  khat: number;
+  khatText: string;
+  /** ELBO estimate from the S draws (mean log weight). */
+  elbo: number;
+  summary: Record<string, SiteSummary>;
+  /**
+   * Which candidate is the answer: the one with the highest ELBO on `selectionDraws` common draws,
+   * among the Laplace start (or the guide's initialization and the sample-average fit where there
+   * was none), each phase's last iterate and each phase's iterate average.
+   */
+  chosen: { name: string; elbo: number; candidates: CandidateElbo[] };
+  /** What went wrong or looks doubtful, in words (k̂ > 0.7, a diverged phase, no Laplace start, …). */
+  warnings: string[];
+  timings: { totalMs: number; mapMs: number; sviMs: number; evalMs: number; steps: number; perStepUs: number };
+}

@@ -1,0 +1,232 @@
+/**
+ * Preconditioning of the phases' updates (whitened locations, per-coordinate scales elsewhere) and
+ * the drift test that ends a phase.
+ */
+import type { Tensor } from '../../core/tensor.js';
+import { leaves } from '../../core/tree.js';
+import { add, mul } from '../../ops/elementwise.js';
+import { concat, reshape, slice } from '../../ops/shape.js';
+import { matmul } from '../../ops/linalg.js';
+import { tensor, zerosLike } from '../../ops/creation.js';
+import type { GradientTransformation } from '../../optim/index.js';
+import { AutoGuide, AutoLowRankMultivariateNormal, AutoMultivariateNormal, AutoNormal } from '../autoguide.js';
+import { offsets } from './guideParams.js';
+
+/** Adam's momentum in the phases: low, so that noise-driven steps decorrelate fast and the drift test is sharp. */
+export const ADAM_B1 = 0.5;
+const KAPPA = (1 + ADAM_B1) / (1 - ADAM_B1);
+
+/** The location leaves of a guide, in latent order: name, offset in the flat vector, size, shape. */
+export function locLeaves(guide: AutoGuide<unknown[]>): { name: string; off: number; n: number; shape: number[] }[] {
+  const pre = guide.prefix;
+  if (guide instanceof AutoNormal) return offsets(guide).map((s) => ({ ...s, name: `${pre}_${s.name}_loc` }));
+  const d = offsets(guide).reduce((a, s) => a + s.n, 0);
+  return [{ name: `${pre}_loc`, off: 0, n: d, shape: [d] }];
+}
+
+/**
+ * Full-matrix preconditioning of the guide's location: with Σ = L Lᵀ the (Laplace) posterior
+ * covariance, gradients go in as Lᵀg and updates come out as L u, so Adam works in whitened
+ * coordinates where the curvature is about the identity and every direction converges at the
+ * same rate. `side` 'in' or 'out'; other leaves pass through ('in') or are scaled by `diag` ('out').
+ */
+export function whiten(
+  locs: { name: string; off: number; n: number; shape: number[] }[],
+  lTensor: Tensor,
+  side: 'in' | 'out',
+  diag: Record<string, Tensor>,
+): GradientTransformation<Record<string, never>> {
+  const d = lTensor.shape[0];
+  const locNames = new Set(locs.map((l) => l.name));
+  return {
+    init: () => ({}),
+    update: (u, s) => {
+      const rec = u as unknown as Record<string, Tensor>;
+      const flat = reshape(concat(locs.map((l) => reshape(rec[l.name], [l.n])), 0), [1, d]);
+      // in: (Lᵀ g)ᵀ = gᵀ L;  out: (L u)ᵀ = uᵀ Lᵀ.
+      const w = side === 'in' ? matmul(flat, lTensor) : matmul(flat, lTensor, { transB: true });
+      const out: Record<string, Tensor> = {};
+      for (const [name, t] of Object.entries(rec)) out[name] = locNames.has(name) || side === 'in' ? t : mul(t, diag[name]);
+      for (const l of locs) out[l.name] = reshape(slice(w, [0, l.off], [1, l.n]), l.shape);
+      return [out as unknown as typeof u, s];
+    },
+  };
+}
+
+export function preconditioner(guide: AutoGuide<unknown[]>, params: Record<string, Tensor>, sd: Float64Array): Record<string, Tensor> {
+  const pre = guide.prefix;
+  const d = sd.length;
+  const out: Record<string, Tensor> = {};
+  for (const [name, u] of Object.entries(params)) out[name] = mul(zerosLike(u), 0);
+  const set = (name: string, v: Float64Array): void => {
+    if (params[name] !== undefined) out[name] = tensor(v, params[name].shape);
+  };
+  if (guide instanceof AutoNormal) {
+    for (const s of offsets(guide)) {
+      set(`${pre}_${s.name}_loc`, sd.slice(s.off, s.off + s.n));
+      set(`${pre}_${s.name}_scale`, new Float64Array(s.n).fill(1));
+    }
+  } else {
+    set(`${pre}_loc`, sd.slice());
+    if (guide instanceof AutoMultivariateNormal) {
+      const v = new Float64Array((d * (d + 1)) / 2);
+      let k = 0;
+      // Adam's early steps are sign-like in every entry: a row's d − 1 entries would move its norm by
+      // lr·sd·√d, so each entry gets sd/√d.
+      // T's rows are already in units of their scale σᵢ.
+      for (let i = 1; i < d; i++) for (let j = 0; j < i; j++) v[k++] = 1 / Math.sqrt(d);
+      for (let i = 0; i < d; i++) v[k++] = 1;
+      set(`${pre}_scale_tril`, v);
+      set(`${pre}_scale`, new Float64Array(d).fill(1));
+    } else if (guide instanceof AutoLowRankMultivariateNormal) {
+      const r = params[`${pre}_cov_factor`].shape[1];
+      // W is already in units of each row's scale.
+      set(`${pre}_cov_factor`, new Float64Array(d * r).fill(1 / Math.sqrt(r)));
+      set(`${pre}_scale`, new Float64Array(d).fill(1));
+    }
+  }
+  // Any other parameter (a model param) keeps plain Adam units.
+  for (const [name, u] of Object.entries(params)) if (leaves(out[name]).every((t) => t.dataSync().every((x) => x === 0))) out[name] = add(zerosLike(u), 1);
+  return out;
+}
+
+/**
+ * Whether the iterates still drift: per coordinate t² = (θ_end − θ_start)² / (κ Σ Δθ²) over a
+ * window, with κ = (1 + β₁)/(1 − β₁) = 3 for Adam's momentum-correlated steps (β₁ = 0.5). A random walk
+ * around the optimum gives mean t² ≤ 1; a drift gives t² of the order of the window length.
+ * `moved` is the largest net move in units of the preconditioner (sds).
+ */
+export function driftCheck(
+  start: Record<string, Tensor>,
+  end: Record<string, Tensor>,
+  sq: Record<string, Tensor>,
+  pre: Record<string, Tensor>,
+): { t2: number; moved: number } {
+  let acc = 0;
+  let n = 0;
+  let moved = 0;
+  for (const name of Object.keys(end)) {
+    const a = start[name].dataSync();
+    const b = end[name].dataSync();
+    const q = sq[name].dataSync();
+    const s = pre[name].dataSync();
+    for (let j = 0; j < b.length; j++) {
+      const dlt = b[j] - a[j];
+      acc += q[j] > 0 ? (dlt * dlt) / (KAPPA * q[j]) : 0;
+      n++;
+      moved = Math.max(moved, Math.abs(dlt) / (s[j] > 0 ? s[j] : 1));
+    }
+  }
+  return { t2: acc / Math.max(1, n), moved };
+}
+
+
+/**
+ * Whitening of a full-rank guide's scale factor L = diag(σ)·T (the `scale` and `scale_tril`
+ * leaves), as `whiten` does for the location: Adam steps on M = A⁻¹L, with A the Cholesky factor
+ * of the Laplace covariance, so M ≈ I at the start whatever the posterior's correlations. In T's
+ * own entries a step of lr/√d is harmless for a well-conditioned posterior but, where two
+ * coefficients correlate at ±0.999, T's row is (∓0.999, 0.045) and one such step changes the
+ * narrow direction's variance several-fold: whitened, every step changes the covariance by a
+ * relative O(lr) in every direction.
+ *
+ * 'in' replaces the gradient of `scale_tril` (unconstrained: strict lower triangle, then log
+ * diagonal) by that of M's entries (off-diagonal M_ij, and log M_ii), with ∂L = A ∂M, and zeroes
+ * the gradient of `scale`; 'out' (after `whiten`'s 'out', which scales the off-diagonal steps by
+ * 1/√d) turns the step on M (the diagonal multiplicative) into the new L = A M′ and returns the
+ * updates of both leaves that land there. Other leaves pass through.
+ */
+export function whitenFactor(prefix: string, a: Float64Array, d: number, side: 'in' | 'out'): GradientTransformation<Record<string, never>> {
+  const trilName = `${prefix}_scale_tril`;
+  const scaleName = `${prefix}_scale`;
+  const s0 = (d * (d - 1)) / 2;
+  const strict = (i: number, j: number): number => (i * (i - 1)) / 2 + j;
+  return {
+    init: () => ({}),
+    update: (u, s, params) => {
+      const rec = u as unknown as Record<string, Tensor>;
+      const par = params as unknown as Record<string, Tensor> | undefined;
+      if (par === undefined || rec[trilName] === undefined || rec[scaleName] === undefined) return [u, s];
+      const tu = par[trilName].dataSync();
+      const ls = par[scaleName].dataSync();
+      const { l, sigma, t } = factorOf(tu, ls, d, s0, strict);
+      const m = lowerSolve(a, l, d);
+      const out: Record<string, Tensor> = { ...rec };
+      const g = rec[trilName].dataSync();
+      if (side === 'in') {
+        // ∂/∂L from ∂/∂T_u: L_ij = σ_i T_ij, T_ii = exp(T_u,ii).
+        const gl = new Float64Array(d * d);
+        for (let i = 0; i < d; i++) {
+          for (let j = 0; j < i; j++) gl[i * d + j] = g[strict(i, j)] / sigma[i];
+          gl[i * (d + 1)] = g[s0 + i] / (sigma[i] * t[i * (d + 1)]);
+        }
+        // ∂/∂M = tril(Aᵀ ∂/∂L); the diagonal as ∂/∂log M_ii.
+        const gm = new Float64Array(g.length);
+        for (let i = 0; i < d; i++)
+          for (let j = 0; j <= i; j++) {
+            let v = 0;
+            for (let k = i; k < d; k++) v += a[k * d + i] * gl[k * d + j];
+            if (i === j) gm[s0 + i] = v * m[i * (d + 1)];
+            else gm[strict(i, j)] = v;
+          }
+        out[trilName] = tensor(gm, rec[trilName].shape);
+        out[scaleName] = mul(rec[scaleName], 0);
+      } else {
+        const mn = m.slice();
+        for (let i = 0; i < d; i++) {
+          for (let j = 0; j < i; j++) mn[i * d + j] += g[strict(i, j)];
+          mn[i * (d + 1)] *= Math.exp(g[s0 + i]);
+        }
+        // L′ = A M′, lower triangular with a positive diagonal; then σ′ its row norms and T′ = L′/σ′.
+        const tuNew = new Float64Array(tu.length);
+        const lsNew = new Float64Array(d);
+        for (let i = 0; i < d; i++) {
+          const row = new Float64Array(i + 1);
+          for (let j = 0; j <= i; j++) {
+            let v = 0;
+            for (let k = j; k <= i; k++) v += a[i * d + k] * mn[k * d + j];
+            row[j] = v;
+          }
+          const sg = Math.hypot(...row);
+          lsNew[i] = Math.log(sg);
+          for (let j = 0; j < i; j++) tuNew[strict(i, j)] = row[j] / sg;
+          tuNew[s0 + i] = Math.log(row[i] / sg);
+        }
+        out[trilName] = tensor(Float64Array.from(tuNew, (v, k) => v - tu[k]), rec[trilName].shape);
+        out[scaleName] = tensor(Float64Array.from(lsNew, (v, k) => v - ls[k]), rec[scaleName].shape);
+      }
+      return [out as unknown as typeof u, s];
+    },
+  };
+}
+
+/** L = diag(σ)·T from the unconstrained `scale_tril` (strict lower, then log diagonal) and log σ. */
+function factorOf(
+  tu: ArrayLike<number>,
+  ls: ArrayLike<number>,
+  d: number,
+  s0: number,
+  strict: (i: number, j: number) => number,
+): { l: Float64Array; sigma: Float64Array; t: Float64Array } {
+  const sigma = Float64Array.from({ length: d }, (_, i) => Math.exp(ls[i]));
+  const t = new Float64Array(d * d);
+  const l = new Float64Array(d * d);
+  for (let i = 0; i < d; i++) {
+    for (let j = 0; j < i; j++) t[i * d + j] = tu[strict(i, j)];
+    t[i * (d + 1)] = Math.exp(tu[s0 + i]);
+    for (let j = 0; j <= i; j++) l[i * d + j] = sigma[i] * t[i * d + j];
+  }
+  return { l, sigma, t };
+}
+
+/** A⁻¹B for lower-triangular A and B (both d×d, row-major), by forward substitution. */
+function lowerSolve(a: Float64Array, b: Float64Array, d: number): Float64Array {
+  const x = new Float64Array(d * d);
+  for (let c = 0; c < d; c++)
+    for (let i = c; i < d; i++) {
+      let v = b[i * d + c];
+      for (let k = c; k < i; k++) v -= a[i * d + k] * x[k * d + c];
+      x[i * d + c] = v / a[i * (d + 1)];
+    }
+  return x;
+}
