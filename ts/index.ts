@@ -17,6 +17,7 @@ export {
   FormatError,
   SingularMatrixError,
   AllocationError,
+  NonFiniteError,
   DisposedError,
   AbortError,
   ImproperPosteriorError,

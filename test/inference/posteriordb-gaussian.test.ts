@@ -11,8 +11,8 @@ const NEAR_GAUSSIAN = ['arK-arK', 'sblri-blr', 'sblrc-blr', 'wells_data-wells_da
 
 describe('posteriordb, near-Gaussian posteriors', () => {
   for (const name of NEAR_GAUSSIAN) {
-    it(`${name}: AutoMultivariateNormal within z < 0.1 and |r − 1| < 0.1 of the reference`, () => {
-      const f = fitPosterior(name, 'mvn');
+    it(`${name}: AutoMultivariateNormal within z < 0.1 and |r − 1| < 0.1 of the reference`, async () => {
+      const f = await fitPosterior(name, 'mvn');
       report(name, 'mvn', f);
       expect(f.laplace).toBe(true);
       expect(f.cmp.worstZ).toBeLessThan(0.1);
@@ -23,8 +23,8 @@ describe('posteriordb, near-Gaussian posteriors', () => {
     });
   }
 
-  it('sblrc (correlated predictors): AutoNormal gets the means but under-disperses', () => {
-    const f = fitPosterior('sblrc-blr', 'normal');
+  it('sblrc (correlated predictors): AutoNormal gets the means but under-disperses', async () => {
+    const f = await fitPosterior('sblrc-blr', 'normal');
     report('sblrc-blr', 'normal', f);
     expect(f.cmp.worstZ).toBeLessThan(0.2);
     // Mean-field sds are 1/√H_ii, well below the marginal sds of correlated coefficients.
@@ -32,15 +32,15 @@ describe('posteriordb, near-Gaussian posteriors', () => {
     expect(f.cmp.rMax).toBeLessThan(1.05);
   });
 
-  it('arK: AutoNormal under-disperses the correlated AR coefficients', () => {
-    const f = fitPosterior('arK-arK', 'normal');
+  it('arK: AutoNormal under-disperses the correlated AR coefficients', async () => {
+    const f = await fitPosterior('arK-arK', 'normal');
     report('arK-arK', 'normal', f);
     expect(f.cmp.worstZ).toBeLessThan(0.2);
     expect(f.cmp.rMin).toBeLessThan(0.4);
   });
 
-  it('sblri (independent predictors): AutoNormal is nearly exact', () => {
-    const f = fitPosterior('sblri-blr', 'normal');
+  it('sblri (independent predictors): AutoNormal is nearly exact', async () => {
+    const f = await fitPosterior('sblri-blr', 'normal');
     report('sblri-blr', 'normal', f);
     expect(f.cmp.worstZ).toBeLessThan(0.1);
     expect(f.cmp.rMin).toBeGreaterThan(0.85);

@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { key } from '../../ts/index.js';
-import { fitSync, type FitOptions, type FitPhase } from '../../ts/infer/fit/index.js';
+import { fit, type FitOptions, type FitPhase } from '../../ts/infer/fit/index.js';
 import { compareToReference, posteriors, type Comparison, type Reference } from '../../ts/models/posteriordb/index.js';
 
 const FIXTURES = fileURLToPath(new URL('../fixtures/posteriordb/', import.meta.url));
@@ -22,12 +22,16 @@ export const CI_PHASES: FitPhase[] = [
   { lr: 0.01, particles: 16, minSteps: 250, maxSteps: 500 },
 ];
 
-/** Fits posterior `name` with `guide` and a fixed key; compares every reference quantity. */
-export function fitPosterior(name: string, guide: 'normal' | 'mvn', opts: Partial<FitOptions> = {}): PdbFit {
+/**
+ * Fits posterior `name` with `guide` and a fixed key; compares every reference quantity. Async
+ * `fit` yields to the event loop, so a fit of tens of seconds on a loaded machine does not block
+ * the vitest worker (whose RPC then times out).
+ */
+export async function fitPosterior(name: string, guide: 'normal' | 'mvn', opts: Partial<FitOptions> = {}): Promise<PdbFit> {
   const p = posteriors[name];
   const data = p.loadData(JSON.parse(readFileSync(`${FIXTURES}${name}/data.json`, 'utf8')) as Record<string, unknown>);
   const ref = JSON.parse(readFileSync(`${FIXTURES}${name}/reference.json`, 'utf8')) as Reference;
-  const r = fitSync(p.model, [data] as never, { guide, key: key(20240611), numDraws: 2000, phases: CI_PHASES, ...opts });
+  const r = await fit(p.model, [data] as never, { guide, key: key(20240611), numDraws: 2000, phases: CI_PHASES, ...opts });
   const cmp = compareToReference(p.quantities(r.draws, data as never), ref);
   return { cmp, khat: r.khat, khatText: r.khatText, steps: r.timings.steps, laplace: r.laplace.used };
 }

@@ -17,24 +17,24 @@ const BEST_PEER: Record<string, number> = {
 describe('posteriordb, non-Gaussian posteriors', () => {
   for (const [name, best] of Object.entries(BEST_PEER))
     for (const guide of ['normal', 'mvn'] as const)
-      it(`${name} ${guide}: worst z below the best peer's ${best}`, () => {
-        const f = fitPosterior(name, guide);
+      it(`${name} ${guide}: worst z below the best peer's ${best}`, async () => {
+        const f = await fitPosterior(name, guide);
         report(name, guide, f);
         expect(f.cmp.worstZ).toBeLessThan(best);
         expect(Number.isFinite(f.khat)).toBe(true);
         expect(f.khatText).toContain('k\u0302');
       });
 
-  it('eight schools, centered (the funnel): full-rank at the family optimum, k̂ flags the mean-field fit', () => {
+  it('eight schools, centered (the funnel): full-rank at the family optimum, k̂ flags the mean-field fit', async () => {
     // No MAP exists (the density grows without bound as τ → 0): fit starts with plain Adam, then
     // the sample-average ELBO by L-BFGS, then the last phase.
-    const n = fitPosterior('eight_schools-eight_schools_centered', 'normal');
+    const n = await fitPosterior('eight_schools-eight_schools_centered', 'normal');
     report('eight_schools-eight_schools_centered', 'normal', n);
     expect(n.laplace).toBe(false);
     // Mean-field under-disperses τ and the θ's in the funnel: k̂ is high.
     expect(n.cmp.rMin).toBeLessThan(0.6);
     expect(n.khat).toBeGreaterThan(0.7);
-    const m = fitPosterior('eight_schools-eight_schools_centered', 'mvn');
+    const m = await fitPosterior('eight_schools-eight_schools_centered', 'mvn');
     report('eight_schools-eight_schools_centered', 'mvn', m);
     expect(m.laplace).toBe(false);
     // Best peer: NumPyro AutoMVN, 0.18. The KL-optimal full-rank Gaussian has worst z 0.177 (τ's

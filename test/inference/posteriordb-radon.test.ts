@@ -10,10 +10,10 @@ const NAME = 'radon_mn-radon_hierarchical_intercept_noncentered';
 
 describe('posteriordb, radon', () => {
   for (const guide of ['normal', 'mvn'] as const)
-    it(`${guide}: worst z over 90 quantities below the best peer's 0.42`, () => {
+    it(`${guide}: worst z over 90 quantities below the best peer's 0.42`, async () => {
       // 90 dimensions: the first phase runs 20·d steps, as fit's defaults do.
       const phases = [{ ...CI_PHASES[0], minSteps: 1840, maxSteps: 1840 }, ...CI_PHASES.slice(1)];
-      const f = fitPosterior(NAME, guide, { phases });
+      const f = await fitPosterior(NAME, guide, { phases });
       report(NAME, guide, f);
       expect(f.cmp.worstZ).toBeLessThan(0.42);
       expect(Number.isFinite(f.khat)).toBe(true);

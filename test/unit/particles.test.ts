@@ -86,3 +86,16 @@ describe('particles left of every batch dimension', () => {
     expect((err as Error).message).toMatch(/while running the model with 4 vectorized particles: every latent value carries a particle axis of size 4 at dim -2/);
   });
 });
+
+describe('a model bug under fit', () => {
+  it('is raised at once, not taken for a diverging phase', async () => {
+    const X = tensor(xs.map((v) => [1, v]));
+    const bad = (X: Tensor, y: Tensor): void => {
+      const beta = sample('beta', new Normal(tensor([0, 0]), 10));
+      sample('y', new Normal(matmul(X, beta), 1), { obs: y });
+    };
+    const err = await fit(bad, [X, y], { guide: 'normal', key: key(5), laplaceInit: false }).then(() => null, (e: unknown) => e);
+    expect(err).toBeInstanceOf(ShapeError);
+    expect((err as Error).message).toMatch(/vectorized particles/);
+  });
+});

@@ -19,6 +19,7 @@
  * | `DisposedError` | `VARINF_DISPOSED` |
  * | `BackendError` | `VARINF_BACKEND` |
  * | `CompileError` | `VARINF_COMPILE` |
+ * | `NonFiniteError` (a loss, gradient or parameter that is not finite in a step) | `VARINF_NON_FINITE` |
  * | `ImproperPosteriorError` (a posterior with no normalizing constant) | `VARINF_IMPROPER_POSTERIOR` |
  * | `AbortError` (a run stopped by its AbortSignal, as Node's own) | `ABORT_ERR` |
  *
@@ -92,6 +93,14 @@ export class AllocationError extends VarinfError {
 /** A tensor used after `dispose`, or after the `tidy` scope that owned it ended. */
 export class DisposedError extends VarinfError {
   static override readonly CODE: string = 'VARINF_DISPOSED';
+}
+
+/**
+ * A loss, gradient or parameter that is not finite where a step needed it finite (a diverging
+ * optimization): the message names the step and the first site or parameter at fault.
+ */
+export class NonFiniteError extends VarinfError {
+  static override readonly CODE: string = 'VARINF_NON_FINITE';
 }
 
 /** A backend that is missing, failed to load, or lacks a kernel. */

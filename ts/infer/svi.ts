@@ -5,7 +5,7 @@
  * unconstrained in the state; `getParams` maps them back through `bijectTo`.
  */
 import { valueAndGrad } from '../core/autodiff.js';
-import { AbortError, VarinfError, ValueError, allocationError } from '../core/errors.js';
+import { AbortError, NonFiniteError, VarinfError, ValueError, allocationError } from '../core/errors.js';
 import type { Tensor } from '../core/tensor.js';
 import { compile, type CompiledFunction } from '../compile/compile.js';
 import { CompiledLoop, type LoopAccept } from '../compile/loop.js';
@@ -268,7 +268,7 @@ export class SVI<A extends unknown[]> {
     if (!Number.isFinite(loss) || !allFinite(grads)) this.explainNonFinite(state, loss, args);
     const [updates, optState] = this.optim.update(grads, state.optState, state.params);
     const params = applyUpdates(state.params, updates);
-    if (!allFinite(params)) throw new VarinfError(`SVI step ${state.step}: the optimizer produced non-finite parameters; the state was not changed`);
+    if (!allFinite(params)) throw new NonFiniteError(`SVI step ${state.step}: the optimizer produced non-finite parameters; the state was not changed`);
     return { state: { params, optState, step: state.step + 1, key: state.key }, loss };
   }
 
@@ -288,7 +288,7 @@ export class SVI<A extends unknown[]> {
     } catch (e) {
       site = `; evaluating the sites failed: ${(e as Error).message}`;
     }
-    throw new VarinfError(`SVI step ${state.step}: ${what}${site}. The parameters keep their last finite values.`);
+    throw new NonFiniteError(`SVI step ${state.step}: ${what}${site}. The parameters keep their last finite values.`);
   }
 
   /**
@@ -403,7 +403,7 @@ function* loopSteps<A extends unknown[]>(svi: SVI<A>, key: Key, numSteps: number
         try {
           r = svi.update(cur, ...args);
         } catch (e) {
-          throw e instanceof VarinfError ? diverged(e, lastGood(cur)) : e;
+          throw e instanceof NonFiniteError ? diverged(e, lastGood(cur)) : e;
         }
         loop.setState({ params: r.state.params, optState: r.state.optState });
         losses[done++] = r.loss;
@@ -413,7 +413,7 @@ function* loopSteps<A extends unknown[]>(svi: SVI<A>, key: Key, numSteps: number
       try {
         r = svi.update(state, ...args);
       } catch (e) {
-        throw e instanceof VarinfError ? diverged(e, lastGood(state)) : e;
+        throw e instanceof NonFiniteError ? diverged(e, lastGood(state)) : e;
       }
       prevState = state;
       state = r.state;

@@ -2,7 +2,7 @@
  * One phase of `fit`: Adam steps on the guide until the noise dominates (the drift test and a flat
  * loss), with the iterates of the last phase averaged (Polyak–Ruppert).
  */
-import { VarinfError } from '../../core/errors.js';
+import { AxisError, DTypeError, ShapeError, VarinfError } from '../../core/errors.js';
 import type { Tensor } from '../../core/tensor.js';
 import { leaves, mapLeaves } from '../../core/tree.js';
 import { add, mul, square, sub } from '../../ops/elementwise.js';
@@ -91,7 +91,8 @@ export function* runPhase<A extends unknown[]>(state0: SVIState, args: A, cfg: P
         failures = 0;
       } catch (e) {
         // A non-finite draw (a far tail of q): skip it with a fresh key; persistent ones are a divergence.
-        if (!(e instanceof VarinfError)) throw e;
+        // A model that does not fit its shapes or dtypes is a bug to report, not a bad draw.
+        if (!(e instanceof VarinfError) || e instanceof ShapeError || e instanceof DTypeError || e instanceof AxisError) throw e;
         if (++failures > 20) {
           diverged = { what: `${failures} non-finite steps in a row (${e.message})`, step: state.step };
           break;
