@@ -18,8 +18,8 @@
  *    0.001) converge as well-scaled ones do. A full-rank guide's scale factor L is stepped as
  *    M = A⁻¹L (A the Laplace factor) where the Laplace start is close to the posterior: stepped
  *    in its own entries, near-collinear coefficients (correlation ±0.999) made the first phase
- *    diverge (`whitenFactor`). Where there is no MAP (a funnel), the iterates of the warm-up
- *    are not whitened.
+ *    diverge (`whitenFactor`). A mean-field guide's location steps in units of its own sds
+ *    1/√H_ii instead. Where there is no MAP (a funnel), the warm-up's steps are plain Adam.
  * 4. A phase ends when the noise dominates: over each window the iterates' net move is no larger
  *    than their random walk would give (a drift statistic t², see `driftCheck`) and the mean loss
  *    is within two standard errors of the previous window's.
@@ -40,7 +40,7 @@ import { tensor, zerosLike } from '../../ops/creation.js';
 import { add } from '../../ops/elementwise.js';
 import { adam, chain, scaleByAdam, scaleByLearningRate, type GradientTransformation } from '../../optim/index.js';
 import { foldIn, split } from '../../random/key.js';
-import { AutoGuide, AutoLaplaceApproximation, AutoLowRankMultivariateNormal, AutoMultivariateNormal, summarize, type SiteSummary } from '../autoguide.js';
+import { AutoGuide, AutoLaplaceApproximation, AutoLowRankMultivariateNormal, AutoMultivariateNormal, AutoNormal, summarize, type SiteSummary } from '../autoguide.js';
 import { TraceELBO } from '../elbo.js';
 import { SVI } from '../svi.js';
 import { commonDraws, nonFiniteSite, scoreCandidate, type Candidate, type CandidateScore } from './candidates.js';
@@ -212,7 +212,16 @@ function* fitSteps<A extends unknown[]>(model: ModelFn<A>, args: A, opts: FitOpt
     // Laplace approximation is close to the posterior: the sd of its log weights is under 3 nats.
     const nearGaussian = startScore !== null && startScore.se * Math.sqrt(nSel) < 3;
     const lapChol = laplace.used && !plain && nearGaussian && opts.whitenFactor !== false ? (choleskyHost(lapCov as Float64Array, dLat) as Float64Array) : null;
-    const lt = plain ? null : laplace.used ? tensor(choleskyHost(lapCov as Float64Array, dLat) as Float64Array, [dLat, dLat]) : diagTensor(sd);
+    // Mean field from a Laplace start: the location steps in units of q's own sds 1/√H_ii. In the
+    // Laplace covariance's units a step of 0.1 marginal sd is dozens of q's sds along near-collinear
+    // coefficients (their conditional sds are 3% of the marginal ones), and the phases lost ELBO.
+    const lt = plain
+      ? null
+      : laplace.used && guide instanceof AutoNormal
+        ? diagTensor(Float64Array.from({ length: dLat }, (_, i) => 1 / Math.sqrt((lapHess as Float64Array)[i * (dLat + 1)])))
+        : laplace.used
+          ? tensor(choleskyHost(lapCov as Float64Array, dLat) as Float64Array, [dLat, dLat])
+          : diagTensor(sd);
     const makeOptim = (lr: number): GradientTransformation => {
       if (lt === null) return chain(scaleByAdam({ b1: ADAM_B1 }), scaleByLearningRate(lr));
       const locs = locLeaves(guide as AutoGuide<unknown[]>);
@@ -284,7 +293,7 @@ function* fitSteps<A extends unknown[]>(model: ModelFn<A>, args: A, opts: FitOpt
     const site = nonFiniteSite(model, guide, args, c.constrained, foldIn(kEval, 0xc2));
     throw new VarinfError(
       `fit: every candidate (${candidates.map((x) => `${x.name} at step ${x.step}`).join(', ')}) has a non-finite ELBO; at the last, step ${c.step}, ` +
-        `${site === '' ? 'no site is non-finite at one draw, but some of the common draws are' : `${site} is not finite`}`,
+        `${site === '' ? 'no site is non-finite at 1000 guide draws, but some of the common draws are' : `${site} is not finite`}`,
     );
   }
   const chosenC = candidates[best];
@@ -292,7 +301,7 @@ function* fitSteps<A extends unknown[]>(model: ModelFn<A>, args: A, opts: FitOpt
   const laterBest = scores.slice(1).reduce((a, s) => (Number.isFinite(s.elbo) && s.elbo > a ? s.elbo : a), -Infinity);
   if (laplace.used && Number.isFinite(start.elbo) && !(laterBest > start.elbo))
     warnings.push(
-      `the ELBO did not improve on the Laplace start (${start.elbo.toFixed(3)} ± ${start.se.toFixed(3)}; best phase candidate ${laterBest.toPrecision(6)}): the answer is the Laplace start`,
+      `the ELBO did not improve on the Laplace start (${start.elbo.toFixed(3)} ± ${start.se.toFixed(3)}; best phase candidate ${laterBest.toPrecision(7)}): the answer is the Laplace start`,
     );
   const constrained = chosenC.constrained;
 
