@@ -36,22 +36,22 @@ import type { Tensor } from '../../core/tensor.js';
 import { mapLeaves } from '../../core/tree.js';
 import { psis } from '../../diagnostics/psis.js';
 import { describeKhat } from '../../diagnostics/summary.js';
-import { tensor, zerosLike } from '../../ops/creation.js';
+import { zerosLike } from '../../ops/creation.js';
 import { add } from '../../ops/elementwise.js';
-import { adam, chain, scaleByAdam, scaleByLearningRate, type GradientTransformation } from '../../optim/index.js';
+import { adam } from '../../optim/index.js';
 import { foldIn, split } from '../../random/key.js';
-import { AutoGuide, AutoLaplaceApproximation, AutoLowRankMultivariateNormal, AutoMultivariateNormal, AutoNormal, summarize, type SiteSummary } from '../autoguide.js';
+import { AutoGuide, AutoLaplaceApproximation, AutoLowRankMultivariateNormal, summarize, type SiteSummary } from '../autoguide.js';
 import { TraceELBO } from '../elbo.js';
 import { SVI } from '../svi.js';
 import { commonDraws, nonFiniteSite, scoreCandidate, type Candidate, type CandidateScore } from './candidates.js';
 import { evaluateGuideSteps } from './evaluate.js';
 import { guideGaussian, guideSds, laplaceParams, makeGuide } from './guideParams.js';
-import { choleskyHost, diagTensor, invFromChol, latentSds } from './linalg.js';
+import { invFromChol, latentSds } from './linalg.js';
 import { concatInit, findMode, flatDirection } from './mode.js';
 import { defaultPhases, type FitOptions, type FitPartial, type FitPhase, type FitProgress, type FitResult } from './options.js';
 import { runPhase, type PhaseEnd } from './phase.js';
 import { potential, potentialTensor } from './potential.js';
-import { ADAM_B1, locLeaves, preconditioner, whiten, whitenFactor } from './precondition.js';
+import { phaseOptimizer, preconditioner } from './precondition.js';
 import { sampleAverageGaussian } from './sampleAverage.js';
 
 /**
@@ -206,32 +206,11 @@ function* fitSteps<A extends unknown[]>(model: ModelFn<A>, args: A, opts: FitOpt
     const constrainedNow = probe.getParams({ ...st0, params: unc });
     const sd = laplace.used && params === null ? latentSds(lapCov as Float64Array) : guideSds(guide as AutoGuide<unknown[]>, constrainedNow);
     const pre = plain ? mapLeaves(unc, (u) => add(zerosLike(u), 1)) : preconditioner(guide as AutoGuide<unknown[]>, unc, sd);
-    // The location's preconditioner: chol of the Laplace covariance, or the guide's sds.
-    const dLat = sd.length;
     // The Laplace factor is a trustworthy reference for the scale factor's steps only where the
     // Laplace approximation is close to the posterior: the sd of its log weights is under 3 nats.
     const nearGaussian = startScore !== null && startScore.se * Math.sqrt(nSel) < 3;
-    const lapChol = laplace.used && !plain && nearGaussian && opts.whitenFactor !== false ? (choleskyHost(lapCov as Float64Array, dLat) as Float64Array) : null;
-    // Mean field from a Laplace start: the location steps in units of q's own sds 1/√H_ii. In the
-    // Laplace covariance's units a step of 0.1 marginal sd is dozens of q's sds along near-collinear
-    // coefficients (their conditional sds are 3% of the marginal ones), and the phases lost ELBO.
-    const lt = plain
-      ? null
-      : laplace.used && guide instanceof AutoNormal
-        ? diagTensor(Float64Array.from({ length: dLat }, (_, i) => 1 / Math.sqrt((lapHess as Float64Array)[i * (dLat + 1)])))
-        : laplace.used
-          ? tensor(choleskyHost(lapCov as Float64Array, dLat) as Float64Array, [dLat, dLat])
-          : diagTensor(sd);
-    const makeOptim = (lr: number): GradientTransformation => {
-      if (lt === null) return chain(scaleByAdam({ b1: ADAM_B1 }), scaleByLearningRate(lr));
-      const locs = locLeaves(guide as AutoGuide<unknown[]>);
-      if (lapChol !== null && guide instanceof AutoMultivariateNormal) {
-        // Full rank from a Laplace start: the scale factor is whitened too (see whitenFactor).
-        const [fi, fo] = [whitenFactor(guide.prefix, lapChol, dLat, 'in'), whitenFactor(guide.prefix, lapChol, dLat, 'out')];
-        return chain(whiten(locs, lt, 'in', pre), fi, scaleByAdam({ b1: ADAM_B1 }), scaleByLearningRate(lr), whiten(locs, lt, 'out', pre), fo);
-      }
-      return chain(whiten(locs, lt, 'in', pre), scaleByAdam({ b1: ADAM_B1 }), scaleByLearningRate(lr), whiten(locs, lt, 'out', pre));
-    };
+    const lapFit = laplace.used ? { cov: lapCov as Float64Array, hess: lapHess as Float64Array, whitenFactor: nearGaussian && opts.whitenFactor !== false } : null;
+    const makeOptim = phaseOptimizer(guide as AutoGuide<unknown[]>, { plain, laplace: lapFit, sd, pre });
     const makeSvi = (lr: number): SVI<A> => {
       const svi = new SVI<A>(model, guide, makeOptim(lr), elbo);
       svi.init(foldIn(kGuide, pi), ...args);
