@@ -18,8 +18,8 @@
  *    0.001) converge as well-scaled ones do. A full-rank guide's scale factor L is stepped as
  *    M = A⁻¹L (A the Laplace factor) where the Laplace start is close to the posterior: stepped
  *    in its own entries, near-collinear coefficients (correlation ±0.999) made the first phase
- *    diverge (`whitenFactor`). Where there is no MAP (a funnel), the iterates of the warm-up
- *    are not whitened.
+ *    diverge (`whitenFactor`). A mean-field guide's location steps in units of its own sds
+ *    1/√H_ii instead. Where there is no MAP (a funnel), the warm-up's steps are plain Adam.
  * 4. A phase ends when the noise dominates: over each window the iterates' net move is no larger
  *    than their random walk would give (a drift statistic t², see `driftCheck`) and the mean loss
  *    is within two standard errors of the previous window's.
@@ -36,22 +36,22 @@ import type { Tensor } from '../../core/tensor.js';
 import { mapLeaves } from '../../core/tree.js';
 import { psis } from '../../diagnostics/psis.js';
 import { describeKhat } from '../../diagnostics/summary.js';
-import { tensor, zerosLike } from '../../ops/creation.js';
+import { zerosLike } from '../../ops/creation.js';
 import { add } from '../../ops/elementwise.js';
-import { adam, chain, scaleByAdam, scaleByLearningRate, type GradientTransformation } from '../../optim/index.js';
+import { adam } from '../../optim/index.js';
 import { foldIn, split } from '../../random/key.js';
-import { AutoGuide, AutoLaplaceApproximation, AutoLowRankMultivariateNormal, AutoMultivariateNormal, summarize, type SiteSummary } from '../autoguide.js';
+import { AutoGuide, AutoLaplaceApproximation, AutoLowRankMultivariateNormal, summarize, type SiteSummary } from '../autoguide.js';
 import { TraceELBO } from '../elbo.js';
 import { SVI } from '../svi.js';
 import { commonDraws, nonFiniteSite, scoreCandidate, type Candidate, type CandidateScore } from './candidates.js';
 import { evaluateGuideSteps } from './evaluate.js';
 import { guideGaussian, guideSds, laplaceParams, makeGuide } from './guideParams.js';
-import { choleskyHost, diagTensor, invFromChol, latentSds } from './linalg.js';
+import { invFromChol, latentSds } from './linalg.js';
 import { concatInit, findMode, flatDirection } from './mode.js';
 import { defaultPhases, type FitOptions, type FitPartial, type FitPhase, type FitProgress, type FitResult } from './options.js';
 import { runPhase, type PhaseEnd } from './phase.js';
 import { potential, potentialTensor } from './potential.js';
-import { ADAM_B1, locLeaves, preconditioner, whiten, whitenFactor } from './precondition.js';
+import { phaseOptimizer, preconditioner } from './precondition.js';
 import { sampleAverageGaussian } from './sampleAverage.js';
 
 /**
@@ -206,23 +206,11 @@ function* fitSteps<A extends unknown[]>(model: ModelFn<A>, args: A, opts: FitOpt
     const constrainedNow = probe.getParams({ ...st0, params: unc });
     const sd = laplace.used && params === null ? latentSds(lapCov as Float64Array) : guideSds(guide as AutoGuide<unknown[]>, constrainedNow);
     const pre = plain ? mapLeaves(unc, (u) => add(zerosLike(u), 1)) : preconditioner(guide as AutoGuide<unknown[]>, unc, sd);
-    // The location's preconditioner: chol of the Laplace covariance, or the guide's sds.
-    const dLat = sd.length;
     // The Laplace factor is a trustworthy reference for the scale factor's steps only where the
     // Laplace approximation is close to the posterior: the sd of its log weights is under 3 nats.
     const nearGaussian = startScore !== null && startScore.se * Math.sqrt(nSel) < 3;
-    const lapChol = laplace.used && !plain && nearGaussian && opts.whitenFactor !== false ? (choleskyHost(lapCov as Float64Array, dLat) as Float64Array) : null;
-    const lt = plain ? null : laplace.used ? tensor(choleskyHost(lapCov as Float64Array, dLat) as Float64Array, [dLat, dLat]) : diagTensor(sd);
-    const makeOptim = (lr: number): GradientTransformation => {
-      if (lt === null) return chain(scaleByAdam({ b1: ADAM_B1 }), scaleByLearningRate(lr));
-      const locs = locLeaves(guide as AutoGuide<unknown[]>);
-      if (lapChol !== null && guide instanceof AutoMultivariateNormal) {
-        // Full rank from a Laplace start: the scale factor is whitened too (see whitenFactor).
-        const [fi, fo] = [whitenFactor(guide.prefix, lapChol, dLat, 'in'), whitenFactor(guide.prefix, lapChol, dLat, 'out')];
-        return chain(whiten(locs, lt, 'in', pre), fi, scaleByAdam({ b1: ADAM_B1 }), scaleByLearningRate(lr), whiten(locs, lt, 'out', pre), fo);
-      }
-      return chain(whiten(locs, lt, 'in', pre), scaleByAdam({ b1: ADAM_B1 }), scaleByLearningRate(lr), whiten(locs, lt, 'out', pre));
-    };
+    const lapFit = laplace.used ? { cov: lapCov as Float64Array, hess: lapHess as Float64Array, whitenFactor: nearGaussian && opts.whitenFactor !== false } : null;
+    const makeOptim = phaseOptimizer(guide as AutoGuide<unknown[]>, { plain, laplace: lapFit, sd, pre });
     const makeSvi = (lr: number): SVI<A> => {
       const svi = new SVI<A>(model, guide, makeOptim(lr), elbo);
       svi.init(foldIn(kGuide, pi), ...args);
@@ -284,7 +272,7 @@ function* fitSteps<A extends unknown[]>(model: ModelFn<A>, args: A, opts: FitOpt
     const site = nonFiniteSite(model, guide, args, c.constrained, foldIn(kEval, 0xc2));
     throw new VarinfError(
       `fit: every candidate (${candidates.map((x) => `${x.name} at step ${x.step}`).join(', ')}) has a non-finite ELBO; at the last, step ${c.step}, ` +
-        `${site === '' ? 'no site is non-finite at one draw, but some of the common draws are' : `${site} is not finite`}`,
+        `${site === '' ? 'no site is non-finite at 1000 guide draws, but some of the common draws are' : `${site} is not finite`}`,
     );
   }
   const chosenC = candidates[best];
@@ -292,7 +280,7 @@ function* fitSteps<A extends unknown[]>(model: ModelFn<A>, args: A, opts: FitOpt
   const laterBest = scores.slice(1).reduce((a, s) => (Number.isFinite(s.elbo) && s.elbo > a ? s.elbo : a), -Infinity);
   if (laplace.used && Number.isFinite(start.elbo) && !(laterBest > start.elbo))
     warnings.push(
-      `the ELBO did not improve on the Laplace start (${start.elbo.toFixed(3)} ± ${start.se.toFixed(3)}; best phase candidate ${laterBest.toPrecision(6)}): the answer is the Laplace start`,
+      `the ELBO did not improve on the Laplace start (${start.elbo.toFixed(3)} ± ${start.se.toFixed(3)}; best phase candidate ${laterBest.toPrecision(7)}): the answer is the Laplace start`,
     );
   const constrained = chosenC.constrained;
 

@@ -8,7 +8,8 @@ import { add, mul } from '../../ops/elementwise.js';
 import { concat, reshape, slice } from '../../ops/shape.js';
 import { matmul } from '../../ops/linalg.js';
 import { tensor, zerosLike } from '../../ops/creation.js';
-import type { GradientTransformation } from '../../optim/index.js';
+import { chain, scaleByAdam, scaleByLearningRate, type GradientTransformation } from '../../optim/index.js';
+import { choleskyHost, diagTensor } from './linalg.js';
 import { AutoGuide, AutoLowRankMultivariateNormal, AutoMultivariateNormal, AutoNormal } from '../autoguide.js';
 import { offsets } from './guideParams.js';
 
@@ -229,4 +230,35 @@ function lowerSolve(a: Float64Array, b: Float64Array, d: number): Float64Array {
       x[i * d + c] = v / a[i * (d + 1)];
     }
   return x;
+}
+
+/**
+ * The optimizer of a phase, as a function of its step size: plain Adam for the warm-up (`plain`);
+ * otherwise Adam between `whiten`'s 'in' and 'out' with the location's reference factor — the
+ * Laplace covariance's Cholesky factor for a full-rank guide, q's own sds 1/√H_ii for a mean-field
+ * one (in the covariance's units a step of 0.1 marginal sd is dozens of q's sds along
+ * near-collinear coefficients, whose conditional sds are a few % of the marginal ones), the
+ * guide's sds where there is no Laplace fit — and, for a full-rank guide whose Laplace fit is
+ * trusted (`laplace.whitenFactor`), {@link whitenFactor} around it too.
+ */
+export function phaseOptimizer(
+  guide: AutoGuide<unknown[]>,
+  o: { plain: boolean; laplace: { cov: Float64Array; hess: Float64Array; whitenFactor: boolean } | null; sd: Float64Array; pre: Record<string, Tensor> },
+): (lr: number) => GradientTransformation {
+  const d = o.sd.length;
+  if (o.plain) return (lr) => chain(scaleByAdam({ b1: ADAM_B1 }), scaleByLearningRate(lr));
+  const lap = o.laplace;
+  const lt =
+    lap === null
+      ? diagTensor(o.sd)
+      : guide instanceof AutoNormal
+        ? diagTensor(Float64Array.from({ length: d }, (_, i) => 1 / Math.sqrt(lap.hess[i * (d + 1)])))
+        : tensor(choleskyHost(lap.cov, d) as Float64Array, [d, d]);
+  const factor = lap !== null && lap.whitenFactor && guide instanceof AutoMultivariateNormal ? (choleskyHost(lap.cov, d) as Float64Array) : null;
+  const locs = locLeaves(guide);
+  return (lr) => {
+    if (factor === null) return chain(whiten(locs, lt, 'in', o.pre), scaleByAdam({ b1: ADAM_B1 }), scaleByLearningRate(lr), whiten(locs, lt, 'out', o.pre));
+    const [fi, fo] = [whitenFactor(guide.prefix, factor, d, 'in'), whitenFactor(guide.prefix, factor, d, 'out')];
+    return chain(whiten(locs, lt, 'in', o.pre), fi, scaleByAdam({ b1: ADAM_B1 }), scaleByLearningRate(lr), whiten(locs, lt, 'out', o.pre), fo);
+  };
 }
