@@ -332,7 +332,7 @@ function* loop(target: Target, opts: SVGDOptions): Generator<void, SVGDResult, v
       opts.onProgress?.(done, meanLogDensity[done - 1]);
       bar?.update(done, { 'mean log p': meanLogDensity[done - 1].toPrecision(6) });
     }
-    if (now - lastYield > 50) {
+    if (now - lastYield > 20) {
       yield;
       lastYield = performance.now();
     }

@@ -439,7 +439,7 @@ function* loopSteps<A extends unknown[]>(svi: SVI<A>, key: Key, numSteps: number
       }
       prevWindow = w;
     }
-    if (now - lastYield > 50) {
+    if (now - lastYield > 20) {
       yield;
       lastYield = performance.now();
     }
