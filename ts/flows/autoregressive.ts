@@ -123,7 +123,7 @@ export function autoregressiveLayer(layer: string, d: number, opts: Autoregressi
  * (θ_i from x_{<i}), read as the map z → x of a flow distribution. Density direction (x → z,
  * `inverse`) is one MADE pass: z = (x − shift)·e^{−s}, log|det ∂z/∂x| = −Σ s; sampling
  * (`forward`) takes d sequential passes. On the fused `affineFlow` kernel.
- * Shapes: [..., d] → [..., d], ladj [...]. Put a {@link permutation} (or a reversed `order`) between layers.
+ * Shapes: [..., d] → [..., d], ladj [...]. Put a {@link permute} (or a reversed `order`) between layers.
  * @example
  * const layer = maf(5, { hidden: [64, 64] });
  * const t = layer.bind(layer.init(key(0), 'float32'));

@@ -99,7 +99,7 @@ function coupling(layer: string, d: number, opts: CouplingOptions, affine: boole
  * y = x ⊙ e^s + shift on the masked coordinates, y = x elsewhere; log|det J| = Σ_{m=1} s.
  * The inverse is x = (y − shift) ⊙ e^−s with the same conditioner pass. Runs on the fused
  * `affineFlow` kernel with its mask. Shapes: x [..., d] → y [..., d], ladj [...].
- * Alternate the mask (or put a {@link permutation} between layers) so every coordinate is transformed.
+ * Alternate the mask (or put a {@link permute} between layers) so every coordinate is transformed.
  * @example
  * const layer = affineCoupling(4, { hidden: [32, 32], mask: [1, 1, 0, 0] });
  * const t = layer.bind(layer.init(key(0), 'float32'));
@@ -129,7 +129,7 @@ class PermutationTransform extends FlowTransform {
     private readonly perm: readonly number[],
     private readonly invPerm: readonly number[],
   ) {
-    super('permutation', d);
+    super('permute', d);
   }
   protected callForward(x: Tensor): [Tensor, Tensor] {
     return [gather(x, indicesLike(this.perm, x), -1), zeroLadj(x)];
@@ -143,18 +143,18 @@ class PermutationTransform extends FlowTransform {
  * A fixed permutation of the coordinates, y_i = x_{perm[i]}, log|det J| = 0. Default: the
  * reversal d−1, …, 0 (MAF's and RealNVP's choice between layers).
  * @example
- * const p = permutation(3, [2, 0, 1]);
+ * const p = permute(3, [2, 0, 1]);
  * p.bind({}).forward(tensor([[1, 2, 3]])) // [[3, 1, 2]]
  */
-export function permutation(features: number, perm?: readonly number[]): FlowLayer<NoFlowParams> {
-  checkFeatures('permutation', features);
+export function permute(features: number, perm?: readonly number[]): FlowLayer<NoFlowParams> {
+  checkFeatures('permute', features);
   const p = perm ?? Array.from({ length: features }, (_, i) => features - 1 - i);
   if (p.length !== features || new Set(p).size !== features || p.some((v) => !Number.isInteger(v) || v < 0 || v >= features))
-    throw new ValueError(`permutation: perm must be a permutation of 0..${features - 1}, got [${p.join(', ')}]`);
+    throw new ValueError(`permute: perm must be a permutation of 0..${features - 1}, got [${p.join(', ')}]`);
   const inv = new Array<number>(features);
   p.forEach((v, i) => (inv[v] = i));
   return {
-    name: 'permutation',
+    name: 'permute',
     features,
     contextFeatures: 0,
     init: () => ({}),

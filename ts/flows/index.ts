@@ -6,3 +6,5 @@ export { maf, iaf, type AutoregressiveOptions, type IAFOptions } from './autoreg
 export { splineCoupling, splineAutoregressive, type SplineOptions, type SplineCouplingOptions, type SplineAutoregressiveOptions } from './spline.js';
 export * from './glow.js';
 export * from './residual.js';
+export { Flow, FlowDistribution } from './flow.js';
+export { AutoFlowGuide, AutoIAFNormal, AutoNSF, AutoRealNVP, type AutoFlowOptions } from './guides.js';
