@@ -8,3 +8,4 @@ export * from './glow.js';
 export * from './residual.js';
 export { Flow, FlowDistribution } from './flow.js';
 export { AutoFlowGuide, AutoIAFNormal, AutoNSF, AutoRealNVP, type AutoFlowOptions } from './guides.js';
+export { fitFlow, flowNLL, type FitFlowOptions, type FitFlowResult } from './fit.js';
