@@ -89,7 +89,7 @@ export interface AutoregressiveOptions extends ConditionerOptions {
 }
 
 /** An autoregressive layer from a transformer: the shared builder of MAF, IAF and the AR spline. @internal */
-export function autoregressiveLayer(layer: string, d: number, opts: AutoregressiveOptions, tau: ElementwiseTransformer, cheap: 'forward' | 'inverse', bias?: (dtype: FloatDType) => Tensor): FlowLayer<MADEParams> {
+export function autoregressiveLayer(layer: string, d: number, opts: AutoregressiveOptions, tau: ElementwiseTransformer, cheap: 'forward' | 'inverse'): FlowLayer<MADEParams> {
   checkFeatures(layer, d);
   const { hidden, activation, contextFeatures } = conditionerOptions(layer, opts);
   if (hidden.length === 0 && contextFeatures > 0) throw new ValueError(`${layer}: a context needs at least one hidden layer`);
@@ -99,14 +99,7 @@ export function autoregressiveLayer(layer: string, d: number, opts: Autoregressi
     name: layer,
     features: d,
     contextFeatures,
-    init(k: Key, dtype: FloatDType): MADEParams {
-      const p = net.init(k, dtype);
-      if (bias !== undefined) {
-        const last = p.layers[p.layers.length - 1];
-        p.layers[p.layers.length - 1] = { weight: last.weight, bias: bias(dtype) };
-      }
-      return p;
-    },
+    init: (k: Key, dtype: FloatDType): MADEParams => net.init(k, dtype),
     bind(p: MADEParams, context?: Tensor): FlowTransform {
       checkContext(layer, contextFeatures, context);
       const apply = (h: Tensor): Tensor => {

@@ -10,6 +10,7 @@ import { Tensor } from '../core/tensor.js';
 import type { Distribution } from '../distributions/distribution.js';
 import { AutoContinuous, type AutoGuideOptions } from '../infer/autoguide.js';
 import { param } from '../ppl/primitives.js';
+import { log } from '../ops/elementwise.js';
 import { foldIn, type Key } from '../random/key.js';
 import type { FloatDType } from '../random/samplers.js';
 import type { Activation } from '../nn/activations.js';
@@ -42,7 +43,12 @@ function paramTree(prefix: string, tree: unknown): unknown {
   return tree;
 }
 
-/** The shared body of the flow guides: a Flow over the latent vector with an affine last layer. */
+/**
+ * The shared body of the flow guides: a Flow over the latent vector with an affine last layer.
+ * Subclasses give the layers (`buildLayers(d)`).
+ * @example
+ * class AutoMAF extends AutoFlowGuide { protected buildLayers(d: number) { return [maf(d), permute(d), maf(d)]; } }
+ */
 export abstract class AutoFlowGuide<A extends unknown[] = unknown[]> extends AutoContinuous<A> {
   protected readonly numFlows: number;
   protected readonly hiddenOpt: readonly number[] | undefined;
@@ -99,6 +105,21 @@ export abstract class AutoFlowGuide<A extends unknown[] = unknown[]> extends Aut
       return tree;
     };
     return f.apply(pick(`${this.prefix}_flow`, this.flowInit) as unknown[]);
+  }
+
+  /**
+   * `params` (SVI's state params: the flow's are unconstrained, so either state or constrained
+   * params) with the affine last layer moved to loc + scale ⊙ ·: how `fit` starts a flow guide
+   * at the Laplace (or any Gaussian) fit. loc and scale are latent vectors [d].
+   * @example svi state: { ...state, params: guide.startAt(state.params, mapPoint, laplaceSds) }
+   */
+  startAt(params: Record<string, Tensor>, loc: Tensor, scale: Tensor): Record<string, Tensor> {
+    const f = this.latentFlow;
+    const last = `${this.prefix}_flow.${f.layers.length - 1}`;
+    const d = this.latentDim;
+    if (loc.shape.join() !== `${d}` || scale.shape.join() !== `${d}`) throw new ValueError(`${this.name}.startAt: loc and scale must be [${d}], got [${loc.shape.join(', ')}] and [${scale.shape.join(', ')}]`);
+    if (params[`${last}.shift`] === undefined) throw new ValueError(`${this.name}.startAt: params lack '${last}.shift'; pass SVI's state params`);
+    return { ...params, [`${last}.shift`]: loc, [`${last}.logScale`]: log(scale) };
   }
 
   protected latentDistribution(): Distribution {
@@ -163,5 +184,26 @@ export class AutoRealNVP<A extends unknown[] = unknown[]> extends AutoFlowGuide<
       const mask = Array.from({ length: d }, (_, i) => ((i < h) !== (k % 2 === 1) ? 0 : 1));
       return affineCoupling(d, { hidden: this.hidden(d), activation: this.activation, mask, scaleBound: 5 });
     });
+  }
+}
+
+/** The flow guides by name, as `fit(model, args, { guide })` takes them. */
+export type FlowGuideName = 'iaf' | 'nsf' | 'realnvp';
+
+/**
+ * A flow autoguide by name: 'iaf' → {@link AutoIAFNormal}, 'nsf' → {@link AutoNSF},
+ * 'realnvp' → {@link AutoRealNVP} (the hook `fit`'s `guide` option uses).
+ * @example const guide = flowGuide('iaf', model, { numFlows: 3 });
+ */
+export function flowGuide<A extends unknown[]>(name: FlowGuideName, model: (...args: A) => unknown, opts: AutoFlowOptions & { bins?: number; bound?: number } = {}): AutoFlowGuide<A> {
+  switch (name) {
+    case 'iaf':
+      return new AutoIAFNormal(model, opts);
+    case 'nsf':
+      return new AutoNSF(model, opts);
+    case 'realnvp':
+      return new AutoRealNVP(model, opts);
+    default:
+      throw new ValueError(`flowGuide: unknown flow guide '${String(name)}'; expected 'iaf', 'nsf' or 'realnvp'`);
   }
 }

@@ -7,5 +7,5 @@ export { splineCoupling, splineAutoregressive, type SplineOptions, type SplineCo
 export * from './glow.js';
 export * from './residual.js';
 export { Flow, FlowDistribution } from './flow.js';
-export { AutoFlowGuide, AutoIAFNormal, AutoNSF, AutoRealNVP, type AutoFlowOptions } from './guides.js';
+export { AutoFlowGuide, AutoIAFNormal, AutoNSF, AutoRealNVP, flowGuide, type AutoFlowOptions, type FlowGuideName } from './guides.js';
 export { fitFlow, flowNLL, type FitFlowOptions, type FitFlowResult } from './fit.js';
