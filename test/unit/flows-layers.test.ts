@@ -18,6 +18,8 @@ import {
   radial,
   splineAutoregressive,
   splineCoupling,
+  householder,
+  sylvester,
   type FlowLayer,
 } from '../../ts/flows/index.js';
 import { autodiffLogDet, paramGradError, perturb } from './flows-helpers.js';
@@ -58,6 +60,8 @@ const CASES: Case[] = [
   { name: 'luMixing', layer: luMixing(D, { seed: 3 }), invertible: true, gradDir: 'forward' },
   { name: 'planar', layer: planar(D), invertible: false, gradDir: 'forward' },
   { name: 'radial', layer: radial(D), invertible: false, gradDir: 'forward' },
+  { name: 'householder', layer: householder(D, { reflections: 3 }), invertible: true, gradDir: 'forward' },
+  { name: 'sylvester', layer: sylvester(D, { reflections: 3 }), invertible: false, gradDir: 'forward' },
 ];
 
 const arr = (t: Tensor): number[] => Array.from(t.dataSync());
@@ -106,5 +110,32 @@ describe('flow layers (float64)', () => {
     const [, ladj] = l.bind(p).forwardAndLadj(z);
     const ref = autodiffLogDet((u) => l.bind(p).forward(u), z);
     arr(ladj).forEach((v, i) => expect(Math.abs(v - ref[i])).toBeLessThan(1e-8));
+  });
+});
+
+describe('flow layer errors name the layer, the argument and the shapes', () => {
+  it('a wrong input width', () => {
+    const l = maf(3, { hidden: [4] });
+    expect(() => l.bind(l.init(key(0), 'float64')).forward(X)).toThrow(/maf: input of shape \[3, 4\] must end in 3 features/);
+  });
+  it('a context for an unconditional layer, none for a conditional one, and a wrong width', () => {
+    const u = affineCoupling(D);
+    expect(() => u.bind(u.init(key(0), 'float64'), tensor([[1]], [1, 1], 'float64'))).toThrow(/affineCoupling: got a context of shape \[1, 1\]/);
+    const c = splineCoupling(D, { contextFeatures: 2 });
+    const p = c.init(key(0), 'float64');
+    expect(() => c.bind(p)).toThrow(/splineCoupling: the layer is conditional/);
+    expect(() => c.bind(p, tensor([[1, 2, 3]], [1, 3], 'float64'))).toThrow(/splineCoupling: context of shape \[1, 3\] must end in 2 features/);
+  });
+  it("an LU mixing whose U diagonal underflows to zero is refused on inverse", () => {
+    const l = luMixing(D);
+    const p = l.init(key(0), 'float64');
+    const bad = { ...p, logDiag: tensor([0, -800, 0, 0], [4], 'float64') };
+    expect(() => l.bind(bad).inverse(X)).toThrow(/luMixing: U's diagonal entry 1/);
+  });
+  it('bad options', () => {
+    expect(() => permute(3, [0, 0, 1])).toThrow(/permute: perm must be a permutation of 0..2/);
+    expect(() => iaf(3, { gate: 'tanh' as 'exp' })).toThrow(/iaf: gate/);
+    expect(() => maf(0)).toThrow(/maf: features/);
+    expect(() => affineCoupling(4, { scaleBound: -1 })).toThrow(/affineCoupling: scaleBound/);
   });
 });

@@ -9,3 +9,4 @@ export * from './residual.js';
 export { Flow, FlowDistribution } from './flow.js';
 export { AutoFlowGuide, AutoIAFNormal, AutoNSF, AutoRealNVP, flowGuide, type AutoFlowOptions, type FlowGuideName } from './guides.js';
 export { fitFlow, flowNLL, type FitFlowOptions, type FitFlowResult } from './fit.js';
+export * from './sylvester.js';
