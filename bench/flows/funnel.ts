@@ -7,7 +7,7 @@
  *   npx tsx bench/flows/funnel.ts [--steps 5000] [--lr 1e-2]
  */
 import { adam, AutoMultivariateNormal, AutoNormal, exp, expandDims, key, mul, MultivariateNormal, Normal, plate, psis, sample, SVI, tensor, TraceELBO, type Tensor } from '../../ts/index.js';
-import { AutoIAFNormal, AutoNSF, AutoRealNVP, type AutoFlowGuide } from '../../ts/flows/index.js';
+import { AutoBNAFNormal, AutoIAFNormal, AutoNSF, AutoRealNVP, type AutoFlowGuide } from '../../ts/flows/index.js';
 
 const argv = process.argv.slice(2);
 const arg = (name: string, def: string): string => {
@@ -85,3 +85,4 @@ gaussian(AutoMultivariateNormal);
 flow('AutoIAFNormal (3 × IAF [20, 20])', new AutoIAFNormal(funnel, { numFlows: 3, hidden: [20, 20], initScale: 0.5 }));
 flow('AutoNSF (3 × AR spline [20, 20])', new AutoNSF(funnel, { numFlows: 3, hidden: [20, 20], initScale: 0.5 }));
 flow('AutoRealNVP (4 × coupling [20, 20])', new AutoRealNVP(funnel, { numFlows: 4, hidden: [20, 20], initScale: 0.5 }));
+flow('AutoBNAFNormal (2 × BNAF [8])', new AutoBNAFNormal(funnel, { numFlows: 2, hidden: [8], initScale: 0.5 }));

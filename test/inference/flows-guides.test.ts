@@ -1,7 +1,7 @@
 /**
  * Flow guides on a banana with known moments: z1 ~ N(0, 1), z2 | z1 ~ N(b(z1² − 1), σ²), so
  * E z2 = 0, Var z2 = 2b² + σ², Cov(z1², z2) = 2b. The Gaussian guides cannot bend; a flow guide
- * fitted by SVI gets the variance of z2 and the curvature Cov(z1², z2) closer, and its PSIS k̂
+ * (IAF, NSF, RealNVP, BNAF) fitted by SVI gets the variance of z2 and the curvature Cov(z1², z2) closer, and its PSIS k̂
  * (draws scored by the guide itself) is lower than AutoNormal's and full-rank's.
  */
 import { describe, expect, it } from 'vitest';
@@ -22,7 +22,7 @@ import {
   tensor,
   TraceELBO,
 } from '../../ts/index.js';
-import { AutoIAFNormal, AutoNSF, AutoRealNVP, type AutoFlowGuide } from '../../ts/flows/index.js';
+import { AutoBNAFNormal, AutoIAFNormal, AutoNSF, AutoRealNVP, type AutoFlowGuide } from '../../ts/flows/index.js';
 
 const B = 1;
 const SIGMA = 0.5;
@@ -112,10 +112,11 @@ describe('flow guides on a banana (known moments)', () => {
     results.AutoIAFNormal = fitFlow(new AutoIAFNormal(banana, { numFlows: 2, hidden: [16, 16], initScale: 0.5 }));
     results.AutoNSF = fitFlow(new AutoNSF(banana, { numFlows: 2, hidden: [16, 16], initScale: 0.5 }));
     results.AutoRealNVP = fitFlow(new AutoRealNVP(banana, { numFlows: 4, hidden: [16, 16], initScale: 0.5 }));
+    results.AutoBNAFNormal = fitFlow(new AutoBNAFNormal(banana, { numFlows: 2, hidden: [8], initScale: 0.5 }));
     console.log(`exact Var z2 ${exactVar}, Cov(z1², z2) ${exactCov}`);
     for (const [k, v] of Object.entries(results)) console.log(`${k.padEnd(24)} Var z2 ${v.varZ2.toFixed(3)}  Cov(z1², z2) ${v.covZ1sqZ2.toFixed(3)}  k̂ ${v.khat.toFixed(3)}`);
     const gaussBest = Math.min(Math.abs(results.AutoNormal.varZ2 - exactVar), Math.abs(results.AutoMultivariateNormal.varZ2 - exactVar));
-    for (const g of ['AutoIAFNormal', 'AutoNSF', 'AutoRealNVP']) {
+    for (const g of ['AutoIAFNormal', 'AutoNSF', 'AutoRealNVP', 'AutoBNAFNormal']) {
       expect(Math.abs(results[g].varZ2 - exactVar), g).toBeLessThan(gaussBest);
       expect(Math.abs(results[g].covZ1sqZ2 - exactCov), g).toBeLessThan(Math.abs(results.AutoMultivariateNormal.covZ1sqZ2 - exactCov));
       expect(results[g].khat, g).toBeLessThan(Math.min(results.AutoNormal.khat, results.AutoMultivariateNormal.khat));

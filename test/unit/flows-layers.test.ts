@@ -20,6 +20,7 @@ import {
   splineCoupling,
   householder,
   sylvester,
+  bnaf,
   type FlowLayer,
 } from '../../ts/flows/index.js';
 import { autodiffLogDet, paramGradError, perturb } from './flows-helpers.js';
@@ -62,6 +63,8 @@ const CASES: Case[] = [
   { name: 'radial', layer: radial(D), invertible: false, gradDir: 'forward' },
   { name: 'householder', layer: householder(D, { reflections: 3 }), invertible: true, gradDir: 'forward' },
   { name: 'sylvester', layer: sylvester(D, { reflections: 3 }), invertible: false, gradDir: 'forward' },
+  { name: 'bnaf', layer: bnaf(D, { hidden: [3, 2] }), invertible: false, gradDir: 'forward' },
+  { name: 'bnaf (no residual)', layer: bnaf(D, { hidden: [3], residual: 'none' }), invertible: false, gradDir: 'forward' },
 ];
 
 const arr = (t: Tensor): number[] => Array.from(t.dataSync());
@@ -137,5 +140,6 @@ describe('flow layer errors name the layer, the argument and the shapes', () => 
     expect(() => iaf(3, { gate: 'tanh' as 'exp' })).toThrow(/iaf: gate/);
     expect(() => maf(0)).toThrow(/maf: features/);
     expect(() => affineCoupling(4, { scaleBound: -1 })).toThrow(/affineCoupling: scaleBound/);
+    expect(() => bnaf(4, { hidden: [] })).toThrow(/bnaf: hidden/);
   });
 });

@@ -20,6 +20,7 @@ import type { FlowLayer } from './core.js';
 import { Flow, type FlowDistribution } from './flow.js';
 import { actNorm } from './glow.js';
 import { splineAutoregressive } from './spline.js';
+import { bnaf } from './bnaf.js';
 
 /** Options of the flow autoguides. */
 export interface AutoFlowOptions extends AutoGuideOptions {
@@ -187,12 +188,28 @@ export class AutoRealNVP<A extends unknown[] = unknown[]> extends AutoFlowGuide<
   }
 }
 
+/**
+ * A block-neural-autoregressive-flow guide (NumPyro's `AutoBNAFNormal`): `numFlows` BNAF layers
+ * with `hidden` units per coordinate (default [8]), reversed between layers, then loc + scale ⊙ ·.
+ * @example const guide = new AutoBNAFNormal(model, { numFlows: 2, hidden: [8] });
+ */
+export class AutoBNAFNormal<A extends unknown[] = unknown[]> extends AutoFlowGuide<A> {
+  protected buildLayers(d: number): FlowLayer[] {
+    const out: FlowLayer[] = [];
+    for (let k = 0; k < this.numFlows; k++) {
+      if (k > 0) out.push(permute(d));
+      out.push(bnaf(d, { hidden: this.hiddenOpt ?? [8] }));
+    }
+    return out;
+  }
+}
+
 /** The flow guides by name, as `fit(model, args, { guide })` takes them. */
-export type FlowGuideName = 'iaf' | 'nsf' | 'realnvp';
+export type FlowGuideName = 'iaf' | 'nsf' | 'realnvp' | 'bnaf';
 
 /**
  * A flow autoguide by name: 'iaf' → {@link AutoIAFNormal}, 'nsf' → {@link AutoNSF},
- * 'realnvp' → {@link AutoRealNVP} (the hook `fit`'s `guide` option uses).
+ * 'realnvp' → {@link AutoRealNVP}, 'bnaf' → {@link AutoBNAFNormal} (the hook `fit`'s `guide` option uses).
  * @example const guide = flowGuide('iaf', model, { numFlows: 3 });
  */
 export function flowGuide<A extends unknown[]>(name: FlowGuideName, model: (...args: A) => unknown, opts: AutoFlowOptions & { bins?: number; bound?: number } = {}): AutoFlowGuide<A> {
@@ -203,7 +220,9 @@ export function flowGuide<A extends unknown[]>(name: FlowGuideName, model: (...a
       return new AutoNSF(model, opts);
     case 'realnvp':
       return new AutoRealNVP(model, opts);
+    case 'bnaf':
+      return new AutoBNAFNormal(model, opts);
     default:
-      throw new ValueError(`flowGuide: unknown flow guide '${String(name)}'; expected 'iaf', 'nsf' or 'realnvp'`);
+      throw new ValueError(`flowGuide: unknown flow guide '${String(name)}'; expected 'iaf', 'nsf', 'realnvp' or 'bnaf'`);
   }
 }
