@@ -4,8 +4,9 @@
  * 80/10/10, standardized with the training split's mean and sd), the same flow in varinf
  * (fitFlow) and in zuko (bench/peers/flows_zuko.py): MAF or autoregressive NSF with the same
  * number of layers, hidden widths, bins, batch size, learning rate, epochs and early-stopping rule.
- * Prints test log-likelihood (nats per row ± standard error) and training throughput (rows/s over
- * the training steps) for both.
+ * Prints test log-likelihood (nats per row ± standard error) and training throughput (rows over
+ * the training steps, per wall second and per CPU second of the process: on a shared machine the
+ * wall figure swings with the other load, the CPU one much less) for both.
  *
  *   npx tsx bench/flows/density.ts [--set power-plant] [--flow maf|nsf|both] [--epochs 30] [--batch 512]
  *       [--layers 3] [--hidden 64,64] [--bins 8] [--lr 1e-3] [--patience 10] [--threads 1]
@@ -81,6 +82,7 @@ interface Row {
   epochs: number;
   best: number;
   rowsPerSec: number;
+  cpuRowsPerSec: number;
 }
 
 function runPeer(kind: string, dir: string): Row | string {
@@ -88,8 +90,8 @@ function runPeer(kind: string, dir: string): Row | string {
   if (!existsSync(py)) return 'bench/peers/.venv is missing: run bash bench/peers/setup-flows.sh';
   const r = spawnSync(py, [join(here, '../peers/flows_zuko.py'), '--dir', dir, '--flow', kind, '--layers', String(layers), '--hidden', hidden.join(','), '--bins', String(bins), '--epochs', String(epochs), '--patience', String(patience), '--batch', String(batch), '--lr', String(lr), '--threads', threads], { encoding: 'utf8', maxBuffer: 1 << 24 });
   if (r.status !== 0) return `zuko peer failed: ${(r.stderr || r.stdout).trim().split('\n').slice(-3).join(' | ')}`;
-  const o = JSON.parse(r.stdout.trim().split('\n').pop() as string) as { peer: string; test_ll: number; test_ll_se: number; epochs: number; best_epoch: number; rows_per_sec: number; threads: number };
-  return { who: `${o.peer} (${o.threads} thread${o.threads === 1 ? '' : 's'})`, ll: o.test_ll, se: o.test_ll_se, epochs: o.epochs, best: o.best_epoch, rowsPerSec: o.rows_per_sec };
+  const o = JSON.parse(r.stdout.trim().split('\n').pop() as string) as { peer: string; test_ll: number; test_ll_se: number; epochs: number; best_epoch: number; rows_per_sec: number; cpu_rows_per_sec: number; threads: number };
+  return { who: `${o.peer} (${o.threads} thread${o.threads === 1 ? '' : 's'})`, ll: o.test_ll, se: o.test_ll_se, epochs: o.epochs, best: o.best_epoch, rowsPerSec: o.rows_per_sec, cpuRowsPerSec: o.cpu_rows_per_sec };
 }
 
 function runVarinf(kind: string, data: ReturnType<typeof loadSplit>): Row {
@@ -101,7 +103,7 @@ function runVarinf(kind: string, data: ReturnType<typeof loadSplit>): Row {
   const lp = Array.from(f.apply(r.params).logProb(tensor(data.test, [n[2], d], 'float32')).dataSync());
   const m = lp.reduce((a, b) => a + b, 0) / lp.length;
   const sd = Math.sqrt(lp.reduce((a, b) => a + (b - m) ** 2, 0) / (lp.length - 1));
-  return { who: `varinf (${getBackend()}${r.compiled ? ', compiled' : ''})`, ll: m, se: sd / Math.sqrt(lp.length), epochs: r.epochs, best: r.bestEpoch, rowsPerSec: r.timings.trainRowsPerSec };
+  return { who: `varinf (${getBackend()}${r.compiled ? ', compiled' : ''})`, ll: m, se: sd / Math.sqrt(lp.length), epochs: r.epochs, best: r.bestEpoch, rowsPerSec: r.timings.trainRowsPerSec, cpuRowsPerSec: r.timings.trainCpuRowsPerSec };
 }
 
 const data = loadSplit(set);
@@ -111,13 +113,13 @@ writeFileSync(join(dir, 'val.f32'), data.val);
 writeFileSync(join(dir, 'test.f32'), data.test);
 writeFileSync(join(dir, 'manifest.json'), JSON.stringify({ d: data.d, train: data.n[0], val: data.n[1], test: data.n[2] }));
 console.log(`## ${set}: ${data.d}-D, ${data.n.join('/')} rows (train/val/test); ${layers} layers, hidden [${hidden.join(', ')}], batch ${batch}, lr ${lr}, ≤ ${epochs} epochs, patience ${patience}\n`);
-console.log('| flow | implementation | test LL (nats) | epochs (best) | train rows/s |');
-console.log('| --- | --- | ---: | ---: | ---: |');
+console.log('| flow | implementation | test LL (nats) | epochs (best) | train rows/s (wall) | train rows per CPU s |');
+console.log('| --- | --- | ---: | ---: | ---: | ---: |');
 for (const kind of flows) {
   const label = kind === 'maf' ? 'MAF' : `NSF (AR, ${bins} bins)`;
   const rows: (Row | string)[] = [runVarinf(kind, data), runPeer(kind, dir)];
   for (const r of rows) {
-    if (typeof r === 'string') console.log(`| ${label} | ${r} | | | |`);
-    else console.log(`| ${label} | ${r.who} | ${r.ll.toFixed(3)} ± ${r.se.toFixed(3)} | ${r.epochs} (${r.best}) | ${r.rowsPerSec.toFixed(0)} |`);
+    if (typeof r === 'string') console.log(`| ${label} | ${r} | | | | |`);
+    else console.log(`| ${label} | ${r.who} | ${r.ll.toFixed(3)} ± ${r.se.toFixed(3)} | ${r.epochs} (${r.best}) | ${r.rowsPerSec.toFixed(0)} | ${r.cpuRowsPerSec.toFixed(0)} |`);
   }
 }

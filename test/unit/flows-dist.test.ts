@@ -80,6 +80,18 @@ describe('FlowDistribution', () => {
     close(arr(td.logProb(x)), arr(f.apply(p).logProb(x)), 1e-10);
   });
 
+  it('TransformedDistribution scores its own IAF draws without inverting (and refuses other values)', () => {
+    const f = new Flow([iaf(2, { hidden: [6] }), permute(2), iaf(2, { hidden: [6] })]);
+    const p = perturb(f.init(key(0), 'float64'), 4);
+    const td = new TransformedDistribution(new Normal(tensor([0, 0]), tensor([1, 1])).toEvent(1), f.transforms(p));
+    const x = td.rsample(key(2), [5]);
+    // The same draws and densities as the flow distribution with the same transforms and key.
+    const [x2, lq] = f.apply(p).rsampleWithLogProb(key(2), [5]);
+    close(arr(x), arr(x2), 1e-12);
+    close(arr(td.logProb(x)), arr(lq), 1e-10);
+    expect(() => td.logProb(tensor([[0.1, 0.2]], [1, 2], 'float64'))).toThrow(NotInvertibleError);
+  });
+
   it('bad layer stacks raise errors naming the layer', () => {
     expect(() => new Flow([maf(2), maf(3)])).toThrow(/layer 1 \(maf\) has 3 features/);
     expect(() => affineCoupling(3, { mask: [1, 1, 1] })).toThrow(/affineCoupling: mask/);
