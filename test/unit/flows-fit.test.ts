@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { key, tensor, type Tensor } from '../../ts/index.js';
-import { affineCoupling, fitFlow, Flow, flowNLL, maf, permute, splineCoupling } from '../../ts/flows/index.js';
+import { actNorm, affineCoupling, fitFlow, Flow, flowNLL, luMixing, maf, permute, splineCoupling } from '../../ts/flows/index.js';
 
 /** A seeded LCG so the data are the same everywhere. */
 function rng(seed: number): () => number {
@@ -107,5 +107,15 @@ describe('fitFlow', () => {
     expect(() => fitFlow(f, tensor([[1, 2, 3]], [1, 3], 'float64'))).toThrow(/fitFlow: data must be \[n, 2\], got \[1, 3\]/);
     const g = new Flow([affineCoupling(2, { contextFeatures: 1 })]);
     expect(() => fitFlow(g, train)).toThrow(/conditional/);
+  });
+});
+
+describe('fitFlow with Glow layers', () => {
+  it('compiles a flow with ActNorm and LU mixing (whose inverse checks U on the host only when eager)', () => {
+    const f = new Flow([actNorm(2), luMixing(2, { seed: 1 }), affineCoupling(2, { hidden: [8] }), luMixing(2, { seed: 2 }), affineCoupling(2, { hidden: [8] })]);
+    const data = moons(400, 3);
+    const r = fitFlow(f, data, { batchSize: 100, epochs: 3, lr: 1e-2, key: key(0) });
+    expect(r.compiled).toBe(true);
+    expect(r.valLoss[r.valLoss.length - 1]).toBeLessThan(r.valLoss[0] + 1e-9);
   });
 });

@@ -14,6 +14,7 @@ import { affineFlow } from '../ops/flow.js';
 import { indicesLike } from '../bijectors/transform.js';
 import { split, type Key } from '../random/key.js';
 import { normal, type FloatDType } from '../random/samplers.js';
+import { isTracing } from '../compile/recorder.js';
 import { checkFeatures } from './conditioner.js';
 import { FlowTransform, type FlowLayer } from './core.js';
 
@@ -116,9 +117,10 @@ class LUTransform extends FlowTransform {
     return [reshape(y, x.shape), this.ladjLike(x)];
   }
   protected callInverse(y: Tensor): [Tensor, Tensor] {
-    const diag = this.p.logDiag.dataSync();
-    const bad = Array.from(diag).findIndex((v) => !(Math.exp(v) > 0) || !Number.isFinite(Math.exp(v)));
-    if (bad >= 0) throw new NotPositiveDefiniteError(`luMixing: U's diagonal entry ${bad} is exp(${diag[bad]}) = ${Math.exp(diag[bad])}, so W = P·L·U is not invertible; keep logDiag within ±700`);
+    // A traced step cannot read values on the host; the eager path (and a failed compiled step rerun eagerly) checks.
+    const diag = isTracing() ? null : this.p.logDiag.dataSync();
+    const bad = diag === null ? -1 : Array.from(diag).findIndex((v) => !(Math.exp(v) > 0) || !Number.isFinite(Math.exp(v)));
+    if (diag !== null && bad >= 0) throw new NotPositiveDefiniteError(`luMixing: U's diagonal entry ${bad} is exp(${diag[bad]}) = ${Math.exp(diag[bad])}, so W = P·L·U is not invertible; keep logDiag within ±700`);
     // Solve W x = y − b column-wise: L·U·x = Pᵀ(y − b).
     const v = transpose(sub(reshape(y, [-1, this.features]), this.p.bias));
     const pv = gather(v, indicesLike(this.invPerm, y), 0);
