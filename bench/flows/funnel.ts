@@ -4,8 +4,16 @@
  * same number of steps; the table gives v's posterior sd (exact 3), the worst |z| of v's mean and
  * the PSIS k̂ of 4,000 guide draws scored by the guide itself.
  *
+ * NumPyro's AutoIAFNormal and AutoBNAFNormal run in the same bench with the same budget
+ * ([peers/funnel_numpyro.py](../peers/funnel_numpyro.py); `bash bench/peers/setup-numpyro.sh`),
+ * their k̂ computed from their log ratios by the same PSIS code.
+ *
  *   npx tsx bench/flows/funnel.ts [--steps 5000] [--lr 1e-2]
  */
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { adam, AutoMultivariateNormal, AutoNormal, exp, expandDims, key, mul, MultivariateNormal, Normal, plate, psis, sample, SVI, tensor, TraceELBO, type Tensor } from '../../ts/index.js';
 import { AutoBNAFNormal, AutoIAFNormal, AutoNSF, AutoRealNVP, type AutoFlowGuide } from '../../ts/flows/index.js';
 
@@ -86,3 +94,14 @@ flow('AutoIAFNormal (3 × IAF [20, 20])', new AutoIAFNormal(funnel, { numFlows: 
 flow('AutoNSF (3 × AR spline [20, 20])', new AutoNSF(funnel, { numFlows: 3, hidden: [20, 20], initScale: 0.5 }));
 flow('AutoRealNVP (4 × coupling [20, 20])', new AutoRealNVP(funnel, { numFlows: 4, hidden: [20, 20], initScale: 0.5 }));
 flow('AutoBNAFNormal (2 × BNAF [8])', new AutoBNAFNormal(funnel, { numFlows: 2, hidden: [8], initScale: 0.5 }));
+
+const py = join(dirname(fileURLToPath(import.meta.url)), '../peers/.venv/bin/python');
+if (!existsSync(py)) console.log('| NumPyro | bench/peers/.venv is missing: run bash bench/peers/setup-numpyro.sh | | | |');
+else {
+  const r = spawnSync(py, [join(dirname(fileURLToPath(import.meta.url)), '../peers/funnel_numpyro.py'), '--steps', String(STEPS), '--lr', String(LR), '--n', String(N)], { encoding: 'utf8', maxBuffer: 1 << 26 });
+  if (r.status !== 0) console.log(`| NumPyro | failed: ${(r.stderr || r.stdout).trim().split('\n').slice(-2).join(' | ')} | | | |`);
+  for (const line of r.stdout.trim().split('\n').filter((l) => l.startsWith('{'))) {
+    const o = JSON.parse(line) as { guide: string; sd_v: number; mean_v: number; fit_s: number; log_ratios: number[] };
+    console.log(`| ${o.guide} | ${o.sd_v.toFixed(3)} | ${(Math.abs(o.mean_v) / 3).toFixed(3)} | ${psis(o.log_ratios).khat.toFixed(2)} | ${o.fit_s.toFixed(1)} |`);
+  }
+}
