@@ -11,3 +11,4 @@ export { AutoFlowGuide, AutoIAFNormal, AutoNSF, AutoRealNVP, AutoBNAFNormal, flo
 export { fitFlow, flowNLL, type FitFlowOptions, type FitFlowResult } from './fit.js';
 export * from './sylvester.js';
 export * from './bnaf.js';
+export { conditionalAffine } from './affine.js';
