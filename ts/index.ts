@@ -53,3 +53,4 @@ export * from './data/mnist.js';
 export * from './data/loader.js';
 export * from './data/prefetch.js';
 export * from './models/vae/index.js';
+export * from './flows/index.js';

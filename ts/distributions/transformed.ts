@@ -47,9 +47,17 @@ export class TransformedDistribution extends Distribution {
   override get dtype(): Tensor['dtype'] {
     return this.base.dtype;
   }
+  /** The inputs of every transform for each recent draw, so its logProb needs no inverse (IAF). */
+  private readonly chains = new WeakMap<Tensor, Tensor[]>();
   private push(x: Tensor): Tensor {
+    const chain: Tensor[] = [];
     let y = x;
-    for (const t of this.transforms) y = t.forward(y);
+    for (const t of this.transforms) {
+      chain.push(y);
+      y = t.forward(y);
+    }
+    chain.push(y);
+    this.chains.set(y, chain);
     return y;
   }
   override sample(key: Key, sampleShape: Shape = []): Tensor {
@@ -62,9 +70,11 @@ export class TransformedDistribution extends Distribution {
     let eventDim = this.eventShape.length;
     let lp: Tensor | null = null;
     let cur = y;
+    // A draw of this distribution keeps its chain of inputs: no inverse (IAF's is sequential or absent).
+    const chain = this.chains.get(y);
     for (let i = this.transforms.length - 1; i >= 0; i--) {
       const t = this.transforms[i];
-      const x = t.inverse(cur);
+      const x = chain !== undefined ? chain[i] : t.inverse(cur);
       eventDim += t.domainEventDim - t.codomainEventDim;
       const term = sumRightmost(t.logAbsDetJacobian(x, cur), eventDim - t.domainEventDim);
       lp = lp === null ? term : add(lp, term);

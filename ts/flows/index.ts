@@ -1,0 +1,14 @@
+/** Normalizing flows: layers, flow distributions, flow guides and maximum-likelihood fitting. */
+export { NotInvertibleError, FlowTransform, type FlowLayer } from './core.js';
+export type { ConditionerOptions } from './conditioner.js';
+export * from './coupling.js';
+export { maf, iaf, type AutoregressiveOptions, type IAFOptions } from './autoregressive.js';
+export { splineCoupling, splineAutoregressive, type SplineOptions, type SplineCouplingOptions, type SplineAutoregressiveOptions } from './spline.js';
+export * from './glow.js';
+export * from './residual.js';
+export { Flow, FlowDistribution } from './flow.js';
+export { AutoFlowGuide, AutoIAFNormal, AutoNSF, AutoRealNVP, AutoBNAFNormal, flowGuide, type AutoFlowOptions, type FlowGuideName } from './guides.js';
+export { fitFlow, flowNLL, type FitFlowOptions, type FitFlowResult } from './fit.js';
+export * from './sylvester.js';
+export * from './bnaf.js';
+export { conditionalAffine } from './affine.js';
