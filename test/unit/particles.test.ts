@@ -99,3 +99,14 @@ describe('a model bug under fit', () => {
     expect((err as Error).message).toMatch(/vectorized particles/);
   });
 });
+
+describe('fit with a flow guide', () => {
+  it("guide: 'iaf' starts at the Laplace fit and recovers the regression's posterior", async () => {
+    const r = await fit(model, [x, y], { guide: 'iaf', key: key(6), numDraws: 2000, phases: [{ lr: 0.01, particles: 4, minSteps: 300, maxSteps: 600 }] });
+    const ex = exact();
+    expect(r.laplace.used).toBe(true);
+    expect(Math.abs(r.summary.alpha.mean[0] - ex.mean[0])).toBeLessThan(0.15 * ex.sd[0]);
+    expect(Math.abs(r.summary.beta.mean[0] - ex.mean[1])).toBeLessThan(0.15 * ex.sd[1]);
+    expect(Math.abs(r.summary.beta.sd[0] / ex.sd[1] - 1)).toBeLessThan(0.15);
+  });
+});

@@ -53,6 +53,7 @@ import { runPhase, type PhaseEnd } from './phase.js';
 import { potential, potentialTensor } from './potential.js';
 import { phaseOptimizer, preconditioner } from './precondition.js';
 import { sampleAverageGaussian } from './sampleAverage.js';
+import { AutoFlowGuide } from '../../flows/guides.js';
 
 /**
  * Fits an autoguide to `model(...args)` with the recipe above and reports diagnostics. Runs on
@@ -185,14 +186,16 @@ function* fitSteps<A extends unknown[]>(model: ModelFn<A>, args: A, opts: FitOpt
   let startScore: CandidateScore | null = null;
   const onProgress = (info: FitProgress): void => {
     opts.onProgress?.(info);
-    if (bar) process.stderr.write(`\rfit: phase ${info.phase + 1}/${plan.length} step ${info.step} loss ${info.loss.toPrecision(6)} drift ${info.drift.toFixed(2)}   `);
+    if (bar) process.stderr.write(`\r${`fit: phase ${info.phase + 1}/${plan.length} step ${info.step} loss ${info.loss.toPrecision(6)} drift ${info.drift.toFixed(2)}`.slice(0, (process.stderr.columns ?? 80) - 1)}\x1b[K`);
   };
+  const flow = guide instanceof AutoFlowGuide;
   const t1 = performance.now();
   for (let pi = 0; pi < plan.length; pi++) {
     const last = pi === plan.length - 1;
-    const { plain } = plan[pi];
+    // A flow guide runs plain Adam (the whitening is for Gaussian parameters) without sticking the landing (IAF cannot rescore draws).
+    const plain = plan[pi].plain || flow;
     const phase = last && finalMin > 0 ? { ...plan[pi].phase, minSteps: finalMin, maxSteps: Math.max(plan[pi].phase.maxSteps, finalMin) } : plan[pi].phase;
-    const elbo = new TraceELBO({ numParticles: phase.particles, stickingTheLanding: true });
+    const elbo = new TraceELBO({ numParticles: phase.particles, stickingTheLanding: !flow });
     // A throwaway SVI finds the parameters and constraints; the optimizer needs their shapes.
     const probe = new SVI<A>(model, guide, adam(phase.lr), elbo);
     const st0 = probe.init(foldIn(kGuide, pi), ...args);
@@ -204,7 +207,7 @@ function* fitSteps<A extends unknown[]>(model: ModelFn<A>, args: A, opts: FitOpt
       startScore = yield* checked(scoreCandidate(candidates[0], scoreEnv), checkAbort);
     }
     const constrainedNow = probe.getParams({ ...st0, params: unc });
-    const sd = laplace.used && params === null ? latentSds(lapCov as Float64Array) : guideSds(guide as AutoGuide<unknown[]>, constrainedNow);
+    const sd = laplace.used && params === null ? latentSds(lapCov as Float64Array) : flow ? new Float64Array(dLatent).fill(1) : guideSds(guide as AutoGuide<unknown[]>, constrainedNow);
     const pre = plain ? mapLeaves(unc, (u) => add(zerosLike(u), 1)) : preconditioner(guide as AutoGuide<unknown[]>, unc, sd);
     // The Laplace factor is a trustworthy reference for the scale factor's steps only where the
     // Laplace approximation is close to the posterior: the sd of its log weights is under 3 nats.
@@ -233,7 +236,7 @@ function* fitSteps<A extends unknown[]>(model: ModelFn<A>, args: A, opts: FitOpt
     candidates.push({ name: `${label} end`, step, params: end.last, constrained: svi.getParams({ params: end.last, optState: null, step, key }) });
     if (end.average !== null)
       candidates.push({ name: `${label} average`, step, params: end.average, constrained: svi.getParams({ params: end.average, optState: null, step, key }) });
-    if (plain && saaDraws > 0 && !(guide instanceof AutoLowRankMultivariateNormal)) {
+    if (plain && !flow && saaDraws > 0 && !(guide instanceof AutoLowRankMultivariateNormal)) {
       // No MAP: the sample-average ELBO's minimizer takes the Laplace start's place. It is at the
       // optimum up to O(1/√N), so only the last (smallest-step) phase follows, to average that out;
       // larger steps would only shake the guide along the funnel's flat directions.

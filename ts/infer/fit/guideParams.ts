@@ -7,6 +7,7 @@ import { bijectTo } from '../../bijectors/bijectTo.js';
 import { lowerCholesky } from '../../distributions/constraints.js';
 import { tensor } from '../../ops/creation.js';
 import { AutoGuide, AutoLowRankMultivariateNormal, AutoMultivariateNormal, AutoNormal, type AutoGuideOptions } from '../autoguide.js';
+import { AutoFlowGuide, flowGuide, type FlowGuideName } from '../../flows/guides.js';
 import { choleskyHost } from './linalg.js';
 import type { FitOptions } from './options.js';
 
@@ -20,8 +21,13 @@ export function makeGuide<A extends unknown[]>(model: ModelFn<A>, g: FitOptions[
       return new AutoMultivariateNormal<A>(model, opts);
     case 'lowrank':
       return new AutoLowRankMultivariateNormal<A>(model, opts);
+    case 'iaf':
+    case 'nsf':
+    case 'realnvp':
+    case 'bnaf':
+      return flowGuide(g as FlowGuideName, model, opts);
     default:
-      throw new ValueError(`fit: unknown guide '${String(g)}'; use 'normal', 'mvn', 'lowrank' or an AutoGuide`);
+      throw new ValueError(`fit: unknown guide '${String(g)}'; use 'normal', 'mvn', 'lowrank', 'iaf', 'nsf', 'realnvp', 'bnaf' or an AutoGuide`);
   }
 }
 
@@ -47,6 +53,11 @@ export function laplaceParams(
   const d = loc.length;
   const p = { ...current };
   const pre = guide.prefix;
+  if (guide instanceof AutoFlowGuide) {
+    // The flow's last layer (an affine map) is moved onto the Laplace mean and marginal sds.
+    const sd = Float64Array.from({ length: d }, (_, i) => (cov !== null ? Math.sqrt(cov[i * (d + 1)]) : hess !== null ? 1 / Math.sqrt(hess[i * (d + 1)]) : 1));
+    return guide.startAt(current, tensor(loc, [d]), tensor(sd, [d]));
+  }
   if (guide instanceof AutoNormal) {
     for (const s of offsets(guide)) {
       p[`${pre}_${s.name}_loc`] = tensor(loc.slice(s.off, s.off + s.n), s.shape);

@@ -2,6 +2,7 @@
 import type { Tensor } from '../../core/tensor.js';
 import type { Key } from '../../random/key.js';
 import type { AutoGuide, AutoGuideOptions, SiteSummary } from '../autoguide.js';
+import type { FlowGuideName } from '../../flows/guides.js';
 
 
 /** One optimization phase of {@link fit}. */
@@ -32,8 +33,8 @@ export interface FitProgress {
 
 /** How {@link fit} is called: the family, the key, and the recipe's knobs (all but `key` optional). */
 export interface FitOptions {
-  /** The variational family (default 'normal'), or a guide made by the caller. */
-  guide?: 'normal' | 'mvn' | 'lowrank' | AutoGuide;
+  /** The variational family (default 'normal'; 'iaf', 'nsf', 'realnvp', 'bnaf' are flow guides started at the Laplace fit), or a guide made by the caller. */
+  guide?: 'normal' | 'mvn' | 'lowrank' | FlowGuideName | AutoGuide;
   key: Key;
   /** Start from the Laplace approximation at the MAP (default true). */
   laplaceInit?: boolean;
