@@ -66,13 +66,19 @@ function copyInto(dt: DType, src: ArrayLike<number>): TypedArray {
   return a;
 }
 
-/** A rank-0 tensor. */
+/**
+ * A rank-0 tensor.
+ * @example scalar(3.5).shape // []
+ */
 export function scalar(value: number, dtype: DType = 'float64'): Tensor {
   const a = copyInto(dtype, [value]);
   return ENGINE.fromArray(a, []);
 }
 
-/** A tensor of `shape` filled with `value`. */
+/**
+ * A tensor of `shape` filled with `value`.
+ * @example full([2, 2], 7) // [[7, 7], [7, 7]]
+ */
 export function full(shape: Shape, value: number, dtype: DType = 'float64'): Tensor {
   checkShape('full', shape);
   const a = allocArray(dtype, sizeOf(shape));
@@ -120,7 +126,10 @@ export function onesLike(x: Tensor): Tensor {
   return fullLike(x, 1);
 }
 
-/** `[start, start + step, ...)` below `stop`, as NumPy's arange. */
+/**
+ * `[start, start + step, ...)` below `stop`, as NumPy's arange.
+ * @example arange(3) // [0, 1, 2]; arange(1, 2, 0.5) // [1, 1.5]
+ */
 export function arange(start: number, stop?: number, step = 1, dtype: DType = 'float64'): Tensor {
   if (stop === undefined) {
     stop = start;
@@ -133,7 +142,10 @@ export function arange(start: number, stop?: number, step = 1, dtype: DType = 'f
   return ENGINE.fromArray(copyInto(dtype, a), [n]);
 }
 
-/** `num` evenly spaced points from `start` to `stop` inclusive. */
+/**
+ * `num` evenly spaced points from `start` to `stop` inclusive.
+ * @example linspace(0, 1, 5) // [0, 0.25, 0.5, 0.75, 1]
+ */
 export function linspace(start: number, stop: number, num: number, dtype: DType = 'float64'): Tensor {
   if (!Number.isInteger(num) || num < 0) throw new ValueError(`linspace: num must be a non-negative integer, got ${num}`);
   const a = new Float64Array(num);
@@ -142,7 +154,10 @@ export function linspace(start: number, stop: number, num: number, dtype: DType 
   return ENGINE.fromArray(copyInto(dtype, a), [num]);
 }
 
-/** The n×n identity. */
+/**
+ * The n×n identity.
+ * @example eye(2) // [[1, 0], [0, 1]]
+ */
 export function eye(n: number, dtype: DType = 'float64'): Tensor {
   const a = allocArray(dtype, n * n);
   for (let i = 0; i < n; i++) a[i * n + i] = stored(dtype, 1);
@@ -173,7 +188,10 @@ function deviceScalar(x: number, like: Tensor): Tensor {
   return ENGINE.toBackend(t, backend);
 }
 
-/** A tensor from a number (with the dtype of `like`) or the tensor itself. */
+/**
+ * A tensor from a number (with the dtype of `like`) or the tensor itself.
+ * @example asTensor(2, tensor([1], [1], 'float32')) // float32 scalar 2
+ */
 export function asTensor(x: TensorLike, like?: Tensor): Tensor {
   if (typeof x !== 'number') return x;
   if (like !== undefined && like.backend.device !== 'cpu') return deviceScalar(x, like);
