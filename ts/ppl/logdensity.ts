@@ -5,7 +5,10 @@ import { add, cast, mul, where } from '../ops/elementwise.js';
 import { sum } from '../ops/reduce.js';
 import { substitute, trace, type Site, type Trace } from './handlers.js';
 
-/** log p of one sample site, with its scale and mask applied (batch shape kept). */
+/**
+ * log p of one sample site, with its scale and mask applied (batch shape kept).
+ * @example siteLogProb(tr.get('y') as Site) // log p of the site, [...batch]
+ */
 export function siteLogProb(site: Site): Tensor {
   if (site.type !== 'sample' || site.fn === null || site.value === null) throw new ValueError(`siteLogProb: '${site.name}' is not a sample site with a value`);
   let lp = site.fn.logProb(site.value);
@@ -15,7 +18,10 @@ export function siteLogProb(site: Site): Tensor {
   return lp;
 }
 
-/** Σ over sample sites of Σ log p (observed and latent), as a scalar. */
+/**
+ * Σ over sample sites of Σ log p (observed and latent), as a scalar.
+ * @example traceLogProb(trace(seed(model, key(0))).getTrace(data)) // scalar log p(x, z) at the drawn z
+ */
 export function traceLogProb(tr: Trace, filter: (s: Site) => boolean = () => true): Tensor {
   let total: Tensor | null = null;
   for (const site of tr.values()) {
