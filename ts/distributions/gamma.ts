@@ -61,7 +61,10 @@ abstract class ConcentrationRate extends Distribution {
   }
 }
 
-/** Gamma(α, β) with rate β: log p(x) = α log β + (α−1) log x − βx − log Γ(α). */
+/**
+ * Gamma(α, β) with rate β: log p(x) = α log β + (α−1) log x − βx − log Γ(α).
+ * @example new Gamma(2, 3).mean // α/β = 2/3
+ */
 export class Gamma extends ConcentrationRate {
   constructor(concentration: TensorLike, rate: TensorLike = 1, opts: DistributionOptions = {}) {
     super('Gamma', concentration, rate, opts);
@@ -95,7 +98,10 @@ export class Gamma extends ConcentrationRate {
   }
 }
 
-/** χ²(ν) = Gamma(ν/2, ½). */
+/**
+ * χ²(ν) = Gamma(ν/2, ½).
+ * @example new Chi2(4).variance // 2ν = 8
+ */
 export class Chi2 extends Gamma {
   /** The degrees of freedom ν > 0. */
   readonly df: Tensor;
@@ -110,7 +116,10 @@ export class Chi2 extends Gamma {
   }
 }
 
-/** 1/X for X ~ Gamma(α, β): log p(x) = α log β − log Γ(α) − (α+1) log x − β/x. */
+/**
+ * 1/X for X ~ Gamma(α, β): log p(x) = α log β − log Γ(α) − (α+1) log x − β/x.
+ * @example sample('sigma2', new InverseGamma(3, 2)) // a conjugate prior on a variance
+ */
 export class InverseGamma extends ConcentrationRate {
   constructor(concentration: TensorLike, rate: TensorLike = 1, opts: DistributionOptions = {}) {
     super('InverseGamma', concentration, rate, opts);
@@ -140,7 +149,10 @@ export class InverseGamma extends ConcentrationRate {
   }
 }
 
-/** Beta(a, b): log p(x) = (a−1) log x + (b−1) log(1−x) − log B(a, b). */
+/**
+ * Beta(a, b): log p(x) = (a−1) log x + (b−1) log(1−x) − log B(a, b).
+ * @example new Beta(2, 5).rsample(key(0), [3]) // reparameterized draws in (0, 1)
+ */
 export class Beta extends Distribution {
   override readonly hasRsample = true;
   /** a > 0, the exponent of x. */
@@ -198,7 +210,10 @@ export class Beta extends Distribution {
   }
 }
 
-/** Dirichlet(α) on the simplex (last axis): log p(x) = Σ(αᵢ−1) log xᵢ + log Γ(Σα) − Σ log Γ(αᵢ). */
+/**
+ * Dirichlet(α) on the simplex (last axis): log p(x) = Σ(αᵢ−1) log xᵢ + log Γ(Σα) − Σ log Γ(αᵢ).
+ * @example new Dirichlet(ones([3])).sample(key(0)) // a point on the 3-simplex
+ */
 export class Dirichlet extends Distribution {
   override readonly hasRsample = true;
   /** α [..., K], every entry > 0. */

@@ -129,6 +129,7 @@ export class MultivariateNormal extends Distribution {
 /**
  * N(μ, W Wᵀ + diag(D)) with W of shape [..., d, r]. With the capacitance C = I + Wᵀ D⁻¹ W,
  * log det Σ = log det C + Σ log D and (x−μ)ᵀΣ⁻¹(x−μ) = yᵀD⁻¹y − ‖L_C⁻¹ Wᵀ D⁻¹ y‖² (Woodbury).
+ * @example new LowRankMultivariateNormal(zeros([4]), ones([4, 1]), ones([4])).sample(key(0), [10]) // [10, 4]
  */
 export class LowRankMultivariateNormal extends Distribution {
   override readonly hasRsample = true;
