@@ -38,7 +38,10 @@ export function evalSchedule(s: Schedule, step: number): number {
   return typeof s === 'number' ? s : s(step);
 }
 
-/** Applies transformations in sequence; the state is the tuple of their states. */
+/**
+ * Applies transformations in sequence; the state is the tuple of their states.
+ * @example const opt = chain(scaleByAdam(), scaleByLearningRate(1e-3)); // = adam(1e-3)
+ */
 export function chain(...ts: GradientTransformation[]): GradientTransformation<OptState[]> {
   return {
     init: (params) => ts.map((t) => t.init(params)),
@@ -55,13 +58,19 @@ export function chain(...ts: GradientTransformation[]): GradientTransformation<O
   };
 }
 
-/** params + updates, leaf by leaf. */
+/**
+ * params + updates, leaf by leaf.
+ * @example params = applyUpdates(params, updates);
+ */
 export function applyUpdates<P>(params: P, updates: P): P {
   const us = leaves(updates);
   return mapLeaves(params, (p, i) => add(p, us[i]));
 }
 
-/** Multiplies updates by a constant. */
+/**
+ * Multiplies updates by a constant.
+ * @example chain(scaleByAdam(), scaleBy(-1e-3))
+ */
 export function scaleBy(factor: number): GradientTransformation<Record<string, never>> {
   return {
     init: () => ({}),
@@ -69,7 +78,10 @@ export function scaleBy(factor: number): GradientTransformation<Record<string, n
   };
 }
 
-/** A new step counter: a float64 scalar tensor holding 0. */
+/**
+ * A new step counter: a float64 scalar tensor holding 0.
+ * @example zeroCount().item() // 0
+ */
 export function zeroCount(): Tensor {
   return scalar(0, 'float64');
 }
@@ -124,7 +136,10 @@ export function scaleByLearningRate(lr: Schedule): GradientTransformation<CountS
   };
 }
 
-/** Map a pytree's leaves pairwise with another pytree of the same structure. */
+/**
+ * Map a pytree's leaves pairwise with another pytree of the same structure.
+ * @example zipLeaves(params, grads, (p, g) => mul(p, g))
+ */
 export function zipLeaves<P>(a: P, b: unknown, f: (x: Tensor, y: Tensor) => Tensor): P {
   const bs = leaves(b);
   return mapLeaves(a, (x, i) => f(x, bs[i]));
