@@ -29,6 +29,7 @@ const gammaWithGrad = customGradient((alpha: Tensor, x: Tensor) => ({
 /**
  * Unit-rate gamma draws of `shape` (alpha broadcast to it) that carry the implicit gradient in
  * alpha.
+ * @example standardGamma(key(0), tensor([0.5, 2]), [1000, 2]) // [1000, 2], differentiable in alpha
  */
 export function standardGamma(key: Key, alpha: Tensor, shape: Shape): Tensor {
   const a = broadcastTo(alpha, shape);
