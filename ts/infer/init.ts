@@ -15,7 +15,10 @@ import type { Key } from '../random/key.js';
 /** Initial value of a latent site with distribution `fn`, drawn with `key`. */
 export type InitStrategy = (name: string, fn: Distribution, key: Key) => Tensor;
 
-/** The elementwise median of `n` prior draws (NumPyro's init_to_median). */
+/**
+ * The elementwise median of `n` prior draws (NumPyro's init_to_median).
+ * @example new AutoNormal(model, { init: initToMedian(31) })
+ */
 export function initToMedian(n = 15): InitStrategy {
   return (name, fn, key) => {
     const draws = fn.sample(key, [n]);
@@ -36,12 +39,18 @@ export function initToMedian(n = 15): InitStrategy {
   };
 }
 
-/** One prior draw. */
+/**
+ * One prior draw.
+ * @example new AutoNormal(model, { init: initToSample() })
+ */
 export function initToSample(): InitStrategy {
   return (_name, fn, key) => fn.sample(key);
 }
 
-/** The prior mean (falls back to the median where the mean is not finite). */
+/**
+ * The prior mean (falls back to the median where the mean is not finite).
+ * @example new AutoNormal(model, { init: initToMean() })
+ */
 export function initToMean(): InitStrategy {
   const med = initToMedian();
   return (name, fn, key) => {
@@ -55,7 +64,10 @@ export function initToMean(): InitStrategy {
   };
 }
 
-/** Uniform on (−radius, radius) in the unconstrained space, as Stan does (radius 2). */
+/**
+ * Uniform on (−radius, radius) in the unconstrained space, as Stan does (radius 2).
+ * @example new AutoNormal(model, { init: initToUniform(2) }) // Stan's default
+ */
 export function initToUniform(radius = 2): InitStrategy {
   return (_name, fn, key) => {
     const t = bijectTo(fn.support);
@@ -65,7 +77,10 @@ export function initToUniform(radius = 2): InitStrategy {
   };
 }
 
-/** Given values for some sites (constrained space), `fallback` for the rest. */
+/**
+ * Given values for some sites (constrained space), `fallback` for the rest.
+ * @example new AutoNormal(model, { init: initToValue({ tau: 1 }) }) // tau starts at 1, the rest at the prior median
+ */
 export function initToValue(values: Record<string, TensorLike>, fallback: InitStrategy = initToMedian()): InitStrategy {
   return (name, fn, key) => {
     const v = values[name];
