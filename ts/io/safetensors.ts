@@ -23,7 +23,10 @@ export function flattenTree(tree: unknown, prefix = '', out: Record<string, Tens
   return out;
 }
 
-/** Serializes named tensors (or a pytree) to safetensors bytes, with optional string metadata. */
+/**
+ * Serializes named tensors (or a pytree) to safetensors bytes, with optional string metadata.
+ * @example const bytes = toSafetensors({ enc: { w, b } }, { epoch: '3' }); // tensors 'enc.w', 'enc.b'
+ */
 export function toSafetensors(tree: unknown, metadata: Record<string, string> = {}): Uint8Array {
   const flat = flattenTree(tree);
   const header: Record<string, unknown> = {};
@@ -53,7 +56,10 @@ export function toSafetensors(tree: unknown, metadata: Record<string, string> = 
   return out;
 }
 
-/** Parses safetensors bytes into named tensors and the metadata. */
+/**
+ * Parses safetensors bytes into named tensors and the metadata.
+ * @example const { tensors, metadata } = fromSafetensors(bytes); tensors['enc.w'];
+ */
 export function fromSafetensors(bytes: Uint8Array): {
   /** The tensors by name (names as `saveSafetensors` wrote them: pytree paths joined with '.'). */
   tensors: Record<string, Tensor>;
@@ -85,12 +91,18 @@ export function fromSafetensors(bytes: Uint8Array): {
   return { tensors, metadata };
 }
 
-/** Writes a pytree of tensors to a .safetensors file. */
+/**
+ * Writes a pytree of tensors to a .safetensors file.
+ * @example saveSafetensors('params.safetensors', params)
+ */
 export function saveSafetensors(path: string, tree: unknown, metadata: Record<string, string> = {}): void {
   writeFileSync(path, toSafetensors(tree, metadata));
 }
 
-/** Reads a .safetensors file into named tensors. */
+/**
+ * Reads a .safetensors file into named tensors.
+ * @example const { tensors } = loadSafetensors('params.safetensors');
+ */
 export function loadSafetensors(path: string): {
   /** The tensors by name (names as `saveSafetensors` wrote them: pytree paths joined with '.'). */
   tensors: Record<string, Tensor>;
@@ -103,6 +115,7 @@ export function loadSafetensors(path: string): {
 /**
  * Loads tensors into the structure of `like` (a pytree), checking that every leaf is present with
  * the same shape and dtype; the error names the missing or mismatched tensor.
+ * @example const params = loadInto(model.init(key(0)), loadSafetensors('params.safetensors').tensors);
  */
 export function loadInto<T>(like: T, tensors: Record<string, Tensor>): T {
   const want = flattenTree(like);
