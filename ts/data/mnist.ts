@@ -91,7 +91,10 @@ export function loadFashionMnist(split: Split, dir = FASHION_MNIST_DIR): ImageDa
   return loadIdxPair(`fashion-mnist/${split}`, dir, split);
 }
 
-/** Reads an images + labels IDX pair (plain or `.gz`) and checks that they agree. */
+/**
+ * Reads an images + labels IDX pair (plain or `.gz`) and checks that they agree.
+ * @example loadIdxPair('kmnist', '/data/kmnist', 'train') // files named as MNIST's, plain or .gz
+ */
 export function loadIdxPair(name: string, dir: string, split: Split): ImageDataset {
   const find = (base: string): string => {
     for (const p of [join(dir, base), join(dir, `${base}.gz`)]) if (existsSync(p)) return p;

@@ -446,7 +446,10 @@ export class Uniform extends Distribution {
   }
 }
 
-/** An interval whose ends are tensors (broadcast against the value). */
+/**
+ * An interval whose ends are tensors (broadcast against the value).
+ * @example tensorInterval(zeros([3]), tensor([1, 2, 3])).check(tensor([0.5, 2.5, 1])) // int32 [1, 0, 1]
+ */
 export function tensorInterval(low: Tensor, high: Tensor): Constraint {
   const c = interval(NaN, NaN);
   return {

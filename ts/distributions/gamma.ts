@@ -16,7 +16,10 @@ import { split, type Key } from '../random/key.js';
 import { positive, simplex, unitInterval, type Constraint } from './constraints.js';
 import { batchOf, checkExpand, Distribution, params, type DistributionOptions } from './distribution.js';
 
-/** log B(a, b) = log Γ(a) + log Γ(b) − log Γ(a + b). */
+/**
+ * log B(a, b) = log Γ(a) + log Γ(b) − log Γ(a + b).
+ * @example lbeta(tensor([1]), tensor([1])) // [0]: B(1, 1) = 1
+ */
 export function lbeta(a: Tensor, b: Tensor): Tensor {
   return sub(add(lgamma(a), lgamma(b)), lgamma(add(a, b)));
 }

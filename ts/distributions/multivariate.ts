@@ -32,7 +32,10 @@ export type MvnScale =
       precision: TensorLike;
     };
 
-/** L⁻¹ v for batched lower-triangular L [..., d, d] and vectors v [..., d]. */
+/**
+ * L⁻¹ v for batched lower-triangular L [..., d, d] and vectors v [..., d].
+ * @example solveLowerVec(cholesky(cov), sub(x, mu)) // L⁻¹ (x − μ), [..., d]
+ */
 export function solveLowerVec(l: Tensor, v: Tensor): Tensor {
   return squeeze(triangularSolve(l, expandDims(v, -1), { lower: true }), [-1]);
 }
@@ -40,6 +43,7 @@ export function solveLowerVec(l: Tensor, v: Tensor): Tensor {
 /**
  * ‖L⁻¹ v‖² for lower-triangular L [...batch, d, d] and vectors v [...sample, ...batch, d], with
  * one triangular solve per batch member: the sample axes become the columns of its right-hand side.
+ * @example mahalanobis(scaleTril, sub(x, loc), batchShape) // ‖L⁻¹(x − μ)‖², [...sample, ...batch]
  */
 export function mahalanobis(l: Tensor, v: Tensor, batchShape: readonly number[]): Tensor {
   const d = l.shape[l.shape.length - 1];

@@ -187,7 +187,10 @@ function quantile(sorted: Float64Array, q: number): number {
   return sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo);
 }
 
-/** Mean, sd and quantiles over the leading axis of `draws` [n, ...]. */
+/**
+ * Mean, sd and quantiles over the leading axis of `draws` [n, ...].
+ * @example summarize(r.draws.theta, 4000).mean // one mean per coordinate of theta
+ */
 export function summarize(draws: Tensor, n: number): SiteSummary {
   const data = draws.dataSync();
   const m = data.length / n;

@@ -74,6 +74,7 @@ export interface SvgdAdagradState {
  * The rescaling of Liu & Wang's SVGD code ("AdaGrad with momentum", an RMSProp whose average
  * starts at the first gradient): v ← g² at the first step, then v ← αv + (1 − α)g²;
  * update = g / (ε + √v).
+ * @example chain(scaleBySvgdAdagrad({ alpha: 0.9 }), scaleByLearningRate(0.05)) // = svgdAdagrad(0.05)
  */
 export function scaleBySvgdAdagrad(opts: { alpha?: number; eps?: number } = {}): GradientTransformation<SvgdAdagradState> {
   const alpha = opts.alpha ?? 0.9;

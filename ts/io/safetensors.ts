@@ -14,7 +14,10 @@ import { Tensor } from '../core/tensor.js';
 const CODES: Record<DType, string> = { float64: 'F64', float32: 'F32', int32: 'I32', bfloat16: 'BF16' };
 const DTYPES: Record<string, DType> = { F64: 'float64', F32: 'float32', I32: 'int32', BF16: 'bfloat16' };
 
-/** Flattens a pytree to dotted names. */
+/**
+ * Flattens a pytree to dotted names.
+ * @example flattenTree({ enc: [{ w }, { w: w2 }] }) // { 'enc.0.w': w, 'enc.1.w': w2 }
+ */
 export function flattenTree(tree: unknown, prefix = '', out: Record<string, Tensor> = {}): Record<string, Tensor> {
   if (tree instanceof Tensor) out[prefix] = tree;
   else if (Array.isArray(tree)) tree.forEach((v, i) => flattenTree(v, prefix ? `${prefix}.${i}` : String(i), out));

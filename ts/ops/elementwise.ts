@@ -231,12 +231,18 @@ export function cast(x: Tensor, dtype: DType): Tensor {
   return ENGINE.runKernel('cast', [x], { dtype })[0];
 }
 
-/** One-hot vectors of length `depth` for int32 `indices` (out-of-range indices give all zeros). */
+/**
+ * One-hot vectors of length `depth` for int32 `indices` (out-of-range indices give all zeros).
+ * @example oneHot(tensor([0, 2], [2], 'int32'), 3) // [[1, 0, 0], [0, 0, 1]]
+ */
 export function oneHot(indices: Tensor, depth: number, dtype: DType = 'float64'): Tensor {
   return ENGINE.runKernel('oneHot', [indices], { depth, dtype })[0];
 }
 
-/** `t` moved to the device of `like` when they differ. */
+/**
+ * `t` moved to the device of `like` when they differ.
+ * @example onDeviceOf(scalar(1), x) // a scalar on x's device
+ */
 export function onDeviceOf(t: Tensor, like: Tensor): Tensor {
   return t.backend.device === like.backend.device ? t : ENGINE.toBackend(t, like.backend);
 }

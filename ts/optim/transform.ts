@@ -86,7 +86,10 @@ export function zeroCount(): Tensor {
   return scalar(0, 'float64');
 }
 
-/** `x` (a float64 scalar) in `dtype`, cast once per dtype. */
+/**
+ * `x` (a float64 scalar) in `dtype`, cast once per dtype.
+ * @example const c = castCached(scalar(0.5)); c('float32') // the same float32 scalar on every call
+ */
 export function castCached(x: Tensor): (dtype: DType) => Tensor {
   const byDtype = new Map<DType, Tensor>();
   return (dtype) => {
@@ -112,6 +115,7 @@ export interface CountState {
  * from the count in the state, so it compiles; a plain `(step) => number` callback reads the
  * count back to the host, which works eagerly but raises a `CompileError` naming it under
  * `compile` (wrap it with `tensorSchedule` to compile it).
+ * @example chain(scaleByAdam(), scaleByLearningRate(cosineDecay(1e-3, 10000)))
  */
 export function scaleByLearningRate(lr: Schedule): GradientTransformation<CountState> {
   if (typeof lr === 'number' && !(lr >= 0)) throw new ValueError(`scaleByLearningRate: learning rate must be >= 0, got ${lr}`);
