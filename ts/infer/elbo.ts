@@ -118,6 +118,13 @@ function stlLogQ<A extends unknown[]>(inp: ElboInputs<A>, guideTr: Trace, P: num
  * `_particles` plate of size P at dim −(maxPlateNesting + 1), just outside the model's own
  * plates, so every site gains a leading particle axis [P, ...plates, ...event] and all P
  * particles are evaluated by the same tensor ops.
+ * @example class MyElbo extends ELBO {
+ *   evaluate<A extends unknown[]>(inp: ElboInputs<A>): ElboResult {
+ *     const { guideTr, modelTr } = getTraces(inp, this.numParticles);
+ *     // … build logWeights [P] from the traces, then:
+ *     return { loss: neg(mean(logWeights)), elbo: mean(logWeights), logWeights };
+ *   }
+ * }
  */
 export abstract class ELBO {
   /** Particles P per evaluation (vectorized); the loss averages over them. */
