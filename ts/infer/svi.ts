@@ -103,9 +103,9 @@ export interface SVIResult {
 type StepState = { params: Record<string, Tensor>; optState: OptState };
 
 /**
- * Stochastic variational inference (SVI), a state machine, a state machine: `init` finds the parameters of model and
- * guide and moves them to ℝ^d (through `bijectTo` of each param's constraint), `update` takes one
- * optimizer step on the ELBO estimator's loss (−ELBO), `run` takes many with progress,
+ * Stochastic variational inference (SVI), a state machine: `init` finds the parameters of model
+ * and guide and moves them to ℝ^d (through `bijectTo` of each param's constraint), `update` takes
+ * one optimizer step on the ELBO estimator's loss (−ELBO), `run` takes many with progress,
  * cancellation and early stopping. Parameters live unconstrained in the state; `getParams` maps
  * them back. `A` is the tuple of the model's arguments; the guide takes the same arguments.
  * @example
