@@ -76,12 +76,18 @@ export function withSettings<T>(settings: Settings, fn: () => T): T {
   return runScoped(scoped, fn);
 }
 
-/** The name of the active backend (the innermost {@link withSettings} scope's, else the process's). */
+/**
+ * The name of the active backend (the innermost {@link withSettings} scope's, else the process's).
+ * @example getBackend() // 'cpu' when the native addon loaded, else 'js'
+ */
 export function getBackend(): string {
   return ENGINE.backend.name;
 }
 
-/** The registered backends, and why each missing optional one is missing. */
+/**
+ * The registered backends, and why each missing optional one is missing.
+ * @example listBackends().missing // e.g. { cuda: 'the CUDA addon is not built (…)' }
+ */
 export function listBackends(): {
   /** Names of the backends that loaded, e.g. ['js', 'cpu']. */
   available: string[];
@@ -120,12 +126,18 @@ export function setMatmulPrecision(precision: MatmulPrecision): void {
   matmulPrecision = precision;
 }
 
-/** The current float32 matrix-product precision on the GPU (see setMatmulPrecision). */
+/**
+ * The current float32 matrix-product precision on the GPU (see setMatmulPrecision).
+ * @example getMatmulPrecision() // 'highest' unless set
+ */
 export function getMatmulPrecision(): MatmulPrecision {
   return matmulPrecision;
 }
 
-/** Kernels that ran on js because the chosen backend lacks them, as `backend:kernel`. */
+/**
+ * Kernels that ran on js because the chosen backend lacks them, as `backend:kernel`.
+ * @example fallbacks() // e.g. ['cuda:besselI0e']
+ */
 export function fallbacks(): string[] {
   return [...ENGINE.fallbackLog].sort();
 }

@@ -56,7 +56,10 @@ export function setCudaGraphs(on: boolean): void {
   graphsByDefault = on;
 }
 
-/** The default of compile's `graphs` option (see {@link setCudaGraphs}). */
+/**
+ * The default of compile's `graphs` option (see {@link setCudaGraphs}).
+ * @example cudaGraphsByDefault() // false unless VARINF_CUDA_GRAPHS=1 or setCudaGraphs(true)
+ */
 export function cudaGraphsByDefault(): boolean {
   return scopedSettings()?.cudaGraphs ?? graphsByDefault;
 }

@@ -140,7 +140,10 @@ export class Recorder implements KernelRecorder {
   }
 }
 
-/** Whether a function is being traced by `compile` right now. */
+/**
+ * Whether a function is being traced by `compile` right now.
+ * @example if (!isTracing()) console.log(loss.item()); // host reads only outside a trace
+ */
 export function isTracing(): boolean {
   return ENGINE.recorder !== null;
 }

@@ -88,13 +88,19 @@ export function valueAndGrad<P, R extends unknown[]>(f: (params: P, ...rest: R) 
   };
 }
 
-/** Returns a function computing the gradient of scalar `f` with respect to its first argument. */
+/**
+ * Returns a function computing the gradient of scalar `f` with respect to its first argument.
+ * @example grad((w: Tensor) => sum(square(w)))(tensor([1, 2])) // [2, 4]
+ */
 export function grad<P, R extends unknown[]>(f: (params: P, ...rest: R) => Tensor): (params: P, ...rest: R) => P {
   const vg = valueAndGrad(f);
   return (params: P, ...rest: R): P => vg(params, ...rest)[1];
 }
 
-/** x, treated as a constant by autodiff. */
+/**
+ * x, treated as a constant by autodiff.
+ * @example grad((w: Tensor) => mul(w, stopGradient(w)))(tensor([3])) // [3], not [6]
+ */
 export function stopGradient(x: Tensor): Tensor {
   const t = ENGINE.toBackend(x, x.backend);
   t.tape = 0;

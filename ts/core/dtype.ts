@@ -1,7 +1,7 @@
 import { allocationError } from './errors.js';
 
 /**
- * Element types a tensor may hold. Bayesian models default to float64, neural ones to float32.
+ * A tensor's element type. Bayesian models default to float64, neural ones to float32.
  * 'bfloat16' is a storage dtype for matrix products (float32's top 16 bits, rounded to nearest
  * even): matmul takes it with float32 accumulation and output, cast and the data-movement kernels
  * take it, every other kernel asks for a cast to float32 first. On the host its storage is a

@@ -11,12 +11,18 @@ export function tidy<T>(fn: () => T): T {
   return ENGINE.tidy(fn);
 }
 
-/** Keeps `t` alive past the enclosing `tidy` scopes. */
+/**
+ * Keeps `t` alive past the enclosing `tidy` scopes.
+ * @example const kept = tidy(() => { const t = keep(exp(x)); return sum(t); }); // t survives the scope
+ */
 export function keep<T extends Tensor>(t: T): T {
   return ENGINE.keep(t);
 }
 
-/** Disposes every tensor in a pytree. */
+/**
+ * Disposes every tensor in a pytree.
+ * @example dispose({ w, b }); // frees both now
+ */
 export function dispose(tree: unknown): void {
   const s = new Set<Tensor>();
   collectTensors(tree, s);

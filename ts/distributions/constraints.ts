@@ -12,7 +12,10 @@ import { diagonal, tril } from '../ops/linalg.js';
 import { max, min, sum } from '../ops/reduce.js';
 import { slice, transpose } from '../ops/shape.js';
 
-/** Elementwise AND of two int32 masks. */
+/**
+ * Elementwise AND of two int32 masks.
+ * @example logicalAnd(positive.check(x), lessThan(1).check(x)) // int32 mask of 0 < x < 1
+ */
 export function logicalAnd(a: Tensor, b: Tensor): Tensor {
   return mul(a, b);
 }
@@ -58,17 +61,26 @@ export const boolean: Constraint = make('boolean', 0, (x) => logicalAnd(logicalA
 /** Real vectors (event dim 1). */
 export const realVector: Constraint = make('realVector', 1, (x) => cast(equal(min(cast(equal(x, x), x.dtype), -1), 1), 'int32'));
 
-/** x > lower. */
+/**
+ * x > lower.
+ * @example greaterThan(2).check(tensor([1, 3])) // int32 [0, 1]
+ */
 export function greaterThan(lower: number): Constraint {
   return { ...make(`greaterThan(${lower})`, 0, (x) => greater(x, lower)), lower } as Constraint & { lower: number };
 }
 
-/** x < upper. */
+/**
+ * x < upper.
+ * @example lessThan(0).check(tensor([-1, 1])) // int32 [1, 0]
+ */
 export function lessThan(upper: number): Constraint {
   return { ...make(`lessThan(${upper})`, 0, (x) => less(x, upper)), upper } as Constraint & { upper: number };
 }
 
-/** lower < x < upper (closed at the ends, as for the unit interval). */
+/**
+ * lower < x < upper (closed at the ends, as for the unit interval).
+ * @example interval(0, 1).check(tensor([0.5, 2])) // int32 [1, 0]
+ */
 export function interval(lower: number, upper: number): IntervalConstraint {
   return {
     ...make(`interval(${lower}, ${upper})`, 0, (x) => logicalAnd(greaterEqual(x, lower), lessEqual(x, upper))),
@@ -85,7 +97,10 @@ export interface IntervalConstraint extends Constraint {
   readonly upper: number;
 }
 
-/** Integers in [lower, upper]. */
+/**
+ * Integers in [lower, upper].
+ * @example integerInterval(0, 5).check(tensor([2, 2.5, 6])) // int32 [1, 0, 0]
+ */
 export function integerInterval(lower: number, upper: number): IntervalConstraint {
   return {
     ...make(

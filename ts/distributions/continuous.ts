@@ -113,7 +113,10 @@ export class Normal extends LocScale {
   }
 }
 
-/** exp of a normal: log p(x) = log N(log x; μ, σ) − log x. */
+/**
+ * exp of a normal: log p(x) = log N(log x; μ, σ) − log x.
+ * @example new LogNormal(0, 0.5).sample(key(0), [1000]) // positive draws, median 1
+ */
 export class LogNormal extends LocScale {
   constructor(loc: TensorLike, scale: TensorLike, opts: DistributionOptions = {}) {
     super(loc, scale, opts, 'LogNormal');
@@ -144,7 +147,10 @@ export class LogNormal extends LocScale {
   }
 }
 
-/** The Laplace distribution: log p(x) = −|x−μ|/b − log 2b. */
+/**
+ * The Laplace distribution: log p(x) = −|x−μ|/b − log 2b.
+ * @example new Laplace(0, 1).logProb(tensor([0, 1])) // [−log 2, −1 − log 2]
+ */
 export class Laplace extends LocScale {
   constructor(loc: TensorLike, scale: TensorLike, opts: DistributionOptions = {}) {
     super(loc, scale, opts, 'Laplace');
@@ -175,7 +181,10 @@ export class Laplace extends LocScale {
   }
 }
 
-/** The logistic distribution: log p(x) = −z − log s − 2 log(1 + e^−z), z = (x−μ)/s. */
+/**
+ * The logistic distribution: log p(x) = −z − log s − 2 log(1 + e^−z), z = (x−μ)/s.
+ * @example new Logistic(0, 1).rsample(key(0), [3])
+ */
 export class Logistic extends LocScale {
   constructor(loc: TensorLike, scale: TensorLike, opts: DistributionOptions = {}) {
     super(loc, scale, opts, 'Logistic');
@@ -206,7 +215,10 @@ export class Logistic extends LocScale {
   }
 }
 
-/** The Gumbel (max) distribution: log p(x) = −(z + e^−z) − log β. */
+/**
+ * The Gumbel (max) distribution: log p(x) = −(z + e^−z) − log β.
+ * @example new Gumbel(0, 1).sample(key(0), [3])
+ */
 export class Gumbel extends LocScale {
   constructor(loc: TensorLike, scale: TensorLike, opts: DistributionOptions = {}) {
     super(loc, scale, opts, 'Gumbel');
@@ -243,7 +255,10 @@ function cauchyNoise(u: Tensor): Tensor {
   return div(sin(a), cos(a));
 }
 
-/** The Cauchy distribution: log p(x) = −log π − log γ − log(1 + z²). Mean and variance do not exist. */
+/**
+ * The Cauchy distribution: log p(x) = −log π − log γ − log(1 + z²). Mean and variance do not exist.
+ * @example new Cauchy(0, 2.5).logProb(0)
+ */
 export class Cauchy extends LocScale {
   constructor(loc: TensorLike, scale: TensorLike, opts: DistributionOptions = {}) {
     super(loc, scale, opts, 'Cauchy');
@@ -299,7 +314,10 @@ abstract class ScaleOnly extends Distribution {
   }
 }
 
-/** |X| for X ~ N(0, σ²): log p(x) = log 2 + log N(x; 0, σ), x ≥ 0. */
+/**
+ * |X| for X ~ N(0, σ²): log p(x) = log 2 + log N(x; 0, σ), x ≥ 0.
+ * @example sample('sigma', new HalfNormal(1)) // a positive scale in a model
+ */
 export class HalfNormal extends ScaleOnly {
   constructor(scale: TensorLike, opts: DistributionOptions = {}) {
     super(scale, opts);
@@ -325,7 +343,10 @@ export class HalfNormal extends ScaleOnly {
   }
 }
 
-/** |X| for X ~ Cauchy(0, γ): log p(x) = log 2 − log πγ − log(1 + (x/γ)²), x ≥ 0. */
+/**
+ * |X| for X ~ Cauchy(0, γ): log p(x) = log 2 − log πγ − log(1 + (x/γ)²), x ≥ 0.
+ * @example sample('tau', new HalfCauchy(5)) // the eight-schools prior on τ
+ */
 export class HalfCauchy extends ScaleOnly {
   constructor(scale: TensorLike, opts: DistributionOptions = {}) {
     super(scale, opts);
@@ -351,7 +372,10 @@ export class HalfCauchy extends ScaleOnly {
   }
 }
 
-/** The exponential distribution: log p(x) = log λ − λx, x ≥ 0. */
+/**
+ * The exponential distribution: log p(x) = log λ − λx, x ≥ 0.
+ * @example new Exponential(tensor([1, 2])).mean // [1, 0.5]
+ */
 export class Exponential extends Distribution {
   override readonly hasRsample = true;
   /** The rate λ > 0. */
@@ -398,7 +422,10 @@ export class Exponential extends Distribution {
   }
 }
 
-/** The uniform distribution on [low, high): log p(x) = −log(high − low). */
+/**
+ * The uniform distribution on [low, high): log p(x) = −log(high − low).
+ * @example new Uniform(0, 10).sample(key(0), [5]) // five draws in [0, 10)
+ */
 export class Uniform extends Distribution {
   override readonly hasRsample = true;
   /** The lower bound. */
@@ -440,7 +467,10 @@ export class Uniform extends Distribution {
   }
 }
 
-/** An interval whose ends are tensors (broadcast against the value). */
+/**
+ * An interval whose ends are tensors (broadcast against the value).
+ * @example tensorInterval(zeros([3]), tensor([1, 2, 3])).check(tensor([0.5, 2.5, 1])) // int32 [1, 0, 1]
+ */
 export function tensorInterval(low: Tensor, high: Tensor): Constraint {
   const c = interval(NaN, NaN);
   return {

@@ -58,7 +58,10 @@ function logitsOf(name: string, p: ProbsOrLogits, binary: boolean): Tensor {
   return binary ? sub(log(pr), log1p(neg(pr))) : log(pr);
 }
 
-/** Bernoulli(p): log p(x) = x·ℓ − softplus(ℓ) with logit ℓ. */
+/**
+ * Bernoulli(p): log p(x) = x·ℓ − softplus(ℓ) with logit ℓ.
+ * @example sample('y', new Bernoulli({ logits: mul(x, w) }), { obs: y }) // logistic regression
+ */
 export class Bernoulli extends Distribution {
   /** log(p/(1−p)), the parameter as stored (probabilities given are converted). */
   readonly logits: Tensor;
@@ -101,7 +104,10 @@ export class Bernoulli extends Distribution {
   }
 }
 
-/** Categorical over {0, …, K−1} along the last axis of probs/logits; draws are float indices. */
+/**
+ * Categorical over {0, …, K−1} along the last axis of probs/logits; draws are float indices.
+ * @example new Categorical({ probs: tensor([0.2, 0.8]) }).sample(key(0), [5]) // int-valued [5]
+ */
 export class Categorical extends Distribution {
   /** Normalized log-probabilities [..., K] (log-softmax of what was given). */
   readonly logits: Tensor;
@@ -150,7 +156,10 @@ export class Categorical extends Distribution {
   }
 }
 
-/** Categorical with one-hot draws (event shape [K]). */
+/**
+ * Categorical with one-hot draws (event shape [K]).
+ * @example new OneHotCategorical({ logits: zeros([3]) }).sample(key(0)) // e.g. [0, 1, 0]
+ */
 export class OneHotCategorical extends Distribution {
   /** The Categorical over the index of the 1. */
   readonly base: Categorical;
@@ -246,7 +255,10 @@ export class Poisson extends Distribution {
   }
 }
 
-/** Number of failures before the first success: log p(k) = k log(1−p) + log p. */
+/**
+ * Number of failures before the first success: log p(k) = k log(1−p) + log p.
+ * @example new Geometric({ probs: 0.25 }).mean // (1 − p)/p = 3
+ */
 export class Geometric extends Distribution {
   /** log(p/(1−p)) of the success probability p. */
   readonly logits: Tensor;
@@ -310,7 +322,10 @@ abstract class CountAndLogits extends Distribution {
   }
 }
 
-/** Successes in `totalCount` trials: log p(k) = log C(n, k) + k log p + (n−k) log(1−p). */
+/**
+ * Successes in `totalCount` trials: log p(k) = log C(n, k) + k log p + (n−k) log(1−p).
+ * @example new Binomial(10, { probs: 0.3 }).logProb(3)
+ */
 export class Binomial extends CountAndLogits {
   constructor(totalCount: TensorLike, p: ProbsOrLogits, opts: DistributionOptions = {}) {
     super('Binomial', totalCount, p, nonnegativeInteger, opts);
@@ -354,7 +369,10 @@ export class Binomial extends CountAndLogits {
   }
 }
 
-/** Failures before `totalCount` successes, as a Gamma–Poisson mixture: log p(k) = log Γ(k+r) − log k! − log Γ(r) + r log(1−p) + k log p. */
+/**
+ * Failures before `totalCount` successes, as a Gamma–Poisson mixture: log p(k) = log Γ(k+r) − log k! − log Γ(r) + r log(1−p) + k log p.
+ * @example new NegativeBinomial(5, { probs: 0.5 }).mean // r·p/(1 − p) = 5
+ */
 export class NegativeBinomial extends CountAndLogits {
   constructor(totalCount: TensorLike, p: ProbsOrLogits, opts: DistributionOptions = {}) {
     super('NegativeBinomial', totalCount, p, positive, opts);
@@ -386,7 +404,10 @@ export class NegativeBinomial extends CountAndLogits {
   }
 }
 
-/** Counts over K categories in n trials: log p(x) = log n! − Σ log xᵢ! + Σ xᵢ log pᵢ. */
+/**
+ * Counts over K categories in n trials: log p(x) = log n! − Σ log xᵢ! + Σ xᵢ log pᵢ.
+ * @example new Multinomial(10, { probs: tensor([0.2, 0.3, 0.5]) }).sample(key(0)) // counts summing to 10
+ */
 export class Multinomial extends Distribution {
   /** Normalized log-probabilities [..., K]. */
   readonly logits: Tensor;

@@ -23,7 +23,10 @@ import { scopedSettings } from '../core/settings.js';
 
 let validateDefault = true;
 
-/** Turns parameter and support validation on or off for distributions made afterwards. */
+/**
+ * Turns parameter and support validation on or off for distributions made afterwards.
+ * @example setValidateArgs(false); // distributions made from now on skip the checks
+ */
 export function setValidateArgs(on: boolean): void {
   validateDefault = on;
 }

@@ -18,7 +18,10 @@ import { regularizedGammaP } from './cdf.js';
 import { positive, simplex, unitInterval, type Constraint } from './constraints.js';
 import { batchOf, checkExpand, Distribution, params, type DistributionOptions } from './distribution.js';
 
-/** log B(a, b) = log Γ(a) + log Γ(b) − log Γ(a + b). */
+/**
+ * log B(a, b) = log Γ(a) + log Γ(b) − log Γ(a + b).
+ * @example lbeta(tensor([1]), tensor([1])) // [0]: B(1, 1) = 1
+ */
 export function lbeta(a: Tensor, b: Tensor): Tensor {
   return sub(add(lgamma(a), lgamma(b)), lgamma(add(a, b)));
 }
@@ -31,6 +34,7 @@ const gammaWithGrad = customGradient((alpha: Tensor, x: Tensor) => ({
 /**
  * Unit-rate gamma draws of `shape` (alpha broadcast to it) that carry the implicit gradient in
  * alpha.
+ * @example standardGamma(key(0), tensor([0.5, 2]), [1000, 2]) // [1000, 2], differentiable in alpha
  */
 export function standardGamma(key: Key, alpha: Tensor, shape: Shape): Tensor {
   const a = broadcastTo(alpha, shape);
@@ -63,7 +67,10 @@ abstract class ConcentrationRate extends Distribution {
   }
 }
 
-/** Gamma(α, β) with rate β: log p(x) = α log β + (α−1) log x − βx − log Γ(α). */
+/**
+ * Gamma(α, β) with rate β: log p(x) = α log β + (α−1) log x − βx − log Γ(α).
+ * @example new Gamma(2, 3).mean // α/β = 2/3
+ */
 export class Gamma extends ConcentrationRate {
   constructor(concentration: TensorLike, rate: TensorLike = 1, opts: DistributionOptions = {}) {
     super('Gamma', concentration, rate, opts);
@@ -97,7 +104,10 @@ export class Gamma extends ConcentrationRate {
   }
 }
 
-/** χ²(ν) = Gamma(ν/2, ½). */
+/**
+ * χ²(ν) = Gamma(ν/2, ½).
+ * @example new Chi2(4).variance // 2ν = 8
+ */
 export class Chi2 extends Gamma {
   /** The degrees of freedom ν > 0. */
   readonly df: Tensor;
@@ -112,7 +122,10 @@ export class Chi2 extends Gamma {
   }
 }
 
-/** 1/X for X ~ Gamma(α, β): log p(x) = α log β − log Γ(α) − (α+1) log x − β/x. */
+/**
+ * 1/X for X ~ Gamma(α, β): log p(x) = α log β − log Γ(α) − (α+1) log x − β/x.
+ * @example sample('sigma2', new InverseGamma(3, 2)) // a conjugate prior on a variance
+ */
 export class InverseGamma extends ConcentrationRate {
   constructor(concentration: TensorLike, rate: TensorLike = 1, opts: DistributionOptions = {}) {
     super('InverseGamma', concentration, rate, opts);
@@ -142,7 +155,10 @@ export class InverseGamma extends ConcentrationRate {
   }
 }
 
-/** Beta(a, b): log p(x) = (a−1) log x + (b−1) log(1−x) − log B(a, b). */
+/**
+ * Beta(a, b): log p(x) = (a−1) log x + (b−1) log(1−x) − log B(a, b).
+ * @example new Beta(2, 5).rsample(key(0), [3]) // reparameterized draws in (0, 1)
+ */
 export class Beta extends Distribution {
   override readonly hasRsample = true;
   /** a > 0, the exponent of x. */
@@ -200,7 +216,10 @@ export class Beta extends Distribution {
   }
 }
 
-/** Dirichlet(α) on the simplex (last axis): log p(x) = Σ(αᵢ−1) log xᵢ + log Γ(Σα) − Σ log Γ(αᵢ). */
+/**
+ * Dirichlet(α) on the simplex (last axis): log p(x) = Σ(αᵢ−1) log xᵢ + log Γ(Σα) − Σ log Γ(αᵢ).
+ * @example new Dirichlet(ones([3])).sample(key(0)) // a point on the 3-simplex
+ */
 export class Dirichlet extends Distribution {
   override readonly hasRsample = true;
   /** α [..., K], every entry > 0. */

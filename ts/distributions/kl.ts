@@ -22,7 +22,10 @@ type KLFn = (p: Distribution, q: Distribution) => Tensor;
 
 const REGISTRY: { p: DistributionClass<Distribution>; q: DistributionClass<Distribution>; fn: KLFn }[] = [];
 
-/** Registers the closed form of KL(p ‖ q) for instances of P and Q. */
+/**
+ * Registers the closed form of KL(p ‖ q) for instances of P and Q.
+ * @example registerKL(MyDist, Normal, (p, q) => myClosedForm(p, q));
+ */
 export function registerKL<P extends Distribution, Q extends Distribution>(p: DistributionClass<P>, q: DistributionClass<Q>, fn: (p: P, q: Q) => Tensor): void {
   REGISTRY.push({ p, q, fn: fn as KLFn });
 }
@@ -39,7 +42,10 @@ export function kl(p: Distribution, q: Distribution): Tensor {
   return any.fn(p, q);
 }
 
-/** Whether kl(p, q) has a closed form. */
+/**
+ * Whether kl(p, q) has a closed form.
+ * @example hasKL(new Normal(0, 1), new Normal(1, 2)) // true
+ */
 export function hasKL(p: Distribution, q: Distribution): boolean {
   return REGISTRY.some((r) => p instanceof r.p && q instanceof r.q);
 }

@@ -32,7 +32,10 @@ export type MvnScale =
       precision: TensorLike;
     };
 
-/** L⁻¹ v for batched lower-triangular L [..., d, d] and vectors v [..., d]. */
+/**
+ * L⁻¹ v for batched lower-triangular L [..., d, d] and vectors v [..., d].
+ * @example solveLowerVec(cholesky(cov), sub(x, mu)) // L⁻¹ (x − μ), [..., d]
+ */
 export function solveLowerVec(l: Tensor, v: Tensor): Tensor {
   return squeeze(triangularSolve(l, expandDims(v, -1), { lower: true }), [-1]);
 }
@@ -40,6 +43,7 @@ export function solveLowerVec(l: Tensor, v: Tensor): Tensor {
 /**
  * ‖L⁻¹ v‖² for lower-triangular L [...batch, d, d] and vectors v [...sample, ...batch, d], with
  * one triangular solve per batch member: the sample axes become the columns of its right-hand side.
+ * @example mahalanobis(scaleTril, sub(x, loc), batchShape) // ‖L⁻¹(x − μ)‖², [...sample, ...batch]
  */
 export function mahalanobis(l: Tensor, v: Tensor, batchShape: readonly number[]): Tensor {
   const d = l.shape[l.shape.length - 1];
@@ -130,6 +134,7 @@ export class MultivariateNormal extends Distribution {
 /**
  * N(μ, W Wᵀ + diag(D)) with W of shape [..., d, r]. With the capacitance C = I + Wᵀ D⁻¹ W,
  * log det Σ = log det C + Σ log D and (x−μ)ᵀΣ⁻¹(x−μ) = yᵀD⁻¹y − ‖L_C⁻¹ Wᵀ D⁻¹ y‖² (Woodbury).
+ * @example new LowRankMultivariateNormal(zeros([4]), ones([4, 1]), ones([4])).sample(key(0), [10]) // [10, 4]
  */
 export class LowRankMultivariateNormal extends Distribution {
   override readonly hasRsample = true;

@@ -17,6 +17,7 @@ import { stdNormal, LOG_PI } from './util.js';
 /**
  * Reinterprets the rightmost `reinterpreted` batch axes of `base` as event axes: log p sums over
  * them. `Independent(Normal(zeros([3]), 1), 1)` is a diagonal normal with event shape [3].
+ * @example new Independent(new Normal(zeros([3]), 1), 1).logProb(zeros([3])).shape // []
  */
 export class Independent extends Distribution {
   /** The distribution whose batch axes are reinterpreted. */
@@ -79,6 +80,7 @@ registerIndependent((base, n) => new Independent(base, n));
 /**
  * A point mass at `value` (AutoDelta's guide): draws are `value` itself, so gradients reach it;
  * log p(x) = logDensity where x = value and −∞ elsewhere.
+ * @example new Delta(tensor([1, 2]), { eventDim: 1 }).sample(key(0)) // [1, 2]
  */
 export class Delta extends Distribution {
   override readonly hasRsample = true;
@@ -124,6 +126,7 @@ export class Delta extends Distribution {
 /**
  * A finite mixture: `mixing` is a Categorical over K components whose batch is
  * `components.batchShape = [...batch, K]`. log p(x) = logsumexp_k(log πₖ + log pₖ(x)).
+ * @example new MixtureSameFamily(new Categorical({ probs: tensor([0.3, 0.7]) }), new Normal(tensor([-2, 2]), 1)).logProb(0)
  */
 export class MixtureSameFamily extends Distribution {
   /** The Categorical over the K components (batch [...batch]). */
@@ -186,6 +189,7 @@ export class MixtureSameFamily extends Distribution {
  * Student's t with ν degrees of freedom:
  * log p(x) = log Γ((ν+1)/2) − log Γ(ν/2) − ½ log(νπ) − log σ − (ν+1)/2 · log(1 + z²/ν).
  * Reparameterized as z = ε / √(g/ν), g ~ χ²_ν (implicit gradient in ν).
+ * @example new StudentT(3, 0, 1).logProb(tensor([0, 5])) // heavier tails than Normal(0, 1)
  */
 export class StudentT extends Distribution {
   override readonly hasRsample = true;

@@ -23,6 +23,7 @@ const vonMisesWithGrad = customGradient((k: Tensor, x: Tensor) => ({
 /**
  * Centered von Mises draws VM(0, κ) in [−π, π] of `shape` (κ broadcast to it), by Best & Fisher's
  * (1979) rejection sampler, carrying the implicit gradient dx/dκ = −(∂F/∂κ)/p(x; κ).
+ * @example standardVonMises(key(0), tensor([4]), [100]) // [100] angles around 0
  */
 export function standardVonMises(key: Key, concentration: Tensor, shape: Shape): Tensor {
   const k = broadcastTo(concentration, shape);

@@ -32,7 +32,10 @@ export function multigammaln(a: Tensor, d: number): Tensor {
   return add(sum(lgamma(halfSteps(a, d)), -1), (d * (d - 1) * LOG_PI) / 4);
 }
 
-/** The multivariate digamma ψ_d(a) = Σⱼ₌₁ᵈ ψ(a + (1 − j)/2), elementwise over a. */
+/**
+ * The multivariate digamma ψ_d(a) = Σⱼ₌₁ᵈ ψ(a + (1 − j)/2), elementwise over a.
+ * @example multidigamma(tensor([3]), 2) // ψ(3) + ψ(2.5)
+ */
 export function multidigamma(a: Tensor, d: number): Tensor {
   return sum(digamma(halfSteps(a, d)), -1);
 }

@@ -69,6 +69,9 @@ export interface AutoGuideOptions {
  * `getParams(state)`, or `result.params`).
  * Subclasses: {@link AutoNormal} (mean-field), {@link AutoMultivariateNormal} (full rank),
  * {@link AutoLowRankMultivariateNormal}, {@link AutoDelta} (MAP), {@link AutoLaplaceApproximation}.
+ * @example const guide: AutoGuide<[Tensor]> = new AutoNormal(model);
+ * guide.setup(key(0), y); // SVI.init and fit do this
+ * guide.sites.map((s) => s.name); // the latent sites found
  */
 export abstract class AutoGuide<A extends unknown[] = unknown[]> {
   protected latents: LatentSite[] | null = null;
@@ -186,7 +189,10 @@ function quantile(sorted: Float64Array, q: number): number {
   return sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo);
 }
 
-/** Mean, sd and quantiles over the leading axis of `draws` [n, ...]. */
+/**
+ * Mean, sd and quantiles over the leading axis of `draws` [n, ...].
+ * @example summarize(r.draws.theta, 4000).mean // one mean per coordinate of theta
+ */
 export function summarize(draws: Tensor, n: number): SiteSummary {
   const data = draws.dataSync();
   const m = data.length / n;
@@ -255,6 +261,7 @@ export class AutoDelta<A extends unknown[] = unknown[]> extends AutoGuide<A> {
 /**
  * Guides over one vector z of all unconstrained latent coordinates: z is drawn as the guide-only
  * site `_auto_latent`, and each model site gets Delta(T(z_site)) with log density −log|det J_T|.
+ * @example const guide = new AutoMultivariateNormal(model); guide.setup(key(0), y); guide.latentDim // d
  */
 export abstract class AutoContinuous<A extends unknown[] = unknown[]> extends AutoGuide<A> {
   /** Total number of unconstrained coordinates. */

@@ -53,7 +53,10 @@ export interface ElboOptions {
   numParticles?: number;
 }
 
-/** Traces of guide and model (replayed on the guide) for `P` vectorized particles. */
+/**
+ * Traces of guide and model (replayed on the guide) for `P` vectorized particles.
+ * @example const { guideTr, modelTr } = getTraces(inp, 4); // inside a custom ELBO's evaluate
+ */
 export function getTraces<A extends unknown[]>(inp: ElboInputs<A>, P: number, params = inp.params): {
   /** The guide's trace. */
   guideTr: Trace;
@@ -70,12 +73,18 @@ export function getTraces<A extends unknown[]>(inp: ElboInputs<A>, P: number, pa
   return { guideTr, modelTr };
 }
 
-/** Σ log p over a site, kept per particle: shape [P] (or [] without particles). */
+/**
+ * Σ log p over a site, kept per particle: shape [P] (or [] without particles).
+ * @example perParticle(modelTr.get('y') as Site, 4) // [4]: log p(y | z_p) per particle
+ */
 export function perParticle(site: Site, P: number): Tensor {
   return reduceParticles(siteLogProb(site), P);
 }
 
-/** Sums a per-site term over everything but the leading particle axis. */
+/**
+ * Sums a per-site term over everything but the leading particle axis.
+ * @example reduceParticles(siteLogProb(site), 4) // [4]
+ */
 export function reduceParticles(lp: Tensor, P: number): Tensor {
   if (P === 1) return sum(lp);
   return lp.shape.length === 0 ? mul(lp, 1) : sum(reshape(lp, [P, -1]), 1);
@@ -109,6 +118,13 @@ function stlLogQ<A extends unknown[]>(inp: ElboInputs<A>, guideTr: Trace, P: num
  * `_particles` plate of size P at dim −(maxPlateNesting + 1), just outside the model's own
  * plates, so every site gains a leading particle axis [P, ...plates, ...event] and all P
  * particles are evaluated by the same tensor ops.
+ * @example class MyElbo extends ELBO {
+ *   evaluate<A extends unknown[]>(inp: ElboInputs<A>): ElboResult {
+ *     const { guideTr, modelTr } = getTraces(inp, this.numParticles);
+ *     // … build logWeights [P] from the traces, then:
+ *     return { loss: neg(mean(logWeights)), elbo: mean(logWeights), logWeights };
+ *   }
+ * }
  */
 export abstract class ELBO {
   /** Particles P per evaluation (vectorized); the loss averages over them. */

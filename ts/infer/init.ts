@@ -20,7 +20,10 @@ function hasNoDraws(fn: Distribution): boolean {
   return (fn as Distribution & { improper?: boolean }).improper === true;
 }
 
-/** The elementwise median of `n` prior draws (NumPyro's init_to_median); improper priors start as initToUniform. */
+/**
+ * The elementwise median of `n` prior draws (NumPyro's init_to_median); improper priors start as initToUniform.
+ * @example new AutoNormal(model, { init: initToMedian(31) })
+ */
 export function initToMedian(n = 15): InitStrategy {
   return (name, fn, key) => {
     if (hasNoDraws(fn)) return initToUniform()(name, fn, key);
@@ -42,12 +45,18 @@ export function initToMedian(n = 15): InitStrategy {
   };
 }
 
-/** One prior draw (improper priors start as initToUniform places them). */
+/**
+ * One prior draw (improper priors start as initToUniform places them).
+ * @example new AutoNormal(model, { init: initToSample() })
+ */
 export function initToSample(): InitStrategy {
   return (name, fn, key) => (hasNoDraws(fn) ? initToUniform()(name, fn, key) : fn.sample(key));
 }
 
-/** The prior mean (falls back to the median where the mean is not finite). */
+/**
+ * The prior mean (falls back to the median where the mean is not finite).
+ * @example new AutoNormal(model, { init: initToMean() })
+ */
 export function initToMean(): InitStrategy {
   const med = initToMedian();
   return (name, fn, key) => {
@@ -61,7 +70,10 @@ export function initToMean(): InitStrategy {
   };
 }
 
-/** Uniform on (−radius, radius) in the unconstrained space, as Stan does (radius 2). */
+/**
+ * Uniform on (−radius, radius) in the unconstrained space, as Stan does (radius 2).
+ * @example new AutoNormal(model, { init: initToUniform(2) }) // Stan's default
+ */
 export function initToUniform(radius = 2): InitStrategy {
   return (_name, fn, key) => {
     const t = bijectTo(fn.support);
@@ -71,7 +83,10 @@ export function initToUniform(radius = 2): InitStrategy {
   };
 }
 
-/** Given values for some sites (constrained space), `fallback` for the rest. */
+/**
+ * Given values for some sites (constrained space), `fallback` for the rest.
+ * @example new AutoNormal(model, { init: initToValue({ tau: 1 }) }) // tau starts at 1, the rest at the prior median
+ */
 export function initToValue(values: Record<string, TensorLike>, fallback: InitStrategy = initToMedian()): InitStrategy {
   return (name, fn, key) => {
     const v = values[name];

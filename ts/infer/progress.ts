@@ -34,7 +34,10 @@ function compact(x: number): string {
   return x >= 10 ? x.toFixed(0) : x.toFixed(1);
 }
 
-/** Seconds as 'm:ss' or 'h:mm:ss'. */
+/**
+ * Seconds as 'm:ss' or 'h:mm:ss'.
+ * @example formatDuration(75) // '1:15'
+ */
 export function formatDuration(seconds: number): string {
   if (!Number.isFinite(seconds) || seconds < 0) return '?';
   const s = Math.round(seconds);

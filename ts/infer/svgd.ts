@@ -74,6 +74,7 @@ export interface SvgdAdagradState {
  * The rescaling of Liu & Wang's SVGD code ("AdaGrad with momentum", an RMSProp whose average
  * starts at the first gradient): v ← g² at the first step, then v ← αv + (1 − α)g²;
  * update = g / (ε + √v).
+ * @example chain(scaleBySvgdAdagrad({ alpha: 0.9 }), scaleByLearningRate(0.05)) // = svgdAdagrad(0.05)
  */
 export function scaleBySvgdAdagrad(opts: { alpha?: number; eps?: number } = {}): GradientTransformation<SvgdAdagradState> {
   const alpha = opts.alpha ?? 0.9;
@@ -97,7 +98,10 @@ export function scaleBySvgdAdagrad(opts: { alpha?: number; eps?: number } = {}):
   };
 }
 
-/** Liu & Wang's SVGD step rule: {@link scaleBySvgdAdagrad} then the learning rate. */
+/**
+ * Liu & Wang's SVGD step rule: {@link scaleBySvgdAdagrad} then the learning rate.
+ * @example svgd(logp, { particles, steps: 1000, optimizer: svgdAdagrad(0.1) })
+ */
 export function svgdAdagrad(lr: Schedule, opts: { alpha?: number; eps?: number } = {}): GradientTransformation<OptState[]> {
   return chain(scaleBySvgdAdagrad(opts), scaleByLearningRate(lr));
 }
@@ -404,7 +408,10 @@ export async function svgd<A extends unknown[]>(fn: LogDensityFn | ModelFn<A>, o
   }
 }
 
-/** {@link svgd} without yielding to the event loop (for scripts and tests). */
+/**
+ * {@link svgd} without yielding to the event loop (for scripts and tests).
+ * @example const post = svgdSync(model, { args: [data], key: key(1), steps: 500 }); // in a script
+ */
 export function svgdSync(logDensity: LogDensityFn, opts: SVGDDensityOptions): SVGDResult;
 export function svgdSync<A extends unknown[]>(model: ModelFn<A>, opts: SVGDModelOptions<A>): SVGDResult;
 export function svgdSync<A extends unknown[]>(fn: LogDensityFn | ModelFn<A>, opts: SVGDDensityOptions | SVGDModelOptions<A>): SVGDResult {

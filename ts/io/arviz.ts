@@ -24,7 +24,10 @@ function byChain(name: string, t: Tensor, chains: number): NestedArray {
   return reshape(t, [chains, n / chains, ...t.shape.slice(1)]).toArray();
 }
 
-/** Draws (each with leading axis = draws) as an ArviZ-readable object. */
+/**
+ * Draws (each with leading axis = draws) as an ArviZ-readable object.
+ * @example const idata = toArviz(r.draws, { chains: 4 }); // { posterior: { mu: [[...], ...], ... } }
+ */
 export function toArviz(draws: Record<string, Tensor>, opts: ArvizOptions = {}): Record<string, Record<string, NestedArray>> {
   const chains = opts.chains ?? 1;
   const out: Record<string, Record<string, NestedArray>> = { posterior: {} };
@@ -40,7 +43,10 @@ export function toArviz(draws: Record<string, Tensor>, opts: ArvizOptions = {}):
   return out;
 }
 
-/** Writes `toArviz(draws, opts)` as JSON; in Python: `az.from_dict(**json.load(open(path)))`. */
+/**
+ * Writes `toArviz(draws, opts)` as JSON; in Python: `az.from_dict(**json.load(open(path)))`.
+ * @example saveArviz('posterior.json', r.draws) // then az.from_dict(**json.load(open('posterior.json')))
+ */
 export function saveArviz(path: string, draws: Record<string, Tensor>, opts: ArvizOptions = {}): void {
   writeFileAtomic(path, JSON.stringify(toArviz(draws, opts)));
 }

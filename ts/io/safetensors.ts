@@ -15,7 +15,10 @@ import { writeFileAtomic } from './atomic.js';
 const CODES: Record<DType, string> = { float64: 'F64', float32: 'F32', int32: 'I32', bfloat16: 'BF16' };
 const DTYPES: Record<string, DType> = { F64: 'float64', F32: 'float32', I32: 'int32', BF16: 'bfloat16' };
 
-/** Flattens a pytree to dotted names. */
+/**
+ * Flattens a pytree to dotted names.
+ * @example flattenTree({ enc: [{ w }, { w: w2 }] }) // { 'enc.0.w': w, 'enc.1.w': w2 }
+ */
 export function flattenTree(tree: unknown, prefix = '', out: Record<string, Tensor> = {}): Record<string, Tensor> {
   if (tree instanceof Tensor) out[prefix] = tree;
   else if (Array.isArray(tree)) tree.forEach((v, i) => flattenTree(v, prefix ? `${prefix}.${i}` : String(i), out));
@@ -24,7 +27,10 @@ export function flattenTree(tree: unknown, prefix = '', out: Record<string, Tens
   return out;
 }
 
-/** Serializes named tensors (or a pytree) to safetensors bytes, with optional string metadata. */
+/**
+ * Serializes named tensors (or a pytree) to safetensors bytes, with optional string metadata.
+ * @example const bytes = toSafetensors({ enc: { w, b } }, { epoch: '3' }); // tensors 'enc.w', 'enc.b'
+ */
 export function toSafetensors(tree: unknown, metadata: Record<string, string> = {}): Uint8Array {
   const flat = flattenTree(tree);
   const header: Record<string, unknown> = {};
@@ -149,6 +155,7 @@ export function loadSafetensors(path: string): SafetensorsContents {
 /**
  * Loads tensors into the structure of `like` (a pytree), checking that every leaf is present with
  * the same shape and dtype; the error names the missing or mismatched tensor.
+ * @example const params = loadInto(model.init(key(0)), loadSafetensors('params.safetensors').tensors);
  */
 export function loadInto<T>(like: T, tensors: Record<string, Tensor>): T {
   const want = flattenTree(like);

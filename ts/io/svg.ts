@@ -64,7 +64,10 @@ function esc(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
-/** The chart as SVG text. */
+/**
+ * The chart as SVG text.
+ * @example const svg = lineChartSvg([{ label: 'ELBO', values: elbos }], { title: 'Training', xLabel: 'step' });
+ */
 export function lineChartSvg(series: readonly Series[], opts: ChartOptions = {}): string {
   if (series.length === 0) throw new ValueError('lineChartSvg: needs at least one series');
   const W = opts.width ?? 720;
@@ -111,7 +114,10 @@ export function lineChartSvg(series: readonly Series[], opts: ChartOptions = {})
   return parts.join('\n');
 }
 
-/** Writes `lineChartSvg(series, opts)` to `path`. */
+/**
+ * Writes `lineChartSvg(series, opts)` to `path`.
+ * @example saveLineChart('elbo.svg', [{ label: 'ELBO', values: Float64Array.from(r.losses, (l) => -l) }])
+ */
 export function saveLineChart(path: string, series: readonly Series[], opts: ChartOptions = {}): void {
   writeFileAtomic(path, lineChartSvg(series, opts));
 }

@@ -68,13 +68,19 @@ function copyInto(dt: DType, src: ArrayLike<number>): TypedArray {
   return a;
 }
 
-/** A rank-0 tensor. */
+/**
+ * A rank-0 tensor.
+ * @example scalar(3.5).shape // []
+ */
 export function scalar(value: number, dtype: DType = 'float64'): Tensor {
   const a = copyInto(dtype, [value]);
   return ENGINE.fromArray(a, []);
 }
 
-/** A tensor of `shape` filled with `value`. */
+/**
+ * A tensor of `shape` filled with `value`.
+ * @example full([2, 2], 7) // [[7, 7], [7, 7]]
+ */
 export function full(shape: Shape, value: number, dtype: DType = 'float64'): Tensor {
   checkShape('full', shape);
   const a = allocFor('full', dtype, shape);
@@ -122,7 +128,10 @@ export function onesLike(x: Tensor): Tensor {
   return fullLike(x, 1);
 }
 
-/** `[start, start + step, ...)` below `stop`, as NumPy's arange. */
+/**
+ * `[start, start + step, ...)` below `stop`, as NumPy's arange.
+ * @example arange(3) // [0, 1, 2]; arange(1, 2, 0.5) // [1, 1.5]
+ */
 export function arange(start: number, stop?: number, step = 1, dtype: DType = 'float64'): Tensor {
   if (stop === undefined) {
     stop = start;
@@ -137,7 +146,10 @@ export function arange(start: number, stop?: number, step = 1, dtype: DType = 'f
   return ENGINE.fromArray(copyInto(dtype, a), [n]);
 }
 
-/** `num` evenly spaced points from `start` to `stop` inclusive. */
+/**
+ * `num` evenly spaced points from `start` to `stop` inclusive.
+ * @example linspace(0, 1, 5) // [0, 0.25, 0.5, 0.75, 1]
+ */
 export function linspace(start: number, stop: number, num: number, dtype: DType = 'float64'): Tensor {
   if (!Number.isInteger(num) || num < 0) throw new ValueError(`linspace: num must be a non-negative integer, got ${num}`);
   if (!Number.isFinite(start) || !Number.isFinite(stop)) throw new ValueError(`linspace: start and stop must be finite, got ${start}, ${stop}`);
@@ -147,7 +159,10 @@ export function linspace(start: number, stop: number, num: number, dtype: DType 
   return ENGINE.fromArray(copyInto(dtype, a), [num]);
 }
 
-/** The n×n identity. */
+/**
+ * The n×n identity.
+ * @example eye(2) // [[1, 0], [0, 1]]
+ */
 export function eye(n: number, dtype: DType = 'float64'): Tensor {
   if (!Number.isInteger(n) || n < 0) throw new ValueError(`eye: n must be a non-negative integer, got ${n}`);
   const a = allocFor('eye', dtype, [n, n]);
@@ -179,7 +194,10 @@ function deviceScalar(x: number, like: Tensor): Tensor {
   return ENGINE.toBackend(t, backend);
 }
 
-/** A tensor from a number (with the dtype of `like`) or the tensor itself. */
+/**
+ * A tensor from a number (with the dtype of `like`) or the tensor itself.
+ * @example asTensor(2, tensor([1], [1], 'float32')) // float32 scalar 2
+ */
 export function asTensor(x: TensorLike, like?: Tensor): Tensor {
   if (typeof x !== 'number') return x;
   if (like !== undefined && like.backend.device !== 'cpu') return deviceScalar(x, like);

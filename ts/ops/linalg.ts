@@ -27,7 +27,10 @@ export function matmul(a: Tensor, b: Tensor, opts: { transA?: boolean; transB?: 
   return y;
 }
 
-/** Lower Cholesky factor L of each symmetric positive-definite matrix (A = L Lᵀ). */
+/**
+ * Lower Cholesky factor L of each symmetric positive-definite matrix (A = L Lᵀ).
+ * @example cholesky(tensor([[4, 2], [2, 3]])) // [[2, 0], [1, √2]]
+ */
 export function cholesky(a: Tensor): Tensor {
   return ENGINE.runKernel('cholesky', [a], {})[0];
 }
@@ -35,32 +38,48 @@ export function cholesky(a: Tensor): Tensor {
 /**
  * Solves A X = B for triangular A (batched): `lower` says which triangle A holds, `transA` solves
  * Aᵀ X = B instead.
+ * @example triangularSolve(l, b, { lower: true }) // L⁻¹ b; l [..., n, n], b [..., n, k]
  */
 export function triangularSolve(a: Tensor, b: Tensor, opts: { lower?: boolean; transA?: boolean } = {}): Tensor {
   return ENGINE.runKernel('triangularSolve', [a, b], { lower: opts.lower ?? true, transA: opts.transA ?? false })[0];
 }
 
-/** The main diagonal of each matrix: [..., n, m] → [..., min(n, m)]. */
+/**
+ * The main diagonal of each matrix: [..., n, m] → [..., min(n, m)].
+ * @example diagonal(eye(3)) // [1, 1, 1]
+ */
 export function diagonal(a: Tensor): Tensor {
   return ENGINE.runKernel('diagonal', [a], {})[0];
 }
 
-/** Diagonal matrices from vectors: [..., n] → [..., n, n]. */
+/**
+ * Diagonal matrices from vectors: [..., n] → [..., n, n].
+ * @example diagEmbed(tensor([1, 2])) // [[1, 0], [0, 2]]
+ */
 export function diagEmbed(v: Tensor): Tensor {
   return ENGINE.runKernel('diagEmbed', [v], {})[0];
 }
 
-/** The lower triangle of each matrix, from the k-th diagonal down (k = 0: main diagonal). */
+/**
+ * The lower triangle of each matrix, from the k-th diagonal down (k = 0: main diagonal).
+ * @example tril(ones([3, 3]), -1) // strictly lower ones
+ */
 export function tril(a: Tensor, k = 0): Tensor {
   return ENGINE.runKernel('tril', [a], { k })[0];
 }
 
-/** log det A of symmetric positive-definite matrices, via Cholesky: 2 Σ log diag L. */
+/**
+ * log det A of symmetric positive-definite matrices, via Cholesky: 2 Σ log diag L.
+ * @example logdet(tensor([[4, 2], [2, 3]])) // log 8
+ */
 export function logdet(a: Tensor): Tensor {
   return mul(sum(log(diagonal(cholesky(a))), -1), 2);
 }
 
-/** Solves A X = B for symmetric positive-definite A given its Cholesky factor L. */
+/**
+ * Solves A X = B for symmetric positive-definite A given its Cholesky factor L.
+ * @example choleskySolve(cholesky(a), b) // A⁻¹ b
+ */
 export function choleskySolve(l: Tensor, b: Tensor): Tensor {
   return triangularSolve(l, triangularSolve(l, b, { lower: true }), { lower: true, transA: true });
 }

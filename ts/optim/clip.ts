@@ -7,7 +7,10 @@ import { sum } from '../ops/reduce.js';
 import { zeros, zerosLike } from '../ops/creation.js';
 import type { GradientTransformation, OptState } from './transform.js';
 
-/** √(Σ‖g‖²) over every leaf, as a scalar tensor. */
+/**
+ * √(Σ‖g‖²) over every leaf, as a scalar tensor.
+ * @example globalNorm({ a: tensor([3]), b: tensor([4]) }).item() // 5
+ */
 export function globalNorm(tree: unknown): Tensor {
   const ls = leaves(tree);
   if (ls.length === 0) throw new ValueError('globalNorm: the tree has no tensors');
@@ -16,7 +19,10 @@ export function globalNorm(tree: unknown): Tensor {
   return sqrt(acc);
 }
 
-/** Rescales all updates together so their global norm is at most `maxNorm` (no host sync). */
+/**
+ * Rescales all updates together so their global norm is at most `maxNorm` (no host sync).
+ * @example chain(clipByGlobalNorm(1), scaleByAdam(), scaleByLearningRate(1e-3))
+ */
 export function clipByGlobalNorm(maxNorm: number): GradientTransformation<Record<string, never>> {
   if (!(maxNorm > 0)) throw new ValueError(`clipByGlobalNorm: maxNorm must be > 0, got ${maxNorm}`);
   return {
@@ -29,7 +35,10 @@ export function clipByGlobalNorm(maxNorm: number): GradientTransformation<Record
   };
 }
 
-/** Clips each update element to [−maxDelta, maxDelta]. */
+/**
+ * Clips each update element to [−maxDelta, maxDelta].
+ * @example chain(clipByValue(0.5), scaleByLearningRate(0.1))
+ */
 export function clipByValue(maxDelta: number): GradientTransformation<Record<string, never>> {
   if (!(maxDelta > 0)) throw new ValueError(`clipByValue: maxDelta must be > 0, got ${maxDelta}`);
   return {
@@ -54,6 +63,7 @@ export interface GuardState {
  * 0 when every element of every leaf is finite, else NaN, as a float64 scalar tensor (x·0 is 0
  * for finite x and NaN for NaN or ±Inf, so one sum answers for a whole leaf). Traceable: compiled
  * steps return it as their acceptance flag.
+ * @example finiteFlag([tensor([1, NaN])]).item() // NaN
  */
 export function finiteFlag(tree: unknown): Tensor {
   let acc: Tensor | null = null;
@@ -65,7 +75,10 @@ export function finiteFlag(tree: unknown): Tensor {
   return acc ?? zeros([]);
 }
 
-/** Whether every element of every leaf is finite (one scalar read back). */
+/**
+ * Whether every element of every leaf is finite (one scalar read back).
+ * @example allFinite({ w: tensor([1, Infinity]) }) // false
+ */
 export function allFinite(tree: unknown): boolean {
   return Number.isFinite(finiteFlag(tree).item());
 }
@@ -73,6 +86,7 @@ export function allFinite(tree: unknown): boolean {
 /**
  * Wraps a transformation so that an update whose gradients contain NaN or ±Inf is skipped: the
  * updates come out as zeros, the inner state is left as it was, and `onSkip` is told the step.
+ * @example const opt = skipNonFinite(adam(1e-3), (step) => console.warn(`skipped step ${step}`));
  */
 export function skipNonFinite(
   inner: GradientTransformation,

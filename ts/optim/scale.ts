@@ -27,6 +27,7 @@ export interface AdamState {
 /**
  * Adam's rescaling (Kingma & Ba 2015): m ← β₁m + (1−β₁)g, v ← β₂v + (1−β₂)g²,
  * update = m̂ / (√v̂ + ε) with bias-corrected m̂ = m/(1−β₁ᵗ), v̂ = v/(1−β₂ᵗ).
+ * @example chain(scaleByAdam({ b1: 0.5 }), scaleByLearningRate(1e-2))
  */
 export function scaleByAdam(opts: { b1?: number; b2?: number; eps?: number } = {}): GradientTransformation<AdamState> {
   const b1 = opts.b1 ?? 0.9;
@@ -62,7 +63,10 @@ export interface TraceState {
   trace: Tensor[];
 }
 
-/** Momentum (heavy ball, Optax's `trace`): t ← μt + g; update = t, or g + μt with Nesterov. */
+/**
+ * Momentum (heavy ball, Optax's `trace`): t ← μt + g; update = t, or g + μt with Nesterov.
+ * @example chain(traceMomentum({ decay: 0.9 }), scaleByLearningRate(0.01)) // SGD with momentum
+ */
 export function traceMomentum(opts: { decay: number; nesterov?: boolean }): GradientTransformation<TraceState> {
   const { decay } = opts;
   checkRate('trace', 'decay', decay, 0, 1);
@@ -87,7 +91,10 @@ export interface SumSqState {
   sumSq: Tensor[];
 }
 
-/** Adagrad (Duchi et al. 2011): s ← s + g²; update = g / √(s + ε). */
+/**
+ * Adagrad (Duchi et al. 2011): s ← s + g²; update = g / √(s + ε).
+ * @example chain(scaleByRss(), scaleByLearningRate(0.1)) // Adagrad
+ */
 export function scaleByRss(opts: { initial?: number; eps?: number } = {}): GradientTransformation<SumSqState> {
   const eps = opts.eps ?? 1e-7;
   const initial = opts.initial ?? 0.1;
@@ -112,7 +119,10 @@ export interface RmsState {
   nu: Tensor[];
 }
 
-/** RMSProp (Tieleman & Hinton 2012): v ← ρv + (1−ρ)g²; update = g / (√v + ε). */
+/**
+ * RMSProp (Tieleman & Hinton 2012): v ← ρv + (1−ρ)g²; update = g / (√v + ε).
+ * @example chain(scaleByRms({ decay: 0.99 }), scaleByLearningRate(1e-3)) // RMSProp
+ */
 export function scaleByRms(opts: { decay?: number; eps?: number } = {}): GradientTransformation<RmsState> {
   const decay = opts.decay ?? 0.9;
   const eps = opts.eps ?? 1e-8;
@@ -143,6 +153,7 @@ export interface AdadeltaState {
 /**
  * Adadelta (Zeiler 2012): E[g²] ← ρE[g²] + (1−ρ)g², Δ = √(E[Δ²] + ε)/√(E[g²] + ε) · g,
  * E[Δ²] ← ρE[Δ²] + (1−ρ)Δ².
+ * @example chain(scaleByAdadelta(), scaleByLearningRate(1))
  */
 export function scaleByAdadelta(opts: { rho?: number; eps?: number } = {}): GradientTransformation<AdadeltaState> {
   const rho = opts.rho ?? 0.9;
@@ -166,7 +177,10 @@ export function scaleByAdadelta(opts: { rho?: number; eps?: number } = {}): Grad
   };
 }
 
-/** Decoupled weight decay (Loshchilov & Hutter 2019): update + λ·params. */
+/**
+ * Decoupled weight decay (Loshchilov & Hutter 2019): update + λ·params.
+ * @example chain(scaleByAdam(), addDecayedWeights(1e-2), scaleByLearningRate(1e-3)) // AdamW
+ */
 export function addDecayedWeights(weightDecay: number): GradientTransformation<Record<string, never>> {
   return {
     init: () => ({}),

@@ -24,7 +24,10 @@ export function tensorSchedule(fn: (step: number) => number, tensor: (count: Ten
   return Object.assign(f, { tensor });
 }
 
-/** The same rate at every step. */
+/**
+ * The same rate at every step.
+ * @example adam(constantSchedule(1e-3))
+ */
 export function constantSchedule(value: number): ScheduleFn {
   return tensorSchedule(
     () => value,
@@ -32,7 +35,10 @@ export function constantSchedule(value: number): ScheduleFn {
   );
 }
 
-/** init · rate^(step / transitionSteps), continuous, or stepped when `staircase`. */
+/**
+ * init · rate^(step / transitionSteps), continuous, or stepped when `staircase`.
+ * @example exponentialDecay(1e-2, 0.5, 1000) // halves every 1000 steps
+ */
 export function exponentialDecay(init: number, rate: number, transitionSteps = 1, staircase = false): ScheduleFn {
   if (!(transitionSteps > 0)) throw new ValueError(`exponentialDecay: transitionSteps must be > 0, got ${transitionSteps}`);
   return tensorSchedule(
@@ -44,7 +50,10 @@ export function exponentialDecay(init: number, rate: number, transitionSteps = 1
   );
 }
 
-/** Cosine decay from init to init·alpha over decaySteps, then constant (Loshchilov & Hutter 2017). */
+/**
+ * Cosine decay from init to init·alpha over decaySteps, then constant (Loshchilov & Hutter 2017).
+ * @example cosineDecay(1e-3, 10000, 0.1) // 1e-3 down to 1e-4 over 10k steps
+ */
 export function cosineDecay(init: number, decaySteps: number, alpha = 0): ScheduleFn {
   if (!(decaySteps > 0)) throw new ValueError(`cosineDecay: decaySteps must be > 0, got ${decaySteps}`);
   return tensorSchedule(
@@ -59,7 +68,10 @@ export function cosineDecay(init: number, decaySteps: number, alpha = 0): Schedu
   );
 }
 
-/** Linear ramp from `start` to `end` over `steps`, then `end`. */
+/**
+ * Linear ramp from `start` to `end` over `steps`, then `end`.
+ * @example linearSchedule(0, 1e-3, 500)
+ */
 export function linearSchedule(start: number, end: number, steps: number): ScheduleFn {
   return tensorSchedule(
     (t) => (t >= steps ? end : start + ((end - start) * t) / steps),
@@ -96,6 +108,7 @@ export function piecewiseConstant(boundaries: readonly number[], values: readonl
 /**
  * Linear warm-up from 0 to the value of `after` at step 0 over `warmupSteps`, then `after` shifted.
  * Has a tensor form when `after` is a number or has one.
+ * @example adam(warmup(500, cosineDecay(1e-3, 10000))) // linear warm-up, then cosine
  */
 export function warmup(warmupSteps: number, after: ScheduleFn | number): ScheduleFn {
   const f = typeof after === 'number' ? constantSchedule(after) : after;
@@ -109,6 +122,7 @@ export function warmup(warmupSteps: number, after: ScheduleFn | number): Schedul
 /**
  * Robbins–Monro step sizes ρ_t = scale · (t + τ)^−κ; Σρ = ∞ and Σρ² < ∞ need κ ∈ (0.5, 1]
  * (Hoffman et al. 2013, stochastic variational inference).
+ * @example robbinsMonro(10, 0.7) // ρ_t = (10 + t)^−0.7
  */
 export function robbinsMonro(tau = 1, kappa = 0.7, scale = 1): ScheduleFn {
   if (!(kappa > 0.5 && kappa <= 1)) throw new ValueError(`robbinsMonro: kappa must be in (0.5, 1], got ${kappa}`);

@@ -38,7 +38,10 @@ export function evalSchedule(s: Schedule, step: number): number {
   return typeof s === 'number' ? s : s(step);
 }
 
-/** Applies transformations in sequence; the state is the tuple of their states. */
+/**
+ * Applies transformations in sequence; the state is the tuple of their states.
+ * @example const opt = chain(scaleByAdam(), scaleByLearningRate(1e-3)); // = adam(1e-3)
+ */
 export function chain(...ts: GradientTransformation[]): GradientTransformation<OptState[]> {
   return {
     init: (params) => ts.map((t) => t.init(params)),
@@ -78,7 +81,10 @@ export function applyUpdates<P>(params: P, updates: P): P {
   return mapLeaves(params, (p, i) => add(p, us[i]));
 }
 
-/** Multiplies updates by a constant. */
+/**
+ * Multiplies updates by a constant.
+ * @example chain(scaleByAdam(), scaleBy(-1e-3))
+ */
 export function scaleBy(factor: number): GradientTransformation<Record<string, never>> {
   return {
     init: () => ({}),
@@ -86,12 +92,18 @@ export function scaleBy(factor: number): GradientTransformation<Record<string, n
   };
 }
 
-/** A new step counter: a float64 scalar tensor holding 0. */
+/**
+ * A new step counter: a float64 scalar tensor holding 0.
+ * @example zeroCount().item() // 0
+ */
 export function zeroCount(): Tensor {
   return scalar(0, 'float64');
 }
 
-/** `x` (a float64 scalar) in `dtype`, cast once per dtype. */
+/**
+ * `x` (a float64 scalar) in `dtype`, cast once per dtype.
+ * @example const c = castCached(scalar(0.5)); c('float32') // the same float32 scalar on every call
+ */
 export function castCached(x: Tensor): (dtype: DType) => Tensor {
   const byDtype = new Map<DType, Tensor>();
   return (dtype) => {
@@ -117,6 +129,7 @@ export interface CountState {
  * from the count in the state, so it compiles; a plain `(step) => number` callback reads the
  * count back to the host, which works eagerly but raises a `CompileError` naming it under
  * `compile` (wrap it with `tensorSchedule` to compile it).
+ * @example chain(scaleByAdam(), scaleByLearningRate(cosineDecay(1e-3, 10000)))
  */
 export function scaleByLearningRate(lr: Schedule): GradientTransformation<CountState> {
   if (typeof lr === 'number' && !(lr >= 0)) throw new ValueError(`scaleByLearningRate: learning rate must be >= 0, got ${lr}`);
@@ -141,7 +154,10 @@ export function scaleByLearningRate(lr: Schedule): GradientTransformation<CountS
   };
 }
 
-/** Map a pytree's leaves pairwise with another pytree of the same structure. */
+/**
+ * Map a pytree's leaves pairwise with another pytree of the same structure.
+ * @example zipLeaves(params, grads, (p, g) => mul(p, g))
+ */
 export function zipLeaves<P>(a: P, b: unknown, f: (x: Tensor, y: Tensor) => Tensor): P {
   const bs = leaves(b);
   return mapLeaves(a, (x, i) => f(x, bs[i]));

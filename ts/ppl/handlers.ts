@@ -36,7 +36,10 @@ class KeyStream {
   }
 }
 
-/** Runs `fn` with each sample site (and param initializer, and plate subsample) keyed from `key`. */
+/**
+ * Runs `fn` with each sample site (and param initializer, and plate subsample) keyed from `key`.
+ * @example const y = seed(model, key(0))(data); // the model's sample sites draw with keys split from key(0)
+ */
 export function seed<A extends unknown[], R>(fn: ModelFn<A, R>, key: Key): ModelFn<A, R> {
   return (...args: A): R => {
     const keys = new KeyStream(key);
@@ -59,7 +62,11 @@ export interface Traced<A extends unknown[], R> {
   getTrace(...args: A): Trace;
 }
 
-/** Records the sites of `fn`. */
+/**
+ * Records the sites of `fn`.
+ * @example const tr = trace(seed(model, key(0))).getTrace(data);
+ * tr.get('mu')?.value; // the drawn value of site 'mu'
+ */
 export function trace<A extends unknown[], R>(fn: ModelFn<A, R>): Traced<A, R> {
   const run = (...args: A): [R, Trace] => {
     const tr: Trace = new Map();
@@ -80,7 +87,10 @@ export function trace<A extends unknown[], R>(fn: ModelFn<A, R>): Traced<A, R> {
   return f;
 }
 
-/** Sample sites take their values from `tr` (sites absent from it run as usual). */
+/**
+ * Sample sites take their values from `tr` (sites absent from it run as usual).
+ * @example const modelTr = trace(replay(model, guideTr)).getTrace(data); // latents from the guide's trace
+ */
 export function replay<A extends unknown[], R>(fn: ModelFn<A, R>, tr: Trace): ModelFn<A, R> {
   return wrap(fn, {
     process(msg) {
@@ -103,7 +113,10 @@ function lookup(values: SubstituteValues, msg: Message): Tensor | null {
   return v === undefined ? null : asTensor(v);
 }
 
-/** Fixes sample and param sites to given values (by name, or from a function of the site). */
+/**
+ * Fixes sample and param sites to given values (by name, or from a function of the site).
+ * @example const lp = traceLogProb(trace(substitute(model, { mu: tensor(1.5) })).getTrace(data)); // log p at mu = 1.5
+ */
 export function substitute<A extends unknown[], R>(fn: ModelFn<A, R>, values: SubstituteValues): ModelFn<A, R> {
   return wrap(fn, {
     process(msg) {
@@ -117,7 +130,10 @@ export function substitute<A extends unknown[], R>(fn: ModelFn<A, R>, values: Su
   });
 }
 
-/** Conditions sample sites on data: they become observed with the given values. */
+/**
+ * Conditions sample sites on data: they become observed with the given values.
+ * @example const conditioned = condition(model, { y: tensor([0.3, 1.2]) }); // y is now observed
+ */
 export function condition<A extends unknown[], R>(fn: ModelFn<A, R>, data: Record<string, TensorLike>): ModelFn<A, R> {
   return wrap(fn, {
     process(msg) {
@@ -132,7 +148,10 @@ export function condition<A extends unknown[], R>(fn: ModelFn<A, R>, data: Recor
   });
 }
 
-/** Hides sites from the handlers outside: those named in `hide` (default: all), or all but `expose`. */
+/**
+ * Hides sites from the handlers outside: those named in `hide` (default: all), or all but `expose`.
+ * @example const inner = block(seed(guide, key(1)), { hide: ['z'] }); // outer handlers do not see 'z'
+ */
 export function block<A extends unknown[], R>(fn: ModelFn<A, R>, opts: { hide?: string[]; expose?: string[] } = {}): ModelFn<A, R> {
   const hidden = (name: string): boolean =>
     opts.hide !== undefined ? opts.hide.includes(name) : opts.expose !== undefined ? !opts.expose.includes(name) : true;
@@ -143,7 +162,10 @@ export function block<A extends unknown[], R>(fn: ModelFn<A, R>, opts: { hide?: 
   });
 }
 
-/** Multiplies the log densities of the sites inside by `factor` (e.g. N/|S| for minibatches). */
+/**
+ * Multiplies the log densities of the sites inside by `factor` (e.g. N/|S| for minibatches).
+ * @example const tempered = scale(model, 0.5); // every log density halved
+ */
 export function scale<A extends unknown[], R>(fn: ModelFn<A, R>, factor: number): ModelFn<A, R> {
   if (!(factor > 0)) throw new ValueError(`scale: factor must be positive, got ${factor}`);
   return wrap(fn, {
@@ -153,7 +175,10 @@ export function scale<A extends unknown[], R>(fn: ModelFn<A, R>, factor: number)
   });
 }
 
-/** Masks the log densities of the sites inside (0 = ignore the term), broadcasting over the batch. */
+/**
+ * Masks the log densities of the sites inside (0 = ignore the term), broadcasting over the batch.
+ * @example const partial = mask(model, tensor([1, 0, 1], [3], 'int32')); // the second plate entry drops out
+ */
 export function mask<A extends unknown[], R>(fn: ModelFn<A, R>, m: Tensor): ModelFn<A, R> {
   return wrap(fn, {
     process(msg) {

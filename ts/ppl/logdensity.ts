@@ -5,7 +5,10 @@ import { add, cast, mul, where } from '../ops/elementwise.js';
 import { sum } from '../ops/reduce.js';
 import { substitute, trace, type Site, type Trace } from './handlers.js';
 
-/** log p of one sample site, with its scale and mask applied (batch shape kept). */
+/**
+ * log p of one sample site, with its scale and mask applied (batch shape kept).
+ * @example siteLogProb(tr.get('y') as Site) // log p of the site, [...batch]
+ */
 export function siteLogProb(site: Site): Tensor {
   if (site.type !== 'sample' || site.fn === null || site.value === null) throw new ValueError(`siteLogProb: '${site.name}' is not a sample site with a value`);
   let lp: Tensor;

@@ -85,13 +85,19 @@ export function param(name: string, init: TensorLike | ((key: Key) => Tensor), o
   }).value as Tensor;
 }
 
-/** Records a deterministic function of other sites, so it appears in traces and predictions. */
+/**
+ * Records a deterministic function of other sites, so it appears in traces and predictions.
+ * @example const theta = deterministic('theta', add(mu, mul(tau, z))); // recorded in traces and predictive
+ */
 export function deterministic(name: string, value: Tensor): Tensor {
   const msg = newMessage('deterministic', name, { value });
   return applyStack(msg, () => {}).value as Tensor;
 }
 
-/** Adds `logFactor` to the log density of the model (an unnormalized term). */
+/**
+ * Adds `logFactor` to the log density of the model (an unnormalized term).
+ * @example factor('soft_constraint', mul(square(sub(a, b)), -10)); // adds −10 (a − b)² to log p
+ */
 export function factor(name: string, logFactor: TensorLike): void {
   const lf = asTensor(logFactor);
   // A Delta at 0 carrying log density `logFactor`: observed, so it only adds to the log joint.

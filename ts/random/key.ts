@@ -33,7 +33,10 @@ export class Key {
   }
 }
 
-/** A key from a non-negative integer seed below 2^53. */
+/**
+ * A key from a non-negative integer seed below 2^53.
+ * @example const k = key(42);
+ */
 export function key(seed: number): Key {
   if (!Number.isSafeInteger(seed) || seed < 0) throw new ValueError(`key: seed must be a non-negative safe integer, got ${seed}`);
   return new Key(seed >>> 0, Math.floor(seed / 4294967296) >>> 0);
@@ -47,7 +50,10 @@ const scratch = new Uint32Array(4);
  */
 export const keyHook: { derived: ((parent: Key, child: Key, how: 'split' | 'fold', arg: number) => void) | null } = { derived: null };
 
-/** `n` independent keys derived from `k`. */
+/**
+ * `n` independent keys derived from `k`.
+ * @example const [kInit, kRun] = split(key(0)); // or split(k, 4) for four keys
+ */
 export function split(k: Key, n = 2): Key[] {
   if (!Number.isInteger(n) || n < 1) throw new ValueError(`split: n must be a positive integer, got ${n}`);
   const out: Key[] = [];
@@ -60,7 +66,10 @@ export function split(k: Key, n = 2): Key[] {
   return out;
 }
 
-/** A key derived from `k` and the integer `data` (a step counter, a site index). */
+/**
+ * A key derived from `k` and the integer `data` (a step counter, a site index).
+ * @example const kStep = foldIn(key(0), step); // a fresh key per step, no state to carry
+ */
 export function foldIn(k: Key, data: number): Key {
   if (!Number.isInteger(data)) throw new ValueError(`foldIn: data must be an integer, got ${data}`);
   philox4x32(data >>> 0, 0, TAG_FOLD, 0, k.k0, k.k1, scratch);

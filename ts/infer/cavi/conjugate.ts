@@ -118,6 +118,7 @@ function checkedElbo(model: ConjugateModel, sweep: number): number {
  * it were the whole data set (sufficient statistics scaled by N / |S|). For an exponential family
  * the natural gradient of the ELBO is λ̂ − λ, so this is a step of size ρ along it; it is the same
  * step for any affine image of λ, so factors may store α or (a, b) instead. In place on `lambda`.
+ * @example naturalGradientStep(factor.lambda, lambdaHat, rho(step)) // inside a custom SVI loop
  */
 export function naturalGradientStep(lambda: Float64Array, lambdaHat: Float64Array, rho: number): void {
   if (lambda.length !== lambdaHat.length)

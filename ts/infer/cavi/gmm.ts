@@ -464,6 +464,7 @@ export interface GmmEmResult {
  * EM for the same mixture with point estimates: the special case of CAVI where q(π, μ, Λ) is a
  * point mass (M-step: maximum likelihood, + regCovar·I) and q(Z) the exact conditional (E-step).
  * The log-likelihood never decreases.
+ * @example const ml = gmmEm(points, { k: 2, nInit: 3 }); ml.logLik
  */
 export function gmmEm(x: Float64Array | readonly (readonly number[])[], opts: GmmEmOptions): GmmEmResult {
   const xm = asMatrix('gmmEm: X', x, opts.d);
@@ -563,7 +564,10 @@ export function gmmEm(x: Float64Array | readonly (readonly number[])[], opts: Gm
   return best as GmmEmResult;
 }
 
-/** Adjusted Rand index between two labelings (Hubert & Arabie 1985); 1 for identical partitions. */
+/**
+ * Adjusted Rand index between two labelings (Hubert & Arabie 1985); 1 for identical partitions.
+ * @example adjustedRandIndex([0, 0, 1, 1], [1, 1, 0, 0]) // 1: the same partition
+ */
 export function adjustedRandIndex(a: ArrayLike<number>, b: ArrayLike<number>): number {
   if (a.length !== b.length) throw new ShapeError(`adjustedRandIndex: labelings have lengths ${a.length} and ${b.length}`);
   const n = a.length;

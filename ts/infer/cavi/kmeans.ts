@@ -10,6 +10,7 @@ import { uniform } from '../../random/samplers.js';
  * The assignment step is one matrix product per iteration (‖c_j‖² − 2 x_c·c_j on the centered
  * data of `design`, made here when not given); ties between equidistant centers may then resolve
  * differently from a point-by-point loop.
+ * @example const labels = kmeansPlusPlus(Float64Array.from(points.flat()), n, 2, 3, key(0)); // Int32Array [n]
  */
 export function kmeansPlusPlus(x: Float64Array, n: number, d: number, k: number, key: Key, iters = 20, design?: RowDesign): Int32Array {
   if (k > n) throw new ValueError(`kmeans: k = ${k} components but only ${n} points`);

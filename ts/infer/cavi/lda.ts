@@ -464,6 +464,7 @@ export interface LdaPerplexityOptions {
  * γ (documents × topics), the ELBO and the perplexity exp(−ELBO / tokens). Use it on held-out
  * documents for held-out perplexity. Throws ValueError if `docs` has no tokens or a different
  * vocabulary size.
+ * @example const held = ldaTransform(fit, testDocs); held.perplexity
  */
 export function ldaTransform(fit: LdaFit, docs: DocTermMatrix, opts: LdaPerplexityOptions = {}): {
   /** q(θ_d) = Dir(γ_d), documents × topics, row-major. */
@@ -486,7 +487,10 @@ export function ldaTransform(fit: LdaFit, docs: DocTermMatrix, opts: LdaPerplexi
   return { gamma, elbo, perplexity: Math.exp(-elbo / tokens) };
 }
 
-/** Perplexity of `docs` under the fit: `ldaTransform(fit, docs, opts).perplexity`. */
+/**
+ * Perplexity of `docs` under the fit: `ldaTransform(fit, docs, opts).perplexity`.
+ * @example ldaPerplexity(fit, testDocs) // exp(−ELBO / tokens) on held-out documents
+ */
 export function ldaPerplexity(fit: LdaFit, docs: DocTermMatrix, opts: LdaPerplexityOptions = {}): number {
   return ldaTransform(fit, docs, opts).perplexity;
 }
@@ -494,6 +498,7 @@ export function ldaPerplexity(fit: LdaFit, docs: DocTermMatrix, opts: LdaPerplex
 /**
  * The `n` most probable terms of each topic under E[β_k] = λ_k / Σ_w λ_kw, as term indices, or as
  * strings when `vocab` is given.
+ * @example topWords(fit, vocab, 5) // [['game', 'team', …], …]: one row per topic
  */
 export function topWords(fit: LdaFit, vocab: readonly string[] | null, n = 10): (string | number)[][] {
   const { k, nTerms, lambda } = fit;

@@ -21,7 +21,10 @@ export interface ArKData {
   y: Tensor;
 }
 
-/** Reads posteriordb's `arK` data.json (`K`, `T`, `y`) into lagged design and responses. */
+/**
+ * Reads posteriordb's `arK` data.json (`K`, `T`, `y`) into lagged design and responses.
+ * @example const data = models.loadArK(JSON.parse(readFileSync('data.json', 'utf8'))); // posteriordb's data.json
+ */
 export function loadArK(json: Record<string, unknown>): ArKData {
   const K = num(json, 'K');
   const T = num(json, 'T');
@@ -32,7 +35,10 @@ export function loadArK(json: Record<string, unknown>): ArKData {
   return { K, lags: tensor(lags, [n, K]), y: tensor(y.subarray(K)) };
 }
 
-/** Latent `alpha`, `beta` [K] (one event), `sigma`. */
+/**
+ * Latent `alpha`, `beta` [K] (one event), `sigma`.
+ * @example const r = await fit(models.arK, [data], { key: key(0) });
+ */
 export function arK(d: ArKData): void {
   const alpha = sample('alpha', new Normal(0, 10));
   const beta = sample('beta', new Normal(0, 10).expand([d.K]).toEvent(1));

@@ -21,14 +21,20 @@ export interface BlrData {
   y: Tensor;
 }
 
-/** Reads posteriordb's `sblri`/`sblrc` data.json (`N`, `D`, `X`, `y`). */
+/**
+ * Reads posteriordb's `sblri`/`sblrc` data.json (`N`, `D`, `X`, `y`).
+ * @example const data = models.loadBlr(JSON.parse(readFileSync('data.json', 'utf8'))); // posteriordb's data.json
+ */
 export function loadBlr(json: Record<string, unknown>): BlrData {
   const N = num(json, 'N');
   const D = num(json, 'D');
   return { D, X: matrix(json, 'X', N, D), y: tensor(vec(json, 'y', N)) };
 }
 
-/** Latent `beta` [D] (one event) and `sigma`. */
+/**
+ * Latent `beta` [D] (one event) and `sigma`.
+ * @example const r = await fit(models.blr, [data], { key: key(0) });
+ */
 export function blr(d: BlrData): void {
   const beta = sample('beta', new Normal(0, 10).expand([d.D]).toEvent(1));
   const sigma = sample('sigma', new HalfNormal(10));

@@ -64,7 +64,10 @@ export class OnSupport extends Distribution {
   }
 }
 
-/** `x[..., i]`, dropping the last axis. */
+/**
+ * `x[..., i]`, dropping the last axis.
+ * @example col(draws.beta, 0) // [n]: the draws of beta[1]
+ */
 export function col(x: Tensor, i: number): Tensor {
   const lead = x.shape.slice(0, -1);
   return reshape(slice(x, [...lead.map(() => 0), i], [...lead, 1]), lead);
@@ -103,6 +106,7 @@ export type Quantities = Record<string, Float64Array>;
 /**
  * Splits a tensor of draws [n, ...shape] into one column per scalar coordinate, named Stan's
  * way (1-based, row-major: `beta[2]`, `L[2,1]`), or `name` for a scalar site.
+ * @example columns('beta', draws.beta) // { 'beta[1]': Float64Array(n), 'beta[2]': … }
  */
 export function columns(name: string, draws: Tensor, out: Quantities = {}): Quantities {
   const n = draws.shape[0];

@@ -21,13 +21,19 @@ export interface EightSchoolsData {
   sigma: Tensor;
 }
 
-/** Reads posteriordb's `eight_schools` data.json (`J`, `y`, `sigma`). */
+/**
+ * Reads posteriordb's `eight_schools` data.json (`J`, `y`, `sigma`).
+ * @example const data = models.loadEightSchools({ J: 8, y: [28, 8, -3, 7, -1, 1, 18, 12], sigma: [15, 10, 16, 11, 9, 11, 10, 18] });
+ */
 export function loadEightSchools(json: Record<string, unknown>): EightSchoolsData {
   const J = num(json, 'J');
   return { J, y: tensor(vec(json, 'y', J)), sigma: tensor(vec(json, 'sigma', J)) };
 }
 
-/** Non-centered: latent `theta_trans` [J], `mu`, `tau`; `theta` is deterministic. */
+/**
+ * Non-centered: latent `theta_trans` [J], `mu`, `tau`; `theta` is deterministic.
+ * @example const r = await fit(models.eightSchoolsNoncentered, [data], { guide: 'mvn', key: key(0) });
+ */
 export function eightSchoolsNoncentered(d: EightSchoolsData): void {
   const mu = sample('mu', new Normal(0, 5));
   const tau = sample('tau', new HalfCauchy(5));
@@ -38,7 +44,10 @@ export function eightSchoolsNoncentered(d: EightSchoolsData): void {
   });
 }
 
-/** Centered: latent `theta` [J], `mu`, `tau` (the funnel). */
+/**
+ * Centered: latent `theta` [J], `mu`, `tau` (the funnel).
+ * @example const r = await fit(models.eightSchoolsCentered, [data], { key: key(0) }); // the funnel: expect a high k̂
+ */
 export function eightSchoolsCentered(d: EightSchoolsData): void {
   const mu = sample('mu', new Normal(0, 5));
   const tau = sample('tau', new HalfCauchy(5));

@@ -31,7 +31,10 @@ export interface GarchData {
   sigma1: number;
 }
 
-/** Reads posteriordb's `garch` data.json (`T`, `y`, `sigma1`). */
+/**
+ * Reads posteriordb's `garch` data.json (`T`, `y`, `sigma1`).
+ * @example const data = models.loadGarch(JSON.parse(readFileSync('data.json', 'utf8'))); // posteriordb's data.json
+ */
 export function loadGarch(json: Record<string, unknown>): GarchData {
   const T = num(json, 'T');
   const y = vec(json, 'y', T);
@@ -46,7 +49,10 @@ function shiftRight(x: Tensor, k: number): Tensor {
   return pad(kept, [...lead.map(() => 0), k], lead.map(() => 0).concat(0));
 }
 
-/** Latent `mu`, `alpha0`, `alpha1`, `beta1_ratio` = β₁/(1 − α₁); `beta1` is deterministic. */
+/**
+ * Latent `mu`, `alpha0`, `alpha1`, `beta1_ratio` = β₁/(1 − α₁); `beta1` is deterministic.
+ * @example const r = await fit(models.garch11, [data], { key: key(0) });
+ */
 export function garch11(d: GarchData): void {
   const mu = sample('mu', new OnSupport(real));
   const alpha0 = sample('alpha0', new OnSupport(positive));

@@ -20,12 +20,18 @@ export interface GaussMixData {
   y: Tensor;
 }
 
-/** Reads posteriordb's `low_dim_gauss_mix` data.json (`N`, `y`). */
+/**
+ * Reads posteriordb's `low_dim_gauss_mix` data.json (`N`, `y`).
+ * @example const data = models.loadGaussMix(JSON.parse(readFileSync('data.json', 'utf8'))); // posteriordb's data.json
+ */
 export function loadGaussMix(json: Record<string, unknown>): GaussMixData {
   return { y: tensor(vec(json, 'y', num(json, 'N'))) };
 }
 
-/** Latent `mu` [2] (ordered), `sigma` [2], `theta`. */
+/**
+ * Latent `mu` [2] (ordered), `sigma` [2], `theta`.
+ * @example const r = await fit(models.gaussMix, [data], { key: key(0) });
+ */
 export function gaussMix(d: GaussMixData): void {
   const mu = sample('mu', new OnSupport(ordered, new Normal(0, 2).expand([2]).toEvent(1)));
   const sigma = sample('sigma', new HalfNormal(2).expand([2]).toEvent(1));

@@ -24,7 +24,10 @@ export interface GpRegrData {
   y: Tensor;
 }
 
-/** Reads posteriordb's `gp_pois_regr` data.json (`N`, `x`, `y`) and precomputes −½(x_i − x_j)². */
+/**
+ * Reads posteriordb's `gp_pois_regr` data.json (`N`, `x`, `y`) and precomputes −½(x_i − x_j)².
+ * @example const data = models.loadGpRegr(JSON.parse(readFileSync('data.json', 'utf8'))); // posteriordb's data.json
+ */
 export function loadGpRegr(json: Record<string, unknown>): GpRegrData {
   const N = num(json, 'N');
   const x = vec(json, 'x', N);
@@ -33,7 +36,10 @@ export function loadGpRegr(json: Record<string, unknown>): GpRegrData {
   return { N, negHalfSqDist: tensor(d, [N, N]), y: tensor(vec(json, 'y', N)) };
 }
 
-/** Latent `rho`, `alpha`, `sigma` (no plates: particles take the leading axis). */
+/**
+ * Latent `rho`, `alpha`, `sigma` (no plates: particles take the leading axis).
+ * @example const r = await fit(models.gpRegr, [data], { key: key(0) });
+ */
 export function gpRegr(d: GpRegrData): void {
   const rho = sample('rho', new Gamma(25, 4));
   const alpha = sample('alpha', new HalfNormal(2));

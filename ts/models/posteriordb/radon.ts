@@ -29,6 +29,7 @@ export interface RadonData {
 /**
  * Reads posteriordb's `radon_mn` data.json (`J`, `N`, `county_idx` 1-based, `log_uppm`, `floor_measure`,
  * `log_radon`).
+ * @example const data = models.loadRadon(JSON.parse(readFileSync('data.json', 'utf8'))); // posteriordb's data.json
  */
 export function loadRadon(json: Record<string, unknown>): RadonData {
   const J = num(json, 'J');
@@ -43,7 +44,10 @@ export function loadRadon(json: Record<string, unknown>): RadonData {
   };
 }
 
-/** Latent `alpha_raw` [J], `beta` [2] (one event), `mu_alpha`, `sigma_alpha`, `sigma_y`. */
+/**
+ * Latent `alpha_raw` [J], `beta` [2] (one event), `mu_alpha`, `sigma_alpha`, `sigma_y`.
+ * @example const r = await fit(models.radon, [data], { key: key(0) });
+ */
 export function radon(d: RadonData): void {
   const alphaRaw = plate('county', d.J, () => sample('alpha_raw', new Normal(0, 1)));
   const beta = sample('beta', new Normal(0, 10).expand([2]).toEvent(1));

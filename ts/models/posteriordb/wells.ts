@@ -20,7 +20,10 @@ export interface WellsData {
   switched: Tensor;
 }
 
-/** Reads posteriordb's `wells_data` data.json and builds the five centred predictors. */
+/**
+ * Reads posteriordb's `wells_data` data.json and builds the five centred predictors.
+ * @example const data = models.loadWells(JSON.parse(readFileSync('data.json', 'utf8'))); // posteriordb's data.json
+ */
 export function loadWells(json: Record<string, unknown>): WellsData {
   const N = num(json, 'N');
   const dist = vec(json, 'dist', N);
@@ -39,7 +42,10 @@ export function loadWells(json: Record<string, unknown>): WellsData {
   return { x: tensor(x, [N, 5]), switched: tensor(vec(json, 'switched', N)) };
 }
 
-/** Latent `alpha` and `beta` [5] (one event), both flat. */
+/**
+ * Latent `alpha` and `beta` [5] (one event), both flat.
+ * @example const r = await fit(models.wells, [data], { key: key(0) });
+ */
 export function wells(d: WellsData): void {
   const alpha = sample('alpha', new OnSupport(real));
   const beta = sample('beta', new OnSupport(realVector, null, { eventShape: [5] }));

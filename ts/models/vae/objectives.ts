@@ -29,13 +29,19 @@ export type BetaSchedule = number | ((step: number) => number);
  */
 export type Weight = number | Tensor;
 
-/** Checks a numeric weight is finite and ≥ 0 (> 0 with `positive`); a tensor weight is the caller's. */
+/**
+ * Checks a numeric weight is finite and ≥ 0 (> 0 with `positive`); a tensor weight is the caller's.
+ * @example checkWeight('myLoss', 'beta', beta) // throws a ValueError for NaN, ±∞ or a negative number
+ */
 export function checkWeight(op: string, name: string, w: Weight, positive = false): void {
   if (typeof w === 'number' && (!Number.isFinite(w) || (positive ? !(w > 0) : !(w >= 0))))
     throw new ValueError(`${op}: ${name} must be a finite number ${positive ? '>' : '≥'} 0, got ${w}`);
 }
 
-/** x·w, or x itself for the number 1. */
+/**
+ * x·w, or x itself for the number 1.
+ * @example weighted(kl, beta) // kl·β (kl itself when β is the number 1)
+ */
 export function weighted(x: Tensor, w: Weight): Tensor {
   return w === 1 ? x : mul(x, w);
 }
@@ -160,6 +166,7 @@ export function klCyclical(period: number, opts: { cycles?: number; ratio?: numb
 /**
  * The value of a β schedule at `step`, checked (finite, ≥ 0): a compiled step receives it as an
  * input, past the losses' own checks of numeric weights.
+ * @example betaAt(klWarmup(1000), 250) // 0.25
  */
 export function betaAt(s: BetaSchedule, step: number, op = 'betaAt'): number {
   const b = typeof s === 'number' ? s : s(step);

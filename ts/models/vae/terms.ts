@@ -54,6 +54,7 @@ export function diagNormalLogProbPerDim(z: Tensor, mu: Tensor, logVar: Tensor): 
 /**
  * log N(z; μ, diag σ²) per coordinate at z = μ + σε, from ε: −½(log 2π + log σ² + ε²). The same
  * function of (μ, σ) as `diagNormalLogProbPerDim` at that z, so its total derivative is right.
+ * @example diagNormalLogProbAtEps(eps, logVar) // [k, B, d]: log q(z) per coordinate at z = μ + σε
  */
 export function diagNormalLogProbAtEps(eps: Tensor, logVar: Tensor): Tensor {
   return mul(add(add(logVar, LOG_2PI), square(eps)), -0.5);
