@@ -26,7 +26,12 @@ export function evaluateGuide<A extends unknown[]>(
   S: number,
   key: Key,
   chunk = 500,
-): { draws: Record<string, Tensor>; logWeights: Float64Array } {
+): {
+  /** S draws per site, [S, ...site shape] (constrained). */
+  draws: Record<string, Tensor>;
+  /** log p(x, z_s) − log q(z_s) for each draw. */
+  logWeights: Float64Array;
+} {
   const gen = evaluateGuideSteps(model, args, guide, params, S, key, chunk);
   for (;;) {
     const r = gen.next();

@@ -4,14 +4,15 @@ import type { Key } from '../../random/key.js';
 import type { AutoGuide, AutoGuideOptions, SiteSummary } from '../autoguide.js';
 import type { FlowGuideName } from '../../flows/guides.js';
 
-
 /** One optimization phase of {@link fit}. */
 export interface FitPhase {
   /** Step size, in units of the marginal posterior sd (plain Adam units where no scale is known). */
   lr: number;
   /** Vectorized particles per step. */
   particles: number;
+  /** Steps the phase runs at least, before its stopping test may end it. */
   minSteps: number;
+  /** Steps the phase runs at most. */
   maxSteps: number;
 }
 
@@ -35,6 +36,7 @@ export interface FitProgress {
 export interface FitOptions {
   /** The variational family (default 'normal'; 'iaf', 'nsf', 'realnvp', 'bnaf' are flow guides started at the Laplace fit), or a guide made by the caller. */
   guide?: 'normal' | 'mvn' | 'lowrank' | FlowGuideName | AutoGuide;
+  /** The random key: the same key gives the same fit on the same backend. */
   key: Key;
   /** Start from the Laplace approximation at the MAP (default true). */
   laplaceInit?: boolean;
@@ -81,9 +83,13 @@ export interface FitOptions {
  * for (const c of r.chosen.candidates) console.log(c.name, c.elbo.toFixed(2), '±', c.se.toFixed(2));
  */
 export interface CandidateElbo {
+  /** Which candidate: 'laplace start', 'phase 2 end', 'phase 2 average', … */
   name: string;
+  /** The step (all phases counted) at which it was taken. */
   step: number;
+  /** Its ELBO on the common draws (NaN where not finite). */
   elbo: number;
+  /** The standard error of that estimate. */
   se: number;
 }
 
@@ -96,9 +102,13 @@ export interface CandidateElbo {
 export interface FitPartial {
   /** Constrained guide parameters at the abort (null before the first phase began). */
   params: Record<string, Tensor> | null;
+  /** The losses of the steps done. */
   losses: Float64Array;
+  /** The last step of each finished phase. */
   phaseEnds: number[];
+  /** Steps done, all phases. */
   step: number;
+  /** The warnings so far. */
   warnings: string[];
 }
 
@@ -118,6 +128,7 @@ export function defaultPhases(d = 0): FitPhase[] {
 
 /** What {@link fit} returns: the fitted guide, its draws and diagnostics, and how it got there. */
 export interface FitResult<A extends unknown[]> {
+  /** The fitted autoguide (use it with `params` for more draws, `summary`, `predictive`). */
   guide: AutoGuide<A>;
   /** Constrained guide parameters of the chosen candidate (see `chosen`). */
   params: Record<string, Tensor>;
@@ -126,25 +137,63 @@ export interface FitResult<A extends unknown[]> {
   /** The last step of each phase (cumulative). */
   phaseEnds: number[];
   /** The MAP search: whether it converged and gave a positive-definite Hessian. */
-  laplace: { used: boolean; iterations: number; converged: boolean; reason: string };
+  laplace: {
+    /** Whether the guide started from the Laplace approximation. */
+    used: boolean;
+    /** L-BFGS iterations of the MAP search. */
+    iterations: number;
+    /** Whether the MAP search converged. */
+    converged: boolean;
+    /** Why the Laplace start was or was not used, in words. */
+    reason: string;
+  };
   /** The sample-average ELBO fit where there was no Laplace start (draws 0 where it did not run). */
-  sampleAverage: { draws: number; iterations: number };
+  sampleAverage: {
+    /** Fixed draws of the sample-average ELBO (0: it did not run). */
+    draws: number;
+    /** L-BFGS iterations on it. */
+    iterations: number;
+  };
   /** Guide draws per site, [S, ...site shape] (constrained). */
   draws: Record<string, Tensor>;
   /** log p(x, z_s) − log q(z_s) for the S draws. */
   logWeights: Float64Array;
+  /** Pareto k̂ of the log weights (PSIS, Yao et al. 2018): below 0.7 the fit is trustworthy for importance sampling. */
   khat: number;
+  /** k̂ and what it means, in words. */
   khatText: string;
   /** ELBO estimate from the S draws (mean log weight). */
   elbo: number;
+  /** Per site (latent and deterministic): mean, sd and quantiles of the draws. */
   summary: Record<string, SiteSummary>;
   /**
    * Which candidate is the answer: the one with the highest ELBO on `selectionDraws` common draws,
    * among the Laplace start (or the guide's initialization and the sample-average fit where there
    * was none), each phase's last iterate and each phase's iterate average.
    */
-  chosen: { name: string; elbo: number; candidates: CandidateElbo[] };
+  chosen: {
+    /** The winning candidate's name. */
+    name: string;
+    /** Its ELBO on the common draws. */
+    elbo: number;
+    /** Every candidate with its ELBO. */
+    candidates: CandidateElbo[];
+  };
   /** What went wrong or looks doubtful, in words (k̂ > 0.7, a diverged phase, no Laplace start, …). */
   warnings: string[];
-  timings: { totalMs: number; mapMs: number; sviMs: number; evalMs: number; steps: number; perStepUs: number };
+  /** Where the time went. */
+  timings: {
+    /** The whole fit, ms. */
+    totalMs: number;
+    /** The MAP search and Hessian, ms. */
+    mapMs: number;
+    /** The optimization phases, ms. */
+    sviMs: number;
+    /** Candidate scoring, draws, k̂ and summaries, ms. */
+    evalMs: number;
+    /** Optimization steps, all phases. */
+    steps: number;
+    /** Mean time per step, µs. */
+    perStepUs: number;
+  };
 }
