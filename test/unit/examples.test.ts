@@ -15,6 +15,7 @@ const tsx = join(root, 'node_modules', 'tsx', 'dist', 'cli.mjs');
 /** Each example with the smallest options, and a line its output must contain. */
 const EXAMPLES: [file: string, args: string[], expected: RegExp][] = [
   ['demo.ts', [], /Eight schools[\s\S]*Bayesian linear regression/i],
+  ['server/fits-in-workers.ts', [], /two fits in \d+ ms; the main thread's longest stall meanwhile/],
   ['vae/cvae.ts', ['--steps', '2', '--eval-every', '2'], /test ELBO -\d/],
   ['vae/m2.ts', ['--steps', '2', '--eval-every', '2', '--elbo-images', '100'], /trained 2 steps/],
   ['vae/ladder.ts', ['--steps', '2', '--ll-k', '2', '--ll-images', '10'], /Grids:/],
