@@ -123,7 +123,7 @@ export class SVIDivergenceError extends VarinfError {
     message: string,
     /** The state one step before the divergence: the last whose loss and gradient were finite. */
     readonly state: SVIState,
-    /** The losses of the steps up to that state. */
+    /** The losses of this run's steps up to that state. */
     readonly losses: Float64Array,
     options: { cause: unknown },
   ) {
