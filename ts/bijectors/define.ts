@@ -26,6 +26,7 @@ export interface ConstraintSpec<P> {
 
 /** A constraint made by a {@link defineConstraint} family, carrying its parameters. */
 export interface DefinedConstraint<P> extends Constraint {
+  /** The parameters the factory was called with (`{}` when called without). */
   readonly params: P;
 }
 

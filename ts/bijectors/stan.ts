@@ -213,7 +213,9 @@ function squareSide(name: string, m: number, shape: Shape): number {
  */
 export class CholeskyFactorCovTransform extends Transform {
   constructor(
+    /** M, the number of rows (M ≥ N); undefined for a square factor whose N is read from the input length. */
     readonly rows?: number,
+    /** N, the number of columns; undefined for a square factor whose N is read from the input length. */
     readonly cols?: number,
   ) {
     super();

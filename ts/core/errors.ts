@@ -136,6 +136,7 @@ export class AbortError<P = unknown> extends VarinfError {
   static override readonly CODE: string = 'ABORT_ERR';
   constructor(
     message: string,
+    /** What was computed before the abort (for `fit`, the result of the steps done; for `SVI.run`, the run's result so far). */
     readonly partial: P,
     options?: { cause?: unknown },
   ) {
@@ -154,6 +155,7 @@ export class ImproperPosteriorError extends VarinfError {
   static override readonly CODE: string = 'VARINF_IMPROPER_POSTERIOR';
   constructor(
     message: string,
+    /** The name of the latent site along whose direction −log p stays flat. */
     readonly site: string,
   ) {
     super(message);

@@ -197,7 +197,12 @@ export class OneHotCategorical extends Distribution {
 }
 
 /** Poisson's rate λ, or its logarithm f = log λ (Stan's poisson_log). */
-export type RateOrLogRate = TensorLike | { logRate: TensorLike };
+export type RateOrLogRate =
+  | TensorLike
+  | {
+      /** The log rate f = log λ (any real). */
+      logRate: TensorLike;
+    };
 
 /**
  * Poisson(λ): log p(k) = k log λ − λ − log k!. Give the rate, or `{ logRate: f }` (Stan's

@@ -24,7 +24,9 @@ import { LOG_2, LOG_PI } from './util.js';
  */
 export class HalfStudentT extends Distribution {
   override readonly hasRsample = true;
+  /** The degrees of freedom ν > 0. */
   readonly df: Tensor;
+  /** The scale σ > 0 of the Student-t before folding. */
   readonly scale: Tensor;
   constructor(df: TensorLike, scale: TensorLike = 1, opts: DistributionOptions = {}) {
     const [nu, s] = params(df, scale);

@@ -12,7 +12,12 @@ import { batchOf, checkExpand, Distribution, params, type DistributionOptions } 
 import { standardGamma } from './gamma.js';
 
 /** The mean μ, or its logarithm η = log μ (Stan's neg_binomial_2_log). */
-export type MeanOrLogMean = TensorLike | { logMean: TensorLike };
+export type MeanOrLogMean =
+  | TensorLike
+  | {
+      /** The log mean η = log μ (any real). */
+      logMean: TensorLike;
+    };
 
 /**
  * Negative binomial with mean μ and concentration (dispersion) φ, a Gamma(φ, φ/μ)–Poisson mixture
@@ -27,6 +32,7 @@ export type MeanOrLogMean = TensorLike | { logMean: TensorLike };
  * @example new NegativeBinomial2({ logMean: eta }, phi).logProb(counts)
  */
 export class NegativeBinomial2 extends Distribution {
+  /** The concentration (dispersion) φ > 0: variance μ + μ²/φ. */
   readonly concentration: Tensor;
   private readonly givenMean: Tensor | null;
   private readonly givenLogMean: Tensor | null;

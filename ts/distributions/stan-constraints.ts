@@ -25,7 +25,9 @@ function allLast(mask: Tensor, dtype: Tensor['dtype']): Tensor {
 
 /** Stan's `lower`/`upper` bounds: a bound is a number or a tensor broadcasting against the value. */
 export interface Bounds {
+  /** The lower bound a (values x > a); left out or −∞ for none. */
   readonly lower?: TensorLike;
+  /** The upper bound b (values x < b); left out or +∞ for none. */
   readonly upper?: TensorLike;
 }
 
@@ -79,7 +81,9 @@ export function bounded(b: Bounds): Constraint {
 
 /** The support of `real<offset=μ, multiplier=σ>`: all of ℝ, with its own unconstraining map. */
 export interface OffsetMultiplierConstraint extends Constraint {
+  /** The offset μ of y = μ + σx (a number or a tensor broadcasting against the value). */
   readonly offset: TensorLike;
+  /** The multiplier σ > 0 of y = μ + σx (a number or a tensor broadcasting against the value). */
   readonly multiplier: TensorLike;
 }
 
@@ -161,7 +165,9 @@ export const covMatrix: Constraint = {
 
 /** The support of `cholesky_factor_cov[M, N]`. */
 export interface CholeskyFactorCovConstraint extends Constraint {
+  /** M, the number of rows (M ≥ N). */
   readonly rows: number;
+  /** N, the number of columns. */
   readonly cols: number;
 }
 

@@ -32,15 +32,21 @@ export type StanTypeName =
 
 /** A declaration's `<lower=, upper=>` or `<offset=, multiplier=>` (numbers or tensors broadcasting against the value). */
 export interface StanTypeBounds {
+  /** `lower=`: the lower bound of each element (left out or −∞ for none). */
   readonly lower?: TensorLike;
+  /** `upper=`: the upper bound of each element (left out or +∞ for none). */
   readonly upper?: TensorLike;
+  /** `offset=`: the μ of Stan's affine map y = μ + σx (default 0). */
   readonly offset?: TensorLike;
+  /** `multiplier=`: the σ > 0 of Stan's affine map y = μ + σx (default 1). */
   readonly multiplier?: TensorLike;
 }
 
 /** What a Stan type declares: the support and the event shape of one value. */
 export interface StanTypeSupport {
+  /** The set of values the declaration allows, with event dim the length of `eventShape`. */
   readonly support: Constraint;
+  /** The shape of one value (`vector[N]` → `[N]`, `cov_matrix[K]` → `[K, K]`). */
   readonly eventShape: number[];
 }
 

@@ -19,15 +19,19 @@ import { openUniform } from './util.js';
 
 /** A distribution with a cdf (and, optionally, a quantile function). */
 export interface HasCdf extends Distribution {
+  /** The cdf F(x) = P(X ≤ x), elementwise. */
   cdf(x: TensorLike): Tensor;
   /** log cdf, where the base has one accurate in the far tail (then the normalizer uses it). */
   logCdf?(x: TensorLike): Tensor;
+  /** The quantile function F⁻¹(p), where the base has one (draws then invert it; otherwise they bisect the cdf). */
   icdf?(p: TensorLike): Tensor;
 }
 
 /** The truncation bounds; either may be left out (or infinite). */
 export interface TruncationBounds {
+  /** The lower bound (left out or −∞ for none; then 0 for bases on (0, ∞)). */
   readonly low?: TensorLike;
+  /** The upper bound (left out or +∞ for none). */
   readonly high?: TensorLike;
 }
 
@@ -62,6 +66,7 @@ const SMOOTH_ICDF = new Set(['Normal', 'Cauchy', 'Exponential', 'Weibull']);
  * new Truncated(new StudentT(3, 0, 2.5), { low: -1, high: 1 }).logProb(0.2)
  */
 export class Truncated extends Distribution {
+  /** The distribution being truncated (continuous, scalar event, with a cdf). */
   readonly base: HasCdf;
   /** The lower bound (−∞ when absent; 0 for bases on (0, ∞)). */
   readonly low: Tensor;

@@ -21,7 +21,9 @@ import { EULER_GAMMA, openUniform } from './util.js';
  */
 export class Weibull extends Distribution {
   override readonly hasRsample = true;
+  /** The scale σ > 0. */
   readonly scale: Tensor;
+  /** The concentration (shape) k > 0. */
   readonly concentration: Tensor;
   constructor(scale: TensorLike, concentration: TensorLike, opts: DistributionOptions = {}) {
     const [s, k] = params(scale, concentration);

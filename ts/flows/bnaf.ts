@@ -17,13 +17,17 @@ import { FlowTransform, NotInvertibleError, type FlowLayer } from './core.js';
 
 /** One masked layer of a BNAF: raw weights v [d·out, d·in], bias [d·out], log weight-norm scale g [d·out]. */
 export interface BNAFLayerParams {
+  /** Raw weights, [d·out, d·in]: diagonal blocks enter as e^v (positive), strictly lower blocks as v, upper blocks are masked to 0. */
   v: Tensor;
+  /** The layer's bias, [d·out]. */
   bias: Tensor;
+  /** Log of each weight row's norm after weight normalization, [d·out]. */
   g: Tensor;
 }
 
 /** Parameters of {@link bnaf}: its layers, input to output, and the raw residual gate a (y = σ(a)·f(x) + (1 − σ(a))·x). */
 export interface BNAFParams {
+  /** The masked layers, input to output (one per entry of `hidden`, plus the output layer). */
   layers: BNAFLayerParams[];
   /** Present with the gated residual (the default). */
   gate?: Tensor;

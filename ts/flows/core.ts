@@ -38,7 +38,9 @@ export abstract class FlowTransform extends Transform {
   private lastI: { x: Tensor; y: Tensor; ladj: Tensor } | null = null;
 
   constructor(
+    /** The name of the layer that made it (e.g. 'planar'), which is also the transform's `name`. */
     readonly layerName: string,
+    /** d, the number of coordinates (the last axis of x and y). */
     readonly features: number,
   ) {
     super();

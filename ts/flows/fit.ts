@@ -33,6 +33,7 @@ export interface FitFlowOptions {
   patience?: number;
   /** Adam's learning rate when no optimizer is given; default 1e-3. */
   lr?: number;
+  /** The optimizer of the steps; default `adam(lr)`. */
   optimizer?: GradientTransformation;
   /** Randomness for the split, the initialization and the shuffles; default key(0). */
   key?: Key;
@@ -44,6 +45,7 @@ export interface FitFlowOptions {
   compile?: boolean;
   /** Called after every epoch. */
   onEpoch?: (epoch: number, trainLoss: number, valLoss: number) => void;
+  /** Checked before each epoch: once aborted, training stops and the result so far is returned (no error). */
   signal?: AbortSignal;
 }
 
@@ -51,12 +53,19 @@ export interface FitFlowOptions {
 export interface FitFlowResult {
   /** The parameters of the epoch with the best validation loss. */
   params: unknown[];
+  /** The epoch (from 0) with the best validation loss; −1 when no epoch ran. */
   bestEpoch: number;
+  /** That epoch's validation loss (Infinity when no epoch ran). */
   bestValLoss: number;
+  /** The number of epochs run. */
   epochs: number;
+  /** Whether training ended before `epochs` epochs (by `patience` or by `signal`). */
   stoppedEarly: boolean;
+  /** The mean training loss of each epoch's steps, one entry per epoch. */
   trainLoss: number[];
+  /** The validation loss after each epoch, one entry per epoch. */
   valLoss: number[];
+  /** Whether the steps ran compiled to the end (false with `compile: false`, or when a step could not be traced and training went on eagerly). */
   compiled: boolean;
   /**
    * Wall time in all, and training rows per second over the steps alone (no validation, not the
@@ -64,7 +73,16 @@ export interface FitFlowResult {
    * threads; NaN where the process's CPU time cannot be read): on a shared machine the CPU figure is
    * the steadier one.
    */
-  timings: { totalMs: number; trainMs: number; trainRowsPerSec: number; trainCpuRowsPerSec: number };
+  timings: {
+    /** Wall time of the whole call, in ms. */
+    totalMs: number;
+    /** Wall time of the counted training steps (not the first, compiling step, nor validation), in ms. */
+    trainMs: number;
+    /** Training rows per wall second over the counted steps. */
+    trainRowsPerSec: number;
+    /** Training rows per second of this process's CPU time over the counted steps (NaN where it cannot be read). */
+    trainCpuRowsPerSec: number;
+  };
 }
 
 /**

@@ -44,8 +44,11 @@ export class FlowDistribution extends Distribution {
   private readonly like: Tensor;
 
   constructor(
+    /** The bound layers f_1, …, f_K, applied in this order to the base draw z. */
     readonly transforms: readonly FlowTransform[],
+    /** d, the event size. */
     readonly features: number,
+    /** The float dtype of the base draws and the densities. */
     readonly floatDType: FloatDType,
     batchShape: Shape = [],
     opts: DistributionOptions = {},
@@ -118,9 +121,14 @@ export class FlowDistribution extends Distribution {
  * q.logProb(x); // x [n, 2] → [n]
  */
 export class Flow {
+  /** d, the event size (every layer's `features`). */
   readonly features: number;
+  /** c, the size of the context's last axis (0 for an unconditional flow). */
   readonly contextFeatures: number;
-  constructor(readonly layers: readonly FlowLayer[]) {
+  constructor(
+    /** The layers, applied in order to the base draw (at least one). */
+    readonly layers: readonly FlowLayer[],
+  ) {
     if (layers.length === 0) throw new ValueError('Flow: needs at least one layer');
     this.features = layers[0].features;
     const bad = layers.findIndex((l) => l.features !== this.features);

@@ -20,7 +20,9 @@ import { FlowTransform, type FlowLayer } from './core.js';
 
 /** Parameters of {@link actNorm}: y = x·e^{logScale} + shift. */
 export interface ActNormParams {
+  /** The shift per coordinate, [d]. */
   shift: Tensor;
+  /** The log of the scale per coordinate, [d]. */
   logScale: Tensor;
 }
 
@@ -57,7 +59,17 @@ class ActNormTransform extends FlowTransform {
  * const p = an.dataInit(x); // x [n, 3]
  * an.bind(p).inverse(x); // each column has mean 0, sd 1
  */
-export function actNorm(features: number, opts: ActNormOptions = {}): FlowLayer<ActNormParams> & { dataInit(x: Tensor): ActNormParams } {
+export function actNorm(
+  features: number,
+  opts: ActNormOptions = {},
+): FlowLayer<ActNormParams> & {
+  /**
+   * Glow's data-dependent initialization: the parameters under which the inverse (density)
+   * direction standardizes the data x [n ≥ 2, d] (shift = column means, logScale = log of the
+   * column sds + 10⁻⁶).
+   */
+  dataInit(x: Tensor): ActNormParams;
+} {
   checkFeatures('actNorm', features);
   const vec = (v: number | readonly number[] | undefined, what: string, dtype: FloatDType): Tensor => {
     if (v === undefined) return zeros([features], dtype);
@@ -88,6 +100,7 @@ export interface LUMixingParams {
   upper: Tensor;
   /** log of U's diagonal. */
   logDiag: Tensor;
+  /** The shift b of y = W·x + b, [d]. */
   bias: Tensor;
 }
 

@@ -155,7 +155,9 @@ export class AutoIAFNormal<A extends unknown[] = unknown[]> extends AutoFlowGuid
  * @example const guide = new AutoNSF(model, { numFlows: 2, bins: 8 });
  */
 export class AutoNSF<A extends unknown[] = unknown[]> extends AutoFlowGuide<A> {
+  /** The number of spline bins per coordinate (default 8). */
   readonly bins: number;
+  /** The splines act on [−bound, bound] and are the identity outside (default 4). */
   readonly bound: number;
   constructor(model: (...args: A) => unknown, opts: AutoFlowOptions & { bins?: number; bound?: number } = {}) {
     super(model, opts);

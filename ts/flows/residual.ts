@@ -15,8 +15,11 @@ import { FlowTransform, NotInvertibleError, type FlowLayer } from './core.js';
 
 /** Parameters of {@link planar}: w [d], u [d], b []. */
 export interface PlanarParams {
+  /** The direction w of the hyperplane wᵀx + b, [d]. */
   w: Tensor;
+  /** The raw step direction u, [d], reparametrized to û (wᵀû ≥ −1) before use. */
   u: Tensor;
+  /** The offset b of wᵀx + b, []. */
   b: Tensor;
 }
 
@@ -67,8 +70,11 @@ export function planar(features: number): FlowLayer<PlanarParams> {
 
 /** Parameters of {@link radial}: centre x0 [d], and the raw α̂, β̂ []. */
 export interface RadialParams {
+  /** The centre x0, [d]. */
   x0: Tensor;
+  /** The raw α̂, []: α = softplus(α̂) > 0. */
   alpha: Tensor;
+  /** The raw β̂, []: β = −α + softplus(β̂) > −α. */
   beta: Tensor;
 }
 

@@ -30,6 +30,7 @@ function householderMatrix(vs: Tensor): Tensor {
 
 /** Parameters of {@link householder}: the K reflection vectors [K, d]. */
 export interface HouseholderParams {
+  /** The K reflection vectors v_k, [K, d]: Q = H_1 ⋯ H_K with H_k = I − 2 v_k v_kᵀ / ‖v_k‖². */
   vs: Tensor;
 }
 
@@ -73,11 +74,17 @@ export function householder(features: number, opts: { reflections?: number } = {
 
 /** Parameters of {@link sylvester}: reflections vs [K, d], R and R̃ (strict upper parts), their raw diagonals, and b. */
 export interface SylvesterParams {
+  /** The K reflection vectors of Q, [K, d]. */
   vs: Tensor;
+  /** R's strict upper part, [d, d] (the diagonal and lower entries are ignored). */
   r: Tensor;
+  /** R̃'s strict upper part, [d, d] (the diagonal and lower entries are ignored). */
   rTilde: Tensor;
+  /** The raw diagonal of R, [d]: r_ii = tanh(rDiag_i). */
   rDiag: Tensor;
+  /** The raw diagonal of R̃, [d]: r̃_ii = tanh(rTildeDiag_i). */
   rTildeDiag: Tensor;
+  /** The shift b inside tanh(R Qᵀ x + b), [d]. */
   b: Tensor;
 }
 

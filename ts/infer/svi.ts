@@ -121,7 +121,9 @@ type StepState = { params: Record<string, Tensor>; optState: OptState };
 export class SVIDivergenceError extends VarinfError {
   constructor(
     message: string,
+    /** The state one step before the divergence: the last whose loss and gradient were finite. */
     readonly state: SVIState,
+    /** The losses of this run's steps up to that state. */
     readonly losses: Float64Array,
     options: { cause: unknown },
   ) {

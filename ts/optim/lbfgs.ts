@@ -8,7 +8,12 @@
  * @example
  * const fg: ValueGrad = (x) => ({ f: x[0] ** 2, g: Float64Array.of(2 * x[0]) });
  */
-export type ValueGrad = (z: Float64Array) => { f: number; g: Float64Array };
+export type ValueGrad = (z: Float64Array) => {
+  /** The objective's value at z. */
+  f: number;
+  /** The objective's gradient at z, of z's length. */
+  g: Float64Array;
+};
 
 function dot(a: Float64Array, b: Float64Array): number {
   let s = 0;
@@ -38,8 +43,11 @@ export function lbfgs(fg: ValueGrad, x0: Float64Array, opts: LbfgsOptions = {}):
  * lbfgs(fg, x0, { maxIter: 100, gtol: 1e-8 });
  */
 export interface LbfgsOptions {
+  /** Most iterations (default 500). */
   maxIter?: number;
+  /** Gradient tolerance: converged when max|g| < gtol·max(1, |f|·10⁻³) (default 1e-6). */
   gtol?: number;
+  /** Relative decrease tolerance: stops (stalled) when f drops by at most ftol·max(1, |f|) in an iteration (default 1e-12). */
   ftol?: number;
 }
 
@@ -49,10 +57,15 @@ export interface LbfgsOptions {
  * const { x, converged } = lbfgs(fg, x0);
  */
 export interface LbfgsResult {
+  /** The last point reached (the minimizer when converged). */
   x: Float64Array;
+  /** f at x. */
   f: number;
+  /** ∇f at x. */
   g: Float64Array;
+  /** Iterations run. */
   iterations: number;
+  /** Whether the gradient test max|g| < gtol·max(1, |f|·10⁻³) passed at x. */
   converged: boolean;
 }
 
