@@ -86,13 +86,19 @@ export interface MLPOptions extends LinearOptions {
  * const net = MLP([2, 16, 1], { activation: 'tanh' });
  * const y = net.apply(net.init(key(0)), x); // x [n, 2] → y [n, 1]
  */
-export function MLP(sizes: readonly number[], opts: MLPOptions = {}): Module<LinearParams[]> & { readonly sizes: readonly number[] } {
+export function MLP(
+  sizes: readonly number[],
+  opts: MLPOptions = {},
+): Module<LinearParams[]> & { readonly sizes: readonly number[]; readonly activation: Activation; readonly finalActivation: Activation; readonly bias: boolean } {
   if (sizes.length < 2) throw new ValueError(`MLP: sizes needs at least [in, out], got [${sizes.join(', ')}]`);
   const layers = sizes.slice(1).map((out, i) => Linear(sizes[i], out, opts));
   const act = activation(opts.activation ?? 'relu');
   const fin = activation(opts.finalActivation ?? 'identity');
   return {
     sizes: sizes.slice(),
+    activation: opts.activation ?? 'relu',
+    finalActivation: opts.finalActivation ?? 'identity',
+    bias: opts.bias ?? true,
     init(k: Key): LinearParams[] {
       const ks = split(k, layers.length);
       return layers.map((l, i) => l.init(ks[i]));
