@@ -82,13 +82,14 @@ describe('BayesLinear on linear-Gaussian regression', () => {
       return V.sub(layer.kl(p), ell);
     };
     const opt = V.adam(V.exponentialDecay(0.05, 0.5, 500));
-    const vg = compile((st: { p: V.BayesLinearParams; o: unknown }) => {
+    type OS = ReturnType<typeof opt.init>;
+    const vg = compile((st: { p: V.BayesLinearParams; o: OS }) => {
       const [l, g] = V.valueAndGrad(loss)(st.p);
       const [u, o] = opt.update(g, st.o, st.p);
       return { p: V.applyUpdates(st.p, u), o, l };
     });
     let p = layer.init(V.key(3));
-    let o: unknown = opt.init(p);
+    let o = opt.init(p);
     for (let i = 0; i < 4000; i++) ({ p, o } = vg({ p, o }));
     const q = posterior(p);
     for (let i = 0; i < 3; i++) {

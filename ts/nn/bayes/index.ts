@@ -8,3 +8,5 @@ export * from './linear.js';
 export * from './convert.js';
 export * from './elbo.js';
 export * from './fit.js';
+export * from './predictive.js';
+export * from './mc-dropout.js';
