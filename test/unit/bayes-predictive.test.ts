@@ -90,3 +90,14 @@ describe('MC dropout', () => {
     expect(Math.min(out.sd[0], out.sd[1])).toBeGreaterThan(2 * meanSdInside);
   });
 });
+
+describe('fitStandardizer', () => {
+  it("standardizes with the training rows' statistics and names a constant column", () => {
+    const s = V.fitStandardizer([1, 10, 3, 10, 5, 10], 2, { onZeroVariance: 'unit' });
+    expect(Array.from(s.mean)).toEqual([3, 10]);
+    expect(s.sd[0]).toBeCloseTo(Math.sqrt(8 / 3), 14);
+    expect(s.sd[1]).toBe(1);
+    expect(Array.from(s.invert(s.apply([7, 12])))).toEqual([7, 12]);
+    expect(() => V.fitStandardizer([1, 10, 3, 10], 2, { name: 'naval split 0' })).toThrow(/fitStandardizer \(naval split 0\): column 1 has zero variance over the 2 rows \(constant 10\)/);
+  });
+});

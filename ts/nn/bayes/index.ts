@@ -10,3 +10,4 @@ export * from './elbo.js';
 export * from './fit.js';
 export * from './predictive.js';
 export * from './mc-dropout.js';
+export * from './standardize.js';

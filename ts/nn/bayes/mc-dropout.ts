@@ -16,6 +16,7 @@ import { reshape } from '../../ops/shape.js';
 import { foldIn, split, type Key } from '../../random/key.js';
 import type { FloatDType } from '../../random/samplers.js';
 import { activation as actFn, type Activation } from '../activations.js';
+import type { Initializer } from '../init.js';
 import { Dropout } from '../layers.js';
 import { Linear, type LinearParams } from '../linear.js';
 import type { ApplyOptions, Module } from '../module.js';
@@ -31,6 +32,9 @@ export interface McDropoutMLPOptions {
   dtype?: FloatDType;
   /** Drop the inputs too (as the paper's UCI networks do); default true. */
   dropInput?: boolean;
+  /** Weight and bias initializers; default PyTorch's Linear ones (Keras, as in the paper's code: xavierUniform() and zerosInit()). */
+  weightInit?: Initializer;
+  biasInit?: Initializer;
 }
 
 /**
@@ -46,7 +50,7 @@ export function McDropoutMLP(sizes: readonly number[], opts: McDropoutMLPOptions
   const { p, dtype = 'float32', dropInput = true } = opts;
   if (!(p >= 0 && p < 1)) throw new ValueError(`McDropoutMLP: p must be in [0, 1), got ${p}`);
   if (sizes.length < 2) throw new ValueError(`McDropoutMLP: sizes needs at least [in, out], got [${sizes.join(', ')}]`);
-  const layers = sizes.slice(1).map((out, i) => Linear(sizes[i], out, { dtype }));
+  const layers = sizes.slice(1).map((out, i) => Linear(sizes[i], out, { dtype, weightInit: opts.weightInit, biasInit: opts.biasInit }));
   const drop = Dropout(p);
   const act = actFn(opts.activation ?? 'relu');
   return {
