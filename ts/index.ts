@@ -50,3 +50,4 @@ export * from './data/mnist.js';
 export * from './data/loader.js';
 export * from './data/prefetch.js';
 export * from './models/vae/index.js';
+export * as diffusion from './models/diffusion/index.js';
