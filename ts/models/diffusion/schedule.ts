@@ -76,7 +76,10 @@ export function cosineSchedule(T: number, s = 0.008, maxBeta = 0.999): Diffusion
   return diffusionSchedule(Array.from({ length: T }, (_, i) => Math.min(1 - f(i + 1) / f(i), maxBeta)));
 }
 
-/** Throws unless t is an integer step in [1, T]. */
+/**
+ * Throws a ValueError naming `who` unless t is an integer step in [1, T].
+ * @example checkTimestep('sample', t, sched.T)
+ */
 export function checkTimestep(who: string, t: number, T: number): void {
   if (!(Number.isInteger(t) && t >= 1 && t <= T)) throw new ValueError(`${who}: timestep t must be an integer in [1, ${T}], got ${t}`);
 }

@@ -102,5 +102,8 @@ export function negElbo<P>(model: BayesModule<P>, params: P, x: Tensor, y: Tenso
   return elboTerms(model, params, x, y, o).loss;
 }
 
-/** e^x, re-exported for likelihoods with a learned log-scale: gaussianLikelihood(expScale(logS)). */
+/**
+ * e^x, for likelihoods with a learned log-scale.
+ * @example gaussianLikelihood(expScale(params.logNoise))
+ */
 export const expScale = (logScale: Tensor): Tensor => exp(logScale);

@@ -67,10 +67,16 @@ export interface BayesModule<P = unknown> extends Module<P, Tensor, Tensor, Baye
   kl(params: P, key?: Key): Tensor;
 }
 
-/** σ = softplus(ρ). */
+/**
+ * The posterior scale σ = softplus(ρ) of the parameterization.
+ * @example posteriorScale(p.weightRho) // σ of every weight
+ */
 export const posteriorScale = (rho: Tensor): Tensor => softplus(rho);
 
-/** ρ = softplus⁻¹(σ) = log(e^σ − 1), for initial values. */
+/**
+ * ρ = softplus⁻¹(σ) = log(e^σ − 1), for initial values.
+ * @example inverseSoftplus(0.01) // ≈ −4.60
+ */
 export function inverseSoftplus(sigma: number): number {
   if (!(Number.isFinite(sigma) && sigma > 0)) throw new ValueError(`inverseSoftplus: sigma must be a finite number > 0, got ${sigma}`);
   return sigma > 20 ? sigma : Math.log(Math.expm1(sigma));
@@ -80,7 +86,11 @@ function rademacher(k: Key, shape: readonly number[], dtype: FloatDType): Tensor
   return sub(mul(bernoulli(k, 0.5, shape, { dtype }), 2), 1);
 }
 
-/** KL of a factorized Gaussian (μ, σ = softplus ρ) to `prior`: closed form, or log q(w) − log p(w) at one draw. */
+/**
+ * KL of a factorized Gaussian (μ, σ = softplus ρ) to `prior`, summed: in closed form when the prior
+ * has one and `mode` is 'auto', else log q(w) − log p(w) at one draw w from key `k`. Errors name `who`.
+ * @example gaussianKL(GaussianPrior(1), p.weightMu, p.weightRho, 'auto', undefined, 'myLayer')
+ */
 export function gaussianKL(prior: WeightPrior, mu: Tensor, rho: Tensor, mode: 'auto' | 'sampled', k: Key | undefined, who: string): Tensor {
   const sigma = posteriorScale(rho);
   if (mode === 'auto' && prior.klFromGaussian !== undefined) return sum(prior.klFromGaussian(mu, sigma));
