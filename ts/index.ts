@@ -54,3 +54,4 @@ export * from './data/loader.js';
 export * from './data/prefetch.js';
 export * from './models/vae/index.js';
 export * from './flows/index.js';
+export * as diffusion from './models/diffusion/index.js';

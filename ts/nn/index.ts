@@ -9,3 +9,4 @@ export * from './linear.js';
 export * from './layers.js';
 export * from './made.js';
 export * from './conv.js';
+export * from './bayes/index.js';

@@ -96,6 +96,12 @@ export interface MLPOptions extends LinearOptions {
 export function MLP(sizes: readonly number[], opts: MLPOptions = {}): Module<LinearParams[]> & {
   /** The layer widths [in, h₁, …, out]. */
   readonly sizes: readonly number[];
+  /** The activation between layers. */
+  readonly activation: Activation;
+  /** The activation after the last layer. */
+  readonly finalActivation: Activation;
+  /** Whether the layers have biases. */
+  readonly bias: boolean;
 } {
   if (sizes.length < 2) throw new ValueError(`MLP: sizes needs at least [in, out], got [${sizes.join(', ')}]`);
   const layers = sizes.slice(1).map((out, i) => Linear(sizes[i], out, opts));
@@ -103,6 +109,9 @@ export function MLP(sizes: readonly number[], opts: MLPOptions = {}): Module<Lin
   const fin = activation(opts.finalActivation ?? 'identity');
   return {
     sizes: sizes.slice(),
+    activation: opts.activation ?? 'relu',
+    finalActivation: opts.finalActivation ?? 'identity',
+    bias: opts.bias ?? true,
     init(k: Key): LinearParams[] {
       const ks = split(k, layers.length);
       return layers.map((l, i) => l.init(ks[i]));
