@@ -43,6 +43,9 @@ export function baseOf(b: BaseType, loc: Loc): Base {
   throw new StanUnsupportedError(loc, `type ${b}`);
 }
 
+/** Functions the front end does not implement yet (ODE solvers, eigendecompositions, ...). */
+const UNSUPPORTED = /^(integrate_ode|ode_|algebra_solver|solve_|map_rect|reduce_sum|integrate_1d|eigenvalues|eigenvectors|inverse|matrix_exp|svd_|qr_|sort_|rank$)/;
+
 const BREAK = 1;
 const CONTINUE = 2;
 const RETURN = 3;
@@ -356,10 +359,21 @@ export class Interpreter {
   private indexSlot(slot: Slot, idx: Index[], loc: Loc): V {
     let s = slot;
     let k = 0;
+    const done: (number | Int32Array)[] = [];
     while (k < idx.length && s.cells !== null && s.value === null && idx[k].kind === 'single') {
-      const p = this.position(idx[k], s.shape[0], loc) as number;
-      s = s.cells[p];
+      const p = this.position(idx[k], s.shape[0], loc);
       k++;
+      if (typeof p !== 'number') {
+        done.push(p);
+        break;
+      }
+      s = s.cells[p];
+    }
+    if (done.length > 0) {
+      // A multi-index into a slot held as cells: read it whole.
+      const whole = this.read(s);
+      const rest = idx.slice(k).map((ix, d) => this.position(ix, s.shape[d + 1], loc));
+      return applyIndex(whole, [...done, ...rest], loc);
     }
     const base = this.read(s);
     if (k === idx.length) return base;
@@ -431,6 +445,7 @@ export class Interpreter {
 
   call(name: string, argEs: Expr[], conditional: boolean, loc: Loc): V | null {
     if (name === 'target' && argEs.length === 0) return { v: this.target, ty: REAL, dep: true };
+    if (/_(lcdf|lccdf|cdf)$/.test(name) || UNSUPPORTED.test(name)) throw new StanUnsupportedError(loc, `function ${name}`);
     const args = argEs.map((a) => this.eval(a));
     const user = this.functions.get(name);
     if (user !== undefined) {
@@ -452,8 +467,6 @@ export class Interpreter {
       if (r === undefined) throw new StanUnsupportedError(loc, `function ${name}`);
       return r(args, loc);
     }
-    if (/_(lcdf|lccdf|cdf)$/.test(name) || /^(integrate_ode|ode_|algebra_solver|solve_|map_rect|reduce_sum|integrate_1d)/.test(name))
-      throw new StanUnsupportedError(loc, `function ${name}`);
     if (!hasBuiltin(name)) throw new StanSemanticError(loc, `unknown function '${name}'`);
     return callBuiltin(name, args, loc);
   }

@@ -15,7 +15,7 @@ import { OnSupport } from '../models/posteriordb/common.js';
 import { tensor } from '../ops/creation.js';
 import { add, exp, log, mul, neg, sigmoid, softplus, sub } from '../ops/elementwise.js';
 import { sum } from '../ops/reduce.js';
-import { reshape, slice, transpose } from '../ops/shape.js';
+import { reshape, slice, stack, transpose } from '../ops/shape.js';
 import { logDensity } from '../ppl/logdensity.js';
 import { deterministic, factor, sample } from '../ppl/primitives.js';
 import type { Decl, Expr, Program, Stmt } from './ast.js';
@@ -198,8 +198,12 @@ export function fromStan(code: string, data: StanData = {}): StanModel {
   const transformedParameters = sizeOnly(program.transformedParameters, 'transformed parameters');
   const generatedQuantities = sizeOnly(program.generatedQuantities, 'generated quantities');
 
-  /** Runs the parameters and transformed parameters blocks with parameter values from `get`. */
-  const runParams = (R: Interpreter, get: (p: ParamPlan) => Tensor, record: boolean): void => {
+  /**
+   * Runs the parameters and transformed parameters blocks with parameter values from `get`;
+   * returns the values to record (dependent-bound parameters constrained, transformed parameters).
+   */
+  const runParams = (R: Interpreter, get: (p: ParamPlan) => Tensor): Record<string, Tensor> => {
+    const rec: Record<string, Tensor> = {};
     for (const p of plans) {
       const d = p.decl;
       const raw = get(p);
@@ -208,7 +212,7 @@ export function fromStan(code: string, data: StanData = {}): StanModel {
         const [v, ladj] = stanTransform(R, d, raw);
         x = v;
         R.addTarget({ v: ladj, ty: { base: 'real', arr: 0 }, dep: true });
-        if (record) deterministic(d.name, x);
+        rec[d.name] = x;
       }
       R.declare(newSlot(d.name, p.ty, p.shape, 'parameters', x, true), d.loc);
     }
@@ -220,25 +224,48 @@ export function fromStan(code: string, data: StanData = {}): StanModel {
     }
     R.writable.delete('transformed parameters');
     for (const [i, s] of decls(program.transformedParameters).entries()) {
-      const slot = tps[i];
-      const v = R.read(slot);
+      const v = R.read(tps[i]);
       if (!boundsHold(R, s, v)) R.addTarget({ v: -Infinity, ty: { base: 'real', arr: 0 }, dep: false });
-      if (record) deterministic(s.name, T(v.v));
+      rec[s.name] = T(v.v);
     }
+    return rec;
   };
 
   const siteName = (p: ParamPlan): string => (p.constraint === null ? `${p.decl.name}__unconstrained` : p.decl.name);
 
-  const model = (): void => {
+  /** One pass of the program at one point: its target and the values to record. */
+  const runOnce = (get: (p: ParamPlan) => Tensor): { target: Tensor; rec: Record<string, Tensor> } => {
     const R = new Interpreter(globals, program.functions);
+    let rec: Record<string, Tensor> = {};
     R.withScope(() => {
-      runParams(R, (p) => {
-        const support = p.constraint ?? independentConstraint(real, p.shape.length);
-        return sample(siteName(p), new OnSupport(support, null, { eventShape: p.shape }));
-      }, true);
+      rec = runParams(R, get);
       R.withScope(() => R.execAll(program.model));
     });
-    if (typeof R.target !== 'number' || R.target !== 0) factor('target', R.target);
+    return { target: T(R.target), rec };
+  };
+
+  const model = (): void => {
+    const raw = plans.map((p) => sample(siteName(p), new OnSupport(p.constraint ?? independentConstraint(real, p.shape.length), null, { eventShape: p.shape })));
+    // Under a particle plate (fit, SVI with several particles) the values carry leading batch
+    // dimensions: run the program once per point and stack.
+    const batch = raw.length === 0 ? [] : raw[0].shape.slice(0, raw[0].rank - plans[0].shape.length);
+    const B = batch.reduce((a, b) => a * b, 1);
+    if (batch.length === 0) {
+      const { target, rec } = runOnce((p) => raw[plans.indexOf(p)]);
+      for (const [k, v] of Object.entries(rec)) deterministic(k, v);
+      factor('target', target);
+      return;
+    }
+    const flat = raw.map((r, i) => reshape(r, [B, ...plans[i].shape]));
+    const runs = Array.from({ length: B }, (_, b) => runOnce((p) => {
+      const i = plans.indexOf(p);
+      return reshape(slice(flat[i], [b, ...p.shape.map(() => 0)], [1, ...p.shape]), p.shape);
+    }));
+    for (const k of Object.keys(runs[0].rec)) {
+      const v = stack(runs.map((r) => r.rec[k]), 0);
+      deterministic(k, reshape(v, [...batch, ...v.shape.slice(1)]));
+    }
+    factor('target', reshape(stack(runs.map((r) => r.target), 0), batch));
   };
 
   const unconstrainedDim = plans.reduce((s, p) => s + p.uncShape.reduce((a, b) => a * b, 1), 0);
@@ -269,12 +296,12 @@ export function fromStan(code: string, data: StanData = {}): StanModel {
     const R = new Interpreter(globals, program.functions);
     const out: Record<string, number | Tensor> = {};
     R.withScope(() => {
-      runParams(R, (p) => {
+      const rec = runParams(R, (p) => {
         const v = values[siteName(p)];
         if (v === undefined) throw new StanSemanticError(p.decl.loc, `generate: no value for parameter site '${siteName(p)}'`);
         return v;
-      }, false);
-      for (const d of decls(program.transformedParameters)) out[d.name] = R.read(R.lookup(d.name, d.loc)).v;
+      });
+      Object.assign(out, rec);
       installRng(R, mulberry(seed));
       R.writable.add('generated quantities');
       for (const s of program.generatedQuantities) {
