@@ -76,7 +76,7 @@ export interface LValue {
 export type Stmt =
   | Decl
   | { kind: 'assign'; lhs: LValue; op: string; rhs: Expr; loc: Loc }
-  | { kind: 'tilde'; lhs: Expr; dist: string; args: Expr[]; truncation: { lo: Expr | null; hi: Expr | null } | null; loc: Loc }
+  | { kind: 'tilde'; lhs: Expr; dist: string; distLoc: Loc; args: Expr[]; truncation: { lo: Expr | null; hi: Expr | null } | null; loc: Loc }
   | { kind: 'target'; expr: Expr; loc: Loc }
   | { kind: 'for'; var: string; lo: Expr; hi: Expr; body: Stmt; loc: Loc }
   | { kind: 'foreach'; var: string; iter: Expr; body: Stmt; loc: Loc }

@@ -187,7 +187,7 @@ export class Interpreter {
         const y = this.eval(s.lhs);
         const args = s.args.map((a) => this.eval(a));
         if (s.truncation !== null) throw new StanUnsupportedError(s.loc, 'truncation T[,]');
-        this.addTarget(this.density(s.dist, [y, ...args], true, s.loc));
+        this.addTarget(this.density(s.dist, [y, ...args], true, s.distLoc));
         return 0;
       }
       case 'target':

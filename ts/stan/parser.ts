@@ -353,7 +353,7 @@ class Parser {
         truncation = { lo, hi };
       }
       this.expect(';', "';' ending the ~ statement");
-      return { kind: 'tilde', lhs: e, dist: dist.text, args, truncation, loc };
+      return { kind: 'tilde', lhs: e, dist: dist.text, distLoc: dist.loc, args, truncation, loc };
     }
     if (this.t.kind === 'op' && ASSIGN_OPS.has(this.t.text)) {
       const opTok = this.t;
