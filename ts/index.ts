@@ -46,3 +46,4 @@ export * from './data/mnist.js';
 export * from './data/loader.js';
 export * from './data/prefetch.js';
 export * from './models/vae/index.js';
+export { fromStan, parseStan, StanSyntaxError, StanSemanticError, StanUnsupportedError, StanDataError, StanRuntimeError, type StanModel, type StanVariable, type StanData } from './stan/index.js';

@@ -11,12 +11,18 @@ export interface Loc {
   readonly col: number;
 }
 
-/** `12:5`. */
+/**
+ * A position as `line:col`.
+ * @example fmtLoc({ line: 12, col: 5 }) // '12:5'
+ */
 export function fmtLoc(loc: Loc): string {
   return `${loc.line}:${loc.col}`;
 }
 
-/** A program that does not lex or parse: the position, what the grammar expected, the text found. */
+/**
+ * A program that does not lex or parse: the position, what the grammar expected, the text found.
+ * @example parseStan('model { y ~ normal(0, 1; }') // throws: Stan syntax error at 1:24: expected ',' or ')' …, found ';'
+ */
 export class StanSyntaxError extends VarinfError {
   constructor(
     readonly loc: Loc,
@@ -27,7 +33,10 @@ export class StanSyntaxError extends VarinfError {
   }
 }
 
-/** A well-formed program that is wrong: an undeclared variable, a bad argument type, assignment to data. */
+/**
+ * A well-formed program that is wrong: an undeclared variable, a bad argument type, assignment to data.
+ * @example new StanSemanticError({ line: 3, col: 15 }, "variable 'nu' is not declared")
+ */
 export class StanSemanticError extends VarinfError {
   constructor(
     readonly loc: Loc,
@@ -37,7 +46,10 @@ export class StanSemanticError extends VarinfError {
   }
 }
 
-/** A language feature, type, function or distribution the front end does not implement yet. */
+/**
+ * A language feature, type, function or distribution the front end does not implement yet.
+ * @example new StanUnsupportedError({ line: 2, col: 3 }, 'parameter type positive_ordered') // "Stan: not supported yet: parameter type positive_ordered (2:3)"
+ */
 export class StanUnsupportedError extends VarinfError {
   constructor(
     readonly loc: Loc,
@@ -47,7 +59,10 @@ export class StanUnsupportedError extends VarinfError {
   }
 }
 
-/** Data that do not match the data block: a missing variable, a wrong shape, a value outside its constraint. */
+/**
+ * Data that do not match the data block: a missing variable, a wrong shape, a value outside its constraint.
+ * @example new StanDataError('y[2]', 'a value >= 0', '-1')
+ */
 export class StanDataError extends VarinfError {
   constructor(
     readonly variable: string,
@@ -58,7 +73,10 @@ export class StanDataError extends VarinfError {
   }
 }
 
-/** A `reject(...)`/`fatal_error(...)` statement reached while running the program, or a runtime failure at a position. */
+/**
+ * A `reject(...)`/`fatal_error(...)` statement reached while running the program, or a runtime failure at a position.
+ * @example new StanRuntimeError({ line: 9, col: 5 }, 'reject: sigma must be positive')
+ */
 export class StanRuntimeError extends VarinfError {
   constructor(
     readonly loc: Loc,

@@ -81,6 +81,7 @@ interface ParamPlan {
  * front end applies Stan's transform itself (bounds that are vectors or depend on parameters,
  * offset/multiplier). Types whose transforms are not in varinf yet raise StanUnsupportedError;
  * this is the one place to wire them in.
+ * @example constraintFor('real', 0, null, loc) // greaterThan(0)
  */
 export function constraintFor(base: string, lower: number | null, upper: number | null, loc: Loc): Constraint {
   switch (base) {

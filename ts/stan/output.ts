@@ -15,7 +15,10 @@ export interface DrawTable {
   readonly columns: Float64Array[];
 }
 
-/** CmdStan's names for the scalars of a variable of `shape`, first index fastest. */
+/**
+ * CmdStan's names for the scalars of a variable of `shape`, first index fastest, with each one's row-major offset.
+ * @example columnNames('S', [2, 2]).map((c) => c.label) // ['S.1.1', 'S.2.1', 'S.1.2', 'S.2.2']
+ */
 export function columnNames(name: string, shape: number[]): { label: string; offset: number }[] {
   const n = shape.reduce((a, b) => a * b, 1);
   const out: { label: string; offset: number }[] = [];
@@ -77,7 +80,10 @@ function quantile(sorted: Float64Array, q: number): number {
   return sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo);
 }
 
-/** One summary row per column: mean, sd, 5%, 50%, 95%. */
+/**
+ * One summary row per column: mean, sd (n − 1), and the 5/50/95% quantiles (linear interpolation).
+ * @example summarize({ names: ['mu'], columns: [Float64Array.of(1, 2, 3)] })[0].mean // 2
+ */
 export function summarize(t: DrawTable): { name: string; mean: number; sd: number; q5: number; q50: number; q95: number }[] {
   return t.names.map((name, i) => {
     const c = t.columns[i];
@@ -91,7 +97,10 @@ export function summarize(t: DrawTable): { name: string; mean: number; sd: numbe
 
 const fmt = (x: number): string => (Number.isFinite(x) ? (Math.abs(x) >= 1e5 || (Math.abs(x) < 1e-3 && x !== 0) ? x.toExponential(2) : x.toPrecision(4)) : String(x));
 
-/** The summary as an aligned text table. */
+/**
+ * The summary as an aligned text table, one row per column of draws.
+ * @example console.log(summaryTable(drawTable(m, res.draws)))
+ */
 export function summaryTable(t: DrawTable): string {
   const rows = summarize(t);
   const head = ['', 'mean', 'sd', '5%', '50%', '95%'];
@@ -101,7 +110,11 @@ export function summaryTable(t: DrawTable): string {
   return [line(head), ...body.map(line)].join('\n');
 }
 
-/** The CSV text in CmdStan's layout: `#` comment lines, header `lp__,...`, one row per draw. */
+/**
+ * The CSV text in CmdStan's layout: `#` comment lines, header `lp__,...`, one row per draw.
+ * @example cmdstanCsv({ names: ['mu'], columns: [Float64Array.of(0.5)] }, Float64Array.of(-1.2), ['seed = 0'])
+ * // '# seed = 0\nlp__,mu\n-1.2,0.5\n'
+ */
 export function cmdstanCsv(t: DrawTable, lp: Float64Array, comments: string[]): string {
   const lines = comments.map((c) => `# ${c}`);
   lines.push(['lp__', ...t.names].join(','));
@@ -109,7 +122,10 @@ export function cmdstanCsv(t: DrawTable, lp: Float64Array, comments: string[]): 
   return lines.join('\n') + '\n';
 }
 
-/** The loss trace as a one-line picture (eight levels, resampled to `width` columns). */
+/**
+ * The loss trace as a one-line picture (eight levels, resampled to `width` columns).
+ * @example sparkline(Float64Array.of(3, 2, 1)) // '█▅▁'
+ */
 export function sparkline(values: Float64Array, width = 60): string {
   if (values.length === 0) return '';
   const bars = '▁▂▃▄▅▆▇█';
