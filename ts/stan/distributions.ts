@@ -15,10 +15,10 @@ import {
 import { matmul, triangularSolve, cholesky, diagonal } from '../ops/linalg.js';
 import { logSoftmax } from '../ops/reduce.js';
 import { sum } from '../ops/reduce.js';
-import { reshape, gather, transpose } from '../ops/shape.js';
+import { broadcastTo, reshape, gather, transpose } from '../ops/shape.js';
 import { tensor } from '../ops/creation.js';
 import { StanSemanticError, type Loc } from './errors.js';
-import { REAL, T, fmtTy, host, shapeOf, type V } from './values.js';
+import { NotVectorizable, REAL, T, fmtTy, host, isScalar, shapeOf, type V } from './values.js';
 
 /** Which terms to keep: `k(i, j)` is true unless `propto` and none of arguments i, j depends on parameters. */
 export type Keep = (...argIdx: number[]) => boolean;
@@ -41,6 +41,13 @@ function bshape(shapes: number[][]): number[] {
 }
 
 const size = (s: number[]): number => s.reduce((a, b) => a * b, 1);
+
+/** The terms added elementwise over the broadcast shape (one log density per element). */
+function perElement(terms: Term[], shape: number[]): Tensor {
+  let acc: Tensor = broadcastTo(scalar(0), shape);
+  for (const t of terms) acc = add(acc, t);
+  return acc;
+}
 
 function total(terms: Term[], n: number): Term {
   let acc: Term = 0;
@@ -255,6 +262,13 @@ export function hasDistribution(name: string): boolean {
  */
 export function lpdf(name: string, args: V[], propto: boolean, loc: Loc): V {
   const dep = args.some((a) => a.dep);
+  if (args.some((a) => a.b === true)) {
+    // Inside a vectorized loop: elementwise densities of per-iteration scalars only, one value per iteration.
+    if (!(name in UNI) || !args.every((a) => isScalar(a.ty))) throw new NotVectorizable(`distribution ${name}`);
+    const k: Keep = (...idx) => !propto || idx.some((i) => args[i]?.dep === true);
+    const shape = bshape(args.map(shapeOf));
+    return { v: perElement(UNI[name](args.map((a) => T(a.v)), k, args, loc), shape), ty: REAL, dep, b: true };
+  }
   const k: Keep = (...idx) => !propto || idx.some((i) => args[i]?.dep === true);
   const xs = args.map((a) => T(a.v));
   let out: Term;

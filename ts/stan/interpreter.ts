@@ -6,14 +6,14 @@
  */
 import type { Tensor } from '../core/tensor.js';
 import { full, tensor } from '../ops/creation.js';
-import { add } from '../ops/elementwise.js';
-import { reshape, slice, gather, stack } from '../ops/shape.js';
+import { add, exp, log, log1p, maximum, neg, sub } from '../ops/elementwise.js';
+import { broadcastTo, reshape, slice, gather, stack } from '../ops/shape.js';
 import type { Decl, Expr, FunDef, Index, Stmt, BaseType } from './ast.js';
 import { hasDistribution, lpdf } from './distributions.js';
 import { StanRuntimeError, StanSemanticError, StanUnsupportedError, type Loc } from './errors.js';
 import { callBuiltin, hasBuiltin } from './functions.js';
 import { binary, transposeV, unary } from './operators.js';
-import { INT, REAL, ROWVEC, MAT, VEC, T, elem, elemTy, fmtTy, host, isScalar, rankOf, shapeOf, toIndices, toNum, type Base, type Ty, type V } from './values.js';
+import { INT, NotVectorizable, REAL, ROWVEC, MAT, VEC, T, elem, elemTy, fmtTy, host, isScalar, rankOf, shapeOf, toIndices, toNum, type Base, type Ty, type V } from './values.js';
 
 /** A variable: its declared type and shape, and its value (whole, or as cells along the first dimension). */
 export interface Slot {
@@ -25,7 +25,43 @@ export interface Slot {
   value: number | Tensor | null;
   cells: Slot[] | null;
   dep: boolean;
+  /** Holds one value per iteration of the loop being vectorized. */
+  b?: boolean;
 }
+
+/** State of a loop being run vectorized: the loop variable holds all iterations at once. */
+interface VecLoop {
+  readonly var: string;
+  readonly n: number;
+  /** `x[n] = …` assignments, committed when the whole body has run. */
+  readonly overlay: Map<string, V>;
+  /** Variables declared inside the body. */
+  readonly locals: Set<Slot>;
+  /** Names assigned anywhere in the body: reading one before its write in this pass would see stale values. */
+  readonly assigned: Set<string>;
+}
+
+/** The names assigned (as `x = …` or `x[…] = …`) anywhere in a statement. */
+function assignedNames(s: Stmt, out: Set<string>): Set<string> {
+  switch (s.kind) {
+    case 'assign': out.add(s.lhs.name); break;
+    case 'for': case 'foreach': case 'while': assignedNames(s.body, out); break;
+    case 'if': assignedNames(s.then, out); if (s.else !== null) assignedNames(s.else, out); break;
+    case 'block': case 'profile': s.body.forEach((x) => assignedNames(x, out)); break;
+    default: break;
+  }
+  return out;
+}
+
+/** Loops found not vectorizable once (the syntax tree outlives the interpreter). */
+const scalarLoops = new WeakSet<object>();
+
+/** Elementwise built-ins that may take per-iteration scalars. */
+const VEC_SAFE = new Set([
+  'exp', 'log', 'log2', 'log10', 'log1p', 'log1m', 'expm1', 'sqrt', 'cbrt', 'square', 'inv', 'inv_sqrt', 'inv_square', 'inv_logit', 'logit',
+  'log_inv_logit', 'log1m_inv_logit', 'log1p_exp', 'inv_cloglog', 'lgamma', 'digamma', 'tgamma', 'erf', 'erfc', 'Phi', 'Phi_approx', 'fabs', 'abs',
+  'sin', 'cos', 'tan', 'tanh', 'pow', 'fmin', 'fmax', 'fdim', 'lbeta', 'lchoose', 'binary_log_loss', 'log_diff_exp', 'hypot', 'fma',
+]);
 
 export function newSlot(name: string, ty: Ty, shape: number[], block: string, value: number | Tensor | null = null, dep = false): Slot {
   return { name, ty, shape, block, value, cells: null, dep };
@@ -122,7 +158,7 @@ export class Interpreter {
       // Stan's uninitialized values are NaN.
       slot.value = slot.shape.length === 0 ? NaN : full(slot.shape, NaN);
     }
-    return { v: slot.value, ty: slot.ty, dep: slot.dep };
+    return { v: slot.value, ty: slot.ty, dep: slot.dep, b: slot.b };
   }
 
   private cellsOf(slot: Slot, loc: Loc): Slot[] {
@@ -196,6 +232,19 @@ export class Interpreter {
       case 'for': {
         const lo = this.int(s.lo);
         const hi = this.int(s.hi);
+        if (this.vec === null && hi > lo && !scalarLoops.has(s)) {
+          const saved = this.target;
+          try {
+            this.runVectorized(s, lo, hi);
+            return 0;
+          } catch (e) {
+            if (!(e instanceof NotVectorizable)) throw e;
+            scalarLoops.add(s);
+            this.target = saved;
+          } finally {
+            this.vec = null;
+          }
+        }
         for (let i = lo; i <= hi; i++) {
           const r = this.withScope(() => {
             this.declare(newSlot(s.var, INT, [], 'loop', i), s.loc);
@@ -237,6 +286,7 @@ export class Interpreter {
       case 'print':
         return 0;
       case 'reject': {
+        if (this.vec !== null) throw new NotVectorizable('reject');
         const msg = s.args.map((a) => (a.kind === 'string' ? a.value : fmtValue(this.eval(a)))).join('');
         throw new StanRuntimeError(s.loc, `${s.fatal ? 'fatal_error' : 'reject'}: ${msg}`);
       }
@@ -253,6 +303,76 @@ export class Interpreter {
       case 'empty':
         return 0;
     }
+  }
+
+  private vec: VecLoop | null = null;
+
+  /**
+   * Runs a `for` loop's body once with the loop variable holding every iteration: per-iteration
+   * scalars become vectors, densities are summed over them, and `x[i] = …` writes all of `x` at
+   * the end. Anything whose meaning would change (a branch on a per-iteration value, a reduction,
+   * a recurrence, a user function) throws NotVectorizable and the loop runs element by element.
+   */
+  private runVectorized(s: Extract<Stmt, { kind: 'for' }>, lo: number, hi: number): void {
+    const n = hi - lo + 1;
+    const ctx: VecLoop = { var: s.var, n, overlay: new Map(), locals: new Set(), assigned: assignedNames(s.body, new Set()) };
+    this.vec = ctx;
+    this.withScope(() => {
+      const iv = newSlot(s.var, INT, [], 'loop', tensor(Float64Array.from({ length: n }, (_, i) => lo + i), [n]));
+      iv.b = true;
+      this.declare(iv, s.loc);
+      if (this.exec(s.body) !== 0) throw new NotVectorizable('break, continue or return');
+    });
+    this.vec = null;
+    for (const [name, v] of ctx.overlay) {
+      const slot = this.lookup(name, s.loc);
+      const full = v.b === true ? T(v.v) : broadcastTo(T(v.v), [n]);
+      const val: V = { v: full, ty: { base: slot.ty.base === 'int' ? 'int' : 'real', arr: 1 }, dep: v.dep };
+      if (lo === 1 && n === slot.shape[0]) this.assignAt(slot, [], { ...val, ty: slot.ty }, s.loc);
+      else this.assignAt(slot, [Int32Array.from({ length: n }, (_, i) => lo - 1 + i)], val, s.loc);
+    }
+  }
+
+  /** The 0-based positions of a per-iteration index (`g[n]`, `n`). */
+  private batchedPositions(v: V, size: number, loc: Loc): Int32Array {
+    if (v.ty.base !== 'int' || v.ty.arr !== 0 || typeof v.v === 'number') throw new NotVectorizable('index');
+    const h = host(v.v);
+    const out = new Int32Array(h.length);
+    for (let i = 0; i < h.length; i++) {
+      if (!(h[i] >= 1 && h[i] <= size)) throw new StanRuntimeError(loc, `index ${h[i]} out of range; expected 1..${size}`);
+      out[i] = h[i] - 1;
+    }
+    return out;
+  }
+
+  /** `x[i, g[n], k]` with one per-iteration index and every dimension indexed: one scalar per iteration. */
+  private batchedGather(x: V, idx: Index[], loc: Loc): V {
+    if (x.b === true || typeof x.v === 'number') throw new NotVectorizable('indexing a per-iteration value');
+    const t = x.v;
+    if (idx.length !== t.rank || idx.some((ix) => ix.kind !== 'single')) throw new NotVectorizable('a per-iteration index that leaves a container');
+    const vals = idx.map((ix) => this.eval((ix as { expr: Expr }).expr));
+    const n = this.vec!.n;
+    const offs = new Int32Array(n);
+    let stride = 1;
+    for (let d = t.rank - 1; d >= 0; d--) {
+      const v = vals[d];
+      if (v.b === true) {
+        const p = this.batchedPositions(v, t.shape[d], loc);
+        for (let i = 0; i < n; i++) offs[i] += p[i] * stride;
+      } else {
+        if (v.ty.base !== 'int' || v.ty.arr !== 0) throw new NotVectorizable('a multi-index beside a per-iteration index');
+        const p = toNum(v) - 1;
+        if (!(p >= 0 && p < t.shape[d])) throw new StanRuntimeError(loc, `index ${p + 1} out of range; expected 1..${t.shape[d]}`);
+        for (let i = 0; i < n; i++) offs[i] += p * stride;
+      }
+      stride *= t.shape[d];
+    }
+    const ty: Ty = { base: x.ty.base === 'int' ? 'int' : 'real', arr: 0 };
+    if (!x.dep) {
+      const h = host(t);
+      return { v: tensor(Float64Array.from(offs, (o) => h[o]), [n]), ty, dep: false, b: true };
+    }
+    return { v: gather(reshape(t, [t.size]), tensor(offs, [n], 'int32'), 0), ty, dep: true, b: true };
   }
 
   addTarget(v: V): void {
@@ -298,6 +418,18 @@ export class Interpreter {
   execDecl(d: Decl, block: string): Slot {
     const { ty, shape } = this.declShape(d);
     const slot = newSlot(d.name, ty, shape, block);
+    if (this.vec !== null) {
+      this.vec.locals.add(slot);
+      if (d.init !== null) {
+        const v = this.eval(d.init);
+        if (v.b === true) {
+          if (!isScalar(ty) || !isScalar(v.ty)) throw new NotVectorizable('a per-iteration container');
+          this.declare(slot, d.loc);
+          Object.assign(slot, { value: v.v, dep: v.dep, b: true });
+          return slot;
+        }
+      }
+    }
     if (d.init !== null) {
       const v = this.eval(d.init);
       this.declare(slot, d.loc);
@@ -311,6 +443,10 @@ export class Interpreter {
     if (slot.block !== 'local' && !this.writable.has(slot.block))
       throw new StanSemanticError(loc, `cannot assign to '${name}': it is declared in the ${slot.block} block${slot.block === 'loop' ? ' (a loop variable)' : ''}`);
     const idx = groups.flat();
+    if (this.vec !== null) {
+      this.vecAssign(slot, idx, op, rhsE, loc);
+      return;
+    }
     let rhs = this.eval(rhsE);
     if (op !== '=') {
       const cur = this.indexSlot(slot, idx, loc);
@@ -319,6 +455,29 @@ export class Interpreter {
     const positions = this.positions(slot, idx, loc);
     const targetShape = this.indexedShape(slot.shape, positions);
     this.assignAt(slot, positions, coerce(rhs, null, targetShape, rhsE.loc), loc);
+  }
+
+  private vecAssign(slot: Slot, idx: Index[], op: string, rhsE: Expr, loc: Loc): void {
+    const ctx = this.vec!;
+    let rhs = this.eval(rhsE);
+    if (idx.length === 0) {
+      if (!ctx.locals.has(slot)) throw new NotVectorizable(`assignment to '${slot.name}' declared outside the loop`);
+      if (op !== '=') rhs = binary(op.slice(0, -1), this.read(slot), rhs, loc);
+      if (rhs.b !== true) {
+        this.assignAt(slot, [], coerce(rhs, slot.ty, slot.shape, rhsE.loc), loc);
+        slot.b = false;
+        return;
+      }
+      if (!isScalar(slot.ty) || !isScalar(rhs.ty) || (slot.ty.base === 'int' && rhs.ty.base !== 'int')) throw new NotVectorizable('a per-iteration container');
+      Object.assign(slot, { value: rhs.v, cells: null, dep: rhs.dep, b: true });
+      return;
+    }
+    const ix = idx[0];
+    if (idx.length !== 1 || ix.kind !== 'single' || ix.expr.kind !== 'var' || ix.expr.name !== ctx.var || ctx.locals.has(slot) || slot.shape.length !== 1)
+      throw new NotVectorizable(`assignment to an element of '${slot.name}' other than [${ctx.var}]`);
+    if (op !== '=') rhs = binary(op.slice(0, -1), this.indexSlot(slot, idx, loc), rhs, loc);
+    if (!isScalar(rhs.ty) || (slot.ty.base === 'int' && rhs.ty.base !== 'int')) throw new NotVectorizable('assigning a container');
+    ctx.overlay.set(slot.name, rhs);
   }
 
   private indexedShape(shape: number[], pos: (number | Int32Array)[]): number[] {
@@ -357,6 +516,17 @@ export class Interpreter {
 
   /** `slot[idx]`, reading element cells where the slot has them. */
   private indexSlot(slot: Slot, idx: Index[], loc: Loc): V {
+    if (this.vec !== null) {
+      const ctx = this.vec;
+      if (ctx.overlay.has(slot.name)) {
+        const ix = idx[0];
+        if (idx.length === 1 && ix.kind === 'single' && ix.expr.kind === 'var' && ix.expr.name === ctx.var) return ctx.overlay.get(slot.name)!;
+        throw new NotVectorizable(`'${slot.name}' read at another element than it is written`);
+      }
+      if (slot.b === true) throw new NotVectorizable('indexing a per-iteration value');
+      if (ctx.assigned.has(slot.name) && !ctx.locals.has(slot)) throw new NotVectorizable(`'${slot.name}' read before it is written in the loop`);
+      if (this.hasBatchedIndex(idx)) return this.batchedGather(this.read(slot), idx, loc);
+    }
     let s = slot;
     let k = 0;
     const done: (number | Int32Array)[] = [];
@@ -384,6 +554,28 @@ export class Interpreter {
     return applyIndex(base, pos, loc);
   }
 
+  /** Whether an index list holds a per-iteration index (evaluated cheaply: indices are small expressions). */
+  private hasBatchedIndex(idx: Index[]): boolean {
+    return idx.some((ix) => ix.kind === 'single' && this.mentionsLoopVar(ix.expr));
+  }
+
+  private mentionsLoopVar(e: Expr): boolean {
+    const ctx = this.vec!;
+    switch (e.kind) {
+      case 'var': {
+        if (e.name === ctx.var) return true;
+        const sl = this.lookup(e.name, e.loc);
+        return sl.b === true;
+      }
+      case 'index': return this.mentionsLoopVar(e.target) || e.indices.some((i) => i.kind === 'single' && this.mentionsLoopVar(i.expr));
+      case 'binary': return this.mentionsLoopVar(e.left) || this.mentionsLoopVar(e.right);
+      case 'unary': return this.mentionsLoopVar(e.operand);
+      case 'call': return e.args.some((a) => this.mentionsLoopVar(a));
+      case 'ternary': return this.mentionsLoopVar(e.cond) || this.mentionsLoopVar(e.then) || this.mentionsLoopVar(e.else);
+      default: return false;
+    }
+  }
+
   // ---- expressions ----
   eval(e: Expr): V {
     switch (e.kind) {
@@ -394,6 +586,10 @@ export class Interpreter {
       case 'string':
         throw new StanSemanticError(e.loc, 'a string is only allowed in print, reject and fatal_error');
       case 'var':
+        if (this.vec !== null && (this.vec.overlay.has(e.name) || this.vec.assigned.has(e.name))) {
+          const sl = this.lookup(e.name, e.loc);
+          if (!this.vec.locals.has(sl)) throw new NotVectorizable(`'${e.name}' read whole while written in the loop`);
+        }
         return this.read(this.lookup(e.name, e.loc));
       case 'call':
         return this.call(e.name, e.args, e.conditional, e.loc) ?? voidErr(e.name, e.loc);
@@ -413,6 +609,7 @@ export class Interpreter {
       case 'index': {
         if (e.target.kind === 'var') return this.indexSlot(this.lookup(e.target.name, e.target.loc), e.indices, e.loc);
         const base = this.eval(e.target);
+        if (this.vec !== null && (base.b === true || this.hasBatchedIndex(e.indices))) return this.batchedGather(base, e.indices, e.loc);
         const shape = shapeOf(base);
         if (e.indices.length > shape.length) throw new StanSemanticError(e.loc, `too many indexes for ${fmtTy(base.ty)}`);
         return applyIndex(base, e.indices.map((ix, d) => this.position(ix, shape[d], e.loc)), e.loc);
@@ -447,6 +644,10 @@ export class Interpreter {
     if (name === 'target' && argEs.length === 0) return { v: this.target, ty: REAL, dep: true };
     if (/_(lcdf|lccdf|cdf)$/.test(name) || UNSUPPORTED.test(name)) throw new StanUnsupportedError(loc, `function ${name}`);
     const args = argEs.map((a) => this.eval(a));
+    if (args.some((a) => a.b === true)) {
+      const r = this.batchedCall(name, args, loc);
+      if (r !== null) return r;
+    }
     const user = this.functions.get(name);
     if (user !== undefined) {
       const lu = /_lup[dm]f$/.test(name);
@@ -471,7 +672,30 @@ export class Interpreter {
     return callBuiltin(name, args, loc);
   }
 
+  /** A built-in on per-iteration scalars; null for densities (lpdf handles them); throws otherwise. */
+  private batchedCall(name: string, args: V[], loc: Loc): V | null {
+    if (this.functions.has(name) || name.endsWith('_rng')) throw new NotVectorizable(`function ${name}`);
+    if (/_(lpdf|lpmf|lupdf|lupmf)$/.test(name)) return null;
+    if (!args.every((a) => isScalar(a.ty))) throw new NotVectorizable(`${name} of a per-iteration container`);
+    const dep = args.some((a) => a.dep);
+    if (name === 'log_sum_exp' && args.length === 2) {
+      const [a, b] = args.map((x) => T(x.v));
+      const m = maximum(a, b);
+      return { v: add(m, log(add(exp(sub(a, m)), exp(sub(b, m))))), ty: REAL, dep, b: true };
+    }
+    if (name === 'log_mix' && args.length === 3) {
+      const [th, l1, l2] = args.map((x) => T(x.v));
+      const a = add(log(th), l1);
+      const b = add(log1p(neg(th)), l2);
+      const m = maximum(a, b);
+      return { v: add(m, log(add(exp(sub(a, m)), exp(sub(b, m))))), ty: REAL, dep, b: true };
+    }
+    if (!VEC_SAFE.has(name)) throw new NotVectorizable(`function ${name}`);
+    return { ...callBuiltin(name, args, loc), b: true };
+  }
+
   private callUser(f: FunDef, args: V[], propto: boolean, loc: Loc): V | null {
+    if (args.some((a) => a.b === true)) throw new NotVectorizable(`user function ${f.name}`);
     if (f.body === null) throw new StanSemanticError(loc, `function '${f.name}' is declared but never defined`);
     if (args.length !== f.args.length) throw new StanSemanticError(loc, `${f.name} takes ${f.args.length} argument(s), found ${args.length}`);
     const savedScopes = this.scopes;
@@ -516,6 +740,7 @@ function sumFlat(t: Tensor): Tensor {
 }
 
 function stackValues(vs: V[], ty: Ty): V {
+  if (vs.some((v) => v.b === true)) throw new NotVectorizable('a container of per-iteration values');
   const dep = vs.some((v) => v.dep);
   if (!dep && vs.every((v) => typeof v.v === 'number')) return { v: tensor(Float64Array.from(vs, (v) => v.v as number), [vs.length]), ty, dep };
   return { v: stack(vs.map((v) => T(v.v)), 0), ty, dep };

@@ -9,7 +9,7 @@ import { matmul } from '../ops/linalg.js';
 import { sum } from '../ops/reduce.js';
 import { reshape, transpose } from '../ops/shape.js';
 import { StanSemanticError, type Loc } from './errors.js';
-import { INT, MAT, REAL, ROWVEC, VEC, T, fmtTy, isScalar, toNum, type Ty, type V } from './values.js';
+import { INT, MAT, NotVectorizable, REAL, ROWVEC, VEC, T, fmtTy, isScalar, toNum, type Ty, type V } from './values.js';
 
 const realOf = (t: Ty): Ty => (t.base === 'int' ? { base: 'real', arr: t.arr } : t);
 
@@ -49,6 +49,7 @@ const CMP: Record<string, (a: Tensor, b: Tensor) => Tensor> = { '==': equal, '!=
 
 /** `a op b` with Stan's typing rules. */
 export function binary(op: string, a: V, b: V, loc: Loc): V {
+  if (a.b === true || b.b === true) return batchedBinary(op, a, b);
   const dep = a.dep || b.dep;
   const sa = isScalar(a.ty);
   const sb = isScalar(b.ty);
@@ -122,9 +123,18 @@ function tensorOp(op: string, x: Tensor, y: Tensor, loc: Loc): Tensor {
   throw new StanSemanticError(loc, `operator ${op} on tensors`);
 }
 
+/** An elementwise operator on per-iteration scalars of a vectorized loop. */
+function batchedBinary(op: string, a: V, b: V): V {
+  if (!isScalar(a.ty) || !isScalar(b.ty) || !['+', '-', '*', '/', '^', '.*', './', '.^'].includes(op)) throw new NotVectorizable(`operator ${op}`);
+  const ints = a.ty.base === 'int' && b.ty.base === 'int';
+  if (ints && (op === '/' || op === './')) throw new NotVectorizable('integer division');
+  const ty = ints && op !== '^' && op !== '.^' ? INT : REAL;
+  return { v: tensorOp(op, T(a.v), T(b.v), { line: 0, col: 0 }), ty, dep: a.dep || b.dep, b: true };
+}
+
 /** `-a`, `!a`. */
 export function unary(op: string, a: V, loc: Loc): V {
-  if (op === '-') return { v: typeof a.v === 'number' ? -a.v : neg(a.v), ty: a.ty, dep: a.dep };
+  if (op === '-') return { v: typeof a.v === 'number' ? -a.v : neg(a.v), ty: a.ty, dep: a.dep, b: a.b };
   if (op === '!') {
     if (!isScalar(a.ty)) throw new StanSemanticError(loc, `operator ! takes an int or real, found ${fmtTy(a.ty)}`);
     return { v: toNum(a) === 0 ? 1 : 0, ty: INT, dep: false };
@@ -134,6 +144,7 @@ export function unary(op: string, a: V, loc: Loc): V {
 
 /** `a'`: vector ↔ row_vector, matrix transposed. */
 export function transposeV(a: V, loc: Loc): V {
+  if (a.b === true) throw new NotVectorizable('transpose');
   if (a.ty.arr > 0 || isScalar(a.ty)) throw new StanSemanticError(loc, `transpose (') takes a vector, row_vector or matrix, found ${fmtTy(a.ty)}`);
   if (a.ty.base === 'matrix') return { v: transpose(T(a.v)), ty: MAT, dep: a.dep };
   return { v: a.v, ty: a.ty.base === 'vector' ? ROWVEC : VEC, dep: a.dep };

@@ -23,7 +23,15 @@ export interface V {
   readonly ty: Ty;
   /** True when the value depends on parameters. */
   readonly dep: boolean;
+  /**
+   * True inside a vectorized loop for a value that holds one element per iteration along a
+   * leading dimension (`ty` is the type of one element).
+   */
+  readonly b?: boolean;
 }
+
+/** Thrown when a loop body turns out not to be vectorizable; the loop then runs element by element. */
+export class NotVectorizable extends Error {}
 
 export const INT: Ty = { base: 'int', arr: 0 };
 export const REAL: Ty = { base: 'real', arr: 0 };
@@ -82,11 +90,13 @@ export function host(t: Tensor): Float64Array {
 
 /** A scalar's value as a JS number (reads a tensor). */
 export function toNum(x: V): number {
+  if (x.b === true) throw new NotVectorizable('a per-iteration value used as a number');
   return typeof x.v === 'number' ? x.v : host(x.v)[0];
 }
 
 /** An int-array value's elements as 0-based integers, checked against `n`. */
 export function toIndices(x: V, n: number, loc: Loc): Int32Array {
+  if (x.b === true) throw new NotVectorizable('a per-iteration multi-index');
   const h = typeof x.v === 'number' ? [x.v] : host(x.v);
   const out = new Int32Array(h.length);
   for (let i = 0; i < h.length; i++) {
@@ -98,6 +108,7 @@ export function toIndices(x: V, n: number, loc: Loc): Int32Array {
 
 /** Element `i` (0-based) along the first dimension. Data scalars come back as numbers. */
 export function elem(x: V, i: number, loc: Loc): V {
+  if (x.b === true) throw new NotVectorizable('indexing a per-iteration value');
   if (typeof x.v === 'number') throw new StanSemanticError(loc, `cannot index a ${fmtTy(x.ty)}`);
   const t = x.v;
   const n = t.shape[0];
