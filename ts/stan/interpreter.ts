@@ -53,6 +53,16 @@ function assignedNames(s: Stmt, out: Set<string>): Set<string> {
   return out;
 }
 
+let vectorizeLoops = true;
+/**
+ * Turns loop vectorization on or off (on by default); off runs every loop element by element,
+ * the reference the vectorized form is tested against.
+ * @example setVectorizeLoops(false)
+ */
+export function setVectorizeLoops(on: boolean): void {
+  vectorizeLoops = on;
+}
+
 /** Loops found not vectorizable once (the syntax tree outlives the interpreter). */
 const scalarLoops = new WeakSet<object>();
 
@@ -232,7 +242,7 @@ export class Interpreter {
       case 'for': {
         const lo = this.int(s.lo);
         const hi = this.int(s.hi);
-        if (this.vec === null && hi > lo && !scalarLoops.has(s)) {
+        if (vectorizeLoops && this.vec === null && hi > lo && !scalarLoops.has(s)) {
           const saved = this.target;
           try {
             this.runVectorized(s, lo, hi);
