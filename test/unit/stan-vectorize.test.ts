@@ -47,6 +47,9 @@ describe('loop vectorization', () => {
         for (n in 2:N) r[n] = r[n - 1] + a[g[n]];
         for (n in 1:N) for (k in 1:K) target += normal_lpdf(a[k] | r[n], 10);
         for (n in 1:N) target += log_sum_exp(a[g[n]], s) + log_mix(0.3, m[n], -s);
+        matrix[N, K] P;
+        for (n in 1:N) for (k in 1:K) { P[n, k] = a[k] * y[n]; target += P[n, k]; }
+        target += sum(P);
       }`;
     const { vec, scalar } = both(code, { N: 5, K: 3, g: [1, 3, 2, 3, 1], y: [0.5, -1, 2, 0.1, -0.4] });
     vec.forEach((x, i) => expect(Math.abs(x - scalar[i])).toBeLessThan(1e-10 * Math.max(1, Math.abs(scalar[i]))));

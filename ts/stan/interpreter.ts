@@ -33,8 +33,8 @@ export interface Slot {
 interface VecLoop {
   readonly var: string;
   readonly n: number;
-  /** `x[n] = …` assignments, committed when the whole body has run. */
-  readonly overlay: Map<string, V>;
+  /** `x[i, j, n] = …` assignments (fixed leading positions, then the loop variable), committed when the whole body has run. */
+  readonly overlay: Map<string, { name: string; prefix: number[]; v: V }>;
   /** Variables declared inside the body. */
   readonly locals: Set<Slot>;
   /** Names assigned anywhere in the body: reading one before its write in this pass would see stale values. */
@@ -334,13 +334,31 @@ export class Interpreter {
       if (this.exec(s.body) !== 0) throw new NotVectorizable('break, continue or return');
     });
     this.vec = null;
-    for (const [name, v] of ctx.overlay) {
+    for (const { name, prefix, v } of ctx.overlay.values()) {
       const slot = this.lookup(name, s.loc);
       const full = v.b === true ? T(v.v) : broadcastTo(T(v.v), [n]);
       const val: V = { v: full, ty: { base: slot.ty.base === 'int' ? 'int' : 'real', arr: 1 }, dep: v.dep };
-      if (lo === 1 && n === slot.shape[0]) this.assignAt(slot, [], { ...val, ty: slot.ty }, s.loc);
-      else this.assignAt(slot, [Int32Array.from({ length: n }, (_, i) => lo - 1 + i)], val, s.loc);
+      if (prefix.length === 0 && lo === 1 && n === slot.shape[0]) this.assignAt(slot, [], { ...val, ty: slot.ty }, s.loc);
+      else this.assignAt(slot, [...prefix, Int32Array.from({ length: n }, (_, i) => lo - 1 + i)], val, s.loc);
     }
+  }
+
+  /** The key of `x[i, j, n]` in the overlay: the fixed leading positions, or null when the form is not `[..., n]`. */
+  private overlayKey(slot: Slot, idx: Index[], loc: Loc): { key: string; prefix: number[] } | null {
+    const ctx = this.vec!;
+    const last = idx[idx.length - 1];
+    if (idx.length === 0 || idx.length !== slot.shape.length || last.kind !== 'single' || last.expr.kind !== 'var' || last.expr.name !== ctx.var) return null;
+    const prefix: number[] = [];
+    for (let d = 0; d < idx.length - 1; d++) {
+      const ix = idx[d];
+      if (ix.kind !== 'single') return null;
+      const v = this.eval(ix.expr);
+      if (v.b === true || v.ty.base !== 'int' || v.ty.arr !== 0) return null;
+      const p = toNum(v);
+      if (!(p >= 1 && p <= slot.shape[d])) throw new StanRuntimeError(loc, `index ${p} out of range; expected 1..${slot.shape[d]}`);
+      prefix.push(p - 1);
+    }
+    return { key: `${slot.name}@${prefix.join(',')}`, prefix };
   }
 
   /** The 0-based positions of a per-iteration index (`g[n]`, `n`). */
@@ -482,12 +500,11 @@ export class Interpreter {
       Object.assign(slot, { value: rhs.v, cells: null, dep: rhs.dep, b: true });
       return;
     }
-    const ix = idx[0];
-    if (idx.length !== 1 || ix.kind !== 'single' || ix.expr.kind !== 'var' || ix.expr.name !== ctx.var || ctx.locals.has(slot) || slot.shape.length !== 1)
-      throw new NotVectorizable(`assignment to an element of '${slot.name}' other than [${ctx.var}]`);
+    const ok = ctx.locals.has(slot) ? null : this.overlayKey(slot, idx, loc);
+    if (ok === null) throw new NotVectorizable(`assignment to an element of '${slot.name}' not of the form [..., ${ctx.var}]`);
     if (op !== '=') rhs = binary(op.slice(0, -1), this.indexSlot(slot, idx, loc), rhs, loc);
     if (!isScalar(rhs.ty) || (slot.ty.base === 'int' && rhs.ty.base !== 'int')) throw new NotVectorizable('assigning a container');
-    ctx.overlay.set(slot.name, rhs);
+    ctx.overlay.set(ok.key, { name: slot.name, prefix: ok.prefix, v: rhs });
   }
 
   private indexedShape(shape: number[], pos: (number | Int32Array)[]): number[] {
@@ -528,9 +545,10 @@ export class Interpreter {
   private indexSlot(slot: Slot, idx: Index[], loc: Loc): V {
     if (this.vec !== null) {
       const ctx = this.vec;
-      if (ctx.overlay.has(slot.name)) {
-        const ix = idx[0];
-        if (idx.length === 1 && ix.kind === 'single' && ix.expr.kind === 'var' && ix.expr.name === ctx.var) return ctx.overlay.get(slot.name)!;
+      if ([...ctx.overlay.values()].some((o) => o.name === slot.name)) {
+        const k = this.overlayKey(slot, idx, loc);
+        const hit = k === null ? undefined : ctx.overlay.get(k.key);
+        if (hit !== undefined) return hit.v;
         throw new NotVectorizable(`'${slot.name}' read at another element than it is written`);
       }
       if (slot.b === true) throw new NotVectorizable('indexing a per-iteration value');
@@ -596,7 +614,7 @@ export class Interpreter {
       case 'string':
         throw new StanSemanticError(e.loc, 'a string is only allowed in print, reject and fatal_error');
       case 'var':
-        if (this.vec !== null && (this.vec.overlay.has(e.name) || this.vec.assigned.has(e.name))) {
+        if (this.vec !== null && this.vec.assigned.has(e.name)) {
           const sl = this.lookup(e.name, e.loc);
           if (!this.vec.locals.has(sl)) throw new NotVectorizable(`'${e.name}' read whole while written in the loop`);
         }
