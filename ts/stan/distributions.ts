@@ -287,4 +287,3 @@ export function lpdf(name: string, args: V[], propto: boolean, loc: Loc): V {
   return { v: typeof out === 'number' ? out : out, ty: REAL, dep };
 }
 
-export { scalar as _scalar };

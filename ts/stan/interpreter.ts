@@ -835,4 +835,3 @@ function fmtValue(v: V): string {
   return `[${Array.from(h.slice(0, 10)).join(',')}${h.length > 10 ? ',…' : ''}]`;
 }
 
-export { ROWVEC, MAT };

@@ -12,7 +12,6 @@ import { bijectTo } from '../bijectors/bijectTo.js';
 import type { Tensor } from '../core/tensor.js';
 import { corrCholesky, greaterThan, independentConstraint, interval, lessThan, ordered, real, simplex, type Constraint } from '../distributions/constraints.js';
 import { OnSupport } from '../models/posteriordb/common.js';
-import { tensor } from '../ops/creation.js';
 import { add, exp, log, mul, neg, sigmoid, softplus, sub } from '../ops/elementwise.js';
 import { sum } from '../ops/reduce.js';
 import { reshape, slice, stack, transpose } from '../ops/shape.js';
@@ -24,7 +23,7 @@ import { StanSemanticError, StanUnsupportedError, type Loc } from './errors.js';
 import { Interpreter, newSlot, type Slot } from './interpreter.js';
 import { parseStan } from './parser.js';
 import { installRng } from './rng.js';
-import { T, fmtTy, host, isScalar, toNum, type Ty, type V } from './values.js';
+import { T, host, isScalar, toNum, type Ty, type V } from './values.js';
 
 /** A variable of the program that a fit reports. */
 export interface StanVariable {
@@ -408,4 +407,3 @@ export function mulberry(seed: number): () => number {
   };
 }
 
-export { fmtTy, tensor };
