@@ -10,7 +10,7 @@ import type { Tensor } from '../core/tensor.js';
 import { LOG_2PI, LOG_PI } from '../distributions/util.js';
 import { scalar } from '../ops/creation.js';
 import {
-  abs, add, div, exp, greater, less, lgamma, log, log1p, logicalOr, mul, neg, softplus, square, sub, where,
+  abs, add, div, equal, exp, greater, less, lgamma, log, log1p, logicalOr, mul, neg, softplus, square, sub, where,
 } from './tensormath.js';
 import { matmul, triangularSolve, cholesky, diagonal } from '../ops/linalg.js';
 import { logSoftmax } from '../ops/reduce.js';
@@ -67,6 +67,16 @@ function uni(f: Lpdf): Lpdf {
 const lchoose = (n: Tensor, k: Tensor): Tensor => sub(sub(lgamma(add(n, 1)), lgamma(add(k, 1))), lgamma(add(sub(n, k), 1)));
 const lbeta = (a: Tensor, b: Tensor): Tensor => sub(add(lgamma(a), lgamma(b)), lgamma(add(a, b)));
 const log1m = (x: Tensor): Tensor => log1p(neg(x));
+// k log x and k log(1 − x) that are 0 where k = 0 (Stan's convention, so θ = 1 with no failures is fine),
+// with the unused branch fed a harmless value so its gradient is not 0 · ∞.
+const xlogy = (k: Tensor, x: Tensor): Tensor => {
+  const z = equal(k, 0);
+  return where(z, 0, mul(k, log(where(z, 1, x))));
+};
+const xlog1my = (k: Tensor, x: Tensor): Tensor => {
+  const z = equal(k, 0);
+  return where(z, 0, mul(k, log1m(where(z, 0, x))));
+};
 const outside = (y: Tensor, lo: Tensor | null, hi: Tensor | null): Tensor | null => {
   const a = lo === null ? null : less(y, lo);
   const b = hi === null ? null : greater(y, hi);
@@ -143,11 +153,11 @@ const UNI: Record<string, Lpdf> = {
       k(0, 1, 2) ? neg(div(mul(h, square(s)), y)) : 0,
     ];
   },
-  bernoulli: ([n, th], k) => [k(1) ? add(mul(n, log(th)), mul(sub(1, n), log1m(th))) : 0],
+  bernoulli: ([n, th], k) => [k(1) ? add(xlogy(n, th), xlog1my(sub(1, n), th)) : 0],
   bernoulli_logit: ([n, a], k) => [k(1) ? sub(mul(n, a), softplus(a)) : 0],
-  binomial: ([n, N, th], k) => [k() ? lchoose(N, n) : 0, k(2) ? add(mul(n, log(th)), mul(sub(N, n), log1m(th))) : 0],
+  binomial: ([n, N, th], k) => [k() ? lchoose(N, n) : 0, k(2) ? add(xlogy(n, th), xlog1my(sub(N, n), th)) : 0],
   binomial_logit: ([n, N, a], k) => [k() ? lchoose(N, n) : 0, k(2) ? sub(mul(n, a), mul(N, softplus(a))) : 0],
-  poisson: ([n, l], k) => [k() ? neg(lgamma(add(n, 1))) : 0, k(1) ? sub(mul(n, log(l)), l) : 0],
+  poisson: ([n, l], k) => [k() ? neg(lgamma(add(n, 1))) : 0, k(1) ? sub(xlogy(n, l), l) : 0],
   poisson_log: ([n, a], k) => [k() ? neg(lgamma(add(n, 1))) : 0, k(1) ? sub(mul(n, a), exp(a)) : 0],
   neg_binomial_2: ([n, mu, phi], k) => {
     const lmp = log(add(mu, phi));
