@@ -28,8 +28,8 @@ const filter = args.find((a, i) => !a.startsWith('--') && (bi < 0 || i !== bi + 
 interface Golden {
   dim?: number;
   points?: number[][];
-  log_prob?: number[];
-  grad?: number[][];
+  log_prob?: (number | null)[];
+  grad?: (number[] | null)[];
   error?: string;
 }
 
@@ -37,12 +37,16 @@ function agree(m: ReturnType<typeof fromStan>, g: Golden): string {
   if (g.error !== undefined) return `Stan failed: ${g.error.slice(0, 60)}`;
   const vg = valueAndGrad((u: Tensor) => m.logDensityUnconstrained(u));
   let c = 0;
+  let first = true;
   let worst = 0;
   g.points!.forEach((p, i) => {
+    const lp = g.log_prob![i];
+    if (lp === null) return;
     const [v, gr] = vg(tensor(Float64Array.from(p)));
-    if (i === 0) c = v.item() - g.log_prob![0];
-    worst = Math.max(worst, Math.abs(v.item() - c - g.log_prob![i]) / Math.max(1, Math.abs(g.log_prob![i])));
-    gr.dataSync().forEach((x, j) => (worst = Math.max(worst, Math.abs(x - g.grad![i][j]) / Math.max(1, Math.abs(g.grad![i][j])))));
+    if (first) c = v.item() - lp;
+    first = false;
+    worst = Math.max(worst, Math.abs(v.item() - c - lp) / Math.max(1, Math.abs(lp)));
+    gr.dataSync().forEach((x, j) => (worst = Math.max(worst, Math.abs(x - g.grad![i]![j]) / Math.max(1, Math.abs(g.grad![i]![j])))));
   });
   return worst < 1e-8 ? `yes (${worst.toExponential(1)})` : `NO (${worst.toExponential(1)})`;
 }

@@ -8,7 +8,7 @@ For each posteriordb program named (default: the list below) it reads model.stan
 ../shared/data/posteriordb/<name>/ (or $POSTERIORDB), draws 20 unconstrained points u ~ U(-1.5, 1.5)^d
 (seeded by the name), and writes test/fixtures/stan/golden/<name>.json with
   {name, stan_version, dim, points: [u...], log_prob: [...], grad: [[...]...]}
-where log_prob = posterior.log_prob(u, adjust_transform=True) (Stan's target with `~` dropping
+where log_prob = posterior.log_prob(u, adjust_transform=True) (null where Stan's value is not finite) (Stan's target with `~` dropping
 constants, plus the log-Jacobian) and grad = posterior.grad_log_prob(u). A program Stan cannot build
 or evaluate is recorded with its error instead, so the table of failures is reproducible too.
 Small programs' model and data are copied next to the values so the test runs without ../shared.
@@ -73,9 +73,18 @@ def freeze(name):
         seed = int(hashlib.sha256(name.encode()).hexdigest()[:8], 16)
         rng = np.random.default_rng(seed)
         pts = rng.uniform(-1.5, 1.5, size=(NPOINTS, dim))
-        out.update(dim=dim, points=pts.tolist(),
-                   log_prob=[post.log_prob(list(p), adjust_transform=True) for p in pts],
-                   grad=[list(post.grad_log_prob(list(p))) for p in pts])
+        lps, grads = [], []
+        for p in pts:
+            # A point where Stan's density is not finite cannot be sent back as JSON: recorded as null.
+            try:
+                lps.append(post.log_prob(list(p), adjust_transform=True))
+                grads.append(list(post.grad_log_prob(list(p))))
+            except ValueError:
+                lps.append(None)
+                grads.append(None)
+        if all(v is None for v in lps):
+            raise ValueError("Stan's log density is not finite at any of the points")
+        out.update(dim=dim, points=pts.tolist(), log_prob=lps, grad=grads)
     except Exception as e:  # recorded, so the failure table is reproducible
         out["error"] = f"{type(e).__name__}: {e}"[:500]
     out["seconds"] = round(time.time() - t0, 1)
