@@ -1,0 +1,106 @@
+/**
+ * The Stan front end over all of posteriordb: for every program in ../shared/data/posteriordb,
+ * whether it parses, compiles with its data (fromStan and one log density), agrees with Stan's
+ * frozen log density and gradient (test/fixtures/stan/golden, from scripts/golden/stan.py), and
+ * varinf's time per gradient evaluation (vectorized loops), with the reason for each failure.
+ *
+ * Run: npx tsx bench/stan/coverage.ts [--time-budget-ms 300] [NAME_FILTER]
+ * Prints a markdown table, then the totals.
+ */
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import '../../ts/backends/registry.js';
+import { valueAndGrad } from '../../ts/core/autodiff.js';
+import type { Tensor } from '../../ts/core/tensor.js';
+import { tensor } from '../../ts/ops/creation.js';
+import { fromStan } from '../../ts/stan/model.js';
+import { parseStan } from '../../ts/stan/parser.js';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const PDB = [join(ROOT, '..', 'shared'), join(ROOT, '..', '..', 'shared')].map((s) => join(s, 'data', 'posteriordb')).find((p) => existsSync(p));
+const GOLD = join(ROOT, 'test', 'fixtures', 'stan', 'golden');
+const args = process.argv.slice(2);
+const bi = args.indexOf('--time-budget-ms');
+const budget = bi >= 0 ? Number(args[bi + 1]) : 300;
+const filter = args.find((a, i) => !a.startsWith('--') && (bi < 0 || i !== bi + 1)) ?? '';
+
+interface Golden {
+  dim?: number;
+  points?: number[][];
+  log_prob?: (number | null)[];
+  grad?: (number[] | null)[];
+  error?: string;
+}
+
+function agree(m: ReturnType<typeof fromStan>, g: Golden): string {
+  if (g.error !== undefined) return `Stan failed: ${g.error.slice(0, 60)}`;
+  const vg = valueAndGrad((u: Tensor) => m.logDensityUnconstrained(u));
+  let c = 0;
+  let first = true;
+  let worst = 0;
+  g.points!.forEach((p, i) => {
+    const lp = g.log_prob![i];
+    if (lp === null) return;
+    const [v, gr] = vg(tensor(Float64Array.from(p)));
+    if (first) c = v.item() - lp;
+    first = false;
+    worst = Math.max(worst, Math.abs(v.item() - c - lp) / Math.max(1, Math.abs(lp)));
+    gr.dataSync().forEach((x, j) => (worst = Math.max(worst, Math.abs(x - g.grad![i]![j]) / Math.max(1, Math.abs(g.grad![i]![j])))));
+  });
+  return worst < 1e-8 ? `yes (${worst.toExponential(1)})` : `NO (${worst.toExponential(1)})`;
+}
+
+if (PDB === undefined) {
+  console.log('bench/stan/coverage.ts: ../shared/data/posteriordb is absent');
+  process.exit(0);
+}
+const rows: string[] = [];
+let nParse = 0;
+let nCompile = 0;
+let nGold = 0;
+let nAgree = 0;
+const dirs = readdirSync(PDB).filter((d) => d.includes(filter) && existsSync(join(PDB, d, 'model.stan')));
+for (const d of dirs) {
+  const code = readFileSync(join(PDB, d, 'model.stan'), 'utf8');
+  let parse = 'no';
+  let compile = '';
+  let gold = '';
+  let ms = '';
+  try {
+    parseStan(code);
+    parse = 'yes';
+    nParse++;
+    const m = fromStan(code, JSON.parse(readFileSync(join(PDB, d, 'data.json'), 'utf8')) as Record<string, unknown>);
+    const vg = valueAndGrad((u: Tensor) => m.logDensityUnconstrained(u));
+    const u = tensor(Float64Array.from({ length: m.unconstrainedDim }, (_, i) => 0.1 * Math.sin(i + 1)));
+    vg(u);
+    compile = 'yes';
+    nCompile++;
+    const t0 = performance.now();
+    let n = 0;
+    while (performance.now() - t0 < budget || n < 1) {
+      vg(u);
+      n++;
+    }
+    ms = ((performance.now() - t0) / n).toFixed(2);
+    const gf = join(GOLD, `${d}.json`);
+    if (existsSync(gf)) {
+      gold = agree(m, JSON.parse(readFileSync(gf, 'utf8')) as Golden);
+      nGold++;
+      if (gold.startsWith('yes')) nAgree++;
+    }
+  } catch (e) {
+    const msg = (e as Error).message.replace(/\|/g, '/').slice(0, 90);
+    if (parse === 'no') parse = `no: ${msg}`;
+    else if (compile === '') compile = `no: ${msg}`;
+    else gold = `error: ${msg}`;
+  }
+  rows.push(`| ${d} | ${parse} | ${compile} | ${gold} | ${ms} |`);
+  process.stderr.write('.');
+}
+process.stderr.write('\n');
+console.log('| program | parses | compiles | agrees with Stan (worst rel. error) | varinf ms / gradient |');
+console.log('| --- | --- | --- | --- | ---: |');
+for (const r of rows) console.log(r);
+console.log(`\n${dirs.length} programs: ${nParse} parse, ${nCompile} compile, ${nAgree} of ${nGold} with frozen Stan values agree to 1e-8.`);

@@ -1,0 +1,103 @@
+"""Freezes Stan's own log density and gradient at random unconstrained points, for the Stan front end's tests.
+
+Run: .venv-stan/bin/python scripts/golden/stan.py [NAME ...]
+  (python3 -m venv .venv-stan && .venv-stan/bin/pip install pystan; PyStan 3 builds each program with its
+  bundled stanc and g++, offline, in about 30 s.)
+
+For each posteriordb program named (default: the list below) it reads model.stan and data.json from
+../shared/data/posteriordb/<name>/ (or $POSTERIORDB), draws 20 unconstrained points u ~ U(-1.5, 1.5)^d
+(seeded by the name), and writes test/fixtures/stan/golden/<name>.json with
+  {name, stan_version, dim, points: [u...], log_prob: [...], grad: [[...]...]}
+where log_prob = posterior.log_prob(u, adjust_transform=True) (null where Stan's value is not finite) (Stan's target with `~` dropping
+constants, plus the log-Jacobian) and grad = posterior.grad_log_prob(u). A program Stan cannot build
+or evaluate is recorded with its error instead, so the table of failures is reproducible too.
+Small programs' model and data are copied next to the values so the test runs without ../shared.
+"""
+import hashlib
+import importlib.metadata
+import json
+import os
+import pathlib
+import sys
+import time
+
+import numpy as np
+
+# This file is named stan.py: drop its own folder from the path so `import stan` finds PyStan.
+sys.path = [p for p in sys.path if pathlib.Path(p or ".").resolve() != pathlib.Path(__file__).resolve().parent]
+import stan  # noqa: E402
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+OUT = ROOT / "test" / "fixtures" / "stan" / "golden"
+CANDIDATES = [ROOT.parent / "shared", ROOT.parent.parent / "shared"]
+PDB = pathlib.Path(os.environ["POSTERIORDB"]) if "POSTERIORDB" in os.environ else next(
+    (c / "data" / "posteriordb" for c in CANDIDATES if (c / "data" / "posteriordb").exists()), None)
+
+DEFAULT = [
+    "eight_schools-eight_schools_noncentered", "eight_schools-eight_schools_centered", "arK-arK", "garch-garch11",
+    "gp_pois_regr-gp_regr", "low_dim_gauss_mix-low_dim_gauss_mix", "sblri-blr", "kidiq-kidscore_momiq",
+    "earnings-logearn_height", "dogs-dogs", "Rate_1_data-Rate_1_model", "GLM_Poisson_Data-GLM_Poisson_model",
+    "normal_5-normal_mixture_k", "dogs-dogs_nonhierarchical", "mesquite-logmesquite", "nes1972-nes",
+    "M0_data-M0_model", "Survey_data-Survey_model", "dugongs_data-dugongs_model", "irt_2pl-irt_2pl",
+]
+NPOINTS = 20
+SMALL = 40_000  # bytes of data copied into the fixtures
+
+
+def unconstrained_dim(post):
+    """Length of the unconstrained vector: from one draw, or (when the sampler's output cannot be
+    read back) the smallest length log_prob accepts."""
+    try:
+        fit = post.sample(num_chains=1, num_samples=1, num_warmup=10)
+        draw = {k: np.reshape(fit[k][..., 0], d).tolist() for k, d in zip(post.param_names, post.dims)}
+        return len(post.unconstrain_pars(draw))
+    except Exception:
+        for d in range(0, 2000):
+            try:
+                post.log_prob([0.1] * d, adjust_transform=True)
+                return d
+            except Exception as e:
+                if not any(w in str(e).lower() for w in ("size", "dimension", "mismatch", "number of")):
+                    return d
+        raise
+
+
+def freeze(name):
+    src = (PDB / name / "model.stan").read_text()
+    data = json.loads((PDB / name / "data.json").read_text())
+    out = {"name": name, "pystan_version": importlib.metadata.version("pystan"), "httpstan_version": importlib.metadata.version("httpstan")}
+    t0 = time.time()
+    try:
+        post = stan.build(src, data=data, random_seed=1)
+        dim = unconstrained_dim(post)
+        seed = int(hashlib.sha256(name.encode()).hexdigest()[:8], 16)
+        rng = np.random.default_rng(seed)
+        pts = rng.uniform(-1.5, 1.5, size=(NPOINTS, dim))
+        lps, grads = [], []
+        for p in pts:
+            # A point where Stan's density is not finite cannot be sent back as JSON: recorded as null.
+            try:
+                lps.append(post.log_prob(list(p), adjust_transform=True))
+                grads.append(list(post.grad_log_prob(list(p))))
+            except ValueError:
+                lps.append(None)
+                grads.append(None)
+        if all(v is None for v in lps):
+            raise ValueError("Stan's log density is not finite at any of the points")
+        out.update(dim=dim, points=pts.tolist(), log_prob=lps, grad=grads)
+    except Exception as e:  # recorded, so the failure table is reproducible
+        out["error"] = f"{type(e).__name__}: {e}"[:500]
+    out["seconds"] = round(time.time() - t0, 1)
+    OUT.mkdir(parents=True, exist_ok=True)
+    (OUT / f"{name}.json").write_text(json.dumps(out))
+    if len(json.dumps(data)) < SMALL:
+        (OUT / f"{name}.stan").write_text(src)
+        (OUT / f"{name}.data.json").write_text(json.dumps(data))
+    print(name, out.get("dim"), out.get("error", "ok"), out["seconds"], "s", flush=True)
+
+
+if __name__ == "__main__":
+    if PDB is None:
+        sys.exit("stan.py: ../shared/data/posteriordb is absent; set POSTERIORDB")
+    for n in sys.argv[1:] or DEFAULT:
+        freeze(n)
