@@ -27,29 +27,13 @@ import {
   type Tensor,
 } from '../../ts/index.js';
 import { compile } from '../../ts/compile/index.js';
+import { logAbsDet } from './flows-helpers.js';
 
 const ramp = (shape: number[], a: number, dtype: 'float32' | 'float64' = 'float64', scale = 1): Tensor =>
   tensor(Array.from({ length: shape.reduce((p, d) => p * d, 1) }, (_, i) => scale * Math.sin(a * (i + 1))), shape, dtype);
 
 const arr = (t: Tensor): number[] => Array.from(t.dataSync());
 
-/** log|det A| of a small dense matrix (row-major, n×n) by Gaussian elimination with partial pivoting. */
-function logAbsDet(a: number[], n: number): number {
-  const m = a.slice();
-  let acc = 0;
-  for (let k = 0; k < n; k++) {
-    let p = k;
-    for (let i = k + 1; i < n; i++) if (Math.abs(m[i * n + k]) > Math.abs(m[p * n + k])) p = i;
-    for (let j = 0; j < n; j++) [m[k * n + j], m[p * n + j]] = [m[p * n + j], m[k * n + j]];
-    const piv = m[k * n + k];
-    acc += Math.log(Math.abs(piv));
-    for (let i = k + 1; i < n; i++) {
-      const f = m[i * n + k] / piv;
-      for (let j = k; j < n; j++) m[i * n + j] -= f * m[k * n + j];
-    }
-  }
-  return acc;
-}
 
 const MODES: [string, AffineFlowOptions][] = [
   ['exp', {}],

@@ -9,17 +9,8 @@ import * as V from '../../ts/index.js';
 import * as B from '../../ts/bijectors/index.js';
 import * as C from '../../ts/distributions/constraints.js';
 import { tensorInterval } from '../../ts/distributions/continuous.js';
+import { expectClose, vals } from './expect-close.js';
 
-const vals = (t: Tensor): number[] => Array.from(t.dataSync());
-
-function expectClose(got: number[], want: number[], tol: number, what = ''): void {
-  expect(got.length, what).toBe(want.length);
-  for (let i = 0; i < want.length; i++) {
-    const err = Math.abs(got[i] - want[i]);
-    if (!(err <= tol * Math.max(1, Math.abs(want[i]))))
-      throw new Error(`${what}: element ${i}: got ${got[i]}, want ${want[i]} (|err| ${err.toExponential(2)} > ${tol})`);
-  }
-}
 
 /** log|det A| by Gaussian elimination with partial pivoting. */
 function logAbsDet(a: number[][]): number {

@@ -8,17 +8,8 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { Tensor } from '../../ts/core/tensor.js';
 import * as V from '../../ts/index.js';
+import { expectClose, vals } from './expect-close.js';
 
-const vals = (t: Tensor): number[] => Array.from(t.dataSync());
-
-function expectClose(got: number[], want: number[], tol: number, what = ''): void {
-  expect(got.length, what).toBe(want.length);
-  for (let i = 0; i < want.length; i++) {
-    const err = Math.abs(got[i] - want[i]);
-    if (!(err <= tol * Math.max(1, Math.abs(want[i]))))
-      throw new Error(`${what}: element ${i}: got ${got[i]}, want ${want[i]} (|err| ${err.toExponential(2)} > ${tol})`);
-  }
-}
 
 interface Case {
   name: string;
