@@ -124,8 +124,8 @@ export function mcDropoutLoss(net: Module<LinearParams[]>, params: LinearParams[
 }
 
 /**
- * The MC-dropout predictive of a regression network on test inputs x [n, d_in] with targets y
- * [n]: T passes with dropout on, scored by `regressionPredictive` (RMSE, log-likelihood of the
+ * The MC-dropout predictive of a regression network on test inputs x [n, d_in] with targets y of
+ * shape [n], from T passes with dropout on, scored by `regressionPredictive` (RMSE, log-likelihood of the
  * mixture (1/T) Σ N(ŷ_t, τ⁻¹), coverage), un-standardized by `scale` and `shift`.
  * @example const r = mcDropoutPredictive(net, p, xTest, yTest, { T: 10000, tau: 0.15, key: key(7) })
  */
