@@ -7,7 +7,9 @@ import { VarinfError } from '../core/errors.js';
 
 /** A position in a Stan program: 1-based line and column. */
 export interface Loc {
+  /** 1-based line number. */
   readonly line: number;
+  /** 1-based column number. */
   readonly col: number;
 }
 
@@ -25,8 +27,11 @@ export function fmtLoc(loc: Loc): string {
  */
 export class StanSyntaxError extends VarinfError {
   constructor(
+    /** Where in the program the lexer or parser failed. */
     readonly loc: Loc,
+    /** What the grammar expected at that position. */
     readonly expected: string,
+    /** The text actually found there. */
     readonly found: string,
   ) {
     super(`Stan syntax error at ${fmtLoc(loc)}: expected ${expected}, found ${found}`);
@@ -39,6 +44,7 @@ export class StanSyntaxError extends VarinfError {
  */
 export class StanSemanticError extends VarinfError {
   constructor(
+    /** Where in the program the error is. */
     readonly loc: Loc,
     message: string,
   ) {
@@ -52,7 +58,9 @@ export class StanSemanticError extends VarinfError {
  */
 export class StanUnsupportedError extends VarinfError {
   constructor(
+    /** Where in the program the unsupported feature is used. */
     readonly loc: Loc,
+    /** The feature, type, function or distribution that is not supported. */
     readonly what: string,
   ) {
     super(`Stan: not supported yet: ${what} (${fmtLoc(loc)})`);
@@ -65,8 +73,11 @@ export class StanUnsupportedError extends VarinfError {
  */
 export class StanDataError extends VarinfError {
   constructor(
+    /** The data variable (or element, e.g. `y[2]`) that is wrong. */
     readonly variable: string,
+    /** What the data block declares for it. */
     readonly expected: string,
+    /** What the data held instead. */
     readonly found: string,
   ) {
     super(`Stan data: variable '${variable}': expected ${expected}, found ${found}`);
@@ -79,6 +90,7 @@ export class StanDataError extends VarinfError {
  */
 export class StanRuntimeError extends VarinfError {
   constructor(
+    /** The position of the statement that failed or rejected. */
     readonly loc: Loc,
     message: string,
   ) {

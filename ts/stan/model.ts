@@ -28,7 +28,9 @@ import { T, host, isScalar, toNum, type Ty, type V } from './values.js';
 
 /** A variable of the program that a fit reports. */
 export interface StanVariable {
+  /** The variable's name as declared in the program. */
   readonly name: string;
+  /** The program block that declares it. */
   readonly block: 'parameters' | 'transformed parameters' | 'generated quantities';
   /** Stan's type as declared, e.g. `vector<lower=0>[8]`. */
   readonly type: string;
@@ -42,8 +44,11 @@ export interface StanVariable {
 export interface StanModel {
   /** The model: call with no arguments (it closes over the data). Usable with fit, SVI, autoguides. */
   readonly model: () => void;
+  /** The variables of the `parameters` block, in declaration order. */
   readonly parameters: StanVariable[];
+  /** The variables of the `transformed parameters` block, in declaration order. */
   readonly transformedParameters: StanVariable[];
+  /** The variables of the `generated quantities` block, in declaration order. */
   readonly generatedQuantities: StanVariable[];
   /** Length of Stan's unconstrained parameter vector. */
   readonly unconstrainedDim: number;
