@@ -25,7 +25,9 @@ const LOG_2PI = Math.log(2 * Math.PI);
 
 /** An ε-prediction network: ε_θ(x_t, t) for x_t [n, d] and steps t [n] (float, 1..T). */
 export interface EpsilonNet<P = unknown> {
+  /** Fresh network parameters drawn from key `k`. */
   init(k: Key): P;
+  /** The predicted noise ε_θ(x_t, t) [n, d] for inputs `x` [n, d] at steps `t` [n]. */
   apply(params: P, x: Tensor, t: Tensor): Tensor;
 }
 

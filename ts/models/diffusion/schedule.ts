@@ -10,14 +10,19 @@ import { ValueError } from '../../core/errors.js';
 
 /** A diffusion schedule: per-step arrays of length T (entry t − 1 is step t). */
 export interface DiffusionSchedule {
+  /** Number of diffusion steps. */
   readonly T: number;
+  /** β_t, the noise variance added at step t (index t-1). */
   readonly betas: Float64Array;
+  /** α_t = 1 − β_t. */
   readonly alphas: Float64Array;
+  /** ᾱ_t = α₁⋯α_t, the cumulative product of the alphas. */
   readonly alphaBars: Float64Array;
   /** β̃_t, the posterior variance. */
   readonly posteriorVariance: Float64Array;
   /** c0_t and ct_t of the posterior mean μ̃_t = c0_t x₀ + ct_t x_t. */
   readonly posteriorCoefX0: Float64Array;
+  /** ct_t, the coefficient of x_t in the posterior mean μ̃_t. */
   readonly posteriorCoefXt: Float64Array;
 }
 
