@@ -29,9 +29,13 @@ export type BayesEstimator = 'reparam' | 'local' | 'flipout';
 
 /** Variational parameters of `BayesLinear`: means and softplus-inverse scales, weight [out, in], bias [out]. */
 export interface BayesLinearParams {
+  /** Posterior means of the weights, [out, in]. */
   weightMu: Tensor;
+  /** Softplus-inverse posterior scales of the weights, [out, in]: σ = softplus(ρ). */
   weightRho: Tensor;
+  /** Posterior means of the bias, [out]; absent when the layer has no bias. */
   biasMu?: Tensor;
+  /** Softplus-inverse posterior scales of the bias, [out]; given together with `biasMu`. */
   biasRho?: Tensor;
 }
 
@@ -114,7 +118,16 @@ export function BayesLinear(
   inFeatures: number,
   outFeatures: number,
   opts: BayesLinearOptions = {},
-): BayesModule<BayesLinearParams> & { readonly inFeatures: number; readonly outFeatures: number; readonly prior: WeightPrior; readonly estimator: BayesEstimator } {
+): BayesModule<BayesLinearParams> & {
+  /** Number of input features. */
+  readonly inFeatures: number;
+  /** Number of output features. */
+  readonly outFeatures: number;
+  /** The prior on every weight and bias. */
+  readonly prior: WeightPrior;
+  /** The default estimator of `apply`. */
+  readonly estimator: BayesEstimator;
+} {
   for (const [name, v] of [['inFeatures', inFeatures], ['outFeatures', outFeatures]] as const)
     if (!Number.isInteger(v) || v < 1) throw new ValueError(`BayesLinear: ${name} must be a positive integer, got ${v}`);
   const { bias = true, dtype = 'float32', prior = GaussianPrior(1), estimator = 'local', kl: klMode = 'auto', initScale = 1e-2 } = opts;

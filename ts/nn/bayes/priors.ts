@@ -35,7 +35,10 @@ function checkScale(who: string, name: string, v: number): void {
  * const prior = GaussianPrior(1);
  * prior.logProb(tensor([0])) // [−0.919…] = −½ log 2π
  */
-export function GaussianPrior(scale = 1): WeightPrior & { readonly scale: number } {
+export function GaussianPrior(scale = 1): WeightPrior & {
+  /** The prior standard deviation of every weight. */
+  readonly scale: number;
+} {
   checkScale('GaussianPrior', 'scale', scale);
   const logS = Math.log(scale);
   const inv2s2 = 1 / (2 * scale * scale);
@@ -55,7 +58,14 @@ export function GaussianPrior(scale = 1): WeightPrior & { readonly scale: number
  * const prior = ScaleMixturePrior(0.5, 1, Math.exp(-6));
  * prior.logProb(w) // log-density elementwise, computed with logsumexp
  */
-export function ScaleMixturePrior(pi: number, sigma1: number, sigma2: number): WeightPrior & { readonly pi: number; readonly sigma1: number; readonly sigma2: number } {
+export function ScaleMixturePrior(pi: number, sigma1: number, sigma2: number): WeightPrior & {
+  /** π, the weight of the first mixture component, in (0, 1). */
+  readonly pi: number;
+  /** σ₁, the standard deviation of the first component. */
+  readonly sigma1: number;
+  /** σ₂, the standard deviation of the second component. */
+  readonly sigma2: number;
+} {
   if (!(pi > 0 && pi < 1)) throw new ValueError(`ScaleMixturePrior: pi must be in (0, 1), got ${pi}`);
   checkScale('ScaleMixturePrior', 'sigma1', sigma1);
   checkScale('ScaleMixturePrior', 'sigma2', sigma2);
