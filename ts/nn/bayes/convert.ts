@@ -36,7 +36,12 @@ function sumKL(terms: Tensor[]): Tensor {
  * const p = net.init(key(0));
  * const y = net.apply(p, x, { key: key(1) }); // one draw of the network's output
  */
-export function BayesMLP(sizes: readonly number[], opts: BayesMLPOptions = {}): BayesModule<BayesLinearParams[]> & { readonly sizes: readonly number[]; readonly layers: readonly ReturnType<typeof BayesLinear>[] } {
+export function BayesMLP(sizes: readonly number[], opts: BayesMLPOptions = {}): BayesModule<BayesLinearParams[]> & {
+  /** The layer widths [in, h₁, …, out]. */
+  readonly sizes: readonly number[];
+  /** The `BayesLinear` layers, one per consecutive pair of widths. */
+  readonly layers: readonly ReturnType<typeof BayesLinear>[];
+} {
   if (sizes.length < 2) throw new ValueError(`BayesMLP: sizes needs at least [in, out], got [${sizes.join(', ')}]`);
   const layers = sizes.slice(1).map((out, i) => BayesLinear(sizes[i], out, opts));
   const act = actFn(opts.activation ?? 'relu');
@@ -77,7 +82,10 @@ function isBayes(m: Module): m is BayesModule {
  * Bayesian children's KLs (deterministic children, e.g. dropout or an activation, add nothing).
  * @example const net = BayesSequential([BayesLinear(4, 8), Lambda(relu), BayesLinear(8, 1)])
  */
-export function BayesSequential(layers: readonly Module[]): BayesModule<unknown[]> & { readonly layers: readonly Module[] } {
+export function BayesSequential(layers: readonly Module[]): BayesModule<unknown[]> & {
+  /** The modules applied in order. */
+  readonly layers: readonly Module[];
+} {
   const check = (params: unknown[]): void => {
     if (!Array.isArray(params) || params.length !== layers.length)
       throw new ValueError(`BayesSequential: expected ${layers.length} parameter entries, got ${Array.isArray(params) ? params.length : typeof params}`);

@@ -40,11 +40,15 @@ export interface BayesFitOptions<P> {
 
 /** What `fitMinibatch` returns. */
 export interface BayesFitResult<P> {
+  /** The trained parameters after the last step. */
   params: P;
+  /** The optimizer's state after the last step, to resume training. */
   optState: unknown;
   /** Mean loss of every epoch. */
   losses: number[];
+  /** Number of gradient steps taken (minibatches over all epochs). */
   steps: number;
+  /** Wall-clock training time in seconds. */
   seconds: number;
 }
 
