@@ -19,7 +19,12 @@ const LOG_2PI = Math.log(2 * Math.PI);
  * `foldIn(key, s)`. Compile `pass` (compile(fn)) for many passes.
  * @example const draws = predictiveSamples((k) => net.apply(p, xTest, { key: k }), 1000, key(9))
  */
-export function predictiveSamples(pass: (k: Key) => Tensor, samples: number, k: Key): { data: Float64Array; shape: number[] } {
+export function predictiveSamples(pass: (k: Key) => Tensor, samples: number, k: Key): {
+  /** The passes' outputs, row-major [S, output size]; pass s is row s. */
+  data: Float64Array;
+  /** [S, number of output values per pass]. */
+  shape: number[];
+} {
   if (!(Number.isInteger(samples) && samples >= 1)) throw new ValueError(`predictiveSamples: samples must be a positive integer, got ${samples}`);
   let data: Float64Array | null = null;
   let shape: number[] = [];
@@ -42,6 +47,7 @@ export interface RegressionPredictiveOptions {
   tau?: number;
   /** Un-standardize the samples as ŷ·scale + shift before scoring (targets stay in original units). Default 1 and 0. */
   scale?: number;
+  /** Offset added after scaling when un-standardizing the samples; default 0. */
   shift?: number;
   /** Central interval probabilities whose coverage to report; default [0.5, 0.9, 0.95]. */
   levels?: readonly number[];
@@ -51,13 +57,19 @@ export interface RegressionPredictiveOptions {
 export interface RegressionPredictive {
   /** Predictive mean and sd per point (sd² = σ² + the passes' variance). */
   mean: Float64Array;
+  /** Predictive sd per point: √(σ² + the passes' variance). */
   sd: Float64Array;
   /** √(mean (y − mean)²). */
   rmse: number;
   /** Mean over points of log((1/S) Σ_s N(y; ŷ_s, σ²)). */
   logLik: number;
   /** Fraction of points inside the central interval mean ± z·sd of each level. */
-  coverage: { level: number; fraction: number }[];
+  coverage: {
+    /** The central interval's probability, e.g. 0.9. */
+    level: number;
+    /** Fraction of points whose target lies inside that interval. */
+    fraction: number;
+  }[];
 }
 
 /** Φ⁻¹(p) by bisection on Φ (interval levels need no more). */
@@ -136,10 +148,13 @@ export function regressionPredictive(samples: ArrayLike<number>, y: ArrayLike<nu
 export interface CalibrationBin {
   /** Bin edges on the confidence axis. */
   lo: number;
+  /** Upper bin edge on the confidence axis. */
   hi: number;
   /** Points in the bin, their mean confidence and their accuracy (NaN when empty). */
   count: number;
+  /** Mean confidence (largest predictive probability) of the points in the bin; NaN when empty. */
   confidence: number;
+  /** Fraction of the bin's points whose most probable class is the label; NaN when empty. */
   accuracy: number;
 }
 
@@ -147,11 +162,13 @@ export interface CalibrationBin {
 export interface ClassificationPredictive {
   /** Mean class probabilities over the passes, [n, C] row-major. */
   probs: Float64Array;
+  /** Fraction of points whose most probable class under the predictive is the label. */
   accuracy: number;
   /** Mean −log p̄(y_n). */
   nll: number;
   /** ECE = Σ_b (|b|/n)·|acc(b) − conf(b)| over equal-width confidence bins. */
   ece: number;
+  /** The equal-width confidence bins of the reliability diagram, from low to high confidence. */
   bins: CalibrationBin[];
 }
 
