@@ -34,6 +34,7 @@ export interface McDropoutMLPOptions {
   dropInput?: boolean;
   /** Weight and bias initializers; default PyTorch's Linear ones (Keras, as in the paper's code: xavierUniform() and zerosInit()). */
   weightInit?: Initializer;
+  /** Bias initializer of every Linear layer; default PyTorch's Linear one. */
   biasInit?: Initializer;
 }
 
@@ -46,7 +47,12 @@ export interface McDropoutMLPOptions {
  * const net = McDropoutMLP([8, 50, 1], { p: 0.05 });
  * const y = net.apply(net.init(key(0)), x, { key: key(1) }); // one stochastic pass
  */
-export function McDropoutMLP(sizes: readonly number[], opts: McDropoutMLPOptions): Module<LinearParams[]> & { readonly sizes: readonly number[]; readonly p: number } {
+export function McDropoutMLP(sizes: readonly number[], opts: McDropoutMLPOptions): Module<LinearParams[]> & {
+  /** The layer widths [in, h₁, …, out]. */
+  readonly sizes: readonly number[];
+  /** The dropout probability. */
+  readonly p: number;
+} {
   const { p, dtype = 'float32', dropInput = true } = opts;
   if (!(p >= 0 && p < 1)) throw new ValueError(`McDropoutMLP: p must be in [0, 1), got ${p}`);
   if (sizes.length < 2) throw new ValueError(`McDropoutMLP: sizes needs at least [in, out], got [${sizes.join(', ')}]`);

@@ -14,7 +14,9 @@ export interface StandardizerOptions {
 
 /** Per-column statistics and the maps they define. */
 export interface Standardizer {
+  /** Mean of each column. */
   readonly mean: Float64Array;
+  /** Standard deviation of each column (divisor n; 1 for a constant column under 'unit'). */
   readonly sd: Float64Array;
   /** Standardizes rows [m, d] (row-major) into a new array of the same length. */
   apply(rows: ArrayLike<number>): Float64Array;
