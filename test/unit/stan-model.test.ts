@@ -83,7 +83,7 @@ describe('fromStan', () => {
   });
 
   it('says exactly what is not supported yet', () => {
-    expect(() => fromStan('parameters {\n  positive_ordered[3] x;\n}', {})).toThrow(new StanUnsupportedError({ line: 2, col: 3 }, 'parameter type positive_ordered'));
+    expect(() => fromStan('parameters {\n  cholesky_factor_cov[3] x;\n}', {})).toThrow(new StanUnsupportedError({ line: 2, col: 3 }, 'parameter type cholesky_factor_cov'));
     expect(() => fromStan('parameters { real x; } model { x ~ normal(0, 1) T[0, ]; }', {}).logDensityUnconstrained(tensor([1]))).toThrow(/not supported yet: truncation T\[,\] \(1:32\)/);
   });
 

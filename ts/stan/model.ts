@@ -64,7 +64,7 @@ export interface StanModel {
    * as the model's trace holds them), with `_rng` functions drawing from `seed`.
    */
   generate(values: Record<string, Tensor>, seed?: number): Record<string, number | Tensor>;
-  /** The parsed program. */
+  /** The parsed program (its syntax tree; not a stable API yet). @internal */
   readonly program: Program;
 }
 
