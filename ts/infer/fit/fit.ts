@@ -189,6 +189,11 @@ function* fitSteps<A extends unknown[]>(model: ModelFn<A>, args: A, opts: FitOpt
     if (bar) process.stderr.write(`\r${`fit: phase ${info.phase + 1}/${plan.length} step ${info.step} loss ${info.loss.toPrecision(6)} drift ${info.drift.toFixed(2)}`.slice(0, (process.stderr.columns ?? 80) - 1)}\x1b[K`);
   };
   const flow = guide instanceof AutoFlowGuide;
+  const compiled: FitResult<A>['compiled'] = { used: opts.compile !== false };
+  const onEager = (reason: string): void => {
+    compiled.used = false;
+    compiled.reason ??= reason;
+  };
   const t1 = performance.now();
   for (let pi = 0; pi < plan.length; pi++) {
     const last = pi === plan.length - 1;
@@ -222,7 +227,7 @@ function* fitSteps<A extends unknown[]>(model: ModelFn<A>, args: A, opts: FitOpt
     };
     const state0 = { params: unc, optState: null, step, key };
     const end: PhaseEnd = yield* checked(
-      runPhase(state0, args, { phase, index: pi, makeSvi, average: last, every, driftTol, pre, onProgress, warnings }, losses),
+      runPhase(state0, args, { phase, index: pi, makeSvi, average: last, every, driftTol, pre, onProgress, warnings, compile: opts.compile, onEager }, losses),
       checkAbort,
     );
     const svi: SVI<A> = (current as unknown as { svi: SVI<A> }).svi;
@@ -313,6 +318,7 @@ function* fitSteps<A extends unknown[]>(model: ModelFn<A>, args: A, opts: FitOpt
     chosen: { name: chosenC.name, elbo: scores[best].elbo, candidates: scores },
     warnings,
     timings: { totalMs, mapMs, sviMs, evalMs, steps: losses.length, perStepUs: (sviMs * 1000) / Math.max(1, losses.length) },
+    compiled,
   };
 }
 

@@ -75,6 +75,12 @@ export interface FitOptions {
   whitenFactor?: boolean;
   /** Async `fit` yields to the event loop once this many milliseconds have passed (default 10). */
   yieldEveryMs?: number;
+  /**
+   * Take the optimization steps as compiled code (`compile`; default true). A model whose step does
+   * not trace (data-dependent control flow on latent values, host reads) runs eagerly, and
+   * `result.compiled.reason` says why; the trajectory is the same up to rounding either way.
+   */
+  compile?: boolean;
 }
 
 /**
@@ -195,5 +201,12 @@ export interface FitResult<A extends unknown[]> {
     steps: number;
     /** Mean time per step, µs. */
     perStepUs: number;
+  };
+  /** Whether the optimization steps ran as compiled code, and if not (with `compile` on) why. */
+  compiled: {
+    /** True when every phase's steps ran compiled. */
+    used: boolean;
+    /** Why a phase's step was not compiled, when `compile` was on and it was not. */
+    reason?: string;
   };
 }

@@ -4,10 +4,9 @@
  */
 import { AxisError, DTypeError, ShapeError, VarinfError } from '../../core/errors.js';
 import type { Tensor } from '../../core/tensor.js';
-import { leaves, mapLeaves } from '../../core/tree.js';
-import { add, mul, square, sub } from '../../ops/elementwise.js';
-import { zerosLike } from '../../ops/creation.js';
+import { tensor } from '../../ops/creation.js';
 import { foldIn } from '../../random/key.js';
+import type { CompiledLoop, LoopAccept } from '../../compile/loop.js';
 import type { SVI, SVIState } from '../svi.js';
 import type { FitPhase } from './options.js';
 import { driftCheck } from './precondition.js';
@@ -33,6 +32,10 @@ export interface PhaseConfig<A extends unknown[]> {
   onProgress?: (info: { phase: number; step: number; loss: number; drift: number }) => void;
   /** Where the phase says, in words, that it diverged and restarted. */
   warnings: string[];
+  /** Take the steps as compiled code where the step traces (default true); the eager step otherwise. */
+  compile?: boolean;
+  /** Set to why the steps ran eagerly, when `compile` was on and the step did not trace. */
+  onEager?: (reason: string) => void;
 }
 
 /** The end of a phase: the last state, the parameters it hands on, and its candidates for `fit`'s answer. */
@@ -73,9 +76,11 @@ export function* runPhase<A extends unknown[]>(state0: SVIState, args: A, cfg: P
     const svi = cfg.makeSvi(lr);
     yield;
     let state: SVIState = { ...start, optState: svi.optim.init(start.params) };
+    const step = stepper(svi, state, args, cfg);
     // The loss at the start point, ten estimates: the baseline a divergence rises from.
     if (best === null) best = { ...(yield* startLoss(svi, state, args, 10)), params: start.params };
-    let avg: Record<string, Tensor> | null = null;
+    // Σ of the iterates of the phase's second half, and each window's Σ of squared steps, on the host.
+    const avg = new HostSums(state.params);
     let nAvg = 0;
     const avgFrom = Math.floor(phase.minSteps / 2);
     let failures = 0;
@@ -83,11 +88,11 @@ export function* runPhase<A extends unknown[]>(state0: SVIState, args: A, cfg: P
     const from = losses.length;
     // Drift test over each window: start point and Σ of squared steps, per coordinate.
     let winStart = state.params;
-    let sq = mapLeaves(state.params, (t) => zerosLike(t));
+    const sq = new HostSums(state.params);
     for (let i = 0; i < phase.maxSteps; i++) {
       let r: { state: SVIState; loss: number };
       try {
-        r = svi.update(state, ...args);
+        r = step(state);
         failures = 0;
       } catch (e) {
         // A non-finite draw (a far tail of q): skip it with a fresh key; persistent ones are a divergence.
@@ -105,10 +110,10 @@ export function* runPhase<A extends unknown[]>(state0: SVIState, args: A, cfg: P
       losses.push(r.loss);
       yield;
       const cur = state.params;
-      sq = mapLeaves(sq, (a, j) => add(a, square(sub(leaves(cur)[j] as Tensor, leaves(prev)[j] as Tensor))));
+      sq.addSquaredStep(prev, cur);
       if (i >= avgFrom) {
         nAvg++;
-        avg = avg === null ? { ...cur } : mapLeaves(avg, (a, j) => add(a, leaves(cur)[j] as Tensor));
+        avg.add(cur);
       }
       if ((i + 1) % every === 0 && losses.length - from >= every) {
         const w = windowStats(losses, losses.length - every, every);
@@ -123,17 +128,17 @@ export function* runPhase<A extends unknown[]>(state0: SVIState, args: A, cfg: P
           break;
         }
         if (Number.isFinite(w.mean) && (best === null || w.mean < best.mean)) best = { ...w, params: cur };
-        const { t2, moved } = driftCheck(winStart, cur, sq, cfg.pre);
+        const { t2, moved } = driftCheck(winStart, cur, sq.tensors(1), cfg.pre);
         cfg.onProgress?.({ phase: cfg.index, step: state.step, loss: meanTail(losses, every), drift: t2 });
         winStart = cur;
-        sq = mapLeaves(sq, (t) => zerosLike(t));
+        sq.reset();
         // The loss must have stopped falling too: consecutive window means within 2 standard errors.
         const flat = lossFlat(losses, every);
         if (i + 1 >= phase.minSteps && flat && (t2 < cfg.driftTol || moved < 1e-3)) break;
       }
     }
     if (diverged === null) {
-      const average = avg !== null && nAvg > 0 ? mapLeaves(avg, (a) => mul(a, 1 / nAvg)) : null;
+      const average = nAvg > 0 ? avg.tensors(1 / nAvg) : null;
       return { state, params: cfg.average && average !== null ? average : state.params, last: state.params, average, restarts: attempt };
     }
     const back = best?.params ?? start.params;
@@ -146,6 +151,83 @@ export function* runPhase<A extends unknown[]>(state0: SVIState, args: A, cfg: P
     lr /= 3;
     start = { ...state, params: back };
     yield;
+  }
+}
+
+/** What a compiled step carries from step to step (as `SVI`'s step). */
+type StepState = Pick<SVIState, 'params' | 'optState'>;
+
+/** A compiled step `[state', loss, gradFlag, paramFlag]` is accepted when the loss is finite and both flags are 0. */
+const ACCEPT: LoopAccept = { finite: [0], zero: [1, 2] };
+
+/**
+ * One optimizer step from a state: the compiled step where the SVI's step traces (the same keys,
+ * `foldIn(state.key, state.step)`, so the same trajectory as the eager step up to rounding), the
+ * eager `svi.update` otherwise. A step the compiled code rejects (a non-finite loss, gradient or
+ * parameter) is run again eagerly, which raises the error that names the step and the site.
+ */
+function stepper<A extends unknown[]>(svi: SVI<A>, state0: SVIState, args: A, cfg: PhaseConfig<A>): (state: SVIState) => { state: SVIState; loss: number } {
+  let loop: CompiledLoop<StepState, A> | null = null;
+  if (cfg.compile !== false) {
+    const l = svi.compiledLoop(state0, args);
+    if (typeof l === 'string') cfg.onEager?.(l);
+    else loop = l;
+  }
+  const rec = new Float64Array(1);
+  // The state the loop holds; another (a skipped step's, an eager step's) is copied in first.
+  let held: Record<string, Tensor> | null = state0.params;
+  return (state) => {
+    if (loop === null) return svi.update(state, ...args);
+    if (held !== state.params) loop.setState({ params: state.params, optState: state.optState });
+    if (loop.run(state.key, state.step, 1, ACCEPT, rec, 0) === 1) {
+      const s = loop.state();
+      held = s.params;
+      return { state: { ...s, step: state.step + 1, key: state.key }, loss: rec[0] };
+    }
+    held = null;
+    const r = svi.update(state, ...args);
+    loop.setState({ params: r.state.params, optState: r.state.optState });
+    held = r.state.params;
+    return r;
+  };
+}
+
+/** Per-coordinate sums over a parameter record, kept on the host (a few adds per step, no tensor ops). */
+class HostSums {
+  private readonly sums: Record<string, Float64Array> = {};
+  constructor(private readonly like: Record<string, Tensor>) {
+    for (const [k, t] of Object.entries(like)) this.sums[k] = new Float64Array(t.size);
+  }
+
+  /** Adds `cur`. */
+  add(cur: Record<string, Tensor>): void {
+    for (const [k, a] of Object.entries(this.sums)) {
+      const c = cur[k].dataSync();
+      for (let j = 0; j < a.length; j++) a[j] += c[j];
+    }
+  }
+
+  /** Adds the squared step from `prev` to `cur`, per coordinate. */
+  addSquaredStep(prev: Record<string, Tensor>, cur: Record<string, Tensor>): void {
+    for (const [k, a] of Object.entries(this.sums)) {
+      const p = prev[k].dataSync();
+      const c = cur[k].dataSync();
+      for (let j = 0; j < a.length; j++) a[j] += (c[j] - p[j]) ** 2;
+    }
+  }
+
+  reset(): void {
+    for (const a of Object.values(this.sums)) a.fill(0);
+  }
+
+  /** The sums times `scale`, as tensors shaped and typed as the parameters. */
+  tensors(scale: number): Record<string, Tensor> {
+    const out: Record<string, Tensor> = {};
+    for (const [k, a] of Object.entries(this.sums)) {
+      const t = this.like[k];
+      out[k] = tensor(a.map((v) => v * scale), t.shape, t.dtype);
+    }
+    return out;
   }
 }
 
