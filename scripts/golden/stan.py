@@ -25,7 +25,20 @@ import numpy as np
 
 # This file is named stan.py: drop its own folder from the path so `import stan` finds PyStan.
 sys.path = [p for p in sys.path if pathlib.Path(p or ".").resolve() != pathlib.Path(__file__).resolve().parent]
+import aiohttp  # noqa: E402
 import stan  # noqa: E402
+
+# PyStan's client session keeps aiohttp's default 300 s limit per request, and a model build on a
+# loaded machine takes longer: lift it (the builds finish; only their time varies).
+_session_init = aiohttp.ClientSession.__init__
+
+
+def _no_timeout(self, *args, **kwargs):
+    kwargs.setdefault("timeout", aiohttp.ClientTimeout(total=None))
+    _session_init(self, *args, **kwargs)
+
+
+aiohttp.ClientSession.__init__ = _no_timeout
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 OUT = ROOT / "test" / "fixtures" / "stan" / "golden"

@@ -12,6 +12,7 @@ import type { Decl, Expr, FunDef, Index, Stmt, BaseType } from './ast.js';
 import { hasDistribution, lpdf } from './distributions.js';
 import { StanRuntimeError, StanSemanticError, StanUnsupportedError, type Loc } from './errors.js';
 import { callBuiltin, hasBuiltin } from './functions.js';
+import { ODE_FUNCTION, odeCall } from './ode.js';
 import { binary, transposeV, unary } from './operators.js';
 import { INT, NotVectorizable, REAL, ROWVEC, MAT, VEC, T, elem, elemTy, fmtTy, host, isScalar, rankOf, shapeOf, toIndices, toNum, type Base, type Ty, type V } from './values.js';
 
@@ -90,7 +91,7 @@ export function baseOf(b: BaseType, loc: Loc): Base {
 }
 
 /** Functions the front end does not implement yet (ODE solvers, eigendecompositions, ...). */
-const UNSUPPORTED = /^(integrate_ode|ode_|algebra_solver|solve_|map_rect|reduce_sum|integrate_1d|eigenvalues|eigenvectors|inverse|matrix_exp|svd_|qr_|sort_|rank$)/;
+const UNSUPPORTED = /^(algebra_solver|solve_|map_rect|reduce_sum|integrate_1d|eigenvalues|eigenvectors|inverse|matrix_exp|svd_|qr_|sort_|rank$)/;
 
 const BREAK = 1;
 const CONTINUE = 2;
@@ -670,6 +671,7 @@ export class Interpreter {
 
   call(name: string, argEs: Expr[], conditional: boolean, loc: Loc): V | null {
     if (name === 'target' && argEs.length === 0) return { v: this.target, ty: REAL, dep: true };
+    if (ODE_FUNCTION.test(name)) return odeCall(this, name, argEs, loc);
     if (/_(lcdf|lccdf|cdf)$/.test(name) || UNSUPPORTED.test(name)) throw new StanUnsupportedError(loc, `function ${name}`);
     const args = argEs.map((a) => this.eval(a));
     if (args.some((a) => a.b === true)) {
@@ -720,6 +722,11 @@ export class Interpreter {
     }
     if (!VEC_SAFE.has(name)) throw new NotVectorizable(`function ${name}`);
     return { ...callBuiltin(name, args, loc), b: true };
+  }
+
+  /** Runs a user-defined function that returns a value (the ODE solvers' right-hand sides). */
+  callFunction(f: FunDef, args: V[], loc: Loc): V {
+    return this.callUser(f, args, false, loc) ?? voidErr(f.name, loc);
   }
 
   private callUser(f: FunDef, args: V[], propto: boolean, loc: Loc): V | null {
