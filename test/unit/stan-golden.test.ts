@@ -1,7 +1,8 @@
 /**
  * fromStan's log density and gradient against Stan's own (PyStan 3, frozen by
  * scripts/golden/stan.py): at 20 unconstrained points, log p(u) − log p(u₀) (Stan's `~` drops
- * constants; differences cancel whatever constant is left) and ∇ log p(u) agree to 1e-8 relative.
+ * constants; differences cancel whatever constant is left) and ∇ log p(u) agree to 1e-8 relative
+ * (1e-7 for programs that solve ODEs: the same steps as Stan's, with the rounding of a few hundred of them).
  */
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -52,14 +53,18 @@ describe('fromStan agrees with Stan (PyStan 3)', () => {
         const [v, gr] = vg(tensor(Float64Array.from(g.points![i])));
         return { lp: v.item(), grad: Array.from(gr.dataSync()) };
       });
-      const c = ours[0].lp - g.log_prob![idx[0]]!;
+      // The constant comes from the point whose log density is smallest in magnitude (a point at
+      // −4e71 would carry a rounding error larger than every other value).
+      const ref = idx.reduce((b, i, k) => (Math.abs(g.log_prob![i]!) < Math.abs(g.log_prob![idx[b]]!) ? k : b), 0);
+      const c = ours[ref].lp - g.log_prob![idx[ref]]!;
       let worst = 0;
       ours.forEach((o, k) => {
         const i = idx[k];
         worst = Math.max(worst, rel(o.lp - c, g.log_prob![i]!));
         o.grad.forEach((x, j) => (worst = Math.max(worst, rel(x, g.grad![i]![j]))));
       });
-      expect(worst).toBeLessThan(1e-8);
+      // An ODE solution carries the rounding of a few hundred steps: 1e-7 there.
+      expect(worst).toBeLessThan(/\b(ode_|integrate_ode_)/.test(src!.code) ? 1e-7 : 1e-8);
     });
   }
   it.skipIf(files.length > 0)('no frozen values (run scripts/golden/stan.py)', () => {});

@@ -84,7 +84,8 @@ describe('fromStan', () => {
 
   it('says exactly what is not supported yet', () => {
     expect(() => fromStan('parameters {\n  cholesky_factor_cov[3] x;\n}', {})).toThrow(new StanUnsupportedError({ line: 2, col: 3 }, 'parameter type cholesky_factor_cov'));
-    expect(() => fromStan('parameters { real x; } model { x ~ normal(0, 1) T[0, ]; }', {}).logDensityUnconstrained(tensor([1]))).toThrow(/not supported yet: truncation T\[,\] \(1:32\)/);
+    expect(() => fromStan('parameters { real x; } model { x ~ poisson(3) T[0, ]; }', {}).logDensityUnconstrained(tensor([1]))).toThrow(/truncation T\[,\] needs the cdf of poisson/);
+    expect(() => fromStan('parameters { real x; } model { target += poisson_lccdf(2 | exp(x)); }', {}).logDensityUnconstrained(tensor([1]))).toThrow(/not supported yet: function poisson_lccdf \(1:42\)/);
   });
 
   it('user-defined functions, recursion and _lpdf suffixes', () => {

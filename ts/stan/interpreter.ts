@@ -13,6 +13,7 @@ import { hasDistribution, lpdf } from './distributions.js';
 import { StanRuntimeError, StanSemanticError, StanUnsupportedError, type Loc } from './errors.js';
 import { callBuiltin, hasBuiltin } from './functions.js';
 import { ODE_FUNCTION, odeCall } from './ode.js';
+import { cdfCall, hasCdf, truncationTerm } from './cdfs.js';
 import { binary, transposeV, unary } from './operators.js';
 import { INT, NotVectorizable, REAL, ROWVEC, MAT, VEC, T, elem, elemTy, fmtTy, host, isScalar, rankOf, shapeOf, toIndices, toNum, type Base, type Ty, type V } from './values.js';
 
@@ -233,8 +234,12 @@ export class Interpreter {
       case 'tilde': {
         const y = this.eval(s.lhs);
         const args = s.args.map((a) => this.eval(a));
-        if (s.truncation !== null) throw new StanUnsupportedError(s.loc, 'truncation T[,]');
         this.addTarget(this.density(s.dist, [y, ...args], true, s.distLoc));
+        if (s.truncation !== null) {
+          const lo = s.truncation.lo === null ? null : this.eval(s.truncation.lo);
+          const hi = s.truncation.hi === null ? null : this.eval(s.truncation.hi);
+          this.addTarget(truncationTerm(s.dist, y, args, lo, hi, s.loc));
+        }
         return 0;
       }
       case 'target':
@@ -672,8 +677,13 @@ export class Interpreter {
   call(name: string, argEs: Expr[], conditional: boolean, loc: Loc): V | null {
     if (name === 'target' && argEs.length === 0) return { v: this.target, ty: REAL, dep: true };
     if (ODE_FUNCTION.test(name)) return odeCall(this, name, argEs, loc);
-    if (/_(lcdf|lccdf|cdf)$/.test(name) || UNSUPPORTED.test(name)) throw new StanUnsupportedError(loc, `function ${name}`);
+    if (UNSUPPORTED.test(name)) throw new StanUnsupportedError(loc, `function ${name}`);
     const args = argEs.map((a) => this.eval(a));
+    const cdf = /^(.*)_(cdf|lcdf|lccdf)$/.exec(name);
+    if (cdf !== null && !this.functions.has(name)) {
+      if (!hasCdf(cdf[1])) throw new StanUnsupportedError(loc, `function ${name}`);
+      return cdfCall(cdf[1], cdf[2] as 'cdf' | 'lcdf' | 'lccdf', args, loc);
+    }
     if (args.some((a) => a.b === true)) {
       const r = this.batchedCall(name, args, loc);
       if (r !== null) return r;
