@@ -19,9 +19,9 @@ describe('varinf command line', () => {
 
   it('--help, and bad arguments with the expected and the found', async () => {
     expect((await run(['--help'])).out).toMatch(/Usage: varinf fit MODEL.stan DATA.json/);
-    const g = await run(['fit', 'a.stan', 'b.json', '--guide', 'iaf']);
+    const g = await run(['fit', 'a.stan', 'b.json', '--guide', 'maf']);
     expect(g.code).toBe(2);
-    expect(g.err).toMatch(/--guide: expected normal, mvn or lowrank, found 'iaf'/);
+    expect(g.err).toMatch(/--guide: expected one of normal, mvn, lowrank, iaf, nsf, realnvp, bnaf, found 'maf'/);
     const d = await run(['fit', 'a.stan', 'b.json', '--draws=-3']);
     expect(d.err).toMatch(/--draws: expected a positive integer, found '-3'/);
     const missing = await run(['fit', '/nonexistent/a.stan', 'b.json']);
@@ -51,5 +51,11 @@ describe('varinf command line', () => {
     expect(csv[header]).toBe('lp__,mu,y_rep');
     expect(csv.length - header - 1).toBe(200);
     expect(csv[header + 1].split(',').map(Number).every(Number.isFinite)).toBe(true);
-  }, 60_000);
+    // A flow guide from the command line: the same posterior.
+    const f = await run(['fit', join(dir, 'm.stan'), join(dir, 'm.json'), '--guide', 'iaf', '--draws', '400', '--output', dir]);
+    expect(f.code).toBe(0);
+    const frow = /^mu\s+(\S+)\s+(\S+)/m.exec(f.out);
+    expect(Math.abs(Number(frow![1]) - 8 / 4.01)).toBeLessThan(0.15);
+    expect(Math.abs(Number(frow![2]) - 1 / Math.sqrt(4.01))).toBeLessThan(0.1);
+  }, 120_000);
 });

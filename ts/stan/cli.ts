@@ -1,11 +1,11 @@
 #!/usr/bin/env node
 /**
- * The `varinf` command line: `varinf fit model.stan data.json [--guide normal|mvn|lowrank]
+ * The `varinf` command line: `varinf fit model.stan data.json [--guide normal|mvn|lowrank|iaf|nsf|realnvp|bnaf]
  * [--draws N] [--seed S] [--output DIR]` fits a Stan program with varinf's `fit`, prints the
  * summary table of every parameter, transformed parameter and generated quantity, the loss trace
  * as a picture and k̂ in words, and writes the draws as a CmdStan-layout CSV (`DIR/<model>.csv`).
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -20,6 +20,7 @@ import { logDensity } from '../ppl/logdensity.js';
 import { substitute } from '../ppl/handlers.js';
 import { key } from '../random/key.js';
 import type { Constraint } from '../distributions/constraints.js';
+import { writeFileAtomic } from '../io/atomic.js';
 import { fromStan, type StanModel } from './model.js';
 import { cmdstanCsv, drawTable, sparkline, summaryTable } from './output.js';
 
@@ -30,12 +31,16 @@ prints mean, sd and 5/50/95% quantiles of every parameter, transformed parameter
 quantity, the loss trace and the k̂ diagnostic, and writes the draws as a CmdStan CSV.
 
 Options:
-  --guide normal|mvn|lowrank   variational family (default normal: mean-field Gaussian)
+  --guide FAMILY               variational family: normal (default: mean-field Gaussian), mvn
+                               (full-rank), lowrank, or a normalizing flow started at the
+                               Laplace fit: iaf, nsf, realnvp, bnaf
   --draws N                    draws of the fitted guide to summarize and write (default 1000)
   --seed S                     random seed (default 0)
   --output DIR                 folder for MODEL.csv (default: the current folder)
   -h, --help                   this text
 `;
+
+const GUIDES = ['normal', 'mvn', 'lowrank', 'iaf', 'nsf', 'realnvp', 'bnaf'] as const;
 
 interface Io {
   out: (s: string) => void;
@@ -98,8 +103,8 @@ export async function main(argv: string[], io: Io = { out: (s) => process.stdout
     return 2;
   }
   const guide = o.guide as string;
-  if (!['normal', 'mvn', 'lowrank'].includes(guide)) {
-    io.err(`varinf: --guide: expected normal, mvn or lowrank, found '${guide}'${guide === 'iaf' ? ' (flow guides are not wired into fit yet)' : ''}\n`);
+  if (!(GUIDES as readonly string[]).includes(guide)) {
+    io.err(`varinf: --guide: expected one of ${GUIDES.join(', ')}, found '${guide}'\n`);
     return 2;
   }
   const draws = Number(o.draws);
@@ -118,13 +123,14 @@ export async function main(argv: string[], io: Io = { out: (s) => process.stdout
     const data = JSON.parse(readFileSync(dataPath, 'utf8')) as Record<string, unknown>;
     const t0 = Date.now();
     const m = fromStan(code, data);
-    const res = await fit(m.model, [], { guide: guide as 'normal' | 'mvn' | 'lowrank', key: key(seed), numDraws: draws });
+    const res = await fit(m.model, [], { guide: guide as (typeof GUIDES)[number], key: key(seed), numDraws: draws });
     const table = drawTable(m, res.draws, seed + 1);
     const lp = lpOfDraws(m, res.draws);
     io.out(`${basename(modelPath)}: ${m.unconstrainedDim} unconstrained parameters, guide ${guide}, ${draws} draws, ${((Date.now() - t0) / 1000).toFixed(1)} s\n\n`);
     io.out(summaryTable(table) + '\n\n');
     io.out(`loss (−ELBO) over ${res.losses.length} steps: ${sparkline(res.losses)}\n`);
     io.out(`ELBO ${res.elbo.toFixed(3)}; k̂ = ${res.khat.toFixed(2)}: ${res.khatText}\n`);
+    for (const w of res.warnings) io.out(`warning: ${w}\n`);
     mkdirSync(o.output as string, { recursive: true });
     const csvPath = join(o.output as string, `${basename(modelPath).replace(/\.stan$/, '')}.csv`);
     const comments = [
@@ -135,7 +141,7 @@ export async function main(argv: string[], io: Io = { out: (s) => process.stdout
       `elbo = ${res.elbo}`,
       `khat = ${res.khat}`,
     ];
-    writeFileSync(csvPath, cmdstanCsv(table, lp, comments));
+    writeFileAtomic(csvPath, cmdstanCsv(table, lp, comments));
     io.out(`draws written to ${csvPath}\n`);
     return 0;
   } catch (e) {
