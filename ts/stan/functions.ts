@@ -8,7 +8,8 @@ import { full, scalar, tensor } from '../ops/creation.js';
 import { cholesky, diagEmbed, diagonal, matmul, triangularSolve, logdet } from '../ops/linalg.js';
 import { cumsum, logSoftmax, logsumexp, max, mean, min, prod, softmax, sum } from '../ops/reduce.js';
 import { broadcastTo, concat, reshape, slice, transpose } from '../ops/shape.js';
-import { StanSemanticError, type Loc } from './errors.js';
+import { StanRuntimeError, StanSemanticError, type Loc } from './errors.js';
+import { MATRIX_FUNCTIONS } from './matrix-functions.js';
 import {
   abs, add, ceil, cos, digamma, div, erf, exp, expm1, floor, lgamma, log, log1p, maximum, minimum, mul, neg, pow, sigmoid, sin,
   softplus, sqrt, square, sub, tanh, where, less,
@@ -312,6 +313,7 @@ const F: Record<string, Fn> = {
   },
   gp_exp_quad_cov: ([x, a, r], loc) => expQuad(x, a, r, loc),
   cov_exp_quad: ([x, a, r], loc) => expQuad(x, a, r, loc),
+  ...MATRIX_FUNCTIONS,
 };
 
 function tril(t: Tensor): Tensor {
@@ -380,7 +382,7 @@ export function callBuiltin(name: string, args: V[], loc: Loc): V {
   try {
     return f(args, loc);
   } catch (e) {
-    if (e instanceof StanSemanticError) throw e;
+    if (e instanceof StanSemanticError || e instanceof StanRuntimeError) throw e;
     throw new StanSemanticError(loc, `${name}(${args.map((x) => fmtTy(x.ty)).join(', ')}): ${(e as Error).message}`);
   }
 }

@@ -92,7 +92,7 @@ export function baseOf(b: BaseType, loc: Loc): Base {
 }
 
 /** Functions the front end does not implement yet (ODE solvers, eigendecompositions, ...). */
-const UNSUPPORTED = /^(algebra_solver|solve_|map_rect|reduce_sum|integrate_1d|eigenvalues|eigenvectors|inverse|matrix_exp|svd_|qr_|sort_|rank$)/;
+const UNSUPPORTED = /^(algebra_solver|solve_|map_rect|reduce_sum|integrate_1d|eigenvalues$|eigenvectors$|matrix_exp|svd_|qr_)/;
 
 const BREAK = 1;
 const CONTINUE = 2;
