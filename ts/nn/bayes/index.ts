@@ -5,6 +5,7 @@
  */
 export * from './priors.js';
 export * from './linear.js';
+export * from './conv.js';
 export * from './convert.js';
 export * from './elbo.js';
 export * from './fit.js';
