@@ -16,6 +16,7 @@ import type { Tensor } from '../../ts/core/tensor.js';
 import { tensor } from '../../ts/ops/creation.js';
 import { fromStan } from '../../ts/stan/model.js';
 import { parseStan } from '../../ts/stan/parser.js';
+import { goldenTolerance, worstDifference, type Golden } from '../../test/unit/stan-golden-compare.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const PDB = [join(ROOT, '..', 'shared'), join(ROOT, '..', '..', 'shared')].map((s) => join(s, 'data', 'posteriordb')).find((p) => existsSync(p));
@@ -25,30 +26,10 @@ const bi = args.indexOf('--time-budget-ms');
 const budget = bi >= 0 ? Number(args[bi + 1]) : 300;
 const filter = args.find((a, i) => !a.startsWith('--') && (bi < 0 || i !== bi + 1)) ?? '';
 
-interface Golden {
-  dim?: number;
-  points?: number[][];
-  log_prob?: (number | null)[];
-  grad?: (number[] | null)[];
-  error?: string;
-}
-
-function agree(m: ReturnType<typeof fromStan>, g: Golden): string {
+function agree(m: ReturnType<typeof fromStan>, g: Golden, code: string): string {
   if (g.error !== undefined) return `Stan failed: ${g.error.slice(0, 60)}`;
-  const vg = valueAndGrad((u: Tensor) => m.logDensityUnconstrained(u));
-  let c = 0;
-  let first = true;
-  let worst = 0;
-  g.points!.forEach((p, i) => {
-    const lp = g.log_prob![i];
-    if (lp === null) return;
-    const [v, gr] = vg(tensor(Float64Array.from(p)));
-    if (first) c = v.item() - lp;
-    first = false;
-    worst = Math.max(worst, Math.abs(v.item() - c - lp) / Math.max(1, Math.abs(lp)));
-    gr.dataSync().forEach((x, j) => (worst = Math.max(worst, Math.abs(x - g.grad![i]![j]) / Math.max(1, Math.abs(g.grad![i]![j])))));
-  });
-  return worst < 1e-8 ? `yes (${worst.toExponential(1)})` : `NO (${worst.toExponential(1)})`;
+  const worst = worstDifference(m, g);
+  return worst < goldenTolerance(code) ? `yes (${worst.toExponential(1)})` : `NO (${worst.toExponential(1)})`;
 }
 
 if (PDB === undefined) {
@@ -86,7 +67,7 @@ for (const d of dirs) {
     ms = ((performance.now() - t0) / n).toFixed(2);
     const gf = join(GOLD, `${d}.json`);
     if (existsSync(gf)) {
-      gold = agree(m, JSON.parse(readFileSync(gf, 'utf8')) as Golden);
+      gold = agree(m, JSON.parse(readFileSync(gf, 'utf8')) as Golden, code);
       nGold++;
       if (gold.startsWith('yes')) nAgree++;
     }

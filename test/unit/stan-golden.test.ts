@@ -11,20 +11,12 @@ import '../../ts/backends/registry.js';
 import { valueAndGrad } from '../../ts/core/autodiff.js';
 import type { Tensor } from '../../ts/core/tensor.js';
 import { tensor } from '../../ts/ops/creation.js';
-import { fromStan } from '../../ts/stan/model.js';
+import { fromStan, type StanModel } from '../../ts/stan/model.js';
+import { goldenTolerance, worstDifference, type Golden } from './stan-golden-compare.js';
 
 const GOLD = join(__dirname, '..', 'fixtures', 'stan', 'golden');
 const ROOT = join(__dirname, '..', '..');
 const PDB = [join(ROOT, '..', 'shared'), join(ROOT, '..', '..', 'shared')].map((s) => join(s, 'data', 'posteriordb')).find((p) => existsSync(p));
-
-interface Golden {
-  name: string;
-  dim?: number;
-  points?: number[][];
-  log_prob?: (number | null)[];
-  grad?: (number[] | null)[];
-  error?: string;
-}
 
 function source(name: string): { code: string; data: Record<string, unknown> } | null {
   const local = join(GOLD, `${name}.stan`);
@@ -33,8 +25,22 @@ function source(name: string): { code: string; data: Record<string, unknown> } |
   return { code: readFileSync(join(PDB, name, 'model.stan'), 'utf8'), data: JSON.parse(readFileSync(join(PDB, name, 'data.json'), 'utf8')) as Record<string, unknown> };
 }
 
-/** Relative difference, scaled by the larger magnitude (at least 1). */
-const rel = (a: number, b: number): number => Math.abs(a - b) / Math.max(1, Math.abs(a), Math.abs(b));
+/**
+ * Programs where Stan's own gradient is too inaccurate to test against: their values are compared
+ * with Stan's, their gradients with central differences.
+ */
+const STAN_GRADIENT_INACCURATE: Record<string, string> = {
+  'synthetic_grid_RBF_kernels-kronecker_gp':
+    "eigenvectors_sym of a jittered 30×30 RBF kernel whose eigenvalues cluster at the jitter; Stan's gradient is 6% off central differences at point 2, varinf's within 2e-7",
+};
+
+/** Each program compiled once for its tests. */
+const compiled = new Map<string, StanModel>();
+function model(name: string, src: { code: string; data: Record<string, unknown> }): StanModel {
+  let m = compiled.get(name);
+  if (m === undefined) compiled.set(name, (m = fromStan(src.code, src.data)));
+  return m;
+}
 
 const files = existsSync(GOLD) ? readdirSync(GOLD).filter((f) => f.endsWith('.json') && !f.endsWith('.data.json')) : [];
 
@@ -43,29 +49,30 @@ describe('fromStan agrees with Stan (PyStan 3)', () => {
     const g = JSON.parse(readFileSync(join(GOLD, f), 'utf8')) as Golden;
     if (g.error !== undefined || g.points === undefined) continue;
     const src = source(g.name);
-    it.skipIf(src === null)(`${g.name}${src === null ? ' (skipped: data only in ../shared, which is absent)' : ''}`, () => {
-      const m = fromStan(src!.code, src!.data);
-      expect(m.unconstrainedDim).toBe(g.dim);
-      const vg = valueAndGrad((u: Tensor) => m.logDensityUnconstrained(u));
-      // Points where Stan's density is not finite are null in the fixture; the first finite one fixes the constant.
-      const idx = g.points!.map((_, i) => i).filter((i) => g.log_prob![i] !== null);
-      const ours = idx.map((i) => {
-        const [v, gr] = vg(tensor(Float64Array.from(g.points![i])));
-        return { lp: v.item(), grad: Array.from(gr.dataSync()) };
+    // Five points per test: a slow program (seconds per gradient) never blocks the worker for long.
+    for (let from = 0; from < g.points.length; from += 5) {
+      const pts = Array.from({ length: Math.min(5, g.points.length - from) }, (_, k) => from + k);
+      it.skipIf(src === null)(`${g.name}, points ${from + 1}–${from + pts.length}${src === null ? ' (skipped: data only in ../shared, which is absent)' : ''}`, () => {
+        const m = model(g.name, src!);
+        expect(m.unconstrainedDim).toBe(g.dim);
+        expect(worstDifference(m, g, pts, !(g.name in STAN_GRADIENT_INACCURATE))).toBeLessThan(goldenTolerance(src!.code));
       });
-      // The constant comes from the point whose log density is smallest in magnitude (a point at
-      // −4e71 would carry a rounding error larger than every other value).
-      const ref = idx.reduce((b, i, k) => (Math.abs(g.log_prob![i]!) < Math.abs(g.log_prob![idx[b]]!) ? k : b), 0);
-      const c = ours[ref].lp - g.log_prob![idx[ref]]!;
-      let worst = 0;
-      ours.forEach((o, k) => {
-        const i = idx[k];
-        worst = Math.max(worst, rel(o.lp - c, g.log_prob![i]!));
-        o.grad.forEach((x, j) => (worst = Math.max(worst, rel(x, g.grad![i]![j]))));
+    }
+    if (g.name in STAN_GRADIENT_INACCURATE)
+      it.skipIf(src === null)(`${g.name}: the gradient against central differences (Stan's is not accurate here: ${STAN_GRADIENT_INACCURATE[g.name]})`, () => {
+        const m = model(g.name, src!);
+        const f = (u: number[]): number => m.logDensityUnconstrained(tensor(u)).item();
+        for (const i of [1, 13]) {
+          const u = g.points![i];
+          const [, gr] = valueAndGrad((x: Tensor) => m.logDensityUnconstrained(x))(tensor(u));
+          const ours = gr.dataSync();
+          for (let j = 0; j < 4; j++) {
+            const h = 1e-5;
+            const fd = (f(u.map((x, k) => (k === j ? x + h : x))) - f(u.map((x, k) => (k === j ? x - h : x)))) / (2 * h);
+            expect(Math.abs(ours[j] - fd)).toBeLessThan(1e-5 * Math.max(1, Math.abs(fd)));
+          }
+        }
       });
-      // An ODE solution carries the rounding of a few hundred steps: 1e-7 there.
-      expect(worst).toBeLessThan(/\b(ode_|integrate_ode_)/.test(src!.code) ? 1e-7 : 1e-8);
-    });
   }
   it.skipIf(files.length > 0)('no frozen values (run scripts/golden/stan.py)', () => {});
 });

@@ -143,8 +143,13 @@ function eighGrad(v: Tensor, lam: Float64Array, gl: Tensor | null, gv: Tensor | 
   }
   if (gv !== null) {
     const vtg = host(matmul(v, gv, { transA: true }));
+    // Eigenvalues closer than rounding (a jittered kernel matrix's cluster at its jitter) span an
+    // eigenspace whose basis is arbitrary: a function of the decomposition that is well defined
+    // cannot depend on it, and 1/(λ_j − λ_i) would only amplify rounding there.
+    const scale = lam.reduce((a, x) => Math.max(a, Math.abs(x)), 0);
+    const tiny = 1e-10 * scale;
     for (let i = 0; i < n; i++)
-      for (let j = 0; j < n; j++) if (i !== j && lam[j] !== lam[i]) inner[i * n + j] += vtg[i * n + j] / (lam[j] - lam[i]);
+      for (let j = 0; j < n; j++) if (i !== j && Math.abs(lam[j] - lam[i]) > tiny) inner[i * n + j] += vtg[i * n + j] / (lam[j] - lam[i]);
   }
   const full = matmul(matmul(v, tensor(inner, [n, n])), v, { transB: true });
   return mul(add(full, transpose(full)), 0.5);
