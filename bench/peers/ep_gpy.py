@@ -1,6 +1,8 @@
 """Freezes GPy's EP Gaussian-process classification (probit likelihood, RBF kernel with fixed
 hyperparameters) on Ionosphere and Sonar into test/fixtures/ep-gpy.json, for test/unit/ep-gpy.test.ts.
 
+With --laplace (bench/vi/ep.ts uses it) it adds GPy's Laplace approximation at the same settings.
+
 Setup: bash bench/peers/setup-gpy.sh (GPy into bench/peers/.venv). Data: test/fixtures/ep-*.csv,
 written from R's mlbench by bench/ep/export-mlbench.R. Run:
     bench/peers/.venv/bin/python bench/peers/ep_gpy.py [--out test/fixtures/ep-gpy.json]
@@ -37,11 +39,14 @@ def load(csv):
     return x[~test], y[~test], x[test], y[test]
 
 
-def run(x, y, xt, variance, lengthscale, parallel):
+def run(x, y, xt, variance, lengthscale, parallel, laplace=False):
     np.random.seed(0)
     kern = GPy.kern.RBF(x.shape[1], variance=variance, lengthscale=lengthscale)
-    ep = GPy.inference.latent_function_inference.EP(epsilon=1e-24, max_iters=200, parallel_updates=parallel)
-    m = GPy.core.GP(x, y[:, None], kernel=kern, likelihood=GPy.likelihoods.Bernoulli(), inference_method=ep)
+    if laplace:
+        inf = GPy.inference.latent_function_inference.Laplace()
+    else:
+        inf = GPy.inference.latent_function_inference.EP(epsilon=1e-24, max_iters=200, parallel_updates=parallel)
+    m = GPy.core.GP(x, y[:, None], kernel=kern, likelihood=GPy.likelihoods.Bernoulli(), inference_method=inf)
     mu, var = m.predict_noiseless(xt)
     prob, _ = m.predict(xt)
     return {
@@ -55,6 +60,7 @@ def run(x, y, xt, variance, lengthscale, parallel):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default=os.path.join(ROOT, "test", "fixtures", "ep-gpy.json"))
+    ap.add_argument("--laplace", action="store_true", help="also GPy's Laplace approximation (for bench/vi/ep.ts)")
     args = ap.parse_args()
     out = {"gpy": GPy.__version__, "numpy": np.__version__, "sets": {}}
     for name, (csv, variance, lengthscale) in SETS.items():
@@ -66,6 +72,8 @@ def main():
             "nTrain": int(len(y)), "nTest": int(len(yt)), "features": int(x.shape[1]),
             "sequential": seq, "parallel": par,
         }
+        if args.laplace:
+            out["sets"][name]["laplace"] = run(x, y, xt, variance, lengthscale, False, laplace=True)
         print(f"{name}: n={len(y)} d={x.shape[1]} logML seq {seq['logMarginal']:.10f} par {par['logMarginal']:.10f}")
     with open(args.out, "w") as f:
         json.dump(out, f, indent=1)
