@@ -36,16 +36,19 @@ export interface EpWarning {
   readonly sweep: number;
   /** The site, where there is one. */
   readonly site?: number;
+  /** A sentence naming the caller, the sweep and the site, for logs. */
   readonly message: string;
 }
 
 /** What an EP run returns. */
 export interface EpRun {
-  /** Site precisions τ̃ and precision-means ν̃: tᵢ(f) ∝ exp(ν̃ᵢ f − ½ τ̃ᵢ f²). */
+  /** Site precisions τ̃ᵢ of the sites tᵢ(f) ∝ exp(ν̃ᵢ f − ½ τ̃ᵢ f²) (negative for some non-log-concave likelihoods). */
   readonly siteTau: Float64Array;
+  /** Site precision-means ν̃ᵢ. */
   readonly siteNu: Float64Array;
-  /** q's marginal means and variances of the latents fᵢ at the sites. */
+  /** q's marginal means of the latents fᵢ at the sites. */
   readonly mean: Float64Array;
+  /** q's marginal variances of the latents fᵢ at the sites. */
   readonly variance: Float64Array;
   /** EP's estimate of log p(y) (NaN, with an 'evidence' warning, if a final cavity is improper). */
   readonly logMarginal: number;
@@ -55,8 +58,9 @@ export interface EpRun {
   readonly sweeps: number;
   /** The largest site change in each sweep. */
   readonly changes: number[];
-  /** Updates skipped (improper cavity or tilted moments) and damped, over the whole run. */
+  /** Site updates skipped (improper cavity, non-finite tilted moments, or a step no damping could keep proper), over the whole run. */
   readonly skipped: number;
+  /** Steps damped below `damping` to keep q proper, over the whole run. */
   readonly damped: number;
   /** Details of skipped and damped updates (the first 100) and of non-convergence. */
   readonly warnings: EpWarning[];

@@ -2,7 +2,9 @@
 
 /** A Gaussian marginal N(mean, variance). */
 export interface Marginal {
+  /** The mean. */
   readonly mean: number;
+  /** The variance. */
   readonly variance: number;
 }
 

@@ -27,7 +27,9 @@ export interface EpGpOptions extends EpOptions {
 
 /** A latent Gaussian predictive: means and variances of f at new inputs. */
 export interface LatentPredictive {
+  /** E[f*] at each new input. */
   readonly mean: Float64Array;
+  /** Var[f*] at each new input. */
   readonly variance: Float64Array;
 }
 

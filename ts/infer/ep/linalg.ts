@@ -63,10 +63,13 @@ export function cholInverse(l: Float64Array, n: number): Float64Array {
 
 /** An LU factorization with partial pivoting, P A = L U, packed (unit-lower L below the diagonal, U on and above). */
 export interface Lu {
+  /** L and U packed, n × n row-major. */
   readonly lu: Float64Array;
+  /** Row i of P A is row perm[i] of A. */
   readonly perm: Int32Array;
-  /** log |det A|, and det A's sign (0 if A is singular). */
+  /** log |det A|. */
   readonly logAbsDet: number;
+  /** The sign of det A (0 if A is singular). */
   readonly sign: number;
 }
 

@@ -7,8 +7,11 @@ export type MatrixLike = readonly ArrayLike<number>[] | Tensor;
 
 /** A checked row-major float64 matrix. */
 export interface HostMatrix {
+  /** The entries, row-major. */
   readonly data: Float64Array;
+  /** n. */
   readonly rows: number;
+  /** d. */
   readonly cols: number;
 }
 

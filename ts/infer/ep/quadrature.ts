@@ -16,7 +16,9 @@ export interface TiltedMoments {
 
 /** Where a likelihood changes fast: quadrature resolves [center − 40·width, center + 40·width] with steps of width/16. */
 export interface LikelihoodFeature {
+  /** Where the feature sits (0 for probit and logistic, the observation for Student-t). */
   readonly center: number;
+  /** Its width (1 for probit and logistic, the noise scale for Student-t). */
   readonly width: number;
 }
 

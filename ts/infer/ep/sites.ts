@@ -8,7 +8,9 @@ import type { EpLikelihood } from './likelihoods.js';
 
 /** A Gaussian in natural parameters: precision τ and precision × mean ν. */
 export interface Natural {
+  /** Precision. */
   readonly tau: number;
+  /** Precision × mean. */
   readonly nu: number;
 }
 
