@@ -15,7 +15,7 @@ export interface EpSplit {
 }
 
 /** Reads a fixture CSV (header, features, 0/1 label last) from `dir` and splits it. */
-export function loadEpSplit(csv: string, dir = join(__dirname, '..', 'fixtures')): EpSplit {
+export function loadEpSplit(csv: string, dir = join(import.meta.dirname, '..', 'fixtures')): EpSplit {
   const lines = readFileSync(join(dir, csv), 'utf8').trim().split('\n').slice(1);
   const rows = lines.map((l) => l.split(',').map(Number));
   const d = rows[0].length - 1;

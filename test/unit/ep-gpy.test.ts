@@ -13,7 +13,7 @@ import { loadEpSplit } from './ep-data.js';
 
 interface GpyRun { logMarginal: number; latentMean: number[]; latentVar: number[]; prob: number[] }
 interface GpySet { csv: string; variance: number; lengthscale: number; nTrain: number; nTest: number; features: number; sequential: GpyRun; parallel: GpyRun }
-const gpy = JSON.parse(readFileSync(join(__dirname, '..', 'fixtures', 'ep-gpy.json'), 'utf8')) as { sets: Record<string, GpySet> };
+const gpy = JSON.parse(readFileSync(join(import.meta.dirname, '..', 'fixtures', 'ep-gpy.json'), 'utf8')) as { sets: Record<string, GpySet> };
 
 describe("EP GP classification matches GPy's EP", () => {
   for (const [name, s] of Object.entries(gpy.sets))
