@@ -37,7 +37,7 @@ export function laplaceGpc(x: number[][], y: number[], xs: number[][], kernel: K
   let f = new Float64Array(n);
   let a = new Float64Array(n);
   let obj = -Infinity;
-  let l = new Float64Array(0);
+  let l: Float64Array = new Float64Array(0);
   let sw = new Float64Array(n);
   let iterations = 0;
   const grad = new Float64Array(n);
