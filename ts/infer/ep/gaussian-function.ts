@@ -2,6 +2,9 @@
 import type { EpGaussian, Marginal } from './gaussian.js';
 import { cholesky, cholLogDet, dot, forwardSolve, luFactor, luSolve, matVec } from './linalg.js';
 
+/** Relative jitter for the positive-semi-definiteness check of Σ after an update with negative site precisions. */
+const PSD_SLACK = 1e-9;
+
 /** The function-space Gaussian with its covariance Σ and mean μ, for GP classification and regression. */
 export interface FunctionSpaceGaussian extends EpGaussian {
   /** Σ, n × n row-major (live: it changes as EP runs). */
@@ -77,7 +80,12 @@ export function functionSpaceGaussian(k: Float64Array, n: number): FunctionSpace
             next[r * n + c] = avg;
             next[c * n + r] = avg;
           }
-        if (cholesky(next, n) === null) return false;
+        // Σ must be positive semi-definite (singular where K is): Cholesky with a relative jitter.
+        let top = 0;
+        for (let i = 0; i < n; i++) top = Math.max(top, Math.abs(next[i * n + i]));
+        const probe = Float64Array.from(next);
+        for (let i = 0; i < n; i++) probe[i * n + i] += PSD_SLACK * top;
+        if (cholesky(probe, n) === null) return false;
       }
       cov.set(next);
       nuNow.set(nu);
