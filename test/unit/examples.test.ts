@@ -15,6 +15,7 @@ const tsx = join(root, 'node_modules', 'tsx', 'dist', 'cli.mjs');
 /** Each example with the smallest options, and a line its output must contain. */
 const EXAMPLES: [file: string, args: string[], expected: RegExp][] = [
   ['demo.ts', [], /Eight schools[\s\S]*Bayesian linear regression/i],
+  ['ep-classification.ts', ['--n', '60'], /chosen ℓ = [\d.]+: test error [\d.]+%[\s\S]*robust line: intercept 1\.0\d+, slope 2\.0\d+/],
   ['server/fits-in-workers.ts', [], /two fits in \d+ ms; the main thread's longest stall meanwhile/],
   ['vae/cvae.ts', ['--steps', '2', '--eval-every', '2'], /test ELBO -\d/],
   ['vae/m2.ts', ['--steps', '2', '--eval-every', '2', '--elbo-images', '100'], /trained 2 steps/],
