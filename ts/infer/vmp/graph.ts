@@ -1,0 +1,115 @@
+/**
+ * `FactorGraph`: builds a conjugate-exponential model node by node and runs variational message
+ * passing on it (Winn & Bishop 2005). Each builder method adds one node — a latent variable with
+ * its conditional density (the "prior" factor), or observed data with theirs — and checks at once
+ * that each parent is conjugate (else a NonConjugateError naming both nodes), that shapes fit
+ * (ShapeError) and that data are finite and in support (ValueError).
+ */
+import { ValueError } from '../../core/errors.js';
+import { GammaPriorFactor } from './gamma-factor.js';
+import { GammaVariable } from './gamma.js';
+import { GaussianFactor } from './gaussian-factor.js';
+import { GaussianVariable } from './gaussian.js';
+import type { VmpFactor, VmpVariable } from './node.js';
+import { type Param, constants, observed, scalarParam } from './params.js';
+import { type VmpOptions, type VmpResult, runVmp } from './run.js';
+
+/** Options shared by the latent builders. */
+export interface PlateOptions {
+  /** Plate size: how many i.i.d. copies (default 1). */
+  size?: number;
+}
+
+/** A factor graph of conjugate-exponential nodes, solved by VMP. */
+export class FactorGraph {
+  /** Latent variables in declaration order. */
+  readonly variables: VmpVariable[] = [];
+  /** Every factor (priors and observations) in declaration order. */
+  readonly factors: VmpFactor[] = [];
+  private readonly names = new Set<string>();
+
+  /** @internal Reserves a node name (unique in the graph). */
+  claim(name: string): number {
+    if (typeof name !== 'string' || name.length === 0) throw new ValueError(`vmp: a node needs a non-empty name, got ${String(name)}`);
+    if (this.names.has(name)) throw new ValueError(`vmp: the graph already has a node named '${name}'`);
+    this.names.add(name);
+    return this.variables.length;
+  }
+
+  /** @internal Adds a latent variable with its prior factor. */
+  addLatent<V extends VmpVariable>(v: V, prior: VmpFactor): V {
+    this.variables.push(v);
+    this.addFactor(prior);
+    return v;
+  }
+
+  /** @internal Adds a factor and links it to the variables it touches. */
+  addFactor(f: VmpFactor): void {
+    this.factors.push(f);
+    for (const v of f.variables) v.factors.push(f);
+  }
+
+  /**
+   * A latent Gaussian x ~ N(mean, 1/precision) over a plate, or observed data with that density
+   * when `observed` is given (its length is the plate size). `mean` is a constant or a Gaussian
+   * variable; `precision` a positive constant or a Gamma variable (or give `variance`, constant).
+   * @example const mu = g.gaussian('mu', { mean: 0, variance: 100 })
+   */
+  gaussian(
+    name: string,
+    p: { mean: Param<GaussianVariable>; precision?: Param<GammaVariable>; variance?: number | ArrayLike<number>; observed?: ArrayLike<number> } & PlateOptions,
+  ): GaussianVariable {
+    const index = this.claim(name);
+    const data = p.observed !== undefined ? observed(name, p.observed, 'real') : null;
+    const size = data ? data.length : plateSize(name, p.size);
+    if (data && p.size !== undefined && p.size !== size) throw new ValueError(`vmp: '${name}' has size ${p.size} but ${size} observations`);
+    const mu = scalarParam(name, 'mean', p.mean, size, 'real', GaussianVariable, 'a Gaussian variable');
+    let prec: Param<GammaVariable>;
+    if (p.variance !== undefined) {
+      if (p.precision !== undefined) throw new ValueError(`vmp: give '${name}' a precision or a variance, not both`);
+      prec = Array.from(constants(name, 'variance', p.variance, 1, typeof p.variance === 'number' ? 1 : p.variance.length, 'positive'), (v) => 1 / v);
+    } else if (p.precision !== undefined) prec = p.precision;
+    else throw new ValueError(`vmp: '${name}' needs a precision or a variance`);
+    const tau = scalarParam(name, 'precision', prec, size, 'positive', GammaVariable, 'a Gamma variable');
+    if (data) {
+      this.addFactor(new GaussianFactor(name, data, mu, tau));
+      return new GaussianVariable(name, 0, -1);
+    }
+    const x = new GaussianVariable(name, size, index);
+    return this.addLatent(x, new GaussianFactor(name, x, mu, tau));
+  }
+
+  /**
+   * A latent Gamma(shape, rate) over a plate, with constant shape and rate (give `scale` = 1/rate
+   * instead if you prefer, as Infer.NET does).
+   * @example const tau = g.gamma('tau', { shape: 1, scale: 1 })
+   */
+  gamma(name: string, p: { shape: number | ArrayLike<number>; rate?: number | ArrayLike<number>; scale?: number | ArrayLike<number> } & PlateOptions): GammaVariable {
+    const index = this.claim(name);
+    const size = plateSize(name, p.size);
+    const a0 = constants(name, 'shape', p.shape, size, 1, 'positive');
+    let b0: Float64Array;
+    if (p.scale !== undefined) {
+      if (p.rate !== undefined) throw new ValueError(`vmp: give '${name}' a rate or a scale, not both`);
+      b0 = constants(name, 'scale', p.scale, size, 1, 'positive').map((s) => 1 / s);
+    } else b0 = constants(name, 'rate', p.rate ?? 1, size, 1, 'positive');
+    const t = new GammaVariable(name, size, index);
+    return this.addLatent(t, new GammaPriorFactor(name, t, a0, b0));
+  }
+
+  /**
+   * Runs VMP: initializes each variable from its prior, then sweeps the schedule until the ELBO
+   * changes by less than `tol` (relative) or `maxSweeps` is spent; see `VmpOptions`.
+   * @example const res = g.run({ maxSweeps: 100 }); res.converged
+   */
+  run(opts: VmpOptions = {}): VmpResult {
+    return runVmp(this.variables, this.factors, opts);
+  }
+}
+
+/** @internal Checks a plate size option. */
+export function plateSize(name: string, size: number | undefined): number {
+  const s = size ?? 1;
+  if (!(Number.isInteger(s) && s >= 1)) throw new ValueError(`vmp: the plate size of '${name}' must be a positive integer, got ${s}`);
+  return s;
+}
