@@ -6,6 +6,7 @@
  * (ShapeError) and that data are finite and in support (ValueError).
  */
 import { ValueError } from '../../core/errors.js';
+import { type LinearGaussianParams, type VectorGaussianParams, addLinearGaussian, addVectorGaussian, addWishart } from './build-multivariate.js';
 import { GammaPriorFactor } from './gamma-factor.js';
 import { GammaVariable } from './gamma.js';
 import { GaussianFactor } from './gaussian-factor.js';
@@ -13,6 +14,8 @@ import { GaussianVariable } from './gaussian.js';
 import type { VmpFactor, VmpVariable } from './node.js';
 import { type Param, constants, observed, scalarParam } from './params.js';
 import { type VmpOptions, type VmpResult, runVmp } from './run.js';
+import type { VectorGaussianVariable } from './vector-gaussian.js';
+import type { WishartVariable } from './wishart.js';
 
 /** Options shared by the latent builders. */
 export interface PlateOptions {
@@ -95,6 +98,36 @@ export class FactorGraph {
     } else b0 = constants(name, 'rate', p.rate ?? 1, size, 1, 'positive');
     const t = new GammaVariable(name, size, index);
     return this.addLatent(t, new GammaPriorFactor(name, t, a0, b0));
+  }
+
+  /**
+   * A latent D-dimensional Gaussian x ~ N(mean, (s·precision)⁻¹) over a plate, or observed rows
+   * with that density (returns null then). The mean is a constant vector or a vector-Gaussian
+   * variable; the precision a constant matrix (optionally scaled by a Gamma variable s) or a
+   * Wishart variable.
+   * @example const w = g.vectorGaussian('w', { mean: [0, 0], precision: [1, 0, 0, 1], precisionScale: tau })
+   */
+  vectorGaussian(name: string, p: VectorGaussianParams & { observed: NonNullable<VectorGaussianParams['observed']> }): null;
+  vectorGaussian(name: string, p: VectorGaussianParams & { observed?: undefined }): VectorGaussianVariable;
+  vectorGaussian(name: string, p: VectorGaussianParams): VectorGaussianVariable | null {
+    return addVectorGaussian(this, name, p);
+  }
+
+  /**
+   * A latent Wishart(dof, W) over D × D precision matrices, given W⁻¹ (`scaleInverse`, row-major);
+   * E[Λ] = dof · W.
+   * @example const lam = g.wishart('lam', { dof: 3, scaleInverse: [1, 0, 0, 1] })
+   */
+  wishart(name: string, p: { dof: number; scaleInverse: ArrayLike<number>; size?: number }): WishartVariable {
+    return addWishart(this, name, p);
+  }
+
+  /**
+   * Observed responses y ~ N(X w, 1/τ) of a linear regression on a constant design X (N × D).
+   * @example g.linearGaussian('y', { design: X, weights: w, precision: tau, observed: y })
+   */
+  linearGaussian(name: string, p: LinearGaussianParams): void {
+    addLinearGaussian(this, name, p);
   }
 
   /**
