@@ -7,6 +7,18 @@
  */
 import { ValueError } from '../../core/errors.js';
 import { type LinearGaussianParams, type VectorGaussianParams, addLinearGaussian, addVectorGaussian, addWishart } from './build-multivariate.js';
+import {
+  type CategoricalParams,
+  type GaussianMixtureParams,
+  type GaussianWishartParams,
+  addCategorical,
+  addDirichlet,
+  addGaussianMixture,
+  addGaussianWishart,
+} from './build-mixture.js';
+import type { CategoricalVariable } from './categorical.js';
+import type { DirichletVariable } from './dirichlet.js';
+import type { GaussianWishartVariable } from './gaussian-wishart.js';
 import { GammaPriorFactor } from './gamma-factor.js';
 import { GammaVariable } from './gamma.js';
 import { GaussianFactor } from './gaussian-factor.js';
@@ -128,6 +140,45 @@ export class FactorGraph {
    */
   linearGaussian(name: string, p: LinearGaussianParams): void {
     addLinearGaussian(this, name, p);
+  }
+
+  /**
+   * A latent Dirichlet(concentration) over K categories (constant concentration, K numbers shared
+   * by the plate, or size × K with `k`).
+   * @example const pi = g.dirichlet('pi', { concentration: [1, 1, 1] })
+   */
+  dirichlet(name: string, p: { concentration: ArrayLike<number>; k?: number; size?: number }): DirichletVariable {
+    return addDirichlet(this, name, p);
+  }
+
+  /**
+   * A latent categorical z ~ Categorical(probs) over a plate (a mixture's selector), or observed
+   * categories (returns null then). `probs` is a constant vector or a Dirichlet variable; `init`
+   * sets the first q (labels or probabilities), without which symmetric mixtures cannot break ties.
+   * @example const z = g.categorical('z', { probs: pi, size: n, init: labels })
+   */
+  categorical(name: string, p: CategoricalParams & { observed: ArrayLike<number> }): null;
+  categorical(name: string, p: CategoricalParams & { observed?: undefined }): CategoricalVariable;
+  categorical(name: string, p: CategoricalParams): CategoricalVariable | null {
+    return addCategorical(this, name, p);
+  }
+
+  /**
+   * Latent Gaussian–Wishart (μ, Λ) pairs over a plate — a mixture's components: μ | Λ ~ N(mean,
+   * (meanPrecision·Λ)⁻¹), Λ ~ Wishart(dof, scaleInverse⁻¹); with `diag`, per-dimension Gaussian–Gamma.
+   * @example const th = g.gaussianWishart('theta', { mean: [0, 0], meanPrecision: 1, dof: 2, scaleInverse: [1, 0, 0, 1], size: 3 })
+   */
+  gaussianWishart(name: string, p: GaussianWishartParams): GaussianWishartVariable {
+    return addGaussianWishart(this, name, p);
+  }
+
+  /**
+   * Observed rows from a mixture: x_n ~ N(μ_{z_n}, Λ_{z_n}⁻¹), the categorical selector z gating
+   * the Gaussian–Wishart components.
+   * @example g.gaussianMixture('x', { selector: z, components: th, observed: rows })
+   */
+  gaussianMixture(name: string, p: GaussianMixtureParams): void {
+    addGaussianMixture(this, name, p);
   }
 
   /**

@@ -1,0 +1,139 @@
+/**
+ * Builders of the discrete and mixture nodes (Dirichlet, categorical, Gaussian–Wishart
+ * components, the gated Gaussian mixture); `FactorGraph`'s methods of the same names call these.
+ */
+import { ShapeError, ValueError } from '../../core/errors.js';
+import { CategoricalFactor } from './categorical-factor.js';
+import { CategoricalVariable } from './categorical.js';
+import { DirichletPriorFactor } from './dirichlet-factor.js';
+import { DirichletVariable } from './dirichlet.js';
+import { GaussianMixtureFactor } from './gaussian-mixture.js';
+import { GaussianWishartPriorFactor } from './gaussian-wishart-prior.js';
+import { GaussianWishartVariable } from './gaussian-wishart.js';
+import type { FactorGraph } from './graph.js';
+import { NonConjugateError, VmpVariable, describe } from './node.js';
+import { checkValues, constants, observed } from './params.js';
+
+function plate(name: string, size: number | undefined): number {
+  const s = size ?? 1;
+  if (!(Number.isInteger(s) && s >= 1)) throw new ValueError(`vmp: the plate size of '${name}' must be a positive integer, got ${s}`);
+  return s;
+}
+
+/** @internal */
+export function addDirichlet(g: FactorGraph, name: string, p: { concentration: ArrayLike<number>; k?: number; size?: number }): DirichletVariable {
+  const index = g.claim(name);
+  const size = plate(name, p.size);
+  const k = p.k ?? p.concentration.length;
+  if (!(k >= 2)) throw new ShapeError(`vmp: Dirichlet '${name}' needs at least 2 categories, got ${k}`);
+  const a0 = constants(name, 'concentration', p.concentration, size, k, 'positive');
+  const v = new DirichletVariable(name, k, size, index);
+  return g.addLatent(v, new DirichletPriorFactor(name, v, a0));
+}
+
+/** Parameters of `FactorGraph.categorical`. */
+export interface CategoricalParams {
+  /** A constant probability vector (K, summing to 1) or a Dirichlet variable. */
+  probs: ArrayLike<number> | DirichletVariable;
+  /** Plate size (default 1); ignored when `observed` is given. */
+  size?: number;
+  /** Observed categories, integers in [0, K). */
+  observed?: ArrayLike<number>;
+  /** Initial q for a latent variable: one label per element, or size × K probabilities. */
+  init?: ArrayLike<number>;
+}
+
+/** @internal */
+export function addCategorical(g: FactorGraph, name: string, p: CategoricalParams): CategoricalVariable | null {
+  const index = g.claim(name);
+  let pi: Float64Array | DirichletVariable;
+  let k: number;
+  if (p.probs instanceof DirichletVariable) {
+    pi = p.probs;
+    k = p.probs.k;
+  } else if (p.probs instanceof VmpVariable)
+    throw new NonConjugateError(`vmp: the probs of '${name}' are ${describe(p.probs)}, which is not conjugate to a categorical; VMP needs a constant vector or a Dirichlet variable there`);
+  else {
+    k = p.probs.length;
+    const c = constants(name, 'probs', p.probs, 1, k, 'positive');
+    let s = 0;
+    for (const v of c) s += v;
+    if (Math.abs(s - 1) > 1e-9) throw new ValueError(`vmp: the probs of '${name}' sum to ${s}, not 1`);
+    pi = c.map(Math.log);
+  }
+  if (p.observed !== undefined) {
+    const z = Int32Array.from(observed(name, p.observed, k));
+    if (pi instanceof DirichletVariable && pi.size !== 1 && pi.size !== z.length)
+      throw new ShapeError(`vmp: '${name}' has ${z.length} observations but its probs '${pi.name}' have plate size ${pi.size}`);
+    g.addFactor(new CategoricalFactor(name, z, pi, k));
+    return null;
+  }
+  const size = plate(name, p.size);
+  if (pi instanceof DirichletVariable && pi.size !== 1 && pi.size !== size)
+    throw new ShapeError(`vmp: '${name}' has plate size ${size} but its probs '${pi.name}' have ${pi.size}`);
+  const z = new CategoricalVariable(name, k, size, index);
+  g.addLatent(z, new CategoricalFactor(name, z, pi, k));
+  if (p.init !== undefined) z.initialize(p.init);
+  return z;
+}
+
+/** Parameters of `FactorGraph.gaussianWishart`: the prior N(μ | m₀, (β₀Λ)⁻¹) Wishart(Λ | W₀, ν₀). */
+export interface GaussianWishartParams {
+  /** m₀ (D). */
+  mean: ArrayLike<number>;
+  /** β₀ > 0. */
+  meanPrecision: number;
+  /** ν₀ > D − 1. */
+  dof: number;
+  /** W₀⁻¹: D × D (full) or D (with `diag`). */
+  scaleInverse: ArrayLike<number>;
+  /** Diagonal Λ: per-dimension Gaussian–Gamma, λ_d ~ Gamma(ν₀/2, W₀⁻¹_d/2). */
+  diag?: boolean;
+  /** Plate size: the number of components (default 1). */
+  size?: number;
+}
+
+/** @internal */
+export function addGaussianWishart(g: FactorGraph, name: string, p: GaussianWishartParams): GaussianWishartVariable {
+  const index = g.claim(name);
+  const size = plate(name, p.size);
+  const d = p.mean.length;
+  if (d === 0) throw new ShapeError(`vmp: the mean of '${name}' is empty`);
+  const m0 = constants(name, 'mean', p.mean, 1, d, 'real');
+  const diag = p.diag === true;
+  const dd = diag ? d : d * d;
+  if (p.scaleInverse.length !== dd)
+    throw new ShapeError(`vmp: the scaleInverse of '${name}' has ${p.scaleInverse.length} entries; the mean has ${d}, so expected ${diag ? d : `${d} × ${d} = ${dd}`}`);
+  const w0inv = constants(name, 'scaleInverse', p.scaleInverse, 1, dd, diag ? 'positive' : 'real');
+  checkValues(name, 'meanPrecision', [p.meanPrecision], 'positive');
+  if (!(Number.isFinite(p.dof) && p.dof > d - 1)) throw new ValueError(`vmp: the dof of '${name}' is ${p.dof}; it must exceed D − 1 = ${d - 1}`);
+  const q = new GaussianWishartVariable(name, d, diag, size, index);
+  return g.addLatent(q, new GaussianWishartPriorFactor(name, q, p.meanPrecision, m0, p.dof, w0inv));
+}
+
+/** Parameters of `FactorGraph.gaussianMixture`. */
+export interface GaussianMixtureParams {
+  /** The selector z (plate N, K categories): which component each row comes from. */
+  selector: CategoricalVariable;
+  /** The components (μ_k, Λ_k): a Gaussian–Wishart variable of plate K. */
+  components: GaussianWishartVariable;
+  /** Observed rows, N × D row-major (flat) or N arrays of D. */
+  observed: ArrayLike<number> | readonly (readonly number[])[];
+}
+
+/** @internal */
+export function addGaussianMixture(g: FactorGraph, name: string, p: GaussianMixtureParams): void {
+  g.claim(name);
+  const { selector: z, components: th } = p;
+  if (!(z instanceof CategoricalVariable))
+    throw new NonConjugateError(`vmp: the selector of mixture '${name}' is ${describe(z)}; a gate needs a categorical variable as its switch`);
+  if (!(th instanceof GaussianWishartVariable))
+    throw new NonConjugateError(`vmp: the components of mixture '${name}' are ${describe(th)}; VMP needs a Gaussian–Wishart variable (conjugate to a Gaussian with unknown mean and precision) there`);
+  if (z.k !== th.size) throw new ShapeError(`vmp: mixture '${name}': selector '${z.name}' has ${z.k} categories but components '${th.name}' has plate size ${th.size}`);
+  const flat = Array.isArray(p.observed) && Array.isArray(p.observed[0]) ? (p.observed as number[][]).flat() : (p.observed as ArrayLike<number>);
+  const x = observed(name, flat, 'real');
+  const d = th.dim;
+  if (x.length !== z.size * d)
+    throw new ShapeError(`vmp: mixture '${name}' has ${x.length} numbers observed; selector '${z.name}' has ${z.size} rows × components of dimension ${d} = ${z.size * d}`);
+  g.addFactor(new GaussianMixtureFactor(name, x, z.size, d, z, th));
+}
