@@ -23,16 +23,31 @@ import { GammaPriorFactor } from './gamma-factor.js';
 import { GammaVariable } from './gamma.js';
 import { GaussianFactor } from './gaussian-factor.js';
 import { GaussianVariable } from './gaussian.js';
-import type { VmpFactor, VmpVariable } from './node.js';
-import { type Param, constants, observed, scalarParam } from './params.js';
+import type { Param, VmpFactor, VmpVariable } from './node.js';
+import { BetaVariable } from './beta.js';
+import { BernoulliFactor, BetaPriorFactor } from './beta-factors.js';
+import { PoissonFactor } from './poisson-factor.js';
+import { constants, observed, scalarParam } from './params.js';
 import { type VmpOptions, type VmpResult, runVmp } from './run.js';
 import type { VectorGaussianVariable } from './vector-gaussian.js';
 import type { WishartVariable } from './wishart.js';
 
 /** Options shared by the latent builders. */
-export interface PlateOptions {
+export interface VmpPlateOptions {
   /** Plate size: how many i.i.d. copies (default 1). */
   size?: number;
+}
+
+/** Parameters of `FactorGraph.gaussian`. */
+export interface GaussianParams extends VmpPlateOptions {
+  /** A constant (one, or one per element) or a Gaussian variable. */
+  mean: Param<GaussianVariable>;
+  /** A positive constant or a Gamma variable; or give `variance`. */
+  precision?: Param<GammaVariable>;
+  /** A positive constant variance, instead of `precision`. */
+  variance?: number | ArrayLike<number>;
+  /** Observed data (the plate size is their length). */
+  observed?: ArrayLike<number>;
 }
 
 /** A factor graph of conjugate-exponential nodes, solved by VMP. */
@@ -43,11 +58,10 @@ export class FactorGraph {
   readonly factors: VmpFactor[] = [];
   private readonly names = new Set<string>();
 
-  /** @internal Reserves a node name (unique in the graph). */
+  /** @internal Checks that a node name is free (it is taken when the node is added, so a failed builder leaves nothing behind). */
   claim(name: string): number {
     if (typeof name !== 'string' || name.length === 0) throw new ValueError(`vmp: a node needs a non-empty name, got ${String(name)}`);
     if (this.names.has(name)) throw new ValueError(`vmp: the graph already has a node named '${name}'`);
-    this.names.add(name);
     return this.variables.length;
   }
 
@@ -60,6 +74,7 @@ export class FactorGraph {
 
   /** @internal Adds a factor and links it to the variables it touches. */
   addFactor(f: VmpFactor): void {
+    this.names.add(f.name);
     this.factors.push(f);
     for (const v of f.variables) v.factors.push(f);
   }
@@ -70,10 +85,9 @@ export class FactorGraph {
    * variable; `precision` a positive constant or a Gamma variable (or give `variance`, constant).
    * @example const mu = g.gaussian('mu', { mean: 0, variance: 100 })
    */
-  gaussian(
-    name: string,
-    p: { mean: Param<GaussianVariable>; precision?: Param<GammaVariable>; variance?: number | ArrayLike<number>; observed?: ArrayLike<number> } & PlateOptions,
-  ): GaussianVariable {
+  gaussian(name: string, p: GaussianParams & { observed: ArrayLike<number> }): null;
+  gaussian(name: string, p: GaussianParams & { observed?: undefined }): GaussianVariable;
+  gaussian(name: string, p: GaussianParams): GaussianVariable | null {
     const index = this.claim(name);
     const data = p.observed !== undefined ? observed(name, p.observed, 'real') : null;
     const size = data ? data.length : plateSize(name, p.size);
@@ -88,7 +102,7 @@ export class FactorGraph {
     const tau = scalarParam(name, 'precision', prec, size, 'positive', GammaVariable, 'a Gamma variable');
     if (data) {
       this.addFactor(new GaussianFactor(name, data, mu, tau));
-      return new GaussianVariable(name, 0, -1);
+      return null;
     }
     const x = new GaussianVariable(name, size, index);
     return this.addLatent(x, new GaussianFactor(name, x, mu, tau));
@@ -99,7 +113,7 @@ export class FactorGraph {
    * instead if you prefer, as Infer.NET does).
    * @example const tau = g.gamma('tau', { shape: 1, scale: 1 })
    */
-  gamma(name: string, p: { shape: number | ArrayLike<number>; rate?: number | ArrayLike<number>; scale?: number | ArrayLike<number> } & PlateOptions): GammaVariable {
+  gamma(name: string, p: { shape: number | ArrayLike<number>; rate?: number | ArrayLike<number>; scale?: number | ArrayLike<number> } & VmpPlateOptions): GammaVariable {
     const index = this.claim(name);
     const size = plateSize(name, p.size);
     const a0 = constants(name, 'shape', p.shape, size, 1, 'positive');
@@ -179,6 +193,38 @@ export class FactorGraph {
    */
   gaussianMixture(name: string, p: GaussianMixtureParams): void {
     addGaussianMixture(this, name, p);
+  }
+
+  /**
+   * A latent Beta(a, b) over a plate, with constant a and b.
+   * @example const p = g.beta('p', { a: 1, b: 1 })
+   */
+  beta(name: string, p: { a: number | ArrayLike<number>; b: number | ArrayLike<number> } & VmpPlateOptions): BetaVariable {
+    const index = this.claim(name);
+    const size = plateSize(name, p.size);
+    const v = new BetaVariable(name, size, index);
+    return this.addLatent(v, new BetaPriorFactor(name, v, constants(name, 'a', p.a, size, 1, 'positive'), constants(name, 'b', p.b, size, 1, 'positive')));
+  }
+
+  /**
+   * Observed outcomes x ∈ {0, 1} ~ Bernoulli(p), p a constant in (0, 1) or a Beta variable (plate 1 or N).
+   * @example g.bernoulli('flips', { p, observed: [1, 0, 1, 1] })
+   */
+  bernoulli(name: string, p: { p: Param<BetaVariable>; observed: ArrayLike<number> }): void {
+    this.claim(name);
+    const x = observed(name, p.observed, 'binary');
+    const q = scalarParam(name, 'p', p.p, x.length, 'unit', BetaVariable, 'a Beta variable');
+    this.addFactor(new BernoulliFactor(name, x, q.v ?? q.c));
+  }
+
+  /**
+   * Observed counts x ~ Poisson(rate), the rate a positive constant or a Gamma variable (plate 1 or N).
+   * @example g.poisson('counts', { rate: lam, observed: [3, 1, 4] })
+   */
+  poisson(name: string, p: { rate: Param<GammaVariable>; observed: ArrayLike<number> }): void {
+    this.claim(name);
+    const x = observed(name, p.observed, 'count');
+    this.addFactor(new PoissonFactor(name, x, scalarParam(name, 'rate', p.rate, x.length, 'positive', GammaVariable, 'a Gamma variable')));
   }
 
   /**
