@@ -13,3 +13,4 @@ export { CategoricalVariable } from './categorical.js';
 export { GaussianWishartVariable } from './gaussian-wishart.js';
 export { type VectorGaussianParams, type LinearGaussianParams } from './build-multivariate.js';
 export { type CategoricalParams, type GaussianWishartParams, type GaussianMixtureParams } from './build-mixture.js';
+export { linearRegressionGraph, gaussianMixtureGraph, type LinearRegressionGraph, type GaussianMixtureGraph } from './models.js';
