@@ -70,7 +70,8 @@ export function checkValues(site: string, arg: string, x: ArrayLike<number>, sup
 /** Checks observed data: a non-empty array of finite numbers, integers ≥ 0 (or in {0, 1}, or < k) where asked. */
 export function observed(site: string, data: unknown, kind: 'real' | 'count' | 'binary' | number): Float64Array {
   if (data === null || typeof data !== 'object' || !('length' in data)) throw new ValueError(`vmp: the observed data of '${site}' must be an array of numbers, got ${describe(data)}`);
-  const x = Float64Array.from(data as ArrayLike<number>);
+  // Data are read, never written: a Float64Array is used as given.
+  const x = data instanceof Float64Array ? data : Float64Array.from(data as ArrayLike<number>);
   if (x.length === 0) throw new ValueError(`vmp: the observed data of '${site}' is empty`);
   for (let i = 0; i < x.length; i++) {
     const v = x[i];
