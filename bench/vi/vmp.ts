@@ -10,14 +10,16 @@
  * sizes when that folder is absent, and the table says so):
  *   - Bayesian linear regression on power-plant (9,568 × 4 + intercept) and protein (45,730 × 9 + intercept), features standardized;
  *   - the Bayesian Gaussian mixture (K = 6, full and diagonal) on power-plant's 4 standardized features
- *     and (K = 5) on wine-quality-red's 11, initialized from the same k-means++ labels.
+ *     and (K = 5) on wine-quality-red's 11, initialized from the same k-means++ labels;
+ *   - mean-field probabilistic PCA (k = 3, loadings fixed from a seeded normal draw, σ² = 0.5) on
+ *     protein's 9 standardized features: 45,730 rows, 3 Gaussian coordinate nodes of that plate.
  * Run: npx tsx bench/vi/vmp.ts [--reps 5]. Prints a markdown table and the machine's load.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { bayesGmm, bayesLinReg, foldIn, gaussianMixtureGraph, key, linearRegressionGraph, normal } from '../../ts/index.js';
+import { FactorGraph, bayesGmm, bayesLinReg, foldIn, gaussianMixtureGraph, key, linearRegressionGraph, normal, ppcaMeanField } from '../../ts/index.js';
 import { RowDesign } from '../../ts/infer/cavi/design.js';
 import { kmeansPlusPlus } from '../../ts/infer/cavi/kmeans.js';
 
@@ -133,6 +135,27 @@ for (const [set, n, f, k] of [['power-plant', 9568, 4, 6], ['wine-quality-red', 
     );
     rows.push({ task: `Gaussian mixture K = ${k}, ${covariance} (D = ${t.d})`, data: `${t.source}, N = ${t.n}`, cavi: tc, vmp: tv, elboCavi: c.elbo, elboVmp: v.elbo, sweeps: `${c.trace.iterations} / ${v.sweeps - 1}` });
   }
+}
+
+{
+  const t = load('protein-tertiary-structure', 45730, 9, false);
+  const k = 3;
+  const w = Float64Array.from(normal(key(9), [t.d * k]).dataSync());
+  const b = new Float64Array(t.d);
+  const opts = { d: t.d, k, tol: 1e-12, maxIter: 500 };
+  const run = () => {
+    const g = new FactorGraph();
+    const z = Array.from({ length: k }, (_, j) => g.gaussian(`z${j}`, { mean: 0, variance: 1, size: t.n }));
+    g.factorAnalysis('x', { loadings: w, bias: b, noiseVariance: 0.5, factors: z, observed: t.x });
+    return g.run({ tol: 1e-12, maxSweeps: 500 });
+  };
+  let c = ppcaMeanField(t.x, w, b, 0.5, opts);
+  let v = run();
+  const [tc, tv] = medians(
+    () => (c = ppcaMeanField(t.x, w, b, 0.5, opts)),
+    () => (v = run()),
+  );
+  rows.push({ task: `mean-field PPCA k = ${k} (D = ${t.d})`, data: `${t.source}, N = ${t.n}`, cavi: tc, vmp: tv, elboCavi: c.elbo, elboVmp: v.elbo, sweeps: `${c.trace.iterations} / ${v.sweeps}` });
 }
 
 const load1 = loadavg();

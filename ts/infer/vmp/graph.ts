@@ -27,6 +27,7 @@ import type { Param, VmpFactor, VmpVariable } from './node.js';
 import { BetaVariable } from './beta.js';
 import { BernoulliFactor, BetaPriorFactor } from './beta-factors.js';
 import { PoissonFactor } from './poisson-factor.js';
+import { type FactorAnalysisParams, addFactorAnalysis } from './build-factor-analysis.js';
 import { constants, observed, scalarParam } from './params.js';
 import { type VmpOptions, type VmpResult, runVmp } from './run.js';
 import type { VectorGaussianVariable } from './vector-gaussian.js';
@@ -225,6 +226,16 @@ export class FactorGraph {
     this.claim(name);
     const x = observed(name, p.observed, 'count');
     this.addFactor(new PoissonFactor(name, x, scalarParam(name, 'rate', p.rate, x.length, 'positive', GammaVariable, 'a Gamma variable')));
+  }
+
+  /**
+   * Observed rows x_n ~ N(W z_n + b, σ² I) with constant loadings W (D × k), bias b and noise
+   * variance σ², and latent coordinates z_nj (k Gaussian variables, each over the plate of rows):
+   * the observation node of factor analysis and probabilistic PCA.
+   * @example const z = [0, 1].map((j) => g.gaussian(`z${j}`, { mean: 0, variance: 1, size: n })); g.factorAnalysis('x', { loadings: w, bias: b, noiseVariance: 0.5, factors: z, observed: x })
+   */
+  factorAnalysis(name: string, p: FactorAnalysisParams): void {
+    addFactorAnalysis(this, name, p);
   }
 
   /**

@@ -14,3 +14,4 @@ export { GaussianWishartVariable } from './gaussian-wishart.js';
 export { type VectorGaussianParams, type LinearGaussianParams } from './build-multivariate.js';
 export { type CategoricalParams, type GaussianWishartParams, type GaussianMixtureParams } from './build-mixture.js';
 export { linearRegressionGraph, gaussianMixtureGraph, type LinearRegressionGraph, type GaussianMixtureGraph } from './models.js';
+export { type FactorAnalysisParams } from './build-factor-analysis.js';
