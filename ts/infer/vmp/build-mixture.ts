@@ -12,7 +12,10 @@ import { GaussianWishartPriorFactor } from './gaussian-wishart-prior.js';
 import { GaussianWishartVariable } from './gaussian-wishart.js';
 import type { FactorGraph } from './graph.js';
 import { NonConjugateError, VmpVariable, describe } from './node.js';
-import { checkValues, constants, observed } from './params.js';
+import { checkValues, constants, observed, scalarParam } from './params.js';
+import { GammaVariable } from './gamma.js';
+import { GaussianGateFactor } from './gaussian-gate.js';
+import { GaussianVariable } from './gaussian.js';
 
 function plate(name: string, size: number | undefined): number {
   const s = size ?? 1;
@@ -136,4 +139,43 @@ export function addGaussianMixture(g: FactorGraph, name: string, p: GaussianMixt
   if (x.length !== z.size * d)
     throw new ShapeError(`vmp: mixture '${name}' has ${x.length} numbers observed; selector '${z.name}' has ${z.size} rows × components of dimension ${d} = ${z.size * d}`);
   g.addFactor(new GaussianMixtureFactor(name, x, z.size, d, z, th));
+}
+
+/** Parameters of `FactorGraph.gaussianGate`. */
+export interface GaussianGateParams {
+  /** The selector: a categorical variable of plate N, or observed labels (N integers < K). */
+  selector: CategoricalVariable | ArrayLike<number>;
+  /** The components' means: K constants or a Gaussian variable of plate K. */
+  mean: ArrayLike<number> | GaussianVariable;
+  /** The components' precisions: K positive constants or a Gamma variable of plate K. */
+  precision: ArrayLike<number> | GammaVariable;
+  /** The observed values (N). */
+  observed: ArrayLike<number>;
+  /** K, needed when the selector is observed labels (default: the selector's K). */
+  k?: number;
+}
+
+/** @internal */
+export function addGaussianGate(g: FactorGraph, name: string, p: GaussianGateParams): void {
+  g.claim(name);
+  const x = observed(name, p.observed, 'real');
+  let z: CategoricalVariable | Int32Array;
+  let k: number;
+  if (p.selector instanceof CategoricalVariable) {
+    z = p.selector;
+    k = z.k;
+    if (z.size !== x.length) throw new ShapeError(`vmp: gate '${name}' has ${x.length} observations but its selector '${z.name}' has plate size ${z.size}`);
+  } else if (p.selector instanceof VmpVariable)
+    throw new NonConjugateError(`vmp: the selector of gate '${name}' is ${describe(p.selector)}; a gate needs a categorical variable (or observed labels) as its switch`);
+  else {
+    if (p.k === undefined) throw new ValueError(`vmp: gate '${name}' with observed labels needs k`);
+    k = p.k;
+    z = Int32Array.from(observed(`${name}'s selector`, p.selector, k));
+    if (z.length !== x.length) throw new ShapeError(`vmp: gate '${name}' has ${x.length} observations but ${z.length} labels`);
+  }
+  if (p.k !== undefined && p.k !== k) throw new ShapeError(`vmp: gate '${name}' has k = ${p.k} but its selector has ${k} categories`);
+  const mu = scalarParam(name, 'mean', p.mean, k, 'real', GaussianVariable, 'a Gaussian variable of plate K');
+  const tau = scalarParam(name, 'precision', p.precision, k, 'positive', GammaVariable, 'a Gamma variable of plate K');
+  for (const v of [mu.v, tau.v]) if (v && v.size !== k) throw new ShapeError(`vmp: gate '${name}' has ${k} components but '${v.name}' has plate size ${v.size}`);
+  g.addFactor(new GaussianGateFactor(name, x, z, k, mu, tau));
 }

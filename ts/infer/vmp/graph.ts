@@ -9,10 +9,12 @@ import { ValueError } from '../../core/errors.js';
 import { type LinearGaussianParams, type VectorGaussianParams, addLinearGaussian, addVectorGaussian, addWishart } from './build-multivariate.js';
 import {
   type CategoricalParams,
+  type GaussianGateParams,
   type GaussianMixtureParams,
   type GaussianWishartParams,
   addCategorical,
   addDirichlet,
+  addGaussianGate,
   addGaussianMixture,
   addGaussianWishart,
 } from './build-mixture.js';
@@ -236,6 +238,16 @@ export class FactorGraph {
    */
   factorAnalysis(name: string, p: FactorAnalysisParams): void {
     addFactorAnalysis(this, name, p);
+  }
+
+  /**
+   * Observed values from a gated mixture of univariate Gaussians: x_n ~ N(μ_{z_n}, 1/τ_{z_n}),
+   * the selector a categorical variable (or observed labels), means constants or a Gaussian
+   * variable of plate K, precisions constants or a Gamma variable of plate K.
+   * @example g.gaussianGate('x', { selector: z, mean: mu, precision: tau, observed: x })
+   */
+  gaussianGate(name: string, p: GaussianGateParams): void {
+    addGaussianGate(this, name, p);
   }
 
   /**
