@@ -167,6 +167,18 @@ describe('VMP loop: budget, schedule, warnings', () => {
     expect(seen.some((m) => /the ELBO decreased at sweep \d/.test(m))).toBe(true);
     expect(() => mk().run({ onDecrease: 'throw', ...noWarn })).toThrow(VarinfError);
   });
+
+  it('checkUpdates names the variable whose update lowered the ELBO', () => {
+    const g = infer();
+    // A factor whose message to 'precision' is wrong (it adds a spurious rate) but whose ELBO term is right.
+    const prec = g.variables[1] as import('../../ts/index.js').GammaVariable;
+    g.factors.push({ name: 'wrong', variables: [prec], sendTo: (v) => void ((v as typeof prec).rate[0] += 50), expectedLog: () => 0 });
+    prec.factors.push(g.factors[g.factors.length - 1]);
+    const seen: string[] = [];
+    g.run({ maxSweeps: 3, checkUpdates: true, onWarning: (m) => seen.push(m) });
+    expect(seen.some((m) => /when q\('precision'\) was updated/.test(m))).toBe(true);
+    expect(seen.some((m) => /q\('mean'\)/.test(m))).toBe(false);
+  });
 });
 
 describe('VMP: bad input names the node', () => {

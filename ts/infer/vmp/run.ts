@@ -18,6 +18,11 @@ export interface VmpOptions {
   schedule?: readonly string[];
   /** What to do when the ELBO falls between sweeps by more than 1e-9 relative: 'warn' (default) or 'throw'. */
   onDecrease?: 'warn' | 'throw';
+  /**
+   * Also compute the ELBO after every single variable update (a sweep then costs one ELBO per
+   * variable), so a decrease names the variable whose update caused it; for debugging a new node.
+   */
+  checkUpdates?: boolean;
   /** Receives each warning (default: `process.emitWarning` with type 'VmpWarning'). */
   onWarning?: (message: string) => void;
   /** Called after each sweep with its number (1-based) and the ELBO. */
@@ -77,7 +82,20 @@ export function runVmp(vars: readonly VmpVariable[], factors: readonly VmpFactor
       cancelled = true;
       break;
     }
-    for (const v of order) v.update();
+    if (opts.checkUpdates === true) {
+      let before = trace[trace.length - 1];
+      for (const v of order) {
+        v.update();
+        const after = elbo(vars, factors, sweeps + 1);
+        const rel = (before - after) / Math.max(1, Math.abs(before));
+        if (rel > DECREASE_TOL) {
+          const m = `vmp: the ELBO decreased in sweep ${sweeps + 1} when q('${v.name}') was updated, from ${before} to ${after} (relative ${rel.toExponential(2)}); a message to '${v.name}' or an ELBO term of its factors is wrong`;
+          if (onDecrease === 'throw') throw new VarinfError(m);
+          report(m);
+        }
+        before = after;
+      }
+    } else for (const v of order) v.update();
     sweeps++;
     const e = elbo(vars, factors, sweeps);
     const prev = trace[trace.length - 1];
