@@ -4,6 +4,7 @@
  */
 import { ShapeError, ValueError } from '../../core/errors.js';
 import { CategoricalFactor } from './categorical-factor.js';
+import { CategoricalGateFactor } from './categorical-gate.js';
 import { CategoricalVariable } from './categorical.js';
 import { DirichletPriorFactor } from './dirichlet-factor.js';
 import { DirichletVariable } from './dirichlet.js';
@@ -178,4 +179,42 @@ export function addGaussianGate(g: FactorGraph, name: string, p: GaussianGatePar
   const tau = scalarParam(name, 'precision', p.precision, k, 'positive', GammaVariable, 'a Gamma variable of plate K');
   for (const v of [mu.v, tau.v]) if (v && v.size !== k) throw new ShapeError(`vmp: gate '${name}' has ${k} components but '${v.name}' has plate size ${v.size}`);
   g.addFactor(new GaussianGateFactor(name, x, z, k, mu, tau));
+}
+
+/** Parameters of `FactorGraph.categoricalGate`. */
+export interface CategoricalGateParams {
+  /** The selector: a categorical variable of plate N over K, or observed labels (N integers < K). */
+  selector: CategoricalVariable | ArrayLike<number>;
+  /** The K probability vectors over V categories: a Dirichlet variable of plate K. */
+  probs: DirichletVariable;
+  /** The observed categories (N integers < V). */
+  observed: ArrayLike<number>;
+  /** Which selector element each observation belongs to (N integers < the selector's plate); default one each. */
+  group?: ArrayLike<number>;
+}
+
+/** @internal */
+export function addCategoricalGate(g: FactorGraph, name: string, p: CategoricalGateParams): void {
+  g.claim(name);
+  const beta = p.probs;
+  if (!(beta instanceof DirichletVariable))
+    throw new NonConjugateError(`vmp: the probs of gate '${name}' are ${describe(beta)}; VMP needs a Dirichlet variable (of plate K) there`);
+  const k = beta.size;
+  const x = Int32Array.from(observed(name, p.observed, beta.k));
+  let z: CategoricalVariable | Int32Array;
+  if (p.selector instanceof CategoricalVariable) {
+    z = p.selector;
+    if (z.k !== k) throw new ShapeError(`vmp: gate '${name}': selector '${z.name}' has ${z.k} categories but probs '${beta.name}' has plate size ${k}`);
+  } else if (p.selector instanceof VmpVariable)
+    throw new NonConjugateError(`vmp: the selector of gate '${name}' is ${describe(p.selector)}; a gate needs a categorical variable (or observed labels) as its switch`);
+  else {
+    z = Int32Array.from(observed(`${name}'s selector`, p.selector, k));
+  }
+  const m = z instanceof Int32Array ? z.length : z.size;
+  let group: Int32Array | null = null;
+  if (p.group !== undefined) {
+    group = Int32Array.from(observed(`${name}'s group`, p.group, m));
+    if (group.length !== x.length) throw new ShapeError(`vmp: gate '${name}' has ${x.length} observations but ${group.length} group indices`);
+  } else if (m !== x.length) throw new ShapeError(`vmp: gate '${name}' has ${x.length} observations but its selector has ${m} elements (give group to share one among several)`);
+  g.addFactor(new CategoricalGateFactor(name, x, z, beta, group));
 }

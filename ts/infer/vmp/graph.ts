@@ -8,11 +8,13 @@
 import { ValueError } from '../../core/errors.js';
 import { type LinearGaussianParams, type VectorGaussianParams, addLinearGaussian, addVectorGaussian, addWishart } from './build-multivariate.js';
 import {
+  type CategoricalGateParams,
   type CategoricalParams,
   type GaussianGateParams,
   type GaussianMixtureParams,
   type GaussianWishartParams,
   addCategorical,
+  addCategoricalGate,
   addDirichlet,
   addGaussianGate,
   addGaussianMixture,
@@ -248,6 +250,15 @@ export class FactorGraph {
    */
   gaussianGate(name: string, p: GaussianGateParams): void {
     addGaussianGate(this, name, p);
+  }
+
+  /**
+   * Observed categories from a gated mixture of categoricals: x_n ~ Categorical(β_{z_n}), the
+   * selector a categorical variable (or observed labels), β a Dirichlet variable of plate K.
+   * @example g.categoricalGate('words', { selector: z, probs: beta, observed: words })
+   */
+  categoricalGate(name: string, p: CategoricalGateParams): void {
+    addCategoricalGate(this, name, p);
   }
 
   /**
