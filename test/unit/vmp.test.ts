@@ -4,7 +4,7 @@
  * bad input naming the node.
  */
 import { describe, expect, it } from 'vitest';
-import { FactorGraph, NonConjugateError, ShapeError, ValueError, VarinfError } from '../../ts/index.js';
+import { FactorGraph, NonConjugateError, ShapeError, ValueError, VarinfError, key, normal } from '../../ts/index.js';
 import { lgamma } from '../../ts/backends/js/special.js';
 
 const noWarn = { onWarning: (): void => {} };
@@ -250,5 +250,37 @@ describe('VMP: the multivariate nodes in one dimension are the scalar ones', () 
     const t = h.gamma('precision', { shape: 1, rate: 1 });
     h.gaussian('x', { mean: m, precision: t, observed: [11, 5, 8, 9] });
     expect(res.elbo).toBeCloseTo(h.run().elbo, 9);
+  });
+});
+
+describe('VMP: multivariate Gaussian with unknown mean and Wishart precision (D = 3, 2000 rows)', () => {
+  it('monotone ELBO; the posterior sits at the sample mean and inverse sample covariance', () => {
+    const n = 2000;
+    const d = 3;
+    const e = normal(key(12), [n * d]).dataSync();
+    const x = new Float64Array(n * d);
+    for (let i = 0; i < n; i++) {
+      x[i * d] = 1 + e[i * d];
+      x[i * d + 1] = -2 + 0.5 * e[i * d] + 0.8 * e[i * d + 1];
+      x[i * d + 2] = 0.5 + 2 * e[i * d + 2];
+    }
+    const g = new FactorGraph();
+    const mu = g.vectorGaussian('mu', { mean: [0, 0, 0], precision: [1e-4, 0, 0, 0, 1e-4, 0, 0, 0, 1e-4] });
+    const lam = g.wishart('lam', { dof: d, scaleInverse: [1e-3, 0, 0, 0, 1e-3, 0, 0, 0, 1e-3] });
+    g.vectorGaussian('x', { mean: mu, precision: lam, observed: x });
+    const res = g.run({ onDecrease: 'throw', checkUpdates: true });
+    expect(res.converged).toBe(true);
+    const mean = [0, 0, 0];
+    for (let i = 0; i < n; i++) for (let a = 0; a < d; a++) mean[a] += x[i * d + a] / n;
+    for (let a = 0; a < d; a++) expect(mu.mean[a]).toBeCloseTo(mean[a], 3);
+    // E[Λ] = ν W ≈ (sample covariance)⁻¹ when the prior is weak: check E[Λ]·S ≈ I.
+    const s = new Float64Array(d * d);
+    for (let i = 0; i < n; i++) for (let a = 0; a < d; a++) for (let b = 0; b < d; b++) s[a * d + b] += ((x[i * d + a] - mean[a]) * (x[i * d + b] - mean[b])) / n;
+    for (let a = 0; a < d; a++)
+      for (let b = 0; b < d; b++) {
+        let t = 0;
+        for (let c = 0; c < d; c++) t += lam.meanPrec[a * d + c] * s[c * d + b];
+        expect(t).toBeCloseTo(a === b ? 1 : 0, 2);
+      }
   });
 });
