@@ -3,10 +3,11 @@
  * posteriors (to 1e-8): Bayesian linear regression (Gaussian + Gamma nodes, a regression factor)
  * and the Bayesian Gaussian mixture (Dirichlet + categorical selector gating Gaussian–Wishart or
  * Gaussian–Gamma components) and mean-field probabilistic PCA (a factor-analysis node over k
- * Gaussian coordinates), on a few thousand points.
+ * Gaussian coordinates), and the variational Bayesian HMM (a Markov-chain node gating
+ * Gaussian–Wishart emissions), on a few thousand points.
  */
 import { describe, expect, it } from 'vitest';
-import { FactorGraph, bayesGmm, bayesLinReg, foldIn, gaussianMixtureGraph, key, linearRegressionGraph, normal, ppcaMeanField } from '../../ts/index.js';
+import { FactorGraph, bayesGmm, bayesLinReg, foldIn, gaussianMixtureGraph, key, linearRegressionGraph, normal, ppcaMeanField, vbHmm } from '../../ts/index.js';
 import { RowDesign } from '../../ts/infer/cavi/design.js';
 import { kmeansPlusPlus } from '../../ts/infer/cavi/kmeans.js';
 
@@ -143,4 +144,59 @@ describe('Mean-field probabilistic PCA: VMP = CAVI', () => {
     // Mean-field leaves a gap to the exact evidence: the KL, which both see.
     close([cavi.logEvidence - res.elbo], [cavi.kl], 'log p(x) − ELBO = KL', 1e-6);
   });
+});
+
+describe('Variational Bayesian HMM with Gaussian emissions: VMP = CAVI', () => {
+  const lengths = [300, 250, 200];
+  const n = 750;
+  const d = 2;
+  const k = 3;
+  const e = normal(key(24), [n * d + n]).dataSync();
+  const means = [[0, 0], [4, 1], [1, 5]];
+  const x = new Float64Array(n * d);
+  let state = 0;
+  for (let i = 0; i < n; i++) {
+    if (e[n * d + i] > 1.2) state = (state + 1) % k; // sticky chain: switch about 1 step in 9
+    for (let a = 0; a < d; a++) x[i * d + a] = means[state][a] + (0.6 + 0.3 * a) * e[i * d + a];
+  }
+  const seqs: Float64Array[] = [];
+  for (let s = 0, o = 0; s < lengths.length; o += lengths[s], s++) seqs.push(x.slice(o * d, (o + lengths[s]) * d));
+  const root = key(6);
+  const labels = kmeansPlusPlus(x, n, d, k, foldIn(root, 0), 20);
+  for (const covariance of ['full', 'diag'] as const)
+    it(`${covariance} covariances: the same ELBO after every sweep, the same posterior`, () => {
+      const diag = covariance === 'diag';
+      const m0 = [1, 1.5];
+      const w0inv = diag ? [0.5, 0.8] : [0.5, 0.1, 0.1, 0.8];
+      const cavi = vbHmm(seqs, {
+        k,
+        d,
+        emission: 'gaussian',
+        covariance,
+        key: root,
+        startConcentration: 0.5,
+        transConcentration: 0.8,
+        meanPrecision: 0.5,
+        meanPrior: m0,
+        degreesOfFreedom: 3,
+        covariancePrior: w0inv,
+        tol: 1e-12,
+        maxIter: 400,
+      });
+      const g = new FactorGraph();
+      const pi = g.dirichlet('pi', { concentration: [0.5, 0.5, 0.5] });
+      const a = g.dirichlet('A', { concentration: [0.8, 0.8, 0.8], size: k });
+      const theta = g.gaussianWishart('theta', { mean: m0, meanPrecision: 0.5, dof: 3, scaleInverse: w0inv, diag, size: k });
+      const z = g.markovChain('z', { start: pi, transition: a, lengths, init: labels });
+      g.gaussianMixture('x', { selector: z, components: theta, observed: x });
+      const res = g.run({ tol: 1e-12, maxSweeps: 401 });
+      expect(res.schedule).toEqual(['pi', 'A', 'theta', 'z']);
+      expect(res.converged).toBe(true);
+      expect(res.sweeps).toBe(cavi.trace.iterations + 1);
+      close(res.elboTrace.slice(1), cavi.trace.elboTrace, 'ELBO trace');
+      close(pi.alpha, cavi.posterior.start, 'q(π)');
+      close(a.alpha, cavi.posterior.trans, 'q(A)');
+      close(theta.winv, cavi.posterior.winv as Float64Array, 'W⁻¹');
+      close(z.probs, Float64Array.from(cavi.stateMarginals.flatMap((m) => Array.from(m))), 'marginals');
+    });
 });

@@ -5,6 +5,8 @@
 import { ShapeError, ValueError } from '../../core/errors.js';
 import { CategoricalFactor } from './categorical-factor.js';
 import { CategoricalGateFactor } from './categorical-gate.js';
+import { MarkovChainFactor } from './markov-chain-factor.js';
+import { MarkovChainVariable } from './markov-chain.js';
 import { CategoricalVariable } from './categorical.js';
 import { DirichletPriorFactor } from './dirichlet-factor.js';
 import { DirichletVariable } from './dirichlet.js';
@@ -217,4 +219,38 @@ export function addCategoricalGate(g: FactorGraph, name: string, p: CategoricalG
     if (group.length !== x.length) throw new ShapeError(`vmp: gate '${name}' has ${x.length} observations but ${group.length} group indices`);
   } else if (m !== x.length) throw new ShapeError(`vmp: gate '${name}' has ${x.length} observations but its selector has ${m} elements (give group to share one among several)`);
   g.addFactor(new CategoricalGateFactor(name, x, z, beta, group));
+}
+
+/** Parameters of `FactorGraph.markovChain`. */
+export interface MarkovChainParams {
+  /** The initial-state distribution π: a Dirichlet variable of plate 1 over K. */
+  start: DirichletVariable;
+  /** The transition rows A_j·: a Dirichlet variable of plate K over K. */
+  transition: DirichletVariable;
+  /** Lengths of the sequences, laid end to end (their sum is the chain's plate size). */
+  lengths: ArrayLike<number>;
+  /** Initial hard states, one per step (the default schedule then updates the chain last). */
+  init?: ArrayLike<number>;
+}
+
+/** @internal */
+export function addMarkovChain(g: FactorGraph, name: string, p: MarkovChainParams): MarkovChainVariable {
+  const index = g.claim(name);
+  const { start, transition } = p;
+  for (const [arg, v] of [['start', start], ['transition', transition]] as const)
+    if (!(v instanceof DirichletVariable)) throw new NonConjugateError(`vmp: the ${arg} of chain '${name}' is ${describe(v)}; VMP needs a Dirichlet variable there`);
+  const k = start.k;
+  if (start.size !== 1) throw new ShapeError(`vmp: the start '${start.name}' of chain '${name}' has plate size ${start.size}; expected 1`);
+  if (transition.k !== k || transition.size !== k)
+    throw new ShapeError(`vmp: the transition '${transition.name}' of chain '${name}' is ${transition.size} rows over ${transition.k}; the start has K = ${k}, so expected ${k} × ${k}`);
+  if (p.lengths.length === 0) throw new ValueError(`vmp: chain '${name}' has no sequences`);
+  const starts = new Int32Array(p.lengths.length + 1);
+  for (let s = 0; s < p.lengths.length; s++) {
+    const t = p.lengths[s];
+    if (!(Number.isInteger(t) && t >= 1)) throw new ValueError(`vmp: chain '${name}' has sequence ${s} of length ${t}; lengths are positive integers`);
+    starts[s + 1] = starts[s] + t;
+  }
+  const z = new MarkovChainVariable(name, k, starts, index);
+  if (p.init !== undefined) z.initialize(p.init);
+  return g.addLatent(z, new MarkovChainFactor(name, z, start, transition));
 }

@@ -13,16 +13,19 @@ import {
   type GaussianGateParams,
   type GaussianMixtureParams,
   type GaussianWishartParams,
+  type MarkovChainParams,
   addCategorical,
   addCategoricalGate,
   addDirichlet,
   addGaussianGate,
   addGaussianMixture,
   addGaussianWishart,
+  addMarkovChain,
 } from './build-mixture.js';
 import type { CategoricalVariable } from './categorical.js';
 import type { DirichletVariable } from './dirichlet.js';
 import type { GaussianWishartVariable } from './gaussian-wishart.js';
+import type { MarkovChainVariable } from './markov-chain.js';
 import { GammaPriorFactor } from './gamma-factor.js';
 import { GammaVariable } from './gamma.js';
 import { GaussianFactor } from './gaussian-factor.js';
@@ -259,6 +262,16 @@ export class FactorGraph {
    */
   categoricalGate(name: string, p: CategoricalGateParams): void {
     addCategoricalGate(this, name, p);
+  }
+
+  /**
+   * A latent Markov chain of K hidden states over sequences laid end to end, with a Dirichlet start
+   * distribution and Dirichlet transition rows; q(z) stays structured (forward–backward). Use it
+   * as the selector of a gate for the emissions: a variational Bayesian HMM.
+   * @example const z = g.markovChain('z', { start: pi, transition: a, lengths: [T], init: labels })
+   */
+  markovChain(name: string, p: MarkovChainParams): MarkovChainVariable {
+    return addMarkovChain(this, name, p);
   }
 
   /**
