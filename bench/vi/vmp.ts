@@ -12,14 +12,16 @@
  *   - the Bayesian Gaussian mixture (K = 6, full and diagonal) on power-plant's 4 standardized features
  *     and (K = 5) on wine-quality-red's 11, initialized from the same k-means++ labels;
  *   - mean-field probabilistic PCA (k = 3, loadings fixed from a seeded normal draw, σ² = 0.5) on
- *     protein's 9 standardized features: 45,730 rows, 3 Gaussian coordinate nodes of that plate.
+ *     protein's 9 standardized features: 45,730 rows, 3 Gaussian coordinate nodes of that plate;
+ *   - the variational Bayesian HMM (K = 4, full Gaussian emissions) on 20 synthetic sequences of
+ *     1,000 steps in 3-D (a sticky 4-state chain; no sequential set is in /work/shared).
  * Run: npx tsx bench/vi/vmp.ts [--reps 5]. Prints a markdown table and the machine's load.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { FactorGraph, bayesGmm, bayesLinReg, foldIn, gaussianMixtureGraph, key, linearRegressionGraph, normal, ppcaMeanField } from '../../ts/index.js';
+import { FactorGraph, bayesGmm, bayesLinReg, foldIn, gaussianMixtureGraph, key, linearRegressionGraph, normal, ppcaMeanField, vbHmm } from '../../ts/index.js';
 import { RowDesign } from '../../ts/infer/cavi/design.js';
 import { kmeansPlusPlus } from '../../ts/infer/cavi/kmeans.js';
 
@@ -156,6 +158,43 @@ for (const [set, n, f, k] of [['power-plant', 9568, 4, 6], ['wine-quality-red', 
     () => (v = run()),
   );
   rows.push({ task: `mean-field PPCA k = ${k} (D = ${t.d})`, data: `${t.source}, N = ${t.n}`, cavi: tc, vmp: tv, elboCavi: c.elbo, elboVmp: v.elbo, sweeps: `${c.trace.iterations} / ${v.sweeps}` });
+}
+
+{
+  const k = 4;
+  const d = 3;
+  const lengths = new Array<number>(20).fill(1000);
+  const n = 20000;
+  const e = normal(key(13), [n * d + n]).dataSync();
+  const x = new Float64Array(n * d);
+  let st = 0;
+  for (let i = 0; i < n; i++) {
+    if (e[n * d + i] > 1.5) st = (st + 1) % k;
+    for (let a = 0; a < d; a++) x[i * d + a] = 2.5 * ((st >> (a % 2)) & 1) + (a === 2 ? st : 0) + e[i * d + a];
+  }
+  const seqs = lengths.map((t, s) => x.slice(s * t * d, (s + 1) * t * d));
+  const root = key(2);
+  const labels = kmeansPlusPlus(x, n, d, k, foldIn(root, 0), 20); // as vbHmm starts
+  const m0 = new Float64Array(d);
+  for (let i = 0; i < n; i++) for (let a = 0; a < d; a++) m0[a] += x[i * d + a] / n;
+  const w0inv = [1e-3, 0, 0, 0, 1e-3, 0, 0, 0, 1e-3];
+  const copts = { k, d, emission: 'gaussian' as const, covariance: 'full' as const, key: root, tol: 1e-10, maxIter: 300 };
+  const run = () => {
+    const g = new FactorGraph();
+    const pi = g.dirichlet('pi', { concentration: new Array<number>(k).fill(1 / k) });
+    const a = g.dirichlet('A', { concentration: new Array<number>(k).fill(1 / k), size: k });
+    const theta = g.gaussianWishart('theta', { mean: m0, meanPrecision: 1, dof: d, scaleInverse: w0inv, size: k });
+    const z = g.markovChain('z', { start: pi, transition: a, lengths, init: labels });
+    g.gaussianMixture('x', { selector: z, components: theta, observed: x });
+    return g.run({ tol: 1e-10, maxSweeps: 301, onWarning: () => {} });
+  };
+  let c = vbHmm(seqs, copts);
+  let v = run();
+  const [tc, tv] = medians(
+    () => (c = vbHmm(seqs, copts)),
+    () => (v = run()),
+  );
+  rows.push({ task: `VB-HMM K = ${k}, full Gaussian (D = ${d})`, data: `synthetic, 20 × 1000 steps`, cavi: tc, vmp: tv, elboCavi: c.elbo, elboVmp: v.elbo, sweeps: `${c.trace.iterations} / ${v.sweeps - 1}` });
 }
 
 const load1 = loadavg();
