@@ -228,6 +228,10 @@ describe('VMP: bad input names the node', () => {
     expect(() => g.gaussianMixture('xm', { selector: z, components: th, observed: [1, 2, 3, 4] })).toThrow(/selector 'z' has 3 categories but components 'th' has plate size 2/);
     expect(() => g.categorical('z5', { probs: pi, size: 2, init: [0, 1, 2] })).toThrow(/initial value of 'z5' has 3 entries/);
     expect(() => g.gaussian('m3', { mean: 0, variance: 1 })).toThrow(/already has a node named 'm3'/);
+    const other = new FactorGraph().gaussian('elsewhere', { mean: 0, variance: 1 });
+    expect(() => g.gaussian('y', { mean: other, precision: 1, observed: [1] })).toThrow(/'y' uses gaussian variable 'elsewhere', which belongs to another factor graph/);
+    // A failed builder leaves no node behind: the name is still free.
+    expect(g.gaussian('y', { mean: 0, precision: 1, size: 1 }).name).toBe('y');
   });
 });
 

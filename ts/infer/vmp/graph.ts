@@ -65,6 +65,7 @@ export class FactorGraph {
   /** Every factor (priors and observations) in declaration order. */
   readonly factors: VmpFactor[] = [];
   private readonly names = new Set<string>();
+  private readonly members = new Set<VmpVariable>();
 
   /** @internal Checks that a node name is free (it is taken when the node is added, so a failed builder leaves nothing behind). */
   claim(name: string): number {
@@ -75,13 +76,23 @@ export class FactorGraph {
 
   /** @internal Adds a latent variable with its prior factor. */
   addLatent<V extends VmpVariable>(v: V, prior: VmpFactor): V {
+    this.checkMembers(prior, v);
     this.variables.push(v);
+    this.members.add(v);
     this.addFactor(prior);
     return v;
   }
 
+  /** Every variable a factor touches must be a node of this graph (or the one being added). */
+  private checkMembers(f: VmpFactor, adding?: VmpVariable): void {
+    for (const v of f.variables)
+      if (v !== adding && !this.members.has(v))
+        throw new ValueError(`vmp: '${f.name}' uses ${v.family} variable '${v.name}', which belongs to another factor graph; build every node of a model on one graph`);
+  }
+
   /** @internal Adds a factor and links it to the variables it touches. */
   addFactor(f: VmpFactor): void {
+    this.checkMembers(f);
     this.names.add(f.name);
     this.factors.push(f);
     for (const v of f.variables) v.factors.push(f);
