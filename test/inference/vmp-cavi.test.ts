@@ -4,10 +4,10 @@
  * and the Bayesian Gaussian mixture (Dirichlet + categorical selector gating Gaussian–Wishart or
  * Gaussian–Gamma components) and mean-field probabilistic PCA (a factor-analysis node over k
  * Gaussian coordinates), and the variational Bayesian HMM (a Markov-chain node gating
- * Gaussian–Wishart emissions), on a few thousand points.
+ * Gaussian–Wishart or Dirichlet-categorical emissions), on a few thousand points.
  */
 import { describe, expect, it } from 'vitest';
-import { FactorGraph, bayesGmm, bayesLinReg, foldIn, gaussianMixtureGraph, key, linearRegressionGraph, normal, ppcaMeanField, vbHmm } from '../../ts/index.js';
+import { FactorGraph, bayesGmm, bayesLinReg, foldIn, gaussianMixtureGraph, key, linearRegressionGraph, normal, ppcaMeanField, uniform, vbHmm } from '../../ts/index.js';
 import { RowDesign } from '../../ts/infer/cavi/design.js';
 import { kmeansPlusPlus } from '../../ts/infer/cavi/kmeans.js';
 
@@ -199,4 +199,53 @@ describe('Variational Bayesian HMM with Gaussian emissions: VMP = CAVI', () => {
       close(theta.winv, cavi.posterior.winv as Float64Array, 'W⁻¹');
       close(z.probs, Float64Array.from(cavi.stateMarginals.flatMap((m) => Array.from(m))), 'marginals');
     });
+});
+
+describe('Variational Bayesian HMM with categorical emissions: VMP = CAVI', () => {
+  it("from vbHmm's random start: the same ELBO after every sweep, the same posterior", () => {
+    const k = 3;
+    const m = 5;
+    const lengths = [400, 350, 250];
+    const n = 1000;
+    const u = uniform(key(25), [2 * n]).dataSync();
+    // A sticky 3-state chain; state j emits symbols near 2j more often.
+    const sym = new Int32Array(n);
+    let st = 0;
+    for (let i = 0; i < n; i++) {
+      if (u[2 * i] < 0.1) st = (st + 1 + (u[2 * i] < 0.05 ? 1 : 0)) % k;
+      const r = u[2 * i + 1];
+      sym[i] = r < 0.6 ? Math.min(m - 1, 2 * st) : Math.floor(((r - 0.6) / 0.4) * m) % m;
+    }
+    const seqs: Int32Array[] = [];
+    for (let s = 0, o = 0; s < lengths.length; o += lengths[s], s++) seqs.push(sym.slice(o, o + lengths[s]));
+    const root = key(8);
+    const conc = { startConcentration: 0.4, transConcentration: 0.7, emissionConcentration: 0.3 };
+    const cavi = vbHmm(seqs, { k, emission: 'categorical', nSymbols: m, key: root, ...conc, tol: 1e-12, maxIter: 400 });
+    // vbHmm's start: emission rows worth N/K counts in proportions Exp(1)/Σ from the restart's key; flat start and transitions.
+    const e = uniform(foldIn(root, 0), [k * m]).dataSync();
+    const b0 = new Float64Array(k * m);
+    for (let j = 0; j < k; j++) {
+      let s = 0;
+      for (let c = 0; c < m; c++) s += -Math.log(e[j * m + c] + 1e-300);
+      for (let c = 0; c < m; c++) b0[j * m + c] = conc.emissionConcentration + ((n / k) * -Math.log(e[j * m + c] + 1e-300)) / s;
+    }
+    const g = new FactorGraph();
+    const pi = g.dirichlet('pi', { concentration: new Array<number>(k).fill(conc.startConcentration) });
+    const a = g.dirichlet('A', { concentration: new Array<number>(k).fill(conc.transConcentration), size: k });
+    const b = g.dirichlet('B', { concentration: new Array<number>(m).fill(conc.emissionConcentration), size: k });
+    pi.initialize(new Array<number>(k).fill(conc.startConcentration + lengths.length / k));
+    a.initialize(new Array<number>(k).fill(conc.transConcentration + (n - lengths.length) / (k * k)));
+    b.initialize(b0);
+    const z = g.markovChain('z', { start: pi, transition: a, lengths });
+    g.categoricalGate('x', { selector: z, probs: b, observed: sym });
+    // The chain's first q comes from its factors (all neighbours set), as vbHmm's first local step.
+    const res = g.run({ schedule: ['pi', 'A', 'B', 'z'], tol: 1e-12, maxSweeps: 400 });
+    expect(res.converged).toBe(true);
+    expect(res.sweeps).toBe(cavi.trace.iterations);
+    close(res.elboTrace, cavi.trace.elboTrace, 'ELBO trace');
+    close(pi.alpha, cavi.posterior.start, 'q(π)');
+    close(a.alpha, cavi.posterior.trans, 'q(A)');
+    close(b.alpha, cavi.posterior.emission as Float64Array, 'q(B)');
+    close(z.probs, Float64Array.from(cavi.stateMarginals.flatMap((q) => Array.from(q))), 'marginals');
+  });
 });

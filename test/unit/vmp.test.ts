@@ -170,9 +170,10 @@ describe('VMP loop: budget, schedule, warnings', () => {
 
   it('checkUpdates names the variable whose update lowered the ELBO', () => {
     const g = infer();
-    // A factor whose message to 'precision' is wrong (it adds a spurious rate) but whose ELBO term is right.
+    // A factor whose message to 'precision' is wrong (a spurious rate, growing with every update) and whose ELBO term is 0.
     const prec = g.variables[1] as import('../../ts/index.js').GammaVariable;
-    g.factors.push({ name: 'wrong', variables: [prec], sendTo: (v) => void ((v as typeof prec).rate[0] += 50), expectedLog: () => 0 });
+    let calls = 0;
+    g.factors.push({ name: 'wrong', variables: [prec], sendTo: (v) => void ((v as typeof prec).rate[0] += 50 * calls++), expectedLog: () => 0 });
     prec.factors.push(g.factors[g.factors.length - 1]);
     const seen: string[] = [];
     g.run({ maxSweeps: 3, checkUpdates: true, onWarning: (m) => seen.push(m) });

@@ -2,7 +2,7 @@
  * The Dirichlet variable: q(π) = Dirichlet(α) over K categories per plate element; its natural
  * parameters are α − 1, held here as α.
  */
-import { ValueError } from '../../core/errors.js';
+import { ShapeError, ValueError } from '../../core/errors.js';
 import { lgamma, psi } from '../cavi/dense.js';
 import { VmpVariable } from './node.js';
 
@@ -26,6 +26,20 @@ export class DirichletVariable extends VmpVariable {
     super(name, size, index);
     this.alpha = new Float64Array(size * k);
     this.meanLog = new Float64Array(size * k);
+  }
+
+  /**
+   * Sets q before the first sweep to Dirichlet(alpha) (size × K, or K for every element); the
+   * default schedule then updates this variable last.
+   */
+  initialize(alpha: ArrayLike<number>): void {
+    const { k, size } = this;
+    if (alpha.length !== k && alpha.length !== size * k)
+      throw new ShapeError(`vmp: the initial concentration of '${this.name}' has ${alpha.length} entries; expected ${k} or ${size} × ${k}`);
+    for (let i = 0; i < size * k; i++) this.alpha[i] = alpha[alpha.length === k ? i % k : i];
+    this.finish();
+    this.initialized = true;
+    this.version++;
   }
 
   protected clear(): void {

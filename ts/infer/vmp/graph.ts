@@ -286,7 +286,8 @@ export class FactorGraph {
   }
 
   /**
-   * Runs VMP: initializes each variable from its prior, then sweeps the schedule until the ELBO
+   * Runs VMP: gives each variable not yet set a first q (from its prior and from the factors all
+   * of whose other variables the user initialized), then sweeps the schedule until the ELBO
    * changes by less than `tol` (relative) or `maxSweeps` is spent; see `VmpOptions`.
    * @example const res = g.run({ maxSweeps: 100 }); res.converged
    */

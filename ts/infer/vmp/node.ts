@@ -59,11 +59,10 @@ export abstract class VmpVariable {
   /** The entropy H[q], summed over the plate. */
   abstract entropy(): number;
 
-  /** The VMP step: q ∝ exp(Σ_f message_f). With `only`, from that factor alone (initialization). */
-  update(only?: VmpFactor): void {
+  /** The VMP step: q ∝ exp(Σ_f message_f). With `only`, from those factors alone (initialization). */
+  update(only?: readonly VmpFactor[]): void {
     this.clear();
-    if (only !== undefined) only.sendTo(this);
-    else for (const f of this.factors) f.sendTo(this);
+    for (const f of only ?? this.factors) f.sendTo(this);
     this.finish();
     this.version++;
   }

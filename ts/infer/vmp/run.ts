@@ -70,8 +70,10 @@ export function runVmp(vars: readonly VmpVariable[], factors: readonly VmpFactor
   };
   const order = opts.schedule ? namedSchedule(vars, opts.schedule) : defaultSchedule(vars);
   const t0 = performance.now();
-  // Initialize each variable not yet set from its prior alone, parents (declared earlier) first.
-  for (const v of vars) if (v.version === 0 && !v.initialized) v.update(v.factors[0]);
+  // Initialize each variable not yet set, parents (declared earlier) first, from its prior and
+  // from the other factors all of whose other variables the user initialized.
+  for (const v of vars)
+    if (v.version === 0 && !v.initialized) v.update(v.factors.filter((f, i) => i === 0 || f.variables.every((u) => u === v || u.initialized)));
   const trace = [elbo(vars, factors, 0)];
   let maxRelDecrease = 0;
   let converged = false;
