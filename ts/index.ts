@@ -44,6 +44,7 @@ export * from './nn/index.js';
 export * from './io/index.js';
 export * from './infer/cavi/index.js';
 export * from './infer/ep/index.js';
+export * from './infer/vmp/index.js';
 export { compile, CompileError, cudaGraphsByDefault, isTracing, setCudaGraphs, type CompileOptions, type CompiledFunction, type Lowered } from './compile/index.js';
 export type { Plan, PlanStats } from './compile/codegen.js';
 export { KERNELS, KERNEL_NAMES, UNARY_OPS, BINARY_OPS, COMPARE_OPS, REDUCE_OPS, ARG_REDUCE_OPS, type KernelAttrs, type KernelName, type KernelSpec, type TensorInfo, type UnaryOp, type BinaryOp, type CompareOp, type ReduceOp, type ArgReduceOp, type KeyAttr } from './kernels/spec.js';

@@ -212,7 +212,8 @@ class VbHmmModel implements ConjugateModel {
   }
 }
 
-interface FbWork {
+/** @internal */
+export interface FbWork {
   e: Float64Array;
   alpha: Float64Array;
   beta: Float64Array;
@@ -220,7 +221,8 @@ interface FbWork {
   tmp: Float64Array;
 }
 
-function fbWork(maxT: number, k: number): FbWork {
+/** @internal */
+export function fbWork(maxT: number, k: number): FbWork {
   return { e: new Float64Array(maxT * k), alpha: new Float64Array(maxT * k), beta: new Float64Array(maxT * k), c: new Float64Array(maxT), tmp: new Float64Array(k) };
 }
 
@@ -230,7 +232,8 @@ function fbWork(maxT: number, k: number): FbWork {
  * marginals γ_t into `gamma` rows off.., adds Σ_t ξ_t into `xiAcc` when given, and returns
  * log Z = Σ_t (log c_t + max_k log b_t(k)); each emission row is shifted by its max before exp.
  */
-function forwardBackwardCore(
+/** @internal Exported for the VMP Markov-chain node (ts/infer/vmp/markov-chain.ts). */
+export function forwardBackwardCore(
   pi: Float64Array,
   a: Float64Array,
   logB: Float64Array,

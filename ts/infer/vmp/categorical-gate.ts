@@ -1,0 +1,68 @@
+/**
+ * A gate over categorical distributions: x_n ~ Categorical(β_{z_n}) for observed categories x
+ * (N integers < V), a selector z (a categorical variable over K, or observed labels) and K
+ * probability vectors β_k, a Dirichlet variable of plate K over V categories (a mixture of
+ * categoricals, the building block of topic models). With `group`, observation n belongs to
+ * selector element g_n (several draws per item — a document's words — share one z: the mixture of
+ * unigrams); without it g_n = n. Messages:
+ *   to z_g: log-probabilities += Σ_{n: g_n = g} E[log β_{k, x_n}];   to β_k: α_{k, x_n} += r_{g_n k},
+ * and E[log f] = Σ_n Σ_k r_{g_n k} E[log β_{k, x_n}].
+ */
+import type { CategoricalVariable } from './categorical.js';
+import type { DirichletVariable } from './dirichlet.js';
+import type { VmpFactor, VmpVariable } from './node.js';
+
+/** @internal Made by `FactorGraph.categoricalGate`. */
+export class CategoricalGateFactor implements VmpFactor {
+  readonly variables: readonly VmpVariable[];
+
+  constructor(
+    readonly name: string,
+    private readonly x: Int32Array,
+    private readonly z: CategoricalVariable | Int32Array,
+    private readonly beta: DirichletVariable,
+    /** g_n: the selector element of observation n (null: n itself). */
+    private readonly group: Int32Array | null,
+  ) {
+    this.variables = z instanceof Int32Array ? [beta] : [z, beta];
+  }
+
+  sendTo(v: VmpVariable): void {
+    const { x, z, beta } = this;
+    const k = beta.size;
+    const nv = beta.k;
+    const gr = this.group;
+    if (v === z) {
+      const lg = (v as CategoricalVariable).logits;
+      for (let i = 0; i < x.length; i++) {
+        const o = (gr ? gr[i] : i) * k;
+        for (let j = 0; j < k; j++) lg[o + j] += beta.meanLog[j * nv + x[i]];
+      }
+    } else if (v === beta) {
+      const a = beta.alpha;
+      for (let i = 0; i < x.length; i++) {
+        const e = gr ? gr[i] : i;
+        if (z instanceof Int32Array) a[z[e] * nv + x[i]] += 1;
+        else for (let j = 0; j < k; j++) a[j * nv + x[i]] += z.probs[e * k + j];
+      }
+    }
+  }
+
+  expectedLog(): number {
+    const { x, z, beta } = this;
+    const k = beta.size;
+    const nv = beta.k;
+    const gr = this.group;
+    let s = 0;
+    for (let i = 0; i < x.length; i++) {
+      const e = gr ? gr[i] : i;
+      if (z instanceof Int32Array) s += beta.meanLog[z[e] * nv + x[i]];
+      else
+        for (let j = 0; j < k; j++) {
+          const r = z.probs[e * k + j];
+          if (r > 0) s += r * beta.meanLog[j * nv + x[i]];
+        }
+    }
+    return s;
+  }
+}

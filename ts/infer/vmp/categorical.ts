@@ -1,0 +1,105 @@
+/**
+ * The categorical (discrete) variable: q(z) = Categorical(r) over K values per plate element,
+ * held by its natural parameters, the unnormalized log-probabilities; r = softmax of their sum.
+ * This is the selector of a mixture (a gate's switch variable), one row per data point.
+ */
+import { ShapeError, ValueError } from '../../core/errors.js';
+import { softmaxRows } from '../cavi/design.js';
+import { VmpVariable } from './node.js';
+
+/** A latent categorical over a plate. Read `probs` (size × K) after a run. */
+export class CategoricalVariable extends VmpVariable {
+  /** Always 'categorical'. */
+  readonly family = 'categorical';
+  /** Accumulated log-probabilities, up to a constant per row (size × K). */
+  readonly logits: Float64Array;
+  /** q's probabilities r (size × K, rows sum to 1). */
+  readonly probs: Float64Array;
+  /** Σ_n r_nk (K): the expected counts, refreshed with every change of q. */
+  readonly counts: Float64Array;
+  /** −Σ r log r from the last softmax (Σ_n logsumexp_n − Σ r·logits), or NaN when q was set by `initialize`. */
+  private cachedEntropy = Number.NaN;
+
+  /** @internal Made by `FactorGraph.categorical`. */
+  constructor(
+    name: string,
+    /** The number of categories K. */
+    readonly k: number,
+    size: number,
+    index: number,
+  ) {
+    super(name, size, index);
+    this.logits = new Float64Array(size * k);
+    this.probs = new Float64Array(size * k);
+    this.counts = new Float64Array(k);
+  }
+
+  private recount(): void {
+    const { k, probs, counts } = this;
+    counts.fill(0);
+    for (let i = 0; i < this.size; i++) for (let j = 0; j < k; j++) counts[j] += probs[i * k + j];
+  }
+
+  /**
+   * Sets q before the first sweep: hard labels (one integer in [0, K) per element) or
+   * probabilities (size × K, rows summing to 1). The default schedule then updates this variable last.
+   */
+  initialize(init: ArrayLike<number>): void {
+    const { k, size } = this;
+    if (init.length === size) {
+      this.probs.fill(0);
+      for (let i = 0; i < size; i++) {
+        const c = init[i];
+        if (!(Number.isInteger(c) && c >= 0 && c < k)) throw new ValueError(`vmp: the initial label of '${this.name}' at ${i} is ${c}; expected an integer in [0, ${k})`);
+        this.probs[i * k + c] = 1;
+      }
+    } else if (init.length === size * k) {
+      for (let i = 0; i < size; i++) {
+        let s = 0;
+        for (let j = 0; j < k; j++) {
+          const p = init[i * k + j];
+          if (!(p >= 0 && p <= 1)) throw new ValueError(`vmp: the initial probabilities of '${this.name}' have entry (${i}, ${j}) = ${p}`);
+          s += p;
+        }
+        if (Math.abs(s - 1) > 1e-9) throw new ValueError(`vmp: the initial probabilities of '${this.name}' in row ${i} sum to ${s}, not 1`);
+      }
+      this.probs.set(Array.from(init));
+    } else throw new ShapeError(`vmp: the initial value of '${this.name}' has ${init.length} entries; expected ${size} labels or ${size} × ${k} probabilities`);
+    this.initialized = true;
+    this.cachedEntropy = Number.NaN;
+    this.recount();
+    this.version++;
+  }
+
+  protected clear(): void {
+    this.logits.fill(0);
+  }
+
+  protected finish(): void {
+    const { k, logits, probs, counts } = this;
+    // The backend's row softmax (native on cpu), as the hand-written CAVI uses; it returns Σ_n logsumexp_n.
+    const lse = softmaxRows(logits, this.size, k, probs);
+    // −Σ r log r = Σ_n logsumexp_n − Σ r·logits; the same pass counts and checks.
+    let rl = 0;
+    counts.fill(0);
+    for (let i = 0; i < this.size; i++) {
+      const o = i * k;
+      for (let j = 0; j < k; j++) {
+        const r = probs[o + j];
+        if (!(r >= 0)) throw new ValueError(`vmp: categorical '${this.name}' element ${i} got log-probabilities [${Array.from(logits.subarray(o, o + k)).join(', ')}] from its messages`);
+        counts[j] += r;
+        if (r > 0) rl += r * logits[o + j];
+      }
+    }
+    this.cachedEntropy = lse - rl;
+  }
+
+  /** −Σ r log r (terms with r = 0 are 0). */
+  entropy(): number {
+    if (!Number.isNaN(this.cachedEntropy)) return this.cachedEntropy;
+    let h = 0;
+    const p = this.probs;
+    for (let i = 0; i < p.length; i++) if (p[i] > 0) h -= p[i] * Math.log(p[i]);
+    return h;
+  }
+}
