@@ -28,3 +28,4 @@ export {
 } from './vsbc.js';
 export { describeKhat } from './summary.js';
 export * from './pointwise.js';
+export * from './sbc/index.js';

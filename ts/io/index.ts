@@ -4,3 +4,4 @@ export * from './arviz.js';
 export * from './svg.js';
 export * from './png.js';
 export { writeFileAtomic } from './atomic.js';
+export * from './svg-panels.js';
