@@ -29,3 +29,4 @@ export {
 export { describeKhat } from './summary.js';
 export * from './pointwise.js';
 export * from './sbc/index.js';
+export * from './ppc/index.js';
