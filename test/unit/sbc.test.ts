@@ -34,8 +34,14 @@ import {
   uniform,
   ValueError,
   VarinfError,
+  Normal,
+  add,
+  modelGenerator,
+  plate,
+  sample,
   type Key,
   type SbcSpec,
+  type Tensor,
 } from './sbc-helpers.js';
 import { normalGenerator, shrunk, spec } from './sbc-spec.js';
 
@@ -260,6 +266,26 @@ describe('SBC runner', () => {
     expect(threads.simulations.map((s) => s.truth)).toEqual(serial.simulations.map((s) => s.truth));
     expect(threads.summary).toBe(serial.summary);
   }, 60_000);
+
+  it('modelGenerator draws parameters and data from the prior predictive', () => {
+    function model(obs: Tensor | undefined): void {
+      const mu = sample('mu', new Normal(0, 1));
+      plate('J', 3, () => {
+        const raw = sample('raw', new Normal(0, 1));
+        sample('obs', new Normal(add(mu, raw), 0.001), { obs });
+      });
+    }
+    const gen = modelGenerator(model, [undefined], { dataSites: ['obs'] });
+    const a = gen.generate(key(60), 0);
+    expect(Object.keys(a.parameters)).toEqual(['mu', 'raw']);
+    const mu = (a.parameters.mu as Tensor).item();
+    const raw = (a.parameters.raw as Tensor).dataSync();
+    expect((a.parameters.raw as Tensor).shape).toEqual([3]);
+    // obs = mu + raw + 0.001 noise: the data follow the parameters drawn with them.
+    Array.from(a.data.obs.dataSync()).forEach((o, j) => expect(Math.abs(o - mu - raw[j])).toBeLessThan(0.01));
+    expect(gen.generate(key(60), 5).data.obs.dataSync()).toEqual(a.data.obs.dataSync()); // the key alone decides
+    expect(() => modelGenerator(model, [undefined], { dataSites: ['y'] }).generate(key(0), 0)).toThrow(/data site 'y' is not among the model's sites/);
+  });
 
   it('workers without a module spec is a ValueError', async () => {
     await expect(sbc(spec, { key: key(0), simulations: 4, workers: 2 })).rejects.toThrow(/workers > 1 needs the spec as a module/);

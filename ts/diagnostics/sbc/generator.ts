@@ -8,8 +8,7 @@ import { ValueError } from '../../core/errors.js';
 import { Tensor } from '../../core/tensor.js';
 import type { ModelFn } from '../../ppl/runtime.js';
 import type { Key } from '../../random/key.js';
-import { predictive } from '../../infer/predictive.js';
-import { reshape } from '../../ops/shape.js';
+import { seed, trace } from '../../ppl/handlers.js';
 
 /** A parameter's value: a number, a flat array of numbers, or a tensor (flattened in row-major order). */
 export type ParameterValue = number | ArrayLike<number> | Tensor;
@@ -46,12 +45,11 @@ export interface ModelGeneratorOptions {
 }
 
 /**
- * A generator that draws one joint sample of `model(...args)` from its prior predictive
- * ({@link predictive} without a guide): `args` leave the observed values undefined so that the
- * data sites are drawn. The data are the `dataSites` values by name (tensors without the sample
- * axis); the parameters are the other sample sites.
+ * A generator that draws one joint sample of `model(...args)` from its prior predictive (a
+ * seeded trace): `args` leave the observed values undefined so that the data sites are drawn.
+ * The data are the `dataSites` values by name; the parameters are the other sample sites.
  *
- * Shapes: each site's value has its own shape (the `_num_samples` axis of size 1 is removed).
+ * Shapes: each site's value has the shape the model gives it (a scalar site is a scalar).
  * @example
  * const gen = modelGenerator(eightSchools, [undefined, sigma], { dataSites: ['obs'] });
  * const { parameters, data } = gen.generate(key(0), 0); // data.obs: [8]
@@ -60,28 +58,28 @@ export function modelGenerator<A extends unknown[]>(model: ModelFn<A>, args: A, 
   if (opts.dataSites.length === 0) throw new ValueError('modelGenerator: dataSites is empty; name the observed sites whose draws are the data');
   return {
     generate(key: Key): SbcDataset<Record<string, Tensor>> {
-      const draw = predictive(model, key, args, { numSamples: 1 });
+      // One joint draw from the prior predictive: a trace of the model with its data arguments undefined.
+      const tr = trace(seed(model, key)).getTrace(...args);
+      const draw: Record<string, Tensor> = {};
+      for (const s of tr.values()) if (s.type === 'sample' && s.value !== null) draw[s.name] = s.value;
+      const observed = [...tr.values()].filter((s) => s.isObserved && opts.dataSites.includes(s.name));
+      if (observed.length > 0) throw new ValueError(`modelGenerator: data site '${observed[0].name}' is observed; pass its argument as undefined so that it is drawn`);
       const data: Record<string, Tensor> = {};
       const parameters: Record<string, Tensor> = {};
       for (const name of opts.dataSites) {
         const v = draw[name];
         if (v === undefined) throw new ValueError(`modelGenerator: data site '${name}' is not among the model's sites (${Object.keys(draw).join(', ')})`);
-        data[name] = dropSampleAxis(v);
+        data[name] = v;
       }
       const wanted = opts.parameterSites ?? Object.keys(draw).filter((n) => !opts.dataSites.includes(n));
       for (const name of wanted) {
         const v = draw[name];
         if (v === undefined) throw new ValueError(`modelGenerator: parameter site '${name}' is not among the model's sites (${Object.keys(draw).join(', ')})`);
-        parameters[name] = dropSampleAxis(v);
+        parameters[name] = v;
       }
       return { parameters, data };
     },
   };
-}
-
-/** The value without its leading `_num_samples` axis of size 1 (any other size-1 axes stay). */
-function dropSampleAxis(v: Tensor): Tensor {
-  return v.rank > 0 && v.shape[0] === 1 ? reshape(v, v.shape.slice(1)) : v;
 }
 
 /**

@@ -3,6 +3,7 @@
  * ranks (Talts et al. 2018, Fig. 1: pointwise, Binomial(N, p_b)), and the ECDF difference
  * F(z) − z with the simultaneous band the ECDF test uses (Säilynoja et al. 2022).
  */
+import { ValueError } from '../../core/errors.js';
 import { lgamma } from '../../backends/js/special.js';
 import { writeFileAtomic } from '../../io/atomic.js';
 import { panelsSvg, type Panel, type PanelsOptions } from '../../io/svg-panels.js';
@@ -36,6 +37,7 @@ export function sbcPlotSvg(r: SbcResult, opts: SbcPlotOptions = {}): string {
   const L = r.maxRank;
   for (const v of vars) {
     const t = r.tests[v];
+    if (t === undefined) throw new ValueError(`sbcPlotSvg: no variable '${v}'; the result has ${r.variables.join(', ')}`);
     const B = t.chiSquare.counts.length;
     const left = Array.from({ length: B }, (_, b) => Math.ceil((b * (L + 1)) / B));
     const right = Array.from({ length: B }, (_, b) => Math.ceil(((b + 1) * (L + 1)) / B));
