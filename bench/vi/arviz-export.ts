@@ -4,7 +4,9 @@
  * posterior_predictive, observed_data, log_likelihood, dims from the plate 'school'), then
  * bench/peers/arviz_check.py runs az.loo on each, az.compare on both, and az.plot_ppc. The table
  * sets ArviZ's elpd_loo, SE and p_loo beside varinf's own `loo` on the same log-likelihoods (same
- * run), and the posterior predictive p-values of `ppcTest`. Needs bash bench/peers/setup-arviz.sh.
+ * run; ArviZ estimates the relative efficiency r_eff from the 4 chains where varinf's `loo` takes
+ * r_eff = 1, the right value for independent VI draws, so the two differ in the last digit), and the
+ * posterior predictive p-values of `ppcTest`. Needs bash bench/peers/setup-arviz.sh.
  *
  * Run: npx tsx bench/vi/arviz-export.ts [--draws 2000]
  */
@@ -46,7 +48,7 @@ for (const guide of ['normal', 'mvn'] as const) {
   const rep = (idata.posterior_predictive!.obs as number[][][]).flat();
   const ppc = ppcTest(rep, [28, 8, -3, 7, -1, 1, 18, 12], ['min', 'max', 'mean', 'sd']);
   savePpcStatistics(`${outDir}ppc-stats-eight-schools-${guide}.svg`, ppc);
-  rows.push([guide, fmt(own.elpdLoo, 2), fmt(own.se, 2), fmt(own.pLoo, 2), ppc.checks.map((c) => `${c.name} ${c.pValue.toFixed(2)}`).join(', ')]);
+  rows.push([guide, fmt(own.elpdLoo, 2), fmt(own.se, 2), fmt(own.pLoo, 2), fmt(Math.max(...own.pointwise.khat), 2), ppc.checks.map((c) => `${c.name} ${c.pValue.toFixed(2)}`).join(', ')]);
   files.push(`${guide}=${path}`);
 }
 interface PeerOut {
@@ -55,11 +57,11 @@ interface PeerOut {
   compare?: Record<string, { rank: number; elpd_loo: number; weight: number }>;
 }
 const peer = runPeer<PeerOut>('arviz_check.py', [outDir, ...files]);
-console.log('guide   varinf loo: elpd     se  p_loo | ArviZ az.loo: elpd     se  p_loo  max k̂ | varinf PPC p-values');
+console.log('guide   varinf loo: elpd     se  p_loo  max k̂ | ArviZ az.loo: elpd     se  p_loo  max k̂ | varinf PPC p-values');
 for (const row of rows) {
   const p = typeof peer === 'string' ? undefined : peer.fits[row[0]];
   const pz = p ? `${fmt(p.elpd_loo, 2).padStart(18)} ${fmt(p.se, 2).padStart(6)} ${fmt(p.p_loo, 2).padStart(6)} ${fmt(p.max_khat, 2).padStart(6)}` : ' '.repeat(39);
-  console.log(`${row[0].padEnd(6)} ${row[1].padStart(18)} ${row[2].padStart(6)} ${row[3].padStart(6)} |${pz} | ${row[4]}`);
+  console.log(`${row[0].padEnd(6)} ${row[1].padStart(18)} ${row[2].padStart(6)} ${row[3].padStart(6)} ${row[4].padStart(6)} |${pz} | ${row[5]}`);
 }
 if (typeof peer === 'string') console.log(`ArviZ: ${peer} (bash bench/peers/setup-arviz.sh)`);
 else {
