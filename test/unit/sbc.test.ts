@@ -34,8 +34,15 @@ import {
   uniform,
   ValueError,
   VarinfError,
+  AutoNormal,
   Normal,
+  SVI,
+  TraceELBO,
+  adam,
   add,
+  foldIn,
+  sviBackend,
+  tensor,
   modelGenerator,
   plate,
   sample,
@@ -286,6 +293,23 @@ describe('SBC runner', () => {
     expect(gen.generate(key(60), 5).data.obs.dataSync()).toEqual(a.data.obs.dataSync()); // the key alone decides
     expect(() => modelGenerator(model, [undefined], { dataSites: ['y'] }).generate(key(0), 0)).toThrow(/data site 'y' is not among the model's sites/);
   });
+
+  it('sviBackend fits each simulation from a fresh state (AutoNormal on the normal–normal model)', async () => {
+    function model(y: Tensor): void {
+      const theta = sample('theta', new Normal(0, 1));
+      plate('N', 5, () => sample('y', new Normal(theta, 1), { obs: y }));
+    }
+    const svi = new SVI(model, new AutoNormal(model), adam(0.05), new TraceELBO());
+    const backend = sviBackend(svi, (y: Float64Array) => [tensor(y)] as [Tensor], { steps: 600, draws: 400 });
+    const r = await sbc({ generator: normalGenerator, backend }, { key: key(70), simulations: 3 });
+    expect(r.failures).toEqual([]);
+    expect(r.maxRank).toBe(400);
+    for (const s of r.simulations) {
+      const y = normalGenerator.generate(split(foldIn(key(70), s.index))[0], s.index).data;
+      const exactMean = y.reduce((a, b) => a + b, 0) / 6;
+      expect(Math.abs(s.posteriorMean[0] - exactMean)).toBeLessThan(0.15); // posterior sd is 0.41
+    }
+  }, 60_000);
 
   it('workers without a module spec is a ValueError', async () => {
     await expect(sbc(spec, { key: key(0), simulations: 4, workers: 2 })).rejects.toThrow(/workers > 1 needs the spec as a module/);

@@ -3,11 +3,15 @@
  * every varinf method — `fit`, SVI with any guide, a CAVI routine, SVGD, or a closed-form
  * posterior — so the SBC runner need not know which one it checks.
  */
+import { ValueError } from '../../core/errors.js';
 import type { Tensor } from '../../core/tensor.js';
 import type { ModelFn } from '../../ppl/runtime.js';
 import type { Key } from '../../random/key.js';
 import { fitSync } from '../../infer/fit/fit.js';
 import type { FitOptions } from '../../infer/fit/options.js';
+import type { SVI } from '../../infer/svi.js';
+import { AutoGuide } from '../../infer/autoguide.js';
+import { split } from '../../random/key.js';
 
 /**
  * Posterior draws by parameter name, each with the draws on its leading axis: a tensor
@@ -50,6 +54,35 @@ export function fitBackend<D, A extends unknown[]>(model: ModelFn<A>, args: (dat
     fit(key: Key, data: D): SbcDraws {
       const r = fitSync(model, args(data), { progressBar: false, ...opts, key });
       return r.draws;
+    },
+  };
+}
+
+/** Options of {@link sviBackend}. */
+export interface SviBackendOptions {
+  /** Optimizer steps per fit. */
+  steps: number;
+  /** Posterior draws returned per fit (default 1000). */
+  draws?: number;
+}
+
+/**
+ * A backend that runs `svi` from a fresh state for `steps` steps on `args(data)` and returns
+ * `draws` draws of its autoguide (`samplePosterior`). The SVI object (its model, autoguide, optimizer
+ * and ELBO) is reused across simulations; `init` resets the parameters for each.
+ * @example
+ * const svi = new SVI(model, new AutoNormal(model), adam(0.02), new TraceELBO());
+ * const backend = sviBackend(svi, (d) => [d.obs], { steps: 3000 });
+ */
+export function sviBackend<D, A extends unknown[]>(svi: SVI<A>, args: (data: D) => A, opts: SviBackendOptions): SbcBackend<D> {
+  const g = svi.guide;
+  if (!(g instanceof AutoGuide)) throw new ValueError('sviBackend: the SVI guide must be an autoguide (it draws with samplePosterior); wrap other guides with functionBackend');
+  return {
+    fit(key: Key, data: D): SbcDraws {
+      const [kRun, kDraw] = split(key);
+      const a = args(data);
+      const r = svi.runSync(kRun, opts.steps, a, { progressBar: false });
+      return g.samplePosterior(kDraw, r.params, opts.draws ?? 1000, ...a);
     },
   };
 }
