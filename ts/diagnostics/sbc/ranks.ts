@@ -11,12 +11,20 @@ import { Tensor } from '../../core/tensor.js';
 import type { SbcDraws } from './backend.js';
 import type { ParameterValue } from './generator.js';
 
+/** Where a flattened variable comes from. */
+export interface VariableOrigin {
+  /** The parameter's name. */
+  parameter: string;
+  /** The variable's offset in the parameter's flattened (row-major) value. */
+  offset: number;
+}
+
 /** Variables flattened from parameters: names like `theta[3]` (or `mu` for scalars), and values. */
 export interface FlatVariables {
   /** Variable names, in parameter order, then row-major within a parameter. */
   names: string[];
   /** The parameter each variable belongs to, and its offset in the parameter's flattened value. */
-  of: { parameter: string; offset: number }[];
+  of: VariableOrigin[];
   /** Values, one per variable. */
   values: Float64Array;
 }
@@ -45,7 +53,7 @@ function indexName(name: string, shape: number[], i: number): string {
  */
 export function flattenParameters(parameters: Record<string, ParameterValue>): FlatVariables {
   const names: string[] = [];
-  const of: { parameter: string; offset: number }[] = [];
+  const of: VariableOrigin[] = [];
   const values: number[] = [];
   for (const [name, v] of Object.entries(parameters)) {
     const { data, shape } = flatValue(v);
