@@ -311,6 +311,17 @@ describe('SBC runner', () => {
     }
   }, 60_000);
 
+  it('fits with different numbers of draws need rankDraws; all failed is an error', async () => {
+    const ragged = functionBackend((_k: Key, _y: Float64Array, i: number) => ({ theta: new Float64Array(10 + i) }));
+    await expect(sbc({ generator: normalGenerator, backend: ragged }, { key: key(80), simulations: 3 })).rejects.toThrow(/ranked among 11 draws.*set rankDraws/);
+    const ok = await sbc({ generator: normalGenerator, backend: ragged, rankDraws: 10 }, { key: key(80), simulations: 3 });
+    expect(ok.maxRank).toBe(10);
+    const broken = functionBackend(() => {
+      throw new Error('diverged');
+    });
+    await expect(sbc({ generator: normalGenerator, backend: broken }, { key: key(80), simulations: 3 })).rejects.toThrow(/only 0 of 3 simulations succeeded; first failure: Error: diverged/);
+  });
+
   it('workers without a module spec is a ValueError', async () => {
     await expect(sbc(spec, { key: key(0), simulations: 4, workers: 2 })).rejects.toThrow(/workers > 1 needs the spec as a module/);
   });
