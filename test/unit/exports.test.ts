@@ -27,4 +27,9 @@ describe('root exports', () => {
     expect(Array.from(varinf.models.vec(json, 'y', 2))).toEqual([1, 2]);
     expect(varinf.models.matrix(json, 'X', 2, 2).toArray()).toEqual([[1, 2], [3, 4]]);
   });
+
+  it('has SBC, PPC and the model ArviZ export', () => {
+    for (const name of ['sbc', 'sbcResults', 'functionGenerator', 'modelGenerator', 'functionBackend', 'fitBackend', 'rankChiSquare', 'rankEcdfTest', 'ecdfBand', 'saveSbcPlot', 'ppcTest', 'posteriorPredictiveSamples', 'ppcDensitySvg', 'ppcStatisticsSvg', 'arvizFromModel', 'saveArvizFromModel'])
+      expect(typeof (varinf as Record<string, unknown>)[name], name).toBe('function');
+  });
 });

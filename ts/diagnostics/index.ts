@@ -28,3 +28,5 @@ export {
 } from './vsbc.js';
 export { describeKhat } from './summary.js';
 export * from './pointwise.js';
+export * from './sbc/index.js';
+export * from './ppc/index.js';
