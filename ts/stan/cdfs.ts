@@ -13,6 +13,7 @@ import { add, clamp, div, exp, expm1, greater, less, log, log1p, maximum, mul, n
 import { logicalOr } from './tensormath.js';
 import { sum } from '../ops/reduce.js';
 import { broadcastTo } from '../ops/shape.js';
+import { bshape } from './distributions.js';
 import { StanSemanticError, type Loc } from './errors.js';
 import { NotVectorizable, REAL, T, fmtTy, shapeOf, type V } from './values.js';
 
@@ -72,20 +73,9 @@ export function hasCdf(dist: string): boolean {
 
 /** Broadcast shape of the arguments, or an error naming the call. */
 function broadcastOf(what: string, args: V[], loc: Loc): number[] {
-  const shapes = args.map(shapeOf);
-  const r = Math.max(0, ...shapes.map((s) => s.length));
-  const out: number[] = [];
-  for (let i = 0; i < r; i++) {
-    let d = 1;
-    for (const s of shapes) {
-      const j = s.length - r + i;
-      if (j < 0 || s[j] === 1) continue;
-      if (d !== 1 && d !== s[j]) throw new StanSemanticError(loc, `${what}: argument sizes do not match (${args.map((a) => `${fmtTy(a.ty)}[${shapeOf(a).join(',')}]`).join(', ')})`);
-      d = s[j];
-    }
-    out.push(d);
-  }
-  return out;
+  const shape = bshape(args.map(shapeOf));
+  if (shape.includes(-1)) throw new StanSemanticError(loc, `${what}: argument sizes do not match (${args.map((a) => `${fmtTy(a.ty)}[${shapeOf(a).join(',')}]`).join(', ')})`);
+  return shape;
 }
 
 function tails(dist: string, args: V[], what: string, loc: Loc): [Tensor, Tensor] {

@@ -25,7 +25,8 @@ export type Keep = (...argIdx: number[]) => boolean;
 type Term = Tensor | number;
 export type Lpdf = (x: Tensor[], k: Keep, args: V[], loc: Loc) => Term[];
 
-function bshape(shapes: number[][]): number[] {
+/** The broadcast shape of argument shapes (numpy's rule), with −1 where two sizes disagree. */
+export function bshape(shapes: number[][]): number[] {
   const r = Math.max(0, ...shapes.map((s) => s.length));
   const out: number[] = [];
   for (let i = 0; i < r; i++) {

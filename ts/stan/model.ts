@@ -17,6 +17,7 @@ import { add, exp, log, mul, neg, sigmoid, softplus, sub } from '../ops/elementw
 import { sum } from '../ops/reduce.js';
 import { reshape, slice, stack, transpose } from '../ops/shape.js';
 import { logDensity } from '../ppl/logdensity.js';
+import { mulberry32 } from '../random/mulberry.js';
 import { deterministic, factor, sample } from '../ppl/primitives.js';
 import type { Decl, Expr, Program, Stmt } from './ast.js';
 import { readData } from './data.js';
@@ -157,7 +158,7 @@ export function fromStan(code: string, data: StanData = {}): StanModel {
   for (const s of program.data) if (s.kind !== 'decl') throw new StanSemanticError(s.loc, 'the data block holds declarations only');
   // Transformed data: run once; the result is data.
   I.writable.add('transformed data');
-  installRng(I, mulberry(20240229));
+  installRng(I, mulberry32(20240229));
   for (const s of program.transformedData) {
     if (s.kind === 'decl') I.execDecl(s, 'transformed data');
     else I.exec(s);
@@ -313,7 +314,7 @@ export function fromStan(code: string, data: StanData = {}): StanModel {
         return v;
       });
       Object.assign(out, rec);
-      installRng(R, mulberry(seed));
+      installRng(R, mulberry32(seed));
       R.writable.add('generated quantities');
       for (const s of program.generatedQuantities) {
         if (s.kind === 'decl') R.execDecl(s, 'generated quantities');
@@ -405,16 +406,3 @@ function boundsHold(R: Interpreter, d: Decl, v: V): boolean {
     return (l === null || x >= l) && (h === null || x <= h);
   });
 }
-
-/** A small seeded generator (mulberry32) for `_rng` functions: draws in [0, 1). */
-export function mulberry(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-

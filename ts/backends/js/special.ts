@@ -51,10 +51,10 @@ function erfSeries(x: number): number {
 }
 
 /**
- * erfc(x) for x >= 2 by the continued fraction A&S 7.1.14,
- * erfc x = e^(−x²)/√π · 1/(x + (1/2)/(x + 1/(x + (3/2)/(x + …)))), evaluated by modified Lentz.
+ * The continued fraction of A&S 7.1.14, f(x) = x + (1/2)/(x + 1/(x + (3/2)/(x + …))), by
+ * modified Lentz, so that erfc x = e^(−x²)/(√π f(x)) for x ≥ 2 (and log erfc x = −x² − log √π − log f).
  */
-function erfcFraction(x: number): number {
+export function erfcContinuedFraction(x: number): number {
   const tiny = 1e-300;
   let f = x;
   let c = x;
@@ -69,7 +69,12 @@ function erfcFraction(x: number): number {
     f *= delta;
     if (Math.abs(delta - 1) < 1e-16) break;
   }
-  return Math.exp(-x * x) / SQRT_PI / f;
+  return f;
+}
+
+/** erfc(x) for x >= 2 from the continued fraction. */
+function erfcFraction(x: number): number {
+  return Math.exp(-x * x) / SQRT_PI / erfcContinuedFraction(x);
 }
 
 /** erfc(x) for x >= 0: 1 − series below 2 (where erfc > 4e-3, so little is lost), the fraction above. */

@@ -10,6 +10,7 @@ import { ShapeError, ValueError, fmtShape } from '../../core/errors.js';
 import { Tensor } from '../../core/tensor.js';
 import type { SbcDraws } from './backend.js';
 import type { ParameterValue } from './generator.js';
+import { mulberry32 } from '../../random/mulberry.js';
 
 /** Where a flattened variable comes from. */
 export interface VariableOrigin {
@@ -103,16 +104,7 @@ export function thinIndices(S: number, L: number): Int32Array {
 }
 
 /** A small deterministic uniform generator (mulberry32) for splitting ties; seeded per simulation. */
-export function tieUniforms(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const tieUniforms = mulberry32;
 
 /**
  * The rank of `truth` among `draws`: #{draws < truth} plus a uniform share of the ties.

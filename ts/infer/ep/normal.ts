@@ -1,5 +1,6 @@
 /** The standard normal's log-density and log-cdf, accurate far into the lower tail (EP's probit site needs both). */
 import { erf } from '../../backends/js/special.js';
+import { erfcContinuedFraction } from '../../backends/js/special.js';
 
 const LOG_SQRT_2PI = 0.5 * Math.log(2 * Math.PI);
 const LOG_SQRT_PI = 0.5 * Math.log(Math.PI);
@@ -9,23 +10,9 @@ export function logNormalPdf(z: number): number {
   return -0.5 * z * z - LOG_SQRT_2PI;
 }
 
-/** log erfc(x) for x ≥ 2 by the continued fraction erfc x = e^(−x²)/√π · 1/(x + (1/2)/(x + 1/(x + …))) (modified Lentz), kept in logs. */
+/** log erfc(x) for x ≥ 2 from the continued fraction (kept in logs: erfc underflows past x ≈ 27). */
 function logErfcLarge(x: number): number {
-  const tiny = 1e-300;
-  let f = x;
-  let c = x;
-  let d = 0;
-  for (let n = 1; n < 500; n++) {
-    const a = n / 2;
-    d = x + a * d;
-    d = d === 0 ? 1 / tiny : 1 / d;
-    c = x + a / c;
-    if (c === 0) c = tiny;
-    const delta = c * d;
-    f *= delta;
-    if (Math.abs(delta - 1) < 1e-16) break;
-  }
-  return -x * x - LOG_SQRT_PI - Math.log(f);
+  return -x * x - LOG_SQRT_PI - Math.log(erfcContinuedFraction(x));
 }
 
 /**
