@@ -63,9 +63,10 @@ export interface SVIRunOptions {
    * Compile the step (default true): the update (ELBO, its gradient, the optimizer) is traced once
    * and replayed as generated code over preallocated buffers, with the loss and finite flags as
    * outputs. A step whose loss or gradient is not finite is re-run eagerly from the unchanged
-   * state to raise the same error as the eager path. A model that cannot be traced (host reads
-   * of traced values, e.g. subsampling plates or `skipNonFinite`) runs eagerly, and
-   * `result.compiled` says why.
+   * state to raise the same error as the eager path. Subsampled plates compile (the indices are
+   * drawn inside the step), and so do stateful estimators (TraceGraphELBO's baselines ride in the
+   * step state). A model that cannot be traced (host reads of traced values, e.g. data-dependent
+   * control flow or `skipNonFinite`) runs eagerly, and `result.compiled` says why.
    */
   compile?: boolean;
 }
