@@ -97,6 +97,9 @@ describe.each(backends)('randomSubset on %s', (b) => {
   it('compiled draws follow the input key (the subsample is re-drawn at every call)', () => {
     const f = compile((k: Key) => ENGINE.runKernel('randomSubset', [], { key: k.words, n: 1000, shape: [20] })[0]);
     for (const s of [3, 4, 5]) expect(Array.from(f(key(s)).dataSync())).toEqual(Array.from(subset(key(s), 1000, 20)));
+    // The device path (every kernel a backend call, the key written into the call's attributes).
+    const d = compile((k: Key) => ENGINE.runKernel('randomSubset', [], { key: k.words, n: 1000, shape: [20] })[0], { backendCalls: true });
+    for (const s of [3, 4]) expect(Array.from(d(key(s)).dataSync())).toEqual(Array.from(subset(key(s), 1000, 20)));
   });
 });
 
