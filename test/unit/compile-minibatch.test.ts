@@ -173,3 +173,35 @@ describe.each(backends)('minibatch SVI compiles on %s, with the eager trajectory
     expect(new Set(comp.losses.slice(0, 5)).size).toBe(5);
   });
 });
+
+describe.skipIf(!backends.includes('cpu'))('minibatches of a large data set (cpu backend)', () => {
+  let prev = 'js';
+  beforeAll(() => {
+    prev = getBackend();
+    setBackend('cpu');
+  });
+  afterAll(() => setBackend(prev));
+
+  // 65,536 rows × 16 = 2^20 elements: the gather of the minibatch's rows is a native call.
+  const NL = 65536;
+  const DL = 16;
+  const SL = 500;
+  const XL = normal(key(31), [NL, DL]);
+  const yL = cast(less(uniform(key(32), [NL]), sigmoid(reshape(matmul(XL, mul(normal(key(33), [DL, 1]), 0.5)), [NL]))), 'float64');
+  function big(x: Tensor, yy: Tensor): void {
+    const w = plate('D', DL, () => sample('w', new Normal(0, 1)));
+    plate('N', NL, (idx) => sample('y', new Bernoulli({ logits: reshape(matmul(gather(x, idx as Tensor, 0), w), [SL]) }), { obs: gather(yy, idx as Tensor, 0) }), { subsampleSize: SL });
+  }
+
+  it('the rows are gathered by one backend call and the step follows the eager trajectory', () => {
+    const rows = compile((x: Tensor, k: Key) => gather(x, ENGINE.runKernel('randomSubset', [], { key: k.words, n: NL, shape: [SL] })[0], 0));
+    const got = rows(XL, key(9));
+    expect(Array.from(got.dataSync())).toEqual(Array.from(gather(XL, tensor(subset(key(9), NL, SL), [SL], 'int32'), 0).dataSync()));
+    expect(rows.stats?.backendCalls).toBe(1);
+    const K = 15;
+    const eager = new SVI(big, new AutoNormal(big), adam(0.05), new TraceELBO()).runSync(key(4), K, [XL, yL], { compile: false, progressBar: false });
+    const comp = new SVI(big, new AutoNormal(big), adam(0.05), new TraceELBO()).runSync(key(4), K, [XL, yL], { progressBar: false });
+    expect(comp.compiled).toEqual({ used: true });
+    for (let i = 0; i < K; i++) expect(Math.abs(comp.losses[i] - eager.losses[i])).toBeLessThanOrEqual(1e-9 * Math.max(1, Math.abs(eager.losses[i])));
+  });
+});
