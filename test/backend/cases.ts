@@ -530,7 +530,7 @@ const KEYS: [number, number][] = [
 /** Rejection samplers: an ulp of libm difference can move an accept/reject edge, so a touch looser. */
 const RANDOM_TOL: Record<DType, Tol> = { float64: { rtol: 1e-8, atol: 1e-8 }, float32: { rtol: 1e-4, atol: 1e-4 }, int32: EXACT, bfloat16: EXACT };
 
-const randomBuilders: { [N in 'randomBits' | 'randomUniform' | 'randomNormal' | 'randomGamma' | 'randomPoisson']: Builder<N> } = {
+const randomBuilders: { [N in 'randomBits' | 'randomUniform' | 'randomNormal' | 'randomSubset' | 'randomGamma' | 'randomPoisson']: Builder<N> } = {
   randomBits: () =>
     KEYS.flatMap((key) => [
       mk('randomBits', `key ${key} [3,5]`, [], { key, shape: [3, 5] }, EXACT),
@@ -554,6 +554,13 @@ const randomBuilders: { [N in 'randomBits' | 'randomUniform' | 'randomNormal' | 
         mk('randomNormal', `${dtype} key ${key} large`, [], { key, shape: [400, 257], dtype }),
       ]),
     ),
+  randomSubset: () =>
+    KEYS.flatMap((key) => [
+      mk('randomSubset', `key ${key} 5 of 12`, [], { key, n: 12, shape: [5] }, EXACT),
+      mk('randomSubset', `key ${key} all of 9`, [], { key, n: 9, shape: [9] }, EXACT),
+      mk('randomSubset', `key ${key} none`, [], { key, n: 4, shape: [0] }, EXACT),
+      mk('randomSubset', `key ${key} large`, [], { key, n: 1_000_000, shape: [10000] }, EXACT),
+    ]),
   randomGamma: (g) =>
     KEYS.flatMap((key) =>
       FLOATS.flatMap((dt) => [

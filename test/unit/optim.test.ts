@@ -102,6 +102,22 @@ describe('non-finite guard', () => {
   });
 });
 
+describe('allFinite', () => {
+  it('scans host leaves: NaN, ±Inf anywhere make it false; int32 and empty leaves are finite', async () => {
+    const { allFinite } = await import('../../ts/optim/clip.js');
+    const { cast } = await import('../../ts/index.js');
+    expect(allFinite({ a: tensor([1, 2]), b: [tensor([3]), tensor(4)] })).toBe(true);
+    for (const bad of [NaN, Infinity, -Infinity]) {
+      expect(allFinite({ a: tensor([1, 2]), b: [tensor([3, bad])] })).toBe(false);
+      expect(allFinite({ a: tensor([bad, 2], [2], 'float32') })).toBe(false);
+    }
+    expect(allFinite({ i: cast(tensor([1, 2]), 'int32'), e: tensor([], [0]) })).toBe(true);
+    expect(allFinite({})).toBe(true);
+    // A view (a slice of a larger array) is scanned over its own elements only.
+    expect(allFinite(slice(tensor([1, 2, NaN]), [0], [2]))).toBe(true);
+  });
+});
+
 describe('schedules', () => {
   it('have the documented values', () => {
     expect(exponentialDecay(1, 0.5, 10)(20)).toBeCloseTo(0.25, 12);

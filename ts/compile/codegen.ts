@@ -306,6 +306,18 @@ const RANDOM_MIN = 256;
 const RANDOM = new Set<string>(['randomNormal', 'randomUniform', 'randomBits']);
 const LINALG = new Set<string>(['matmul', 'triangularSolve', 'cholesky', 'svgdPhi']);
 
+/**
+ * A gather with traced indices from a source of at least this many elements (a minibatch drawn
+ * from the data set) calls the native backend's gather, which copies whole rows and prefetches
+ * the next ones: its reads miss the caches, and the generated element loop waits on each miss.
+ */
+const FAR_GATHER_MIN = 1 << 20;
+
+/** Whether `n` is a gather of traced indices from a large source that the native backend runs (see FAR_GATHER_MIN). */
+function farGather(n: Node, g: Graph, opts: CodegenOptions): boolean {
+  return n.op === 'gather' && opts.backend.name === 'cpu' && g.values[n.ins[0]].size >= FAR_GATHER_MIN && g.values[n.ins[1]].kind !== 'const' && opts.backend.has('gather');
+}
+
 function inlineLimit(n: Node, opts: CodegenOptions): number {
   if (CHEAP.has(n.op)) return opts.largeThreshold * CHEAP_FACTOR;
   return LINALG.has(n.op) ? opts.largeThreshold : opts.largeThreshold * TRANSCENDENTAL_FACTOR;
@@ -434,7 +446,7 @@ function schedule(g: Graph, opts: CodegenOptions, moves: ReadonlyMap<Node, unkno
     else {
       // Large matrix-vector products go to the backend too: its gemv path (no panel packing)
       // measured 150 µs against 520 µs here for [10000, 50]·[50, 1] float64.
-      const big = workOf(n, g) >= inlineLimit(n, opts) && opts.backend.has(n.op);
+      const big = (workOf(n, g) >= inlineLimit(n, opts) || farGather(n, g, opts)) && opts.backend.has(n.op);
       if (!big && JS_KERNELS[n.op] === undefined) throw new CompileError(`compile: kernel '${n.op}' has no js implementation to replay`);
       place({ kind: 'call', node: n, backend: big }, n);
     }
@@ -468,7 +480,7 @@ export function buildPlan(g: Graph, opts: CodegenOptions): Plan {
     const m = moveMap(n, g);
     if (m !== null) moves.set(n, m);
     const dg = dynGather(n, g);
-    if (dg !== null) gathers.set(n, dg);
+    if (dg !== null && !farGather(n, g, opts)) gathers.set(n, dg);
   }
   const stmts = schedule(g, opts, new Map<Node, unknown>([...moves, ...gathers]));
   const stmtOf = new Map<number, number>();

@@ -37,26 +37,32 @@ export interface Constraint {
   readonly discrete: boolean;
   /** int32 mask with the batch shape: 1 where `x` satisfies the constraint. */
   check(x: Tensor): Tensor;
+  /**
+   * `check`'s test on one float64 number, for constraints that hold on a tensor exactly when they
+   * hold for each element (the elementwise ones and their `independentConstraint`s): validation
+   * scans host tensors with it instead of dispatching kernels. Absent for the others.
+   */
+  readonly holds?: (v: number) => boolean;
   /** The name. */
   toString(): string;
 }
 
-function make(name: string, eventDim: number, check: (x: Tensor) => Tensor, discrete = false): Constraint {
-  return { name, eventDim, discrete, check, toString: () => name };
+function make(name: string, eventDim: number, check: (x: Tensor) => Tensor, discrete = false, holds?: (v: number) => boolean): Constraint {
+  return { name, eventDim, discrete, check, holds, toString: () => name };
 }
 
 /** All of ℝ (NaN excluded). */
-export const real: Constraint = make('real', 0, (x) => equal(x, x));
+export const real: Constraint = make('real', 0, (x) => equal(x, x), false, (v) => v === v);
 /** x > 0 */
-export const positive: Constraint = make('positive', 0, (x) => greater(x, 0));
+export const positive: Constraint = make('positive', 0, (x) => greater(x, 0), false, (v) => v > 0);
 /** x ≥ 0 */
-export const nonnegative: Constraint = make('nonnegative', 0, (x) => greaterEqual(x, 0));
+export const nonnegative: Constraint = make('nonnegative', 0, (x) => greaterEqual(x, 0), false, (v) => v >= 0);
 /** 0 < x < 1 (boundaries allowed, as the densities on it are finite there in floating point). */
-export const unitInterval: Constraint = make('unitInterval', 0, (x) => logicalAnd(greaterEqual(x, 0), lessEqual(x, 1)));
+export const unitInterval: Constraint = make('unitInterval', 0, (x) => logicalAnd(greaterEqual(x, 0), lessEqual(x, 1)), false, (v) => v >= 0 && v <= 1);
 /** Integers ≥ 0. */
-export const nonnegativeInteger: Constraint = make('nonnegativeInteger', 0, (x) => logicalAnd(greaterEqual(x, 0), equal(floor(x), x)), true);
+export const nonnegativeInteger: Constraint = make('nonnegativeInteger', 0, (x) => logicalAnd(greaterEqual(x, 0), equal(floor(x), x)), true, (v) => v >= 0 && Math.floor(v) === v);
 /** 0 or 1. */
-export const boolean: Constraint = make('boolean', 0, (x) => logicalAnd(logicalAnd(greaterEqual(x, 0), lessEqual(x, 1)), equal(floor(x), x)), true);
+export const boolean: Constraint = make('boolean', 0, (x) => logicalAnd(logicalAnd(greaterEqual(x, 0), lessEqual(x, 1)), equal(floor(x), x)), true, (v) => v === 0 || v === 1);
 
 /** Real vectors (event dim 1). */
 export const realVector: Constraint = make('realVector', 1, (x) => cast(equal(min(cast(equal(x, x), x.dtype), -1), 1), 'int32'));
@@ -66,7 +72,7 @@ export const realVector: Constraint = make('realVector', 1, (x) => cast(equal(mi
  * @example greaterThan(2).check(tensor([1, 3])) // int32 [0, 1]
  */
 export function greaterThan(lower: number): Constraint {
-  return { ...make(`greaterThan(${lower})`, 0, (x) => greater(x, lower)), lower } as Constraint & { lower: number };
+  return { ...make(`greaterThan(${lower})`, 0, (x) => greater(x, lower), false, (v) => v > lower), lower } as Constraint & { lower: number };
 }
 
 /**
@@ -74,7 +80,7 @@ export function greaterThan(lower: number): Constraint {
  * @example lessThan(0).check(tensor([-1, 1])) // int32 [1, 0]
  */
 export function lessThan(upper: number): Constraint {
-  return { ...make(`lessThan(${upper})`, 0, (x) => less(x, upper)), upper } as Constraint & { upper: number };
+  return { ...make(`lessThan(${upper})`, 0, (x) => less(x, upper), false, (v) => v < upper), upper } as Constraint & { upper: number };
 }
 
 /**
@@ -83,7 +89,7 @@ export function lessThan(upper: number): Constraint {
  */
 export function interval(lower: number, upper: number): IntervalConstraint {
   return {
-    ...make(`interval(${lower}, ${upper})`, 0, (x) => logicalAnd(greaterEqual(x, lower), lessEqual(x, upper))),
+    ...make(`interval(${lower}, ${upper})`, 0, (x) => logicalAnd(greaterEqual(x, lower), lessEqual(x, upper)), false, (v) => v >= lower && v <= upper),
     lower,
     upper,
   };
@@ -108,6 +114,7 @@ export function integerInterval(lower: number, upper: number): IntervalConstrain
       0,
       (x) => logicalAnd(logicalAnd(greaterEqual(x, lower), lessEqual(x, upper)), equal(floor(x), x)),
       true,
+      (v) => v >= lower && v <= upper && Math.floor(v) === v,
     ),
     lower,
     upper,
@@ -188,6 +195,7 @@ export function independentConstraint(c: Constraint, n: number): Constraint {
     discrete: c.discrete,
     base: c,
     reinterpreted: n,
+    holds: c.holds,
     check: (x: Tensor) => {
       const ok = c.check(x);
       const axes = Array.from({ length: n }, (_, i) => ok.rank - n + i);

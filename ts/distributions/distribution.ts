@@ -127,6 +127,8 @@ export abstract class Distribution {
       const ok = this.supportMask(v);
       return ok === null ? this.logProbRaw(v) : where(ok, this.logProbRaw(v), -Infinity);
     }
+    // (A real support is not checked at all: see supportMask.)
+    if (this.support.name !== 'real' && holdsOnHost(this.support, v)) return this.logProbRaw(v);
     const ok = this.supportMask(v);
     if (ok !== null && min(cast(ok, 'int32')).item() === 0) {
       const data = v.dataSync();
@@ -172,6 +174,7 @@ export abstract class Distribution {
   protected checkParams(checks: readonly ParamCheck[]): void {
     if (!this.validateArgs) return;
     for (const c of checks) {
+      if (holdsOnHost(c.constraint, c.value)) continue;
       const ok = c.constraint.check(c.value);
       if (ok.size > 0 && min(ok).item() === 0) {
         const d = c.value.dataSync();
@@ -270,4 +273,18 @@ let makeIndependent: IndependentFactory = () => {
 /** @internal lets independent.ts register itself without an import cycle. */
 export function registerIndependent(f: IndependentFactory): void {
   makeIndependent = f;
+}
+
+/**
+ * Whether every element of a float64 host tensor passes `c.holds`, scanned without kernels (the
+ * eager step validates every distribution it builds). False when it cannot tell (no scalar test,
+ * another dtype or device) or an element fails: the caller then runs the kernel check, which
+ * also words the error.
+ */
+function holdsOnHost(c: Constraint, x: Tensor): boolean {
+  const h = c.holds;
+  if (h === undefined || x.dtype !== 'float64' || x.device !== 'cpu') return false;
+  const d = x.dataSync();
+  for (let i = 0; i < d.length; i++) if (!h(d[i])) return false;
+  return true;
 }

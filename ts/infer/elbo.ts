@@ -136,7 +136,34 @@ export abstract class ELBO {
   }
   /** One estimate: the surrogate loss, the ELBO (or bound) and the P log weights. */
   abstract evaluate<A extends unknown[]>(inp: ElboInputs<A>): ElboResult;
+
+  /**
+   * The estimator's state between steps, complete for evaluations on inputs like `inp` (every
+   * entry the next evaluation reads or writes, with its shape), starting from the state `evaluate`
+   * would continue from. A compiled step carries it as step state. Stateless estimators: `{}`.
+   */
+  initState<A extends unknown[]>(inp: ElboInputs<A>): ElboState {
+    void inp;
+    return {};
+  }
+
+  /**
+   * One estimate from `state`, as a pure function of it: the result and the next state (what
+   * `evaluate` does with its own state, made explicit for compiled steps). Default: `evaluate`,
+   * the state unchanged.
+   */
+  evaluateWithState<A extends unknown[]>(inp: ElboInputs<A>, state: ElboState): { result: ElboResult; state: ElboState } {
+    return { result: this.evaluate(inp), state };
+  }
+
+  /** Makes `state` the state the next `evaluate` continues from (after a compiled run). Default: nothing to adopt. */
+  setState(state: ElboState): void {
+    void state;
+  }
 }
+
+/** An ELBO estimator's state carried between steps (TraceGraphELBO's moving-average baselines), by name. */
+export type ElboState = Record<string, Tensor>;
 
 /**
  * The standard ELBO E_q[log p(x, z) − log q(z)]: reparameterized where the guide's sites allow it,

@@ -20,7 +20,7 @@ import { replay, seed, trace, type Trace } from '../ppl/handlers.js';
 import type { ModelFn } from '../ppl/runtime.js';
 import { siteLogProb } from '../ppl/logdensity.js';
 import { AutoGuide } from './autoguide.js';
-import { getTraces, type ELBO, type ElboInputs } from './elbo.js';
+import { getTraces, type ELBO, type ElboInputs, type ElboState } from './elbo.js';
 import { ProgressBar } from './progress.js';
 import { particleNesting } from './nesting.js';
 
@@ -63,9 +63,10 @@ export interface SVIRunOptions {
    * Compile the step (default true): the update (ELBO, its gradient, the optimizer) is traced once
    * and replayed as generated code over preallocated buffers, with the loss and finite flags as
    * outputs. A step whose loss or gradient is not finite is re-run eagerly from the unchanged
-   * state to raise the same error as the eager path. A model that cannot be traced (host reads
-   * of traced values, e.g. subsampling plates or `skipNonFinite`) runs eagerly, and
-   * `result.compiled` says why.
+   * state to raise the same error as the eager path. Subsampled plates compile (the indices are
+   * drawn inside the step), and so do stateful estimators (TraceGraphELBO's baselines ride in the
+   * step state). A model that cannot be traced (host reads of traced values, e.g. data-dependent
+   * control flow or `skipNonFinite`) runs eagerly, and `result.compiled` says why.
    */
   compile?: boolean;
 }
@@ -102,7 +103,8 @@ export interface SVIResult {
   };
 }
 
-type StepState = { params: Record<string, Tensor>; optState: OptState };
+/** The compiled step's state: parameters, optimizer state, and the ELBO estimator's state (TraceGraphELBO's baselines). */
+type StepState = { params: Record<string, Tensor>; optState: OptState; elbo: ElboState };
 
 /**
  * A step of `SVI.run` whose loss or gradient was not finite (a divergence). `state` is the state
@@ -217,15 +219,18 @@ export class SVI<A extends unknown[]> {
   private stepFunction(): CompiledFunction<[StepState, Key, A], unknown[]> {
     if (this.compiledStep === null)
       this.compiledStep = compile((s: StepState, key: Key, args: A): unknown[] => {
+        let elbo = s.elbo;
         const lossFn = (u: Record<string, Tensor>): Tensor => {
           const constrained: Record<string, Tensor> = {};
           for (const [name, v] of Object.entries(u)) constrained[name] = this.transformFor(name).forward(v);
-          return this.loss.evaluate({ model: this.model, guide: this.guideFn(), args, params: constrained, key, maxPlateNesting: this.maxPlateNesting }).loss;
+          const r = this.loss.evaluateWithState({ model: this.model, guide: this.guideFn(), args, params: constrained, key, maxPlateNesting: this.maxPlateNesting }, s.elbo);
+          elbo = r.state;
+          return r.result.loss;
         };
         const [lossT, grads] = valueAndGrad(lossFn)(s.params);
         const [updates, optState] = this.optim.update(grads, s.optState, s.params);
         const params = applyUpdates(s.params, updates);
-        return [{ params, optState }, lossT, finiteFlag([lossT, grads]), finiteFlag(params)];
+        return [{ params, optState, elbo }, lossT, finiteFlag([lossT, grads]), finiteFlag(params)];
       });
     return this.compiledStep;
   }
@@ -236,12 +241,18 @@ export class SVI<A extends unknown[]> {
     // Host-side validation cannot be traced; a non-finite loss sends the step to the eager path, which validates.
     setValidateArgs(false);
     try {
-      return new CompiledLoop(this.stepFunction(), { params: state.params, optState: state.optState }, state.key, args);
+      const elbo = this.loss.initState(this.stepInputs(state, args));
+      return new CompiledLoop(this.stepFunction(), { params: state.params, optState: state.optState, elbo }, state.key, args);
     } catch (e) {
       return `${(e as Error).name}: ${(e as Error).message}`;
     } finally {
       setValidateArgs(prev);
     }
+  }
+
+  /** @internal the ELBO inputs of `state`'s next step (constrained parameters, the step's key). */
+  stepInputs(state: SVIState, args: A): ElboInputs<A> {
+    return this.inputs(state, this.getParams(state), args);
   }
 
   /** The ELBO estimate at the state's parameters (no gradient step). */
@@ -346,8 +357,14 @@ function* loopSteps<A extends unknown[]>(svi: SVI<A>, key: Key, numSteps: number
   // A chunk of compiled steps runs as one generated loop; it ends at the next progress report or
   // convergence check, and after about 20 ms (estimated from the last chunk) so the event loop breathes.
   let perStepMs = Infinity;
+  // The SVI state of a compiled loop's current step; the ELBO estimator continues from its state.
+  const loopState = (l: CompiledLoop<StepState, A>, step: number): SVIState => {
+    const st = l.state();
+    svi.loss.setState(st.elbo);
+    return { params: st.params, optState: st.optState, step, key: base };
+  };
   const result = (): SVIResult => {
-    if (loop !== null) state = { ...loop.state(), step: step0 + done, key: base };
+    if (loop !== null) state = loopState(loop, step0 + done);
     const totalMs = performance.now() - t0;
     return {
       state,
@@ -381,7 +398,7 @@ function* loopSteps<A extends unknown[]>(svi: SVI<A>, key: Key, numSteps: number
     if (target < 0 || s === null) return failedAt;
     loop.setState(s.st);
     if (target > s.done) loop.run(base, step0 + s.done, target - s.done, ACCEPT, new Float64Array(target - s.done), 0);
-    return { ...loop.state(), step: step0 + target, key: base };
+    return loopState(loop, step0 + target);
   };
   while (done < numSteps) {
     if (opts.signal?.aborted === true) {
@@ -400,14 +417,14 @@ function* loopSteps<A extends unknown[]>(svi: SVI<A>, key: Key, numSteps: number
       done += loop.run(base, step0 + done, end - done, ACCEPT, losses, done);
       if (done < end) {
         // Diagnose eagerly from the unchanged state: raises the eager path's error naming the step and site.
-        const cur: SVIState = { ...loop.state(), step: step0 + done, key: base };
+        const cur = loopState(loop, step0 + done);
         let r: { state: SVIState; loss: number };
         try {
           r = svi.update(cur, ...args);
         } catch (e) {
           throw e instanceof NonFiniteError ? diverged(e, lastGood(cur)) : e;
         }
-        loop.setState({ params: r.state.params, optState: r.state.optState });
+        loop.setState({ params: r.state.params, optState: r.state.optState, elbo: svi.loss.initState(svi.stepInputs(r.state, args)) });
         losses[done++] = r.loss;
       }
     } else {

@@ -8,7 +8,8 @@
  *   baseline: in the guide, `sample(name, dist, { infer: { baseline: { value: b } } })` with b a
  *   tensor computed from guide parameters (e.g. a small network of the data); b is trained to
  *   regress the downstream cost by an added squared-error term.
- * The decaying averages are state of the estimator object (one per site name).
+ * The decaying averages are state of the estimator object (one per site name); compiled SVI steps
+ * carry them as step state (`initState`, `evaluateWithState`, `setState`) and hand them back.
  */
 import { stopGradient } from '../core/autodiff.js';
 import type { Tensor } from '../core/tensor.js';
@@ -16,7 +17,8 @@ import { add, mul, neg, square, sub } from '../ops/elementwise.js';
 import { mean, sum } from '../ops/reduce.js';
 import { siteLogProb } from '../ppl/logdensity.js';
 import type { Site, Trace } from '../ppl/handlers.js';
-import { ELBO, getTraces, reduceParticles, type ElboInputs, type ElboOptions, type ElboResult } from './elbo.js';
+import { zerosLike } from '../ops/creation.js';
+import { ELBO, getTraces, reduceParticles, type ElboInputs, type ElboOptions, type ElboResult, type ElboState } from './elbo.js';
 
 interface Cost {
   site: Site;
@@ -48,7 +50,7 @@ function sumExcept(t: Tensor, site: Site, keepNames: Set<string>, particleDim: n
 export class TraceGraphELBO extends ELBO {
   /** Decay of the per-site moving-average baselines; default 0.9. */
   readonly decay: number;
-  private readonly averages = new Map<string, Tensor>();
+  private averages: ElboState = {};
 
   constructor(opts: ElboOptions & { baselineDecay?: number } = {}) {
     super(opts);
@@ -57,6 +59,29 @@ export class TraceGraphELBO extends ELBO {
 
   /** One estimate (updates the moving-average baselines as a side effect). */
   evaluate<A extends unknown[]>(inp: ElboInputs<A>): ElboResult {
+    const { result, state } = this.evaluateWithState(inp, this.averages);
+    this.averages = state;
+    return result;
+  }
+
+  /**
+   * The moving averages for a run from here: the current ones, and zeros (what a first
+   * evaluation uses as its baseline) for sites not seen yet or whose shape changed. One trial
+   * evaluation on `inp` finds the sites and shapes.
+   */
+  override initState<A extends unknown[]>(inp: ElboInputs<A>): ElboState {
+    const next = this.evaluateWithState(inp, {}).state;
+    const out: ElboState = {};
+    for (const [name, v] of Object.entries(next)) {
+      const cur = this.averages[name];
+      out[name] = cur !== undefined && sameShape(cur, v) ? cur : zerosLike(v);
+    }
+    return out;
+  }
+
+  /** As `evaluate`, with the moving averages taken from `state` and returned updated. */
+  override evaluateWithState<A extends unknown[]>(inp: ElboInputs<A>, state: ElboState): { result: ElboResult; state: ElboState } {
+    const next: ElboState = { ...state };
     const P = this.numParticles;
     const { guideTr, modelTr } = getTraces(inp, P);
     const particleDim = P > 1 ? -(inp.maxPlateNesting + 1) : null;
@@ -90,15 +115,21 @@ export class TraceGraphELBO extends ELBO {
         const l = mean(square(sub(ds, learned)));
         baselineLoss = baselineLoss === null ? l : add(baselineLoss, l);
       } else {
-        const prev = this.averages.get(g.name);
+        const prev = state[g.name];
         b = prev !== undefined && sameShape(prev, ds) ? prev : mul(ds, 0);
-        this.averages.set(g.name, stopGradient(add(mul(b, this.decay), mul(ds, 1 - this.decay))));
+        next[g.name] = stopGradient(add(mul(b, this.decay), mul(ds, 1 - this.decay)));
       }
       const score = mul(logq, sub(ds, b));
       surrogate = add(surrogate, reduceParticles(score, P));
     }
     const lossMain = neg(mean(surrogate));
-    return { loss: baselineLoss === null ? lossMain : add(lossMain, baselineLoss), elbo: mean(w as Tensor), logWeights: w as Tensor };
+    const result = { loss: baselineLoss === null ? lossMain : add(lossMain, baselineLoss), elbo: mean(w as Tensor), logWeights: w as Tensor };
+    return { result, state: next };
+  }
+
+  /** Continues from `state` (the averages a compiled run ended with). */
+  override setState(state: ElboState): void {
+    this.averages = { ...state };
   }
 }
 

@@ -219,6 +219,19 @@ export type KernelAttrs = { [K in UnaryOp]: Record<string, never> } & {
     /** The output dtype. */
     dtype: DType;
   };
+  /**
+   * `shape[0]` distinct indices of 0..n−1 in random order (minibatch subsampling without
+   * replacement): the first `shape[0]` positions of a Fisher–Yates shuffle of 0..n−1, position i
+   * swapping with i + ⌊u_i·(n − i)⌋ for the float64 uniform u_i of the key's stream.
+   */
+  randomSubset: {
+    /** The PRNG key words. */
+    key: KeyAttr;
+    /** The population size n. */
+    n: number;
+    /** The output shape, `[m]` with m ≤ n. */
+    shape: number[];
+  };
   /** Gamma(α, 1) draws, one per element of α. */
   randomGamma: {
     /** The PRNG key words. */
@@ -541,6 +554,11 @@ def('broadcastTo', 1, true, ([x], { shape }) => {
 def('randomBits', 0, false, (_, { shape }) => [{ shape, dtype: 'int32' }]);
 def('randomUniform', 0, false, (_, { shape, dtype }) => [{ shape, dtype }]);
 def('randomNormal', 0, false, (_, { shape, dtype }) => [{ shape, dtype }]);
+def('randomSubset', 0, false, (_, { n, shape }) => {
+  need('randomSubset', Number.isInteger(n) && n >= 1, `population size n must be a positive integer, got ${n}`, ValueError);
+  need('randomSubset', shape.length === 1 && Number.isInteger(shape[0]) && shape[0] >= 0 && shape[0] <= n, `shape must be [m] with 0 <= m <= n = ${n}, got ${fmtShape(shape)}`, ValueError);
+  return [{ shape, dtype: 'int32' }];
+});
 for (const op of ['randomGamma', 'randomPoisson'] as const) {
   def(op, 1, false, ([x]) => {
     floatOnly(op, x, op === 'randomGamma' ? 'alpha' : 'rate');

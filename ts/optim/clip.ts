@@ -76,11 +76,21 @@ export function finiteFlag(tree: unknown): Tensor {
 }
 
 /**
- * Whether every element of every leaf is finite (one scalar read back).
+ * Whether every element of every leaf is finite. Host tensors are scanned where they lie (no
+ * kernels, no temporaries: eager SVI checks its gradients and parameters every step); with a
+ * device or bfloat16 leaf, one scalar ({@link finiteFlag}) is read back instead.
  * @example allFinite({ w: tensor([1, Infinity]) }) // false
  */
 export function allFinite(tree: unknown): boolean {
-  return Number.isFinite(finiteFlag(tree).item());
+  const ls = leaves(tree);
+  if (!ls.every((l) => l.device === 'cpu' && l.dtype !== 'bfloat16')) return Number.isFinite(finiteFlag(tree).item());
+  for (const l of ls) {
+    if (l.dtype === 'int32') continue;
+    const d = l.dataSync();
+    // x − x is 0 for finite x and NaN for NaN and ±Inf.
+    for (let i = 0; i < d.length; i++) if (d[i] - d[i] !== 0) return false;
+  }
+  return true;
 }
 
 /**

@@ -118,20 +118,13 @@ export interface PlateOptions {
 /** Active plate frames, innermost last (for dim allocation). */
 const activePlates: PlateFrame[] = [];
 
-/** Draws `m` distinct indices of `n` (partial Fisher–Yates on Philox words). */
+/**
+ * Draws `m` distinct indices of `n` with the `randomSubset` kernel (a partial Fisher–Yates
+ * shuffle from the key's stream). Being a kernel keyed by the site's key, the draw is recorded
+ * by `compile` and replayed inside a compiled step, so subsampled models compile.
+ */
 function subsampleIndices(key: Key, n: number, m: number): Tensor {
-  const bits = ENGINE.runKernel('randomBits', [], { key: key.words, shape: [m] })[0].dataSync();
-  const perm = new Int32Array(n);
-  for (let i = 0; i < n; i++) perm[i] = i;
-  const out = new Int32Array(m);
-  for (let i = 0; i < m; i++) {
-    const j = i + ((bits[i] >>> 0) % (n - i));
-    const t = perm[i];
-    perm[i] = perm[j];
-    perm[j] = t;
-    out[i] = perm[i];
-  }
-  return ENGINE.fromArray(out, [m]);
+  return ENGINE.runKernel('randomSubset', [], { key: key.words, n, shape: [m] })[0];
 }
 
 /**
@@ -161,10 +154,11 @@ export function plate<T>(name: string, size: number, fn: (indices: Tensor | null
     while (used.has(dim)) dim--;
   } else if (!(Number.isInteger(dim) && dim < 0)) throw new ValueError(`plate('${name}'): dim must be a negative integer, got ${dim}`);
   else if (used.has(dim)) throw new ValueError(`plate('${name}'): dim ${dim} is already used by plate '${activePlates.find((p) => p.dim === dim)?.name}'`);
+  const k = opts.subsampleSize;
+  if (k !== undefined && !(Number.isInteger(k) && k >= 1)) throw new ValueError(`plate('${name}'): subsampleSize must be a positive integer, got ${k}`);
   // The subsample comes from a 'plate' message so that seed/substitute handlers can supply it.
   const msg = newMessage('plate', name, { value: opts.subsample ?? null });
   applyStack(msg, (m) => {
-    const k = opts.subsampleSize;
     if (k === undefined || k >= size) return;
     if (m.key === null) throw new VarinfError(`plate('${name}'): subsampling needs a key; run the model under seed(...)`);
     m.value = subsampleIndices(m.key, size, k);

@@ -437,6 +437,9 @@ function buildKernels(N: Native): CpuKernelTable {
     const meta = Int32Array.from([batch.length, ...batch, ...sl, ...sL]);
     N.mvnReparam(loc.data, l.data, z.data, logq.data, meta, d, attrs.key[0] >>> 0, attrs.key[1] >>> 0);
   };
+  // O(m) scalar work with a shuffle scratch that persists across calls: a native call would only
+  // add its crossing cost, so the cpu backend runs the js kernel (same stream, same indices).
+  K.randomSubset = js('randomSubset');
   K.randomGamma = (ins, outs, attrs) => {
     if (outs[0].data.length < Math.min(2, C.random)) return js('randomGamma')(ins, outs, attrs);
     N.randomGamma(ins[0].data, outs[0].data, attrs.key[0] >>> 0, attrs.key[1] >>> 0);

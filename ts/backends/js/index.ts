@@ -15,11 +15,12 @@ import { RANDOM } from './random.js';
 import { REDUCE } from './reduce.js';
 import { SHAPE } from './shape.js';
 import { SPLINE } from './spline.js';
+import { SUBSET } from './subset.js';
 import { SVGD } from './svgd.js';
 import { VON_MISES } from './vonmises.js';
 
 /** Every js kernel, by name. */
-export const JS_KERNELS: CpuKernelTable = { ...ELEMENTWISE, ...REDUCE, ...LINALG, ...SHAPE, ...RANDOM, ...BESSEL, ...VON_MISES, ...SVGD, ...MVN, ...FLOW, ...SPLINE };
+export const JS_KERNELS: CpuKernelTable = { ...ELEMENTWISE, ...REDUCE, ...LINALG, ...SHAPE, ...RANDOM, ...SUBSET, ...BESSEL, ...VON_MISES, ...SVGD, ...MVN, ...FLOW, ...SPLINE };
 
 class JsBackend implements Backend<TypedArray> {
   readonly name = 'js';

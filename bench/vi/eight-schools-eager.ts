@@ -1,0 +1,43 @@
+/**
+ * Eight schools (non-centered), AutoNormal, one particle, Adam(0.01): µs per eager SVI step
+ * (`compile: false`), the median of several timed runs after a warm-up, and the kernels one step
+ * dispatches (a figure the machine's load does not move), for profiling the eager path
+ * (`node --cpu-prof --import tsx bench/vi/eight-schools-eager.ts`). Prints the machine's load.
+ *
+ * Run: npx tsx bench/vi/eight-schools-eager.ts [--steps 2000] [--reps 5]
+ */
+import { loadavg } from 'node:os';
+import { parseArgs } from 'node:util';
+import { ENGINE } from '../../ts/core/engine.js';
+import { AutoNormal, HalfCauchy, Normal, SVI, TraceELBO, adam, add, getBackend, key, mul, plate, sample, tensor, type Tensor } from '../../ts/index.js';
+
+const { values } = parseArgs({ options: { steps: { type: 'string', default: '2000' }, reps: { type: 'string', default: '5' } } });
+const steps = Number(values.steps);
+const reps = Number(values.reps);
+
+const y = tensor([28, 8, -3, 7, -1, 1, 18, 12]);
+const sigma = tensor([15, 10, 16, 11, 9, 11, 10, 18]);
+function model(yy: Tensor, s: Tensor): void {
+  const mu = sample('mu', new Normal(0, 5));
+  const tau = sample('tau', new HalfCauchy(5));
+  plate('J', 8, () => {
+    const raw = sample('theta_raw', new Normal(0, 1));
+    sample('obs', new Normal(add(mu, mul(tau, raw)), s), { obs: yy });
+  });
+}
+
+const svi = new SVI(model, new AutoNormal(model), adam(0.01), new TraceELBO());
+svi.runSync(key(0), 300, [y, sigma], { compile: false, progressBar: false });
+// Kernels per step: count the engine's dispatches over a few steps.
+let kernels = 0;
+const runKernel = ENGINE.runKernel;
+ENGINE.runKernel = function (this: typeof ENGINE, ...a: Parameters<typeof runKernel>) {
+  kernels++;
+  return runKernel.apply(this, a);
+} as typeof runKernel;
+svi.runSync(key(1), 100, [y, sigma], { compile: false, progressBar: false });
+ENGINE.runKernel = runKernel;
+const us: number[] = [];
+for (let r = 0; r < reps; r++) us.push(svi.runSync(key(0), steps, [y, sigma], { compile: false, progressBar: false }).timings.perStepUs);
+us.sort((a, b) => a - b);
+console.log(`eight schools eager, AutoNormal (backend ${getBackend()}): median ${us[Math.floor(reps / 2)].toFixed(1)} µs/step, best ${us[0].toFixed(1)}, over ${reps} runs of ${steps} steps; ${(kernels / 100).toFixed(0)} kernels/step; load average ${loadavg()[0].toFixed(1)}`);
