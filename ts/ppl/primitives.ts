@@ -118,8 +118,8 @@ export interface PlateOptions {
 /** Active plate frames, innermost last (for dim allocation). */
 const activePlates: PlateFrame[] = [];
 
-/** Draws `m` distinct indices of `n` (partial Fisher–Yates on Philox words). */
-function subsampleIndices(key: Key, n: number, m: number): Tensor {
+/** @internal Draws `m` distinct indices of `n` (partial Fisher–Yates on Philox words); data-parallel SVI slices a global draw. */
+export function subsampleIndices(key: Key, n: number, m: number): Tensor {
   const bits = ENGINE.runKernel('randomBits', [], { key: key.words, shape: [m] })[0].dataSync();
   const perm = new Int32Array(n);
   for (let i = 0; i < n; i++) perm[i] = i;
@@ -162,7 +162,7 @@ export function plate<T>(name: string, size: number, fn: (indices: Tensor | null
   } else if (!(Number.isInteger(dim) && dim < 0)) throw new ValueError(`plate('${name}'): dim must be a negative integer, got ${dim}`);
   else if (used.has(dim)) throw new ValueError(`plate('${name}'): dim ${dim} is already used by plate '${activePlates.find((p) => p.dim === dim)?.name}'`);
   // The subsample comes from a 'plate' message so that seed/substitute handlers can supply it.
-  const msg = newMessage('plate', name, { value: opts.subsample ?? null });
+  const msg = newMessage('plate', name, { value: opts.subsample ?? null, infer: { size } });
   applyStack(msg, (m) => {
     const k = opts.subsampleSize;
     if (k === undefined || k >= size) return;
