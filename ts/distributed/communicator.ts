@@ -13,7 +13,7 @@ export type FloatBuffer = Float32Array | Float64Array;
 /** A buffer that `broadcast` and `allGather` accept. */
 export type CommBuffer = Float32Array | Float64Array | Int32Array | Uint8Array;
 /** How `allReduce` combines the ranks' buffers: elementwise sum, mean, max or min. */
-export type ReduceOp = 'sum' | 'mean' | 'max' | 'min';
+export type CollectiveOp = 'sum' | 'mean' | 'max' | 'min';
 
 /**
  * A group of `size` processes (ranks 0 … size−1) that call the same collectives in the same order.
@@ -33,7 +33,7 @@ export interface Communicator {
   /** Whether `close` was called. */
   readonly closed: boolean;
   /** Combines `buf` over the ranks elementwise, in place, and returns it (every rank gets the result). */
-  allReduce<T extends FloatBuffer>(buf: T, op?: ReduceOp): T;
+  allReduce<T extends FloatBuffer>(buf: T, op?: CollectiveOp): T;
   /** Overwrites `buf` on every rank with `root`'s (default 0), in place, and returns it. */
   broadcast<T extends CommBuffer>(buf: T, root?: number): T;
   /** The ranks' buffers laid end to end in rank order: length size × buf.length, of buf's type. */
@@ -84,7 +84,7 @@ export abstract class BaseCommunicator implements Communicator {
     if (op !== 'sum' && op !== 'mean' && op !== 'max' && op !== 'min') throw new ValueError(`${this.kind} communicator: allReduce: op must be 'sum', 'mean', 'max' or 'min', got '${op}'`);
   }
 
-  abstract allReduce<T extends FloatBuffer>(buf: T, op?: ReduceOp): T;
+  abstract allReduce<T extends FloatBuffer>(buf: T, op?: CollectiveOp): T;
   abstract broadcast<T extends CommBuffer>(buf: T, root?: number): T;
   abstract allGather<T extends CommBuffer>(buf: T): T;
   abstract barrier(): void;
@@ -113,7 +113,7 @@ export class LocalCommunicator extends BaseCommunicator {
   readonly kind = 'local';
 
   /** The identity (one rank), after the checks every communicator makes. */
-  allReduce<T extends FloatBuffer>(buf: T, op: ReduceOp = 'sum'): T {
+  allReduce<T extends FloatBuffer>(buf: T, op: CollectiveOp = 'sum'): T {
     this.check('allReduce', buf, true);
     this.checkOp(op);
     return buf;

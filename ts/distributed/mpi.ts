@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { BackendError, ValueError } from '../core/errors.js';
-import { BaseCommunicator, LocalCommunicator, type CommBuffer, type Communicator, type FloatBuffer, type ReduceOp } from './communicator.js';
+import { BaseCommunicator, LocalCommunicator, type CommBuffer, type Communicator, type FloatBuffer, type CollectiveOp } from './communicator.js';
 
 /** The binding's functions (mpi/varinf_mpi.cc). */
 interface MpiBinding {
@@ -58,7 +58,7 @@ export function launchedByMpi(): boolean {
   return e.OMPI_COMM_WORLD_SIZE !== undefined || e.PMI_SIZE !== undefined || e.PMIX_RANK !== undefined;
 }
 
-const OPS: Record<Exclude<ReduceOp, 'mean'>, number> = { sum: 0, max: 1, min: 2 };
+const OPS: Record<Exclude<CollectiveOp, 'mean'>, number> = { sum: 0, max: 1, min: 2 };
 
 /** The communicator over MPI_COMM_WORLD. Get it with {@link mpiCommunicator}. */
 export class MpiCommunicator extends BaseCommunicator {
@@ -85,7 +85,7 @@ export class MpiCommunicator extends BaseCommunicator {
   }
 
   /** MPI_Allreduce in place; 'mean' is the sum divided by `size`. */
-  allReduce<T extends FloatBuffer>(buf: T, op: ReduceOp = 'sum'): T {
+  allReduce<T extends FloatBuffer>(buf: T, op: CollectiveOp = 'sum'): T {
     this.check('allReduce', buf, true);
     this.checkOp(op);
     this.b.allReduce(buf, OPS[op === 'mean' ? 'sum' : op]);
