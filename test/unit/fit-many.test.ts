@@ -56,7 +56,7 @@ describe('fitMany', () => {
     expect(par.summary.mu.mean[0]).toBeLessThan(6);
   });
 
-  it('keeps a failure to its job, with its index and its error class, and the others go on', async () => {
+  it('keeps a failure to its job (an error with its class, or a worker that dies), and the others go on', async () => {
     const jobs: Job[] = [
       ...sviJobs(2, 50),
       { kind: 'svi', module: models, export: 'broken', args: [y], options: { key: 0, steps: 5 } },
@@ -64,6 +64,11 @@ describe('fitMany', () => {
       { kind: 'task', module: './no/such/module.ts' },
       { kind: 'task', module: models, export: 'sumTimes', input: { xs: [1, 2, 3] }, args: [10] },
     ];
+    // a worker that dies fails only the job it was running; a fresh worker takes the rest
+    const withCrash: Job[] = [{ kind: 'task', module: models, export: 'crash' }, ...jobs];
+    const crashed = await fitMany(withCrash, { workers: 2 }).results();
+    expect(crashed.map((r) => r.ok)).toEqual([false, true, true, false, false, false, true]);
+    expect((crashed[0] as { error: Error }).error.message).toBe('fitMany: job 0: its worker exited with code 7');
     for (const workers of [2, 0]) {
       const rs = await fitMany(jobs, { workers }).results();
       expect(rs.map((r) => r.ok)).toEqual([true, true, false, false, false, true]);
