@@ -108,7 +108,12 @@ export class DataParallelSVI<A extends unknown[]> {
    * One data-parallel step from `state` on this rank's `args`; returns the new state (the same on
    * every rank) and the loss averaged over the ranks.
    */
-  update(state: SVIState, ...args: A): { state: SVIState; loss: number } {
+  update(state: SVIState, ...args: A): {
+    /** The state after the step (the same on every rank). */
+    state: SVIState;
+    /** The loss (−ELBO estimate) at the state passed in, averaged over the ranks. */
+    loss: number;
+  } {
     const { comm, svi } = this;
     const stepKey = foldIn(state.key, state.step);
     const k = this.keys === 'perRank' ? foldIn(stepKey, comm.rank) : stepKey;

@@ -128,7 +128,12 @@ export interface SviJobValue {
   /** The loss at every step. */
   losses: Float64Array;
   /** Whether the steps ran compiled (and if not, why). */
-  compiled: { used: boolean; reason?: string };
+  compiled: {
+    /** True when the steps ran as compiled code. */
+    used: boolean;
+    /** Why the step was not compiled, when it was not. */
+    reason?: string;
+  };
 }
 
 /**
