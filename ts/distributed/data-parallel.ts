@@ -4,6 +4,8 @@
  * update, so the parameters stay identical on all ranks without being sent again.
  */
 import { valueAndGrad } from '../core/autodiff.js';
+import { compile, type CompiledFunction } from '../compile/compile.js';
+import { getValidateArgs, setValidateArgs } from '../distributions/distribution.js';
 import { NonFiniteError } from '../core/errors.js';
 import { Tensor } from '../core/tensor.js';
 import { tensor } from '../ops/creation.js';
@@ -32,7 +34,15 @@ export interface DataParallelOptions {
    * independent estimates whose mean has size× the particles of one.
    */
   keys?: 'shared' | 'perRank';
+  /**
+   * Compile the loss-and-gradient function (default true): traced once per input signature and
+   * replayed, the all-reduce and the optimizer update outside it. A model that cannot be traced
+   * (subsampled plates read their indices on the host) runs eagerly; `compiled` says which and why.
+   */
+  compile?: boolean;
 }
+
+type GradFn<A extends unknown[]> = (u: Record<string, Tensor>, k: Key, args: A) => [Tensor, Record<string, Tensor>];
 
 /**
  * SVI over a {@link Communicator}: `init` checks that all ranks have the same parameters (names
@@ -41,7 +51,8 @@ export interface DataParallelOptions {
  * of [gradients…, loss, failure flag] (the bucket), the optimizer update on every rank. A step
  * that raises on one rank raises a `DistributedError` naming that rank and its error on every
  * rank (the failure rides in the same all-reduce, so no rank waits forever).
- * Steps run eagerly (subsampled plates read their indices on the host, which compiled steps cannot trace).
+ * The loss and gradient run compiled where the model can be traced (not with subsampled plates,
+ * whose indices are read on the host); `compiled` says which.
  * @example
  * const comm = communicator();
  * const dp = new DataParallelSVI(new SVI(model, new AutoNormal(model), adam(0.01), new TraceELBO()), comm);
@@ -51,6 +62,9 @@ export interface DataParallelOptions {
 export class DataParallelSVI<A extends unknown[]> {
   private readonly keys: 'shared' | 'perRank';
   private maxPlateNesting = 0;
+  private compiledGrad: CompiledFunction<Parameters<GradFn<A>>, ReturnType<GradFn<A>>> | null = null;
+  /** Whether the gradient runs compiled: null before the first step; `reason` says why not. */
+  compiled: { used: boolean; reason?: string } | null = null;
 
   constructor(
     /** The SVI whose model, guide, optimizer and loss each rank runs. */
@@ -60,6 +74,7 @@ export class DataParallelSVI<A extends unknown[]> {
     opts: DataParallelOptions = {},
   ) {
     this.keys = opts.keys ?? 'shared';
+    if (opts.compile === false) this.compiled = { used: false, reason: 'compile: false' };
   }
 
   /** This rank's key for its own randomness (data shuffling, augmentation): `foldIn(k, rank)`. */
@@ -124,10 +139,7 @@ export class DataParallelSVI<A extends unknown[]> {
     const bucket = new Float64Array(total + 2);
     let error: Error | null = null;
     try {
-      const guide = svi.guide instanceof AutoGuide ? svi.guide.guide : svi.guide;
-      const lossFn = (u: Record<string, Tensor>): Tensor =>
-        svi.loss.evaluate({ model: this.sliced(svi.model), guide: this.sliced(guide), args, params: svi.getParams({ ...state, params: u }), key: k, maxPlateNesting: this.maxPlateNesting }).loss;
-      const [lossT, grads] = valueAndGrad(lossFn)(state.params);
+      const [lossT, grads] = this.gradient(state.params, k, args);
       let o = 0;
       for (const n of names) {
         bucket.set(grads[n].dataSync(), o);
@@ -155,6 +167,36 @@ export class DataParallelSVI<A extends unknown[]> {
     const [updates, optState] = svi.optim.update(grads, state.optState, state.params);
     const params = applyUpdates(state.params, updates);
     return { state: { params, optState, step: state.step + 1, key: state.key }, loss };
+  }
+
+  /** The loss and gradient at unconstrained parameters `u`: the compiled function where the model allows it. */
+  private gradient(u: Record<string, Tensor>, k: Key, args: A): [Tensor, Record<string, Tensor>] {
+    const eager: GradFn<A> = (p, kk, aa) => {
+      const { svi } = this;
+      const guide = svi.guide instanceof AutoGuide ? svi.guide.guide : svi.guide;
+      const lossFn = (v: Record<string, Tensor>): Tensor =>
+        svi.loss.evaluate({ model: this.sliced(svi.model), guide: this.sliced(guide), args: aa, params: svi.getParams({ params: v, optState: [], step: 0, key: kk }), key: kk, maxPlateNesting: this.maxPlateNesting }).loss;
+      return valueAndGrad(lossFn)(p) as [Tensor, Record<string, Tensor>];
+    };
+    if (this.compiled === null) this.compiledGrad = compile(eager);
+    if (this.compiledGrad !== null) {
+      // host-side argument checks cannot be traced (SVI's compiled loop turns them off too); a
+      // non-finite result goes through the eager path below, which validates and names the site
+      const prev = getValidateArgs();
+      setValidateArgs(false);
+      try {
+        const out = this.compiledGrad(u, k, args);
+        this.compiled = { used: true };
+        if (Number.isFinite(out[0].item())) return out;
+      } catch (e) {
+        // not traceable (or failing): eager from now on, which raises the model's own error if any
+        this.compiledGrad = null;
+        this.compiled = { used: false, reason: `${(e as Error).name}: ${(e as Error).message}` };
+      } finally {
+        setValidateArgs(prev);
+      }
+    }
+    return eager(u, k, args);
   }
 
   /** Every rank learns which ranks failed and why, and raises the same error. */
