@@ -18,6 +18,12 @@ describe.skipIf(missing !== null)(`data-parallel faults under mpirun -np 2${why}
     for (const l of lines) expect(l.error).toMatch(/DataParallelSVI\.init: rank 1 disagrees with rank 0 on the parameters .*rank 0 has auto_w_loc: float64\[3\]; auto_w_scale: float64\[3\], rank 1 has auto_w_loc: float64\[4\]/);
   });
 
+  it('a global subsample larger than the plate is named on every rank', () => {
+    const { lines } = runRanks(2, ['--mode', 'exact', '--batch', '200']);
+    expect(lines).toHaveLength(2);
+    for (const l of lines) expect(l.error).toMatch(/DataParallelSVI step 0 failed on ranks 0, 1 of 2 \(rank 0: ValueError: DataParallelSVI: plate 'N': 2 ranks × subsample 200 = 400 rows exceed the plate's size 240/);
+  });
+
   it('an error outside the step under abortOnError ends every rank (MPI_Abort), no hang', () => {
     const { status, stderr } = runRanks(2, ['--mode', 'abort']);
     expect(status).not.toBe(0);

@@ -6,7 +6,7 @@
 import { valueAndGrad } from '../core/autodiff.js';
 import { compile, type CompiledFunction } from '../compile/compile.js';
 import { getValidateArgs, setValidateArgs } from '../distributions/distribution.js';
-import { NonFiniteError } from '../core/errors.js';
+import { NonFiniteError, ValueError } from '../core/errors.js';
 import { Tensor } from '../core/tensor.js';
 import { tensor } from '../ops/creation.js';
 import { AutoGuide } from '../infer/autoguide.js';
@@ -110,7 +110,9 @@ export class DataParallelSVI<A extends unknown[]> {
             if (!drawn.has(m) || m.value === null || m.key === null) return;
             // the plate drew B indices of its size N; replace them by block `rank` of size·B drawn from the same key
             const B = m.value.size;
-            const all = subsampleIndices(m.key, plateSize(m), size * B).dataSync();
+            const N = plateSize(m);
+            if (size * B > N) throw new ValueError(`DataParallelSVI: plate '${m.name}': ${size} ranks × subsample ${B} = ${size * B} rows exceed the plate's size ${N}; lower subsampleSize`);
+            const all = subsampleIndices(m.key, N, size * B).dataSync();
             m.value = tensor(Int32Array.from(all.subarray(rank * B, (rank + 1) * B)), [B], 'int32');
           },
         },
