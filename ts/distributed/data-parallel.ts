@@ -64,7 +64,12 @@ export class DataParallelSVI<A extends unknown[]> {
   private maxPlateNesting = 0;
   private compiledGrad: CompiledFunction<Parameters<GradFn<A>>, ReturnType<GradFn<A>>> | null = null;
   /** Whether the gradient runs compiled: null before the first step; `reason` says why not. */
-  compiled: { used: boolean; reason?: string } | null = null;
+  compiled: {
+    /** True when the loss and gradient run compiled. */
+    used: boolean;
+    /** Why they do not, when they do not. */
+    reason?: string;
+  } | null = null;
 
   constructor(
     /** The SVI whose model, guide, optimizer and loss each rank runs. */
