@@ -98,5 +98,6 @@ describe('fitMany', () => {
   it('rejects bad options by name', () => {
     expect(() => fitMany(sviJobs(1, 1), { workers: -1 })).toThrow(/fitMany: workers must be a non-negative integer, got -1/);
     expect(() => fitMany('jobs' as unknown as Job[])).toThrow(ValueError);
+    expect(() => fitMany(sviJobs(1, 1), { backend: 'nope' })).toThrow(/fitMany: backend 'nope' is not available \(available: js/);
   });
 });

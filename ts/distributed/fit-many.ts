@@ -5,7 +5,8 @@
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { AbortError, ValueError } from '../core/errors.js';
+import { AbortError, BackendError, ValueError } from '../core/errors.js';
+import { listBackends } from '../backends/registry.js';
 import type { Job, JobResult } from './jobs.js';
 import { fromWireError, runJob, toWireError, type WireError } from './run-job.js';
 
@@ -137,6 +138,7 @@ export class FitManyRun implements AsyncIterable<JobResult> {
     return new Promise<void>((resolvePool, rejectPool) => {
       let next = 0;
       let live = 0;
+      let bootFailures = 0;
       const workers = new Set<Worker>();
       const stopAll = (): void => {
         for (const w of workers) void w.terminate();
@@ -159,6 +161,7 @@ export class FitManyRun implements AsyncIterable<JobResult> {
         live++;
         let current = -1;
         let started = 0;
+        let ready = false;
         const feed = (): void => {
           if (signal?.aborted || next >= n) {
             current = -1;
@@ -172,7 +175,10 @@ export class FitManyRun implements AsyncIterable<JobResult> {
           w.postMessage({ index: current, job: this.jobs[current] });
         };
         w.on('message', (m: Wire) => {
-          if ('ready' in m) return feed();
+          if ('ready' in m) {
+            ready = true;
+            return feed();
+          }
           current = -1;
           if (m.ok) this.deliver({ index: m.index, ok: true, value: m.value, ms: m.ms, worker: slot });
           else this.deliver({ index: m.index, ok: false, error: fromWireError(m.error), ms: m.ms, worker: slot });
@@ -184,6 +190,13 @@ export class FitManyRun implements AsyncIterable<JobResult> {
           workers.delete(w);
           live--;
           if (signal?.aborted) return;
+          // workers that die before they are ready would be replaced forever: give up after three
+          if (!ready && ++bootFailures >= 3) {
+            signal?.removeEventListener('abort', onAbort);
+            stopAll();
+            rejectPool(new BackendError(`fitMany: worker threads fail to start (${why}); workers: 0 runs the jobs on this thread`));
+            return;
+          }
           // the job that was running fails alone; a fresh worker takes the rest
           if (current >= 0) {
             const i = current;
@@ -244,5 +257,10 @@ export function fitMany(jobs: readonly Job[], opts: FitManyOptions = {}): FitMan
   if (!Array.isArray(jobs)) throw new ValueError(`fitMany: jobs must be an array of jobs, got ${typeof jobs}`);
   const w = opts.workers;
   if (w !== undefined && (!Number.isInteger(w) || w < 0)) throw new ValueError(`fitMany: workers must be a non-negative integer, got ${w}`);
+  const b = opts.backend;
+  if (b !== undefined && !listBackends().available.includes(b)) {
+    const why = listBackends().missing[b];
+    throw new BackendError(`fitMany: backend '${b}' is not available${why ? `: ${why}` : ''} (available: ${listBackends().available.join(', ')})`);
+  }
   return new FitManyRun([...jobs], opts);
 }
