@@ -1,8 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { AutoNormal, DataParallelSVI, LocalCommunicator, SVI, TraceELBO, adam, key, tensor, type SVIState } from '../../ts/index.js';
+import { AutoNormal, DataParallelSVI, LocalCommunicator, Normal, SVI, TraceELBO, adam, gather, key, plate, sample, tensor, type SVIState, type Tensor } from '../../ts/index.js';
 import { model } from '../fixtures/distributed/models.js';
-import { logreg } from '../../bench/vi/models/logreg.js';
-import { normal, split } from '../../ts/index.js';
 
 const y = tensor([28, 8, -3, 7, -1, 1, 18, 12]);
 const sigma = tensor([15, 10, 16, 11, 9, 11, 10, 18]);
@@ -34,12 +32,15 @@ describe('DataParallelSVI on one rank', () => {
   });
 
   it('runs a subsampled model eagerly and says why', () => {
-    const [kx] = split(key(1));
-    const x = normal(kx, [50, 2]);
-    const yy = tensor(Array.from({ length: 50 }, (_, i) => i % 2));
-    const dp = new DataParallelSVI(new SVI(logreg, new AutoNormal(logreg), adam(0.05), new TraceELBO()), new LocalCommunicator());
-    let s = dp.init(key(0), x, yy, 10);
-    for (let t = 0; t < 3; t++) s = dp.update(s, x, yy, 10).state;
+    // a normal mean from 50 rows, 10 per step
+    const sub = (data: Tensor): void => {
+      const mu = sample('mu', new Normal(0, 10));
+      plate('N', 50, (idx) => sample('x', new Normal(mu, 1), { obs: gather(data, idx!, 0) }), { subsampleSize: 10 });
+    };
+    const data = tensor(Array.from({ length: 50 }, (_, i) => Math.sin(i) + 2));
+    const dp = new DataParallelSVI(new SVI(sub, new AutoNormal(sub), adam(0.05), new TraceELBO()), new LocalCommunicator());
+    let s = dp.init(key(0), data);
+    for (let t = 0; t < 3; t++) s = dp.update(s, data).state;
     expect(dp.compiled?.used).toBe(false);
     expect(dp.compiled?.reason).toMatch(/\w+/);
     expect(s.step).toBe(3);
