@@ -58,3 +58,4 @@ export * from './models/vae/index.js';
 export * from './flows/index.js';
 export * as diffusion from './models/diffusion/index.js';
 export { fromStan, StanSyntaxError, StanSemanticError, StanUnsupportedError, StanDataError, StanRuntimeError, type Loc, type StanModel, type StanVariable, type StanData } from './stan/index.js';
+export * from './distributed/index.js';

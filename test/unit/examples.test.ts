@@ -17,6 +17,8 @@ const EXAMPLES: [file: string, args: string[], expected: RegExp][] = [
   ['demo.ts', [], /Eight schools[\s\S]*Bayesian linear regression/i],
   ['ep-classification.ts', ['--n', '60'], /chosen ℓ = [\d.]+: test error [\d.]+%[\s\S]*robust line: intercept 1\.0\d+, slope 2\.0\d+/],
   ['server/fits-in-workers.ts', [], /two fits in \d+ ms; the main thread's longest stall meanwhile/],
+  ['scale-out/groups.ts', ['--groups', '4', '--steps', '50', '--workers', '2'], /job 4 failed: ShapeError[\s\S]*4 of 5 fits in/],
+  ['scale-out/train-dp.ts', ['--steps', '5'], /1 rank\(s\) \(local\), batch 256 per rank/],
   ['vae/cvae.ts', ['--steps', '2', '--eval-every', '2'], /test ELBO -\d/],
   ['vae/m2.ts', ['--steps', '2', '--eval-every', '2', '--elbo-images', '100'], /trained 2 steps/],
   ['vae/ladder.ts', ['--steps', '2', '--ll-k', '2', '--ll-images', '10'], /Grids:/],

@@ -119,11 +119,12 @@ export interface PlateOptions {
 const activePlates: PlateFrame[] = [];
 
 /**
- * Draws `m` distinct indices of `n` with the `randomSubset` kernel (a partial Fisher–Yates
- * shuffle from the key's stream). Being a kernel keyed by the site's key, the draw is recorded
- * by `compile` and replayed inside a compiled step, so subsampled models compile.
+ * @internal Draws `m` distinct indices of `n` with the `randomSubset` kernel (a partial
+ * Fisher–Yates shuffle from the key's stream). Being a kernel keyed by the site's key, the draw is
+ * recorded by `compile` and replayed inside a compiled step, so subsampled models compile;
+ * data-parallel SVI slices one global draw into the ranks' blocks.
  */
-function subsampleIndices(key: Key, n: number, m: number): Tensor {
+export function subsampleIndices(key: Key, n: number, m: number): Tensor {
   return ENGINE.runKernel('randomSubset', [], { key: key.words, n, shape: [m] })[0];
 }
 
@@ -157,7 +158,7 @@ export function plate<T>(name: string, size: number, fn: (indices: Tensor | null
   const k = opts.subsampleSize;
   if (k !== undefined && !(Number.isInteger(k) && k >= 1)) throw new ValueError(`plate('${name}'): subsampleSize must be a positive integer, got ${k}`);
   // The subsample comes from a 'plate' message so that seed/substitute handlers can supply it.
-  const msg = newMessage('plate', name, { value: opts.subsample ?? null });
+  const msg = newMessage('plate', name, { value: opts.subsample ?? null, infer: { size } });
   applyStack(msg, (m) => {
     if (k === undefined || k >= size) return;
     if (m.key === null) throw new VarinfError(`plate('${name}'): subsampling needs a key; run the model under seed(...)`);

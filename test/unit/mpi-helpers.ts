@@ -1,0 +1,27 @@
+/** Runs test/fixtures/distributed/dp-train.ts under mpirun (or alone), for the MPI tests. */
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { mpiAddonPath } from '../../ts/index.js';
+
+export const script = fileURLToPath(new URL('../fixtures/distributed/dp-train.ts', import.meta.url));
+const root = fileURLToPath(new URL('../../', import.meta.url));
+
+/** Why the MPI tests cannot run here, or null when they can. */
+export function mpiMissing(): string | null {
+  if (spawnSync('sh', ['-c', 'command -v mpirun'], { encoding: 'utf8' }).status !== 0) return 'mpirun not found (apt-get install -y openmpi-bin libopenmpi-dev)';
+  if (!existsSync(mpiAddonPath())) return `the MPI binding is not built (${mpiAddonPath()}; npm run build:mpi)`;
+  return null;
+}
+
+/** One JSON line per rank (sorted by rank), the exit status and stderr. */
+export function runRanks(np: number, args: string[]): { lines: Record<string, unknown>[]; status: number | null; stderr: string } {
+  const cmd = np === 0 ? ['node', '--import', 'tsx', script, ...args] : ['mpirun', '--allow-run-as-root', '--oversubscribe', '-np', String(np), 'node', '--import', 'tsx', script, ...args];
+  const r = spawnSync(cmd[0], cmd.slice(1), { cwd: root, encoding: 'utf8', timeout: 100_000 });
+  const lines = r.stdout
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as Record<string, unknown>)
+    .sort((a, b) => (a.rank as number) - (b.rank as number));
+  return { lines, status: r.status, stderr: r.stderr };
+}

@@ -1,0 +1,225 @@
+/**
+ * Data-parallel SVI: every rank computes the ELBO gradient on its share of the minibatch, the
+ * gradients (with the loss) are all-reduced in one call, and every rank applies the same optimizer
+ * update, so the parameters stay identical on all ranks without being sent again.
+ */
+import { valueAndGrad } from '../core/autodiff.js';
+import { compile, type CompiledFunction } from '../compile/compile.js';
+import { getValidateArgs, setValidateArgs } from '../distributions/distribution.js';
+import { NonFiniteError, ValueError } from '../core/errors.js';
+import { Tensor } from '../core/tensor.js';
+import { tensor } from '../ops/creation.js';
+import { AutoGuide } from '../infer/autoguide.js';
+import { particleNesting } from '../infer/nesting.js';
+import type { SVI, SVIState } from '../infer/svi.js';
+import { applyUpdates } from '../optim/transform.js';
+import { allFinite } from '../optim/clip.js';
+import { seed, trace } from '../ppl/handlers.js';
+import { subsampleIndices } from '../ppl/primitives.js';
+import { withHandler, type Message, type ModelFn } from '../ppl/runtime.js';
+import { foldIn, split, type Key } from '../random/key.js';
+import type { Communicator } from './communicator.js';
+import { DistributedError } from './errors.js';
+import { agreeOnSignature, broadcastParams, gatherStrings } from './agree.js';
+
+/** Options of {@link DataParallelSVI}. */
+export interface DataParallelOptions {
+  /**
+   * How the ranks draw (default 'shared'): with 'shared', every rank uses the step key
+   * `foldIn(key, step)` for the latent draws, and a subsampled plate of local size B draws one
+   * global subsample of size·B indices from it, of which rank r takes block r: the ranks' batches
+   * are disjoint and their union is the batch one process with subsample size·B would draw, so
+   * the step equals that process's step (to float rounding) for models whose latents are global.
+   * With 'perRank', rank r draws everything (subsample and latents) with `foldIn(stepKey, r)`:
+   * independent estimates whose mean has size× the particles of one.
+   */
+  keys?: 'shared' | 'perRank';
+  /**
+   * Compile the loss-and-gradient function (default true): traced once per input signature and
+   * replayed, the all-reduce and the optimizer update outside it. A model that cannot be traced
+   * (subsampled plates read their indices on the host) runs eagerly; `compiled` says which and why.
+   */
+  compile?: boolean;
+}
+
+type GradFn<A extends unknown[]> = (u: Record<string, Tensor>, k: Key, args: A) => [Tensor, Record<string, Tensor>];
+
+/**
+ * SVI over a {@link Communicator}: `init` checks that all ranks have the same parameters (names
+ * and shapes; a disagreement raises a `DistributedError` naming the rank and the parameter) and
+ * broadcasts rank 0's values; `update` takes one step: local loss and gradient, one all-reduce
+ * of [gradients…, loss, failure flag] (the bucket), the optimizer update on every rank. A step
+ * that raises on one rank raises a `DistributedError` naming that rank and its error on every
+ * rank (the failure rides in the same all-reduce, so no rank waits forever).
+ * The loss and gradient run compiled where the model can be traced (not with subsampled plates,
+ * whose indices are read on the host); `compiled` says which.
+ * @example
+ * const comm = communicator();
+ * const dp = new DataParallelSVI(new SVI(model, new AutoNormal(model), adam(0.01), new TraceELBO()), comm);
+ * let state = dp.init(key(0), x, y);
+ * for (let t = 0; t < 1000; t++) state = dp.update(state, x, y).state;
+ */
+export class DataParallelSVI<A extends unknown[]> {
+  private readonly keys: 'shared' | 'perRank';
+  private maxPlateNesting = 0;
+  private compiledGrad: CompiledFunction<Parameters<GradFn<A>>, ReturnType<GradFn<A>>> | null = null;
+  /** Whether the gradient runs compiled: null before the first step; `reason` says why not. */
+  compiled: {
+    /** True when the loss and gradient run compiled. */
+    used: boolean;
+    /** Why they do not, when they do not. */
+    reason?: string;
+  } | null = null;
+
+  constructor(
+    /** The SVI whose model, guide, optimizer and loss each rank runs. */
+    readonly svi: SVI<A>,
+    /** The ranks. */
+    readonly comm: Communicator,
+    opts: DataParallelOptions = {},
+  ) {
+    this.keys = opts.keys ?? 'shared';
+    if (opts.compile === false) this.compiled = { used: false, reason: 'compile: false' };
+  }
+
+  /** This rank's key for its own randomness (data shuffling, augmentation): `foldIn(k, rank)`. */
+  rankKey(k: Key): Key {
+    return foldIn(k, this.comm.rank);
+  }
+
+  /**
+   * `SVI.init` on every rank, then the agreement check and rank 0's parameters broadcast (the
+   * optimizer state is initialized from them, so it is the same everywhere).
+   */
+  init(k: Key, ...args: A): SVIState {
+    const st = this.svi.init(k, ...args);
+    const g = this.svi.guide;
+    this.maxPlateNesting = g instanceof AutoGuide ? g.maxPlateNesting : particleNesting(trace(seed(this.svi.model, split(k, 3)[0])).getTrace(...args));
+    agreeOnSignature(this.comm, 'DataParallelSVI.init', st.params);
+    const params = broadcastParams(this.comm, st.params);
+    return { params, optState: this.svi.optim.init(params), step: 0, key: st.key };
+  }
+
+  /** Wraps a model or guide so that subsampled plates take this rank's block of the global subsample. */
+  private sliced(fn: ModelFn<A>): ModelFn<A> {
+    const { rank, size } = this.comm;
+    if (this.keys === 'perRank' || size === 1) return fn;
+    return (...args: A) => {
+      const drawn = new WeakSet<Message>();
+      return withHandler(
+        {
+          process: (m) => {
+            if (m.type === 'plate' && m.value === null) drawn.add(m);
+          },
+          postprocess: (m) => {
+            if (!drawn.has(m) || m.value === null || m.key === null) return;
+            // the plate drew B indices of its size N; replace them by block `rank` of size·B drawn from the same key
+            const B = m.value.size;
+            const N = plateSize(m);
+            if (size * B > N) throw new ValueError(`DataParallelSVI: plate '${m.name}': ${size} ranks × subsample ${B} = ${size * B} rows exceed the plate's size ${N}; lower subsampleSize`);
+            const all = subsampleIndices(m.key, N, size * B).dataSync();
+            m.value = tensor(Int32Array.from(all.subarray(rank * B, (rank + 1) * B)), [B], 'int32');
+          },
+        },
+        () => fn(...args),
+      );
+    };
+  }
+
+  /**
+   * One data-parallel step from `state` on this rank's `args`; returns the new state (the same on
+   * every rank) and the loss averaged over the ranks.
+   */
+  update(state: SVIState, ...args: A): {
+    /** The state after the step (the same on every rank). */
+    state: SVIState;
+    /** The loss (−ELBO estimate) at the state passed in, averaged over the ranks. */
+    loss: number;
+  } {
+    const { comm, svi } = this;
+    const stepKey = foldIn(state.key, state.step);
+    const k = this.keys === 'perRank' ? foldIn(stepKey, comm.rank) : stepKey;
+    const names = Object.keys(state.params).sort();
+    const sizes = names.map((n) => state.params[n].size);
+    const total = sizes.reduce((a, b) => a + b, 0);
+    // the bucket: every gradient, then the loss, then 1 where this rank failed
+    const bucket = new Float64Array(total + 2);
+    let error: Error | null = null;
+    try {
+      const [lossT, grads] = this.gradient(state.params, k, args);
+      let o = 0;
+      for (const n of names) {
+        bucket.set(grads[n].dataSync(), o);
+        o += grads[n].size;
+      }
+      bucket[total] = lossT.item();
+    } catch (e) {
+      error = e as Error;
+      bucket.fill(0);
+      bucket[total + 1] = 1;
+    }
+    comm.allReduce(bucket, 'sum');
+    if (bucket[total + 1] > 0) this.raiseRemote(error, state.step);
+    const inv = 1 / comm.size;
+    for (let i = 0; i <= total; i++) bucket[i] *= inv;
+    const loss = bucket[total];
+    const grads: Record<string, Tensor> = {};
+    let o = 0;
+    names.forEach((n, i) => {
+      const p = state.params[n];
+      grads[n] = tensor(p.dtype === 'float32' ? Float32Array.from(bucket.subarray(o, o + sizes[i])) : bucket.slice(o, o + sizes[i]), p.shape, p.dtype);
+      o += sizes[i];
+    });
+    if (!Number.isFinite(loss) || !allFinite(grads)) throw new NonFiniteError(`DataParallelSVI step ${state.step}: the all-reduced ${Number.isFinite(loss) ? 'gradient is' : `loss is ${loss}`} not finite (rank ${comm.rank} of ${comm.size}); the parameters keep their last values`);
+    const [updates, optState] = svi.optim.update(grads, state.optState, state.params);
+    const params = applyUpdates(state.params, updates);
+    return { state: { params, optState, step: state.step + 1, key: state.key }, loss };
+  }
+
+  /** The loss and gradient at unconstrained parameters `u`: the compiled function where the model allows it. */
+  private gradient(u: Record<string, Tensor>, k: Key, args: A): [Tensor, Record<string, Tensor>] {
+    const eager: GradFn<A> = (p, kk, aa) => {
+      const { svi } = this;
+      const guide = svi.guide instanceof AutoGuide ? svi.guide.guide : svi.guide;
+      const lossFn = (v: Record<string, Tensor>): Tensor =>
+        svi.loss.evaluate({ model: this.sliced(svi.model), guide: this.sliced(guide), args: aa, params: svi.getParams({ params: v, optState: [], step: 0, key: kk }), key: kk, maxPlateNesting: this.maxPlateNesting }).loss;
+      return valueAndGrad(lossFn)(p) as [Tensor, Record<string, Tensor>];
+    };
+    if (this.compiled === null) this.compiledGrad = compile(eager);
+    if (this.compiledGrad !== null) {
+      // host-side argument checks cannot be traced (SVI's compiled loop turns them off too); a
+      // non-finite result goes through the eager path below, which validates and names the site
+      const prev = getValidateArgs();
+      setValidateArgs(false);
+      try {
+        const out = this.compiledGrad(u, k, args);
+        this.compiled = { used: true };
+        if (Number.isFinite(out[0].item())) return out;
+      } catch (e) {
+        // not traceable (or failing): eager from now on, which raises the model's own error if any
+        this.compiledGrad = null;
+        this.compiled = { used: false, reason: `${(e as Error).name}: ${(e as Error).message}` };
+      } finally {
+        setValidateArgs(prev);
+      }
+    }
+    return eager(u, k, args);
+  }
+
+  /** Every rank learns which ranks failed and why, and raises the same error. */
+  private raiseRemote(local: Error | null, step: number): never {
+    const { comm } = this;
+    const mine = local === null ? '' : `${local.name}: ${local.message}`;
+    const all = gatherStrings(comm, mine);
+    const failed = all.map((m, r) => [r, m] as const).filter(([, m]) => m !== '');
+    const what = failed.map(([r, m]) => `rank ${r}: ${m}`).join('; ');
+    throw new DistributedError(`DataParallelSVI step ${step} failed on ${failed.length === 1 ? `rank ${failed[0][0]}` : `ranks ${failed.map(([r]) => r).join(', ')}`} of ${comm.size} (${what})`, { cause: local ?? undefined });
+  }
+}
+
+/** The full size of the plate that sent message `m` (the plate puts it in `infer.size`). */
+function plateSize(m: Message): number {
+  const n = m.infer.size;
+  if (typeof n === 'number') return n;
+  throw new DistributedError(`DataParallelSVI: plate '${m.name}': its message does not carry the plate's size`);
+}
