@@ -31,7 +31,7 @@ describe('DataParallelSVI on one rank', () => {
     expect(Math.abs(flat(a)[0] - flat(dp.init(key(2), y, sigma))[0])).toBeGreaterThan(0.1);
   });
 
-  it('runs a subsampled model eagerly and says why', () => {
+  it('compiles a subsampled model (the subsample is drawn inside the step)', () => {
     // a normal mean from 50 rows, 10 per step
     const sub = (data: Tensor): void => {
       const mu = sample('mu', new Normal(0, 10));
@@ -41,8 +41,7 @@ describe('DataParallelSVI on one rank', () => {
     const dp = new DataParallelSVI(new SVI(sub, new AutoNormal(sub), adam(0.05), new TraceELBO()), new LocalCommunicator());
     let s = dp.init(key(0), data);
     for (let t = 0; t < 3; t++) s = dp.update(s, data).state;
-    expect(dp.compiled?.used).toBe(false);
-    expect(dp.compiled?.reason).toMatch(/\w+/);
+    expect(dp.compiled?.used).toBe(true);
     expect(s.step).toBe(3);
   });
 });

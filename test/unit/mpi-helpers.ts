@@ -3,6 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { mpiAddonPath } from '../../ts/index.js';
+import { run } from '../child.js';
 
 export const script = fileURLToPath(new URL('../fixtures/distributed/dp-train.ts', import.meta.url));
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -14,10 +15,10 @@ export function mpiMissing(): string | null {
   return null;
 }
 
-/** One JSON line per rank (sorted by rank), the exit status and stderr. */
-export function runRanks(np: number, args: string[]): { lines: Record<string, unknown>[]; status: number | null; stderr: string } {
+/** One JSON line per rank (sorted by rank), the exit status and stderr; awaited, so the worker stays responsive. */
+export async function runRanks(np: number, args: string[]): Promise<{ lines: Record<string, unknown>[]; status: number | null; stderr: string }> {
   const cmd = np === 0 ? ['node', '--import', 'tsx', script, ...args] : ['mpirun', '--allow-run-as-root', '--oversubscribe', '-np', String(np), 'node', '--import', 'tsx', script, ...args];
-  const r = spawnSync(cmd[0], cmd.slice(1), { cwd: root, encoding: 'utf8', timeout: 100_000 });
+  const r = await run(cmd[0], cmd.slice(1), { cwd: root, timeout: 100_000 });
   const lines = r.stdout
     .split('\n')
     .filter((l) => l.startsWith('{'))

@@ -36,8 +36,9 @@ export interface DataParallelOptions {
   keys?: 'shared' | 'perRank';
   /**
    * Compile the loss-and-gradient function (default true): traced once per input signature and
-   * replayed, the all-reduce and the optimizer update outside it. A model that cannot be traced
-   * (subsampled plates read their indices on the host) runs eagerly; `compiled` says which and why.
+   * replayed, the all-reduce and the optimizer update outside it (subsampled plates included: the
+   * subsample is drawn inside the step). A model that cannot be traced (host reads of latent
+   * values) runs eagerly; `compiled` says which and why.
    */
   compile?: boolean;
 }
@@ -51,8 +52,7 @@ type GradFn<A extends unknown[]> = (u: Record<string, Tensor>, k: Key, args: A) 
  * of [gradients…, loss, failure flag] (the bucket), the optimizer update on every rank. A step
  * that raises on one rank raises a `DistributedError` naming that rank and its error on every
  * rank (the failure rides in the same all-reduce, so no rank waits forever).
- * The loss and gradient run compiled where the model can be traced (not with subsampled plates,
- * whose indices are read on the host); `compiled` says which.
+ * The loss and gradient run compiled where the model can be traced; `compiled` says which.
  * @example
  * const comm = communicator();
  * const dp = new DataParallelSVI(new SVI(model, new AutoNormal(model), adam(0.01), new TraceELBO()), comm);
