@@ -152,7 +152,7 @@ export abstract class ELBO {
    * `evaluate` does with its own state, made explicit for compiled steps). Default: `evaluate`,
    * the state unchanged.
    */
-  evaluateWithState<A extends unknown[]>(inp: ElboInputs<A>, state: ElboState): { result: ElboResult; state: ElboState } {
+  evaluateWithState<A extends unknown[]>(inp: ElboInputs<A>, state: ElboState): ElboStep {
     return { result: this.evaluate(inp), state };
   }
 
@@ -164,6 +164,14 @@ export abstract class ELBO {
 
 /** An ELBO estimator's state carried between steps (TraceGraphELBO's moving-average baselines), by name. */
 export type ElboState = Record<string, Tensor>;
+
+/** One estimate of {@link ELBO.evaluateWithState} and the state it leaves. */
+export interface ElboStep {
+  /** The estimate. */
+  result: ElboResult;
+  /** The estimator's state after it. */
+  state: ElboState;
+}
 
 /**
  * The standard ELBO E_q[log p(x, z) − log q(z)]: reparameterized where the guide's sites allow it,

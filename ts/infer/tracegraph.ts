@@ -18,7 +18,7 @@ import { mean, sum } from '../ops/reduce.js';
 import { siteLogProb } from '../ppl/logdensity.js';
 import type { Site, Trace } from '../ppl/handlers.js';
 import { zerosLike } from '../ops/creation.js';
-import { ELBO, getTraces, reduceParticles, type ElboInputs, type ElboOptions, type ElboResult, type ElboState } from './elbo.js';
+import { ELBO, getTraces, reduceParticles, type ElboInputs, type ElboOptions, type ElboResult, type ElboState, type ElboStep } from './elbo.js';
 
 interface Cost {
   site: Site;
@@ -80,7 +80,7 @@ export class TraceGraphELBO extends ELBO {
   }
 
   /** As `evaluate`, with the moving averages taken from `state` and returned updated. */
-  override evaluateWithState<A extends unknown[]>(inp: ElboInputs<A>, state: ElboState): { result: ElboResult; state: ElboState } {
+  override evaluateWithState<A extends unknown[]>(inp: ElboInputs<A>, state: ElboState): ElboStep {
     const next: ElboState = { ...state };
     const P = this.numParticles;
     const { guideTr, modelTr } = getTraces(inp, P);
