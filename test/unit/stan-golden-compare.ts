@@ -49,3 +49,12 @@ export function worstDifference(m: StanModel, g: Golden, points?: number[], grad
 export function goldenTolerance(code: string): number {
   return /\b(ode_|integrate_ode_)/.test(code) ? 1e-7 : 1e-8;
 }
+
+/**
+ * Programs where Stan's own gradient is too inaccurate to test against: their values are compared
+ * with Stan's, their gradients with central differences.
+ */
+export const STAN_GRADIENT_INACCURATE: Record<string, string> = {
+  'synthetic_grid_RBF_kernels-kronecker_gp':
+    "eigenvectors_sym of a jittered 30×30 RBF kernel whose eigenvalues cluster at the jitter; Stan's gradient is 6% off central differences at point 2, varinf's within 2e-7",
+};
