@@ -1,0 +1,155 @@
+/** The tables of bench/vi/posteriordb-stan.ts, rendered from its per-fit records. */
+import type { FitRecord, PeerRecord, Score } from './posteriordb-stan-lib.js';
+
+/** One posterior's records: varinf's fits by `guide/key`, the peer's runs, or why it was skipped. */
+export interface PosteriorResult {
+  dim?: number;
+  skipped?: string;
+  errors?: string[];
+  fits: Record<string, FitRecord>;
+  peers: Partial<Record<'meanfield' | 'fullrank', PeerRecord[]>>;
+}
+
+/** Everything a run wrote: per posterior, and notes on each run (time, load, peers found). */
+export interface Results {
+  posteriors: Record<string, PosteriorResult>;
+  notes: string[];
+}
+
+const f2 = (x: number): string => (Number.isFinite(x) ? (Math.abs(x) >= 100 ? x.toExponential(1) : x.toFixed(2)) : String(x));
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length === 0 ? NaN : s.length % 2 === 1 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+/** The full-rank target of issue 19: worst z ≤ 0.1 and r within [0.9, 1.1]. */
+export const missed = (s: Score): boolean => !(s.worstZ <= 0.1 && s.rMin >= 0.9 && s.rMax <= 1.1);
+
+/** "worst z (median z) / r range" over keys or seeds. */
+function cell(scores: Score[]): string {
+  if (scores.length === 0) return '—';
+  const zs = scores.map((s) => s.worstZ);
+  return `${f2(Math.max(...zs))} (${f2(median(zs))}) / ${f2(Math.min(...scores.map((s) => s.rMin)))}–${f2(Math.max(...scores.map((s) => s.rMax)))}`;
+}
+
+function fitCells(p: PosteriorResult, guide: 'mvn' | 'normal'): string[] {
+  const fs = Object.entries(p.fits)
+    .filter(([id]) => id.startsWith(`${guide}/`))
+    .map(([, f]) => f);
+  if (fs.length === 0) return ['—', '—', '—', '—', '—'];
+  const div = fs.filter((f) => f.diverged.length > 0).length;
+  const gain = Math.min(...fs.map((f) => f.gainOverStart));
+  return [
+    `${cell(fs)}${fs.length < 3 ? ` (${fs.length} key${fs.length === 1 ? '' : 's'})` : ''}`,
+    f2(Math.max(...fs.map((f) => f.khat))),
+    div === 0 ? 'no' : `${div} of ${fs.length}`,
+    `${gain < 0 ? '**below** ' : ''}${f2(gain)}`,
+    `${median(fs.map((f) => f.seconds)).toFixed(1)} s`,
+  ];
+}
+
+function peerCell(runs: PeerRecord[] | undefined): string {
+  if (runs === undefined) return 'not run';
+  const ok = runs.filter((r) => r.score !== undefined).map((r) => r.score!);
+  const failed = runs.length - ok.length;
+  return `${cell(ok)}${failed > 0 ? ` (${failed} of ${runs.length} failed)` : ''}`;
+}
+
+function confusion(results: Results, names: string[], guide: 'mvn' | 'normal'): string {
+  const n = { tp: 0, fp: 0, fn: 0, tn: 0 };
+  const fns: string[] = [];
+  const fps: string[] = [];
+  for (const name of names) {
+    for (const [id, f] of Object.entries(results.posteriors[name]?.fits ?? {})) {
+      if (!id.startsWith(`${guide}/`)) continue;
+      const flag = f.khat > 0.7;
+      const miss = missed(f);
+      const what = `${name} key ${id.split('/')[1]} (k̂ ${f2(f.khat)}, z ${f2(f.worstZ)}, r ${f2(f.rMin)}–${f2(f.rMax)})`;
+      if (flag && miss) n.tp++;
+      else if (flag) {
+        n.fp++;
+        fps.push(what);
+      } else if (miss) {
+        n.fn++;
+        fns.push(what);
+      } else n.tn++;
+    }
+  }
+  return [
+    '| | missed the target | met the target |',
+    '|---|---|---|',
+    `| k̂ > 0.7 | ${n.tp} | ${n.fp} |`,
+    `| k̂ ≤ 0.7 | ${n.fn} | ${n.tn} |`,
+    '',
+    `Missed but not flagged: ${fns.length === 0 ? 'none' : fns.join('; ')}.`,
+    `Flagged but on target: ${fps.length === 0 ? 'none' : fps.join('; ')}.`,
+  ].join('\n');
+}
+
+/** The markdown page: the table, the confusion tables, skipped posteriors, errors, run notes. */
+export function renderReport(results: Results, names: string[]): string {
+  const header =
+    '| posterior | dim | varinf full-rank z (median) / r | k̂ max | diverged | ELBO gain over start (min) | time/fit | varinf mean-field z (median) / r | k̂ max | diverged | ELBO gain over start (min) | time/fit | Stan full-rank | Stan mean-field |';
+  const rule = `|${'---|'.repeat(14)}`;
+  const rows: string[] = [];
+  const skipped: string[] = [];
+  const errors: string[] = [];
+  const defects: string[] = [];
+  for (const name of names) {
+    const p = results.posteriors[name];
+    if (p === undefined) continue;
+    if (p.skipped !== undefined) skipped.push(`- ${name}: ${p.skipped}`);
+    for (const e of p.errors ?? []) errors.push(`- ${name} ${e}`);
+    if (Object.keys(p.fits).length === 0) continue;
+    rows.push(`| ${name} | ${p.dim ?? '?'} | ${fitCells(p, 'mvn').join(' | ')} | ${fitCells(p, 'normal').join(' | ')} | ${peerCell(p.peers.fullrank)} | ${peerCell(p.peers.meanfield)} |`);
+    const fr = Object.entries(p.fits).filter(([id]) => id.startsWith('mvn/'));
+    const bad = fr.filter(([, f]) => missed(f) || f.diverged.length > 0 || f.gainOverStart < 0);
+    if (bad.length > 0) defects.push(`- ${name}: ${bad.map(([id, f]) => `key ${id.split('/')[1]} z ${f2(f.worstZ)} (${f.worstName}), r ${f2(f.rMin)}–${f2(f.rMax)}, k̂ ${f2(f.khat)}${f.diverged.length > 0 ? ', diverged' : ''}`).join('; ')}`);
+  }
+  return `# posteriordb through the Stan front end: \`fit\` against NUTS references and Stan's ADVI
+
+Generated by \`nice npx tsx bench/vi/posteriordb-stan.ts --peers --write\` (reads \`../shared/data/posteriordb\`).
+Every reference posterior of posteriordb that has no hand-written varinf model (those are in
+\`bench/README-posteriordb.md\`) is compiled by \`fromStan\` and fitted by \`fit\` with its defaults
+(Laplace start, three Adam phases, the best candidate on common draws; 4000 guide draws for the
+summaries and k̂), keys 0, 1, 2. Each fit cell is worst z (median z) / range of r over the three keys
+and every reference quantity: z = |mean − ref mean| / ref sd, r = sd / ref sd, on the quantities
+posteriordb's reference names (parameters and transformed parameters, Stan's 1-based \`name[i]\`
+mapped to varinf's arrays). "ELBO gain over start" is the chosen candidate's ELBO minus the Laplace
+start's on the same common draws (smallest over the keys; negative would mean \`fit\` ended below
+its start). Stan's columns: rstan::vb (Stan 2.21 from Debian's r-cran-rstan, defaults: iter 10000,
+tol_rel_obj 0.01, adapted eta, 1000 draws), seeds 0, 1, 2, run in the same process, same cell format.
+Timings are wall-clock on the shared 2-core development machine under load (see the run notes), so
+they are rough.
+
+${header}
+${rule}
+${rows.join('\n')}
+
+## k̂ as a flag: full-rank fits (each posterior × key)
+
+"Missed the target": worst z > 0.1 or r outside [0.9, 1.1].
+
+${confusion(results, names, 'mvn')}
+
+## k̂ as a flag: mean-field fits (same criterion; a mean-field guide is not expected to meet it on correlated posteriors)
+
+${confusion(results, names, 'normal')}
+
+## Full-rank fits off the issue's targets (open defects unless the posterior is far from Gaussian)
+
+${defects.length === 0 ? 'None.' : defects.join('\n')}
+
+## Skipped
+
+${skipped.length === 0 ? 'None.' : skipped.join('\n')}
+
+## Errors
+
+${errors.length === 0 ? 'None.' : errors.join('\n')}
+
+## Run notes
+
+${results.notes.map((n) => `- ${n}`).join('\n')}
+`;
+}
