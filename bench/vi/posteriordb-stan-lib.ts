@@ -142,9 +142,13 @@ export function compilePeer(s: Source): string {
   return r.status === 0 ? 'compiled' : `compile failed: ${r.stderr.trim().split('\n').slice(-3).join(' ')}`;
 }
 
-/** rstan::vb mean-field and full-rank with `seeds` on the posterior, scored as varinf's fits. */
-export function runPeer(s: Source, seeds: number[]): Record<'meanfield' | 'fullrank', PeerRecord[]> {
+/**
+ * rstan::vb mean-field and full-rank with `seeds` on the posterior, scored as varinf's fits; null
+ * where the model has not been compiled (bench/peers/setup-rstan.sh), rather than compiling here.
+ */
+export function runPeer(s: Source, seeds: number[]): Record<'meanfield' | 'fullrank', PeerRecord[]> | null {
   const { stan, rds } = peerProgram(s);
+  if (!existsSync(rds)) return null;
   const out = `${RESULTS}rstan/${s.name}.csv`;
   const r = spawnSync('nice', ['-n', '10', 'Rscript', `${ROOT}bench/peers/rstan_vb.R`, stan, `${PDB}/${s.name}/data.json`, rds, out, seeds.join(',')], { encoding: 'utf8' });
   const res: Record<'meanfield' | 'fullrank', PeerRecord[]> = { meanfield: [], fullrank: [] };

@@ -96,7 +96,11 @@ if (!values.report) {
     }
     if (peer.ok && entry.skipped === undefined && (entry.peers.meanfield === undefined || !values.resume)) {
       const t = performance.now();
-      const p: Record<'meanfield' | 'fullrank', PeerRecord[]> = runPeer(s, keys);
+      const p: Record<'meanfield' | 'fullrank', PeerRecord[]> | null = runPeer(s, keys);
+      if (p === null) {
+        console.log(`${name} rstan: not run (its model is not compiled: bench/peers/setup-rstan.sh ${name})`);
+        continue;
+      }
       entry.peers = p;
       console.log(`${name} rstan: ${((performance.now() - t) / 1000).toFixed(0)} s, ${p.meanfield.concat(p.fullrank).filter((x) => x.error !== undefined).length} failed runs`);
       save();
