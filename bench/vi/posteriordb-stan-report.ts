@@ -118,9 +118,12 @@ posteriordb's reference names (parameters and transformed parameters, Stan's 1-b
 mapped to varinf's arrays). "ELBO gain over start" is the chosen candidate's ELBO minus the Laplace
 start's on the same common draws (smallest over the keys; negative would mean \`fit\` ended below
 its start). Stan's columns: rstan::vb (Stan 2.21 from Debian's r-cran-rstan, defaults: iter 10000,
-tol_rel_obj 0.01, adapted eta, 1000 draws), seeds 0, 1, 2, run in the same process, same cell format.
-Timings are wall-clock on the shared 2-core development machine under load (see the run notes), so
-they are rough.
+tol_rel_obj 0.01, adapted eta, 1000 draws), seeds 1, 2, 3 (Stan's generator takes seed 0 as 1), same cell format, run by the same program
+(\`--peers\`) on the same machine; where the run notes list several runs, varinf's fits were stored by
+the first and later runs (\`--resume --peers\`) added rstan's. "not run" in Stan's columns: its model
+was not compiled in time (each compile took 10–15 minutes under nice -n 19 on the loaded machine;
+\`bench/peers/setup-rstan.sh\` compiles them). Timings are wall-clock on the shared 2-core
+development machine under heavy load (see the run notes), so they are rough.
 
 ${header}
 ${rule}
