@@ -10,6 +10,7 @@ import { functionSpaceGaussian } from './gaussian-function.js';
 import type { Kernel } from './kernel.js';
 import type { EpLikelihood } from './likelihoods.js';
 import { hostMatrix, hostVector, type MatrixLike } from './matrix.js';
+import { epPredictor, type EpPredictor, type LatentPredictive } from './predict.js';
 
 /** Options of {@link epGp}. */
 export interface EpGpOptions extends EpOptions {
@@ -25,22 +26,10 @@ export interface EpGpOptions extends EpOptions {
   readonly jitter?: number;
 }
 
-/** A latent Gaussian predictive: means and variances of f at new inputs. */
-export interface LatentPredictive {
-  /** E[f*] at each new input. */
-  readonly mean: Float64Array;
-  /** Var[f*] at each new input. */
-  readonly variance: Float64Array;
-}
-
 /** A GP fitted by EP. */
-export interface EpGp extends EpRun {
+export interface EpGp extends EpRun, EpPredictor {
   /** The latent predictive at new inputs x* (m × d): mean k*ᵀ(ν̃ − T̃μ), variance k** − k*ᵀ(T̃ − T̃ΣT̃)k*. */
   predictLatent(xStar: MatrixLike): LatentPredictive;
-  /** For a classifier, p(y* = 1 | data) at each new input; for regression, the predictive mean of y*. */
-  predict(xStar: MatrixLike): Float64Array;
-  /** log p(y*ᵢ | data) for observed targets at new inputs (test log-likelihood per point). */
-  predictLogDensity(xStar: MatrixLike, yStar: ArrayLike<number> | Tensor): Float64Array;
 }
 
 /**
@@ -93,18 +82,5 @@ export function epGp(options: EpGpOptions): EpGp {
     }
     return { mean, variance };
   };
-  return {
-    ...run,
-    predictLatent,
-    predict(xStar) {
-      const p = predictLatent(xStar);
-      return Float64Array.from(p.mean, (mu, r) => options.likelihood.predictMean(mu, p.variance[r]));
-    },
-    predictLogDensity(xStar, yStar) {
-      const p = predictLatent(xStar);
-      const ys = hostVector(yStar, p.mean.length, `${site}.predictLogDensity: yStar`);
-      options.likelihood.checkTargets(ys, `${site}.predictLogDensity: yStar`);
-      return Float64Array.from(p.mean, (mu, r) => options.likelihood.predictLogDensity(ys[r], mu, p.variance[r]));
-    },
-  };
+  return { ...run, ...epPredictor(options.likelihood, site, predictLatent) };
 }

@@ -8,7 +8,7 @@ import { runEp, type EpOptions, type EpRun } from './ep.js';
 import { weightSpaceGaussian } from './gaussian-weight.js';
 import type { EpLikelihood } from './likelihoods.js';
 import { hostMatrix, hostVector, type MatrixLike } from './matrix.js';
-import type { LatentPredictive } from './gp.js';
+import { epPredictor, type EpPredictor, type LatentPredictive } from './predict.js';
 
 /** Options of {@link epLinear}. */
 export interface EpLinearOptions extends EpOptions {
@@ -27,17 +27,13 @@ export interface EpLinearOptions extends EpOptions {
 }
 
 /** A linear model fitted by EP. */
-export interface EpLinear extends EpRun {
+export interface EpLinear extends EpRun, EpPredictor {
   /** q(w)'s mean, d. */
   readonly weightMean: Float64Array;
   /** q(w)'s covariance, d × d row-major. */
   readonly weightCov: Float64Array;
   /** The latent predictive of f* = x*ᵀ w at new rows. */
   predictLatent(xStar: MatrixLike): LatentPredictive;
-  /** For a classifier, p(y* = 1 | data); for regression, the predictive mean of y*. */
-  predict(xStar: MatrixLike): Float64Array;
-  /** log p(y*ᵢ | data) for observed targets at new rows. */
-  predictLogDensity(xStar: MatrixLike, yStar: ArrayLike<number> | Tensor): Float64Array;
 }
 
 /**
@@ -88,20 +84,5 @@ export function epLinear(options: EpLinearOptions): EpLinear {
     }
     return { mean, variance };
   };
-  return {
-    ...run,
-    weightMean: Float64Array.from(q.mean),
-    weightCov: Float64Array.from(q.cov),
-    predictLatent,
-    predict(xStar) {
-      const p = predictLatent(xStar);
-      return Float64Array.from(p.mean, (mu, r) => options.likelihood.predictMean(mu, p.variance[r]));
-    },
-    predictLogDensity(xStar, yStar) {
-      const p = predictLatent(xStar);
-      const ys = hostVector(yStar, p.mean.length, `${site}.predictLogDensity: yStar`);
-      options.likelihood.checkTargets(ys, `${site}.predictLogDensity: yStar`);
-      return Float64Array.from(p.mean, (mu, r) => options.likelihood.predictLogDensity(ys[r], mu, p.variance[r]));
-    },
-  };
+  return { ...run, weightMean: Float64Array.from(q.mean), weightCov: Float64Array.from(q.cov), ...epPredictor(options.likelihood, site, predictLatent) };
 }
