@@ -103,21 +103,7 @@ export class BayesLinRegModel implements ConjugateModel {
     }
     checkFinite('bayesLinReg: priorPrecision', this.lam0);
     this.logdetLam0 = cholLogdet(cholesky(this.lam0, d, 'bayesLinReg: priorPrecision'), d);
-    this.xtx = new Float64Array(d * d);
-    this.xty = new Float64Array(d);
-    let yty = 0;
-    for (let r = 0; r < n; r++) {
-      const yr = y[r];
-      yty += yr * yr;
-      const o = r * d;
-      for (let i = 0; i < d; i++) {
-        const xi = x[o + i];
-        this.xty[i] += xi * yr;
-        for (let j = 0; j <= i; j++) this.xtx[i * d + j] += xi * x[o + j];
-      }
-    }
-    for (let i = 0; i < d; i++) for (let j = 0; j < i; j++) this.xtx[j * d + i] = this.xtx[i * d + j];
-    this.yty = yty;
+    ({ xtx: this.xtx, xty: this.xty, yty: this.yty } = regressionStats(x, y, n, d));
     this.g = new Float64Array(d * d);
     for (let i = 0; i < d * d; i++) this.g[i] = this.xtx[i] + this.lam0[i];
     cholesky(this.g, d, 'bayesLinReg: XᵀX + Λ₀'); // fail early, naming the matrix
@@ -222,4 +208,26 @@ export function bayesLinReg(x: Float64Array | readonly (readonly number[])[], y:
     exact: { mean: ex.mean, precision: ex.precision, a: ex.a, b: ex.b },
     trace,
   };
+}
+
+/**
+ * @internal The sufficient statistics of a linear-Gaussian regression on rows x (n × d, row-major)
+ * and targets y: XᵀX (d × d, symmetric), Xᵀy and yᵀy.
+ */
+export function regressionStats(x: Float64Array, y: Float64Array, n: number, d: number): { xtx: Float64Array; xty: Float64Array; yty: number } {
+  const xtx = new Float64Array(d * d);
+  const xty = new Float64Array(d);
+  let yty = 0;
+  for (let r = 0; r < n; r++) {
+    const yr = y[r];
+    yty += yr * yr;
+    const o = r * d;
+    for (let i = 0; i < d; i++) {
+      const xi = x[o + i];
+      xty[i] += xi * yr;
+      for (let j = 0; j <= i; j++) xtx[i * d + j] += xi * x[o + j];
+    }
+  }
+  for (let i = 0; i < d; i++) for (let j = 0; j < i; j++) xtx[j * d + i] = xtx[i * d + j];
+  return { xtx, xty, yty };
 }

@@ -9,6 +9,7 @@
 import type { GammaVariable } from './gamma.js';
 import type { VmpFactor, VmpVariable } from './node.js';
 import type { VectorGaussianVariable } from './vector-gaussian.js';
+import { regressionStats } from '../cavi/blr.js';
 
 const LOG_2PI = Math.log(2 * Math.PI);
 
@@ -30,21 +31,7 @@ export class LinearGaussianFactor implements VmpFactor {
   ) {
     const d = w.dim;
     this.variables = typeof tau === 'number' ? [w] : [w, tau];
-    this.xtx = new Float64Array(d * d);
-    this.xty = new Float64Array(d);
-    let yty = 0;
-    for (let r = 0; r < n; r++) {
-      const yr = y[r];
-      yty += yr * yr;
-      const o = r * d;
-      for (let i = 0; i < d; i++) {
-        const xi = x[o + i];
-        this.xty[i] += xi * yr;
-        for (let j = 0; j <= i; j++) this.xtx[i * d + j] += xi * x[o + j];
-      }
-    }
-    for (let i = 0; i < d; i++) for (let j = 0; j < i; j++) this.xtx[j * d + i] = this.xtx[i * d + j];
-    this.yty = yty;
+    ({ xtx: this.xtx, xty: this.xty, yty: this.yty } = regressionStats(x, y, n, d));
     this.ww = new Float64Array(d * d);
   }
 
