@@ -579,6 +579,9 @@ static Napi::Value Fill(const Napi::CallbackInfo& info) {
 static Napi::Value Cholesky(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), (double)cholesky(i32(info, 0), ptr(info, 1), ptr(info, 2), i64(info, 3), i64(info, 4)));
 }
+static Napi::Value TriangularZeroDiagonal(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), (double)triangularZeroDiagonal(i32(info, 0), ptr(info, 1), i64(info, 2), i64(info, 3)));
+}
 static Napi::Value TriangularSolve(const Napi::CallbackInfo& info) {
   triangularSolve(i32(info, 0), ptr(info, 1), ptr(info, 2), ptr(info, 3), dims(info, 4), dims(info, 5), dims(info, 6),
                   i64(info, 7), i64(info, 8), flag(info, 9), flag(info, 10));
@@ -674,6 +677,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   EXPORT("fill", Fill);
   EXPORT("cholesky", Cholesky);
   EXPORT("triangularSolve", TriangularSolve);
+  EXPORT("triangularZeroDiagonal", TriangularZeroDiagonal);
   EXPORT("random", Random);
   EXPORT("svgdPhi", SvgdPhi);
   EXPORT("affineFlow", AffineFlow);

@@ -94,6 +94,9 @@ void fill(int dt, void* out, int64_t n, double value);
 // ---- linalg.cu ----
 // Returns -1, or the first batch index whose matrix is not positive definite.
 int64_t cholesky(int dt, const void* x, void* out, int64_t batch, int64_t n);
+// Returns -1, or the first flat index bi·n + i (over a's own count matrices) of a zero on a diagonal.
+// Returns -1 without checking while the stream is being captured into a graph.
+int64_t triangularZeroDiagonal(int dt, const void* a, int64_t count, int64_t n);
 void triangularSolve(int dt, const void* a, const void* b, void* out, const Dims& batch, const Dims& aBatch,
                      const Dims& bBatch, int64_t n, int64_t k, bool lower, bool transA);
 

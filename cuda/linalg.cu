@@ -150,6 +150,38 @@ int64_t cholesky(int dt, const void* x, void* out, int64_t batch, int64_t n) {
   return h == INT_MAX ? -1 : h;
 }
 
+// Records in *bad the smallest flat index bi·n + i of a zero diagonal element A_bi[i][i].
+template <class T>
+__global__ void zeroDiagonalK(const T* __restrict__ a, int64_t count, int64_t n, unsigned long long* bad) {
+  VI_GRID_LOOP(t, count * n) {
+    const int64_t bi = t / n, i = t % n;
+    if (a[bi * n * n + i * (n + 1)] == T(0)) atomicMin(bad, (unsigned long long)t);
+  }
+}
+
+int64_t triangularZeroDiagonal(int dt, const void* a, int64_t count, int64_t n) {
+  if (count * n == 0) return -1;
+  // A status read syncs the stream, which a CUDA graph capture cannot hold: while capturing, the
+  // check is left to the compiled step's finiteness test of its loss and gradients.
+  cudaStreamCaptureStatus capturing = cudaStreamCaptureStatusNone;
+  check(cudaStreamIsCapturing(stream(), &capturing), "triangularSolve (capture status)");
+  if (capturing != cudaStreamCaptureStatusNone) return -1;
+  auto* bad = (unsigned long long*)scratch(sizeof(unsigned long long));
+  check(cudaMemsetAsync(bad, 0xff, sizeof(unsigned long long), stream()), "triangularSolve (status)");
+  const unsigned g = gridFor(count * n, 128);
+  if (dt == F32)
+    zeroDiagonalK<float><<<g, 128, 0, stream()>>>((const float*)a, count, n, bad);
+  else if (dt == F64)
+    zeroDiagonalK<double><<<g, 128, 0, stream()>>>((const double*)a, count, n, bad);
+  else throw std::runtime_error("cuda triangularSolve: int32 is not supported");
+  checkLaunch("triangularSolve (diagonal check)");
+  unsigned long long h = ~0ull;
+  check(cudaMemcpyAsync(&h, bad, sizeof(h), cudaMemcpyDeviceToHost, stream()), "triangularSolve (read status)");
+  check(cudaStreamSynchronize(stream()), "triangularSolve");
+  releaseScratch(bad, sizeof(unsigned long long));
+  return h == ~0ull ? -1 : (int64_t)h;
+}
+
 // Solves op(A) X = B for one column of one batch; X is built in place in out.
 template <class T>
 __global__ void triSolveK(const T* __restrict__ a, const T* __restrict__ b, T* __restrict__ out, int64_t count,

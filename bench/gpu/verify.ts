@@ -173,6 +173,15 @@ try {
   const m8 = V.normal(V.key(3), [8, 8], { dtype: 'float32' });
   for (let s = 0; s < 3; s++) chol(m8);
   checks['a step with cholesky, graphs on'] = chol.stats?.graph ?? 'no stats';
+  // A zero on a triangular diagonal: the same SingularMatrixError as the js and cpu backends, eager;
+  // inside a CUDA graph the check is skipped (no status read) and the step's output is not finite.
+  const zeroDiag = V.tensor([1, 0, 2, 3, 1, 0, 2, 0], [2, 2, 2], 'float64');
+  try {
+    V.triangularSolve(zeroDiag, V.ones([2, 2, 1], 'float64'), { lower: true });
+    checks['triangularSolve, zero on the diagonal'] = 'no error thrown (unexpected)';
+  } catch (e) {
+    checks['triangularSolve, zero on the diagonal'] = `${(e as Error).name}: ${(e as Error).message}`;
+  }
   V.setBackend('js');
 }
 const asyncCheck = (async () => {

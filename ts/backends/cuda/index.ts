@@ -26,6 +26,7 @@ import {
 } from '../../kernels/spec.js';
 import type { Backend, DeviceGraphs, DeviceKey, View } from '../backend.js';
 import type { LoadResult } from '../cpu/index.js';
+import { zeroDiagonalError } from '../js/linalg.js';
 import { splineLayout } from '../js/spline.js';
 
 /** A device buffer handle (a JS external owned by the addon). */
@@ -96,6 +97,8 @@ export interface CudaAddon {
   fill(dt: number, out: H, n: number, value: number): void;
   cholesky(dt: number, x: H, out: H, batch: number, n: number): number;
   triangularSolve(dt: number, a: H, b: H, out: H, batch: Dims, aB: Dims, bB: Dims, n: number, k: number, lower: boolean, transA: boolean): void;
+  /** -1, or the first flat index bi·n + i of a zero diagonal element over a's `count` matrices; -1 unchecked while capturing a graph. */
+  triangularZeroDiagonal(dt: number, a: H, count: number, n: number): number;
   /** k0, k1: the key's words, or (a replayed graph) a buffer of keys and the key's index in it; so for the reparam kernels. */
   random(kind: string, k0: number | H, k1: number, dt: number, out: H, n: number, param?: H): void;
   svgdPhi(dt: number, x: H, g: H, phi: H, h: H, n: number, d: number, bandwidth: number): void;
@@ -262,6 +265,9 @@ class CudaBackend implements Backend<H> {
         const { lower, transA } = attrs as KernelAttrs['triangularSolve'];
         const r = out.shape.length;
         const batch = out.shape.slice(0, r - 2);
+        const na = a.shape[a.shape.length - 1];
+        const bad = A.triangularZeroDiagonal(DT[a.dtype], a.data, na === 0 ? 0 : sizeOf(a.shape) / (na * na), na);
+        if (bad >= 0) throw zeroDiagonalError(Math.floor(bad / na), bad % na, a.shape);
         return A.triangularSolve(DT[a.dtype], a.data, b.data, out.data, batch,
           broadcastStrides(a.shape.slice(0, -2), batch), broadcastStrides(b.shape.slice(0, -2), batch),
           out.shape[r - 2], out.shape[r - 1], lower, transA);

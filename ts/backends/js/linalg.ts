@@ -93,8 +93,12 @@ export function checkTriangularDiagonal(data: ArrayLike<number>, shape: Shape): 
   const batch = sizeOf(shape.slice(0, -2));
   for (let bi = 0; bi < batch; bi++)
     for (let i = 0; i < n; i++)
-      if (data[bi * n * n + i * (n + 1)] === 0)
-        throw new SingularMatrixError(`triangularSolve: matrix ${bi} of a (shape ${fmtShape(shape)}) is singular: its diagonal element ${i} is 0`);
+      if (data[bi * n * n + i * (n + 1)] === 0) throw zeroDiagonalError(bi, i, shape);
+}
+
+/** The error for diagonal element `i` of matrix `bi` of `a` (shape `shape`) being 0; shared with the device backends. */
+export function zeroDiagonalError(bi: number, i: number, shape: Shape): SingularMatrixError {
+  return new SingularMatrixError(`triangularSolve: matrix ${bi} of a (shape ${fmtShape(shape)}) is singular: its diagonal element ${i} is 0`);
 }
 
 LINALG.triangularSolve = ([a, b], [out], { lower, transA }) => {
