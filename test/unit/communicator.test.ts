@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { BackendError, DTypeError, DistributedError, LocalCommunicator, ValueError, abortOnError, agreeOnSignature, broadcastParams, communicator, gatherStrings, tensor } from '../../ts/index.js';
+import { BackendError, DTypeError, DistributedError, LocalCommunicator, ShapeError, ValueError, abortOnError, agreeOnSignature, broadcastParams, communicator, gatherStrings, shardOf, tensor, type Communicator } from '../../ts/index.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -24,6 +24,24 @@ describe('LocalCommunicator', () => {
     agreeOnSignature(c, 'test', { w: tensor([1, 2]) });
     const p = { w: tensor([1, 2]) };
     expect(broadcastParams(c, p)).toBe(p);
+  });
+
+  it('shardOf takes block rank of size along an axis, and names the shape when the rows do not split evenly', () => {
+    const x = tensor([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11], [2, 6]);
+    expect(shardOf(new LocalCommunicator(), x, 1).toArray()).toEqual(x.toArray());
+    const rank1of3 = { rank: 1, size: 3 } as Communicator;
+    expect(shardOf(rank1of3, x, 1).toArray()).toEqual([[2, 3], [8, 9]]);
+    expect(shardOf(rank1of3, x, -1).toArray()).toEqual([[2, 3], [8, 9]]);
+    expect(() => shardOf(rank1of3, x, 0)).toThrow(ShapeError);
+    expect(() => shardOf(rank1of3, x, 0)).toThrow(/shardOf: axis 0 of shape \[2, 6\] has 2 rows, not a multiple of the 3 ranks/);
+    expect(() => shardOf(rank1of3, x, 2)).toThrow(/shardOf: axis 2 is out of range for a tensor of shape \[2, 6\]/);
+  });
+
+  it('agreement and broadcast take any pytree of parameters', () => {
+    const c = new LocalCommunicator();
+    const tree = { enc: [{ w: tensor([1, 2]) }], dec: { b: tensor([3]) } };
+    agreeOnSignature(c, 'test', tree);
+    expect(broadcastParams(c, tree)).toBe(tree);
   });
 
   it('names the op and the argument on bad input', () => {

@@ -1,4 +1,4 @@
-/** Runs test/fixtures/distributed/dp-train.ts under mpirun (or alone), for the MPI tests. */
+/** Runs test/fixtures/distributed/dp-train.ts (or another fixture) under mpirun (or alone), for the MPI tests. */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -15,9 +15,9 @@ export function mpiMissing(): string | null {
   return null;
 }
 
-/** One JSON line per rank (sorted by rank), the exit status and stderr; awaited, so the worker stays responsive. */
-export async function runRanks(np: number, args: string[]): Promise<{ lines: Record<string, unknown>[]; status: number | null; stderr: string }> {
-  const cmd = np === 0 ? ['node', '--import', 'tsx', script, ...args] : ['mpirun', '--allow-run-as-root', '--oversubscribe', '-np', String(np), 'node', '--import', 'tsx', script, ...args];
+/** One JSON line per rank (sorted by rank) of `file` (default dp-train.ts), the exit status and stderr; awaited, so the worker stays responsive. */
+export async function runRanks(np: number, args: string[], file = script): Promise<{ lines: Record<string, unknown>[]; status: number | null; stderr: string }> {
+  const cmd = np === 0 ? ['node', '--import', 'tsx', file, ...args] : ['mpirun', '--allow-run-as-root', '--oversubscribe', '-np', String(np), 'node', '--import', 'tsx', file, ...args];
   const r = await run(cmd[0], cmd.slice(1), { cwd: root, timeout: 100_000 });
   const lines = r.stdout
     .split('\n')

@@ -3,7 +3,8 @@
  * shapes, dtypes), checked at start with the names of what differs, and the same starting values
  * (rank 0's, broadcast).
  */
-import type { Tensor } from '../core/tensor.js';
+import { Tensor } from '../core/tensor.js';
+import { leaves, mapLeaves } from '../core/tree.js';
 import { tensor } from '../ops/creation.js';
 import type { Communicator } from './communicator.js';
 import { DistributedError } from './errors.js';
@@ -24,19 +25,21 @@ export function gatherStrings(comm: Communicator, s: string): string[] {
   return Array.from(lens, (n, r) => dec.decode(all.subarray(r * width, r * width + n)));
 }
 
-/** `name: dtype[shape]` per parameter, sorted by name. */
-function signature(params: Record<string, Tensor>): string[] {
-  return Object.keys(params)
-    .sort()
-    .map((n) => `${n}: ${params[n].dtype}[${params[n].shape.join(', ')}]`);
+/** `path: dtype[shape]` per tensor leaf of a pytree, in `leaves` order (object keys sorted). */
+function signature(tree: unknown, path = '', out: string[] = []): string[] {
+  if (tree instanceof Tensor) out.push(`${path}: ${tree.dtype}[${tree.shape.join(', ')}]`);
+  else if (Array.isArray(tree)) tree.forEach((v, i) => signature(v, path === '' ? String(i) : `${path}.${i}`, out));
+  else if (tree !== null && typeof tree === 'object')
+    for (const k of Object.keys(tree).sort()) signature((tree as Record<string, unknown>)[k], path === '' ? k : `${path}.${k}`, out);
+  return out;
 }
 
 /**
  * Raises a `DistributedError` on every rank unless all ranks have the same parameter names, shapes
- * and dtypes; the message names the first rank that differs from rank 0 and the parameters that differ.
+ * and dtypes (`params`: a record of tensors or any pytree, named by dotted paths); the message names the first rank that differs from rank 0 and the parameters that differ.
  * @example agreeOnSignature(comm, 'train', state.params);
  */
-export function agreeOnSignature(comm: Communicator, site: string, params: Record<string, Tensor>): void {
+export function agreeOnSignature(comm: Communicator, site: string, params: unknown): void {
   const mine = signature(params);
   const all = gatherStrings(comm, mine.join('\n')).map((s) => (s === '' ? [] : s.split('\n')));
   const ref = all[0];
@@ -52,27 +55,23 @@ export function agreeOnSignature(comm: Communicator, site: string, params: Recor
 }
 
 /**
- * Rank 0's parameter values on every rank (one broadcast of all of them, packed in name order).
+ * Rank 0's parameter values on every rank (one broadcast of all of them, packed in `leaves` order):
+ * a record of tensors or any pytree, returned in the same structure.
  * @example const params = broadcastParams(comm, state.params);
  */
-export function broadcastParams(comm: Communicator, params: Record<string, Tensor>): Record<string, Tensor> {
+export function broadcastParams<P>(comm: Communicator, params: P): P {
   if (comm.size === 1) return params;
-  const names = Object.keys(params).sort();
-  const total = names.reduce((a, n) => a + params[n].size, 0);
-  const buf = new Float64Array(total);
+  const ls = leaves(params);
+  const buf = new Float64Array(ls.reduce((a, t) => a + t.size, 0));
   let o = 0;
-  for (const n of names) {
-    buf.set(params[n].dataSync(), o);
-    o += params[n].size;
+  for (const t of ls) {
+    buf.set(t.dataSync(), o);
+    o += t.size;
   }
   comm.broadcast(buf, 0);
-  const out: Record<string, Tensor> = {};
   o = 0;
-  for (const n of names) {
-    const p = params[n];
-    const v = buf.subarray(o, o + p.size);
-    out[n] = tensor(p.dtype === 'float32' ? Float32Array.from(v) : v.slice(), p.shape, p.dtype);
-    o += p.size;
-  }
-  return out;
+  return mapLeaves(params, (p) => {
+    const v = buf.subarray(o, (o += p.size));
+    return tensor(p.dtype === 'float32' ? Float32Array.from(v) : v.slice(), p.shape, p.dtype);
+  });
 }

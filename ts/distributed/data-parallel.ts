@@ -6,21 +6,21 @@
 import { valueAndGrad } from '../core/autodiff.js';
 import { compile, type CompiledFunction } from '../compile/compile.js';
 import { getValidateArgs, setValidateArgs } from '../distributions/distribution.js';
-import { NonFiniteError, ValueError } from '../core/errors.js';
+import { ValueError } from '../core/errors.js';
 import { Tensor } from '../core/tensor.js';
 import { tensor } from '../ops/creation.js';
 import { AutoGuide } from '../infer/autoguide.js';
 import { particleNesting } from '../infer/nesting.js';
 import type { SVI, SVIState } from '../infer/svi.js';
 import { applyUpdates } from '../optim/transform.js';
-import { allFinite } from '../optim/clip.js';
 import { seed, trace } from '../ppl/handlers.js';
 import { subsampleIndices } from '../ppl/primitives.js';
 import { withHandler, type Message, type ModelFn } from '../ppl/runtime.js';
 import { foldIn, split, type Key } from '../random/key.js';
 import type { Communicator } from './communicator.js';
 import { DistributedError } from './errors.js';
-import { agreeOnSignature, broadcastParams, gatherStrings } from './agree.js';
+import { agreeOnSignature, broadcastParams } from './agree.js';
+import { allReduceStep } from './reduce.js';
 
 /** Options of {@link DataParallelSVI}. */
 export interface DataParallelOptions {
@@ -139,38 +139,7 @@ export class DataParallelSVI<A extends unknown[]> {
     const { comm, svi } = this;
     const stepKey = foldIn(state.key, state.step);
     const k = this.keys === 'perRank' ? foldIn(stepKey, comm.rank) : stepKey;
-    const names = Object.keys(state.params).sort();
-    const sizes = names.map((n) => state.params[n].size);
-    const total = sizes.reduce((a, b) => a + b, 0);
-    // the bucket: every gradient, then the loss, then 1 where this rank failed
-    const bucket = new Float64Array(total + 2);
-    let error: Error | null = null;
-    try {
-      const [lossT, grads] = this.gradient(state.params, k, args);
-      let o = 0;
-      for (const n of names) {
-        bucket.set(grads[n].dataSync(), o);
-        o += grads[n].size;
-      }
-      bucket[total] = lossT.item();
-    } catch (e) {
-      error = e as Error;
-      bucket.fill(0);
-      bucket[total + 1] = 1;
-    }
-    comm.allReduce(bucket, 'sum');
-    if (bucket[total + 1] > 0) this.raiseRemote(error, state.step);
-    const inv = 1 / comm.size;
-    for (let i = 0; i <= total; i++) bucket[i] *= inv;
-    const loss = bucket[total];
-    const grads: Record<string, Tensor> = {};
-    let o = 0;
-    names.forEach((n, i) => {
-      const p = state.params[n];
-      grads[n] = tensor(p.dtype === 'float32' ? Float32Array.from(bucket.subarray(o, o + sizes[i])) : bucket.slice(o, o + sizes[i]), p.shape, p.dtype);
-      o += sizes[i];
-    });
-    if (!Number.isFinite(loss) || !allFinite(grads)) throw new NonFiniteError(`DataParallelSVI step ${state.step}: the all-reduced ${Number.isFinite(loss) ? 'gradient is' : `loss is ${loss}`} not finite (rank ${comm.rank} of ${comm.size}); the parameters keep their last values`);
+    const { grads, loss } = allReduceStep(comm, 'DataParallelSVI', state.step, state.params, () => this.gradient(state.params, k, args));
     const [updates, optState] = svi.optim.update(grads, state.optState, state.params);
     const params = applyUpdates(state.params, updates);
     return { state: { params, optState, step: state.step + 1, key: state.key }, loss };
@@ -204,16 +173,6 @@ export class DataParallelSVI<A extends unknown[]> {
       }
     }
     return eager(u, k, args);
-  }
-
-  /** Every rank learns which ranks failed and why, and raises the same error. */
-  private raiseRemote(local: Error | null, step: number): never {
-    const { comm } = this;
-    const mine = local === null ? '' : `${local.name}: ${local.message}`;
-    const all = gatherStrings(comm, mine);
-    const failed = all.map((m, r) => [r, m] as const).filter(([, m]) => m !== '');
-    const what = failed.map(([r, m]) => `rank ${r}: ${m}`).join('; ');
-    throw new DistributedError(`DataParallelSVI step ${step} failed on ${failed.length === 1 ? `rank ${failed[0][0]}` : `ranks ${failed.map(([r]) => r).join(', ')}`} of ${comm.size} (${what})`, { cause: local ?? undefined });
   }
 }
 

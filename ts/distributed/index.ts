@@ -8,3 +8,5 @@ export { MpiCommunicator, mpiCommunicator, communicator, launchedByMpi, mpiAddon
 export { DistributedError } from './errors.js';
 export { DataParallelSVI, type DataParallelOptions } from './data-parallel.js';
 export { agreeOnSignature, broadcastParams, gatherStrings } from './agree.js';
+export { DataParallelTrainer, shardOf, type DataParallelTrainerOptions } from './trainer.js';
+export { allReduceStep } from './reduce.js';
