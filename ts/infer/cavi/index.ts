@@ -19,15 +19,7 @@ export {
 export { bayesGmm, bayesGmmElbo, gmmEm, adjustedRandIndex, type BgmmOptions, type BgmmPosterior, type BgmmResult, type GmmEmOptions, type GmmEmResult } from './gmm.js';
 export { kmeansPlusPlus } from './kmeans.js';
 export { RowDesign } from './design.js';
-export {
-  vbHmm,
-  hmmPredict,
-  hmmPredictProba,
-  hmmScore,
-  forwardBackward,
-  viterbi,
-  type HmmSequence,
-  type VbHmmOptions,
-  type VbHmmResult,
-} from './hmm.js';
+export { vbHmm, type HmmSequence, type VbHmmOptions, type VbHmmResult } from './hmm.js';
+export { hmmPredict, hmmPredictProba, hmmScore } from './hmm-predict.js';
+export { forwardBackward, viterbi } from './forward-backward.js';
 export { bayesGmmSvi, type GmmSviOptions, type GmmSviResult } from './gmm-svi.js';

@@ -8,7 +8,7 @@
  * H = Σ_s log Z_s − Σ_s γ^{(s)}_1·ℓπ − Σ ξ·ℓA − Σ_t γ_t·ℓB_t.
  */
 import { ShapeError, ValueError } from '../../core/errors.js';
-import { type FbWork, fbWork, forwardBackwardCore } from '../cavi/hmm.js';
+import { type FbWork, fbWork, forwardBackwardCore } from '../cavi/forward-backward.js';
 import { CategoricalVariable } from './categorical.js';
 
 /** A latent Markov chain over K states for sequences laid end to end (N steps in all). */
