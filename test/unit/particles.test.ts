@@ -17,6 +17,7 @@ import {
   key,
   matmul,
   mul,
+  plate,
   predictive,
   sample,
   tensor,
@@ -71,6 +72,24 @@ describe('particles left of every batch dimension', () => {
   it('prior predictive of an unplated model draws [n, N]', () => {
     const draws = predictive(model, key(3), [x, null as unknown as Tensor], { numSamples: 5 });
     expect(draws.y.shape).toEqual([5, N]);
+  });
+
+  it('predictive draws keep the shapes NumPyro gives beside plates: a global scalar [n], a plate site [n, P], one in the inner of two plates [n, Q]', () => {
+    const m = (): void => {
+      const mu = sample('mu', new Normal(0, 1));
+      plate('P', 3, () => {
+        sample('a', new Normal(mu, 1));
+        plate('Q', 2, () => sample('b', new Normal(mu, 1)), { dim: -2 });
+      });
+      plate('R', 4, () => sample('c', new Normal(mu, 1)), { dim: -2 });
+    };
+    for (const n of [1, 6]) {
+      const d = predictive(m, key(4), [], { numSamples: n });
+      expect(d.mu.shape).toEqual([n]);
+      expect(d.a.shape).toEqual([n, 3]);
+      expect(d.b.shape).toEqual([n, 2, 3]);
+      expect(d.c.shape).toEqual([n, 4, 1]);
+    }
   });
 
   it('says where the particle axis is when the model cannot broadcast against it', async () => {

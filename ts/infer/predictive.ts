@@ -8,7 +8,7 @@ import type { Tensor } from '../core/tensor.js';
 import { reshape, slice, stack } from '../ops/shape.js';
 import { split, type Key } from '../random/key.js';
 import { plate } from '../ppl/primitives.js';
-import type { ModelFn } from '../ppl/runtime.js';
+import type { Message, ModelFn } from '../ppl/runtime.js';
 import { replay, seed, substitute, trace } from '../ppl/handlers.js';
 import { AutoGuide } from './autoguide.js';
 import { particleNesting } from './nesting.js';
@@ -71,9 +71,25 @@ export function predictive<A extends unknown[]>(model: ModelFn<A>, key: Key, arg
   const out: Record<string, Tensor> = {};
   for (const s of tr.values()) {
     if (!keep(s.name, s.type) || s.value === null) continue;
-    out[s.name] = s.value;
+    out[s.name] = s.isObserved ? s.value : dropPadding(s, dimOf);
   }
   return out;
+}
+
+/**
+ * A vectorized site's value without the size-1 axes that broadcasting against the plates put
+ * between the draws axis and the site's own batch shape: a global scalar drawn beside a plate
+ * comes out [n], not [n, 1] (as NumPyro's `Predictive` gives it); a site in a plate keeps it.
+ */
+function dropPadding(s: Message, nesting: number): Tensor {
+  const v = s.value as Tensor;
+  const batchEnd = v.shape.length - (s.fn?.eventShape.length ?? 0);
+  const drawsAxis = batchEnd - (nesting + 1);
+  if (drawsAxis < 0) return v;
+  const plateDims = new Set(s.cond.map((f) => f.dim));
+  let keepFrom = drawsAxis + 1;
+  while (keepFrom < batchEnd && v.shape[keepFrom] === 1 && !plateDims.has(keepFrom - batchEnd)) keepFrom++;
+  return keepFrom === drawsAxis + 1 ? v : reshape(v, [...v.shape.slice(0, drawsAxis + 1), ...v.shape.slice(keepFrom)]);
 }
 
 /** Row i of v along the leading axis (keeping it, size 1). */
