@@ -166,8 +166,9 @@ describe('a flow posterior fits a curved posterior better than a Gaussian', () =
     expect(Number.isFinite(result[post])).toBe(true);
   });
   it('the IAF and Sylvester ELBOs beat the Gaussian encoder\'s by more than a nat', () => {
-    expect(result.iaf - result.gaussian).toBeGreaterThan(1);
-    expect(result.sylvester - result.gaussian).toBeGreaterThan(1);
+    const msg = `ELBOs ${JSON.stringify(result)}`;
+    expect(result.iaf - result.gaussian, msg).toBeGreaterThan(1);
+    expect(result.sylvester - result.gaussian, msg).toBeGreaterThan(1);
   });
 });
 
