@@ -1,19 +1,26 @@
 /**
  * Householder flows (Tomczak & Welling 2016) and Householder–Sylvester flows (van den Berg,
  * Hasenclever, Tomczak & Welling 2018): orthogonal maps built from K reflections, and the
- * Sylvester residual map y = x + Q R̃ tanh(R Qᵀ x + b) whose determinant is that of a triangular matrix.
+ * Sylvester residual map y = x + Q R̃ tanh(R Qᵀ x + b) whose determinant is that of a triangular matrix,
+ * with shared parameters or amortized ones computed from a context (one flow per data point, as in
+ * their VAEs).
  */
+import { allocArray } from '../core/dtype.js';
+import { keep } from '../core/memory.js';
 import type { Tensor } from '../core/tensor.js';
-import { ValueError } from '../core/errors.js';
+import { ShapeError, ValueError, fmtShape } from '../core/errors.js';
 import { add, div, log1p, mul, square, sub, tanh } from '../ops/elementwise.js';
-import { eye, zeros } from '../ops/creation.js';
+import { eye, tensor, zeros } from '../ops/creation.js';
 import { sum } from '../ops/reduce.js';
-import { expandDims, reshape, slice, transpose } from '../ops/shape.js';
+import { concat, expandDims, reshape, slice, transpose } from '../ops/shape.js';
 import { diagEmbed, matmul, tril } from '../ops/linalg.js';
+import { sliceLast } from '../bijectors/transform.js';
+import { defaultWeightInit } from '../nn/init.js';
+import { linear, type LinearParams } from '../nn/linear.js';
 import { split, type Key } from '../random/key.js';
 import { normal, type FloatDType } from '../random/samplers.js';
 import { checkFeatures } from './conditioner.js';
-import { FlowTransform, NotInvertibleError, zeroLadj, type FlowLayer } from './core.js';
+import { checkContext, FlowTransform, NotInvertibleError, zeroLadj, type FlowLayer } from './core.js';
 
 /** Q = H_1 ⋯ H_K, H_k = I − 2 v_k v_kᵀ / ‖v_k‖², from vs [K, d]. */
 function householderMatrix(vs: Tensor): Tensor {
@@ -152,3 +159,121 @@ export function sylvester(features: number, opts: { reflections?: number } = {})
   };
 }
 
+
+/** Parameters of {@link conditionalSylvester}: the linear map from the context to every per-row parameter. */
+export interface ConditionalSylvesterParams {
+  /**
+   * context [..., c] ↦ θ [..., K·d + 2d² + 3d]: K reflection vectors, R's and R̃'s strict upper
+   * parts (row-major d×d), the raw diagonals of R and R̃, and b, in that order.
+   */
+  head: LinearParams;
+}
+
+/** x reflected in the hyperplane orthogonal to v, per row: H x = x − 2 v (vᵀx)/‖v‖², v and x [..., d] broadcasting. */
+function reflect(x: Tensor, v: Tensor): Tensor {
+  const c = div(mul(sum(mul(x, v), -1, true), 2), sum(square(v), -1, true));
+  return sub(x, mul(v, c));
+}
+
+/** (U u)_i = Σ_{j>i} a_ij u_j + diag_i u_i for U's strict upper part a [..., d, d] (masked) and u [..., d]. */
+function upperTimes(a: Tensor, mask: Tensor, diag: Tensor, u: Tensor): Tensor {
+  return add(sum(mul(mul(a, mask), expandDims(u, -2)), -1), mul(diag, u));
+}
+
+class ConditionalSylvesterTransform extends FlowTransform {
+  constructor(
+    d: number,
+    private readonly reflections: number,
+    private readonly theta: Tensor,
+    private readonly mask: Tensor,
+  ) {
+    super('conditionalSylvester', d);
+  }
+  protected callForward(x: Tensor): [Tensor, Tensor] {
+    const d = this.features;
+    const K = this.reflections;
+    const th = this.theta;
+    const vs = Array.from({ length: K }, (_, k) => sliceLast(th, k * d, d));
+    const lead = th.shape.slice(0, -1);
+    const r = reshape(sliceLast(th, K * d, d * d), [...lead, d, d]);
+    const rt = reshape(sliceLast(th, K * d + d * d, d * d), [...lead, d, d]);
+    const o = K * d + 2 * d * d;
+    // tanh on the diagonals keeps r_ii·r̃_ii > −1, so every 1 + r̃_ii r_ii h′ > 0 (h′ ∈ (0, 1]).
+    const rd = tanh(sliceLast(th, o, d));
+    const rtd = tanh(sliceLast(th, o + d, d));
+    const b = sliceLast(th, o + 2 * d, d);
+    // Qᵀx = H_K ⋯ H_1 x and Q w = H_1 ⋯ H_K w, one reflection at a time (no d×d matrix per row).
+    let u = x;
+    for (const v of vs) u = reflect(u, v);
+    const h = tanh(add(upperTimes(r, this.mask, rd, u), b));
+    let w = upperTimes(rt, this.mask, rtd, h);
+    for (let k = K - 1; k >= 0; k--) w = reflect(w, vs[k]);
+    const ladj = sum(log1p(mul(mul(rd, rtd), sub(1, square(h)))), -1);
+    return [add(x, w), ladj];
+  }
+  protected callInverse(): [Tensor, Tensor] {
+    throw new NotInvertibleError('conditionalSylvester: the inverse has no closed form; conditionalSylvester is cheap in the forward (sampling) direction: score its own draws with FlowDistribution.rsampleWithLogProb');
+  }
+}
+
+/** Options of {@link conditionalSylvester}. */
+export interface ConditionalSylvesterOptions {
+  /** Width c of the context (≥ 1) that every parameter is computed from. */
+  contextFeatures: number;
+  /** Householder reflections K in Q; default 4. */
+  reflections?: number;
+}
+
+/**
+ * An amortized Householder–Sylvester flow (van den Berg et al. 2018, §3 and the Householder variant
+ * of their VAE experiments): the map of {@link sylvester}, y = x + Q R̃ tanh(R Qᵀ x + b), with every
+ * parameter (K reflection vectors, R, R̃ upper triangular with tanh diagonals, b) a linear function
+ * of the context, so each row of a batch (each data point's encoder output) gets its own flow.
+ * log|det J| = Σ_i log(1 + r̃_ii r_ii (1 − tanh²((R Qᵀ x + b)_i))). Forward only.
+ * Shapes: x [..., d] and context [..., c] broadcasting (x [k, B, d] with context [B, c]) → y [..., d], ladj [...].
+ * At `init` the map is close to the identity (small weights, zero diagonals and shift).
+ * @example
+ * const s = conditionalSylvester(4, { contextFeatures: 8, reflections: 2 });
+ * const [y, ladj] = s.bind(s.init(key(0), 'float32'), h).forwardAndLadj(z0); // h [B, 8], z0 [k, B, 4]
+ */
+export function conditionalSylvester(features: number, opts: ConditionalSylvesterOptions): FlowLayer<ConditionalSylvesterParams> {
+  const layer = 'conditionalSylvester';
+  checkFeatures(layer, features);
+  const c = opts.contextFeatures;
+  if (!Number.isInteger(c) || c < 1) throw new ValueError(`${layer}: contextFeatures must be an integer ≥ 1, got ${c}`);
+  const K = opts.reflections ?? 4;
+  if (!Number.isInteger(K) || K < 1) throw new ValueError(`${layer}: reflections must be a positive integer, got ${K}`);
+  const d = features;
+  const P = K * d + 2 * d * d + 3 * d;
+  const masks = new Map<string, Tensor>();
+  const maskOf = (dtype: FloatDType): Tensor => {
+    let m = masks.get(dtype);
+    if (m === undefined) {
+      const a = allocArray(dtype, d * d);
+      for (let i = 0; i < d; i++) for (let j = i + 1; j < d; j++) a[i * d + j] = 1;
+      // A module constant: it outlives the tidy scope it was first made in.
+      m = keep(tensor(a, [d, d]));
+      masks.set(dtype, m);
+    }
+    return m;
+  };
+  return {
+    name: layer,
+    features,
+    contextFeatures: c,
+    init(k: Key, dtype: FloatDType): ConditionalSylvesterParams {
+      const [kw, kv] = split(k, 2);
+      // Small weights and a zero bias except the reflections' (non-zero vectors): near the identity.
+      const weight = mul(defaultWeightInit(kw, [P, c], dtype), 0.01);
+      const bias = concat([normal(kv, [K * d], { dtype }), zeros([P - K * d], dtype)], 0);
+      return { head: { weight, bias } };
+    },
+    bind(p: ConditionalSylvesterParams, context?: Tensor): FlowTransform {
+      checkContext(layer, c, context);
+      const ctx = context as Tensor;
+      const w = p.head.weight;
+      if (w.rank !== 2 || w.shape[0] !== P || w.shape[1] !== c) throw new ShapeError(`${layer}: head.weight must be [${P}, ${c}] for ${d} features, ${K} reflections and context ${c}, got ${fmtShape(w.shape)}`);
+      return new ConditionalSylvesterTransform(d, K, linear(ctx, w, p.head.bias, layer), maskOf(w.dtype as FloatDType));
+    },
+  };
+}

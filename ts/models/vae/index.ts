@@ -20,3 +20,4 @@ export * from './vampprior.js';
 export * from './gumbel.js';
 export * from './vqvae.js';
 export * from './conv.js';
+export * from './flow-encoder.js';
