@@ -1,5 +1,5 @@
 /** Normalizing flows: layers, flow distributions, flow guides and maximum-likelihood fitting. */
-export { NotInvertibleError, FlowTransform, type FlowLayer } from './core.js';
+export { NotInvertibleError, FlowTransform, type FlowLayer, type ModalFlowLayer } from './core.js';
 export type { ConditionerOptions } from './conditioner.js';
 export * from './coupling.js';
 export { maf, iaf, type AutoregressiveOptions, type IAFOptions } from './autoregressive.js';
@@ -12,3 +12,6 @@ export { fitFlow, flowNLL, type FitFlowOptions, type FitFlowResult } from './fit
 export * from './sylvester.js';
 export * from './bnaf.js';
 export { conditionalAffine } from './affine.js';
+export { batchNorm, type BatchNormLayer, type BatchNormOptions, type BatchNormParams, type BatchNormStats } from './batchnorm.js';
+export { ffjord, type FFJORDLayer, type FFJORDOptions, type TraceEstimator } from './ffjord.js';
+export { concatSquashField, type ConcatSquashOptions, type ConcatSquashParams, type FieldActivation, type FieldEval, type VectorField } from './vector-field.js';
