@@ -11,7 +11,7 @@ import type { Distribution } from '../distributions/distribution.js';
 import { AutoContinuous, type AutoGuideOptions } from '../infer/autoguide.js';
 import { param } from '../ppl/primitives.js';
 import { log } from '../ops/elementwise.js';
-import { foldIn, type Key } from '../random/key.js';
+import { foldIn, key as makeKey, type Key } from '../random/key.js';
 import type { FloatDType } from '../random/samplers.js';
 import type { Activation } from '../nn/activations.js';
 import { iaf } from './autoregressive.js';
@@ -21,6 +21,8 @@ import { Flow, type FlowDistribution } from './flow.js';
 import { actNorm } from './glow.js';
 import { splineAutoregressive } from './spline.js';
 import { bnaf } from './bnaf.js';
+import { ffjord, type FFJORDOptions } from './ffjord.js';
+import type { FieldActivation } from './vector-field.js';
 
 /** Options of the flow autoguides. */
 export interface AutoFlowOptions extends AutoGuideOptions {
@@ -203,6 +205,27 @@ export class AutoBNAFNormal<A extends unknown[] = unknown[]> extends AutoFlowGui
       out.push(bnaf(d, { hidden: this.hiddenOpt ?? [8] }));
     }
     return out;
+  }
+}
+
+/**
+ * A continuous-flow guide (FFJORD): `numFlows` FFJORD layers (concat-squash fields with `hidden`
+ * widths, tanh unless `activation` is another smooth one), then loc + scale ⊙ ·. Draws carry
+ * their log-density from the same solve (Hutchinson's trace while training, the exact trace
+ * after `latentFlow.eval()`). Solves adaptively (dopri5), so SVI's steps run eagerly.
+ * @example const guide = new AutoFFJORD(model, { hidden: [32, 32] });
+ */
+export class AutoFFJORD<A extends unknown[] = unknown[]> extends AutoFlowGuide<A> {
+  /** The options of each FFJORD layer (solver, tolerances, trace). */
+  readonly ffjordOptions: FFJORDOptions;
+  constructor(model: (...args: A) => unknown, opts: AutoFlowOptions & { ffjord?: FFJORDOptions } = {}) {
+    super(model, { numFlows: 1, ...opts });
+    this.ffjordOptions = opts.ffjord ?? {};
+  }
+  protected buildLayers(d: number): FlowLayer[] {
+    const a = this.activation;
+    const smooth: FieldActivation = a === 'softplus' || a === 'sigmoid' || a === 'silu' ? a : 'tanh';
+    return Array.from({ length: this.numFlows }, (_, k) => ffjord(d, { hidden: this.hidden(d), activation: smooth, key: foldIn(makeKey(0x0de), k), ...this.ffjordOptions }));
   }
 }
 

@@ -7,7 +7,7 @@ export { splineCoupling, splineAutoregressive, type SplineOptions, type SplineCo
 export * from './glow.js';
 export * from './residual.js';
 export { Flow, FlowDistribution } from './flow.js';
-export { AutoFlowGuide, AutoIAFNormal, AutoNSF, AutoRealNVP, AutoBNAFNormal, flowGuide, type AutoFlowOptions, type FlowGuideName } from './guides.js';
+export { AutoFlowGuide, AutoIAFNormal, AutoNSF, AutoRealNVP, AutoBNAFNormal, AutoFFJORD, flowGuide, type AutoFlowOptions, type FlowGuideName } from './guides.js';
 export { fitFlow, flowNLL, type FitFlowOptions, type FitFlowResult } from './fit.js';
 export * from './sylvester.js';
 export * from './bnaf.js';
