@@ -15,3 +15,4 @@ export { conditionalAffine } from './affine.js';
 export { batchNorm, type BatchNormLayer, type BatchNormOptions, type BatchNormParams, type BatchNormStats } from './batchnorm.js';
 export { ffjord, type FFJORDLayer, type FFJORDOptions, type TraceEstimator } from './ffjord.js';
 export { concatSquashField, type ConcatSquashOptions, type ConcatSquashParams, type FieldActivation, type FieldEval, type VectorField } from './vector-field.js';
+export { cfmLoss, fitFlowMatching, flowMatchingFlow, straightPath, type CFMLossOptions, type FitFlowMatchingOptions, type FitFlowMatchingResult } from './flow-matching.js';

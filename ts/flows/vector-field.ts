@@ -42,8 +42,11 @@ export interface VectorField<P = unknown> {
   readonly contextFeatures: number;
   /** Fresh parameters drawn with key `k`. */
   init(k: Key, dtype: FloatDType): P;
-  /** The field at (z [B, d], t) given the context [B, c] (when conditional), with its VJP. */
-  eval(params: P, z: Tensor, t: number, context?: Tensor): FieldEval;
+  /**
+   * The field at (z [B, d], t) given the context [B, c] (when conditional), with its VJP. t is one
+   * time for every row (the ODE solvers) or a time per row, [B, 1] (flow matching's training pairs).
+   */
+  eval(params: P, z: Tensor, t: number | Tensor, context?: Tensor): FieldEval;
 }
 
 /** One concat-squash layer: y = (W·h + b) ⊙ σ(gate·t + gateBias) + hyper·t (Grathwohl et al.'s ConcatSquashLinear). */
@@ -128,6 +131,8 @@ export function concatSquashField(features: number, opts: ConcatSquashOptions = 
     eval(p, z, t, context) {
       if (p.length !== sizes.length - 1) throw new ValueError(`concatSquashField: expected ${sizes.length - 1} layer parameters, got ${p.length}`);
       if (z.rank !== 2 || z.shape[1] !== features) throw new ShapeError(`concatSquashField: state of shape ${fmtShape(z.shape)} must be [B, ${features}]`);
+      if (typeof t !== 'number' && (t.rank !== 2 || t.shape[0] !== z.shape[0] || t.shape[1] !== 1))
+        throw new ShapeError(`concatSquashField: times of shape ${fmtShape(t.shape)} must be [${z.shape[0]}, 1] (one per row) or a number`);
       const gates: Tensor[] = [];
       const pre: Tensor[] = [];
       const post: Tensor[] = [];
