@@ -3,15 +3,16 @@
  * (a seeded generator, 80/10/10 split), fitFlow with the same batch size, learning rate, epochs and
  * early-stopping rule for FFJORD (concat-squash field, dopri5, Hutchinson's trace in training and
  * the exact trace for validation and test), MAF, MAF with batch norm between layers, MAF on
- * residual MADEs, and autoregressive NSF. Prints test log-likelihood (nats per row ± standard
+ * residual MADEs, and autoregressive NSF; and conditional flow matching on FFJORD's field (the
+ * same number of minibatch steps, no early stopping), scored by the same ODE. Prints test log-likelihood (nats per row ± standard
  * error), epochs run, training rows per wall second and FFJORD's field evaluations per solve.
  * No peer runs here: zuko and nflows have no FFJORD, and torchdiffeq is not in bench/peers/.venv.
  *
- *   npx tsx bench/flows/ffjord-moons.ts [--n 4000] [--epochs 20] [--batch 256] [--lr 3e-3] [--only ffjord,maf,...]
+ *   npx tsx bench/flows/ffjord-moons.ts [--n 4000] [--epochs 20] [--batch 256] [--lr 3e-3] [--only ffjord,cfm,maf,maf-bn,resmade,nsf]
  */
 import { parseArgs } from 'node:util';
 import { key, tensor, type Tensor } from '../../ts/index.js';
-import { batchNorm, ffjord, fitFlow, Flow, maf, permute, splineAutoregressive, type FlowLayer } from '../../ts/flows/index.js';
+import { batchNorm, concatSquashField, ffjord, fitFlow, fitFlowMatching, Flow, flowMatchingFlow, maf, permute, splineAutoregressive, type FlowLayer } from '../../ts/flows/index.js';
 
 const { values } = parseArgs({
   options: {
@@ -19,7 +20,7 @@ const { values } = parseArgs({
     epochs: { type: 'string', default: '20' },
     batch: { type: 'string', default: '256' },
     lr: { type: 'string', default: '3e-3' },
-    only: { type: 'string', default: 'ffjord,maf,maf-bn,resmade,nsf' },
+    only: { type: 'string', default: 'ffjord,cfm,maf,maf-bn,resmade,nsf' },
   },
 });
 const n = Number(values.n);
@@ -77,6 +78,18 @@ console.log(`two moons: ${nTr} train / ${nVa} val / ${n - nTr - nVa} test rows, 
 console.log('| flow | layers | test LL (nats) | epochs | train rows / s | solves: field evals |');
 console.log('| --- | --- | ---: | ---: | ---: | ---: |');
 for (const name of values.only.split(',')) {
+  if (name === 'cfm') {
+    // Flow matching on the same field as FFJORD: the same number of minibatch steps (no early stopping), scored by the ODE with the exact trace.
+    const field = concatSquashField(2, { hidden: [64, 64], activation: 'tanh' });
+    const steps = epochs * Math.floor(nTr / batchSize);
+    const t0 = performance.now();
+    const r = fitFlowMatching(field, train, { steps, batchSize, lr, key: key(1) });
+    const sec = (performance.now() - t0) / 1000;
+    const flow = flowMatchingFlow(field, { rtol: 1e-5, atol: 1e-5 });
+    const [m, se] = testLL(flow, [r.params]);
+    console.log(`| cfm | flow matching (rectified path), same field, ${steps} steps, ODE + exact trace 1e-5 | ${m.toFixed(3)} ± ${se.toFixed(3)} | ${epochs} | ${((steps * batchSize) / sec).toFixed(0)} | ${flow.cnf.lastNfe} |`);
+    continue;
+  }
   const b = builders[name];
   if (b === undefined) throw new Error(`unknown flow '${name}'`);
   const { flow, note, cnf } = b();
