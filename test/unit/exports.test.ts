@@ -21,8 +21,8 @@ describe('root exports', () => {
       expect(typeof (varinf as Record<string, unknown>)[name], name).toBe('function');
   });
 
-  it('has the continuous flow (FFJORD), batch norm and the shared ODE solver', () => {
-    for (const name of ['ffjord', 'concatSquashField', 'batchNorm', 'odeDopri5', 'odeRk4', 'OdeStepError'])
+  it('has the continuous flow (FFJORD), flow matching, batch norm and the shared ODE solver', () => {
+    for (const name of ['ffjord', 'concatSquashField', 'batchNorm', 'AutoFFJORD', 'cfmLoss', 'fitFlowMatching', 'flowMatchingFlow', 'straightPath', 'odeDopri5', 'odeRk4', 'OdeStepError'])
       expect(typeof (varinf as Record<string, unknown>)[name], name).toBe('function');
   });
 

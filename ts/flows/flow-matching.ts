@@ -31,7 +31,17 @@ import type { VectorField } from './vector-field.js';
  * rectified flow's linear interpolant).
  * @example const { xt, ut } = straightPath(x0, x1, t); // [B, d], [B, d]
  */
-export function straightPath(x0: Tensor, x1: Tensor, t: Tensor, sigmaMin = 0): { xt: Tensor; ut: Tensor } {
+export function straightPath(
+  x0: Tensor,
+  x1: Tensor,
+  t: Tensor,
+  sigmaMin = 0,
+): {
+  /** The point on the path at t, [B, d]. */
+  xt: Tensor;
+  /** Its velocity d x_t / dt, [B, d]. */
+  ut: Tensor;
+} {
   if (!(sigmaMin >= 0 && sigmaMin < 1)) throw new ValueError(`straightPath: sigmaMin must be in [0, 1), got ${sigmaMin}`);
   const a = 1 - sigmaMin;
   return { xt: add(mul(x0, sub(1, mul(t, a))), mul(x1, t)), ut: sub(x1, mul(x0, a)) };
@@ -90,8 +100,8 @@ export interface FitFlowMatchingResult<P> {
 }
 
 /**
- * Trains a vector field by conditional flow matching on the rows of `data` [n, d]: Adam on
- * {@link cfmLoss} over minibatches, the step compiled (keys are inputs of the compiled step, so
+ * Trains a vector field by conditional flow matching on the rows of `data` ([n, d]), with Adam
+ * on {@link cfmLoss} over minibatches, the step compiled (keys are inputs of the compiled step, so
  * every step draws fresh noise and times). A non-finite loss raises a VarinfError naming the step.
  * @example
  * const field = concatSquashField(2, { hidden: [64, 64] });
@@ -149,7 +159,13 @@ function keepAll<T>(o: T): T {
  * `rsample` integrates the ODE from noise. Its parameters are `[fieldParams]`.
  * @example const q = flowMatchingFlow(field).apply([r.params]); q.logProb(test); q.sample(key(1), [500]);
  */
-export function flowMatchingFlow(field: VectorField, opts: Omit<FFJORDOptions, 'field' | 'T'> = {}): Flow & { readonly cnf: FFJORDLayer } {
+export function flowMatchingFlow(
+  field: VectorField,
+  opts: Omit<FFJORDOptions, 'field' | 'T'> = {},
+): Flow & {
+  /** The FFJORD layer (its `lastNfe` counts the field evaluations of the last solve). */
+  readonly cnf: FFJORDLayer;
+} {
   const cnf = ffjord(field.features, { rtol: 1e-6, atol: 1e-6, trainTrace: 'exact', evalTrace: 'exact', ...opts, field, T: 1 });
   cnf.eval();
   return Object.assign(new Flow([cnf]), { cnf });
