@@ -230,11 +230,12 @@ export class AutoFFJORD<A extends unknown[] = unknown[]> extends AutoFlowGuide<A
 }
 
 /** The flow guides by name, as `fit(model, args, { guide })` takes them. */
-export type FlowGuideName = 'iaf' | 'nsf' | 'realnvp' | 'bnaf';
+export type FlowGuideName = 'iaf' | 'nsf' | 'realnvp' | 'bnaf' | 'ffjord';
 
 /**
  * A flow autoguide by name: 'iaf' → {@link AutoIAFNormal}, 'nsf' → {@link AutoNSF},
- * 'realnvp' → {@link AutoRealNVP}, 'bnaf' → {@link AutoBNAFNormal} (the hook `fit`'s `guide` option uses).
+ * 'realnvp' → {@link AutoRealNVP}, 'bnaf' → {@link AutoBNAFNormal}, 'ffjord' → {@link AutoFFJORD}
+ * (the hook `fit`'s `guide` option uses).
  * @example const guide = flowGuide('iaf', model, { numFlows: 3 });
  */
 export function flowGuide<A extends unknown[]>(name: FlowGuideName, model: (...args: A) => unknown, opts: AutoFlowOptions & { bins?: number; bound?: number } = {}): AutoFlowGuide<A> {
@@ -247,7 +248,9 @@ export function flowGuide<A extends unknown[]>(name: FlowGuideName, model: (...a
       return new AutoRealNVP(model, opts);
     case 'bnaf':
       return new AutoBNAFNormal(model, opts);
+    case 'ffjord':
+      return new AutoFFJORD(model, opts);
     default:
-      throw new ValueError(`flowGuide: unknown flow guide '${String(name)}'; expected 'iaf', 'nsf', 'realnvp' or 'bnaf'`);
+      throw new ValueError(`flowGuide: unknown flow guide '${String(name)}'; expected 'iaf', 'nsf', 'realnvp', 'bnaf' or 'ffjord'`);
   }
 }
