@@ -56,6 +56,7 @@ export * from './data/loader.js';
 export * from './data/prefetch.js';
 export * from './models/vae/index.js';
 export * from './flows/index.js';
+export { dopri5 as odeDopri5, rk4 as odeRk4, hairerController, boostController, OdeStepError, type OdeAlgebra, type StepController, type Dopri5Options } from './ode/dopri5.js';
 export * as diffusion from './models/diffusion/index.js';
 export { fromStan, StanSyntaxError, StanSemanticError, StanUnsupportedError, StanDataError, StanRuntimeError, type Loc, type StanModel, type StanVariable, type StanData } from './stan/index.js';
 export * from './distributed/index.js';

@@ -26,6 +26,11 @@ describe('root exports', () => {
       expect(typeof (varinf as Record<string, unknown>)[name], name).toBe('function');
   });
 
+  it('has the continuous flow (FFJORD), flow matching, batch norm and the shared ODE solver', () => {
+    for (const name of ['ffjord', 'concatSquashField', 'batchNorm', 'AutoFFJORD', 'cfmLoss', 'fitFlowMatching', 'flowMatchingFlow', 'straightPath', 'odeDopri5', 'odeRk4', 'OdeStepError'])
+      expect(typeof (varinf as Record<string, unknown>)[name], name).toBe('function');
+  });
+
   it("has posteriordb's data helpers under models", () => {
     const json = { N: 2, y: [1, 2], X: [[1, 2], [3, 4]] };
     expect(varinf.models.num(json, 'N')).toBe(2);

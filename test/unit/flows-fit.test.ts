@@ -5,34 +5,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { key, tensor, type Tensor } from '../../ts/index.js';
+import { moons, normalDraw, rng } from './flows-helpers.js';
 import { actNorm, affineCoupling, fitFlow, Flow, flowNLL, luMixing, maf, permute, splineCoupling } from '../../ts/flows/index.js';
-
-/** A seeded LCG so the data are the same everywhere. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return (s + 0.5) / 4294967296;
-  };
-}
-function normalDraw(r: () => number): number {
-  return Math.sqrt(-2 * Math.log(r())) * Math.cos(2 * Math.PI * r());
-}
-
-/** Two interleaved half circles with N(0, 0.1²) noise, standardized-ish (sklearn's make_moons shape). */
-export function moons(n: number, seed: number): Tensor {
-  const r = rng(seed);
-  const a = new Float64Array(2 * n);
-  for (let i = 0; i < n; i++) {
-    const t = Math.PI * r();
-    const upper = i % 2 === 0;
-    const x = upper ? Math.cos(t) : 1 - Math.cos(t);
-    const y = upper ? Math.sin(t) : 0.5 - Math.sin(t);
-    a[2 * i] = (x - 0.5) * 2 + 0.2 * normalDraw(r);
-    a[2 * i + 1] = (y - 0.25) * 2 + 0.2 * normalDraw(r);
-  }
-  return tensor(a, [n, 2], 'float64');
-}
 
 /** Mean held-out NLL of the maximum-likelihood full-covariance Gaussian fitted to `train`. */
 function gaussianNLL(train: Tensor, test: Tensor): number {

@@ -21,6 +21,7 @@ import {
   householder,
   sylvester,
   bnaf,
+  batchNorm,
   type FlowLayer,
 } from '../../ts/flows/index.js';
 import { autodiffLogDet, paramGradError, perturb } from './flows-helpers.js';
@@ -52,6 +53,9 @@ const CASES: Case[] = [
   { name: 'permute', layer: permute(D, [2, 0, 3, 1]), invertible: true, gradDir: 'forward' },
   { name: 'maf', layer: maf(D, { hidden: [8] }), invertible: true, gradDir: 'inverse' },
   { name: 'maf (reversed order)', layer: maf(D, { hidden: [8, 8], order: [3, 2, 1, 0] }), invertible: true, gradDir: 'inverse' },
+  { name: 'maf (residual MADE)', layer: maf(D, { hidden: [8], residualBlocks: 2, activation: 'tanh' }), invertible: true, gradDir: 'inverse' },
+  { name: 'iaf (residual MADE)', layer: iaf(D, { hidden: [8], residualBlocks: 1, gate: 'exp' }), invertible: true, gradDir: 'forward' },
+  { name: 'splineAutoregressive (residual MADE)', layer: splineAutoregressive(D, { hidden: [8], residualBlocks: 1, bins: 4, bound: 3 }), invertible: true, gradDir: 'inverse' },
   { name: 'iaf (sigmoid)', layer: iaf(D, { hidden: [8] }), invertible: false, gradDir: 'forward' },
   { name: 'iaf (exp)', layer: iaf(D, { hidden: [8], gate: 'exp' }), invertible: true, gradDir: 'forward' },
   { name: 'splineCoupling', layer: splineCoupling(D, { hidden: [6], bins: 5, bound: 3 }), invertible: true, gradDir: 'forward' },
@@ -63,6 +67,7 @@ const CASES: Case[] = [
   { name: 'radial', layer: radial(D), invertible: false, gradDir: 'forward' },
   { name: 'householder', layer: householder(D, { reflections: 3 }), invertible: true, gradDir: 'forward' },
   { name: 'sylvester', layer: sylvester(D, { reflections: 3 }), invertible: false, gradDir: 'forward' },
+  { name: 'batchNorm (eval mode)', layer: batchNorm(D).eval(), invertible: true, gradDir: 'forward' },
   { name: 'bnaf', layer: bnaf(D, { hidden: [3, 2] }), invertible: false, gradDir: 'forward' },
   { name: 'bnaf (no residual)', layer: bnaf(D, { hidden: [3], residual: 'none' }), invertible: false, gradDir: 'forward' },
 ];

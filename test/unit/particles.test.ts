@@ -120,6 +120,15 @@ describe('a model bug under fit', () => {
 });
 
 describe('fit with a flow guide', () => {
+  it("guide: 'ffjord' starts at the Laplace fit and stays at the regression's posterior (a short eager run)", async () => {
+    const r = await fit(model, [x, y], { guide: 'ffjord', key: key(7), numDraws: 1000, phases: [{ lr: 0.005, particles: 4, minSteps: 40, maxSteps: 60 }] });
+    const ex = exact();
+    expect(r.laplace.used).toBe(true);
+    expect(Math.abs(r.summary.alpha.mean[0] - ex.mean[0])).toBeLessThan(0.2 * ex.sd[0]);
+    expect(Math.abs(r.summary.beta.mean[0] - ex.mean[1])).toBeLessThan(0.2 * ex.sd[1]);
+    expect(Math.abs(r.summary.beta.sd[0] / ex.sd[1] - 1)).toBeLessThan(0.2);
+  }, 120_000);
+
   it("guide: 'iaf' starts at the Laplace fit and recovers the regression's posterior", async () => {
     const r = await fit(model, [x, y], { guide: 'iaf', key: key(6), numDraws: 2000, phases: [{ lr: 0.01, particles: 4, minSteps: 300, maxSteps: 600 }] });
     const ex = exact();

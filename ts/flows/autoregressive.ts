@@ -86,14 +86,22 @@ class AutoregressiveTransform extends FlowTransform {
 export interface AutoregressiveOptions extends ConditionerOptions {
   /** The autoregressive order (a permutation of 0..d−1, MADE's); default 0, 1, …, d−1. */
   order?: readonly number[];
+  /**
+   * A residual MADE conditioner with this many residual blocks (Durkan et al. 2019's ResMADE):
+   * `hidden` is then one width (default [64]). Default 0: a plain MADE.
+   */
+  residualBlocks?: number;
 }
 
 /** An autoregressive layer from a transformer: the shared builder of MAF, IAF and the AR spline. @internal */
 export function autoregressiveLayer(layer: string, d: number, opts: AutoregressiveOptions, tau: ElementwiseTransformer, cheap: 'forward' | 'inverse'): FlowLayer<MADEParams> {
   checkFeatures(layer, d);
-  const { hidden, activation, contextFeatures } = conditionerOptions(layer, opts);
+  const residualBlocks = opts.residualBlocks ?? 0;
+  const { hidden, activation, contextFeatures } = conditionerOptions(layer, residualBlocks > 0 && opts.hidden === undefined ? { ...opts, hidden: [64] } : opts);
   if (hidden.length === 0 && contextFeatures > 0) throw new ValueError(`${layer}: a context needs at least one hidden layer`);
-  const net = zeroLastMADE(d, hidden, tau.paramsPerInput, { activation, contextFeatures, order: opts.order });
+  if (!Number.isInteger(residualBlocks) || residualBlocks < 0) throw new ValueError(`${layer}: residualBlocks must be a non-negative integer, got ${residualBlocks}`);
+  if (residualBlocks > 0 && hidden.length !== 1) throw new ValueError(`${layer}: a residual MADE (residualBlocks ${residualBlocks}) takes one hidden width, got hidden [${hidden.join(', ')}]`);
+  const net = zeroLastMADE(d, hidden, tau.paramsPerInput, { activation, contextFeatures, order: opts.order, residualBlocks });
   const width = tau.paramsPerInput * d;
   return {
     name: layer,

@@ -55,13 +55,13 @@ export function zeroLastMADE(
   d: number,
   hidden: readonly number[],
   outputs: number,
-  o: { activation: Activation; contextFeatures: number; order?: readonly number[] },
+  o: { activation: Activation; contextFeatures: number; order?: readonly number[]; residualBlocks?: number },
 ): { made: ReturnType<typeof MADE>; init(k: Key, dtype: FloatDType): MADEParams } {
-  const made = MADE(d, hidden, { outputsPerInput: outputs, activation: o.activation, contextFeatures: o.contextFeatures, order: o.order });
+  const made = MADE(d, hidden, { outputsPerInput: outputs, activation: o.activation, contextFeatures: o.contextFeatures, order: o.order, residualBlocks: o.residualBlocks });
   return {
     made,
     init(k, dtype) {
-      const p = MADE(d, hidden, { outputsPerInput: outputs, activation: o.activation, contextFeatures: o.contextFeatures, order: o.order, dtype }).init(k);
+      const p = MADE(d, hidden, { outputsPerInput: outputs, activation: o.activation, contextFeatures: o.contextFeatures, order: o.order, residualBlocks: o.residualBlocks, dtype }).init(k);
       const last = p.layers[p.layers.length - 1];
       p.layers[p.layers.length - 1] = { weight: zeros(last.weight.shape, dtype), bias: zeros(last.bias?.shape ?? [outputs * d], dtype) };
       return p;

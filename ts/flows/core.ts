@@ -116,6 +116,25 @@ export interface FlowLayer<P = unknown> {
   bind(params: P, context?: Tensor): FlowTransform;
 }
 
+/**
+ * A flow layer with a training and an evaluation mode (batch norm: batch or running statistics;
+ * FFJORD: Hutchinson's or the exact trace). `Flow.train()` / `Flow.eval()` switch every such layer.
+ */
+export interface ModalFlowLayer<P = unknown> extends FlowLayer<P> {
+  /** Whether the layer is in training mode. */
+  readonly training: boolean;
+  /** Training mode (evaluation mode with `mode` false). */
+  train(mode?: boolean): unknown;
+  /** Evaluation mode. */
+  eval(): unknown;
+}
+
+/** Whether a layer has a training/evaluation mode. @internal */
+export function hasMode(l: FlowLayer): l is ModalFlowLayer {
+  const m = l as Partial<ModalFlowLayer>;
+  return typeof m.train === 'function' && typeof m.eval === 'function';
+}
+
 /** Checks a layer's context argument against its context width. @internal */
 export function checkContext(layer: string, contextFeatures: number, context: Tensor | undefined): void {
   if (contextFeatures === 0 && context !== undefined) throw new ShapeError(`${layer}: got a context of shape ${fmtShape(context.shape)} but the layer is unconditional (contextFeatures 0)`);

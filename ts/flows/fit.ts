@@ -114,6 +114,8 @@ function shuffled(k: Key, n: number): number[] {
  * over minibatches with Adam, evaluates the validation loss after each epoch and stops when it
  * has not improved for `patience` epochs. Returns the best epoch's parameters and the loss traces.
  * A non-finite loss raises a VarinfError naming the epoch and step (the parameters are not updated).
+ * Layers with a mode (batch norm) train in training mode and are validated, and left, in
+ * evaluation mode with their statistics calibrated on the training rows.
  * @example
  * const f = new Flow([maf(2), permute(2), maf(2)]);
  * const r = fitFlow(f, moons, { batchSize: 128, epochs: 50, validation: 0.1 });
@@ -181,6 +183,7 @@ export function fitFlow(flow: Flow, data: Tensor, opts: FitFlowOptions = {}): Fi
   let trainMs = 0;
   let trainRows = 0;
   let trainCpu = 0;
+  flow.train();
   for (; epoch < epochs; epoch++) {
     if (signal?.aborted) break;
     const order = shuffled(foldIn(k, 100 + epoch), nTrain);
@@ -217,7 +220,7 @@ export function fitFlow(flow: Flow, data: Tensor, opts: FitFlowOptions = {}): Fi
     trainCpu += cpuMs() - c0;
     trainRows += (epoch === 0 && steps > 1 ? steps - 1 : steps) * bs;
     const tl = acc / steps;
-    const vl = flowNLL(flow, params, val, valCtx);
+    const vl = validationLoss(flow, params, train, trainCtx, val, valCtx);
     trainLoss.push(tl);
     valLoss.push(vl);
     opts.onEpoch?.(epoch, tl, vl);
@@ -229,6 +232,9 @@ export function fitFlow(flow: Flow, data: Tensor, opts: FitFlowOptions = {}): Fi
       break;
     }
   }
+  // Batch-norm layers end in evaluation mode with the best parameters' training-set statistics.
+  if (flow.hasStatistics && best.epoch >= 0) flow.calibrate(best.params, train, trainCtx);
+  flow.eval();
   const totalMs = performance.now() - t0;
   return {
     params: best.params,
@@ -241,6 +247,20 @@ export function fitFlow(flow: Flow, data: Tensor, opts: FitFlowOptions = {}): Fi
     compiled: compiledOk,
     timings: { totalMs, trainMs, trainRowsPerSec: trainRows / (trainMs / 1000), trainCpuRowsPerSec: trainRows / (trainCpu / 1000) },
   };
+}
+
+/**
+ * The validation loss in evaluation mode; a flow with batch-norm layers first has their statistics
+ * set from the training rows under the current parameters. The flow is left in training mode.
+ */
+function validationLoss(flow: Flow, params: unknown[], train: Tensor, trainCtx: Tensor | undefined, val: Tensor, valCtx: Tensor | undefined): number {
+  if (flow.hasStatistics) flow.calibrate(params, train, trainCtx);
+  flow.eval();
+  try {
+    return flowNLL(flow, params, val, valCtx);
+  } finally {
+    flow.train();
+  }
 }
 
 /** This process's user + system CPU time in ms (NaN outside Node). */

@@ -14,7 +14,9 @@ import { add, mul, square, sub } from '../ops/elementwise.js';
 import { sum } from '../ops/reduce.js';
 import { split, type Key } from '../random/key.js';
 import { normal, type FloatDType } from '../random/samplers.js';
-import type { FlowLayer, FlowTransform } from './core.js';
+import { hasMode, type FlowLayer, type FlowTransform } from './core.js';
+import { isBatchNorm, type BatchNormParams } from './batchnorm.js';
+import { tidy } from '../core/memory.js';
 
 const HALF_LOG_2PI = 0.5 * Math.log(2 * Math.PI);
 
@@ -150,6 +152,55 @@ export class Flow {
     if (this.contextFeatures > 0 && context === undefined) throw new ShapeError(`Flow: the flow is conditional; pass a context [..., ${this.contextFeatures}]`);
     if (this.contextFeatures === 0 && context !== undefined) throw new ShapeError(`Flow: got a context of shape ${fmtShape(context.shape)} but no layer takes one`);
     return this.layers.map((l, i) => l.bind(params[i], l.contextFeatures > 0 ? context : undefined));
+  }
+
+  /**
+   * Training mode (or evaluation mode with `mode` false) for the layers that have one (batch
+   * norm: batch statistics in the density direction while training; FFJORD: Hutchinson's trace
+   * estimate while training, the exact trace in evaluation). Returns the flow.
+   */
+  train(mode = true): this {
+    for (const l of this.layers) if (hasMode(l)) l.train(mode);
+    return this;
+  }
+
+  /** Evaluation mode for the layers that have one (batch norm: running statistics; FFJORD: the exact trace). Returns the flow. */
+  eval(): this {
+    return this.train(false);
+  }
+
+  /** Whether any layer keeps statistics that {@link Flow.calibrate} sets (batch norm). */
+  get hasStatistics(): boolean {
+    return this.layers.some(isBatchNorm);
+  }
+
+  /**
+   * Sets every batch-norm layer's running statistics to those of its input when the rows of `x`
+   * [n, d] run through the flow in the density direction under `params` (MAF's statistics over
+   * the training set): layers from the last to the first, each batch-norm layer calibrated on
+   * what reaches it and then applied in evaluation mode. Each layer's mode is left as it was.
+   * @example f.calibrate(r.params, train); f.eval();
+   */
+  calibrate(params: readonly unknown[], x: Tensor, context?: Tensor): void {
+    tidy(() => {
+      const ts = this.transforms(params, context);
+      let cur = x;
+      for (let i = this.layers.length - 1; i >= 0; i--) {
+        const l = this.layers[i];
+        if (!isBatchNorm(l)) {
+          if (this.layers.slice(0, i).some(isBatchNorm)) cur = ts[i].inverse(cur);
+          continue;
+        }
+        l.calibrate(params[i] as BatchNormParams, cur);
+        const was = l.training;
+        l.eval();
+        try {
+          cur = ts[i].inverse(cur);
+        } finally {
+          l.train(was);
+        }
+      }
+    });
   }
 
   /** The flow distribution under `params`, conditional on `context` [..., c] when the flow is. */

@@ -11,7 +11,7 @@ import type { Distribution } from '../distributions/distribution.js';
 import { AutoContinuous, type AutoGuideOptions } from '../infer/autoguide.js';
 import { param } from '../ppl/primitives.js';
 import { log } from '../ops/elementwise.js';
-import { foldIn, type Key } from '../random/key.js';
+import { foldIn, key as makeKey, type Key } from '../random/key.js';
 import type { FloatDType } from '../random/samplers.js';
 import type { Activation } from '../nn/activations.js';
 import { iaf } from './autoregressive.js';
@@ -21,6 +21,8 @@ import { Flow, type FlowDistribution } from './flow.js';
 import { actNorm } from './glow.js';
 import { splineAutoregressive } from './spline.js';
 import { bnaf } from './bnaf.js';
+import { ffjord, type FFJORDOptions } from './ffjord.js';
+import type { FieldActivation } from './vector-field.js';
 
 /** Options of the flow autoguides. */
 export interface AutoFlowOptions extends AutoGuideOptions {
@@ -206,12 +208,34 @@ export class AutoBNAFNormal<A extends unknown[] = unknown[]> extends AutoFlowGui
   }
 }
 
+/**
+ * A continuous-flow guide (FFJORD): `numFlows` FFJORD layers (concat-squash fields with `hidden`
+ * widths, tanh unless `activation` is another smooth one), then loc + scale ⊙ ·. Draws carry
+ * their log-density from the same solve (Hutchinson's trace while training, the exact trace
+ * after `latentFlow.eval()`). Solves adaptively (dopri5), so SVI's steps run eagerly.
+ * @example const guide = new AutoFFJORD(model, { hidden: [32, 32] });
+ */
+export class AutoFFJORD<A extends unknown[] = unknown[]> extends AutoFlowGuide<A> {
+  /** The options of each FFJORD layer (solver, tolerances, trace). */
+  readonly ffjordOptions: FFJORDOptions;
+  constructor(model: (...args: A) => unknown, opts: AutoFlowOptions & { ffjord?: FFJORDOptions } = {}) {
+    super(model, { numFlows: 1, ...opts });
+    this.ffjordOptions = opts.ffjord ?? {};
+  }
+  protected buildLayers(d: number): FlowLayer[] {
+    const a = this.activation;
+    const smooth: FieldActivation = a === 'softplus' || a === 'sigmoid' || a === 'silu' ? a : 'tanh';
+    return Array.from({ length: this.numFlows }, (_, k) => ffjord(d, { hidden: this.hidden(d), activation: smooth, key: foldIn(makeKey(0x0de), k), ...this.ffjordOptions }));
+  }
+}
+
 /** The flow guides by name, as `fit(model, args, { guide })` takes them. */
-export type FlowGuideName = 'iaf' | 'nsf' | 'realnvp' | 'bnaf';
+export type FlowGuideName = 'iaf' | 'nsf' | 'realnvp' | 'bnaf' | 'ffjord';
 
 /**
  * A flow autoguide by name: 'iaf' → {@link AutoIAFNormal}, 'nsf' → {@link AutoNSF},
- * 'realnvp' → {@link AutoRealNVP}, 'bnaf' → {@link AutoBNAFNormal} (the hook `fit`'s `guide` option uses).
+ * 'realnvp' → {@link AutoRealNVP}, 'bnaf' → {@link AutoBNAFNormal}, 'ffjord' → {@link AutoFFJORD}
+ * (the hook `fit`'s `guide` option uses).
  * @example const guide = flowGuide('iaf', model, { numFlows: 3 });
  */
 export function flowGuide<A extends unknown[]>(name: FlowGuideName, model: (...args: A) => unknown, opts: AutoFlowOptions & { bins?: number; bound?: number } = {}): AutoFlowGuide<A> {
@@ -224,7 +248,9 @@ export function flowGuide<A extends unknown[]>(name: FlowGuideName, model: (...a
       return new AutoRealNVP(model, opts);
     case 'bnaf':
       return new AutoBNAFNormal(model, opts);
+    case 'ffjord':
+      return new AutoFFJORD(model, opts);
     default:
-      throw new ValueError(`flowGuide: unknown flow guide '${String(name)}'; expected 'iaf', 'nsf', 'realnvp' or 'bnaf'`);
+      throw new ValueError(`flowGuide: unknown flow guide '${String(name)}'; expected 'iaf', 'nsf', 'realnvp', 'bnaf' or 'ffjord'`);
   }
 }

@@ -6,11 +6,11 @@ import { allocArray } from '../core/dtype.js';
 import { keep } from '../core/memory.js';
 import { ShapeError, ValueError, fmtShape } from '../core/errors.js';
 import type { Tensor } from '../core/tensor.js';
-import { tensor } from '../ops/creation.js';
+import { tensor, zeros } from '../ops/creation.js';
 import { add, mul, onDeviceOf } from '../ops/elementwise.js';
 import { reshape } from '../ops/shape.js';
 import { split, type Key } from '../random/key.js';
-import type { FloatDType } from '../random/samplers.js';
+import { uniform, type FloatDType } from '../random/samplers.js';
 import { activation, type Activation } from './activations.js';
 import { defaultBiasInit, defaultWeightInit, type Initializer } from './init.js';
 import { linear, type LinearParams } from './linear.js';
@@ -41,6 +41,13 @@ export interface MADEOptions {
   dtype?: FloatDType;
   /** Weight initializer (before masking); default PyTorch's U(±1/√in). */
   weightInit?: Initializer;
+  /**
+   * Residual blocks (a residual MADE, Durkan et al. 2019's ResMADE, nflows' MaskedResidualBlock):
+   * with b > 0, `hidden` is one width h and the network is a masked input layer to h, b blocks
+   * h ↦ h + W₂·act(W₁·act(h)) with masked h×h weights (the second starting at U(±10⁻³), so each
+   * block starts near the identity), and a masked output layer after an activation. Default 0.
+   */
+  residualBlocks?: number;
 }
 
 /** Options of `MADE.apply`. */
@@ -93,9 +100,14 @@ export function MADE(
   if (order.length !== inputs || new Set(order).size !== inputs || order.some((o) => !Number.isInteger(o) || o < 0 || o >= inputs))
     throw new ValueError(`MADE: order must be a permutation of 0..${inputs - 1}, got [${order.join(', ')}]`);
 
+  const blocks = opts.residualBlocks ?? 0;
+  if (!Number.isInteger(blocks) || blocks < 0) throw new ValueError(`MADE: residualBlocks must be a non-negative integer, got ${blocks}`);
+  if (blocks > 0 && hidden.length !== 1) throw new ValueError(`MADE: a residual MADE (residualBlocks ${blocks}) takes one hidden width, got [${hidden.join(', ')}]`);
+  // A residual MADE is a plain MADE of 2b + 1 equal hidden layers (so equal degrees: the skips keep the masks' order) with skips.
+  const widths = blocks > 0 ? Array.from({ length: 2 * blocks + 1 }, () => hidden[0]) : hidden;
   const inputDegrees = order.map((o) => o + 1);
   const cycle = Math.max(1, inputs - 1);
-  const hiddenDegrees = hidden.map((h) => Array.from({ length: h }, (_, k) => (k % cycle) + 1));
+  const hiddenDegrees = widths.map((h) => Array.from({ length: h }, (_, k) => (k % cycle) + 1));
   // 0/1 masks [out, in]: hidden layers keep m(k) ≥ m(j), the output layer keeps m(i) > m(k).
   const maskRows: { rows: number; cols: number; keep: (r: number, c: number) => boolean }[] = [];
   let prev: readonly number[] = inputDegrees;
@@ -136,7 +148,7 @@ export function MADE(
     return dev;
   };
 
-  const sizes = [inputs, ...hidden, outputsPerInput * inputs];
+  const sizes = [inputs, ...widths, outputsPerInput * inputs];
   const act = activation(actName);
   return {
     inputs,
@@ -148,6 +160,8 @@ export function MADE(
       const ks = split(k, sizes.length);
       const layers = sizes.slice(1).map((out, i) => {
         const [kw, kb] = split(ks[i], 2);
+        // The second layer of each residual block starts small, so the block starts near the identity.
+        if (blocks > 0 && i > 0 && i % 2 === 0 && i <= 2 * blocks) return { weight: uniform(kw, [out, sizes[i]], { dtype, low: -1e-3, high: 1e-3 }), bias: zeros([out], dtype) };
         return { weight: weightInit(kw, [out, sizes[i]], dtype), bias: defaultBiasInit(sizes[i])(kb, [out], dtype) };
       });
       if (contextFeatures === 0) return { layers };
@@ -159,13 +173,14 @@ export function MADE(
       if ((contextFeatures > 0) !== (o.context !== undefined))
         throw new ValueError(contextFeatures > 0 ? `MADE: this MADE is conditional; pass opts.context [..., ${contextFeatures}]` : 'MADE: got a context but contextFeatures is 0');
       const ms = masksLike(p.layers[0].weight);
-      let h = x;
-      for (let l = 0; l < p.layers.length; l++) {
-        const { weight, bias } = p.layers[l];
-        h = linear(h, mul(weight, ms[l]), bias, 'MADE');
-        if (l === 0 && o.context !== undefined && p.context !== undefined) h = add(h, linear(o.context, p.context, undefined, 'MADE context'));
-        if (l < p.layers.length - 1) h = act(h);
-      }
+      const masked = (l: number, h: Tensor): Tensor => linear(h, mul(p.layers[l].weight, ms[l]), p.layers[l].bias, 'MADE');
+      let h = masked(0, x);
+      if (o.context !== undefined && p.context !== undefined) h = add(h, linear(o.context, p.context, undefined, 'MADE context'));
+      if (blocks > 0) {
+        for (let b = 0; b < blocks; b++) h = add(h, masked(2 * b + 2, act(masked(2 * b + 1, act(h)))));
+        h = masked(p.layers.length - 1, act(h));
+      } else
+        for (let l = 1; l < p.layers.length; l++) h = masked(l, act(h));
       return reshape(h, [...x.shape.slice(0, -1), outputsPerInput, inputs]);
     },
   };

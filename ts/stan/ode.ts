@@ -30,6 +30,7 @@ import { sum } from '../ops/reduce.js';
 import { reshape } from '../ops/shape.js';
 import type { Expr, FunDef } from './ast.js';
 import { StanRuntimeError, StanSemanticError, StanUnsupportedError, type Loc } from './errors.js';
+import { boostController, dopri5 as solve, OdeStepError, type OdeAlgebra } from '../ode/dopri5.js';
 import { NotVectorizable, REAL, T, fmtTy, host, type Ty, type V } from './values.js';
 
 /** The ODE function names and how their arguments are laid out. */
@@ -238,18 +239,24 @@ function coupled(rhs: Rhs, N: number, my0: number, P: number): (t: number, x: Fl
   };
 }
 
-// The Dormand–Prince 5(4) tableau.
-const A21 = 1 / 5;
-const [A31, A32] = [3 / 40, 9 / 40];
-const [A41, A42, A43] = [44 / 45, -56 / 15, 32 / 9];
-const [A51, A52, A53, A54] = [19372 / 6561, -25360 / 2187, 64448 / 6561, -212 / 729];
-const [A61, A62, A63, A64, A65] = [9017 / 3168, -355 / 33, 46732 / 5247, 49 / 176, -5103 / 18656];
-const [B1, B3, B4, B5, B6] = [35 / 384, 500 / 1113, 125 / 192, -2187 / 6784, 11 / 84];
-const [C2, C3, C4, C5] = [1 / 5, 3 / 10, 4 / 5, 8 / 9];
-const [E1, E3, E4, E5, E6, E7] = [B1 - 5179 / 57600, B3 - 7571 / 16695, B4 - 393 / 640, B5 - -92097 / 339200, B6 - 187 / 2100, -1 / 40];
+/** Stan's state algebra: Float64Array states, Boost.Odeint's max-norm of the scaled error. */
+const STAN_ALGEBRA = (rtol: number, atol: number): OdeAlgebra<Float64Array> => ({
+  comb,
+  errorRatio(x, _xNew, k1, dt, cs, ks) {
+    let err = 0;
+    const ce = cs.map((e) => dt * e);
+    for (let i = 0; i < x.length; i++) {
+      let e = 0;
+      for (let j = 0; j < ks.length; j++) e += ce[j] * ks[j][i];
+      const r = Math.abs(e) / (atol + rtol * (Math.abs(x[i]) + Math.abs(dt) * Math.abs(k1[i])));
+      if (!(r <= err)) err = Number.isNaN(r) ? Infinity : Math.max(err, r);
+    }
+    return err;
+  },
+});
 
 /** x + Σ (dt·a_j)·k_j, summed left to right (as the reference implementation does). */
-function comb(x: Float64Array, dt: number, as: number[], ks: Float64Array[]): Float64Array {
+function comb(x: Float64Array, dt: number, as: readonly number[], ks: readonly Float64Array[]): Float64Array {
   const out = new Float64Array(x.length);
   const cs = as.map((a) => dt * a);
   for (let i = 0; i < x.length; i++) {
@@ -261,84 +268,15 @@ function comb(x: Float64Array, dt: number, as: number[], ks: Float64Array[]): Fl
 }
 
 /**
- * Solves x' = g(t, x) from (t0, x0) and returns x at each of `ts` (increasing, after t0): adaptive
- * Dormand–Prince steps, the output times read from the dense output.
+ * Solves x' = g(t, x) from (t0, x0) and returns x at each of `ts` (increasing, after t0): the
+ * shared Dormand–Prince solver (ts/ode) with Boost.Odeint's controller and error norm, first step 0.1.
  */
 export function dopri5(g: (t: number, x: Float64Array) => Float64Array, x0: Float64Array, t0: number, ts: number[], rtol: number, atol: number, maxSteps: number, what = 'ode', loc: Loc = { line: 0, col: 0 }): Float64Array[] {
-  const EPS = Number.EPSILON;
-  const last = ts[ts.length - 1];
-  let t = t0;
-  let dt = 0.1;
-  let x: Float64Array = x0.slice();
-  let k1 = g(t, x);
-  // The last accepted step: its start, its stages and the derivative at its end, for the dense output.
-  let tOld = t0;
-  let xOld: Float64Array = x;
-  let ks: Float64Array[] = [];
-  const out: Float64Array[] = [];
-  let next = 0;
-  let steps = 0;
-  for (;;) {
-    while (next < ts.length && ts[next] - t <= EPS) {
-      out.push(dense(ts[next], tOld, t, xOld, ks));
-      next++;
-      steps = 0;
-    }
-    if (next >= ts.length) return out;
-    // The last step ends exactly at the last output time.
-    if (t + dt - last > EPS) dt = last - t;
-    if (++steps > maxSteps) throw new StanRuntimeError(loc, `${what}: failed to integrate to the output time ${ts[next]} in ${maxSteps} steps (max_num_steps)`);
-    // One controlled step: shrink dt until the error estimate passes.
-    for (let fails = 0; ; fails++) {
-      if (fails >= 500) throw new StanRuntimeError(loc, `${what}: the step size control failed 500 times in a row at t = ${t} (step ${dt}); the system may be stiff or its right-hand side not finite`);
-      const k2 = g(t + dt * C2, comb(x, dt, [A21], [k1]));
-      const k3 = g(t + dt * C3, comb(x, dt, [A31, A32], [k1, k2]));
-      const k4 = g(t + dt * C4, comb(x, dt, [A41, A42, A43], [k1, k2, k3]));
-      const k5 = g(t + dt * C5, comb(x, dt, [A51, A52, A53, A54], [k1, k2, k3, k4]));
-      const k6 = g(t + dt, comb(x, dt, [A61, A62, A63, A64, A65], [k1, k2, k3, k4, k5]));
-      const xNew = comb(x, dt, [B1, B3, B4, B5, B6], [k1, k3, k4, k5, k6]);
-      const k7 = g(t + dt, xNew);
-      let err = 0;
-      const ce = [E1, E3, E4, E5, E6, E7].map((e) => dt * e);
-      const kk = [k1, k3, k4, k5, k6, k7];
-      for (let i = 0; i < x.length; i++) {
-        let e = 0;
-        for (let j = 0; j < 6; j++) e += ce[j] * kk[j][i];
-        const r = Math.abs(e) / (atol + rtol * (Math.abs(x[i]) + Math.abs(dt) * Math.abs(k1[i])));
-        if (!(r <= err)) err = Number.isNaN(r) ? Infinity : Math.max(err, r);
-      }
-      if (err > 1) {
-        dt *= Math.max(0.9 * Math.pow(err, -1 / 3), 0.2);
-        continue;
-      }
-      tOld = t;
-      xOld = x;
-      ks = [k1, k3, k4, k5, k6, k7];
-      t += dt;
-      x = xNew;
-      k1 = k7;
-      if (err < 0.5) dt *= 0.9 * Math.pow(Math.max(Math.pow(5, -5), err), -1 / 5);
-      break;
-    }
+  try {
+    return solve(g, x0.slice(), t0, ts, STAN_ALGEBRA(rtol, atol), { controller: boostController, firstStep: 0.1, maxSteps, maxRejects: 500, what });
+  } catch (e) {
+    if (!(e instanceof OdeStepError)) throw e;
+    if (e.reason === 'maxSteps') throw new StanRuntimeError(loc, `${what}: failed to integrate to the output time ${e.tOut} in ${maxSteps} steps (max_num_steps)`);
+    throw new StanRuntimeError(loc, `${what}: the step size control failed 500 times in a row at t = ${e.t} (step ${e.dt}); the system may be stiff or its right-hand side not finite`);
   }
-}
-
-/** The pair's continuous extension (Hairer, Nørsett & Wanner, II.6) at `tq` within the last step. */
-function dense(tq: number, tOld: number, tNew: number, xOld: Float64Array, ks: Float64Array[]): Float64Array {
-  if (ks.length === 0) return xOld.slice();
-  const dt = tNew - tOld;
-  const th = (tq - tOld) / dt;
-  const X1 = (5 * (2558722523 - 31403016 * th)) / 11282082432;
-  const X3 = (100 * (882725551 - 15701508 * th)) / 32700410799;
-  const X4 = (25 * (443332067 - 31403016 * th)) / 1880347072;
-  const X5 = (32805 * (23143187 - 3489224 * th)) / 199316789632;
-  const X6 = (55 * (29972135 - 7076736 * th)) / 822651844;
-  const X7 = (10 * (7414447 - 829305 * th)) / 29380423;
-  const m1 = th - 1;
-  const sq = th * th;
-  const a = sq * (3 - 2 * th);
-  const b = sq * m1;
-  const c = sq * m1 * m1;
-  const d = th * m1 * m1;
-  return comb(xOld, dt, [a * B1 - c * X1 + d, a * B3 + c * X3, a * B4 - c * X4, a * B5 + c * X5, a * B6 - c * X6, b + c * X7], ks);
 }

@@ -25,9 +25,10 @@ export function makeGuide<A extends unknown[]>(model: ModelFn<A>, g: FitOptions[
     case 'nsf':
     case 'realnvp':
     case 'bnaf':
+    case 'ffjord':
       return flowGuide(g as FlowGuideName, model, opts);
     default:
-      throw new ValueError(`fit: unknown guide '${String(g)}'; use 'normal', 'mvn', 'lowrank', 'iaf', 'nsf', 'realnvp', 'bnaf' or an AutoGuide`);
+      throw new ValueError(`fit: unknown guide '${String(g)}'; use 'normal', 'mvn', 'lowrank', 'iaf', 'nsf', 'realnvp', 'bnaf', 'ffjord' or an AutoGuide`);
   }
 }
 

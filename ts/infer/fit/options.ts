@@ -34,7 +34,7 @@ export interface FitProgress {
 
 /** How {@link fit} is called: the family, the key, and the recipe's knobs (all but `key` optional). */
 export interface FitOptions {
-  /** The variational family (default 'normal'; 'iaf', 'nsf', 'realnvp', 'bnaf' are flow guides started at the Laplace fit), or a guide made by the caller. */
+  /** The variational family (default 'normal'; 'iaf', 'nsf', 'realnvp', 'bnaf', 'ffjord' are flow guides started at the Laplace fit), or a guide made by the caller. */
   guide?: 'normal' | 'mvn' | 'lowrank' | FlowGuideName | AutoGuide;
   /** The random key: the same key gives the same fit on the same backend. */
   key: Key;
