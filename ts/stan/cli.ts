@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * The `varinf` command line: `varinf fit model.stan data.json [--guide normal|mvn|lowrank|iaf|nsf|realnvp|bnaf]
+ * The `varinf` command line: `varinf fit model.stan data.json [--guide normal|mvn|lowrank|iaf|nsf|realnvp|bnaf|ffjord]
  * [--draws N] [--seed S] [--output DIR]` fits a Stan program with varinf's `fit`, prints the
  * summary table of every parameter, transformed parameter and generated quantity, the loss trace
  * as a picture and k̂ in words, and writes the draws as a CmdStan-layout CSV (`DIR/<model>.csv`).
@@ -33,14 +33,14 @@ quantity, the loss trace and the k̂ diagnostic, and writes the draws as a CmdSt
 Options:
   --guide FAMILY               variational family: normal (default: mean-field Gaussian), mvn
                                (full-rank), lowrank, or a normalizing flow started at the
-                               Laplace fit: iaf, nsf, realnvp, bnaf
+                               Laplace fit: iaf, nsf, realnvp, bnaf, ffjord
   --draws N                    draws of the fitted guide to summarize and write (default 1000)
   --seed S                     random seed (default 0)
   --output DIR                 folder for MODEL.csv (default: the current folder)
   -h, --help                   this text
 `;
 
-const GUIDES = ['normal', 'mvn', 'lowrank', 'iaf', 'nsf', 'realnvp', 'bnaf'] as const;
+const GUIDES = ['normal', 'mvn', 'lowrank', 'iaf', 'nsf', 'realnvp', 'bnaf', 'ffjord'] as const;
 
 interface Io {
   out: (s: string) => void;
