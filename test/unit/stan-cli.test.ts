@@ -21,7 +21,7 @@ describe('varinf command line', () => {
     expect((await run(['--help'])).out).toMatch(/Usage: varinf fit MODEL.stan DATA.json/);
     const g = await run(['fit', 'a.stan', 'b.json', '--guide', 'maf']);
     expect(g.code).toBe(2);
-    expect(g.err).toMatch(/--guide: expected one of normal, mvn, lowrank, iaf, nsf, realnvp, bnaf, found 'maf'/);
+    expect(g.err).toMatch(/--guide: expected one of normal, mvn, lowrank, iaf, nsf, realnvp, bnaf, ffjord, found 'maf'/);
     const d = await run(['fit', 'a.stan', 'b.json', '--draws=-3']);
     expect(d.err).toMatch(/--draws: expected a positive integer, found '-3'/);
     const missing = await run(['fit', '/nonexistent/a.stan', 'b.json']);
