@@ -94,7 +94,12 @@ fn axpys_body<T: GemmElem>(rows: &[T], rs: usize, x: &[T], out: &mut [T], j0: us
     for q in 0..quads {
         let p = 4 * q;
         let s = p * rs + j0;
-        let (r0, r1, r2, r3) = (&rows[s..s + len], &rows[s + rs..s + rs + len], &rows[s + 2 * rs..s + 2 * rs + len], &rows[s + 3 * rs..s + 3 * rs + len]);
+        let (r0, r1, r2, r3) = (
+            &rows[s..s + len],
+            &rows[s + rs..s + rs + len],
+            &rows[s + 2 * rs..s + 2 * rs + len],
+            &rows[s + 3 * rs..s + 3 * rs + len],
+        );
         let (x0, x1, x2, x3) = (x[p], x[p + 1], x[p + 2], x[p + 3]);
         for j in 0..len {
             let mut d = out[j];
@@ -296,7 +301,8 @@ fn columns_rows_body<T: GemmElem>(a: &Mat<T>, bt: &[T], k: usize, i0: usize, out
 /// once; A is read in place. The reduction is cut into a fixed number of chunks whose partial
 /// products are added in chunk order, so the result does not depend on the scheduling.
 fn skinny_rows<T: GemmElem>(m: usize, n: usize, k: usize, a: &Mat<T>, b: &Mat<T>, c: &mut [T]) {
-    let parts = if rayon::current_num_threads() > 1 && m * n * k >= GEMV_PAR { rayon::current_num_threads().min(k) } else { 1 };
+    let parts =
+        if rayon::current_num_threads() > 1 && m * n * k >= GEMV_PAR { rayon::current_num_threads().min(k) } else { 1 };
     let len = k.div_ceil(parts);
     let partial: Vec<Vec<T>> = crate::pool::map(parts, |t| {
         let mut acc = vec![T::default(); m * n];
@@ -513,7 +519,17 @@ mod tests {
     fn blocked_matches_naive() {
         // Odd sides across the tile (MR, NR) and block (KC, MC) boundaries of every kernel; A read
         // in place, and packed (C wider than PACK_A_COLS).
-        for &(m, n, k) in &[(7, 9, 11), (37, 41, 300), (130, 70, 520), (6, 8, 8), (65, 65, 67), (257, 33, 513), (9, 257, 129), (200, 17, 257), (37, 530, 300)] {
+        for &(m, n, k) in &[
+            (7, 9, 11),
+            (37, 41, 300),
+            (130, 70, 520),
+            (6, 8, 8),
+            (65, 65, 67),
+            (257, 33, 513),
+            (9, 257, 129),
+            (200, 17, 257),
+            (37, 530, 300),
+        ] {
             let a: Vec<f64> = (0..m * k).map(|i| ((i * 7919) % 101) as f64 / 50.0 - 1.0).collect();
             let b: Vec<f64> = (0..k * n).map(|i| ((i * 104729) % 97) as f64 / 48.0 - 1.0).collect();
             for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
@@ -537,7 +553,16 @@ mod tests {
     #[test]
     fn gemv_matches_naive() {
         // Sizes below and above the parallel threshold, with lane remainders.
-        for &(m, n, k) in &[(1, 1, 13), (37, 1, 50), (1, 29, 61), (10000, 1, 50), (1, 9000, 33), (3000, 1, 1), (50, 1, 10000), (1, 37, 9001)] {
+        for &(m, n, k) in &[
+            (1, 1, 13),
+            (37, 1, 50),
+            (1, 29, 61),
+            (10000, 1, 50),
+            (1, 9000, 33),
+            (3000, 1, 1),
+            (50, 1, 10000),
+            (1, 37, 9001),
+        ] {
             let a: Vec<f64> = (0..m * k).map(|i| ((i * 7919) % 101) as f64 / 50.0 - 1.0).collect();
             let b: Vec<f64> = (0..k * n).map(|i| ((i * 104729) % 97) as f64 / 48.0 - 1.0).collect();
             for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
@@ -566,7 +591,8 @@ mod tests {
     fn skinny_matches_naive() {
         // Few columns (dots against gathered columns) and few rows (streamed rows), every layout,
         // below and above the parallel threshold.
-        for &(m, n, k) in &[(64, 3, 16), (60000, 10, 100), (700, 16, 33), (10, 100, 6000), (3, 64, 64), (16, 200, 999)] {
+        for &(m, n, k) in &[(64, 3, 16), (60000, 10, 100), (700, 16, 33), (10, 100, 6000), (3, 64, 64), (16, 200, 999)]
+        {
             let a: Vec<f64> = (0..m * k).map(|i| ((i * 7919) % 101) as f64 / 50.0 - 1.0).collect();
             let b: Vec<f64> = (0..k * n).map(|i| ((i * 104729) % 97) as f64 / 48.0 - 1.0).collect();
             for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
@@ -576,11 +602,22 @@ mod tests {
                 let mut c = vec![f64::NAN; m * n];
                 let took = skinny_dispatch(m, n, k, &am, &bm, &mut c);
                 if !took {
-                    gemm(m, n, k, Mat { data: am.data, rs: am.rs, cs: am.cs }, Mat { data: bm.data, rs: bm.rs, cs: bm.cs }, &mut c);
+                    gemm(
+                        m,
+                        n,
+                        k,
+                        Mat { data: am.data, rs: am.rs, cs: am.cs },
+                        Mat { data: bm.data, rs: bm.rs, cs: bm.cs },
+                        &mut c,
+                    );
                 }
                 // The layouts the skinny paths need: A's rows (few columns) or B's rows (few rows) contiguous.
                 let big = m * n * k >= 1 << 15;
-                assert_eq!(took, big && ((n <= SKINNY && !ta) || (m <= SKINNY && n >= 4 * SKINNY && k >= 4 * SKINNY && !tb)), "{m}x{n}x{k} {ta} {tb}");
+                assert_eq!(
+                    took,
+                    big && ((n <= SKINNY && !ta) || (m <= SKINNY && n >= 4 * SKINNY && k >= 4 * SKINNY && !tb)),
+                    "{m}x{n}x{k} {ta} {tb}"
+                );
                 for (x, y) in c.iter().zip(&want) {
                     assert!((x - y).abs() < 1e-12 * (1.0 + y.abs()) * (k as f64).sqrt(), "{m}x{n}x{k} {ta} {tb}");
                 }
@@ -599,11 +636,53 @@ mod tests {
             for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
                 let (ars, acs) = if ta { (1, m) } else { (k, 1) };
                 let (brs, bcs) = if tb { (1, k) } else { (n, 1) };
-                let want = naive(m, n, k, &Mat { data: &a64[..], rs: ars, cs: acs }, &Mat { data: &b64[..], rs: brs, cs: bcs });
+                let want = naive(
+                    m,
+                    n,
+                    k,
+                    &Mat { data: &a64[..], rs: ars, cs: acs },
+                    &Mat { data: &b64[..], rs: brs, cs: bcs },
+                );
                 let mut c = vec![f32::NAN; m * n];
-                gemm_blocked(m, n, k, Mat { data: &a[..], rs: ars, cs: acs }, Mat { data: &b[..], rs: brs, cs: bcs }, &mut c);
+                gemm_blocked(
+                    m,
+                    n,
+                    k,
+                    Mat { data: &a[..], rs: ars, cs: acs },
+                    Mat { data: &b[..], rs: brs, cs: bcs },
+                    &mut c,
+                );
                 for (x, y) in c.iter().zip(&want) {
-                    assert!((*x as f64 - y).abs() < 1e-5 * (1.0 + y.abs()) * (k as f64).sqrt(), "{m}x{n}x{k} {ta} {tb}");
+                    assert!(
+                        (*x as f64 - y).abs() < 1e-5 * (1.0 + y.abs()) * (k as f64).sqrt(),
+                        "{m}x{n}x{k} {ta} {tb}"
+                    );
+                }
+            }
+        }
+    }
+
+    /// A kernel against the sum it should form, over full and edge tiles, accumulating into C.
+    /// Inputs are small integers, so every sum is exact in either dtype and order.
+    fn check_kernel<T: GemmElem + From<i8> + Into<f64>>(mr: usize, nr: usize, kern: crate::microkernel::Kernel<T>) {
+        let kc = 37;
+        let ap: Vec<T> = (0..kc * mr).map(|i| T::from(((i * 7) % 13) as i8 - 6)).collect();
+        let bp: Vec<T> = (0..kc * nr).map(|i| T::from(((i * 5) % 11) as i8 - 5)).collect();
+        for (rows, cols) in [(mr, nr), (1, 1), (mr - 1, nr - 3), (2, nr)] {
+            let ldc = nr + 3;
+            let mut c = vec![T::from(1); mr * ldc];
+            let panel = crate::microkernel::APanel { ptr: ap.as_ptr(), rs: 1, ps: mr };
+            // SAFETY: the panels hold kc steps and C has mr rows of ldc ≥ nr elements.
+            unsafe { kern(kc, panel, bp.as_ptr(), c.as_mut_ptr(), ldc, rows, cols, false) };
+            for i in 0..mr {
+                for j in 0..ldc {
+                    let inside = i < rows && j < cols;
+                    let want = if inside {
+                        1.0 + (0..kc).map(|p| ap[p * mr + i].into() * bp[p * nr + j].into()).sum::<f64>()
+                    } else {
+                        1.0
+                    };
+                    assert_eq!(c[i * ldc + j].into(), want, "{mr}x{nr} tile {rows}x{cols} at ({i}, {j})");
                 }
             }
         }
@@ -612,33 +691,19 @@ mod tests {
     #[test]
     fn every_kernel_matches_naive() {
         // The kernels this CPU does not pick by default (AVX2 on an AVX-512 machine, the portable
-        // one), over full and edge tiles, writing and accumulating.
+        // ones) as well as the ones it does.
         use crate::microkernel as mk;
-        let kc = 37;
-        let check = |mr: usize, nr: usize, kern: mk::Kernel<f64>| {
-            let ap: Vec<f64> = (0..kc * mr).map(|i| ((i * 7) % 13) as f64 - 6.0).collect();
-            let bp: Vec<f64> = (0..kc * nr).map(|i| ((i * 5) % 11) as f64 - 5.0).collect();
-            for (rows, cols) in [(mr, nr), (1, 1), (mr - 1, nr - 3), (2, nr)] {
-                let ldc = nr + 3;
-                let mut c = vec![1.0; mr * ldc];
-                // SAFETY: the panels hold kc steps and C has mr rows of ldc ≥ nr elements.
-                unsafe { kern(kc, mk::APanel { ptr: ap.as_ptr(), rs: 1, ps: mr }, bp.as_ptr(), c.as_mut_ptr(), ldc, rows, cols, false) };
-                for i in 0..mr {
-                    for j in 0..ldc {
-                        let want = if i < rows && j < cols { 1.0 + (0..kc).map(|p| ap[p * mr + i] * bp[p * nr + j]).sum::<f64>() } else { 1.0 };
-                        assert_eq!(c[i * ldc + j], want, "{mr}x{nr} tile {rows}x{cols} at ({i}, {j})");
-                    }
-                }
-            }
-        };
-        check(4, 8, mk::generic::<f64, 4, 8>);
+        check_kernel::<f64>(4, 8, mk::generic::<f64, 4, 8>);
+        check_kernel::<f32>(4, 16, mk::generic::<f32, 4, 16>);
         #[cfg(target_arch = "x86_64")]
         {
             if mk::x86::has_avx2_fma() {
-                check(6, 8, mk::x86::f64_6x8);
+                check_kernel::<f64>(6, 8, mk::x86::f64_6x8);
+                check_kernel::<f32>(6, 16, mk::x86::f32_6x16);
             }
             if mk::x86::has_avx512() {
-                check(8, 16, mk::x86::f64_avx512::<8>);
+                check_kernel::<f64>(8, 16, mk::x86::f64_avx512::<8>);
+                check_kernel::<f32>(8, 32, mk::x86::f32_avx512::<8>);
             }
         }
     }

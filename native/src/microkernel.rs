@@ -40,7 +40,15 @@ pub const MAX_TILE: usize = 512;
 /// # Safety
 /// `c` addresses `rows` rows of `cols` elements at stride `ldc`.
 #[inline(always)]
-unsafe fn store_tile<T: Copy + std::ops::Add<Output = T>>(acc: &[T], nr: usize, c: *mut T, ldc: usize, rows: usize, cols: usize, first: bool) {
+unsafe fn store_tile<T: Copy + std::ops::Add<Output = T>>(
+    acc: &[T],
+    nr: usize,
+    c: *mut T,
+    ldc: usize,
+    rows: usize,
+    cols: usize,
+    first: bool,
+) {
     for i in 0..rows {
         for j in 0..cols {
             // SAFETY: (i, j) is inside the rows × cols part of C the caller vouches for.
@@ -56,8 +64,16 @@ unsafe fn store_tile<T: Copy + std::ops::Add<Output = T>>(acc: &[T], nr: usize, 
 /// # Safety
 /// `ap` addresses `rows` rows of kc elements, `bp` holds kc·NR elements; `c` addresses `rows` rows
 /// of `cols` elements at `ldc`.
-pub unsafe fn generic<T, const MR: usize, const NR: usize>(kc: usize, ap: APanel<T>, bp: *const T, c: *mut T, ldc: usize, rows: usize, cols: usize, first: bool)
-where
+pub unsafe fn generic<T, const MR: usize, const NR: usize>(
+    kc: usize,
+    ap: APanel<T>,
+    bp: *const T,
+    c: *mut T,
+    ldc: usize,
+    rows: usize,
+    cols: usize,
+    first: bool,
+) where
     T: Copy + Default + std::ops::Add<Output = T> + std::ops::Mul<Output = T>,
 {
     let mut acc = [T::default(); MAX_TILE];
@@ -105,7 +121,16 @@ pub mod x86 {
     /// The CPU must have AVX-512 F; `ap` addresses `rows` (≤ MR) rows of kc elements, `bp` holds
     /// kc·16 elements; `c` addresses `rows` rows of `cols` (≤ 16) elements at stride `ldc`.
     #[target_feature(enable = "avx512f")]
-    pub unsafe fn f64_avx512<const MR: usize>(kc: usize, ap: APanel<f64>, bp: *const f64, c: *mut f64, ldc: usize, rows: usize, cols: usize, first: bool) {
+    pub unsafe fn f64_avx512<const MR: usize>(
+        kc: usize,
+        ap: APanel<f64>,
+        bp: *const f64,
+        c: *mut f64,
+        ldc: usize,
+        rows: usize,
+        cols: usize,
+        first: bool,
+    ) {
         let mut acc = [[_mm512_setzero_pd(); 2]; MR];
         let off = ap.offsets::<MR>(rows);
         let (mut a, mut b) = (ap.ptr, bp);
@@ -147,7 +172,16 @@ pub mod x86 {
     /// # Safety
     /// As [`f64_avx512`], with kc·32 B elements and `cols` ≤ 32.
     #[target_feature(enable = "avx512f")]
-    pub unsafe fn f32_avx512<const MR: usize>(kc: usize, ap: APanel<f32>, bp: *const f32, c: *mut f32, ldc: usize, rows: usize, cols: usize, first: bool) {
+    pub unsafe fn f32_avx512<const MR: usize>(
+        kc: usize,
+        ap: APanel<f32>,
+        bp: *const f32,
+        c: *mut f32,
+        ldc: usize,
+        rows: usize,
+        cols: usize,
+        first: bool,
+    ) {
         let mut acc = [[_mm512_setzero_ps(); 2]; MR];
         let off = ap.offsets::<MR>(rows);
         let (mut a, mut b) = (ap.ptr, bp);
@@ -188,7 +222,16 @@ pub mod x86 {
     /// The CPU must have AVX2 and FMA; `ap` addresses `rows` (≤ 6) rows of kc elements, `bp`
     /// holds kc·8 elements; `c` addresses `rows` rows of `cols` elements at stride `ldc`.
     #[target_feature(enable = "avx2,fma")]
-    pub unsafe fn f64_6x8(kc: usize, ap: APanel<f64>, bp: *const f64, c: *mut f64, ldc: usize, rows: usize, cols: usize, first: bool) {
+    pub unsafe fn f64_6x8(
+        kc: usize,
+        ap: APanel<f64>,
+        bp: *const f64,
+        c: *mut f64,
+        ldc: usize,
+        rows: usize,
+        cols: usize,
+        first: bool,
+    ) {
         let mut acc = [[_mm256_setzero_pd(); 2]; 6];
         let off = ap.offsets::<6>(rows);
         let (mut a, mut b) = (ap.ptr, bp);
@@ -240,7 +283,16 @@ pub mod x86 {
     /// # Safety
     /// As [`f64_6x8`], with kc·16 B elements and `cols` ≤ 16.
     #[target_feature(enable = "avx2,fma")]
-    pub unsafe fn f32_6x16(kc: usize, ap: APanel<f32>, bp: *const f32, c: *mut f32, ldc: usize, rows: usize, cols: usize, first: bool) {
+    pub unsafe fn f32_6x16(
+        kc: usize,
+        ap: APanel<f32>,
+        bp: *const f32,
+        c: *mut f32,
+        ldc: usize,
+        rows: usize,
+        cols: usize,
+        first: bool,
+    ) {
         let mut acc = [[_mm256_setzero_ps(); 2]; 6];
         let off = ap.offsets::<6>(rows);
         let (mut a, mut b) = (ap.ptr, bp);
