@@ -10,6 +10,7 @@
 // deliberate NaN-catching form; index loops mirror the js reference line by line.
 #![allow(clippy::too_many_arguments, clippy::neg_cmp_op_on_partial_ord, clippy::needless_range_loop)]
 
+pub mod blocked;
 pub mod elementwise;
 pub mod fastmath;
 pub mod flow;
@@ -17,6 +18,7 @@ pub mod fused;
 pub mod gauss;
 pub mod linalg;
 pub mod matmul;
+pub mod microkernel;
 pub mod mixture;
 pub mod mvn;
 pub mod par;

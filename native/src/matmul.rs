@@ -1,176 +1,17 @@
 //! Matrix product with batch broadcasting: C = op(A) · op(B), row-major, op = optional transpose.
 //!
-//! Large products use the Goto/BLIS scheme (Goto & van de Geijn, "Anatomy of high-performance
-//! matrix multiplication", ACM TOMS 2008; Van Zee & van de Geijn, "BLIS", ACM TOMS 2015):
-//! B is packed in KC×NC blocks of NR-column micro-panels, A in MC×KC blocks of MR-row micro-panels,
-//! and a register-tiled MR×NR micro-kernel (AVX2 + FMA intrinsics where the CPU has them) runs over
-//! the packed panels. Rayon splits the MC row blocks across cores. Matrix-vector products
-//! (n == 1 or m == 1) skip the packing: a lane-split dot product or an axpy loop per output
-//! range, autovectorized (AVX2 clone where present). Skinny products (at most 16 output columns
-//! or rows against a long other side) skip it too: dot products against B's gathered columns, or
-//! rows of C accumulated while B streams once. Small products use a plain loop.
+//! Large products go to the blocked Goto/BLIS product (blocked.rs, with the micro-kernels of
+//! microkernel.rs). Matrix-vector products (n == 1 or m == 1) skip the packing: a lane-split dot
+//! product or an axpy loop per output range, autovectorized (AVX2 clone where present). Skinny
+//! products (at most 16 output columns or rows against a long other side) skip it too: dot
+//! products against B's gathered columns, or rows of C accumulated while B streams once. Small
+//! products use a plain loop.
 
-use crate::par::SendPtr;
-use crate::{err, Arr, Elem, Kind};
+pub use crate::blocked::{gemm_blocked, GemmElem};
+use crate::{err, Arr, Kind};
 use napi::Result;
 use napi_derive::napi;
 use rayon::prelude::*;
-
-/// An element type the blocked product handles, with its blocking and micro-kernel.
-pub trait GemmElem: Elem + std::ops::Mul<Output = Self> + std::ops::Add<Output = Self> {
-    const MR: usize;
-    const NR: usize;
-    const KC: usize;
-    const MC: usize;
-    const NC: usize;
-    /// The micro-kernel for this CPU: writes (first) or adds (!first) the MR×NR product of the
-    /// packed panels `ap` (kc×MR) and `bp` (kc×NR) into `c` with row stride `ldc`.
-    fn kernel() -> Kernel<Self>;
-}
-
-/// A micro-kernel: (kc, ap, bp, c, ldc, first).
-pub type Kernel<T> = unsafe fn(usize, *const T, *const T, *mut T, usize, bool);
-
-/// Portable micro-kernel, for CPUs without AVX2/FMA.
-///
-/// # Safety
-/// `ap` holds kc·MR, `bp` kc·NR elements; `c` addresses MR rows of NR elements at stride `ldc`.
-unsafe fn kernel_generic<T: GemmElem>(kc: usize, ap: *const T, bp: *const T, c: *mut T, ldc: usize, first: bool) {
-    let (mr, nr) = (T::MR, T::NR);
-    let mut acc = [T::default(); 96];
-    for p in 0..kc {
-        for i in 0..mr {
-            // SAFETY: p < kc and i < MR stay inside the packed A panel.
-            let a = unsafe { *ap.add(p * mr + i) };
-            for j in 0..nr {
-                // SAFETY: p < kc and j < NR stay inside the packed B panel.
-                let b = unsafe { *bp.add(p * nr + j) };
-                acc[i * nr + j] = acc[i * nr + j] + a * b;
-            }
-        }
-    }
-    for i in 0..mr {
-        for j in 0..nr {
-            // SAFETY: the caller guarantees MR rows of NR elements at stride ldc.
-            let d = unsafe { &mut *c.add(i * ldc + j) };
-            *d = if first { acc[i * nr + j] } else { *d + acc[i * nr + j] };
-        }
-    }
-}
-
-#[cfg(target_arch = "x86_64")]
-mod x86 {
-    use std::arch::x86_64::*;
-
-    /// 6×8 float64 micro-kernel: 12 ymm accumulators, two B vectors, six A broadcasts a step.
-    ///
-    /// # Safety
-    /// The CPU must have AVX2 and FMA; `ap` holds kc·6, `bp` kc·8 elements; `c` addresses 6 rows
-    /// of 8 elements at stride `ldc`.
-    #[target_feature(enable = "avx2,fma")]
-    pub unsafe fn f64_6x8(kc: usize, ap: *const f64, bp: *const f64, c: *mut f64, ldc: usize, first: bool) {
-        let mut acc = [[_mm256_setzero_pd(); 2]; 6];
-        let (mut a, mut b) = (ap, bp);
-        for _ in 0..kc {
-            // SAFETY: each step reads 8 B and 6 A elements inside the packed panels.
-            unsafe {
-                let b0 = _mm256_loadu_pd(b);
-                let b1 = _mm256_loadu_pd(b.add(4));
-                for (i, row) in acc.iter_mut().enumerate() {
-                    let ai = _mm256_broadcast_sd(&*a.add(i));
-                    row[0] = _mm256_fmadd_pd(ai, b0, row[0]);
-                    row[1] = _mm256_fmadd_pd(ai, b1, row[1]);
-                }
-                a = a.add(6);
-                b = b.add(8);
-            }
-        }
-        for (i, row) in acc.iter().enumerate() {
-            // SAFETY: row i of the tile is 8 elements at c + i·ldc, inside C.
-            unsafe {
-                let p = c.add(i * ldc);
-                if first {
-                    _mm256_storeu_pd(p, row[0]);
-                    _mm256_storeu_pd(p.add(4), row[1]);
-                } else {
-                    _mm256_storeu_pd(p, _mm256_add_pd(_mm256_loadu_pd(p), row[0]));
-                    _mm256_storeu_pd(p.add(4), _mm256_add_pd(_mm256_loadu_pd(p.add(4)), row[1]));
-                }
-            }
-        }
-    }
-
-    /// 6×16 float32 micro-kernel, the float32 analogue of [`f64_6x8`].
-    ///
-    /// # Safety
-    /// As [`f64_6x8`], with kc·6 A and kc·16 B elements and 6 rows of 16 elements of C.
-    #[target_feature(enable = "avx2,fma")]
-    pub unsafe fn f32_6x16(kc: usize, ap: *const f32, bp: *const f32, c: *mut f32, ldc: usize, first: bool) {
-        let mut acc = [[_mm256_setzero_ps(); 2]; 6];
-        let (mut a, mut b) = (ap, bp);
-        for _ in 0..kc {
-            // SAFETY: each step reads 16 B and 6 A elements inside the packed panels.
-            unsafe {
-                let b0 = _mm256_loadu_ps(b);
-                let b1 = _mm256_loadu_ps(b.add(8));
-                for (i, row) in acc.iter_mut().enumerate() {
-                    let ai = _mm256_broadcast_ss(&*a.add(i));
-                    row[0] = _mm256_fmadd_ps(ai, b0, row[0]);
-                    row[1] = _mm256_fmadd_ps(ai, b1, row[1]);
-                }
-                a = a.add(6);
-                b = b.add(16);
-            }
-        }
-        for (i, row) in acc.iter().enumerate() {
-            // SAFETY: row i of the tile is 16 elements at c + i·ldc, inside C.
-            unsafe {
-                let p = c.add(i * ldc);
-                if first {
-                    _mm256_storeu_ps(p, row[0]);
-                    _mm256_storeu_ps(p.add(8), row[1]);
-                } else {
-                    _mm256_storeu_ps(p, _mm256_add_ps(_mm256_loadu_ps(p), row[0]));
-                    _mm256_storeu_ps(p.add(8), _mm256_add_ps(_mm256_loadu_ps(p.add(8)), row[1]));
-                }
-            }
-        }
-    }
-
-    pub fn has_avx2_fma() -> bool {
-        is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma")
-    }
-}
-
-impl GemmElem for f64 {
-    const MR: usize = 6;
-    const NR: usize = 8;
-    const KC: usize = 256;
-    const MC: usize = 120;
-    const NC: usize = 2048;
-    fn kernel() -> Kernel<f64> {
-        #[cfg(target_arch = "x86_64")]
-        if x86::has_avx2_fma() {
-            return x86::f64_6x8;
-        }
-        kernel_generic::<f64>
-    }
-}
-
-impl GemmElem for f32 {
-    const MR: usize = 6;
-    const NR: usize = 16;
-    const KC: usize = 256;
-    const MC: usize = 144;
-    const NC: usize = 4096;
-    fn kernel() -> Kernel<f32> {
-        #[cfg(target_arch = "x86_64")]
-        if x86::has_avx2_fma() {
-            return x86::f32_6x16;
-        }
-        kernel_generic::<f32>
-    }
-}
 
 /// A strided matrix operand: element (i, j) at `data[i * rs + j * cs]`.
 #[derive(Clone, Copy)]
@@ -182,157 +23,8 @@ pub struct Mat<'a, T> {
 
 impl<T: Copy> Mat<'_, T> {
     #[inline(always)]
-    fn at(&self, i: usize, j: usize) -> T {
+    pub(crate) fn at(&self, i: usize, j: usize) -> T {
         self.data[i * self.rs + j * self.cs]
-    }
-}
-
-/// Packs rows i0..i0+mc, cols p0..p0+kc of A into MR-row panels (zero-padded).
-fn pack_a<T: GemmElem>(a: &Mat<T>, i0: usize, mc: usize, p0: usize, kc: usize, dst: &mut [T]) {
-    let mr = T::MR;
-    for (pi, ir) in (0..mc).step_by(mr).enumerate() {
-        let panel = &mut dst[pi * kc * mr..(pi + 1) * kc * mr];
-        let rows = mr.min(mc - ir);
-        for p in 0..kc {
-            for ii in 0..mr {
-                panel[p * mr + ii] = if ii < rows { a.at(i0 + ir + ii, p0 + p) } else { T::default() };
-            }
-        }
-    }
-}
-
-/// Packs rows p0..p0+kc, cols j0..j0+nc of B into NR-column panels (zero-padded). `dst` holds
-/// the panels of columns j0.. only (the caller may split the columns across threads).
-fn pack_b<T: GemmElem>(b: &Mat<T>, p0: usize, kc: usize, j0: usize, nc: usize, dst: &mut [T]) {
-    let nr = T::NR;
-    let full = nc / nr;
-    if b.cs == 1 {
-        // Row by row, so B is read sequentially (column-panel order strides B by whole rows).
-        for p in 0..kc {
-            let s = (p0 + p) * b.rs + j0;
-            let row = &b.data[s..s + nc];
-            for pj in 0..full {
-                dst[pj * kc * nr + p * nr..pj * kc * nr + (p + 1) * nr].copy_from_slice(&row[pj * nr..(pj + 1) * nr]);
-            }
-        }
-    } else {
-        // Transposed B: column j is contiguous in p, so walk each column.
-        for pj in 0..full {
-            let panel = &mut dst[pj * kc * nr..(pj + 1) * kc * nr];
-            for jj in 0..nr {
-                let s = (j0 + pj * nr + jj) * b.cs + p0 * b.rs;
-                for p in 0..kc {
-                    panel[p * nr + jj] = b.data[s + p * b.rs];
-                }
-            }
-        }
-    }
-    if full * nr < nc {
-        let panel = &mut dst[full * kc * nr..(full + 1) * kc * nr];
-        let cols = nc - full * nr;
-        for p in 0..kc {
-            for jj in 0..nr {
-                panel[p * nr + jj] = if jj < cols { b.at(p0 + p, j0 + full * nr + jj) } else { T::default() };
-            }
-        }
-    }
-}
-
-/// Blocked C (m×n, row-major, contiguous) = A (m×k) · B (k×n).
-///
-/// In parallel, C's rows are split across cores; when there are too few rows for that to give
-/// every core a full block (a batch of 100 by 784 features), its columns are split instead, each
-/// core running the serial blocked product on its share: one fork instead of two per panel.
-pub fn gemm_blocked<T: GemmElem>(m: usize, n: usize, k: usize, a: Mat<T>, b: Mat<T>, c: &mut [T]) {
-    let threads = rayon::current_num_threads();
-    let parallel = threads > 1 && m * n * k >= 96 * 96 * 96;
-    let cp = SendPtr(c.as_mut_ptr());
-    let per = n.div_ceil(threads).div_ceil(T::NR) * T::NR;
-    if parallel && m < threads * T::MC && per < n {
-        crate::pool::for_each(n.div_ceil(per), |t| blocked_cols(m, n, k, &a, &b, cp, t * per, ((t + 1) * per).min(n), false));
-    } else {
-        blocked_cols(m, n, k, &a, &b, cp, 0, n, parallel);
-    }
-}
-
-/// Columns j_lo..j_hi of the blocked product into C (row-major, n columns) at `cp`.
-fn blocked_cols<T: GemmElem>(m: usize, n: usize, k: usize, a: &Mat<T>, b: &Mat<T>, cp: SendPtr<T>, j_lo: usize, j_hi: usize, parallel: bool) {
-    let (mr, nr) = (T::MR, T::NR);
-    let kern = T::kernel();
-    let threads = rayon::current_num_threads();
-    // Row blocks: at most MC rows, and a multiple of the thread count so cores get equal shares.
-    let nblocks = if parallel { m.div_ceil(T::MC).div_ceil(threads) * threads } else { m.div_ceil(T::MC) };
-    let mc = m.div_ceil(nblocks).div_ceil(mr) * mr;
-    let nblocks = m.div_ceil(mc);
-    let kc_max = T::KC.min(k);
-    let nc_max = T::NC.min((j_hi - j_lo).div_ceil(nr) * nr);
-    let mut bp = vec![T::default(); kc_max * nc_max.div_ceil(nr) * nr];
-    let mut scratch: Vec<Vec<T>> = if parallel { (0..crate::pool::workers()).map(|_| Vec::new()).collect() } else { Vec::new() };
-    for j0 in (j_lo..j_hi).step_by(T::NC) {
-        let nc = T::NC.min(j_hi - j0);
-        for p0 in (0..k).step_by(T::KC) {
-            let kc = T::KC.min(k - p0);
-            if parallel {
-                // Each thread packs a share of the column panels.
-                let per = nc.div_ceil(nr).div_ceil(threads) * nr;
-                crate::pool::chunks_mut(&mut bp, per * kc, |lo, dst| {
-                    let c0 = lo / kc;
-                    if c0 < nc {
-                        pack_b(b, p0, kc, j0 + c0, per.min(nc - c0), dst);
-                    }
-                });
-            } else {
-                pack_b(b, p0, kc, j0, nc, &mut bp);
-            }
-            let first = p0 == 0;
-            let bpr = &bp;
-            let block = |blk: usize, ap: &mut Vec<T>| {
-                let i0 = blk * mc;
-                let mcb = mc.min(m - i0);
-                ap.resize(mc.div_ceil(mr) * mr * kc, T::default());
-                pack_a(a, i0, mcb, p0, kc, ap);
-                let mut tile = [T::default(); 96];
-                for jr in (0..nc).step_by(nr) {
-                    let bpan = bpr[(jr / nr) * kc * nr..].as_ptr();
-                    let cols = nr.min(nc - jr);
-                    for ir in (0..mcb).step_by(mr) {
-                        let apan = ap[(ir / mr) * kc * mr..].as_ptr();
-                        let rows = mr.min(mcb - ir);
-                        let c0 = (i0 + ir) * n + j0 + jr;
-                        if rows == mr && cols == nr {
-                            // SAFETY: the kernel is chosen for this CPU; the panels hold kc steps;
-                            // the full tile lies inside C, and row blocks are disjoint across tasks.
-                            unsafe { kern(kc, apan, bpan, cp.get().add(c0), n, first) };
-                        } else {
-                            // SAFETY: as above, writing the whole tile to a local buffer instead.
-                            unsafe { kern(kc, apan, bpan, tile.as_mut_ptr(), nr, true) };
-                            for i in 0..rows {
-                                for j in 0..cols {
-                                    // SAFETY: (i0+ir+i, j0+jr+j) is inside C and inside this
-                                    // task's row block.
-                                    let d = unsafe { &mut *cp.get().add(c0 + i * n + j) };
-                                    let v = tile[i * nr + j];
-                                    *d = if first { v } else { *d + v };
-                                }
-                            }
-                        }
-                    }
-                }
-            };
-            if parallel {
-                // One packing buffer per pool thread, kept across panels.
-                let sp = SendPtr(scratch.as_mut_ptr());
-                crate::pool::for_each_with(nblocks, |who, blk| {
-                    // SAFETY: worker `who` is one thread at a time, and scratch outlives the job.
-                    block(blk, unsafe { &mut *sp.get().add(who) })
-                });
-            } else {
-                let mut ap = Vec::new();
-                for blk in 0..nblocks {
-                    block(blk, &mut ap);
-                }
-            }
-        }
     }
 }
 
@@ -402,7 +94,12 @@ fn axpys_body<T: GemmElem>(rows: &[T], rs: usize, x: &[T], out: &mut [T], j0: us
     for q in 0..quads {
         let p = 4 * q;
         let s = p * rs + j0;
-        let (r0, r1, r2, r3) = (&rows[s..s + len], &rows[s + rs..s + rs + len], &rows[s + 2 * rs..s + 2 * rs + len], &rows[s + 3 * rs..s + 3 * rs + len]);
+        let (r0, r1, r2, r3) = (
+            &rows[s..s + len],
+            &rows[s + rs..s + rs + len],
+            &rows[s + 2 * rs..s + 2 * rs + len],
+            &rows[s + 3 * rs..s + 3 * rs + len],
+        );
         let (x0, x1, x2, x3) = (x[p], x[p + 1], x[p + 2], x[p + 3]);
         for j in 0..len {
             let mut d = out[j];
@@ -604,7 +301,8 @@ fn columns_rows_body<T: GemmElem>(a: &Mat<T>, bt: &[T], k: usize, i0: usize, out
 /// once; A is read in place. The reduction is cut into a fixed number of chunks whose partial
 /// products are added in chunk order, so the result does not depend on the scheduling.
 fn skinny_rows<T: GemmElem>(m: usize, n: usize, k: usize, a: &Mat<T>, b: &Mat<T>, c: &mut [T]) {
-    let parts = if rayon::current_num_threads() > 1 && m * n * k >= GEMV_PAR { rayon::current_num_threads().min(k) } else { 1 };
+    let parts =
+        if rayon::current_num_threads() > 1 && m * n * k >= GEMV_PAR { rayon::current_num_threads().min(k) } else { 1 };
     let len = k.div_ceil(parts);
     let partial: Vec<Vec<T>> = crate::pool::map(parts, |t| {
         let mut acc = vec![T::default(); m * n];
@@ -709,7 +407,9 @@ pub fn gemm<T: GemmElem>(m: usize, n: usize, k: usize, a: Mat<T>, b: Mat<T>, c: 
     if (n <= SKINNY || m <= SKINNY) && skinny_dispatch(m, n, k, &a, &b, c) {
         return;
     }
-    if m >= T::MR && n >= T::NR && k >= 8 && m * n * k >= 24 * 24 * 24 {
+    let bl = T::blocking();
+    // Edge tiles are cheap (masked stores on AVX-512), so a side of half a tile still pays.
+    if 2 * m >= bl.mr && 2 * n >= bl.nr && m * n * k >= 24 * 24 * 24 {
         gemm_blocked(m, n, k, a, b, c);
     } else {
         gemm_small(m, n, k, a, b, c);
@@ -817,7 +517,19 @@ mod tests {
 
     #[test]
     fn blocked_matches_naive() {
-        for &(m, n, k) in &[(7, 9, 11), (37, 41, 300), (130, 70, 520), (6, 8, 8)] {
+        // Odd sides across the tile (MR, NR) and block (KC, MC) boundaries of every kernel; A read
+        // in place, and packed (C wider than PACK_A_COLS).
+        for &(m, n, k) in &[
+            (7, 9, 11),
+            (37, 41, 300),
+            (130, 70, 520),
+            (6, 8, 8),
+            (65, 65, 67),
+            (257, 33, 513),
+            (9, 257, 129),
+            (200, 17, 257),
+            (37, 530, 300),
+        ] {
             let a: Vec<f64> = (0..m * k).map(|i| ((i * 7919) % 101) as f64 / 50.0 - 1.0).collect();
             let b: Vec<f64> = (0..k * n).map(|i| ((i * 104729) % 97) as f64 / 48.0 - 1.0).collect();
             for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
@@ -841,7 +553,16 @@ mod tests {
     #[test]
     fn gemv_matches_naive() {
         // Sizes below and above the parallel threshold, with lane remainders.
-        for &(m, n, k) in &[(1, 1, 13), (37, 1, 50), (1, 29, 61), (10000, 1, 50), (1, 9000, 33), (3000, 1, 1), (50, 1, 10000), (1, 37, 9001)] {
+        for &(m, n, k) in &[
+            (1, 1, 13),
+            (37, 1, 50),
+            (1, 29, 61),
+            (10000, 1, 50),
+            (1, 9000, 33),
+            (3000, 1, 1),
+            (50, 1, 10000),
+            (1, 37, 9001),
+        ] {
             let a: Vec<f64> = (0..m * k).map(|i| ((i * 7919) % 101) as f64 / 50.0 - 1.0).collect();
             let b: Vec<f64> = (0..k * n).map(|i| ((i * 104729) % 97) as f64 / 48.0 - 1.0).collect();
             for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
@@ -870,7 +591,8 @@ mod tests {
     fn skinny_matches_naive() {
         // Few columns (dots against gathered columns) and few rows (streamed rows), every layout,
         // below and above the parallel threshold.
-        for &(m, n, k) in &[(64, 3, 16), (60000, 10, 100), (700, 16, 33), (10, 100, 6000), (3, 64, 64), (16, 200, 999)] {
+        for &(m, n, k) in &[(64, 3, 16), (60000, 10, 100), (700, 16, 33), (10, 100, 6000), (3, 64, 64), (16, 200, 999)]
+        {
             let a: Vec<f64> = (0..m * k).map(|i| ((i * 7919) % 101) as f64 / 50.0 - 1.0).collect();
             let b: Vec<f64> = (0..k * n).map(|i| ((i * 104729) % 97) as f64 / 48.0 - 1.0).collect();
             for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
@@ -880,14 +602,108 @@ mod tests {
                 let mut c = vec![f64::NAN; m * n];
                 let took = skinny_dispatch(m, n, k, &am, &bm, &mut c);
                 if !took {
-                    gemm(m, n, k, Mat { data: am.data, rs: am.rs, cs: am.cs }, Mat { data: bm.data, rs: bm.rs, cs: bm.cs }, &mut c);
+                    gemm(
+                        m,
+                        n,
+                        k,
+                        Mat { data: am.data, rs: am.rs, cs: am.cs },
+                        Mat { data: bm.data, rs: bm.rs, cs: bm.cs },
+                        &mut c,
+                    );
                 }
                 // The layouts the skinny paths need: A's rows (few columns) or B's rows (few rows) contiguous.
                 let big = m * n * k >= 1 << 15;
-                assert_eq!(took, big && ((n <= SKINNY && !ta) || (m <= SKINNY && n >= 4 * SKINNY && k >= 4 * SKINNY && !tb)), "{m}x{n}x{k} {ta} {tb}");
+                assert_eq!(
+                    took,
+                    big && ((n <= SKINNY && !ta) || (m <= SKINNY && n >= 4 * SKINNY && k >= 4 * SKINNY && !tb)),
+                    "{m}x{n}x{k} {ta} {tb}"
+                );
                 for (x, y) in c.iter().zip(&want) {
                     assert!((x - y).abs() < 1e-12 * (1.0 + y.abs()) * (k as f64).sqrt(), "{m}x{n}x{k} {ta} {tb}");
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn blocked_f32_every_layout() {
+        // float32 against a float64 reference, odd sides crossing the float32 tiles (NR 16 or 32).
+        for &(m, n, k) in &[(65, 33, 67), (129, 97, 301), (8, 40, 9), (300, 64, 513)] {
+            let a: Vec<f32> = (0..m * k).map(|i| ((i * 31) % 17) as f32 / 8.0 - 1.0).collect();
+            let b: Vec<f32> = (0..k * n).map(|i| ((i * 13) % 19) as f32 / 9.0 - 1.0).collect();
+            let a64: Vec<f64> = a.iter().map(|&v| v as f64).collect();
+            let b64: Vec<f64> = b.iter().map(|&v| v as f64).collect();
+            for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
+                let (ars, acs) = if ta { (1, m) } else { (k, 1) };
+                let (brs, bcs) = if tb { (1, k) } else { (n, 1) };
+                let want = naive(
+                    m,
+                    n,
+                    k,
+                    &Mat { data: &a64[..], rs: ars, cs: acs },
+                    &Mat { data: &b64[..], rs: brs, cs: bcs },
+                );
+                let mut c = vec![f32::NAN; m * n];
+                gemm_blocked(
+                    m,
+                    n,
+                    k,
+                    Mat { data: &a[..], rs: ars, cs: acs },
+                    Mat { data: &b[..], rs: brs, cs: bcs },
+                    &mut c,
+                );
+                for (x, y) in c.iter().zip(&want) {
+                    assert!(
+                        (*x as f64 - y).abs() < 1e-5 * (1.0 + y.abs()) * (k as f64).sqrt(),
+                        "{m}x{n}x{k} {ta} {tb}"
+                    );
+                }
+            }
+        }
+    }
+
+    /// A kernel against the sum it should form, over full and edge tiles, accumulating into C.
+    /// Inputs are small integers, so every sum is exact in either dtype and order.
+    fn check_kernel<T: GemmElem + From<i8> + Into<f64>>(mr: usize, nr: usize, kern: crate::microkernel::Kernel<T>) {
+        let kc = 37;
+        let ap: Vec<T> = (0..kc * mr).map(|i| T::from(((i * 7) % 13) as i8 - 6)).collect();
+        let bp: Vec<T> = (0..kc * nr).map(|i| T::from(((i * 5) % 11) as i8 - 5)).collect();
+        for (rows, cols) in [(mr, nr), (1, 1), (mr - 1, nr - 3), (2, nr)] {
+            let ldc = nr + 3;
+            let mut c = vec![T::from(1); mr * ldc];
+            let panel = crate::microkernel::APanel { ptr: ap.as_ptr(), rs: 1, ps: mr };
+            // SAFETY: the panels hold kc steps and C has mr rows of ldc ≥ nr elements.
+            unsafe { kern(kc, panel, bp.as_ptr(), c.as_mut_ptr(), ldc, rows, cols, false) };
+            for i in 0..mr {
+                for j in 0..ldc {
+                    let inside = i < rows && j < cols;
+                    let want = if inside {
+                        1.0 + (0..kc).map(|p| ap[p * mr + i].into() * bp[p * nr + j].into()).sum::<f64>()
+                    } else {
+                        1.0
+                    };
+                    assert_eq!(c[i * ldc + j].into(), want, "{mr}x{nr} tile {rows}x{cols} at ({i}, {j})");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn every_kernel_matches_naive() {
+        // The kernels this CPU does not pick by default (AVX2 on an AVX-512 machine, the portable
+        // ones) as well as the ones it does.
+        use crate::microkernel as mk;
+        check_kernel::<f64>(4, 8, mk::generic::<f64, 4, 8>);
+        check_kernel::<f32>(4, 16, mk::generic::<f32, 4, 16>);
+        #[cfg(target_arch = "x86_64")]
+        {
+            if mk::x86::has_avx2_fma() {
+                check_kernel::<f64>(6, 8, mk::x86::f64_6x8);
+                check_kernel::<f32>(6, 16, mk::x86::f32_6x16);
+            }
+            if mk::x86::has_avx512() {
+                check_kernel::<f64>(8, 16, mk::x86::f64_avx512::<8>);
+                check_kernel::<f32>(8, 32, mk::x86::f32_avx512::<8>);
             }
         }
     }

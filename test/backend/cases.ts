@@ -350,6 +350,19 @@ const matmulCases: Builder<'matmul'> = (g) => {
     out.push(mk('matmul', `${dt} empty batch`, [m(dt, [0, 2, 3]), m(dt, [3, 2])], { transA: false, transB: false }));
     out.push(mk('matmul', `${dt} vector-shaped [1,4]·[4,1]`, [m(dt, [1, 4]), m(dt, [4, 1])], { transA: false, transB: false }));
     out.push(mk('matmul', `${dt} large 256x256`, [m(dt, [256, 256]), m(dt, [256, 256])], { transA: false, transB: false }));
+    // Odd sides across the blocked product's tiles (MR 6 or 8 rows, NR 8 to 32 columns), its
+    // reduction slices (KC 256: k = 301, 513), its row blocks (MC ≤ 192: m = 257) and its
+    // parallel threshold, in every layout; a reduction shorter than a vector (k = 5, a MADE's
+    // first layer) and a batch broadcast over blocked products.
+    const blocked: [number, number, number][] = [[65, 65, 67], [257, 40, 301], [9, 129, 513], [512, 64, 5]];
+    for (const [mm, nn, kk] of blocked)
+      for (const transA of [false, true])
+        for (const transB of [false, true]) {
+          const a = transA ? [kk, mm] : [mm, kk];
+          const b = transB ? [nn, kk] : [kk, nn];
+          out.push(mk('matmul', `${dt} blocked ${mm}x${nn}x${kk} transA=${transA} transB=${transB}`, [m(dt, a), m(dt, b)], { transA, transB }));
+        }
+    out.push(mk('matmul', `${dt} batch broadcast blocked [3,65,40]·[40,70]`, [m(dt, [3, 65, 40]), m(dt, [40, 70])], { transA: false, transB: false }));
   }
   // bfloat16 storage: float32 accumulation and result.
   for (const [transA, transB] of [[false, false], [true, false], [false, true], [true, true]]) {
