@@ -200,7 +200,7 @@ describe('decoders and L_vlb', () => {
     expect(() => D.ddpmVlbLoss(net, p, s, x0, V.key(0), { variance: 'fixed' as 'beta' })).toThrow(/ddpmVlbLoss: variance must be 'beta' or 'posterior', got 'fixed'/);
     expect(() => D.ddpmVlbLoss(net, p, s, x0, V.key(0), { decoder: 'logistic' as 'gaussian' })).toThrow(/ddpmVlbLoss: decoder must be .* got 'logistic'/);
     expect(() => D.ddpmBound((xt) => xt, s, x0, V.key(0), { decoder: 'x' as 'gaussian' })).toThrow(/ddpmBound: decoder must be/);
-    expect(() => D.ddpmSimpleLoss(net, p, s, V.zeros([4], 'float64'), V.key(0))).toThrow(/x0 must be \[n, d\] with n >= 1, got \[4\]/);
+    expect(() => D.ddpmSimpleLoss(net, p, s, V.zeros([4], 'float64'), V.key(0))).toThrow(/ddpmSimpleLoss: x0 must be \[n, d\] with n >= 1, got \[4\]/);
     expect(() => D.ddpmSample((xt) => xt, s, 0, 2, V.key(0))).toThrow(/ddpmSample: n must be a positive integer, got 0/);
     expect(() => D.ddpmSample((xt) => xt, s, 2, 2, V.key(0), { clip: [1, -1] })).toThrow(/clip must be \[lo, hi\] with lo < hi, got \[1, -1\]/);
   });

@@ -56,13 +56,13 @@ export function EpsilonMLP(dim: number, T: number, opts: { hidden?: readonly num
  * @example const loss = ddpmSimpleLoss(net, p, sched, x0, key(1))
  */
 export function ddpmSimpleLoss<P>(net: EpsilonNet<P>, params: P, s: DiffusionSchedule, x0: Tensor, k: Key): Tensor {
-  const f = forwardDraw(s, x0, k);
+  const f = forwardDraw('ddpmSimpleLoss', s, x0, k);
   return mean(sum(square(sub(f.eps, net.apply(params, f.xt, f.t))), -1));
 }
 
 /** A batch's draw of the forward process: steps t uniform on 1..T, ε ~ N(0, I), x_t = √ᾱ_t x₀ + √(1 − ᾱ_t) ε. */
-function forwardDraw(s: DiffusionSchedule, x0: Tensor, k: Key): { idx: Tensor; t: Tensor; eps: Tensor; xt: Tensor; col: (a: Float64Array) => Tensor } {
-  if (x0.shape.length !== 2 || x0.shape[0] < 1) throw new ShapeError(`ddpm loss: x0 must be [n, d] with n >= 1, got ${fmtShape(x0.shape)}`);
+function forwardDraw(who: string, s: DiffusionSchedule, x0: Tensor, k: Key): { idx: Tensor; t: Tensor; eps: Tensor; xt: Tensor; col: (a: Float64Array) => Tensor } {
+  if (x0.shape.length !== 2 || x0.shape[0] < 1) throw new ShapeError(`${who}: x0 must be [n, d] with n >= 1, got ${fmtShape(x0.shape)}`);
   const [kt, ke] = split(k, 2);
   const n = x0.shape[0];
   const dt = x0.dtype as FloatDType;
@@ -93,6 +93,7 @@ export function ddpmVlbLoss<P>(net: EpsilonNet<P>, params: P, s: DiffusionSchedu
   const decoder = opts.decoder ?? 'gaussian';
   if (variance !== 'beta' && variance !== 'posterior') throw new ValueError(`ddpmVlbLoss: variance must be 'beta' or 'posterior', got '${String(variance)}'`);
   checkDecoder('ddpmVlbLoss', decoder);
+  const f = forwardDraw('ddpmVlbLoss', s, x0, k);
   const d = x0.shape[1];
   const w = new Float64Array(s.T);
   const c = new Float64Array(s.T);
@@ -102,7 +103,6 @@ export function ddpmVlbLoss<P>(net: EpsilonNet<P>, params: P, s: DiffusionSchedu
     w[i] = (s.betas[i] * s.betas[i]) / (2 * sig2 * s.alphas[i] * (1 - s.alphaBars[i]));
     c[i] = 0.5 * d * (Math.log(sig2 / bt) + bt / sig2 - 1);
   }
-  const f = forwardDraw(s, x0, k);
   const e = net.apply(params, f.xt, f.t);
   const kl = add(mul(f.col(w), reshape(sum(square(sub(f.eps, e)), -1), [-1, 1])), f.col(c));
   // The decoder term, used by the rows drawn at t = 1 (index 0).
