@@ -17,7 +17,8 @@
  * `--torch-threads` intra-op threads (default 1, as the other peers on this shared machine).
  *
  * Run: npx tsx bench/vi/diffusion-mnist.ts [--steps 300] [--batch 32] [--T 1000] [--channels 8]
- *      [--test-n 32] [--lr 1e-3] [--samples 16] [--objective simple|vlb] [--torch-threads 1] [--no-peer]
+ *      [--test-n 32] [--lr 1e-3] [--samples 16] [--objective simple|vlb] [--torch-threads 1] [--seed 0] [--no-peer]
+ * `--test-n 0` skips the bound (training only); `--seed` changes every key of both sides.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
@@ -43,6 +44,7 @@ const { values } = parseArgs({
     samples: { type: 'string', default: '16' },
     objective: { type: 'string', default: 'simple' },
     'torch-threads': { type: 'string', default: '1' },
+    seed: { type: 'string', default: '0' },
     'no-peer': { type: 'boolean', default: false },
   },
 });
@@ -54,6 +56,9 @@ const testN = Number(values['test-n']);
 const lr = Number(values.lr);
 const nSamples = Number(values.samples);
 const objective = values.objective === 'vlb' ? 'vlb' : 'simple';
+const seed = Number(values.seed);
+/** The run's keys: seed 0 gives keys 0–4 (initialization, batches, training noise, the bound, samples). */
+const k = (i: number): Key => key(5 * seed + i);
 const here = new URL('.', import.meta.url).pathname;
 const results = join(here, '../results');
 mkdirSync(results, { recursive: true });
@@ -97,15 +102,15 @@ function runVarinf(): Row {
     const [u, o] = opt.update(g, st.o, st.p);
     return { p: applyUpdates(st.p, u), o, l };
   });
-  const p0 = net.init(key(0));
+  const p0 = net.init(k(0));
   let st = { p: p0, o: opt.init(p0) };
-  const loader = new MinibatchLoader(train, { batchSize: batch, key: key(1) });
+  const loader = new MinibatchLoader(train, { batchSize: batch, key: k(1) });
   const per = loader.batchesPerEpoch;
   const losses: number[] = [];
   const t0 = performance.now();
   const c0 = cpuSeconds();
   for (let i = 0; i < steps; i++) {
-    const r = step(st, loader.batch(Math.floor(i / per), i % per).x, foldIn(key(2), i));
+    const r = step(st, loader.batch(Math.floor(i / per), i % per).x, foldIn(k(2), i));
     st = { p: r.p, o: r.o };
     losses.push(r.l.item());
     if ((i + 1) % Math.max(1, Math.floor(steps / 5)) === 0) process.stderr.write(`varinf step ${i + 1}/${steps}: loss ${losses[i].toFixed(2)}\n`);
@@ -117,14 +122,14 @@ function runVarinf(): Row {
   const x0 = tensor(Float32Array.from(test.images.subarray(0, testN * 784), (v) => v / 127.5 - 1), [testN, 784], 'float32');
   const t1 = performance.now();
   const c1 = cpuSeconds();
-  const b = D.ddpmBound(eps, s, x0, key(3), { decoder: 'discretized', onStep: (t) => t % 200 === 0 && process.stderr.write(`varinf bound: t = ${t}\n`) });
+  const b = testN === 0 ? null : D.ddpmBound(eps, s, x0, k(3), { decoder: 'discretized', onStep: (t) => t % 200 === 0 && process.stderr.write(`varinf bound: t = ${t}\n`) });
   const evalSeconds = (performance.now() - t1) / 1000;
   const evalCpu = cpuSeconds() - c1;
-  const bpd = Array.from(b.perPoint, (v) => v / (784 * Math.LN2));
+  const bpd = b === null ? [] : Array.from(b.perPoint, (v) => v / (784 * Math.LN2));
   const m = bpd.reduce((a, v) => a + v, 0) / bpd.length;
   const sd = Math.sqrt(bpd.reduce((a, v) => a + (v - m) ** 2, 0) / Math.max(1, bpd.length - 1));
   if (nSamples > 0) {
-    const xs = D.ddpmSample(eps, s, nSamples, 784, key(4), { clip: [-1, 1] });
+    const xs = D.ddpmSample(eps, s, nSamples, 784, k(4), { clip: [-1, 1] });
     saveImageGrid(join(results, 'diffusion-mnist-samples.png'), add(mul(xs, 0.5), 0.5), 28, 28, { cols: Math.ceil(Math.sqrt(nSamples)) });
   }
   const tail = losses.slice(-Math.max(1, Math.floor(steps / 10)));
@@ -138,16 +143,16 @@ function runVarinf(): Row {
     evalCpuSeconds: evalCpu,
     bpd: m,
     bpdSe: sd / Math.sqrt(bpd.length),
-    prior: b.prior,
-    kls: b.kls.reduce((a, v) => a + v, 0),
-    decoder: b.decoder,
+    prior: b?.prior ?? NaN,
+    kls: b?.kls.reduce((a, v) => a + v, 0) ?? NaN,
+    decoder: b?.decoder ?? NaN,
   };
 }
 
 function runTorch(): Row | string {
   const py = join(here, '../peers/.venv/bin/python');
   if (!existsSync(py)) return 'bench/peers/.venv is missing: run bash bench/peers/setup-torch.sh';
-  const a = ['--mnist', mnistDir() as string, '--steps', String(steps), '--batch', String(batch), '--T', String(T), '--channels', String(channels), '--test-n', String(testN), '--lr', String(lr), '--objective', objective, '--threads', values['torch-threads'] as string];
+  const a = ['--mnist', mnistDir() as string, '--steps', String(steps), '--batch', String(batch), '--T', String(T), '--channels', String(channels), '--test-n', String(testN), '--lr', String(lr), '--objective', objective, '--seed', String(seed), '--threads', values['torch-threads'] as string];
   const r = spawnSync(py, [join(here, '../peers/diffusion_torch.py'), ...a], { encoding: 'utf8', maxBuffer: 1 << 24 });
   if (r.status !== 0) return `the PyTorch peer failed: ${(r.stderr || r.stdout).trim().split('\n').slice(-3).join(' ')}`;
   const o = JSON.parse(r.stdout.trim().split('\n').pop() as string) as Record<string, number | string>;
