@@ -38,6 +38,11 @@ describe('root exports', () => {
     expect(varinf.models.matrix(json, 'X', 2, 2).toArray()).toEqual([[1, 2], [3, 4]]);
   });
 
+  it('has denoising diffusion under diffusion', () => {
+    for (const name of ['linearSchedule', 'cosineSchedule', 'diffusionSchedule', 'qSample', 'qPosterior', 'EpsilonMLP', 'UNet', 'timeEmbedding', 'ddpmSimpleLoss', 'ddpmVlbLoss', 'ddpmBound', 'decoderLogLik', 'ddpmSample'])
+      expect(typeof (varinf.diffusion as Record<string, unknown>)[name], name).toBe('function');
+  });
+
   it('has SBC, PPC and the model ArviZ export', () => {
     for (const name of ['sbc', 'sbcResults', 'functionGenerator', 'modelGenerator', 'functionBackend', 'fitBackend', 'rankChiSquare', 'rankEcdfTest', 'ecdfBand', 'saveSbcPlot', 'ppcTest', 'posteriorPredictiveSamples', 'ppcDensitySvg', 'ppcStatisticsSvg', 'arvizFromModel', 'saveArvizFromModel'])
       expect(typeof (varinf as Record<string, unknown>)[name], name).toBe('function');

@@ -1,27 +1,26 @@
 /**
- * DDPM (Ho et al. 2020) as a hierarchical VAE for low-dimensional data: an ε-prediction MLP with a
- * sinusoidal time embedding, the simple loss L_simple, and the variational bound evaluated term by
- * term for continuous data with a Gaussian decoder:
- *   −log p(x₀) ≤ L = L_T + Σ_{t=2}^{T} L_{t−1} + L_0,
- *   L_T = KL(q(x_T | x₀) ‖ N(0, I)),  L_{t−1} = E_q KL(q(x_{t−1} | x_t, x₀) ‖ p_θ(x_{t−1} | x_t)),
- *   L_0 = −E_q log N(x₀; μ_θ(x₁, 1), σ₁² I),
- * with p_θ(x_{t−1} | x_t) = N(μ_θ, σ_t² I), μ_θ = (x_t − β_t/√(1 − ᾱ_t)·ε_θ(x_t, t))/√α_t and
- * σ_t² = β_t ('beta', default) or β̃_t ('posterior'), Ho et al.'s two fixed choices (σ₁² = β₁ for
- * the decoder either way). Each expectation uses one draw x_t ~ q(x_t | x₀).
+ * DDPM (Ho et al. 2020) as a hierarchical VAE: the ε-network contract, an ε-prediction MLP with a
+ * sinusoidal time embedding for low-dimensional data (a U-Net for images is in unet.ts), and the
+ * two training losses on a batch x₀ [n, d]:
+ *   L_simple = E_{t, ε} ‖ε − ε_θ(x_t, t)‖²  (Ho et al.'s eq. 14, summed over d);
+ *   L_vlb    = L_T + T · E_t L_{t−1},  t uniform on 1..T  (an unbiased one-step estimate of the
+ *              whole bound of bound.ts, in nats per point, its constants included).
+ * For t ≥ 2, with μ̃ − μ_θ = β_t/(√α_t √(1 − ᾱ_t))·(ε_θ − ε), L_{t−1} = c_t + w_t ‖ε − ε_θ‖² where
+ * w_t = β_t²/(2σ_t² α_t (1 − ᾱ_t)) and c_t = (d/2)(log(σ_t²/β̃_t) + β̃_t/σ_t² − 1); for t = 1 it is the
+ * decoder's −log p_θ(x₀ | x₁).
  */
 import { ShapeError, ValueError, fmtShape } from '../../core/errors.js';
-import { tidy } from '../../core/memory.js';
 import type { Tensor } from '../../core/tensor.js';
-import { add, cast, cos, floor, mul, sin, sqrt, square, sub } from '../../ops/elementwise.js';
+import { add, cast, equal, floor, mul, sqrt, square, sub, where } from '../../ops/elementwise.js';
 import { tensor } from '../../ops/creation.js';
 import { mean, sum } from '../../ops/reduce.js';
 import { concat, gather, reshape } from '../../ops/shape.js';
-import { foldIn, split, type Key } from '../../random/key.js';
+import { split, type Key } from '../../random/key.js';
 import { normal, uniform, type FloatDType } from '../../random/samplers.js';
 import { MLP, type LinearParams } from '../../nn/linear.js';
-import { checkTimestep, type DiffusionSchedule } from './schedule.js';
-
-const LOG_2PI = Math.log(2 * Math.PI);
+import { checkDecoder, decoderLogLik, type DdpmDecoder } from './decoder.js';
+import { timeEmbedding } from './embedding.js';
+import type { DiffusionSchedule } from './schedule.js';
 
 /** An ε-prediction network: ε_θ(x_t, t) for x_t [n, d] and steps t [n] (float, 1..T). */
 export interface EpsilonNet<P = unknown> {
@@ -32,28 +31,21 @@ export interface EpsilonNet<P = unknown> {
 }
 
 /**
- * An MLP ε-network: input [x, emb(t)] with emb(t) = [sin(ω_k t/T), cos(ω_k t/T)], ω_k
- * geometric from 1 to 1000 over `embDim`/2 frequencies; hidden SiLU layers.
+ * An MLP ε-network: input [x, emb(t)] with emb the sinusoidal `timeEmbedding` of `embDim`
+ * features; hidden SiLU layers.
  * @example
  * const net = EpsilonMLP(2, 1000, { hidden: [128, 128] });
  * const eps = net.apply(net.init(key(0)), xt, t); // xt [n, 2], t [n] → [n, 2]
  */
 export function EpsilonMLP(dim: number, T: number, opts: { hidden?: readonly number[]; embDim?: number; dtype?: FloatDType } = {}): EpsilonNet<LinearParams[]> {
   const { hidden = [128, 128], embDim = 16, dtype = 'float32' } = opts;
-  if (!(Number.isInteger(embDim) && embDim >= 2 && embDim % 2 === 0)) throw new ValueError(`EpsilonMLP: embDim must be an even integer >= 2, got ${embDim}`);
-  const half = embDim / 2;
-  const freqs = tensor(
-    Array.from({ length: half }, (_, k) => Math.exp((Math.log(1000) * k) / Math.max(1, half - 1)) / T),
-    [1, half],
-    dtype,
-  );
+  const emb = timeEmbedding(embDim, T, dtype, 'EpsilonMLP');
   const mlp = MLP([dim + embDim, ...hidden, dim], { activation: 'silu', dtype });
   return {
     init: (k) => mlp.init(k),
     apply(params, x, t) {
       if (x.shape.length !== 2 || x.shape[1] !== dim) throw new ShapeError(`EpsilonMLP: x must be [n, ${dim}], got ${fmtShape(x.shape)}`);
-      const ang = mul(reshape(t, [-1, 1]), freqs);
-      return mlp.apply(params, concat([x, sin(ang), cos(ang)], 1));
+      return mlp.apply(params, concat([x, emb(t)], 1));
     },
   };
 }
@@ -64,6 +56,13 @@ export function EpsilonMLP(dim: number, T: number, opts: { hidden?: readonly num
  * @example const loss = ddpmSimpleLoss(net, p, sched, x0, key(1))
  */
 export function ddpmSimpleLoss<P>(net: EpsilonNet<P>, params: P, s: DiffusionSchedule, x0: Tensor, k: Key): Tensor {
+  const f = forwardDraw('ddpmSimpleLoss', s, x0, k);
+  return mean(sum(square(sub(f.eps, net.apply(params, f.xt, f.t))), -1));
+}
+
+/** A batch's draw of the forward process: steps t uniform on 1..T, ε ~ N(0, I), x_t = √ᾱ_t x₀ + √(1 − ᾱ_t) ε. */
+function forwardDraw(who: string, s: DiffusionSchedule, x0: Tensor, k: Key): { idx: Tensor; t: Tensor; eps: Tensor; xt: Tensor; col: (a: Float64Array) => Tensor } {
+  if (x0.shape.length !== 2 || x0.shape[0] < 1) throw new ShapeError(`${who}: x0 must be [n, d] with n >= 1, got ${fmtShape(x0.shape)}`);
   const [kt, ke] = split(k, 2);
   const n = x0.shape[0];
   const dt = x0.dtype as FloatDType;
@@ -72,60 +71,45 @@ export function ddpmSimpleLoss<P>(net: EpsilonNet<P>, params: P, s: DiffusionSch
   const ab = col(s.alphaBars);
   const eps = normal(ke, x0.shape, { dtype: dt });
   const xt = add(mul(sqrt(ab), x0), mul(sqrt(sub(1, ab)), eps));
-  const tFloat = add(cast(idx, dt), 1);
-  return mean(sum(square(sub(eps, net.apply(params, xt, tFloat))), -1));
+  return { idx, t: add(cast(idx, dt), 1), eps, xt, col };
 }
 
-/** The terms of the bound, in nats per data point (averaged over the points given). */
-export interface DdpmBound {
-  /** L_T = KL(q(x_T | x₀) ‖ N(0, I)). */
-  prior: number;
-  /** L_{t−1} for t = 2..T (entry t − 2). */
-  kls: Float64Array;
-  /** L_0 = −log N(x₀; μ_θ(x₁, 1), β₁ I). */
-  decoder: number;
-  /** The bound on log p(x₀): −(prior + Σ kls + decoder). */
-  elbo: number;
-  /** −elbo / (d ln 2). */
-  bitsPerDim: number;
+/** Options of `ddpmVlbLoss`. */
+export interface VlbLossOptions {
+  /** σ_t² of the reverse steps: β_t ('beta', default) or β̃_t ('posterior'). */
+  variance?: 'beta' | 'posterior';
+  /** The decoder p_θ(x₀ | x₁): 'gaussian' (default) or 'discretized' (8-bit data in [−1, 1]). */
+  decoder?: DdpmDecoder;
 }
 
 /**
- * The variational bound of a DDPM on data x₀ [n, d], term by term (see the file comment), with
- * one draw x_t ~ q(x_t | x₀) per term from `foldIn(key, t)`. `eps(x_t, t)` is the trained network
- * (or any ε-predictor) at the integer step t; `opts.variance` picks σ_t².
- * @example const b = ddpmBound((x, t) => net.apply(p, x, full([x.shape[0]], t, 'float32')), sched, x0, key(2))
+ * L_vlb (see the file comment): per point L_T + T·L_{t−1} at one step t uniform on 1..T and one
+ * draw x_t ~ q(x_t | x₀), averaged over the batch x₀ [n, d]; its expectation is the bound
+ * `ddpmBound` evaluates term by term, in nats per point.
+ * @example const loss = ddpmVlbLoss(net, p, sched, x0, key(1), { decoder: 'discretized' })
  */
-export function ddpmBound(eps: (xt: Tensor, t: number) => Tensor, s: DiffusionSchedule, x0: Tensor, k: Key, opts: { variance?: 'beta' | 'posterior' } = {}): DdpmBound {
+export function ddpmVlbLoss<P>(net: EpsilonNet<P>, params: P, s: DiffusionSchedule, x0: Tensor, k: Key, opts: VlbLossOptions = {}): Tensor {
   const variance = opts.variance ?? 'beta';
-  if (variance !== 'beta' && variance !== 'posterior') throw new ValueError(`ddpmBound: variance must be 'beta' or 'posterior', got '${String(variance)}'`);
-  if (x0.shape.length !== 2) throw new ShapeError(`ddpmBound: x0 must be [n, d], got ${fmtShape(x0.shape)}`);
-  const [n, d] = x0.shape;
-  const dt = x0.dtype as FloatDType;
-  const abT = s.alphaBars[s.T - 1];
-  // KL(N(√ᾱ_T x₀, (1 − ᾱ_T)I) ‖ N(0, I)) per point.
-  const x2 = tidy(() => sum(square(x0)).item()) / n;
-  const prior = 0.5 * (abT * x2 + d * (1 - abT - 1 - Math.log(1 - abT)));
-  const kls = new Float64Array(Math.max(0, s.T - 1));
-  let decoder = 0;
-  for (let t = 1; t <= s.T; t++) {
-    checkTimestep('ddpmBound', t, s.T);
-    const i = t - 1;
-    const ab = s.alphaBars[i];
-    const v = tidy(() => {
-      const xt = add(mul(x0, Math.sqrt(ab)), mul(normal(foldIn(k, t), [n, d], { dtype: dt }), Math.sqrt(1 - ab)));
-      const e = eps(xt, t);
-      if (e.shape.length !== 2 || e.shape[0] !== n || e.shape[1] !== d) throw new ShapeError(`ddpmBound: eps gave ${fmtShape(e.shape)} for x_t [${n}, ${d}]`);
-      const muTheta = mul(sub(xt, mul(e, s.betas[i] / Math.sqrt(1 - ab))), 1 / Math.sqrt(s.alphas[i]));
-      const sig2 = variance === 'posterior' && t > 1 ? s.posteriorVariance[i] : s.betas[i];
-      if (t === 1) return sum(square(sub(x0, muTheta))).item() / (2 * sig2) / n + 0.5 * d * (LOG_2PI + Math.log(sig2));
-      const muTilde = add(mul(x0, s.posteriorCoefX0[i]), mul(xt, s.posteriorCoefXt[i]));
-      const bt = s.posteriorVariance[i];
-      return 0.5 * (d * (Math.log(sig2 / bt) + bt / sig2 - 1) + sum(square(sub(muTilde, muTheta))).item() / sig2 / n);
-    });
-    if (t === 1) decoder = v;
-    else kls[t - 2] = v;
+  const decoder = opts.decoder ?? 'gaussian';
+  if (variance !== 'beta' && variance !== 'posterior') throw new ValueError(`ddpmVlbLoss: variance must be 'beta' or 'posterior', got '${String(variance)}'`);
+  checkDecoder('ddpmVlbLoss', decoder);
+  const f = forwardDraw('ddpmVlbLoss', s, x0, k);
+  const d = x0.shape[1];
+  const w = new Float64Array(s.T);
+  const c = new Float64Array(s.T);
+  for (let i = 1; i < s.T; i++) {
+    const sig2 = variance === 'posterior' ? s.posteriorVariance[i] : s.betas[i];
+    const bt = s.posteriorVariance[i];
+    w[i] = (s.betas[i] * s.betas[i]) / (2 * sig2 * s.alphas[i] * (1 - s.alphaBars[i]));
+    c[i] = 0.5 * d * (Math.log(sig2 / bt) + bt / sig2 - 1);
   }
-  const total = prior + kls.reduce((a, b) => a + b, 0) + decoder;
-  return { prior, kls, decoder, elbo: -total, bitsPerDim: total / (d * Math.LN2) };
+  const e = net.apply(params, f.xt, f.t);
+  const kl = add(mul(f.col(w), reshape(sum(square(sub(f.eps, e)), -1), [-1, 1])), f.col(c));
+  // The decoder term, used by the rows drawn at t = 1 (index 0).
+  const mu1 = mul(sub(f.xt, mul(e, s.betas[0] / Math.sqrt(1 - s.alphaBars[0]))), 1 / Math.sqrt(s.alphas[0]));
+  const nll = reshape(mul(decoderLogLik(decoder, x0, mu1, s.betas[0]), -1), [-1, 1]);
+  const term = where(reshape(equal(f.idx, 0), [-1, 1]), nll, kl);
+  const abT = s.alphaBars[s.T - 1];
+  const prior = add(mul(sum(square(x0), -1), 0.5 * abT), 0.5 * d * (-abT - Math.log(1 - abT)));
+  return add(mul(mean(term), s.T), mean(prior));
 }
