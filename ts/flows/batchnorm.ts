@@ -18,7 +18,7 @@ import { isTracing } from '../compile/recorder.js';
 import type { Key } from '../random/key.js';
 import type { FloatDType } from '../random/samplers.js';
 import { checkFeatures } from './conditioner.js';
-import { FlowTransform, type FlowLayer, type ModalFlowLayer } from './core.js';
+import { FlowTransform, modeSwitch, type FlowLayer, type ModalFlowLayer } from './core.js';
 
 /** Parameters of {@link batchNorm}: the learned scale (as its log) and shift of the normalized values. */
 export interface BatchNormParams {
@@ -159,14 +159,7 @@ export function batchNorm(features: number, opts: BatchNormOptions = {}): BatchN
     get stats() {
       return state.stats;
     },
-    train(mode = true) {
-      state.training = mode;
-      return layer;
-    },
-    eval() {
-      state.training = false;
-      return layer;
-    },
+    ...modeSwitch(state, () => layer),
     init: (_k: Key, dtype: FloatDType): BatchNormParams => ({ logGamma: zeros([features], dtype), beta: zeros([features], dtype) }),
     bind: (p: BatchNormParams) => new BatchNormTransform(features, p, state),
     calibrate(_p: BatchNormParams, x: Tensor) {

@@ -129,6 +129,23 @@ export interface ModalFlowLayer<P = unknown> extends FlowLayer<P> {
   eval(): unknown;
 }
 
+/**
+ * @internal The `train`/`eval` pair of a modal layer over its mutable `state`, returning the layer
+ * (`self`) so calls chain: `layer.eval()`.
+ */
+export function modeSwitch<L>(state: { training: boolean }, self: () => L): { train(mode?: boolean): L; eval(): L } {
+  return {
+    train(mode = true) {
+      state.training = mode;
+      return self();
+    },
+    eval() {
+      state.training = false;
+      return self();
+    },
+  };
+}
+
 /** Whether a layer has a training/evaluation mode. @internal */
 export function hasMode(l: FlowLayer): l is ModalFlowLayer {
   const m = l as Partial<ModalFlowLayer>;

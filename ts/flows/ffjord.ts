@@ -35,7 +35,7 @@ import { foldIn, key as makeKey, type Key } from '../random/key.js';
 import { bernoulli, normal, type FloatDType } from '../random/samplers.js';
 import { dopri5, hairerController, OdeStepError, rk4, type OdeAlgebra } from '../ode/dopri5.js';
 import { checkFeatures } from './conditioner.js';
-import { checkContext, FlowTransform, type ModalFlowLayer } from './core.js';
+import { checkContext, FlowTransform, modeSwitch, type ModalFlowLayer } from './core.js';
 import { concatSquashField, type ConcatSquashOptions, type VectorField } from './vector-field.js';
 
 /** How the divergence tr(∂f/∂z) is computed. */
@@ -276,14 +276,7 @@ export function ffjord(features: number, opts: FFJORDOptions = {}): FFJORDLayer 
     get lastNfe() {
       return state.nfe;
     },
-    train(mode = true) {
-      state.training = mode;
-      return layer;
-    },
-    eval() {
-      state.training = false;
-      return layer;
-    },
+    ...modeSwitch(state, () => layer),
     init: (k: Key, dtype: FloatDType) => field.init(k, dtype),
     bind(p: unknown, context?: Tensor): FlowTransform {
       checkContext('ffjord', field.contextFeatures, context);

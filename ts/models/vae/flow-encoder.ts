@@ -27,10 +27,10 @@ import { Linear, type LinearParams } from '../../nn/linear.js';
 import { split, type Key } from '../../random/key.js';
 import { normal } from '../../random/samplers.js';
 import type { TrainState } from './checkpoint.js';
-import { checkLayers, lossFromTerms, type BoundLossOptions, type BoundTrainOptions } from './ladder.js';
-import { trainLoop, type TrainResult } from './loop.js';
+import { checkLayers, lossFromTerms, trainWithBound, type BoundLossOptions, type BoundTrainOptions } from './ladder.js';
+import type { TrainResult } from './loop.js';
 import { VAE, type ForwardTerms, type VAEModel, type VAEParams } from './model.js';
-import { betaAt, type LossResult } from './objectives.js';
+import type { LossResult } from './objectives.js';
 import { DEFAULT_LOGVAR_RANGE, bernoulliLogLik, clampLogVar, dense, diagNormalLogProbAtEps, gaussianLogLik, reparameterize, stdNormalLogProbPerDim } from './terms.js';
 
 /** The flow after the Gaussian of q(z|x). */
@@ -296,14 +296,5 @@ export function flowVaeLoss(model: FlowVAEModel, params: FlowVAEParams, x: Tenso
  *   { steps: 2000, key: key(1), optimizer: opt, objective: 'iwae', k: 5 });
  */
 export async function trainFlowVAE(model: FlowVAEModel, state: TrainState<FlowVAEParams>, loader: MinibatchLoader, opts: BoundTrainOptions): Promise<TrainResult<FlowVAEParams>> {
-  const { objective = 'elbo', k = 1, beta = 1 } = opts;
-  if (!Number.isInteger(k) || k < 1) throw new ValueError(`trainFlowVAE: k (samples per example) must be a positive integer, got ${k}`);
-  return trainLoop(state, loader, {
-    ...opts,
-    name: 'trainFlowVAE',
-    xDim: model.config.xDim,
-    config: { flowVAE: model.config },
-    hyper: (s) => ({ beta: betaAt(beta, s, 'trainFlowVAE') }),
-    loss: (p, batch, key: Key, _s, h) => flowVaeLoss(model, p, batch.x, model.noise(key, k, batch.size), { objective, beta: h.beta }),
-  });
+  return trainWithBound('trainFlowVAE', model, { flowVAE: model.config }, state, loader, opts, (p, x, eps, o) => flowVaeLoss(model, p, x, eps, o));
 }

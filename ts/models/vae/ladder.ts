@@ -348,15 +348,32 @@ export async function trainLadderVAE(
   loader: MinibatchLoader,
   opts: BoundTrainOptions & { analyticKL?: boolean },
 ): Promise<TrainResult<LadderVAEParams>> {
-  const { objective = 'elbo', k = 1, beta = 1, analyticKL = true } = opts;
-  if (!Number.isInteger(k) || k < 1) throw new ValueError(`trainLadderVAE: k (samples per example) must be a positive integer, got ${k}`);
+  const { analyticKL = true } = opts;
+  return trainWithBound('trainLadderVAE', model, { ladder: model.config }, state, loader, opts, (p, x, eps, o) => ladderLoss(model, p, x, eps, { ...o, analyticKL }));
+}
+
+/**
+ * @internal The body the bound-trained VAEs share (ladder, VampPrior, flow): `trainLoop` with the
+ * objective's loss on `samples` noise draws per example and β from its schedule, named `name`.
+ */
+export async function trainWithBound<P>(
+  name: string,
+  model: { readonly config: { readonly xDim: number }; noise(k: Key, samples: number, batch: number): Tensor[] },
+  config: Record<string, unknown>,
+  state: TrainState<P>,
+  loader: MinibatchLoader,
+  opts: BoundTrainOptions,
+  loss: (p: P, x: Tensor, eps: readonly Tensor[], o: BoundLossOptions) => LossResult,
+): Promise<TrainResult<P>> {
+  const { objective = 'elbo', k = 1, beta = 1 } = opts;
+  if (!Number.isInteger(k) || k < 1) throw new ValueError(`${name}: k (samples per example) must be a positive integer, got ${k}`);
   return trainLoop(state, loader, {
     ...opts,
-    name: 'trainLadderVAE',
+    name,
     xDim: model.config.xDim,
-    config: { ladder: model.config },
-    hyper: (s) => ({ beta: betaAt(beta, s, 'trainLadderVAE') }),
-    loss: (p, batch, key: Key, _s, h) => ladderLoss(model, p, batch.x, model.noise(key, k, batch.size), { objective, beta: h.beta, analyticKL }),
+    config,
+    hyper: (s) => ({ beta: betaAt(beta, s, name) }),
+    loss: (p, batch, key: Key, _s, h) => loss(p, batch.x, model.noise(key, k, batch.size), { objective, beta: h.beta }),
   });
 }
 

@@ -19,10 +19,10 @@ import { split, type Key } from '../../random/key.js';
 import { categorical, normal, uniform } from '../../random/samplers.js';
 import { tensor } from '../../ops/creation.js';
 import type { TrainState } from './checkpoint.js';
-import { checkLayers, lossFromTerms, type BoundLossOptions, type BoundTrainOptions } from './ladder.js';
-import { trainLoop, type TrainResult } from './loop.js';
+import { checkLayers, lossFromTerms, trainWithBound, type BoundLossOptions, type BoundTrainOptions } from './ladder.js';
+import type { TrainResult } from './loop.js';
 import { VAE, type ForwardTerms, type VAEModel, type VAEParams } from './model.js';
-import { betaAt, type LossResult } from './objectives.js';
+import type { LossResult } from './objectives.js';
 import { DEFAULT_LOGVAR_RANGE, LOG_2PI, bernoulliLogLik, diagNormalLogProbAtEps, gaussianLogLik, reparameterize } from './terms.js';
 
 /** Configuration of `VampPriorVAE`. */
@@ -214,14 +214,5 @@ export function vampLoss(model: VampPriorModel, params: VampPriorParams, x: Tens
  *   { steps: 2000, key: key(1), optimizer: opt, beta: klWarmup(1000) });
  */
 export async function trainVampVAE(model: VampPriorModel, state: TrainState<VampPriorParams>, loader: MinibatchLoader, opts: BoundTrainOptions): Promise<TrainResult<VampPriorParams>> {
-  const { objective = 'elbo', k = 1, beta = 1 } = opts;
-  if (!Number.isInteger(k) || k < 1) throw new ValueError(`trainVampVAE: k (samples per example) must be a positive integer, got ${k}`);
-  return trainLoop(state, loader, {
-    ...opts,
-    name: 'trainVampVAE',
-    xDim: model.config.xDim,
-    config: { vampprior: model.config },
-    hyper: (s) => ({ beta: betaAt(beta, s, 'trainVampVAE') }),
-    loss: (p, batch, key: Key, _s, h) => vampLoss(model, p, batch.x, model.noise(key, k, batch.size), { objective, beta: h.beta }),
-  });
+  return trainWithBound('trainVampVAE', model, { vampprior: model.config }, state, loader, opts, (p, x, eps, o) => vampLoss(model, p, x, eps, o));
 }
