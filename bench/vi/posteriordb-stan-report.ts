@@ -161,9 +161,9 @@ ${defects.length === 0 ? 'None.' : defects.join('\n')}
 - rstan::vb with Stan's defaults stops early (tol_rel_obj 0.01, 1–10 s per run) and is often far off
   (full-rank worst z up to 10¹⁶ on earnings with an interaction); some seeds fail outright
   ("dropped evaluations has reached its maximum"), reported as failed runs.
-- Through fromStan every AutoMVN fit runs eager: fit's full-rank whitening (\`whitenFactor\` in
-  ts/infer/fit/precondition.ts) reads the scale factor with dataSync() inside the step, which
-  compile cannot trace (result.compiled.reason says so); mean-field steps run compiled.
+- The AutoMVN times above were taken when fit's full-rank whitening (\`whitenFactor\`) read the
+  scale factor on the host, so those fits ran eager; it is tensor ops now and they compile
+  (bench/README-fit-compiled.md: 0.55–2.6× on three of these regressions, same trajectory).
 
 ## Skipped
 
