@@ -95,12 +95,15 @@ export function renderReport(results: Results, names: string[]): string {
   const skipped: string[] = [];
   const errors: string[] = [];
   const defects: string[] = [];
+  const budgets: string[] = [];
   for (const name of names) {
     const p = results.posteriors[name];
     if (p === undefined) continue;
     if (p.skipped !== undefined) skipped.push(`- ${name}: ${p.skipped}`);
     for (const e of p.errors ?? []) errors.push(`- ${name} ${e}`);
     if (Object.keys(p.fits).length === 0) continue;
+    const budget = Object.values(p.fits).find((f) => f.budget !== undefined)?.budget;
+    if (budget !== undefined) budgets.push(`- ${name}: ${budget}`);
     rows.push(`| ${name} | ${p.dim ?? '?'} | ${fitCells(p, 'mvn').join(' | ')} | ${fitCells(p, 'normal').join(' | ')} | ${peerCell(p.peers.fullrank)} | ${peerCell(p.peers.meanfield)} |`);
     const fr = Object.entries(p.fits).filter(([id]) => id.startsWith('mvn/'));
     const bad = fr.filter(([, f]) => missed(f) || f.diverged.length > 0 || f.gainOverStart < 0);
@@ -164,6 +167,13 @@ ${defects.length === 0 ? 'None.' : defects.join('\n')}
 - The AutoMVN times above were taken when fit's full-rank whitening (\`whitenFactor\`) read the
   scale factor on the host, so those fits ran eager; it is tensor ops now and they compile
   (bench/README-fit-compiled.md: 0.55–2.6× on three of these regressions, same trajectory).
+
+## Reduced budgets
+
+Posteriors whose log density is slow to evaluate ran under these budgets (\`BUDGETS\` in
+bench/vi/posteriordb-stan-lib.ts) instead of fit's defaults:
+
+${budgets.length === 0 ? 'None.' : budgets.join('\n')}
 
 ## Skipped
 
