@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { fromStan, key, type StanModel } from '../../ts/index.js';
-import { fit, type FitOptions } from '../../ts/infer/fit/index.js';
+import { defaultPhases, fit, type FitOptions } from '../../ts/infer/fit/index.js';
 import { columns, compareToReference, posteriors, type Quantities, type Reference } from '../../ts/models/posteriordb/index.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -87,8 +87,12 @@ export const BUDGETS: Record<string, { text: string; opts: Partial<FitOptions> }
     },
   },
   'bball_drive_event_0-hmm_drive_0': {
-    text: "fit's default phases (compiled); 100 selection draws; 500 draws for summaries and k̂",
-    opts: { selectionDraws: 100, numDraws: 500 },
+    text: "fit's default step sizes and step counts with 1 particle per step (compiled: with 4 particles the generated step overflows V8's stack and would run eagerly, at about 1 s a step); 100 selection draws; 500 draws for summaries and k̂",
+    opts: {
+      phases: defaultPhases(6).map((p) => ({ ...p, particles: 1 })),
+      selectionDraws: 100,
+      numDraws: 500,
+    },
   },
 };
 
