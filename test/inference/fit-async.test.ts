@@ -44,12 +44,15 @@ describe('async fit', () => {
     const total = performance.now() - t0;
     h.disable();
     const maxStall = h.max / 1e6;
-    console.log(`async fit of eight schools: ${total.toFixed(0)} ms in all, longest event-loop stall ${maxStall.toFixed(1)} ms (p99 ${(h.percentile(99) / 1e6).toFixed(1)} ms)`);
+    console.log(`async fit of eight schools: ${total.toFixed(0)} ms in all, longest event-loop stall ${maxStall.toFixed(1)} ms (p99 ${(h.percentile(99) / 1e6).toFixed(1)} ms, p50 ${(h.percentile(50) / 1e6).toFixed(1)} ms)`);
     expect(r.timings.steps).toBeGreaterThan(500);
-    // A synchronous fit stalls for its whole length (seconds): one sample, max = p99 = the fit. The
-    // bounds leave room for a loaded machine, where the OS alone can stall a thread for 100s of ms.
+    // A synchronous fit stalls for its whole length (seconds): one sample, max = p50 = the fit. The
+    // bounds leave room for a loaded machine, where the OS alone can stall a thread for 100s of ms,
+    // and for each phase's compile of its step (trace and code generation), one synchronous piece:
+    // 120–370 ms at load 18 on 2 cores for this full-rank step; the steps between yield every few ms.
     expect(maxStall).toBeLessThan(0.25 * total);
-    expect(h.percentile(99) / 1e6).toBeLessThan(200);
+    expect(h.percentile(99) / 1e6).toBeLessThan(600);
+    expect(h.percentile(50) / 1e6).toBeLessThan(100);
   });
 
   it('gives the same answer as fitSync for the same key', async () => {
