@@ -193,7 +193,8 @@ export function runPeer(s: Source, seeds: number[]): Record<'meanfield' | 'fullr
     for (const alg of ['meanfield', 'fullrank'] as const) for (const seed of seeds) res[alg].push({ seed, error: why, seconds: NaN });
     return res;
   }
-  const rows = readFileSync(out, 'utf8').trim().split('\n').slice(1).map((l) => l.split(',').map((x) => x.replace(/^"|"$/g, '')));
+  // Split on the commas outside quotes: names such as "theta[1,2]" hold one.
+  const rows = readFileSync(out, 'utf8').trim().split('\n').slice(1).map((l) => l.split(/,(?=(?:[^"]*"[^"]*")*[^"]*$)/).map((x) => x.replace(/^"|"$/g, '')));
   for (const alg of ['meanfield', 'fullrank'] as const) {
     for (const seed of seeds) {
       const mine = rows.filter((x) => x[0] === alg && Number(x[1]) === seed);
