@@ -77,8 +77,11 @@ export function* findMode(
  * 2d points included, and the lowest finite U seen with its point (the flat unconstrained vector).
  */
 export interface ModeSearch {
+  /** Points at which U and its gradient were evaluated. */
   evaluations: number;
+  /** The lowest finite U seen (Infinity before one). */
   lowest: number;
+  /** Where it was seen (null before a finite U). */
   at: Float64Array | null;
 }
 
