@@ -166,7 +166,7 @@ ${defects.length === 0 ? 'None.' : defects.join('\n')}
   ("dropped evaluations has reached its maximum"), reported as failed runs.
 - The AutoMVN times above were taken when fit's full-rank whitening (\`whitenFactor\`) read the
   scale factor on the host, so those fits ran eager; it is tensor ops now and they compile
-  (bench/README-fit-compiled.md: 1.2–2× on three of these regressions at load 6, same trajectory).
+  (bench/README-fit-compiled.md: compiled phases 1.2–2× faster on two of these regressions at load 6, same trajectory).
 
 ## Reduced budgets
 
