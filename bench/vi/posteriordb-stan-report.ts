@@ -95,12 +95,15 @@ export function renderReport(results: Results, names: string[]): string {
   const skipped: string[] = [];
   const errors: string[] = [];
   const defects: string[] = [];
+  const budgets: string[] = [];
   for (const name of names) {
     const p = results.posteriors[name];
     if (p === undefined) continue;
     if (p.skipped !== undefined) skipped.push(`- ${name}: ${p.skipped}`);
     for (const e of p.errors ?? []) errors.push(`- ${name} ${e}`);
     if (Object.keys(p.fits).length === 0) continue;
+    const budget = Object.values(p.fits).find((f) => f.budget !== undefined)?.budget;
+    if (budget !== undefined) budgets.push(`- ${name}: ${budget}`);
     rows.push(`| ${name} | ${p.dim ?? '?'} | ${fitCells(p, 'mvn').join(' | ')} | ${fitCells(p, 'normal').join(' | ')} | ${peerCell(p.peers.fullrank)} | ${peerCell(p.peers.meanfield)} |`);
     const fr = Object.entries(p.fits).filter(([id]) => id.startsWith('mvn/'));
     const bad = fr.filter(([, f]) => missed(f) || f.diverged.length > 0 || f.gainOverStart < 0);
@@ -161,9 +164,16 @@ ${defects.length === 0 ? 'None.' : defects.join('\n')}
 - rstan::vb with Stan's defaults stops early (tol_rel_obj 0.01, 1–10 s per run) and is often far off
   (full-rank worst z up to 10¹⁶ on earnings with an interaction); some seeds fail outright
   ("dropped evaluations has reached its maximum"), reported as failed runs.
-- Through fromStan every AutoMVN fit runs eager: fit's full-rank whitening (\`whitenFactor\` in
-  ts/infer/fit/precondition.ts) reads the scale factor with dataSync() inside the step, which
-  compile cannot trace (result.compiled.reason says so); mean-field steps run compiled.
+- The AutoMVN times above were taken when fit's full-rank whitening (\`whitenFactor\`) read the
+  scale factor on the host, so those fits ran eager; it is tensor ops now and they compile
+  (bench/README-fit-compiled.md: compiled phases 1.2–2× faster on two of these regressions at load 6, same trajectory).
+
+## Reduced budgets
+
+Posteriors whose log density is slow to evaluate ran under these budgets (\`BUDGETS\` in
+bench/vi/posteriordb-stan-lib.ts) instead of fit's defaults:
+
+${budgets.length === 0 ? 'None.' : budgets.join('\n')}
 
 ## Skipped
 

@@ -15,7 +15,10 @@
  * Each fit's record is kept in bench/results/posteriordb-stan.json (git-ignored), so a run can be
  * resumed (--resume) and the tables printed again without fitting (--report).
  *
- * Run: nice npx tsx bench/vi/posteriordb-stan.ts [--keys 0,1,2] [--peers] [--resume] [--report] [--write] [name ...]
+ * Run: nice npx tsx bench/vi/posteriordb-stan.ts [--keys 0,1,2] [--guides mvn,normal] [--slow-s 180] [--store posteriordb-stan.json]
+ *        [--peers] [--resume] [--report] [--write] [name ...]
+ * The two slow posteriors run under the reduced budgets of BUDGETS (posteriordb-stan-lib.ts), e.g.
+ *   nice npx tsx bench/vi/posteriordb-stan.ts --guides mvn --slow-s 1500 --store slow.json hudson_lynx_hare-lotka_volterra
  *      nice npx tsx bench/vi/posteriordb-stan.ts --compile-peers   (rstan models, once, serially)
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -35,12 +38,15 @@ const { values, positionals } = parseArgs({
     write: { type: 'boolean', default: false },
     'compile-peers': { type: 'boolean', default: false },
     'slow-s': { type: 'string', default: '180' },
+    guides: { type: 'string', default: 'mvn,normal' },
+    store: { type: 'string', default: 'posteriordb-stan.json' },
   },
 });
 const keys = values.keys.split(',').map(Number);
 const slowS = Number(values['slow-s']);
 const todo = positionals.length > 0 ? positionals : stanOnlyPosteriors();
-const store = `${RESULTS}posteriordb-stan.json`;
+const store = `${RESULTS}${values.store}`;
+const guides = values.guides.split(',') as ('mvn' | 'normal')[];
 const results: Results = existsSync(store) && (values.resume || values.report) ? (JSON.parse(readFileSync(store, 'utf8')) as Results) : { posteriors: {}, notes: [] };
 const save = (): void => writeFileSync(store, JSON.stringify(results, null, 1));
 
@@ -69,13 +75,13 @@ if (!values.report) {
       continue;
     }
     entry.dim = m.unconstrainedDim;
-    for (const guide of ['mvn', 'normal'] as const) {
+    for (const guide of guides) {
       for (const k of keys) {
         const id = `${guide}/${k}`;
         if (entry.fits[id] !== undefined || entry.skipped !== undefined) continue;
         let rec: FitRecord;
         try {
-          rec = await runFit(m, s.ref, guide, k, slowS);
+          rec = await runFit(name, m, s.ref, guide, k, slowS);
         } catch (e) {
           const err = `${(e as Error).constructor.name}: ${(e as Error).message.split('\n')[0]}`;
           // A feature fromStan lacks shows up when the model first runs: skip the posterior and say why.

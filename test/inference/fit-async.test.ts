@@ -7,7 +7,28 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { describe, expect, it } from 'vitest';
-import { AbortError, AutoNormal, Normal, SVI, SVIDivergenceError, TraceELBO, adam, key, models, plate, sample, tensor, type FitPartial, type SVIResult } from '../../ts/index.js';
+import {
+  AbortError,
+  AutoNormal,
+  Normal,
+  SVI,
+  SVIDivergenceError,
+  TraceELBO,
+  adam,
+  factor,
+  initToValue,
+  key,
+  models,
+  mul,
+  plate,
+  sample,
+  square,
+  sub,
+  tensor,
+  type FitPartial,
+  type FitProgress,
+  type SVIResult,
+} from '../../ts/index.js';
 import { fit, fitSync } from '../../ts/infer/fit/index.js';
 
 const DIR = fileURLToPath(new URL('../fixtures/posteriordb/eight_schools-eight_schools_noncentered/', import.meta.url));
@@ -33,7 +54,7 @@ describe('async fit', () => {
     const total = performance.now() - t0;
     running = false;
     h.disable();
-    console.log(`async fit of eight schools: ${total.toFixed(0)} ms in all, ${turns} event-loop turns, longest stall ${(h.max / 1e6).toFixed(1)} ms (p99 ${(h.percentile(99) / 1e6).toFixed(1)} ms)`);
+    console.log(`async fit of eight schools: ${total.toFixed(0)} ms in all, ${turns} event-loop turns, longest stall ${(h.max / 1e6).toFixed(1)} ms (p99 ${(h.percentile(99) / 1e6).toFixed(1)} ms, p50 ${(h.percentile(50) / 1e6).toFixed(1)} ms)`);
     expect(r.timings.steps).toBeGreaterThan(500);
     expect(turns).toBeGreaterThan(50);
   });
@@ -53,8 +74,8 @@ describe('async fit', () => {
     const run = fit(p.model, [data], {
       key: key(0),
       progressBar: false,
-      onProgress: () => {
-        if (++checks === 4) ac.abort(reason);
+      onProgress: (info) => {
+        if (info.stage === 'phases' && ++checks === 4) ac.abort(reason);
       },
       signal: ac.signal,
     });
@@ -69,6 +90,72 @@ describe('async fit', () => {
     expect(err.partial.losses.length).toBeGreaterThanOrEqual(200);
     expect(err.partial.params).not.toBeNull();
     expect(err.message).toMatch(/aborted at step \d+/);
+  });
+});
+
+describe('aborting fit inside the MAP search', () => {
+  // A deliberately slow log density (each evaluation busy-waits `ms`) with a sharp peak at 0.001
+  // from a start at 0: L-BFGS's first step (one unit) overshoots by a factor 1000, and its line
+  // search halves it about ten times, each halving one evaluation.
+  const slowPeak = (ms: number) => (): void => {
+    const x = sample('x', new Normal(0, 1000));
+    const until = performance.now() + ms;
+    while (performance.now() < until);
+    factor('peak', mul(-5e7, square(sub(x, 0.001))));
+  };
+  const opts = { key: key(0), progressBar: false, numDraws: 200, guideOptions: { init: initToValue({ x: 0 }) } };
+
+  it('reports every evaluation of −log p in the MAP search, and an abort from there stops after that evaluation', async () => {
+    const ac = new AbortController();
+    const seen: FitProgress[] = [];
+    const e = await fit(slowPeak(0), [], {
+      ...opts,
+      signal: ac.signal,
+      onProgress: (p) => {
+        seen.push(p);
+        if (p.evaluations === 3) ac.abort('stop');
+      },
+    }).then(
+      () => null,
+      (err: unknown) => err,
+    );
+    expect(e).toBeInstanceOf(AbortError);
+    const err = e as AbortError<FitPartial>;
+    expect(err.message).toMatch(/in the MAP search after 3 evaluations/);
+    expect(seen.map((p) => [p.stage, p.evaluations])).toEqual([
+      ['mode', 1],
+      ['mode', 2],
+      ['mode', 3],
+    ]);
+    // The start, U = 5e7·0.001² = 50 (the prior's term aside), is the lowest so far: the trial points overshoot.
+    expect(seen[2].loss).toBeCloseTo(50 + Math.log(1000 * Math.sqrt(2 * Math.PI)), 6);
+    expect(err.partial.step).toBe(0);
+    expect(err.partial.params).toBeNull();
+    expect(err.partial.mode.evaluations).toBe(3);
+    expect(Array.from(err.partial.mode.at ?? [])).toEqual([0]);
+  });
+
+  it('a timed-out signal stops a slow MAP search inside its first line search', async () => {
+    // Each evaluation takes 40 ms and the first L-BFGS iteration about ten of them: the abort at
+    // 100 ms has to get through between the line search's evaluations.
+    const t0 = performance.now();
+    const e = await fit(slowPeak(40), [], { ...opts, signal: AbortSignal.timeout(100) }).then(
+      () => null,
+      (err: unknown) => err,
+    );
+    const ms = performance.now() - t0;
+    expect(e).toBeInstanceOf(AbortError);
+    const err = e as AbortError<FitPartial>;
+    console.log(`abort in the MAP search: rejected after ${ms.toFixed(0)} ms, ${err.partial.mode.evaluations} evaluations (${err.message})`);
+    expect(err.partial.mode.evaluations).toBeGreaterThan(0);
+    expect(err.partial.mode.evaluations).toBeLessThan(10);
+    expect(err.partial.losses.length).toBe(0);
+  });
+
+  it('without an abort, the same slow density fits (the MAP at 0.001)', async () => {
+    const r = await fit(slowPeak(0), [], { ...opts, phases: [{ lr: 0.1, particles: 2, minSteps: 50, maxSteps: 50 }] });
+    expect(r.laplace.used).toBe(true);
+    expect(r.summary.x.mean[0]).toBeCloseTo(0.001, 4);
   });
 });
 

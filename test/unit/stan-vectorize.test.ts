@@ -54,4 +54,28 @@ describe('loop vectorization', () => {
     const { vec, scalar } = both(code, { N: 5, K: 3, g: [1, 3, 2, 3, 1], y: [0.5, -1, 2, 0.1, -0.4] });
     vec.forEach((x, i) => expect(Math.abs(x - scalar[i])).toBeLessThan(1e-10 * Math.max(1, Math.abs(scalar[i]))));
   });
+
+  it("an HMM's forward pass (inner loop over j reading gamma[t - 1, j] of a sequential outer loop over t)", () => {
+    // The shape of posteriordb's bball_drive HMM: the inner loop vectorizes and reads one row of
+    // gamma, picked by the outer index, instead of the whole array.
+    const code = `data { int K; int N; array[N] real u; }
+      parameters { simplex[K] th1; simplex[K] th2; positive_ordered[K] phi; }
+      model {
+        array[K] simplex[K] theta;
+        theta[1] = th1;
+        theta[2] = th2;
+        array[K] real acc;
+        array[N, K] real gamma;
+        for (k in 1:K) gamma[1, k] = exponential_lpdf(u[1] | phi[k]);
+        for (t in 2:N) {
+          for (k in 1:K) {
+            for (j in 1:K) acc[j] = gamma[t - 1, j] + log(theta[j, k]) + exponential_lpdf(u[t] | phi[k]);
+            gamma[t, k] = log_sum_exp(acc);
+          }
+        }
+        target += log_sum_exp(gamma[N]);
+      }`;
+    const { vec, scalar } = both(code, { K: 2, N: 7, u: [0.3, 1.2, 0.1, 2.5, 0.7, 0.05, 1.9] });
+    vec.forEach((x, i) => expect(Math.abs(x - scalar[i])).toBeLessThan(1e-10 * Math.max(1, Math.abs(scalar[i]))));
+  });
 });

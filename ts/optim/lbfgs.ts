@@ -70,8 +70,9 @@ export interface LbfgsResult {
 }
 
 /**
- * {@link lbfgs} as a generator that yields after every iteration, so that an async caller can
- * let the event loop run between them.
+ * {@link lbfgs} as a generator that yields after every evaluation of f (the start, each trial
+ * point of the line search), so that an async caller can let the event loop run, and notice an
+ * abort, between them: one iteration of an expensive objective can take dozens of evaluations.
  * @example
  * const gen = lbfgsSteps(fg, x0);
  * for (let r = gen.next(); !r.done; r = gen.next()) await new Promise((res) => setImmediate(res));
@@ -84,6 +85,7 @@ export function* lbfgsSteps(fg: ValueGrad, x0: Float64Array, opts: LbfgsOptions 
   const d = x0.length;
   let x = x0.slice();
   let { f, g } = fg(x);
+  yield;
   const S: Float64Array[] = [];
   const Y: Float64Array[] = [];
   const gmax = (v: Float64Array): number => v.reduce((a, b) => Math.max(a, Math.abs(b)), 0);
@@ -119,6 +121,7 @@ export function* lbfgsSteps(fg: ValueGrad, x0: Float64Array, opts: LbfgsOptions 
     for (let ls = 0; ls < 40; ls++) {
       xn = x.map((v, i) => v + t * dir[i]);
       next = fg(xn);
+      yield;
       if (Number.isFinite(next.f) && next.f <= f + 1e-4 * t * slope) break;
       t *= 0.5;
     }
@@ -139,7 +142,6 @@ export function* lbfgsSteps(fg: ValueGrad, x0: Float64Array, opts: LbfgsOptions 
     g = next.g;
     // Stalled: the caller's Newton polish takes over.
     if (df <= ftol * Math.max(1, Math.abs(f))) break;
-    yield;
   }
   return { x, f, g, iterations: it, converged: gmax(g) < gtol * Math.max(1, Math.abs(f) * 1e-3) };
 }

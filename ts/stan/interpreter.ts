@@ -559,7 +559,20 @@ export class Interpreter {
       }
       if (slot.b === true) throw new NotVectorizable('indexing a per-iteration value');
       if (ctx.assigned.has(slot.name) && !ctx.locals.has(slot)) throw new NotVectorizable(`'${slot.name}' read before it is written in the loop`);
-      if (this.hasBatchedIndex(idx)) return this.batchedGather(this.read(slot), idx, loc);
+      if (this.hasBatchedIndex(idx)) {
+        // Leading indices that do not depend on the loop variable pick cells first: reading the
+        // whole array (a stack of all its cells) at every iteration of an outer sequential loop
+        // (an HMM's forward pass, gamma[t - 1, j]) is quadratic in its length.
+        let s = slot;
+        let k = 0;
+        while (k < idx.length - 1 && s.cells !== null && s.value === null && idx[k].kind === 'single' && !this.mentionsLoopVar((idx[k] as { expr: Expr }).expr)) {
+          const p = this.position(idx[k], s.shape[0], loc);
+          if (typeof p !== 'number') break;
+          s = s.cells[p];
+          k++;
+        }
+        return this.batchedGather(this.read(s), idx.slice(k), loc);
+      }
     }
     let s = slot;
     let k = 0;

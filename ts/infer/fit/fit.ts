@@ -47,7 +47,7 @@ import { commonDraws, nonFiniteSite, scoreCandidate, type Candidate, type Candid
 import { evaluateGuideSteps } from './evaluate.js';
 import { guideGaussian, guideSds, laplaceParams, makeGuide } from './guideParams.js';
 import { invFromChol, latentSds } from './linalg.js';
-import { concatInit, findMode, flatDirection } from './mode.js';
+import { concatInit, findMode, flatDirection, tracked, type ModeSearch } from './mode.js';
 import { defaultPhases, type FitOptions, type FitPartial, type FitPhase, type FitProgress, type FitResult } from './options.js';
 import { runPhase, type PhaseEnd } from './phase.js';
 import { potential, potentialTensor } from './potential.js';
@@ -59,7 +59,9 @@ import { AutoFlowGuide } from '../../flows/guides.js';
  * Fits an autoguide to `model(...args)` with the recipe above and reports diagnostics. Runs on
  * the event loop in slices of about `yieldEveryMs` (10 ms) so that a server keeps answering;
  * `signal` aborts it (the promise rejects with an `AbortError` whose `partial` holds the steps
- * done), `onProgress` reports every stopping check, and a terminal gets a progress line.
+ * done; it is noticed between any two evaluations of the model, inside the MAP search's line
+ * searches too), `onProgress` reports every evaluation of the MAP search and every stopping check
+ * of the phases, and a terminal gets a progress line.
  * Raises `ImproperPosteriorError` where the posterior has no normalizing constant.
  * @example
  * const r = await fit(eightSchoolsNoncentered, [data], { guide: 'mvn', key: key(0) });
@@ -108,7 +110,22 @@ function* fitSteps<A extends unknown[]>(model: ModelFn<A>, args: A, opts: FitOpt
   const phaseEnds: number[] = [];
   let current: { params: Record<string, Tensor>; svi: SVI<A> } | null = null;
   let step = 0;
+  const search: ModeSearch = { evaluations: 0, lowest: Infinity, at: null };
+  let laplaceDone = false;
   const bar = opts.progressBar ?? (process.stderr.isTTY === true && process.env.CI === undefined);
+  let nPhases = 0;
+  let drawn = 0;
+  const onProgress = (info: FitProgress): void => {
+    opts.onProgress?.(info);
+    // The terminal line at most every 100 ms: the MAP search reports every evaluation.
+    if (!bar || (info.stage === 'mode' && performance.now() - drawn < 100)) return;
+    drawn = performance.now();
+    const text =
+      info.stage === 'mode'
+        ? `fit: MAP search, ${info.evaluations} evaluations, lowest −log p ${info.loss.toPrecision(6)}`
+        : `fit: phase ${info.phase + 1}/${nPhases} step ${info.step} loss ${info.loss.toPrecision(6)} drift ${info.drift.toFixed(2)}`;
+    process.stderr.write(`\r${text.slice(0, (process.stderr.columns ?? 80) - 1)}\x1b[K`);
+  };
   // Checked at every yield: an abort rejects with what was done so far.
   const checkAbort = (): void => {
     if (opts.signal?.aborted !== true) return;
@@ -119,8 +136,10 @@ function* fitSteps<A extends unknown[]>(model: ModelFn<A>, args: A, opts: FitOpt
       phaseEnds: phaseEnds.slice(),
       step,
       warnings: warnings.slice(),
+      mode: { ...search, at: search.at?.slice() ?? null },
     };
-    throw new AbortError(`fit: aborted at step ${step} (${phaseEnds.length} phases done)`, partial, { cause: opts.signal.reason });
+    const where = laplaceDone ? `step ${step} (${phaseEnds.length} phases done)` : `step 0, in the MAP search after ${search.evaluations} evaluations of −log p`;
+    throw new AbortError(`fit: aborted at ${where}`, partial, { cause: opts.signal.reason });
   };
   const pause = function* (): Generator<void, void, void> {
     checkAbort();
@@ -138,7 +157,8 @@ function* fitSteps<A extends unknown[]>(model: ModelFn<A>, args: A, opts: FitOpt
   let lapHess: Float64Array | null = null;
   const uFlat = potentialTensor(model, args, lap);
   if (opts.laplaceInit ?? true) {
-    const fns = potential(model, args, lap);
+    const report = (): void => onProgress({ stage: 'mode', phase: -1, step: 0, loss: search.lowest, drift: NaN, evaluations: search.evaluations });
+    const fns = tracked(potential(model, args, lap), search, report);
     const m = yield* checked(findMode(fns, Float64Array.from(concatInit(lap).dataSync())), checkAbort);
     laplace.iterations = m.iterations;
     laplace.converged = m.converged;
@@ -163,6 +183,7 @@ function* fitSteps<A extends unknown[]>(model: ModelFn<A>, args: A, opts: FitOpt
       warnings.push(`no Laplace start: ${m.reason}; the guide started from its initialization and a warm-up phase`);
     }
   } else warnings.push('no Laplace start: laplaceInit is false');
+  laplaceDone = true;
   const mapMs = performance.now() - t0;
   yield* pause();
 
@@ -184,10 +205,7 @@ function* fitSteps<A extends unknown[]>(model: ModelFn<A>, args: A, opts: FitOpt
   const dLatent = lap.latentDim;
   const scoreEnv = { model, args, guide, potential: uFlat, eps: commonDraws(foldIn(kEval, 0xc0), nSel, dLatent), n: nSel, key: foldIn(kEval, 0xc1) };
   let startScore: CandidateScore | null = null;
-  const onProgress = (info: FitProgress): void => {
-    opts.onProgress?.(info);
-    if (bar) process.stderr.write(`\r${`fit: phase ${info.phase + 1}/${plan.length} step ${info.step} loss ${info.loss.toPrecision(6)} drift ${info.drift.toFixed(2)}`.slice(0, (process.stderr.columns ?? 80) - 1)}\x1b[K`);
-  };
+  nPhases = plan.length;
   const flow = guide instanceof AutoFlowGuide;
   const compiled: FitResult<A>['compiled'] = { used: opts.compile !== false };
   const onEager = (reason: string): void => {
@@ -227,7 +245,7 @@ function* fitSteps<A extends unknown[]>(model: ModelFn<A>, args: A, opts: FitOpt
     };
     const state0 = { params: unc, optState: null, step, key };
     const end: PhaseEnd = yield* checked(
-      runPhase(state0, args, { phase, index: pi, makeSvi, average: last, every, driftTol, pre, onProgress, warnings, compile: opts.compile, onEager }, losses),
+      runPhase(state0, args, { phase, index: pi, makeSvi, average: last, every, driftTol, pre, onProgress: (i) => onProgress({ ...i, stage: 'phases', evaluations: search.evaluations }), warnings, compile: opts.compile, onEager }, losses),
       checkAbort,
     );
     const svi: SVI<A> = (current as unknown as { svi: SVI<A> }).svi;

@@ -10,6 +10,8 @@ import { fdHessian, type BatchGrad } from './potential.js';
 /**
  * The MAP by L-BFGS, polished by safeguarded Newton steps with the finite-difference Hessian;
  * converged when the Newton step is below `tol` posterior sds (√diag H⁻¹) in every coordinate.
+ * Yields after every evaluation of the potential (and after each Hessian), so that a caller can
+ * abort inside a line search.
  */
 export function* findMode(
   fns: { one: ValueGrad; batch: BatchGrad },
@@ -20,6 +22,7 @@ export function* findMode(
   const r = yield* lbfgsSteps(safe, x0, { maxIter: 300 });
   let x = r.x;
   let { f, g } = fns.one(x);
+  yield;
   const d = x.length;
   let reason = '';
   for (let it = 0; it < 8; it++) {
@@ -30,6 +33,7 @@ export function* findMode(
       if (!(e instanceof VarinfError)) throw e;
       h = new Float64Array(d * d).fill(NaN);
     }
+    yield;
     const l = choleskyHost(h, d);
     if (l === null) {
       reason = `the Hessian of −log p is not positive definite after ${r.iterations} L-BFGS and ${it} Newton iterations: no MAP (a funnel or a boundary)`;
@@ -50,6 +54,7 @@ export function* findMode(
     for (let ls = 0; ls < 30; ls++) {
       const xn = x.map((v, i) => v + t * step[i]);
       const nx = safe(xn);
+      yield;
       if (Number.isFinite(nx.f) && nx.f <= f + 1e-12 * Math.abs(f)) {
         x = xn;
         f = nx.f;
@@ -59,13 +64,55 @@ export function* findMode(
       }
       t *= 0.5;
     }
-    yield;
     if (!moved) {
       reason = `Newton steps stalled ${worst.toExponential(2)} sds from a mode`;
       return { x, hess: null, chol: null, iterations: r.iterations + it, converged: false, reason };
     }
   }
   return { x, hess: null, chol: null, iterations: r.iterations + 8, converged: false, reason: 'Newton did not converge in 8 iterations' };
+}
+
+/**
+ * Where the MAP search is: evaluations of the potential U (and its gradient) so far, a Hessian's
+ * 2d points included, and the lowest finite U seen with its point (the flat unconstrained vector).
+ */
+export interface ModeSearch {
+  /** Points at which U and its gradient were evaluated. */
+  evaluations: number;
+  /** The lowest finite U seen (Infinity before one). */
+  lowest: number;
+  /** Where it was seen (null before a finite U). */
+  at: Float64Array | null;
+}
+
+/** `fns`, each call counted into `search` (its lowest value kept) and followed by `report()`. */
+export function tracked(fns: { one: ValueGrad; batch: BatchGrad }, search: ModeSearch, report: () => void): { one: ValueGrad; batch: BatchGrad } {
+  const seen = (f: number, z: Float64Array): void => {
+    if (Number.isFinite(f) && f < search.lowest) {
+      search.lowest = f;
+      search.at = z.slice();
+    }
+  };
+  return {
+    one: (z) => {
+      try {
+        const r = fns.one(z);
+        seen(r.f, z);
+        return r;
+      } finally {
+        search.evaluations++;
+        report();
+      }
+    },
+    batch: (z, P) => {
+      try {
+        return fns.batch(z, P);
+      } finally {
+        search.evaluations += P;
+        report();
+      }
+    },
+  };
 }
 
 /**

@@ -17,19 +17,27 @@ export interface FitPhase {
 }
 
 /**
- * What {@link fit} reports at each stopping check (every `checkEvery` steps).
+ * What {@link fit} reports: after every evaluation of −log p in the MAP search (`stage` 'mode'),
+ * then at each stopping check of the phases (every `checkEvery` steps, `stage` 'phases').
  * @example
- * await fit(model, args, { key: key(0), onProgress: (p) => console.log(p.phase, p.step, p.loss) });
+ * await fit(model, args, { key: key(0), onProgress: (p) => console.log(p.stage, p.phase, p.step, p.loss) });
  */
 export interface FitProgress {
-  /** Index of the phase in the plan (the warm-up first where there is no Laplace start). */
+  /** 'mode': the MAP search (L-BFGS, then Newton); 'phases': the Adam phases. */
+  stage: 'mode' | 'phases';
+  /** Index of the phase in the plan (the warm-up first where there is no Laplace start); −1 in the MAP search. */
   phase: number;
-  /** Steps done, all phases. */
+  /** Steps done, all phases (0 in the MAP search). */
   step: number;
-  /** Mean loss (−ELBO estimate) of the last window. */
+  /**
+   * Phases: mean loss (−ELBO estimate) of the last window. MAP search: the lowest potential found
+   * so far, −log p(x, T(z)) − log|det J_T(z)| in the unconstrained space (Infinity before a finite one).
+   */
   loss: number;
-  /** The window's drift statistic t² (about 1 when the iterates only jitter). */
+  /** The window's drift statistic t² (about 1 when the iterates only jitter); NaN in the MAP search. */
   drift: number;
+  /** Evaluations of −log p and its gradient in the MAP search so far (a Hessian counts its 2d points). */
+  evaluations: number;
 }
 
 /** How {@link fit} is called: the family, the key, and the recipe's knobs (all but `key` optional). */
@@ -57,11 +65,15 @@ export interface FitOptions {
   driftTol?: number;
   /** Options passed to the autoguide (init strategy, initScale). */
   guideOptions?: AutoGuideOptions;
-  /** Called at each stopping check. */
+  /** Called after every evaluation of −log p in the MAP search and at each stopping check of the phases. */
   onProgress?: (info: FitProgress) => void;
   /** Draw a progress line on stderr (default: when stderr is a terminal and not in CI). */
   progressBar?: boolean;
-  /** Stops the fit: the promise rejects with an `AbortError` carrying the {@link FitPartial}. */
+  /**
+   * Stops the fit: the promise rejects with an `AbortError` carrying the {@link FitPartial}. It is
+   * checked after every evaluation of −log p in the MAP search (inside its line searches), after
+   * every optimization step and between the candidates' scorings.
+   */
   signal?: AbortSignal;
   /** Common draws on which every candidate's ELBO is estimated to choose the answer (default 1000). */
   selectionDraws?: number;
@@ -116,6 +128,11 @@ export interface FitPartial {
   step: number;
   /** The warnings so far. */
   warnings: string[];
+  /**
+   * The MAP search: evaluations of −log p so far, the lowest potential seen (Infinity if none was
+   * finite) and its point, the flat unconstrained latent vector (null before a finite one).
+   */
+  mode: { evaluations: number; lowest: number; at: Float64Array | null };
 }
 
 /**

@@ -179,7 +179,18 @@ function stepper<A extends unknown[]>(svi: SVI<A>, state0: SVIState, args: A, cf
   return (state) => {
     if (loop === null) return svi.update(state, ...args);
     if (held !== state.params) loop.setState({ params: state.params, optState: state.optState });
-    if (loop.run(state.key, state.step, 1, ACCEPT, rec, 0) === 1) {
+    let ok: number;
+    try {
+      ok = loop.run(state.key, state.step, 1, ACCEPT, rec, 0);
+    } catch (e) {
+      // The generated code of a very large step (an HMM's forward pass unrolled over 416 time
+      // steps, with 4 particles) can exceed V8's stack frame: run the steps eagerly, and say why.
+      if (!(e instanceof RangeError)) throw e;
+      cfg.onEager?.(`the compiled step could not run (${e.message}); the steps ran eagerly`);
+      loop = null;
+      return svi.update(state, ...args);
+    }
+    if (ok === 1) {
       const s = loop.state();
       held = s.params;
       return { state: { ...s, step: state.step + 1, key: state.key }, loss: rec[0] };

@@ -4,9 +4,12 @@
  */
 import type { Tensor } from '../../core/tensor.js';
 import { leaves } from '../../core/tree.js';
-import { add, mul } from '../../ops/elementwise.js';
-import { concat, reshape, slice } from '../../ops/shape.js';
-import { matmul } from '../../ops/linalg.js';
+import { add, div, exp, log, mul, sqrt, square, sub } from '../../ops/elementwise.js';
+import { concat, expandDims, gather, reshape, slice } from '../../ops/shape.js';
+import { diagEmbed, diagonal, matmul, triangularSolve, tril } from '../../ops/linalg.js';
+import { sum } from '../../ops/reduce.js';
+import { LowerCholeskyTransform } from '../../bijectors/cholesky.js';
+import { indicesLike, padLast, sliceLast } from '../../bijectors/transform.js';
 import { tensor, zerosLike } from '../../ops/creation.js';
 import { chain, scaleByAdam, scaleByLearningRate, type GradientTransformation } from '../../optim/index.js';
 import { choleskyHost, diagTensor } from './linalg.js';
@@ -136,100 +139,64 @@ export function driftCheck(
  * the gradient of `scale`; 'out' (after `whiten`'s 'out', which scales the off-diagonal steps by
  * 1/√d) turns the step on M (the diagonal multiplicative) into the new L = A M′ and returns the
  * updates of both leaves that land there. Other leaves pass through.
+ *
+ * Everything is tensor ops on the parameters (a triangular solve, two matmuls, gathers), so a
+ * compiled SVI step traces through it; `a` is the d×d factor A.
  */
-export function whitenFactor(prefix: string, a: Float64Array, d: number, side: 'in' | 'out'): GradientTransformation<Record<string, never>> {
+export function whitenFactor(prefix: string, a: Tensor, side: 'in' | 'out'): GradientTransformation<Record<string, never>> {
   const trilName = `${prefix}_scale_tril`;
   const scaleName = `${prefix}_scale`;
+  const d = a.shape[0];
   const s0 = (d * (d - 1)) / 2;
-  const strict = (i: number, j: number): number => (i * (i - 1)) / 2 + j;
+  const toT = new LowerCholeskyTransform();
+  // Flat positions (i·d + j) of the strict lower triangle in the packed order, and for each of
+  // the d² positions of a matrix its entry of the packed strict part (s0: a zero appended).
+  const strictAt: number[] = [];
+  for (let i = 1; i < d; i++) for (let j = 0; j < i; j++) strictAt.push(i * d + j);
+  const unpackAt: number[] = [];
+  for (let i = 0; i < d; i++) for (let j = 0; j < d; j++) unpackAt.push(j < i ? (i * (i - 1)) / 2 + j : s0);
+  const pickIdx = indicesLike(strictAt, a);
+  const unpackIdx = indicesLike(unpackAt, a);
+  /** The strict lower triangle of a [d, d] matrix, packed (row by row). */
+  const pickStrict = (m: Tensor): Tensor => gather(reshape(m, [d * d]), pickIdx, 0);
+  /** The [d, d] strictly lower matrix of the first s0 entries of a packed vector. */
+  const unpackStrict = (v: Tensor): Tensor => reshape(gather(padLast(sliceLast(v, 0, s0), 0, 1), unpackIdx, 0), [d, d]);
+  /** Packed strict part, then the diagonal. */
+  const pack = (strict: Tensor, diag: Tensor): Tensor => (s0 > 0 ? concat([strict, diag], 0) : diag);
   return {
     init: () => ({}),
     update: (u, s, params) => {
       const rec = u as unknown as Record<string, Tensor>;
       const par = params as unknown as Record<string, Tensor> | undefined;
       if (par === undefined || rec[trilName] === undefined || rec[scaleName] === undefined) return [u, s];
-      const tu = par[trilName].dataSync();
-      const ls = par[scaleName].dataSync();
-      const { l, sigma, t } = factorOf(tu, ls, d, s0, strict);
-      const m = lowerSolve(a, l, d);
+      const tu = par[trilName];
+      const ls = par[scaleName];
+      const sigma = expandDims(exp(ls), -1);
+      const t = toT.forward(tu);
+      const m = triangularSolve(a, mul(sigma, t), { lower: true });
+      const g = rec[trilName];
+      const gStrict = unpackStrict(g);
+      const gDiag = sliceLast(g, s0, d);
       const out: Record<string, Tensor> = { ...rec };
-      const g = rec[trilName].dataSync();
       if (side === 'in') {
         // ∂/∂L from ∂/∂T_u: L_ij = σ_i T_ij, T_ii = exp(T_u,ii).
-        const gl = new Float64Array(d * d);
-        for (let i = 0; i < d; i++) {
-          for (let j = 0; j < i; j++) gl[i * d + j] = g[strict(i, j)] / sigma[i];
-          gl[i * (d + 1)] = g[s0 + i] / (sigma[i] * t[i * (d + 1)]);
-        }
+        const gl = div(add(gStrict, diagEmbed(div(gDiag, diagonal(t)))), sigma);
         // ∂/∂M = tril(Aᵀ ∂/∂L); the diagonal as ∂/∂log M_ii.
-        const gm = new Float64Array(g.length);
-        for (let i = 0; i < d; i++)
-          for (let j = 0; j <= i; j++) {
-            let v = 0;
-            for (let k = i; k < d; k++) v += a[k * d + i] * gl[k * d + j];
-            if (i === j) gm[s0 + i] = v * m[i * (d + 1)];
-            else gm[strict(i, j)] = v;
-          }
-        out[trilName] = tensor(gm, rec[trilName].shape);
+        const gm = matmul(a, gl, { transA: true });
+        out[trilName] = pack(pickStrict(gm), mul(diagonal(gm), diagonal(m)));
         out[scaleName] = mul(rec[scaleName], 0);
       } else {
-        const mn = m.slice();
-        for (let i = 0; i < d; i++) {
-          for (let j = 0; j < i; j++) mn[i * d + j] += g[strict(i, j)];
-          mn[i * (d + 1)] *= Math.exp(g[s0 + i]);
-        }
+        const mNew = add(add(tril(m, -1), gStrict), diagEmbed(mul(diagonal(m), exp(gDiag))));
         // L′ = A M′, lower triangular with a positive diagonal; then σ′ its row norms and T′ = L′/σ′.
-        const tuNew = new Float64Array(tu.length);
-        const lsNew = new Float64Array(d);
-        for (let i = 0; i < d; i++) {
-          const row = new Float64Array(i + 1);
-          for (let j = 0; j <= i; j++) {
-            let v = 0;
-            for (let k = j; k <= i; k++) v += a[i * d + k] * mn[k * d + j];
-            row[j] = v;
-          }
-          const sg = Math.hypot(...row);
-          lsNew[i] = Math.log(sg);
-          for (let j = 0; j < i; j++) tuNew[strict(i, j)] = row[j] / sg;
-          tuNew[s0 + i] = Math.log(row[i] / sg);
-        }
-        out[trilName] = tensor(Float64Array.from(tuNew, (v, k) => v - tu[k]), rec[trilName].shape);
-        out[scaleName] = tensor(Float64Array.from(lsNew, (v, k) => v - ls[k]), rec[scaleName].shape);
+        const lNew = matmul(a, mNew);
+        const sg = sqrt(sum(square(lNew), -1));
+        const tNew = div(lNew, expandDims(sg, -1));
+        out[trilName] = sub(pack(pickStrict(tNew), log(diagonal(tNew))), tu);
+        out[scaleName] = sub(log(sg), ls);
       }
       return [out as unknown as typeof u, s];
     },
   };
-}
-
-/** L = diag(σ)·T from the unconstrained `scale_tril` (strict lower, then log diagonal) and log σ. */
-function factorOf(
-  tu: ArrayLike<number>,
-  ls: ArrayLike<number>,
-  d: number,
-  s0: number,
-  strict: (i: number, j: number) => number,
-): { l: Float64Array; sigma: Float64Array; t: Float64Array } {
-  const sigma = Float64Array.from({ length: d }, (_, i) => Math.exp(ls[i]));
-  const t = new Float64Array(d * d);
-  const l = new Float64Array(d * d);
-  for (let i = 0; i < d; i++) {
-    for (let j = 0; j < i; j++) t[i * d + j] = tu[strict(i, j)];
-    t[i * (d + 1)] = Math.exp(tu[s0 + i]);
-    for (let j = 0; j <= i; j++) l[i * d + j] = sigma[i] * t[i * d + j];
-  }
-  return { l, sigma, t };
-}
-
-/** A⁻¹B for lower-triangular A and B (both d×d, row-major), by forward substitution. */
-function lowerSolve(a: Float64Array, b: Float64Array, d: number): Float64Array {
-  const x = new Float64Array(d * d);
-  for (let c = 0; c < d; c++)
-    for (let i = c; i < d; i++) {
-      let v = b[i * d + c];
-      for (let k = c; k < i; k++) v -= a[i * d + k] * x[k * d + c];
-      x[i * d + c] = v / a[i * (d + 1)];
-    }
-  return x;
 }
 
 /**
@@ -254,11 +221,11 @@ export function phaseOptimizer(
       : guide instanceof AutoNormal
         ? diagTensor(Float64Array.from({ length: d }, (_, i) => 1 / Math.sqrt(lap.hess[i * (d + 1)])))
         : tensor(choleskyHost(lap.cov, d) as Float64Array, [d, d]);
-  const factor = lap !== null && lap.whitenFactor && guide instanceof AutoMultivariateNormal ? (choleskyHost(lap.cov, d) as Float64Array) : null;
+  const factor = lap !== null && lap.whitenFactor && guide instanceof AutoMultivariateNormal ? tensor(choleskyHost(lap.cov, d) as Float64Array, [d, d]) : null;
   const locs = locLeaves(guide);
   return (lr) => {
     if (factor === null) return chain(whiten(locs, lt, 'in', o.pre), scaleByAdam({ b1: ADAM_B1 }), scaleByLearningRate(lr), whiten(locs, lt, 'out', o.pre));
-    const [fi, fo] = [whitenFactor(guide.prefix, factor, d, 'in'), whitenFactor(guide.prefix, factor, d, 'out')];
+    const [fi, fo] = [whitenFactor(guide.prefix, factor, 'in'), whitenFactor(guide.prefix, factor, 'out')];
     return chain(whiten(locs, lt, 'in', o.pre), fi, scaleByAdam({ b1: ADAM_B1 }), scaleByLearningRate(lr), whiten(locs, lt, 'out', o.pre), fo);
   };
 }
