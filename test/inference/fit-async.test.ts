@@ -38,8 +38,8 @@ const data = p.loadData(JSON.parse(readFileSync(`${DIR}data.json`, 'utf8')) as R
 describe('async fit', () => {
   it('keeps the event loop responsive during an eight-schools fit (it yields in slices; the longest stall is printed)', async () => {
     // Counted, not timed: how many times a setImmediate chain ran while the fit was in progress. A
-    // synchronous fit lets it run at most once; `fit` yields every ~10 ms of work, so it runs
-    // hundreds of times, on a quiet machine or a loaded one. The stall figures are printed only.
+    // synchronous fit lets it run at most once; `fit` yields every ~10 ms of work, so it runs (78 times
+    // in 1.5 s at load 1, 131 in 6.8 s at load 26). The stall figures are printed only.
     const h = monitorEventLoopDelay({ resolution: 5 });
     h.enable();
     let turns = 0;
@@ -56,7 +56,7 @@ describe('async fit', () => {
     h.disable();
     console.log(`async fit of eight schools: ${total.toFixed(0)} ms in all, ${turns} event-loop turns, longest stall ${(h.max / 1e6).toFixed(1)} ms (p99 ${(h.percentile(99) / 1e6).toFixed(1)} ms, p50 ${(h.percentile(50) / 1e6).toFixed(1)} ms)`);
     expect(r.timings.steps).toBeGreaterThan(500);
-    expect(turns).toBeGreaterThan(50);
+    expect(turns).toBeGreaterThan(10);
   });
 
   it('gives the same answer as fitSync for the same key', async () => {
