@@ -132,7 +132,14 @@ export interface FitPartial {
    * The MAP search: evaluations of −log p so far, the lowest potential seen (Infinity if none was
    * finite) and its point, the flat unconstrained latent vector (null before a finite one).
    */
-  mode: { evaluations: number; lowest: number; at: Float64Array | null };
+  mode: {
+    /** Evaluations of −log p so far. */
+    evaluations: number;
+    /** The lowest potential −log p seen (Infinity if none was finite). */
+    lowest: number;
+    /** Where: the flat unconstrained latent vector (null before a finite one). */
+    at: Float64Array | null;
+  };
 }
 
 /**

@@ -115,7 +115,14 @@ export interface FlowVAEModel {
    * Posterior draws from noise eps [k, B, d]: z₀ = μ + σ ε, z = z_K [k, B, d], and
    * log q(z | x) = log N(z₀; μ, σ²) − Σ log|det J| [k, B], from the same pass.
    */
-  posterior(params: FlowVAEParams, x: Tensor, eps: Tensor): { z0: Tensor; z: Tensor; logQ: Tensor };
+  posterior(params: FlowVAEParams, x: Tensor, eps: Tensor): {
+    /** The Gaussian draw μ + σ ε [k, B, d], before the flow. */
+    z0: Tensor;
+    /** The flow's output z_K [k, B, d]. */
+    z: Tensor;
+    /** log q(z_K | x) [k, B]. */
+    logQ: Tensor;
+  };
   /** log p(z) for z [..., d] → [...]. */
   logPrior(params: FlowVAEParams, z: Tensor): Tensor;
   /** One pass with noise eps[0] [k, B, d]: log p(x|z) [k, B] and kl[0] = log q(z|x) − log p(z) as [k, B, 1]. */
