@@ -53,6 +53,7 @@ aiohttp.ClientSession.__init__ = _no_timeout
 # from its JSON reader). Give httpstan's compile module a `subprocess` whose `run` ignores the
 # timeout; nothing else in the process is touched (the venv's files are left as installed).
 import httpstan.compile  # noqa: E402
+import httpstan.models  # noqa: E402
 
 
 class _SubprocessWithoutTimeout:
@@ -145,11 +146,15 @@ def stan_gradient_seconds(name, repeats):
     """Stan's own time for one gradient at the program's first frozen point: the "Gradient
     evaluation took X seconds" that Stan's sampler reports when it initializes (one log_prob_grad
     timed in C++, microsecond resolution; the first evaluation, so with cold caches), from `repeats`
-    one-chain runs started at that point.
-    The build is PyStan's cached one."""
+    one-chain runs started at that point. Only with PyStan's cached build (a build under load takes
+    minutes and is the freeze's job)."""
     src = (PDB / name / "model.stan").read_text()
     data = json.loads((PDB / name / "data.json").read_text())
     u = json.loads((OUT / f"{name}.json").read_text())["points"][0]
+    try:
+        httpstan.models.import_services_extension_module(httpstan.models.calculate_model_name(src))
+    except KeyError:
+        raise LookupError(f"no cached PyStan build (run scripts/golden/stan.py {name} first)") from None
     post = stan.build(src, data=data, random_seed=1)
     flat = post.constrain_pars(u, include_tparams=False, include_gqs=False)
     init, k = {}, 0
