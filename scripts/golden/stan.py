@@ -6,7 +6,7 @@ Run: .venv-stan/bin/python scripts/golden/stan.py [NAME ...]
 
 For each posteriordb program named (default: the list below) it reads model.stan and data.json from
 ../shared/data/posteriordb/<name>/ (or $POSTERIORDB), draws 20 unconstrained points u ~ U(-1.5, 1.5)^d
-(seeded by the name), and writes test/fixtures/stan/golden/<name>.json with
+(seeded by the name, rounded to 6 decimals), and writes test/fixtures/stan/golden/<name>.json with
   {name, stan_version, dim, points: [u...], log_prob: [...], grad: [[...]...]}
 where log_prob = posterior.log_prob(u, adjust_transform=True) (null where Stan's value is not finite) (Stan's target with `~` dropping
 constants, plus the log-Jacobian) and grad = posterior.grad_log_prob(u). A program Stan cannot build
@@ -115,7 +115,9 @@ def freeze(name):
         dim = unconstrained_dim(post)
         seed = int(hashlib.sha256(name.encode()).hexdigest()[:8], 16)
         rng = np.random.default_rng(seed)
-        pts = rng.uniform(-1.5, 1.5, size=(NPOINTS, dim))
+        # Rounded to 6 decimals (the points are exact inputs, so nothing is lost): a program with
+        # thousands of parameters writes 9 characters per coordinate instead of 20.
+        pts = np.round(rng.uniform(-1.5, 1.5, size=(NPOINTS, dim)), 6)
         lps, grads = [], []
         for p in pts:
             # A point where Stan's density is not finite cannot be sent back as JSON: recorded as null.
