@@ -120,11 +120,13 @@ def freeze(name):
         pts = np.round(rng.uniform(-1.5, 1.5, size=(NPOINTS, dim)), 6)
         lps, grads = [], []
         for p in pts:
-            # A point where Stan's density is not finite cannot be sent back as JSON: recorded as null.
+            # A point where Stan's density is not finite cannot be sent back as JSON (ValueError), and
+            # one where the program throws (a declared bound of a transformed parameter violated:
+            # Stan rejects the point) comes back as an error (RuntimeError): both recorded as null.
             try:
                 lps.append(post.log_prob(list(p), adjust_transform=True))
                 grads.append(list(post.grad_log_prob(list(p))))
-            except ValueError:
+            except (ValueError, RuntimeError):
                 lps.append(None)
                 grads.append(None)
         if all(v is None for v in lps):
