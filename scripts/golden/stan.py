@@ -6,18 +6,25 @@ Run: .venv-stan/bin/python scripts/golden/stan.py [NAME ...]
 
 For each posteriordb program named (default: the list below) it reads model.stan and data.json from
 ../shared/data/posteriordb/<name>/ (or $POSTERIORDB), draws 20 unconstrained points u ~ U(-1.5, 1.5)^d
-(seeded by the name), and writes test/fixtures/stan/golden/<name>.json with
+(seeded by the name, rounded to 6 decimals), and writes test/fixtures/stan/golden/<name>.json with
   {name, stan_version, dim, points: [u...], log_prob: [...], grad: [[...]...]}
 where log_prob = posterior.log_prob(u, adjust_transform=True) (null where Stan's value is not finite) (Stan's target with `~` dropping
 constants, plus the log-Jacobian) and grad = posterior.grad_log_prob(u). A program Stan cannot build
 or evaluate is recorded with its error instead, so the table of failures is reproducible too.
 Small programs' model and data are copied next to the values so the test runs without ../shared.
+
+.venv-stan/bin/python scripts/golden/stan.py --timing NAME ... prints, one JSON line per program, Stan's
+own gradient times at the program's first frozen point (see stan_gradient_seconds); bench/stan/speed.ts
+runs it beside varinf's.
 """
+import dataclasses
 import hashlib
 import importlib.metadata
 import json
 import os
 import pathlib
+import re
+import subprocess
 import sys
 import time
 
@@ -39,6 +46,29 @@ def _no_timeout(self, *args, **kwargs):
 
 
 aiohttp.ClientSession.__init__ = _no_timeout
+
+# httpstan runs stanc (`stanc --print-cpp`, in httpstan/compile.py) through `subprocess.run(...,
+# timeout=1)`. On a loaded machine stanc alone takes longer than a second, the call raises
+# TimeoutExpired inside the server, and the client sees an unrelated-looking error (a TAPE_ERROR
+# from its JSON reader). Give httpstan's compile module a `subprocess` whose `run` ignores the
+# timeout; nothing else in the process is touched (the venv's files are left as installed).
+import httpstan.compile  # noqa: E402
+import httpstan.models  # noqa: E402
+
+
+class _SubprocessWithoutTimeout:
+    """The `subprocess` module as httpstan.compile sees it, with `run`'s timeout dropped."""
+
+    def __getattr__(self, attr):
+        return getattr(subprocess, attr)
+
+    @staticmethod
+    def run(*args, **kwargs):
+        kwargs.pop("timeout", None)
+        return subprocess.run(*args, **kwargs)
+
+
+httpstan.compile.subprocess = _SubprocessWithoutTimeout()
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 OUT = ROOT / "test" / "fixtures" / "stan" / "golden"
@@ -85,14 +115,18 @@ def freeze(name):
         dim = unconstrained_dim(post)
         seed = int(hashlib.sha256(name.encode()).hexdigest()[:8], 16)
         rng = np.random.default_rng(seed)
-        pts = rng.uniform(-1.5, 1.5, size=(NPOINTS, dim))
+        # Rounded to 6 decimals (the points are exact inputs, so nothing is lost): a program with
+        # thousands of parameters writes 9 characters per coordinate instead of 20.
+        pts = np.round(rng.uniform(-1.5, 1.5, size=(NPOINTS, dim)), 6)
         lps, grads = [], []
         for p in pts:
-            # A point where Stan's density is not finite cannot be sent back as JSON: recorded as null.
+            # A point where Stan's density is not finite cannot be sent back as JSON (ValueError), and
+            # one where the program throws (a declared bound of a transformed parameter violated:
+            # Stan rejects the point) comes back as an error (RuntimeError): both recorded as null.
             try:
                 lps.append(post.log_prob(list(p), adjust_transform=True))
                 grads.append(list(post.grad_log_prob(list(p))))
-            except ValueError:
+            except (ValueError, RuntimeError):
                 lps.append(None)
                 grads.append(None)
         if all(v is None for v in lps):
@@ -109,8 +143,60 @@ def freeze(name):
     print(name, out.get("dim"), out.get("error", "ok"), out["seconds"], "s", flush=True)
 
 
+GRADIENT_TOOK = re.compile(r"Gradient evaluation took ([0-9.eE+-]+) seconds")
+
+
+def stan_gradient_seconds(name, repeats):
+    """Stan's own time for one gradient at the program's first frozen point: the "Gradient
+    evaluation took X seconds" that Stan's sampler reports when it initializes (one log_prob_grad
+    timed in C++, microsecond resolution; the first evaluation, so with cold caches), from `repeats`
+    one-chain runs started at that point. Only with PyStan's cached build (a build under load takes
+    minutes and is the freeze's job)."""
+    src = (PDB / name / "model.stan").read_text()
+    data = json.loads((PDB / name / "data.json").read_text())
+    u = json.loads((OUT / f"{name}.json").read_text())["points"][0]
+    try:
+        httpstan.models.import_services_extension_module(httpstan.models.calculate_model_name(src))
+    except KeyError:
+        raise LookupError(f"no cached PyStan build (run scripts/golden/stan.py {name} first)") from None
+    post = stan.build(src, data=data, random_seed=1)
+    flat = post.constrain_pars(u, include_tparams=False, include_gqs=False)
+    init, k = {}, 0
+    for pname, dims in zip(post.param_names, post.dims):
+        if k == len(flat):  # param_names goes on with transformed parameters and generated quantities
+            break
+        n = int(np.prod(dims)) if dims else 1
+        # Stan's flat layout is column-major.
+        init[pname] = np.reshape(flat[k:k + n], dims, order="F").tolist() if dims else flat[k]
+        k += n
+    outputs = []
+    fit_init = stan.fit.Fit.__init__
+
+    def keep_outputs(self, stan_outputs, *args, **kwargs):
+        outputs.extend(stan_outputs)
+        fit_init(self, stan_outputs, *args, **kwargs)
+
+    stan.fit.Fit.__init__ = keep_outputs
+    try:
+        # PyStan returns a cached fit for a repeated request: each run gets its own seed.
+        for r in range(repeats):
+            dataclasses.replace(post, random_seed=1 + r).sample(num_chains=1, num_samples=1, num_warmup=0, init=[init])
+    finally:
+        stan.fit.Fit.__init__ = fit_init
+    return [float(m) for o in outputs for m in GRADIENT_TOOK.findall(o.decode(errors="replace"))]
+
+
 if __name__ == "__main__":
     if PDB is None:
         sys.exit("stan.py: ../shared/data/posteriordb is absent; set POSTERIORDB")
-    for n in sys.argv[1:] or DEFAULT:
-        freeze(n)
+    args = sys.argv[1:]
+    if args[:1] == ["--timing"]:
+        # One JSON line per program on stdout (PyStan's own messages go to stderr), for bench/stan/speed.ts.
+        for n in args[1:]:
+            try:
+                print(json.dumps({"name": n, "seconds": stan_gradient_seconds(n, 7)}), flush=True)
+            except Exception as e:
+                print(json.dumps({"name": n, "error": f"{type(e).__name__}: {e}"[:300]}), flush=True)
+    else:
+        for n in args or DEFAULT:
+            freeze(n)

@@ -118,4 +118,39 @@ model { y0 ~ normal(0, 1); }
     expect((steps as Error).message).toMatch(/3 steps \(max_num_steps\)/);
     expect(at('ode_rk45(f, y0, y0[1], ts)')).toBeInstanceOf(StanUnsupportedError);
   });
+
+  it('a right-hand side that repeats a product (SIR) solves the same with a parameter among its arguments as with data', () => {
+    // theta[3] * y[2] appears in dydt[2] and dydt[3]: the compiled right-hand side (used when
+    // theta holds a parameter) once merged the two products though one had been moved past a
+    // reshape, and returned dydt[3] = dydt[4] = 0 (sir-sir disagreed with Stan by 60,000 nats).
+    const code = (theta: string): string => `
+functions {
+  array[] real sir(real t, array[] real y, array[] real theta, array[] real x_r, array[] int x_i) {
+    array[4] real dydt;
+    dydt[1] = -theta[1] * y[4] / (y[4] + theta[2]) * y[1];
+    dydt[2] = theta[1] * y[4] / (y[4] + theta[2]) * y[1] - theta[3] * y[2];
+    dydt[3] = theta[3] * y[2];
+    dydt[4] = theta[4] * y[2] - theta[5] * y[4];
+    return dydt;
+  }
+}
+transformed data { array[0] real x_r; array[0] int x_i; }
+parameters { real mu; }
+model { mu ~ normal(0, 1); }
+generated quantities {
+  array[2, 4] real y = integrate_ode_rk45(sir, {10.0, 1.0, 0.0, 10.0}, 0.0, {0.5, 1.0}, ${theta}, x_r, x_i);
+}`;
+    const solve = (theta: string): Float64Array => {
+      const out = fromStan(code(theta), {}).generate({ mu: scalar(1) }, 1);
+      return (out.y as Tensor).dataSync() as Float64Array;
+    };
+    const withParam = solve('{mu, 2.0, 3.0, 4.0, 5.0}');
+    const withData = solve('{1.0, 2.0, 3.0, 4.0, 5.0}');
+    // SciPy's solve_ivp (rtol = atol = 1e-10) at t = 0.5 and 1.
+    const ref = [7.20523581, 1.52493785, 2.26982633, 1.97385499, 5.8820511, 0.97742943, 4.14051947, 1.00062261];
+    for (let i = 0; i < 8; i++) {
+      expect(withParam[i]).toBeCloseTo(ref[i], 5);
+      expect(withData[i]).toBeCloseTo(ref[i], 5);
+    }
+  });
 });

@@ -187,7 +187,7 @@ export function hoistReshapes(g: Graph): void {
   }
 }
 
-/** Merges equal small constants and nodes with the same op, inputs, attributes and key. */
+/** Merges equal small constants and nodes with the same op, inputs, attributes, key and output shapes. */
 export function cse(g: Graph): void {
   const repl = new Map<number, number>();
   const consts = new Map<string, number>();
@@ -204,7 +204,9 @@ export function cse(g: Graph): void {
   for (const n of g.nodes) {
     const r = (id: number): number => repl.get(id) ?? id;
     n.ins = n.ins.map(r);
-    const k = `${n.op}|${n.ins.join(',')}|${attrKey(n.attrs)}|${n.keySlot}`;
+    // The output shapes are part of the key: an elementwise op of size-1 inputs moved past a
+    // reshape (hoistReshapes) has the reshape's shape ([1]) beside the unmoved one's ([]).
+    const k = `${n.op}|${n.ins.join(',')}|${attrKey(n.attrs)}|${n.keySlot}|${n.outs.map((o) => g.values[o].shape.join('x')).join(',')}`;
     const prev = seen.get(k);
     if (prev === undefined) seen.set(k, n);
     else for (let i = 0; i < n.outs.length; i++) repl.set(n.outs[i], prev.outs[i]);
