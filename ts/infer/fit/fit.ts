@@ -47,7 +47,7 @@ import { commonDraws, nonFiniteSite, scoreCandidate, type Candidate, type Candid
 import { evaluateGuideSteps } from './evaluate.js';
 import { guideGaussian, guideSds, laplaceParams, makeGuide } from './guideParams.js';
 import { invFromChol, latentSds } from './linalg.js';
-import { concatInit, findMode, flatDirection, tracked, type ModeSearch } from './mode.js';
+import { concatInit, findBestMode, flatDirection, modeStarts, tracked, type ModeSearch } from './mode.js';
 import { defaultPhases, type FitOptions, type FitPartial, type FitPhase, type FitProgress, type FitResult } from './options.js';
 import { runPhase, type PhaseEnd } from './phase.js';
 import { potential, potentialTensor } from './potential.js';
@@ -159,7 +159,11 @@ function* fitSteps<A extends unknown[]>(model: ModelFn<A>, args: A, opts: FitOpt
   if (opts.laplaceInit ?? true) {
     const report = (): void => onProgress({ stage: 'mode', phase: -1, step: 0, loss: search.lowest, drift: NaN, evaluations: search.evaluations });
     const fns = tracked(potential(model, args, lap), search, report);
-    const m = yield* checked(findMode(fns, Float64Array.from(concatInit(lap).dataSync())), checkAbort);
+    const m = yield* checked(findBestMode(fns, modeStarts(Float64Array.from(concatInit(lap).dataSync()), opts.modeStarts ?? 1, foldIn(kLap, 0x5a)), 1e-4), checkAbort);
+    if (m.modes.length > 1)
+      warnings.push(
+        `the MAP search reached ${m.modes.length} different modes from ${opts.modeStarts} starts (−log p ${m.modes.map((u) => u.toPrecision(6)).join(', ')}); the Laplace start is the lowest, from start ${m.best}: the posterior is multimodal and one Gaussian or flow fit covers one mode`,
+      );
     laplace.iterations = m.iterations;
     laplace.converged = m.converged;
     laplace.reason = m.reason;

@@ -1,5 +1,7 @@
 /** The MAP in the unconstrained space (L-BFGS, then Newton with the finite-difference Hessian): the Laplace start. */
-import { VarinfError } from '../../core/errors.js';
+import { ValueError, VarinfError } from '../../core/errors.js';
+import { type Key } from '../../random/key.js';
+import { uniform } from '../../random/samplers.js';
 import type { Tensor } from '../../core/tensor.js';
 import { tensor } from '../../ops/creation.js';
 import { lbfgsSteps, type ValueGrad } from '../../optim/lbfgs.js';
@@ -70,6 +72,49 @@ export function* findMode(
     }
   }
   return { x, hess: null, chol: null, iterations: r.iterations + 8, converged: false, reason: 'Newton did not converge in 8 iterations' };
+}
+
+/**
+ * The MAP search's starts: `first`, then n − 1 points uniform on (−2, 2)^d from `k` (Stan's default
+ * initialization in the unconstrained space). Raises a ValueError unless n is a positive integer.
+ */
+export function modeStarts(first: Float64Array, n: number, k: Key): Float64Array[] {
+  if (!Number.isInteger(n) || n < 1) throw new ValueError(`fit: modeStarts must be a positive integer, got ${n}`);
+  const out = [first];
+  if (n > 1) {
+    const u = uniform(k, [n - 1, first.length], { low: -2, high: 2, dtype: 'float64' }).dataSync();
+    for (let i = 0; i < n - 1; i++) out.push(Float64Array.from(u.subarray(i * first.length, (i + 1) * first.length)));
+  }
+  return out;
+}
+
+/** What {@link findMode} returns. */
+export type ModeResult = ReturnType<typeof findMode> extends Generator<void, infer R, void> ? R : never;
+
+/**
+ * {@link findMode} from each start in turn; returns the converged result with the lowest −log p
+ * (the first start's result when none converged), the distinct values of −log p at the converged
+ * modes (equal to 1e-6 relative count as one), and the index of the start that won.
+ */
+export function* findBestMode(
+  fns: { one: ValueGrad; batch: BatchGrad },
+  starts: readonly Float64Array[],
+  tol = 1e-4,
+): Generator<void, ModeResult & { modes: number[]; best: number }, void> {
+  let best: (ModeResult & { f: number; index: number }) | null = null;
+  let first: ModeResult | null = null;
+  const modes: number[] = [];
+  for (let i = 0; i < starts.length; i++) {
+    const m = yield* findMode(fns, starts[i], tol);
+    first ??= m;
+    if (!m.converged) continue;
+    const f = fns.one(m.x).f;
+    yield;
+    if (!modes.some((u) => Math.abs(u - f) <= 1e-6 * Math.max(1, Math.abs(f)))) modes.push(f);
+    if (best === null || f < best.f) best = { ...m, f, index: i };
+  }
+  const chosen = best ?? (first as ModeResult);
+  return { ...chosen, modes: modes.sort((a, b) => a - b), best: best?.index ?? 0 };
 }
 
 /**

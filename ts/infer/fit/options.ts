@@ -63,6 +63,14 @@ export interface FitOptions {
   checkEvery?: number;
   /** A phase ends when the mean drift statistic t² of a window falls below this (default 2). */
   driftTol?: number;
+  /**
+   * Starts of the MAP search (default 1: the guide's init strategy, the prior median). With n > 1,
+   * n − 1 more start at uniform(−2, 2) draws in the unconstrained space (Stan's default inits) and
+   * the lowest −log p among the converged searches is the Laplace start; when the starts reach
+   * different modes, `result.warnings` says so. For multimodal posteriors (an HMM's label modes,
+   * an ODE's local fits), where one start can stop in a minor mode.
+   */
+  modeStarts?: number;
   /** Options passed to the autoguide (init strategy, initScale). */
   guideOptions?: AutoGuideOptions;
   /** Called after every evaluation of −log p in the MAP search and at each stopping check of the phases. */
