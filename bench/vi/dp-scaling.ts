@@ -33,6 +33,7 @@ interface RankReport {
   bytes: number;
   final: number[];
   backend: string;
+  compiled: string;
 }
 
 /** A communicator that times its all-reduces. */
@@ -73,7 +74,7 @@ function worker(): void {
   const final = Object.keys(p)
     .sort()
     .flatMap((n) => Array.from(p[n].dataSync()));
-  const rep: RankReport = { size: comm.size, msPerStep: ms / steps, commMsPerStep: comm.ms / steps, bytes: comm.bytes, final, backend: getBackend() };
+  const rep: RankReport = { size: comm.size, msPerStep: ms / steps, commMsPerStep: comm.ms / steps, bytes: comm.bytes, final, backend: getBackend(), compiled: dp.compiled?.used ? 'compiled' : `eager: ${dp.compiled?.reason ?? '?'}` };
   if (comm.rank === 0) console.log(JSON.stringify(rep));
   comm.close();
 }
@@ -100,7 +101,7 @@ function main(): void {
   const row = (name: string, r: RankReport | string, base?: RankReport): void => {
     if (typeof r === 'string') return console.log(`| ${name} | ${r} | | | | |`);
     const sp = base ? base.msPerStep / r.msPerStep : 1;
-    console.log(`| ${name} (backend ${r.backend}) | ${r.msPerStep.toFixed(1)} | ${r.commMsPerStep.toFixed(3)} | ${r.bytes} | ${sp.toFixed(2)} | ${((sp / r.size) * 100).toFixed(0)}% |`);
+    console.log(`| ${name} (backend ${r.backend}, ${r.compiled}) | ${r.msPerStep.toFixed(1)} | ${r.commMsPerStep.toFixed(3)} | ${r.bytes} | ${sp.toFixed(2)} | ${((sp / r.size) * 100).toFixed(0)}% |`);
   };
   row('1 process, 1 thread', one);
   row('2 MPI ranks, 1 thread each', two, typeof one === 'string' ? undefined : one);

@@ -8,7 +8,7 @@ import { compile, type CompiledFunction } from '../compile/compile.js';
 import { getValidateArgs, setValidateArgs } from '../distributions/distribution.js';
 import { ValueError } from '../core/errors.js';
 import { Tensor } from '../core/tensor.js';
-import { tensor } from '../ops/creation.js';
+import { slice } from '../ops/shape.js';
 import { AutoGuide } from '../infer/autoguide.js';
 import { particleNesting } from '../infer/nesting.js';
 import type { SVI, SVIState } from '../infer/svi.js';
@@ -117,8 +117,8 @@ export class DataParallelSVI<A extends unknown[]> {
             const B = m.value.size;
             const N = plateSize(m);
             if (size * B > N) throw new ValueError(`DataParallelSVI: plate '${m.name}': ${size} ranks × subsample ${B} = ${size * B} rows exceed the plate's size ${N}; lower subsampleSize`);
-            const all = subsampleIndices(m.key, N, size * B).dataSync();
-            m.value = tensor(Int32Array.from(all.subarray(rank * B, (rank + 1) * B)), [B], 'int32');
+            // tensor ops only, so the step still compiles (the subsample is drawn inside it)
+            m.value = slice(subsampleIndices(m.key, N, size * B), [rank * B], [B]);
           },
         },
         () => fn(...args),
