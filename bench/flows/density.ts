@@ -9,7 +9,7 @@
  * wall figure swings with the other load, the CPU one much less) for both.
  *
  *   npx tsx bench/flows/density.ts [--set power-plant] [--flow maf|nsf|both] [--epochs 30] [--batch 512]
- *       [--layers 3] [--hidden 64,64] [--bins 8] [--lr 1e-3] [--patience 10] [--threads 1]
+ *       [--layers 3] [--hidden 64,64] [--bins 8] [--lr 1e-3] [--patience 10] [--threads 1] [--python PATH]
  *
  * The peer needs `bash bench/peers/setup-flows.sh` (torch and zuko in bench/peers/.venv).
  */
@@ -18,25 +18,36 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 import { getBackend, key, tensor } from '../../ts/index.js';
 import { fitFlow, Flow, maf, permute, splineAutoregressive, type FlowLayer } from '../../ts/flows/index.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const argv = process.argv.slice(2);
-const arg = (name: string, def: string): string => {
-  const i = argv.indexOf(`--${name}`);
-  return i >= 0 && i + 1 < argv.length ? argv[i + 1] : def;
-};
-const set = arg('set', 'power-plant');
-const flows = arg('flow', 'both') === 'both' ? ['maf', 'nsf'] : [arg('flow', 'maf')];
-const epochs = Number(arg('epochs', '30'));
-const batch = Number(arg('batch', '512'));
-const layers = Number(arg('layers', '3'));
-const hidden = arg('hidden', '64,64').split(',').map(Number);
-const bins = Number(arg('bins', '8'));
-const lr = Number(arg('lr', '1e-3'));
-const patience = Number(arg('patience', '10'));
-const threads = arg('threads', '1');
+const { values: cli } = parseArgs({
+  options: {
+    set: { type: 'string', default: 'power-plant' },
+    flow: { type: 'string', default: 'both' },
+    epochs: { type: 'string', default: '30' },
+    batch: { type: 'string', default: '512' },
+    layers: { type: 'string', default: '3' },
+    hidden: { type: 'string', default: '64,64' },
+    bins: { type: 'string', default: '8' },
+    lr: { type: 'string', default: '1e-3' },
+    patience: { type: 'string', default: '10' },
+    threads: { type: 'string', default: '1' },
+    python: { type: 'string', default: join(here, '../peers/.venv/bin/python') },
+  },
+});
+const set = cli.set;
+const flows = cli.flow === 'both' ? ['maf', 'nsf'] : [cli.flow];
+const epochs = Number(cli.epochs);
+const batch = Number(cli.batch);
+const layers = Number(cli.layers);
+const hidden = cli.hidden.split(',').map(Number);
+const bins = Number(cli.bins);
+const lr = Number(cli.lr);
+const patience = Number(cli.patience);
+const threads = cli.threads;
 
 /** The table as rows of numbers, shuffled by a seeded LCG, split 80/10/10 and standardized. */
 function loadSplit(name: string): { d: number; train: Float32Array; val: Float32Array; test: Float32Array; n: [number, number, number] } {
@@ -86,8 +97,8 @@ interface Row {
 }
 
 function runPeer(kind: string, dir: string): Row | string {
-  const py = join(here, '../peers/.venv/bin/python');
-  if (!existsSync(py)) return 'bench/peers/.venv is missing: run bash bench/peers/setup-flows.sh';
+  const py = cli.python;
+  if (!existsSync(py)) return `${py} is missing: run bash bench/peers/setup-flows.sh (or pass --python PATH to a Python with torch and zuko)`;
   const r = spawnSync(py, [join(here, '../peers/flows_zuko.py'), '--dir', dir, '--flow', kind, '--layers', String(layers), '--hidden', hidden.join(','), '--bins', String(bins), '--epochs', String(epochs), '--patience', String(patience), '--batch', String(batch), '--lr', String(lr), '--threads', threads], { encoding: 'utf8', maxBuffer: 1 << 24 });
   if (r.status !== 0) return `zuko peer failed: ${(r.stderr || r.stdout).trim().split('\n').slice(-3).join(' | ')}`;
   const o = JSON.parse(r.stdout.trim().split('\n').pop() as string) as { peer: string; test_ll: number; test_ll_se: number; epochs: number; best_epoch: number; rows_per_sec: number; cpu_rows_per_sec: number; threads: number };
