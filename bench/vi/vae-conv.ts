@@ -21,13 +21,13 @@
  * Run: npx tsx bench/vi/vae-conv.ts [--steps N] [--batch B] [--profile-steps N] [--torch-threads N] [--no-peer] [--no-plain]
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { ENGINE } from '../../ts/core/engine.js';
 import type { View } from '../../ts/backends/backend.js';
-import { encodeIdx } from '../../ts/data/idx.js';
-import { MinibatchLoader, binarizeStatic } from '../../ts/data/loader.js';
+import { frozenBinarizedTest } from './binarized-test.js';
+import { MinibatchLoader } from '../../ts/data/loader.js';
 import { FASHION_MNIST_DIR, hasFashionMnist, loadFashionMnist } from '../../ts/data/mnist.js';
 import { PrefetchLoader } from '../../ts/data/prefetch.js';
 import { adam, foldIn, getBackend, key, tensor, tidy, valueAndGrad } from '../../ts/index.js';
@@ -54,10 +54,7 @@ if (!hasFashionMnist()) {
 const load0 = loadavg()[0];
 const train = loadFashionMnist('train');
 const testRaw = loadFashionMnist('test');
-const testBin = binarizeStatic(testRaw.images, key(2));
-const testPath = join(results, 'fashion-test-binarized-idx3-ubyte');
-writeFileSync(testPath, encodeIdx('uint8', [testRaw.n, testRaw.rows, testRaw.cols], testBin));
-const testX = tensor(Float32Array.from(testBin), [testRaw.n, 784], 'float32');
+const { path: testPath, x: testX } = frozenBinarizedTest(results, 'fashion-test-binarized-idx3-ubyte', testRaw);
 const vae = ConvVAE();
 const optimizer = (): ReturnType<typeof adam> => adam(1e-3, { eps: 1e-8 });
 

@@ -18,14 +18,14 @@
  * Run: npx tsx bench/vi/vae-flow-mnist.ts [--steps N] [--ll-images N] [--ll-k K] [--nsf] [--no-peer]
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { encodeIdx } from '../../ts/data/idx.js';
-import { MinibatchLoader, binarizeStatic } from '../../ts/data/loader.js';
+import { frozenBinarizedTest } from './binarized-test.js';
+import { MinibatchLoader } from '../../ts/data/loader.js';
 import { loadMnist, mnistDir } from '../../ts/data/mnist.js';
-import { adam, getBackend, key, slice, tensor } from '../../ts/index.js';
+import { adam, getBackend, key, slice } from '../../ts/index.js';
 import { FlowVAE, logLikelihoodOf, testElboOf, trainFlowVAE, type PosteriorFlow } from '../../ts/models/vae/index.js';
 
 const { values: opts } = parseArgs({
@@ -53,10 +53,7 @@ const load0 = loadavg()[0];
 const started = new Date().toISOString();
 const train = loadMnist('train');
 const testRaw = loadMnist('test');
-const testBin = binarizeStatic(testRaw.images, key(2));
-const testPath = join(results, 'mnist-test-binarized-idx3-ubyte');
-writeFileSync(testPath, encodeIdx('uint8', [testRaw.n, testRaw.rows, testRaw.cols], testBin));
-const testX = tensor(Float32Array.from(testBin), [testRaw.n, 784], 'float32');
+const { path: testPath, x: testX } = frozenBinarizedTest(results, 'mnist-test-binarized-idx3-ubyte', testRaw);
 const llX = slice(testX, [0, 0], [llImages, 784]);
 
 interface Row {

@@ -24,10 +24,10 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { encodeIdx } from '../../ts/data/idx.js';
-import { MinibatchLoader, binarizeStatic } from '../../ts/data/loader.js';
+import { frozenBinarizedTest } from './binarized-test.js';
+import { MinibatchLoader } from '../../ts/data/loader.js';
 import { loadMnist, mnistDir } from '../../ts/data/mnist.js';
-import { adam, foldIn, getBackend, key, slice, tensor, type Key, type Tensor } from '../../ts/index.js';
+import { adam, foldIn, getBackend, key, slice, type Key, type Tensor } from '../../ts/index.js';
 import { saveImageGrid } from '../../ts/io/png.js';
 import type { LinearParams } from '../../ts/nn/linear.js';
 import { VAE, activeUnits, importanceLogLikelihood, testElbo, trainVAE, vaeLoss, type Objective, type VAEModel, type VAEParams } from '../../ts/models/vae/index.js';
@@ -53,10 +53,7 @@ if (dir === null) {
 const load0 = loadavg()[0];
 const train = loadMnist('train');
 const testRaw = loadMnist('test');
-const testBin = binarizeStatic(testRaw.images, key(2));
-const testPath = join(results, 'mnist-test-binarized-idx3-ubyte');
-writeFileSync(testPath, encodeIdx('uint8', [testRaw.n, testRaw.rows, testRaw.cols], testBin));
-const testX01 = tensor(Float32Array.from(testBin), [testRaw.n, testRaw.rows * testRaw.cols], 'float32');
+const { path: testPath, x: testX01 } = frozenBinarizedTest(results, 'mnist-test-binarized-idx3-ubyte', testRaw);
 
 interface Row {
   impl: string;
