@@ -4,7 +4,6 @@
  * update, so the parameters stay identical on all ranks without being sent again.
  */
 import { valueAndGrad } from '../core/autodiff.js';
-import { compile, type CompiledFunction } from '../compile/compile.js';
 import { getValidateArgs, setValidateArgs } from '../distributions/distribution.js';
 import { ValueError } from '../core/errors.js';
 import { Tensor } from '../core/tensor.js';
@@ -20,7 +19,7 @@ import { foldIn, split, type Key } from '../random/key.js';
 import type { Communicator } from './communicator.js';
 import { DistributedError } from './errors.js';
 import { agreeOnSignature, broadcastParams } from './agree.js';
-import { allReduceStep } from './reduce.js';
+import { allReduceStep, CompiledGradient } from './reduce.js';
 
 /** Options of {@link DataParallelSVI}. */
 export interface DataParallelOptions {
@@ -43,8 +42,6 @@ export interface DataParallelOptions {
   compile?: boolean;
 }
 
-type GradFn<A extends unknown[]> = (u: Record<string, Tensor>, k: Key, args: A) => [Tensor, Record<string, Tensor>];
-
 /**
  * SVI over a {@link Communicator}: `init` checks that all ranks have the same parameters (names
  * and shapes; a disagreement raises a `DistributedError` naming the rank and the parameter) and
@@ -62,14 +59,7 @@ type GradFn<A extends unknown[]> = (u: Record<string, Tensor>, k: Key, args: A) 
 export class DataParallelSVI<A extends unknown[]> {
   private readonly keys: 'shared' | 'perRank';
   private maxPlateNesting = 0;
-  private compiledGrad: CompiledFunction<Parameters<GradFn<A>>, ReturnType<GradFn<A>>> | null = null;
-  /** Whether the gradient runs compiled: null before the first step; `reason` says why not. */
-  compiled: {
-    /** True when the loss and gradient run compiled. */
-    used: boolean;
-    /** Why they do not, when they do not. */
-    reason?: string;
-  } | null = null;
+  private readonly grad: CompiledGradient<[Record<string, Tensor>, Key, A], Record<string, Tensor>>;
 
   constructor(
     /** The SVI whose model, guide, optimizer and loss each rank runs. */
@@ -79,7 +69,23 @@ export class DataParallelSVI<A extends unknown[]> {
     opts: DataParallelOptions = {},
   ) {
     this.keys = opts.keys ?? 'shared';
-    if (opts.compile === false) this.compiled = { used: false, reason: 'compile: false' };
+    // host-side argument checks cannot be traced (SVI's compiled loop turns them off too); a
+    // non-finite result is recomputed eagerly, which validates and names the site
+    const unvalidated = <T>(f: () => T): T => {
+      const prev = getValidateArgs();
+      setValidateArgs(false);
+      try {
+        return f();
+      } finally {
+        setValidateArgs(prev);
+      }
+    };
+    this.grad = new CompiledGradient((u, k, args) => this.eagerGradient(u, k, args), opts.compile !== false, unvalidated);
+  }
+
+  /** Whether the loss and gradient run compiled: null before the first step; `reason` says why not. */
+  get compiled(): { used: boolean; reason?: string } | null {
+    return this.grad.compiled;
   }
 
   /** This rank's key for its own randomness (data shuffling, augmentation): `foldIn(k, rank)`. */
@@ -139,40 +145,19 @@ export class DataParallelSVI<A extends unknown[]> {
     const { comm, svi } = this;
     const stepKey = foldIn(state.key, state.step);
     const k = this.keys === 'perRank' ? foldIn(stepKey, comm.rank) : stepKey;
-    const { grads, loss } = allReduceStep(comm, 'DataParallelSVI', state.step, state.params, () => this.gradient(state.params, k, args));
+    const { grads, loss } = allReduceStep(comm, 'DataParallelSVI', state.step, state.params, () => this.grad.run(state.params, k, args));
     const [updates, optState] = svi.optim.update(grads, state.optState, state.params);
     const params = applyUpdates(state.params, updates);
     return { state: { params, optState, step: state.step + 1, key: state.key }, loss };
   }
 
-  /** The loss and gradient at unconstrained parameters `u`: the compiled function where the model allows it. */
-  private gradient(u: Record<string, Tensor>, k: Key, args: A): [Tensor, Record<string, Tensor>] {
-    const eager: GradFn<A> = (p, kk, aa) => {
-      const { svi } = this;
-      const guide = svi.guide instanceof AutoGuide ? svi.guide.guide : svi.guide;
-      const lossFn = (v: Record<string, Tensor>): Tensor =>
-        svi.loss.evaluate({ model: this.sliced(svi.model), guide: this.sliced(guide), args: aa, params: svi.getParams({ params: v, optState: [], step: 0, key: kk }), key: kk, maxPlateNesting: this.maxPlateNesting }).loss;
-      return valueAndGrad(lossFn)(p) as [Tensor, Record<string, Tensor>];
-    };
-    if (this.compiled === null) this.compiledGrad = compile(eager);
-    if (this.compiledGrad !== null) {
-      // host-side argument checks cannot be traced (SVI's compiled loop turns them off too); a
-      // non-finite result goes through the eager path below, which validates and names the site
-      const prev = getValidateArgs();
-      setValidateArgs(false);
-      try {
-        const out = this.compiledGrad(u, k, args);
-        this.compiled = { used: true };
-        if (Number.isFinite(out[0].item())) return out;
-      } catch (e) {
-        // not traceable (or failing): eager from now on, which raises the model's own error if any
-        this.compiledGrad = null;
-        this.compiled = { used: false, reason: `${(e as Error).name}: ${(e as Error).message}` };
-      } finally {
-        setValidateArgs(prev);
-      }
-    }
-    return eager(u, k, args);
+  /** The loss and gradient at unconstrained parameters `u`, eagerly (the reference the compiled step replays). */
+  private eagerGradient(u: Record<string, Tensor>, k: Key, args: A): [Tensor, Record<string, Tensor>] {
+    const { svi } = this;
+    const guide = svi.guide instanceof AutoGuide ? svi.guide.guide : svi.guide;
+    const lossFn = (v: Record<string, Tensor>): Tensor =>
+      svi.loss.evaluate({ model: this.sliced(svi.model), guide: this.sliced(guide), args, params: svi.getParams({ params: v, optState: [], step: 0, key: k }), key: k, maxPlateNesting: this.maxPlateNesting }).loss;
+    return valueAndGrad(lossFn)(u) as [Tensor, Record<string, Tensor>];
   }
 }
 

@@ -4,6 +4,7 @@
  * to every rank in the same call that would otherwise carry its gradient (no rank waits forever).
  */
 import { NonFiniteError } from '../core/errors.js';
+import { compile, type CompiledFunction } from '../compile/compile.js';
 import type { Tensor } from '../core/tensor.js';
 import { leaves, mapLeaves } from '../core/tree.js';
 import { tensor } from '../ops/creation.js';
@@ -67,4 +68,40 @@ function raiseRemote(comm: Communicator, site: string, step: number, local: Erro
   const what = failed.map(([r, m]) => `rank ${r}: ${m}`).join('; ');
   const who = failed.length === 1 ? `rank ${failed[0][0]}` : `ranks ${failed.map(([r]) => r).join(', ')}`;
   throw new DistributedError(`${site} step ${step} failed on ${who} of ${comm.size} (${what})`, { cause: local ?? undefined });
+}
+
+/**
+ * @internal A rank's loss-and-gradient function, compiled on first use and replayed; a function
+ * that does not trace runs `eager` from then on. A non-finite compiled result is recomputed
+ * eagerly, which raises the loss's own error (naming the site) when it has one. `around` wraps
+ * the compiled call (DataParallelSVI turns argument validation off there, as SVI's loop does).
+ */
+export class CompiledGradient<A extends unknown[], G> {
+  private fn: CompiledFunction<A, [Tensor, G]> | null = null;
+  /** Whether the loss and gradient run compiled: null before the first step; `reason` says why not. */
+  compiled: { used: boolean; reason?: string } | null;
+
+  constructor(
+    private readonly eager: (...a: A) => [Tensor, G],
+    enabled: boolean,
+    private readonly around: <T>(f: () => T) => T = (f) => f(),
+  ) {
+    this.compiled = enabled ? null : { used: false, reason: 'compile: false' };
+  }
+
+  /** The loss and gradient at `a`. */
+  run(...a: A): [Tensor, G] {
+    if (this.compiled === null) this.fn = compile(this.eager);
+    if (this.fn !== null) {
+      try {
+        const out = this.around(() => (this.fn as CompiledFunction<A, [Tensor, G]>)(...a));
+        this.compiled = { used: true };
+        if (Number.isFinite(out[0].item())) return out;
+      } catch (e) {
+        this.fn = null;
+        this.compiled = { used: false, reason: `${(e as Error).name}: ${(e as Error).message}` };
+      }
+    }
+    return this.eager(...a);
+  }
 }

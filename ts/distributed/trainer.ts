@@ -7,7 +7,6 @@
 import { valueAndGrad } from '../core/autodiff.js';
 import { ValueError, ShapeError, fmtShape } from '../core/errors.js';
 import type { Tensor } from '../core/tensor.js';
-import { compile, type CompiledFunction } from '../compile/compile.js';
 import { slice } from '../ops/shape.js';
 import { applyUpdates, type GradientTransformation } from '../optim/transform.js';
 import { foldIn, type Key } from '../random/key.js';
@@ -15,7 +14,7 @@ import { loadTrainState, saveTrainState, type TrainState } from '../models/vae/c
 import type { Communicator } from './communicator.js';
 import { DistributedError } from './errors.js';
 import { agreeOnSignature, broadcastParams, gatherStrings } from './agree.js';
-import { allReduceStep } from './reduce.js';
+import { allReduceStep, CompiledGradient } from './reduce.js';
 
 /** Options of {@link DataParallelTrainer}. */
 export interface DataParallelTrainerOptions<P, B extends unknown[]> {
@@ -72,14 +71,7 @@ export function shardOf(comm: Communicator, t: Tensor, axis = 0): Tensor {
  * dp.save('vae.safetensors', state);
  */
 export class DataParallelTrainer<P, B extends unknown[]> {
-  private compiledGrad: CompiledFunction<[P, Key, B], [Tensor, P]> | null = null;
-  /** Whether the loss and gradient run compiled: null before the first step; `reason` says why not. */
-  compiled: {
-    /** True when the loss and gradient run compiled. */
-    used: boolean;
-    /** Why they do not, when they do not. */
-    reason?: string;
-  } | null = null;
+  private readonly grad: CompiledGradient<[P, Key, B], P>;
 
   constructor(
     /** The ranks. */
@@ -87,7 +79,12 @@ export class DataParallelTrainer<P, B extends unknown[]> {
     /** The loss, optimizer, key and key policy. */
     readonly opts: DataParallelTrainerOptions<P, B>,
   ) {
-    if (opts.compile === false) this.compiled = { used: false, reason: 'compile: false' };
+    this.grad = new CompiledGradient((p: P, k: Key, shard: B) => valueAndGrad((q: P) => opts.loss(q, k, ...shard))(p) as [Tensor, P], opts.compile !== false);
+  }
+
+  /** Whether the loss and gradient run compiled: null before the first step; `reason` says why not. */
+  get compiled(): { used: boolean; reason?: string } | null {
+    return this.grad.compiled;
   }
 
   /** The training state at step 0 from `params` (rank 0's values on every rank, after the agreement check). */
@@ -106,7 +103,7 @@ export class DataParallelTrainer<P, B extends unknown[]> {
   } {
     const stepKey = foldIn(this.opts.key, state.step);
     const k = this.opts.keys === 'perRank' ? foldIn(stepKey, this.comm.rank) : stepKey;
-    const { grads, loss } = allReduceStep(this.comm, 'DataParallelTrainer', state.step, state.params, () => this.gradient(state.params, k, shard));
+    const { grads, loss } = allReduceStep(this.comm, 'DataParallelTrainer', state.step, state.params, () => this.grad.run(state.params, k, shard));
     const [updates, optState] = this.opts.optimizer.update(grads, state.optState, state.params);
     return { state: { params: applyUpdates(state.params, updates), optState, step: state.step + 1 }, loss };
   }
@@ -150,23 +147,5 @@ export class DataParallelTrainer<P, B extends unknown[]> {
     const differ = all.findIndex((m) => m !== all[0]);
     if (differ > 0) throw new DistributedError(`DataParallelTrainer.load: rank ${differ} read a different checkpoint from ${path} than rank 0 (${all[differ]} vs ${all[0]})`);
     return state as TrainState<P>;
-  }
-
-  /** This rank's loss and gradient: compiled where the loss traces. */
-  private gradient(params: P, k: Key, shard: B): [Tensor, P] {
-    const eager = (p: P, kk: Key, sh: B): [Tensor, P] => valueAndGrad((q: P) => this.opts.loss(q, kk, ...sh))(p) as [Tensor, P];
-    if (this.compiled === null) this.compiledGrad = compile(eager);
-    if (this.compiledGrad !== null) {
-      try {
-        const out = this.compiledGrad(params, k, shard);
-        this.compiled = { used: true };
-        if (Number.isFinite(out[0].item())) return out;
-      } catch (e) {
-        // not traceable: eager from now on, which raises the loss's own error if it has one
-        this.compiledGrad = null;
-        this.compiled = { used: false, reason: `${(e as Error).name}: ${(e as Error).message}` };
-      }
-    }
-    return eager(params, k, shard);
   }
 }
