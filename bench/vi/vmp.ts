@@ -14,19 +14,25 @@
  *   - mean-field probabilistic PCA (k = 3, loadings fixed from a seeded normal draw, σ² = 0.5) on
  *     protein's 9 standardized features: 45,730 rows, 3 Gaussian coordinate nodes of that plate;
  *   - the variational Bayesian HMM (K = 4, full Gaussian emissions) on 20 synthetic sequences of
- *     1,000 steps in 3-D (a sticky 4-state chain; no sequential set is in /work/shared).
+ *     1,000 steps in 3-D (a sticky 4-state chain; no sequential set is in /work/shared);
+ *   - LDA (K = 10, `--lda-sweeps` sweeps of coordinate ascent: q(β), q(θ), q(z) once each) on the
+ *     AssociatedPress corpus of /work/shared/data/associated-press (2,246 documents, 302,031
+ *     non-zeros), `ldaCavi({ localUpdates: 'once' })` against `ldaGraph` run in the same order;
+ *     the 150-document test fixture when that folder is absent.
  * Run: npx tsx bench/vi/vmp.ts [--reps 5]. Prints a markdown table and the machine's load.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { FactorGraph, bayesGmm, bayesLinReg, foldIn, gaussianMixtureGraph, key, linearRegressionGraph, normal, ppcaMeanField, vbHmm } from '../../ts/index.js';
+import { FactorGraph, bayesGmm, bayesLinReg, foldIn, gaussianMixtureGraph, key, ldaCavi, ldaGraph, linearRegressionGraph, normal, ppcaMeanField, vbHmm } from '../../ts/index.js';
+import { readDocTermFile } from '../../ts/data/docterm.js';
 import { RowDesign } from '../../ts/infer/cavi/design.js';
 import { kmeansPlusPlus } from '../../ts/infer/cavi/kmeans.js';
 
-const { values } = parseArgs({ options: { reps: { type: 'string', default: '5' } } });
+const { values } = parseArgs({ options: { reps: { type: 'string', default: '5' }, 'lda-sweeps': { type: 'string', default: '50' } } });
 const REPS = Number(values.reps);
+const LDA_SWEEPS = Number(values['lda-sweeps']);
 const UCI = '/work/shared/data/uci';
 
 interface Table {
@@ -195,6 +201,23 @@ for (const [set, n, f, k] of [['power-plant', 9568, 4, 6], ['wine-quality-red', 
     () => (v = run()),
   );
   rows.push({ task: `VB-HMM K = ${k}, full Gaussian (D = ${d})`, data: `synthetic, 20 × 1000 steps`, cavi: tc, vmp: tv, elboCavi: c.elbo, elboVmp: v.elbo, sweeps: `${c.trace.iterations} / ${v.sweeps - 1}` });
+}
+
+{
+  const ap = '/work/shared/data/associated-press/ap_triplets.txt';
+  const fixture = new URL('../../test/fixtures/cavi/ap150_triplets.txt', import.meta.url).pathname;
+  const docs = readDocTermFile(existsSync(ap) ? ap : fixture);
+  const k = 10;
+  const opts = { k, localUpdates: 'once' as const, maxIter: LDA_SWEEPS, tol: 0, key: key(5) };
+  const run = () => ldaGraph(docs, { k, key: key(5) }).graph.run({ schedule: ['beta', 'theta', 'z'], maxSweeps: LDA_SWEEPS, tol: 0, onWarning: () => {} });
+  let c = ldaCavi(docs, opts);
+  let v = run();
+  const [tc, tv] = medians(
+    () => (c = ldaCavi(docs, opts)),
+    () => (v = run()),
+  );
+  const data = `${existsSync(ap) ? 'AssociatedPress' : 'the 150-document fixture (no /work/shared)'}, ${docs.nDocs} docs, ${docs.indices.length} non-zeros`;
+  rows.push({ task: `LDA K = ${k}, coordinate ascent`, data, cavi: tc, vmp: tv, elboCavi: c.trace.elbo, elboVmp: v.elbo, sweeps: `${c.trace.iterations} / ${v.sweeps}` });
 }
 
 const load1 = loadavg();

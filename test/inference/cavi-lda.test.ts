@@ -105,6 +105,24 @@ describe('LDA, batch CAVI', () => {
   });
 });
 
+describe("LDA, plain coordinate ascent (localUpdates: 'once')", () => {
+  it('never lowers the ELBO and reaches the held-out perplexity of the converging local step', () => {
+    const once = ldaCavi(train, { k: 5, localUpdates: 'once', maxIter: 200, tol: 1e-7, key: key(3) });
+    expect(once.trace.maxRelDecrease).toBeLessThan(1e-12);
+    expect(once.trace.elbo).toBeGreaterThan(once.trace.elboTrace[0]);
+    const converge = ldaCavi(train, { k: 5, maxIter: 15, tol: 0, key: key(3) });
+    // More sweeps (each one cheap update of every factor) for a comparable fit: within 10% here.
+    const po = ldaPerplexity(once, test, { includeTopicTerm: false });
+    const pc = ldaPerplexity(converge, test, { includeTopicTerm: false });
+    expect(Math.abs(po / pc - 1)).toBeLessThan(0.1);
+  });
+
+  it('rejects threads and unknown modes by name', () => {
+    expect(() => ldaCavi(train, { k: 2, localUpdates: 'once', threads: 2 })).toThrow(/localUpdates 'once' runs on the calling thread; threads must be 1, got 2/);
+    expect(() => ldaCavi(train, { k: 2, localUpdates: 'twice' as never })).toThrow(/localUpdates must be 'converge' or 'once', got twice/);
+  });
+});
+
 describe('LDA, stochastic VI with natural gradients', () => {
   it('held-out perplexity improves with epochs and is close to batch CAVI', () => {
     const one = ldaSvi(train, { k: 5, epochs: 1, batchSize: 20, key: key(3) });

@@ -47,6 +47,18 @@ export interface CategoricalParams {
   observed?: ArrayLike<number>;
   /** Initial q for a latent variable: one label per element, or size × K probabilities. */
   init?: ArrayLike<number>;
+  /**
+   * Which element of a Dirichlet `probs` each element draws from (integers below its plate size):
+   * a document's tokens from that document's topic proportions. Default: element n from π_n, or
+   * from the one π when its plate size is 1.
+   */
+  group?: ArrayLike<number>;
+  /**
+   * How many i.i.d. copies each element of a latent variable stands for (positive; default 1 each):
+   * copies share one q and the messages they send are weighted by their number. LDA's word counts
+   * (a term occurring n times in a document is n tokens with one posterior).
+   */
+  copies?: ArrayLike<number>;
 }
 
 /** @internal */
@@ -67,18 +79,25 @@ export function addCategorical(g: FactorGraph, name: string, p: CategoricalParam
     if (Math.abs(s - 1) > 1e-9) throw new ValueError(`vmp: the probs of '${name}' sum to ${s}, not 1`);
     pi = c.map(Math.log);
   }
-  if (p.observed !== undefined) {
-    const z = Int32Array.from(observed(name, p.observed, k));
-    if (pi instanceof DirichletVariable && pi.size !== 1 && pi.size !== z.length)
-      throw new ShapeError(`vmp: '${name}' has ${z.length} observations but its probs '${pi.name}' have plate size ${pi.size}`);
-    g.addFactor(new CategoricalFactor(name, z, pi, k));
+  const obs = p.observed === undefined ? null : Int32Array.from(observed(name, p.observed, k));
+  const size = obs ? obs.length : plate(name, p.size);
+  const what = obs ? `${size} observations` : `plate size ${size}`;
+  let group: Int32Array | null = null;
+  if (p.group !== undefined) {
+    if (!(pi instanceof DirichletVariable)) throw new ValueError(`vmp: '${name}' has a group but constant probs; group picks an element of a Dirichlet variable`);
+    group = Int32Array.from(observed(`${name}'s group`, p.group, pi.size));
+    if (group.length !== size) throw new ShapeError(`vmp: '${name}' has ${what} but ${group.length} group indices`);
+  } else if (pi instanceof DirichletVariable && pi.size !== 1 && pi.size !== size)
+    throw new ShapeError(`vmp: '${name}' has ${what} but its probs '${pi.name}' have plate size ${pi.size} (give group to map elements to them)`);
+  if (obs) {
+    if (p.copies !== undefined) throw new ValueError(`vmp: '${name}' is observed; copies applies to a latent variable (repeat observations instead)`);
+    g.addFactor(new CategoricalFactor(name, obs, pi, k, group));
     return null;
   }
-  const size = plate(name, p.size);
-  if (pi instanceof DirichletVariable && pi.size !== 1 && pi.size !== size)
-    throw new ShapeError(`vmp: '${name}' has plate size ${size} but its probs '${pi.name}' have ${pi.size}`);
-  const z = new CategoricalVariable(name, k, size, index);
-  g.addLatent(z, new CategoricalFactor(name, z, pi, k));
+  let copies: Float64Array | null = null;
+  if (p.copies !== undefined) copies = constants(name, 'copies', p.copies, size, 1, 'positive');
+  const z = new CategoricalVariable(name, k, size, index, copies);
+  g.addLatent(z, new CategoricalFactor(name, z, pi, k, group));
   if (p.init !== undefined) z.initialize(p.init);
   return z;
 }

@@ -1,8 +1,9 @@
 /**
  * The factor Categorical(z | π) over a plate: z latent (a categorical variable) or observed
- * integers, π a constant probability vector or a Dirichlet variable (plate 1, shared, or one per
- * element). Messages: to z, log-probabilities += E[log π]; to π, α += Σ_n r_n (the expected counts).
- * E[log f] = Σ_n Σ_k r_nk E[log π_k].
+ * integers, π a constant probability vector or a Dirichlet variable (plate 1, shared; one per
+ * element; or one per group, element n drawing from π_{g_n}: a document's tokens from its topic
+ * proportions θ_d). Messages: to z, log-probabilities += E[log π]; to π, α += the expected counts
+ * Σ_n c_n r_n (c_n the copies element n stands for). E[log f] = Σ_n c_n Σ_k r_nk E[log π_k].
  */
 import type { CategoricalVariable } from './categorical.js';
 import type { DirichletVariable } from './dirichlet.js';
@@ -19,6 +20,8 @@ export class CategoricalFactor implements VmpFactor {
     /** Log-probabilities (K) when π is constant. */
     private readonly pi: Float64Array | DirichletVariable,
     private readonly k: number,
+    /** g_n: the π element of z element n (null: n itself, or 0 for a shared π). */
+    private readonly group: Int32Array | null = null,
   ) {
     const vs: VmpVariable[] = [];
     if (!(z instanceof Int32Array)) vs.push(z);
@@ -27,15 +30,15 @@ export class CategoricalFactor implements VmpFactor {
     this.n = z instanceof Int32Array ? z.length : z.size;
   }
 
-  /** E[log π] (K, or size × K when each element has its own). */
+  /** E[log π] (K, or one row of K per π element). */
   private logPi(): Float64Array {
     const pi = this.pi;
     return pi instanceof Float64Array ? pi : pi.meanLog;
   }
 
-  /** The offset of element i's E[log π]. */
-  private off(lp: Float64Array, i: number): number {
-    return lp.length === this.k ? 0 : i * this.k;
+  /** The offset of element i's E[log π] (or of its π element's α). */
+  private off(shared: boolean, i: number): number {
+    return shared ? 0 : (this.group ? this.group[i] : i) * this.k;
   }
 
   sendTo(v: VmpVariable): void {
@@ -43,8 +46,9 @@ export class CategoricalFactor implements VmpFactor {
     if (v === z) {
       const lg = (v as CategoricalVariable).logits;
       const lp = this.logPi();
+      const shared = lp.length === k;
       for (let i = 0; i < n; i++) {
-        const o = this.off(lp, i);
+        const o = this.off(shared, i);
         for (let j = 0; j < k; j++) lg[i * k + j] += lp[o + j];
       }
     } else if (v === this.pi) {
@@ -55,9 +59,9 @@ export class CategoricalFactor implements VmpFactor {
         return;
       }
       for (let i = 0; i < n; i++) {
-        const o = shared ? 0 : i * k;
+        const o = this.off(shared, i);
         if (z instanceof Int32Array) d.alpha[o + z[i]] += 1;
-        else for (let j = 0; j < k; j++) d.alpha[o + j] += z.probs[i * k + j];
+        else for (let j = 0; j < k; j++) d.alpha[o + j] += z.mass[i * k + j];
       }
     }
   }
@@ -66,18 +70,19 @@ export class CategoricalFactor implements VmpFactor {
     const { n, k, z } = this;
     let s = 0;
     const lp = this.logPi();
-    if (lp.length === k && !(z instanceof Int32Array)) {
-      // A shared π: Σ_n r_n·E[log π] = counts·E[log π].
+    const shared = lp.length === k;
+    if (shared && !(z instanceof Int32Array)) {
+      // A shared π: Σ_n c_n r_n·E[log π] = counts·E[log π].
       for (let j = 0; j < k; j++) if (z.counts[j] > 0) s += z.counts[j] * lp[j];
       return s;
     }
     for (let i = 0; i < n; i++) {
-      const o = this.off(lp, i);
+      const o = this.off(shared, i);
       if (z instanceof Int32Array) s += lp[o + z[i]];
       else
         for (let j = 0; j < k; j++) {
-          const r = z.probs[i * k + j];
-          if (r > 0) s += r * lp[o + j];
+          const m = z.mass[i * k + j];
+          if (m > 0) s += m * lp[o + j];
         }
     }
     return s;

@@ -15,6 +15,9 @@ import type { VmpFactor, VmpVariable } from './node.js';
 /** @internal Made by `FactorGraph.categoricalGate`. */
 export class CategoricalGateFactor implements VmpFactor {
   readonly variables: readonly VmpVariable[];
+  /** E[log β] transposed to V × K (one category's K values contiguous), for β's `version`. */
+  private logBetaT = new Float64Array(0);
+  private logBetaVersion = -1;
 
   constructor(
     readonly name: string,
@@ -27,6 +30,20 @@ export class CategoricalGateFactor implements VmpFactor {
     this.variables = z instanceof Int32Array ? [beta] : [z, beta];
   }
 
+  /** E[log β] as V × K, refreshed when β has changed. */
+  private logBeta(): Float64Array {
+    const { beta } = this;
+    if (this.logBetaVersion !== beta.version) {
+      const k = beta.size;
+      const nv = beta.k;
+      if (this.logBetaT.length !== k * nv) this.logBetaT = new Float64Array(k * nv);
+      const t = this.logBetaT;
+      for (let j = 0; j < k; j++) for (let w = 0; w < nv; w++) t[w * k + j] = beta.meanLog[j * nv + w];
+      this.logBetaVersion = beta.version;
+    }
+    return this.logBetaT;
+  }
+
   sendTo(v: VmpVariable): void {
     const { x, z, beta } = this;
     const k = beta.size;
@@ -34,16 +51,18 @@ export class CategoricalGateFactor implements VmpFactor {
     const gr = this.group;
     if (v === z) {
       const lg = (v as CategoricalVariable).logits;
+      const lb = this.logBeta();
       for (let i = 0; i < x.length; i++) {
         const o = (gr ? gr[i] : i) * k;
-        for (let j = 0; j < k; j++) lg[o + j] += beta.meanLog[j * nv + x[i]];
+        const b = x[i] * k;
+        for (let j = 0; j < k; j++) lg[o + j] += lb[b + j];
       }
     } else if (v === beta) {
       const a = beta.alpha;
       for (let i = 0; i < x.length; i++) {
         const e = gr ? gr[i] : i;
         if (z instanceof Int32Array) a[z[e] * nv + x[i]] += 1;
-        else for (let j = 0; j < k; j++) a[j * nv + x[i]] += z.probs[e * k + j];
+        else for (let j = 0; j < k; j++) a[j * nv + x[i]] += z.mass[e * k + j];
       }
     }
   }
@@ -54,14 +73,18 @@ export class CategoricalGateFactor implements VmpFactor {
     const nv = beta.k;
     const gr = this.group;
     let s = 0;
+    if (z instanceof Int32Array) {
+      for (let i = 0; i < x.length; i++) s += beta.meanLog[z[gr ? gr[i] : i] * nv + x[i]];
+      return s;
+    }
+    const lb = this.logBeta();
     for (let i = 0; i < x.length; i++) {
-      const e = gr ? gr[i] : i;
-      if (z instanceof Int32Array) s += beta.meanLog[z[e] * nv + x[i]];
-      else
-        for (let j = 0; j < k; j++) {
-          const r = z.probs[e * k + j];
-          if (r > 0) s += r * beta.meanLog[j * nv + x[i]];
-        }
+      const e = (gr ? gr[i] : i) * k;
+      const b = x[i] * k;
+      for (let j = 0; j < k; j++) {
+        const r = z.mass[e + j];
+        if (r > 0) s += r * lb[b + j];
+      }
     }
     return s;
   }

@@ -2,6 +2,11 @@
  * The categorical (discrete) variable: q(z) = Categorical(r) over K values per plate element,
  * held by its natural parameters, the unnormalized log-probabilities; r = softmax of their sum.
  * This is the selector of a mixture (a gate's switch variable), one row per data point.
+ *
+ * With `copies`, plate element i stands for c_i i.i.d. copies that receive the same messages and
+ * so share one q (a term that occurs c_i times in a document: LDA's word tokens). Messages to z are
+ * per copy; what z sends its parents and its ELBO terms are weighted by c_i, through `mass`
+ * (c_i·r_ik), which factors read instead of `probs` for everything but the messages to z.
  */
 import { ShapeError, ValueError } from '../../core/errors.js';
 import { softmaxRows } from '../cavi/design.js';
@@ -15,8 +20,10 @@ export class CategoricalVariable extends VmpVariable {
   readonly logits: Float64Array;
   /** q's probabilities r (size × K, rows sum to 1). */
   readonly probs: Float64Array;
-  /** Σ_n r_nk (K): the expected counts, refreshed with every change of q. */
+  /** Σ_n c_n r_nk (K): the expected counts, refreshed with every change of q. */
   readonly counts: Float64Array;
+  /** c_n r_nk (size × K): what each element contributes to its parents' messages and to E[log f]; `probs` itself without copies. */
+  readonly mass: Float64Array;
   /** −Σ r log r from the last softmax (Σ_n logsumexp_n − Σ r·logits), or NaN when q was set by `initialize`. */
   private cachedEntropy = Number.NaN;
 
@@ -27,17 +34,24 @@ export class CategoricalVariable extends VmpVariable {
     readonly k: number,
     size: number,
     index: number,
+    /** c_n, the copies each element stands for (null: one each). */
+    readonly copies: Float64Array | null = null,
   ) {
     super(name, size, index);
     this.logits = new Float64Array(size * k);
     this.probs = new Float64Array(size * k);
+    this.mass = copies ? new Float64Array(size * k) : this.probs;
     this.counts = new Float64Array(k);
   }
 
   private recount(): void {
-    const { k, probs, counts } = this;
+    const { k, probs, mass, counts, copies } = this;
     counts.fill(0);
-    for (let i = 0; i < this.size; i++) for (let j = 0; j < k; j++) counts[j] += probs[i * k + j];
+    for (let i = 0; i < this.size; i++)
+      for (let j = 0; j < k; j++) {
+        if (copies) mass[i * k + j] = copies[i] * probs[i * k + j];
+        counts[j] += mass[i * k + j];
+      }
   }
 
   /**
@@ -76,30 +90,39 @@ export class CategoricalVariable extends VmpVariable {
   }
 
   protected finish(): void {
-    const { k, logits, probs, counts } = this;
+    const { k, logits, probs, mass, counts, copies } = this;
     // The backend's row softmax (native on cpu), as the hand-written CAVI uses; it returns Σ_n logsumexp_n.
     const lse = softmaxRows(logits, this.size, k, probs);
-    // −Σ r log r = Σ_n logsumexp_n − Σ r·logits; the same pass counts and checks.
-    let rl = 0;
+    // −Σ r log r = Σ_n logsumexp_n − Σ r·logits; the same pass counts and checks. With copies, each
+    // row's entropy is weighted, its logsumexp recovered from its largest r as softmaxRows does.
+    let h = copies ? 0 : lse;
     counts.fill(0);
     for (let i = 0; i < this.size; i++) {
       const o = i * k;
+      const c = copies ? copies[i] : 1;
+      let rl = 0;
+      let best = o;
       for (let j = 0; j < k; j++) {
         const r = probs[o + j];
         if (!(r >= 0)) throw new ValueError(`vmp: categorical '${this.name}' element ${i} got log-probabilities [${Array.from(logits.subarray(o, o + k)).join(', ')}] from its messages`);
-        counts[j] += r;
+        const m = c * r;
+        mass[o + j] = m;
+        counts[j] += m;
         if (r > 0) rl += r * logits[o + j];
+        if (r > probs[best]) best = o + j;
       }
+      h -= c * rl;
+      if (copies) h += c * (logits[best] - Math.log(probs[best]));
     }
-    this.cachedEntropy = lse - rl;
+    this.cachedEntropy = h;
   }
 
-  /** −Σ r log r (terms with r = 0 are 0). */
+  /** −Σ_n c_n Σ_k r_nk log r_nk (terms with r = 0 are 0). */
   entropy(): number {
     if (!Number.isNaN(this.cachedEntropy)) return this.cachedEntropy;
+    const { k, probs, copies } = this;
     let h = 0;
-    const p = this.probs;
-    for (let i = 0; i < p.length; i++) if (p[i] > 0) h -= p[i] * Math.log(p[i]);
+    for (let i = 0; i < probs.length; i++) if (probs[i] > 0) h -= (copies ? copies[Math.floor(i / k)] : 1) * probs[i] * Math.log(probs[i]);
     return h;
   }
 }

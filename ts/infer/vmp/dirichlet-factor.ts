@@ -2,13 +2,15 @@
  * The factor Dirichlet(π | α₀) with constant α₀: it sends α += α₀, and
  * E[log f] = log Γ(Σα₀) − Σ log Γ(α₀_k) + Σ (α₀_k − 1) E[log π_k].
  */
-import { lgamma } from '../cavi/dense.js';
+import { kernelMath } from '../cavi/lda-kernel.js';
 import type { DirichletVariable } from './dirichlet.js';
 import type { VmpFactor, VmpVariable } from './node.js';
 
 /** @internal Made by `FactorGraph.dirichlet`. */
 export class DirichletPriorFactor implements VmpFactor {
   readonly variables: readonly VmpVariable[];
+  /** Σ_i [log Γ(Σ_k α₀_ik) − Σ_k log Γ(α₀_ik)]: α₀ is constant, so once. */
+  private readonly logNormalizer: number;
 
   constructor(
     readonly name: string,
@@ -17,6 +19,19 @@ export class DirichletPriorFactor implements VmpFactor {
     private readonly alpha0: Float64Array,
   ) {
     this.variables = [pi];
+    const { lgamma } = kernelMath;
+    const { k, size } = pi;
+    let c = 0;
+    for (let i = 0; i < size; i++) {
+      let a0 = 0;
+      for (let j = 0; j < k; j++) {
+        const a = alpha0[i * k + j];
+        a0 += a;
+        c -= lgamma(a);
+      }
+      c += lgamma(a0);
+    }
+    this.logNormalizer = c;
   }
 
   sendTo(v: VmpVariable): void {
@@ -25,17 +40,9 @@ export class DirichletPriorFactor implements VmpFactor {
   }
 
   expectedLog(): number {
-    const { k, size, meanLog } = this.pi;
-    let s = 0;
-    for (let i = 0; i < size; i++) {
-      let a0 = 0;
-      for (let j = 0; j < k; j++) {
-        const a = this.alpha0[i * k + j];
-        a0 += a;
-        s += -lgamma(a) + (a - 1) * meanLog[i * k + j];
-      }
-      s += lgamma(a0);
-    }
+    const { meanLog } = this.pi;
+    let s = this.logNormalizer;
+    for (let i = 0; i < meanLog.length; i++) s += (this.alpha0[i] - 1) * meanLog[i];
     return s;
   }
 }

@@ -3,8 +3,12 @@
  * parameters are α − 1, held here as α.
  */
 import { ShapeError, ValueError } from '../../core/errors.js';
-import { lgamma, psi } from '../cavi/dense.js';
+import { kernelMath } from '../cavi/lda-kernel.js';
 import { VmpVariable } from './node.js';
+
+// ψ and ln Γ with one division / one log for small arguments (~1e-13): a topic model's Dirichlets
+// hold K × V concentrations, most of them small, and these run once per entry per update.
+const { psi, lgamma } = kernelMath;
 
 /** A latent Dirichlet over a plate. Read `alpha` (size × K) and `meanLog` (E[log π]) after a run. */
 export class DirichletVariable extends VmpVariable {
@@ -14,6 +18,7 @@ export class DirichletVariable extends VmpVariable {
   readonly alpha: Float64Array;
   /** E[log π_k] = ψ(α_k) − ψ(Σα) (size × K). */
   readonly meanLog: Float64Array;
+  private cachedEntropy = Number.NaN;
 
   /** @internal Made by `FactorGraph.dirichlet`. */
   constructor(
@@ -47,33 +52,31 @@ export class DirichletVariable extends VmpVariable {
   }
 
   protected finish(): void {
-    const { k } = this;
+    // E[log π] and, from the same ψ values, the entropy (see `entropy`).
+    const { k, alpha, meanLog } = this;
+    let h = 0;
     for (let i = 0; i < this.size; i++) {
+      const o = i * k;
       let s = 0;
       for (let j = 0; j < k; j++) {
-        const a = this.alpha[i * k + j];
+        const a = alpha[o + j];
         if (!(a > 0 && Number.isFinite(a))) throw new ValueError(`vmp: Dirichlet '${this.name}' element ${i} got α_${j} = ${a} from its messages; q is not a proper Dirichlet`);
         s += a;
       }
       const ps = psi(s);
-      for (let j = 0; j < k; j++) this.meanLog[i * k + j] = psi(this.alpha[i * k + j]) - ps;
-    }
-  }
-
-  /** Σ_i log B(α) + (α₀ − K) ψ(α₀) − Σ_k (α_k − 1) ψ(α_k), α₀ = Σ_k α_k. */
-  entropy(): number {
-    const { k } = this;
-    let h = 0;
-    for (let i = 0; i < this.size; i++) {
-      let s = 0;
-      for (let j = 0; j < k; j++) s += this.alpha[i * k + j];
-      const ps = psi(s);
       h += -lgamma(s) + (s - k) * ps;
       for (let j = 0; j < k; j++) {
-        const a = this.alpha[i * k + j];
-        h += lgamma(a) - (a - 1) * psi(a);
+        const a = alpha[o + j];
+        const pa = psi(a);
+        meanLog[o + j] = pa - ps;
+        h += lgamma(a) - (a - 1) * pa;
       }
     }
-    return h;
+    this.cachedEntropy = h;
+  }
+
+  /** Σ_i log B(α) + (α₀ − K) ψ(α₀) − Σ_k (α_k − 1) ψ(α_k), α₀ = Σ_k α_k (computed with the moments). */
+  entropy(): number {
+    return this.cachedEntropy;
   }
 }

@@ -68,7 +68,7 @@ export class GaussianGateFactor implements VmpFactor {
         continue;
       }
       for (let j = 0; j < k; j++) {
-        const r = z.probs[i * k + j];
+        const r = z.mass[i * k + j];
         nk[j] += r;
         sk[j] += r * xi;
         qk[j] += r * xi * xi;

@@ -61,7 +61,7 @@ export class GaussianMixtureFactor implements VmpFactor {
     } else if (v === this.theta) {
       const th = this.theta;
       // The statistics alone (a zero prior): the posterior it also writes goes to scratch.
-      normalWishartUpdate(this.x, n, d, this.z.probs, k, !th.diag, this.zeroPrior, this.stats, this.scratch);
+      normalWishartUpdate(this.x, n, d, this.z.mass, k, !th.diag, this.zeroPrior, this.stats, this.scratch);
       const { nk, xbar, sk } = this.stats;
       const dd = th.diag ? d : d * d;
       for (let j = 0; j < k; j++) if (nk[j] > 0) th.merge(j, nk[j], xbar, j * d, sk, j * dd, nk[j]);
@@ -70,7 +70,7 @@ export class GaussianMixtureFactor implements VmpFactor {
 
   expectedLog(): number {
     const ll = this.expected();
-    const r = this.z.probs;
+    const r = this.z.mass;
     let s = 0;
     for (let i = 0; i < ll.length; i++) if (r[i] > 0) s += r[i] * ll[i];
     return s;

@@ -14,5 +14,5 @@ export { GaussianWishartVariable } from './gaussian-wishart.js';
 export { type VectorGaussianParams, type LinearGaussianParams } from './build-multivariate.js';
 export { type CategoricalParams, type GaussianWishartParams, type GaussianMixtureParams, type GaussianGateParams, type CategoricalGateParams, type MarkovChainParams } from './build-mixture.js';
 export { MarkovChainVariable } from './markov-chain.js';
-export { linearRegressionGraph, gaussianMixtureGraph, type LinearRegressionGraph, type GaussianMixtureGraph } from './models.js';
+export { linearRegressionGraph, gaussianMixtureGraph, ldaGraph, type LinearRegressionGraph, type GaussianMixtureGraph, type LdaGraph } from './models.js';
 export { type FactorAnalysisParams } from './build-factor-analysis.js';

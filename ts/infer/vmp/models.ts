@@ -1,9 +1,13 @@
 /**
- * Two classic conjugate-exponential models written as VMP factor graphs, with the priors of the
- * hand-written CAVI fits (`bayesLinReg`, `bayesGmm`) so the two can be compared like for like:
- * the graph is all there is to write; messages, schedule and ELBO come from the nodes.
+ * Three classic conjugate-exponential models written as VMP factor graphs, with the priors and
+ * starting points of the hand-written CAVI fits (`bayesLinReg`, `bayesGmm`, `ldaCavi`) so the two
+ * can be compared like for like: the graph is all there is to write; messages, schedule and ELBO
+ * come from the nodes.
  */
 import { ShapeError, ValueError } from '../../core/errors.js';
+import { type DocTermMatrix, checkDocTerm } from '../../data/docterm.js';
+import { type Key, key as makeKey } from '../../random/key.js';
+import { initLambda } from '../cavi/lda-state.js';
 import type { CategoricalVariable } from './categorical.js';
 import type { DirichletVariable } from './dirichlet.js';
 import type { GammaVariable } from './gamma.js';
@@ -77,4 +81,55 @@ export function gaussianMixtureGraph(
   const z = graph.categorical('z', { probs: pi, size: n, init: opts.labels });
   graph.gaussianMixture('x', { selector: z, components: theta, observed: x });
   return { graph, pi, theta, z };
+}
+
+/** The graph of `ldaGraph` and its latent nodes. */
+export interface LdaGraph {
+  /** The factor graph; run it with `schedule: ['beta', 'theta', 'z']` for `ldaCavi`'s 'once' order. */
+  graph: FactorGraph;
+  /** q(θ_d) = Dirichlet(γ_d): plate D over K topics. */
+  theta: DirichletVariable;
+  /** q(β_k) = Dirichlet(λ_k): plate K over V terms (topics × terms, the transpose of `ldaCavi`'s λ). */
+  beta: DirichletVariable;
+  /** q(z) over the non-zeros of `docs` (document-major), each standing for its count of tokens. */
+  z: CategoricalVariable;
+}
+
+/**
+ * Latent Dirichlet allocation as a factor graph: θ_d ~ Dirichlet(α), β_k ~ Dirichlet(η),
+ * z_dn ~ Categorical(θ_d), w_dn ~ Categorical(β_{z_dn}). One selector per non-zero of the
+ * document–term matrix stands for its count of tokens (`copies`), drawn from its document's θ
+ * (`group`); the words gate the topics. q(β) starts at `ldaCavi`'s random λ for the same `key`
+ * and q(θ_d) at γ_d = α + N_d/K, so with the schedule β, θ, z the run follows
+ * `ldaCavi(docs, { localUpdates: 'once' })` sweep for sweep.
+ * @example const { graph, beta } = ldaGraph(docs, { k: 10 }); graph.run({ schedule: ['beta', 'theta', 'z'] })
+ */
+export function ldaGraph(docs: DocTermMatrix, opts: { k: number; alpha?: number; eta?: number; key?: Key }): LdaGraph {
+  checkDocTerm('ldaGraph', docs);
+  const { k } = opts;
+  if (!(Number.isInteger(k) && k >= 2)) throw new ValueError(`ldaGraph: k must be an integer >= 2, got ${k}`);
+  const { alpha = 1 / k, eta = 1 / k } = opts;
+  const { nDocs, nTerms, indptr, indices, counts } = docs;
+  if (nDocs === 0 || indices.length === 0) throw new ValueError(`ldaGraph: the documents contain no tokens (${nDocs} documents)`);
+  const doc = new Int32Array(indices.length);
+  const gamma0 = new Float64Array(nDocs * k);
+  for (let d = 0; d < nDocs; d++) {
+    let tokens = 0;
+    for (let p = indptr[d]; p < indptr[d + 1]; p++) {
+      doc[p] = d;
+      tokens += counts[p];
+    }
+    gamma0.fill(alpha + tokens / k, d * k, (d + 1) * k);
+  }
+  const lambda = initLambda(nTerms, k, opts.key ?? makeKey(0));
+  const lambdaT = new Float64Array(k * nTerms);
+  for (let w = 0; w < nTerms; w++) for (let t = 0; t < k; t++) lambdaT[t * nTerms + w] = lambda[w * k + t];
+  const graph = new FactorGraph();
+  const theta = graph.dirichlet('theta', { concentration: new Float64Array(k).fill(alpha), size: nDocs });
+  const beta = graph.dirichlet('beta', { concentration: new Float64Array(nTerms).fill(eta), size: k });
+  theta.initialize(gamma0);
+  beta.initialize(lambdaT);
+  const z = graph.categorical('z', { probs: theta, size: indices.length, group: doc, copies: counts });
+  graph.categoricalGate('w', { selector: z, probs: beta, observed: indices });
+  return { graph, theta, beta, z };
 }
