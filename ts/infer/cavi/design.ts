@@ -96,16 +96,20 @@ function toF64(t: Tensor): Float64Array {
   return v;
 }
 
-/**
- * resp[i, ·] = softmax(logRho[i, ·]) for an N × K row-major matrix by the backend's softmax kernel
- * (one vectorized pass); returns Σ_i logsumexp(logRho[i, ·]), read off each row's largest entry:
- * logsumexp = logRho[i, j*] − log resp[i, j*] with resp[i, j*] ≥ 1/K, so the log is well conditioned.
- */
-export function softmaxRows(logRho: Float64Array, n: number, k: number, resp: Float64Array): number {
+/** resp[i, ·] = softmax(logRho[i, ·]) for an N × K row-major matrix by the backend's softmax kernel (one vectorized pass). */
+export function rowSoftmax(logRho: Float64Array, n: number, k: number, resp: Float64Array): void {
   const be = ENGINE.backend;
   // On the cpu device the kernel reads and writes the arrays themselves: no tensors, no copies.
   if (be.device === 'cpu') (be as Backend<TypedArray>).run('softmax', [{ data: logRho, shape: [n, k], dtype: 'float64' }], [{ data: resp, shape: [n, k], dtype: 'float64' }], { axis: 1 });
   else tidy(() => resp.set(hostView(softmax(ENGINE.fromArray(logRho, [n, k]), 1))));
+}
+
+/**
+ * resp[i, ·] = softmax(logRho[i, ·]) as `rowSoftmax`; returns Σ_i logsumexp(logRho[i, ·]), read off each row's largest entry:
+ * logsumexp = logRho[i, j*] − log resp[i, j*] with resp[i, j*] ≥ 1/K, so the log is well conditioned.
+ */
+export function softmaxRows(logRho: Float64Array, n: number, k: number, resp: Float64Array): number {
+  rowSoftmax(logRho, n, k, resp);
   let total = 0;
   for (let i = 0; i < n; i++) {
     const o = i * k;

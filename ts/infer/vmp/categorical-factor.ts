@@ -13,6 +13,9 @@ import type { VmpFactor, VmpVariable } from './node.js';
 export class CategoricalFactor implements VmpFactor {
   readonly variables: readonly VmpVariable[];
   private readonly n: number;
+  /** With a group: Σ_{n: g_n = g} c_n r_n per π element (its size × K), for z's `version`. */
+  private groupSums = new Float64Array(0);
+  private groupVersion = -1;
 
   constructor(
     readonly name: string,
@@ -41,6 +44,25 @@ export class CategoricalFactor implements VmpFactor {
     return shared ? 0 : (this.group ? this.group[i] : i) * this.k;
   }
 
+  /**
+   * The expected counts per π element of a latent, grouped z, summed once per change of q(z): the
+   * message to π and E[log f] both read them (the ELBO after a z update, then π's update).
+   */
+  private grouped(z: CategoricalVariable, group: Int32Array, size: number): Float64Array {
+    if (this.groupVersion !== z.version) {
+      const { k, n } = this;
+      if (this.groupSums.length !== size * k) this.groupSums = new Float64Array(size * k);
+      const g = this.groupSums;
+      g.fill(0);
+      for (let i = 0; i < n; i++) {
+        const o = group[i] * k;
+        for (let j = 0; j < k; j++) g[o + j] += z.mass[i * k + j];
+      }
+      this.groupVersion = z.version;
+    }
+    return this.groupSums;
+  }
+
   sendTo(v: VmpVariable): void {
     const { n, k, z } = this;
     if (v === z) {
@@ -56,6 +78,11 @@ export class CategoricalFactor implements VmpFactor {
       const shared = d.size === 1;
       if (shared && !(z instanceof Int32Array)) {
         for (let j = 0; j < k; j++) d.alpha[j] += z.counts[j];
+        return;
+      }
+      if (this.group && !(z instanceof Int32Array)) {
+        const g = this.grouped(z, this.group, d.size);
+        for (let i = 0; i < g.length; i++) d.alpha[i] += g[i];
         return;
       }
       for (let i = 0; i < n; i++) {
@@ -74,6 +101,11 @@ export class CategoricalFactor implements VmpFactor {
     if (shared && !(z instanceof Int32Array)) {
       // A shared π: Σ_n c_n r_n·E[log π] = counts·E[log π].
       for (let j = 0; j < k; j++) if (z.counts[j] > 0) s += z.counts[j] * lp[j];
+      return s;
+    }
+    if (this.group && !(z instanceof Int32Array)) {
+      const g = this.grouped(z, this.group, lp.length / k);
+      for (let i = 0; i < g.length; i++) if (g[i] > 0) s += g[i] * lp[i];
       return s;
     }
     for (let i = 0; i < n; i++) {

@@ -18,6 +18,9 @@ export class CategoricalGateFactor implements VmpFactor {
   /** E[log β] transposed to V × K (one category's K values contiguous), for β's `version`. */
   private logBetaT = new Float64Array(0);
   private logBetaVersion = -1;
+  /** Σ_{n: x_n = w} c r_{g_n k}, V × K, for z's `version`: the message to β and E[log f] both read it. */
+  private counts = new Float64Array(0);
+  private countsVersion = -1;
 
   constructor(
     readonly name: string,
@@ -44,6 +47,25 @@ export class CategoricalGateFactor implements VmpFactor {
     return this.logBetaT;
   }
 
+  /** The expected counts of each category under each component, for a latent selector, summed once per change of q(z). */
+  private expectedCounts(z: CategoricalVariable): Float64Array {
+    if (this.countsVersion !== z.version) {
+      const { x, beta } = this;
+      const k = beta.size;
+      const gr = this.group;
+      if (this.counts.length !== k * beta.k) this.counts = new Float64Array(k * beta.k);
+      const c = this.counts;
+      c.fill(0);
+      for (let i = 0; i < x.length; i++) {
+        const e = (gr ? gr[i] : i) * k;
+        const b = x[i] * k;
+        for (let j = 0; j < k; j++) c[b + j] += z.mass[e + j];
+      }
+      this.countsVersion = z.version;
+    }
+    return this.counts;
+  }
+
   sendTo(v: VmpVariable): void {
     const { x, z, beta } = this;
     const k = beta.size;
@@ -59,17 +81,17 @@ export class CategoricalGateFactor implements VmpFactor {
       }
     } else if (v === beta) {
       const a = beta.alpha;
-      for (let i = 0; i < x.length; i++) {
-        const e = gr ? gr[i] : i;
-        if (z instanceof Int32Array) a[z[e] * nv + x[i]] += 1;
-        else for (let j = 0; j < k; j++) a[j * nv + x[i]] += z.mass[e * k + j];
+      if (z instanceof Int32Array) {
+        for (let i = 0; i < x.length; i++) a[z[gr ? gr[i] : i] * nv + x[i]] += 1;
+        return;
       }
+      const c = this.expectedCounts(z);
+      for (let w = 0; w < nv; w++) for (let j = 0; j < k; j++) a[j * nv + w] += c[w * k + j];
     }
   }
 
   expectedLog(): number {
     const { x, z, beta } = this;
-    const k = beta.size;
     const nv = beta.k;
     const gr = this.group;
     let s = 0;
@@ -78,14 +100,8 @@ export class CategoricalGateFactor implements VmpFactor {
       return s;
     }
     const lb = this.logBeta();
-    for (let i = 0; i < x.length; i++) {
-      const e = (gr ? gr[i] : i) * k;
-      const b = x[i] * k;
-      for (let j = 0; j < k; j++) {
-        const r = z.mass[e + j];
-        if (r > 0) s += r * lb[b + j];
-      }
-    }
+    const c = this.expectedCounts(z);
+    for (let i = 0; i < c.length; i++) if (c[i] > 0) s += c[i] * lb[i];
     return s;
   }
 }

@@ -9,7 +9,7 @@
  * (c_i·r_ik), which factors read instead of `probs` for everything but the messages to z.
  */
 import { ShapeError, ValueError } from '../../core/errors.js';
-import { softmaxRows } from '../cavi/design.js';
+import { rowSoftmax } from '../cavi/design.js';
 import { VmpVariable } from './node.js';
 
 /** A latent categorical over a plate. Read `probs` (size × K) after a run. */
@@ -91,28 +91,27 @@ export class CategoricalVariable extends VmpVariable {
 
   protected finish(): void {
     const { k, logits, probs, mass, counts, copies } = this;
-    // The backend's row softmax (native on cpu), as the hand-written CAVI uses; it returns Σ_n logsumexp_n.
-    const lse = softmaxRows(logits, this.size, k, probs);
-    // −Σ r log r = Σ_n logsumexp_n − Σ r·logits; the same pass counts and checks. With copies, each
-    // row's entropy is weighted, its logsumexp recovered from its largest r as softmaxRows does.
-    let h = copies ? 0 : lse;
+    // The backend's row softmax (native on cpu), as the hand-written CAVI uses. Then one pass per
+    // row: c·r into the mass and counts, and the entropy −c Σ r log r = c·(logsumexp − Σ r·logits),
+    // logsumexp read off the row's largest r (≥ 1/K, so its log is well conditioned).
+    rowSoftmax(logits, this.size, k, probs);
+    let h = 0;
     counts.fill(0);
     for (let i = 0; i < this.size; i++) {
       const o = i * k;
       const c = copies ? copies[i] : 1;
       let rl = 0;
       let best = o;
-      for (let j = 0; j < k; j++) {
-        const r = probs[o + j];
+      for (let j = o; j < o + k; j++) {
+        const r = probs[j];
         if (!(r >= 0)) throw new ValueError(`vmp: categorical '${this.name}' element ${i} got log-probabilities [${Array.from(logits.subarray(o, o + k)).join(', ')}] from its messages`);
         const m = c * r;
-        mass[o + j] = m;
-        counts[j] += m;
-        if (r > 0) rl += r * logits[o + j];
-        if (r > probs[best]) best = o + j;
+        mass[j] = m;
+        counts[j - o] += m;
+        if (r > 0) rl += r * logits[j];
+        if (r > probs[best]) best = j;
       }
-      h -= c * rl;
-      if (copies) h += c * (logits[best] - Math.log(probs[best]));
+      h += c * (logits[best] - Math.log(probs[best]) - rl);
     }
     this.cachedEntropy = h;
   }
