@@ -17,7 +17,7 @@ describe('root exports', () => {
   });
 
   it('has the VMP factor graph and its error', () => {
-    for (const name of ['FactorGraph', 'NonConjugateError', 'linearRegressionGraph', 'gaussianMixtureGraph', 'defaultSchedule'])
+    for (const name of ['FactorGraph', 'NonConjugateError', 'linearRegressionGraph', 'gaussianMixtureGraph', 'ldaGraph', 'defaultSchedule'])
       expect(typeof (varinf as Record<string, unknown>)[name], name).toBe('function');
   });
 
