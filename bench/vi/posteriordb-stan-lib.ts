@@ -63,6 +63,8 @@ export interface FitRecord extends Score {
   compiled: boolean;
   /** The reduced budget the fit ran under (see BUDGETS), if any. */
   budget?: string;
+  /** fit's `modeStarts`: starts of the MAP search (1: the init strategy's alone). */
+  modeStarts?: number;
 }
 
 /**
@@ -108,10 +110,10 @@ export function stanColumns(draws: Record<string, import('../../ts/index.js').Te
  * summaries and k̂, or its reduced budget in BUDGETS) and scores it; a fit still running after
  * `limitS` seconds is aborted (fit rejects with an AbortError).
  */
-export async function runFit(name: string, m: StanModel, ref: Reference, guide: 'mvn' | 'normal', k: number, limitS: number): Promise<FitRecord> {
+export async function runFit(name: string, m: StanModel, ref: Reference, guide: 'mvn' | 'normal', k: number, limitS: number, modeStarts = 1): Promise<FitRecord> {
   const t = performance.now();
   const budget = BUDGETS[name];
-  const r = await fit(m.model, [] as never, { guide, key: key(k), numDraws: 4000, ...budget?.opts, progressBar: false, signal: AbortSignal.timeout(limitS * 1000) });
+  const r = await fit(m.model, [] as never, { guide, key: key(k), numDraws: 4000, ...budget?.opts, modeStarts, progressBar: false, signal: AbortSignal.timeout(limitS * 1000) });
   const seconds = (performance.now() - t) / 1000;
   const c = compareToReference(stanColumns(r.draws), ref);
   const start = r.chosen.candidates.find((x) => x.name === 'laplace start');
@@ -130,6 +132,7 @@ export async function runFit(name: string, m: StanModel, ref: Reference, guide: 
     seconds,
     compiled: r.compiled.used,
     budget: budget?.text,
+    modeStarts,
   };
 }
 

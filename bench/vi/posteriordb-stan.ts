@@ -15,7 +15,7 @@
  * Each fit's record is kept in bench/results/posteriordb-stan.json (git-ignored), so a run can be
  * resumed (--resume) and the tables printed again without fitting (--report).
  *
- * Run: nice npx tsx bench/vi/posteriordb-stan.ts [--keys 0,1,2] [--guides mvn,normal] [--slow-s 180] [--store posteriordb-stan.json]
+ * Run: nice npx tsx bench/vi/posteriordb-stan.ts [--keys 0,1,2] [--guides mvn,normal] [--slow-s 180] [--store posteriordb-stan.json] [--mode-starts 1]
  *        [--peers] [--resume] [--report] [--write] [name ...]
  * The two slow posteriors run under the reduced budgets of BUDGETS (posteriordb-stan-lib.ts), e.g.
  *   nice npx tsx bench/vi/posteriordb-stan.ts --guides mvn --slow-s 1500 --store slow.json hudson_lynx_hare-lotka_volterra
@@ -40,6 +40,7 @@ const { values, positionals } = parseArgs({
     'slow-s': { type: 'string', default: '180' },
     guides: { type: 'string', default: 'mvn,normal' },
     store: { type: 'string', default: 'posteriordb-stan.json' },
+    'mode-starts': { type: 'string', default: '1' },
   },
 });
 const keys = values.keys.split(',').map(Number);
@@ -81,7 +82,7 @@ if (!values.report) {
         if (entry.fits[id] !== undefined || entry.skipped !== undefined) continue;
         let rec: FitRecord;
         try {
-          rec = await runFit(name, m, s.ref, guide, k, slowS);
+          rec = await runFit(name, m, s.ref, guide, k, slowS, Number(values['mode-starts']));
         } catch (e) {
           const err = `${(e as Error).constructor.name}: ${(e as Error).message.split('\n')[0]}`;
           // A feature fromStan lacks shows up when the model first runs: skip the posterior and say why.
