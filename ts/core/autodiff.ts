@@ -22,22 +22,20 @@ function backward(tape: Tape, out: Tensor, seed: Tensor): Map<number, Tensor> {
   const entries = tape.entries;
   for (let e = entries.length - 1; e >= 0; e--) {
     const entry = entries[e];
-    let any = false;
-    const dys = entry.outputs.map((o) => {
-      const g = grads.get(o.id);
-      if (g !== undefined) any = true;
-      return g;
-    });
-    if (!any) continue;
-    // Skip rules none of whose inputs can take a cotangent (all constants or int32).
-    if (!entry.inputs.some((x) => x.tape === tape.id && x.dtype !== 'int32')) continue;
-    const filled = dys.map((g, i) => g ?? zerosLike(entry.outputs[i]));
-    const dxs = applyRule(entry, filled);
-    for (let i = 0; i < entry.inputs.length; i++) {
-      const x = entry.inputs[i];
+    const { inputs, outputs } = entry;
+    // Skip ops whose outputs got no cotangent, and rules none of whose inputs can take one (all
+    // constants or int32: indices, masks and integer data never carry a cotangent).
+    let reached = false;
+    for (const o of outputs) if (grads.has(o.id)) reached = true;
+    if (!reached) continue;
+    const needs = inputs.map((x) => x.tape === tape.id && x.dtype !== 'int32');
+    if (!needs.includes(true)) continue;
+    const dys = outputs.map((o) => grads.get(o.id) ?? zerosLike(o));
+    const dxs = applyRule(entry, dys, needs);
+    for (let i = 0; i < inputs.length; i++) {
+      const x = inputs[i];
       const dx = dxs[i];
-      // int32 inputs (indices, masks, integer data) never carry a cotangent.
-      if (x.tape !== tape.id || x.dtype === 'int32' || dx === null || dx === undefined) continue;
+      if (!needs[i] || dx === null || dx === undefined) continue;
       if (dx.shape.length !== x.shape.length || dx.shape.some((d, j) => d !== x.shape[j]))
         throw new ShapeError(`gradient of ${entry.name}: input ${i} has shape ${fmtShape(x.shape)} but its gradient ${fmtShape(dx.shape)}`);
       const prev = grads.get(x.id);
@@ -53,13 +51,13 @@ function accumulate(a: Tensor, b: Tensor): Tensor {
   return cast(add(cast(a, 'float32'), cast(b, 'float32')), 'bfloat16');
 }
 
-function applyRule(entry: TapeEntry, dys: Tensor[]): readonly (Tensor | null)[] {
+function applyRule(entry: TapeEntry, dys: Tensor[], needs: readonly boolean[]): readonly (Tensor | null)[] {
   if (entry.custom !== undefined) return entry.custom(dys);
   const rule = GRADS[entry.name as keyof typeof GRADS] as
-    | ((dys: Tensor[], inputs: readonly Tensor[], outputs: readonly Tensor[], attrs: unknown) => (Tensor | null)[])
+    | ((dys: Tensor[], inputs: readonly Tensor[], outputs: readonly Tensor[], attrs: unknown, needs: readonly boolean[]) => (Tensor | null)[])
     | undefined;
   if (rule === undefined) throw new VarinfError(`no gradient rule for kernel '${entry.name}'`);
-  return rule(dys, entry.inputs, entry.outputs, entry.attrs);
+  return rule(dys, entry.inputs, entry.outputs, entry.attrs, needs);
 }
 
 /**
