@@ -86,7 +86,7 @@ export function perParticle(site: Site, P: number): Tensor {
  * @example reduceParticles(siteLogProb(site), 4) // [4]
  */
 export function reduceParticles(lp: Tensor, P: number): Tensor {
-  if (P === 1) return sum(lp);
+  if (P === 1) return lp.shape.length === 0 ? lp : sum(lp);
   return lp.shape.length === 0 ? mul(lp, 1) : sum(reshape(lp, [P, -1]), 1);
 }
 

@@ -350,7 +350,7 @@ function def<N extends KernelName>(
     : (inputs: readonly TensorInfo[], attrs: KernelAttrs[N]): TensorInfo[] => {
         for (let i = 0; i < inputs.length; i++) if (inputs[i].dtype === 'bfloat16') throw bf16Error(name, `input ${i}`);
         const outs = infer(inputs, attrs);
-        for (const o of outs) if (o.dtype === 'bfloat16') throw bf16Error(name, 'the requested output dtype');
+        for (let i = 0; i < outs.length; i++) if (outs[i].dtype === 'bfloat16') throw bf16Error(name, 'the requested output dtype');
         return outs;
       };
   (SPECS as Record<string, KernelSpec>)[name] = { name, arity, differentiable, infer: checked } as unknown as KernelSpec;
