@@ -166,8 +166,10 @@ class Engine {
     }
     // Plain loops: this is the per-op hot path, and closures cost measurable time on tiny tensors.
     const ins: View<unknown>[] = new Array(inputs.length);
-    for (let i = 0; i < inputs.length; i++) ins[i] = inputs[i].backendView();
-    const res: Tensor[] = new Array(infos.length);
+    for (let i = 0; i < inputs.length; i++) {
+      const t = inputs[i];
+      ins[i] = { data: t.live().data, shape: t.shape, dtype: t.dtype };
+    }
     const outs: View<unknown>[] = new Array(infos.length);
     for (let i = 0; i < infos.length; i++) {
       const o = infos[i];
@@ -177,10 +179,11 @@ class Engine {
       } catch (e) {
         throw allocationError(name, o.shape, o.dtype, byteSize(o.dtype), e);
       }
-      res[i] = this.makeTensor(o.shape, o.dtype, data, backend);
-      outs[i] = res[i].backendView();
+      outs[i] = { data, shape: o.shape, dtype: o.dtype };
     }
     run.run(name, ins, outs, attrs);
+    const res: Tensor[] = new Array(outs.length);
+    for (let i = 0; i < outs.length; i++) res[i] = this.makeTensor(outs[i].shape, outs[i].dtype, outs[i].data, backend);
     return res;
   }
 

@@ -1,4 +1,4 @@
-import type { Backend, Device, View } from '../backends/backend.js';
+import type { Backend, Device } from '../backends/backend.js';
 import { DisposedError, ShapeError } from './errors.js';
 import { fromBfloat16, type DType, type TypedArray } from './dtype.js';
 import type { Shape } from './shape.js';
@@ -41,8 +41,6 @@ export class Tensor {
   tape = 0;
   /** Number of elements: the product of `shape` (1 for a scalar). */
   readonly size: number;
-  /** The tensor as kernels see it, made on first use (storage, shape and dtype never change). */
-  private seen: View<unknown> | null = null;
 
   /** @internal use the creation ops (`tensor`, `zeros`, ...) instead. */
   constructor(
@@ -76,12 +74,6 @@ export class Tensor {
   /** Whether `dispose` has released the storage (the tensor can no longer be read). */
   get isDisposed(): boolean {
     return this.buf === null;
-  }
-
-  /** @internal the tensor as backends see it (storage, shape, dtype): one object per tensor, not one per op it feeds. */
-  backendView(): View<unknown> {
-    const b = this.live();
-    return (this.seen ??= { data: b.data, shape: this.shape, dtype: this.dtype });
   }
 
   /** @internal the buffer, or an error naming the tensor if it was disposed. */
@@ -142,7 +134,6 @@ export class Tensor {
     const b = this.buf;
     if (b === null) return;
     this.buf = null;
-    this.seen = null;
     if (--b.refs === 0) b.backend.free(b.data);
   }
 
