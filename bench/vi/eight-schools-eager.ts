@@ -2,16 +2,21 @@
  * Eight schools (non-centered), AutoNormal, one particle, Adam(0.01): µs per eager SVI step
  * (`compile: false`), the median of several timed runs after a warm-up, and the kernels one step
  * dispatches (a figure the machine's load does not move), for profiling the eager path
- * (`node --cpu-prof --import tsx bench/vi/eight-schools-eager.ts`). Prints the machine's load.
+ * (`node --cpu-prof --import tsx bench/vi/eight-schools-eager.ts`). Beside it, NumPyro's jitted
+ * `svi.update` for the same model from the same run (bench/peers/.venv; `--no-peer` skips it),
+ * and the machine's load.
  *
- * Run: npx tsx bench/vi/eight-schools-eager.ts [--steps 2000] [--reps 5]
+ * Run: npx tsx bench/vi/eight-schools-eager.ts [--steps 2000] [--reps 5] [--no-peer]
  */
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { ENGINE } from '../../ts/core/engine.js';
 import { AutoNormal, HalfCauchy, Normal, SVI, TraceELBO, adam, add, getBackend, key, mul, plate, sample, tensor, type Tensor } from '../../ts/index.js';
+import { runPeer } from './cavi-peers.js';
 
-const { values } = parseArgs({ options: { steps: { type: 'string', default: '2000' }, reps: { type: 'string', default: '5' } } });
+const { values } = parseArgs({
+  options: { steps: { type: 'string', default: '2000' }, reps: { type: 'string', default: '5' }, 'no-peer': { type: 'boolean', default: false } },
+});
 const steps = Number(values.steps);
 const reps = Number(values.reps);
 
@@ -37,7 +42,30 @@ ENGINE.runKernel = function (this: typeof ENGINE, ...a: Parameters<typeof runKer
 } as typeof runKernel;
 svi.runSync(key(1), 100, [y, sigma], { compile: false, progressBar: false });
 ENGINE.runKernel = runKernel;
+// Wall and process CPU time per step: on a shared machine the CPU time moves less with the load.
 const us: number[] = [];
-for (let r = 0; r < reps; r++) us.push(svi.runSync(key(0), steps, [y, sigma], { compile: false, progressBar: false }).timings.perStepUs);
+const cpuUs: number[] = [];
+for (let r = 0; r < reps; r++) {
+  const c0 = process.cpuUsage();
+  us.push(svi.runSync(key(0), steps, [y, sigma], { compile: false, progressBar: false }).timings.perStepUs);
+  const c = process.cpuUsage(c0);
+  cpuUs.push((c.user + c.system) / steps);
+}
 us.sort((a, b) => a - b);
-console.log(`eight schools eager, AutoNormal (backend ${getBackend()}): median ${us[Math.floor(reps / 2)].toFixed(1)} µs/step, best ${us[0].toFixed(1)}, over ${reps} runs of ${steps} steps; ${(kernels / 100).toFixed(0)} kernels/step; load average ${loadavg()[0].toFixed(1)}`);
+cpuUs.sort((a, b) => a - b);
+const load = loadavg()[0];
+const median = us[Math.floor(reps / 2)];
+const cpuMedian = cpuUs[Math.floor(reps / 2)];
+console.log(
+  `eight schools eager, AutoNormal (backend ${getBackend()}): median ${median.toFixed(1)} µs/step (CPU ${cpuMedian.toFixed(1)}), best ${us[0].toFixed(1)}, ` +
+    `over ${reps} runs of ${steps} steps; ${(kernels / 100).toFixed(0)} kernels/step; load average ${load.toFixed(1)}`,
+);
+if (!values['no-peer']) {
+  const peer = runPeer<{ step_us: number; step_cpu_us: number }>('eight_schools_numpyro.py', ['normal', '5000']);
+  if (typeof peer === 'string') console.log(`NumPyro: ${peer}`);
+  else
+    console.log(
+      `NumPyro jitted update: ${peer.step_us.toFixed(1)} µs/step (CPU ${peer.step_cpu_us.toFixed(1)}; load average ${loadavg()[0].toFixed(1)}); ` +
+        `varinf eager / NumPyro: ${(median / peer.step_us).toFixed(2)}× wall (median), ${(us[0] / peer.step_us).toFixed(2)}× (best), ${(cpuMedian / peer.step_cpu_us).toFixed(2)}× CPU; target ≤ 2×`,
+    );
+}

@@ -16,32 +16,56 @@ function trackedCopy(x: Tensor, tape: Tape): Tensor {
   return t;
 }
 
-function backward(tape: Tape, out: Tensor, seed: Tensor): Map<number, Tensor> {
-  const grads = new Map<number, Tensor>();
-  grads.set(out.id, seed);
+/**
+ * Cotangents by tensor, in an array indexed by id from the tape's first tracked tensor: every
+ * tensor that can take a cotangent was made after it (ids grow), and an array costs less than a
+ * Map at several lookups per recorded op.
+ */
+class Cotangents {
+  private readonly byId: (Tensor | undefined)[];
+  constructor(
+    private readonly first: number,
+    last: number,
+  ) {
+    this.byId = new Array<Tensor | undefined>(Math.max(0, last - first + 1));
+  }
+  get(x: Tensor): Tensor | undefined {
+    return this.byId[x.id - this.first];
+  }
+  set(x: Tensor, g: Tensor): void {
+    this.byId[x.id - this.first] = g;
+  }
+}
+
+function backward(tape: Tape, first: number, out: Tensor, seed: Tensor): Cotangents {
   const entries = tape.entries;
+  // Recorded ops run in order, so the last one's outputs have the largest ids on the tape.
+  let last = out.id;
+  if (entries.length > 0) for (const o of entries[entries.length - 1].outputs) last = Math.max(last, o.id);
+  const grads = new Cotangents(first, last);
+  // A loss that does not depend on the parameters: every gradient is zero.
+  if (out.tape !== tape.id) return grads;
+  grads.set(out, seed);
   for (let e = entries.length - 1; e >= 0; e--) {
     const entry = entries[e];
-    let any = false;
-    const dys = entry.outputs.map((o) => {
-      const g = grads.get(o.id);
-      if (g !== undefined) any = true;
-      return g;
-    });
-    if (!any) continue;
-    // Skip rules none of whose inputs can take a cotangent (all constants or int32).
-    if (!entry.inputs.some((x) => x.tape === tape.id && x.dtype !== 'int32')) continue;
-    const filled = dys.map((g, i) => g ?? zerosLike(entry.outputs[i]));
-    const dxs = applyRule(entry, filled);
-    for (let i = 0; i < entry.inputs.length; i++) {
-      const x = entry.inputs[i];
+    const { inputs, outputs } = entry;
+    // Skip ops whose outputs got no cotangent, and rules none of whose inputs can take one (all
+    // constants or int32: indices, masks and integer data never carry a cotangent).
+    let reached = false;
+    for (const o of outputs) if (grads.get(o) !== undefined) reached = true;
+    if (!reached) continue;
+    const needs = inputs.map((x) => x.tape === tape.id && x.dtype !== 'int32');
+    if (!needs.includes(true)) continue;
+    const dys = outputs.map((o) => grads.get(o) ?? zerosLike(o));
+    const dxs = applyRule(entry, dys, needs);
+    for (let i = 0; i < inputs.length; i++) {
+      const x = inputs[i];
       const dx = dxs[i];
-      // int32 inputs (indices, masks, integer data) never carry a cotangent.
-      if (x.tape !== tape.id || x.dtype === 'int32' || dx === null || dx === undefined) continue;
+      if (!needs[i] || dx === null || dx === undefined) continue;
       if (dx.shape.length !== x.shape.length || dx.shape.some((d, j) => d !== x.shape[j]))
         throw new ShapeError(`gradient of ${entry.name}: input ${i} has shape ${fmtShape(x.shape)} but its gradient ${fmtShape(dx.shape)}`);
-      const prev = grads.get(x.id);
-      grads.set(x.id, prev === undefined ? dx : accumulate(prev, dx));
+      const prev = grads.get(x);
+      grads.set(x, prev === undefined ? dx : accumulate(prev, dx));
     }
   }
   return grads;
@@ -53,13 +77,13 @@ function accumulate(a: Tensor, b: Tensor): Tensor {
   return cast(add(cast(a, 'float32'), cast(b, 'float32')), 'bfloat16');
 }
 
-function applyRule(entry: TapeEntry, dys: Tensor[]): readonly (Tensor | null)[] {
+function applyRule(entry: TapeEntry, dys: Tensor[], needs: readonly boolean[]): readonly (Tensor | null)[] {
   if (entry.custom !== undefined) return entry.custom(dys);
   const rule = GRADS[entry.name as keyof typeof GRADS] as
-    | ((dys: Tensor[], inputs: readonly Tensor[], outputs: readonly Tensor[], attrs: unknown) => (Tensor | null)[])
+    | ((dys: Tensor[], inputs: readonly Tensor[], outputs: readonly Tensor[], attrs: unknown, needs: readonly boolean[]) => (Tensor | null)[])
     | undefined;
   if (rule === undefined) throw new VarinfError(`no gradient rule for kernel '${entry.name}'`);
-  return rule(dys, entry.inputs, entry.outputs, entry.attrs);
+  return rule(dys, entry.inputs, entry.outputs, entry.attrs, needs);
 }
 
 /**
@@ -71,7 +95,13 @@ export function valueAndGrad<P, R extends unknown[]>(f: (params: P, ...rest: R) 
   return (params: P, ...rest: R): [Tensor, P] => {
     if (ENGINE.tape !== null) throw new VarinfError('valueAndGrad: nested gradients are not supported yet');
     const tape = new Tape();
-    const tracked = mapLeaves(params, (x) => trackedCopy(x, tape));
+    // The first tracked copy has the smallest id of any tensor that will be on the tape.
+    let first = Infinity;
+    const tracked = mapLeaves(params, (x) => {
+      const t = trackedCopy(x, tape);
+      first = Math.min(first, t.id);
+      return t;
+    });
     ENGINE.tape = tape;
     let out: Tensor;
     try {
@@ -82,8 +112,8 @@ export function valueAndGrad<P, R extends unknown[]>(f: (params: P, ...rest: R) 
     if (!(out instanceof Tensor) || out.size !== 1)
       throw new ShapeError(`valueAndGrad: the function must return a scalar tensor, got ${out instanceof Tensor ? `shape ${fmtShape(out.shape)}` : typeof out}`);
     if (out.dtype === 'int32') throw new DTypeError('valueAndGrad: the function returned an int32 tensor; gradients need float');
-    const grads = backward(tape, out, onesLike(out));
-    const g = mapLeaves(tracked, (x) => grads.get(x.id) ?? zerosLike(x));
+    const grads = backward(tape, Math.min(first, out.id), out, onesLike(out));
+    const g = mapLeaves(tracked, (x) => grads.get(x) ?? zerosLike(x));
     return [out, g];
   };
 }

@@ -18,13 +18,16 @@ export interface ScopedSettings {
 }
 
 const storage = new AsyncLocalStorage<ScopedSettings>();
+/** Whether any scope was ever entered: until then the store lookup (on every op) is skipped. */
+let entered = false;
 
 /** The settings of the innermost scope, or undefined outside every scope. */
 export function scopedSettings(): ScopedSettings | undefined {
-  return storage.getStore();
+  return entered ? storage.getStore() : undefined;
 }
 
 /** Runs `fn` with `settings` over the enclosing scope's (or the process's) settings. */
 export function runScoped<T>(settings: ScopedSettings, fn: () => T): T {
+  entered = true;
   return storage.run({ ...storage.getStore(), ...settings }, fn);
 }

@@ -29,7 +29,9 @@ export function shapesEqual(a: Shape, b: Shape): boolean {
 
 /** NumPy broadcasting of two shapes; `op` names the caller in the error. */
 export function broadcastShapes(op: string, a: Shape, b: Shape): number[] {
-  if (shapesEqual(a, b)) return a as number[];
+  // Equal shapes and a scalar side (an op with a number operand) are the common cases.
+  if (b.length === 0 || shapesEqual(a, b)) return a as number[];
+  if (a.length === 0) return b as number[];
   const n = Math.max(a.length, b.length);
   const out = new Array<number>(n);
   for (let i = 0; i < n; i++) {

@@ -6,6 +6,7 @@ import type { Shape } from '../core/shape.js';
 import type { Tensor } from '../core/tensor.js';
 import { sub, add } from '../ops/elementwise.js';
 import type { Key } from '../random/key.js';
+import { IdentityTransform } from '../bijectors/elementwise.js';
 import { sumRightmost, type Transform } from '../bijectors/transform.js';
 import type { Constraint } from './constraints.js';
 import { checkExpand, Distribution, type DistributionOptions } from './distribution.js';
@@ -76,8 +77,11 @@ export class TransformedDistribution extends Distribution {
       const t = this.transforms[i];
       const x = chain !== undefined ? chain[i] : t.inverse(cur);
       eventDim += t.domainEventDim - t.codomainEventDim;
-      const term = sumRightmost(t.logAbsDetJacobian(x, cur), eventDim - t.domainEventDim);
-      lp = lp === null ? term : add(lp, term);
+      // The identity (an autoguide's transform of a real site) adds no term: its log-det is 0.
+      if (!(t instanceof IdentityTransform)) {
+        const term = sumRightmost(t.logAbsDetJacobian(x, cur), eventDim - t.domainEventDim);
+        lp = lp === null ? term : add(lp, term);
+      }
       cur = x;
     }
     const base = sumRightmost(this.base.logProb(cur), eventDim - this.base.eventShape.length);

@@ -79,27 +79,41 @@ export const ELEMENTWISE_GRADS: GradTable = {
   digamma: ([dy], [x]) => [mul(dy, trigamma(x))],
 
   // ---- binary (the output broadcasts both inputs; unbroadcast sums the cotangent back) ----
-  add: ([dy], [a, b]) => [unbroadcast(dy, a.shape), unbroadcast(dy, b.shape)],
-  sub: ([dy], [a, b]) => [unbroadcast(dy, a.shape), unbroadcast(neg(dy), b.shape)],
-  mul: ([dy], [a, b]) => [unbroadcast(mul(dy, b), a.shape), unbroadcast(mul(dy, a), b.shape)],
-  div: ([dy], [a, b]) => [unbroadcast(div(dy, b), a.shape), unbroadcast(neg(div(mul(dy, a), mul(b, b))), b.shape)],
-  pow: ([dy], [a, b], [y]) => {
+  // Each side is computed only when that input takes a cotangent (`need`).
+  add: ([dy], [a, b], _, __, need) => [need[0] ? unbroadcast(dy, a.shape) : null, need[1] ? unbroadcast(dy, b.shape) : null],
+  sub: ([dy], [a, b], _, __, need) => [need[0] ? unbroadcast(dy, a.shape) : null, need[1] ? unbroadcast(neg(dy), b.shape) : null],
+  mul: ([dy], [a, b], _, __, need) => [
+    need[0] ? unbroadcast(mul(dy, b), a.shape) : null,
+    need[1] ? unbroadcast(mul(dy, a), b.shape) : null,
+  ],
+  div: ([dy], [a, b], _, __, need) => [
+    need[0] ? unbroadcast(div(dy, b), a.shape) : null,
+    need[1] ? unbroadcast(neg(div(mul(dy, a), mul(b, b))), b.shape) : null,
+  ],
+  pow: ([dy], [a, b], [y], __, need) => {
     // ∂aᵇ/∂a = b·a^(b−1): written with pow rather than b·y/a so that a = 0 works for b ≥ 1.
-    const da = mul(dy, mul(b, pow(a, sub(b, 1))));
+    const da = need[0] ? unbroadcast(mul(dy, mul(b, pow(a, sub(b, 1)))), a.shape) : null;
+    if (!need[1]) return [da, null];
     // ∂aᵇ/∂b = aᵇ·ln a, defined for a > 0 only; elsewhere (a ≤ 0, where aᵇ is real only for
     // integer b, a constant in practice) the rule returns 0 rather than NaN.
     const pos = greater(a, 0);
     const lna = log(where(pos, a, 1));
     const db = where(pos, mul(dy, mul(y, lna)), 0);
-    return [unbroadcast(da, a.shape), unbroadcast(db, b.shape)];
+    return [da, unbroadcast(db, b.shape)];
   },
-  maximum: ([dy], [a, b]) => {
+  maximum: ([dy], [a, b], _, __, need) => {
     const tie = equal(a, b);
-    return [unbroadcast(pickGrad(dy, greater(a, b), tie), a.shape), unbroadcast(pickGrad(dy, less(a, b), tie), b.shape)];
+    return [
+      need[0] ? unbroadcast(pickGrad(dy, greater(a, b), tie), a.shape) : null,
+      need[1] ? unbroadcast(pickGrad(dy, less(a, b), tie), b.shape) : null,
+    ];
   },
-  minimum: ([dy], [a, b]) => {
+  minimum: ([dy], [a, b], _, __, need) => {
     const tie = equal(a, b);
-    return [unbroadcast(pickGrad(dy, less(a, b), tie), a.shape), unbroadcast(pickGrad(dy, greater(a, b), tie), b.shape)];
+    return [
+      need[0] ? unbroadcast(pickGrad(dy, less(a, b), tie), a.shape) : null,
+      need[1] ? unbroadcast(pickGrad(dy, greater(a, b), tie), b.shape) : null,
+    ];
   },
 
   // ---- the rest ----
@@ -107,7 +121,11 @@ export const ELEMENTWISE_GRADS: GradTable = {
   clamp: ([dy], [x], _, { min, max }) =>
     x.dtype === 'int32' ? [null] : [where(mul(greaterEqual(x, min), lessEqual(x, max)), dy, 0)],
   // The condition gets no cotangent; each branch gets dy where it was chosen.
-  where: ([dy], [c, a, b]) => [null, unbroadcast(where(c, dy, 0), a.shape), unbroadcast(where(c, 0, dy), b.shape)],
+  where: ([dy], [c, a, b], _, __, need) => [
+    null,
+    need[1] ? unbroadcast(where(c, dy, 0), a.shape) : null,
+    need[2] ? unbroadcast(where(c, 0, dy), b.shape) : null,
+  ],
   // Cast back to the input's dtype; an int32 input (not differentiable) gets none.
   cast: ([dy], [x]) => [x.dtype === 'int32' ? null : cast(dy, x.dtype)],
 };

@@ -86,8 +86,13 @@ export function perParticle(site: Site, P: number): Tensor {
  * @example reduceParticles(siteLogProb(site), 4) // [4]
  */
 export function reduceParticles(lp: Tensor, P: number): Tensor {
-  if (P === 1) return sum(lp);
+  if (P === 1) return lp.shape.length === 0 ? lp : sum(lp);
   return lp.shape.length === 0 ? mul(lp, 1) : sum(reshape(lp, [P, -1]), 1);
+}
+
+/** The mean over the particles of a per-particle term; one particle's (a scalar) is itself. */
+function particleMean(t: Tensor): Tensor {
+  return t.shape.length === 0 ? t : mean(t);
 }
 
 function sumSites(tr: Trace, P: number, keep: (s: Site) => boolean): Tensor | null {
@@ -195,7 +200,7 @@ export class TraceELBO extends ELBO {
     let surrogate = this.stickingTheLanding && logQ !== null ? sub(logP, stlLogQ(inp, guideTr, P)) : w;
     const score = sumSites(guideTr, P, (s) => !s.isObserved && s.fn !== null && !s.fn.hasRsample);
     if (score !== null) surrogate = add(surrogate, mul(score, stopGradient(w)));
-    return { loss: neg(mean(surrogate)), elbo: mean(w), logWeights: w };
+    return { loss: neg(particleMean(surrogate)), elbo: particleMean(w), logWeights: w };
   }
 }
 
@@ -230,7 +235,7 @@ export class TraceMeanFieldELBO extends ELBO {
     }
     for (const g of guideTr.values()) if (g.type === 'sample' && !modelTr.has(g.name)) acc(neg(perParticle(g, P)));
     const w = total as unknown as Tensor;
-    return { loss: neg(mean(w)), elbo: mean(w), logWeights: w };
+    return { loss: neg(particleMean(w)), elbo: particleMean(w), logWeights: w };
   }
 }
 

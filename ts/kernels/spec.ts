@@ -312,8 +312,9 @@ export interface KernelSpec<N extends KernelName = KernelName> {
   infer(inputs: readonly TensorInfo[], attrs: KernelAttrs[N]): TensorInfo[];
 }
 
-function need(op: string, cond: boolean, msg: string, Err: typeof ShapeError = ShapeError): void {
-  if (!cond) throw new Err(`${op}: ${msg}`);
+/** Throws `Err` naming `op` unless `cond`; the message is built only then (infer runs on every op). */
+function need(op: string, cond: boolean, msg: () => string, Err: typeof ShapeError = ShapeError): void {
+  if (!cond) throw new Err(`${op}: ${msg()}`);
 }
 
 function floatOnly(op: string, x: TensorInfo, arg = 'x'): void {
@@ -349,7 +350,7 @@ function def<N extends KernelName>(
     : (inputs: readonly TensorInfo[], attrs: KernelAttrs[N]): TensorInfo[] => {
         for (let i = 0; i < inputs.length; i++) if (inputs[i].dtype === 'bfloat16') throw bf16Error(name, `input ${i}`);
         const outs = infer(inputs, attrs);
-        for (const o of outs) if (o.dtype === 'bfloat16') throw bf16Error(name, 'the requested output dtype');
+        for (let i = 0; i < outs.length; i++) if (outs[i].dtype === 'bfloat16') throw bf16Error(name, 'the requested output dtype');
         return outs;
       };
   (SPECS as Record<string, KernelSpec>)[name] = { name, arity, differentiable, infer: checked } as unknown as KernelSpec;
@@ -385,20 +386,20 @@ for (const op of REDUCE_OPS) {
     if (op === 'logsumexp') floatOnly(op, x);
     if (op === 'max' || op === 'min')
       for (const a of axes)
-        need(op, x.shape[a] > 0, `cannot reduce an empty axis ${a} of shape ${fmtShape(x.shape)}`);
+        need(op, x.shape[a] > 0, () => `cannot reduce an empty axis ${a} of shape ${fmtShape(x.shape)}`);
     return [{ shape: reducedShape(x.shape, axes, keepDims), dtype: x.dtype }];
   });
 }
 
 for (const op of ARG_REDUCE_OPS) {
   def(op, 1, false, ([x], { axis, keepDims }) => {
-    need(op, x.shape[axis] > 0, `cannot reduce an empty axis ${axis} of shape ${fmtShape(x.shape)}`);
+    need(op, x.shape[axis] > 0, () => `cannot reduce an empty axis ${axis} of shape ${fmtShape(x.shape)}`);
     return [{ shape: reducedShape(x.shape, [axis], keepDims), dtype: 'int32' }];
   });
 }
 
 def('clamp', 1, true, ([x], { min, max }) => {
-  need('clamp', !(min > max), `min ${min} is greater than max ${max}`, ValueError);
+  need('clamp', !(min > max), () => `min ${min} is greater than max ${max}`, ValueError);
   return [{ shape: x.shape, dtype: x.dtype }];
 });
 
@@ -421,13 +422,13 @@ def('cumsum', 1, true, ([x]) => [{ shape: x.shape, dtype: x.dtype }]);
 
 def('oneHot', 1, false, ([x], { depth, dtype }) => {
   intIndices('oneHot', x);
-  need('oneHot', Number.isInteger(depth) && depth >= 0, `depth must be a non-negative integer, got ${depth}`, ValueError);
+  need('oneHot', Number.isInteger(depth) && depth >= 0, () => `depth must be a non-negative integer, got ${depth}`, ValueError);
   return [{ shape: [...x.shape, depth], dtype }];
 });
 
 /** Batch shape and matrix dims of a (possibly transposed) operand, for matmul and solves. */
 function matDims(op: string, x: TensorInfo, arg: string, trans: boolean): [Shape, number, number] {
-  need(op, x.shape.length >= 2, `${arg} must have rank >= 2, got shape ${fmtShape(x.shape)}`);
+  need(op, x.shape.length >= 2, () => `${arg} must have rank >= 2, got shape ${fmtShape(x.shape)}`);
   const r = x.shape.length;
   const m = x.shape[r - 2];
   const n = x.shape[r - 1];
@@ -442,7 +443,7 @@ def('matmul', 2, true, ([a, b], { transA, transB }) => {
   need(
     'matmul',
     ka === kb,
-    `inner dimensions differ: a ${fmtShape(a.shape)}${transA ? 'ᵀ' : ''} has ${ka} columns, b ${fmtShape(b.shape)}${transB ? 'ᵀ' : ''} has ${kb} rows`,
+    () => `inner dimensions differ: a ${fmtShape(a.shape)}${transA ? 'ᵀ' : ''} has ${ka} columns, b ${fmtShape(b.shape)}${transB ? 'ᵀ' : ''} has ${kb} rows`,
   );
   // bfloat16 operands multiply with float32 accumulation into a float32 result.
   return [{ shape: [...broadcastShapes('matmul', ba, bb), m, n], dtype: a.dtype === 'bfloat16' ? 'float32' : a.dtype }];
@@ -450,7 +451,7 @@ def('matmul', 2, true, ([a, b], { transA, transB }) => {
 
 function squareMat(op: string, x: TensorInfo, arg: string): void {
   const r = x.shape.length;
-  need(op, r >= 2 && x.shape[r - 1] === x.shape[r - 2], `${arg} must be a (batch of) square matrices, got shape ${fmtShape(x.shape)}`);
+  need(op, r >= 2 && x.shape[r - 1] === x.shape[r - 2], () => `${arg} must be a (batch of) square matrices, got shape ${fmtShape(x.shape)}`);
 }
 
 def('cholesky', 1, true, ([x]) => {
@@ -465,7 +466,7 @@ def('triangularSolve', 2, true, ([a, b]) => {
   squareMat('triangularSolve', a, 'a');
   const [ba, n] = matDims('triangularSolve', a, 'a', false);
   const [bb, nb, k] = matDims('triangularSolve', b, 'b', false);
-  need('triangularSolve', n === nb, `a ${fmtShape(a.shape)} and b ${fmtShape(b.shape)} disagree on the row count`);
+  need('triangularSolve', n === nb, () => `a ${fmtShape(a.shape)} and b ${fmtShape(b.shape)} disagree on the row count`);
   return [{ shape: [...broadcastShapes('triangularSolve', ba, bb), n, k], dtype: a.dtype }];
 });
 
@@ -475,7 +476,7 @@ def('diagonal', 1, true, ([x]) => {
 });
 
 def('diagEmbed', 1, true, ([x]) => {
-  need('diagEmbed', x.shape.length >= 1, 'x must have rank >= 1');
+  need('diagEmbed', x.shape.length >= 1, () => 'x must have rank >= 1');
   const n = x.shape[x.shape.length - 1];
   return [{ shape: [...x.shape, n], dtype: x.dtype }];
 });
@@ -486,58 +487,58 @@ def('tril', 1, true, ([x]) => {
 });
 
 def('reshape', 1, true, ([x], { shape }) => {
-  need('reshape', sizeOf(shape) === sizeOf(x.shape), `cannot reshape ${fmtShape(x.shape)} into ${fmtShape(shape)}`);
+  need('reshape', sizeOf(shape) === sizeOf(x.shape), () => `cannot reshape ${fmtShape(x.shape)} into ${fmtShape(shape)}`);
   return [{ shape, dtype: x.dtype }];
 });
 
 def('transpose', 1, true, ([x], { perm }) => {
-  need('transpose', perm.length === x.shape.length, `perm [${perm.join(', ')}] does not match rank ${x.shape.length}`);
+  need('transpose', perm.length === x.shape.length, () => `perm [${perm.join(', ')}] does not match rank ${x.shape.length}`);
   return [{ shape: perm.map((p) => x.shape[p]), dtype: x.dtype }];
 });
 
 def('slice', 1, true, ([x], { begin, size }) => {
-  need('slice', begin.length === x.shape.length && size.length === x.shape.length, `begin/size must have rank ${x.shape.length}`);
+  need('slice', begin.length === x.shape.length && size.length === x.shape.length, () => `begin/size must have rank ${x.shape.length}`);
   for (let i = 0; i < begin.length; i++)
     need(
       'slice',
       begin[i] >= 0 && size[i] >= 0 && begin[i] + size[i] <= x.shape[i],
-      `begin [${begin.join(', ')}] size [${size.join(', ')}] fall outside shape ${fmtShape(x.shape)}`,
+      () => `begin [${begin.join(', ')}] size [${size.join(', ')}] fall outside shape ${fmtShape(x.shape)}`,
     );
   return [{ shape: size, dtype: x.dtype }];
 });
 
 def('pad', 1, true, ([x], { before, after }) => {
-  need('pad', before.length === x.shape.length && after.length === x.shape.length, `before/after must have rank ${x.shape.length}`);
+  need('pad', before.length === x.shape.length && after.length === x.shape.length, () => `before/after must have rank ${x.shape.length}`);
   const widths = [...before, ...after];
-  need('pad', widths.every((w) => Number.isInteger(w) && w >= 0), `widths must be non-negative integers, got before [${before.join(', ')}] after [${after.join(', ')}]`, ValueError);
+  need('pad', widths.every((w) => Number.isInteger(w) && w >= 0), () => `widths must be non-negative integers, got before [${before.join(', ')}] after [${after.join(', ')}]`, ValueError);
   return [{ shape: x.shape.map((d, i) => d + before[i] + after[i]), dtype: x.dtype }];
 });
 
 def('gather', 2, true, ([x, idx], { axis }) => {
   intIndices('gather', idx);
-  need('gather', x.shape.length > 0, 'x must have rank >= 1');
+  need('gather', x.shape.length > 0, () => 'x must have rank >= 1');
   return [{ shape: [...x.shape.slice(0, axis), ...idx.shape, ...x.shape.slice(axis + 1)], dtype: x.dtype }];
 });
 
 def('scatterAdd', 2, true, ([upd, idx], { axis, size }) => {
   intIndices('scatterAdd', idx);
-  need('scatterAdd', Number.isInteger(size) && size >= 0, `size must be a non-negative integer, got ${size}`, ValueError);
-  need('scatterAdd', axis >= 0 && axis <= upd.shape.length - idx.shape.length, `axis ${axis} leaves no room for indices ${fmtShape(idx.shape)} in updates ${fmtShape(upd.shape)}`);
+  need('scatterAdd', Number.isInteger(size) && size >= 0, () => `size must be a non-negative integer, got ${size}`, ValueError);
+  need('scatterAdd', axis >= 0 && axis <= upd.shape.length - idx.shape.length, () => `axis ${axis} leaves no room for indices ${fmtShape(idx.shape)} in updates ${fmtShape(upd.shape)}`);
   const r = idx.shape.length;
   const ok = upd.shape.length >= axis + r && idx.shape.every((d, i) => upd.shape[axis + i] === d);
-  need('scatterAdd', ok, `updates ${fmtShape(upd.shape)} do not hold indices ${fmtShape(idx.shape)} at axis ${axis}`);
+  need('scatterAdd', ok, () => `updates ${fmtShape(upd.shape)} do not hold indices ${fmtShape(idx.shape)} at axis ${axis}`);
   return [{ shape: [...upd.shape.slice(0, axis), size, ...upd.shape.slice(axis + r)], dtype: upd.dtype }];
 });
 
 def('concat', -1, true, (xs, { axis }) => {
-  need('concat', xs.length > 0, 'needs at least one tensor');
+  need('concat', xs.length > 0, () => 'needs at least one tensor');
   const first = xs[0];
   let total = 0;
   for (let i = 0; i < xs.length; i++) {
     const x = xs[i];
     sameDtype('concat', first, x, 'tensors[0]', `tensors[${i}]`);
     const ok = x.shape.length === first.shape.length && x.shape.every((d, j) => j === axis || d === first.shape[j]);
-    need('concat', ok, `tensors[${i}] has shape ${fmtShape(x.shape)}, incompatible with ${fmtShape(first.shape)} along axis ${axis}`);
+    need('concat', ok, () => `tensors[${i}] has shape ${fmtShape(x.shape)}, incompatible with ${fmtShape(first.shape)} along axis ${axis}`);
     total += x.shape[axis];
   }
   const shape = first.shape.slice();
@@ -547,7 +548,7 @@ def('concat', -1, true, (xs, { axis }) => {
 
 def('broadcastTo', 1, true, ([x], { shape }) => {
   const b = broadcastShapes('broadcastTo', x.shape, shape);
-  need('broadcastTo', b.length === shape.length && b.every((d, i) => d === shape[i]), `cannot broadcast ${fmtShape(x.shape)} to ${fmtShape(shape)}`);
+  need('broadcastTo', b.length === shape.length && b.every((d, i) => d === shape[i]), () => `cannot broadcast ${fmtShape(x.shape)} to ${fmtShape(shape)}`);
   return [{ shape, dtype: x.dtype }];
 });
 
@@ -555,8 +556,8 @@ def('randomBits', 0, false, (_, { shape }) => [{ shape, dtype: 'int32' }]);
 def('randomUniform', 0, false, (_, { shape, dtype }) => [{ shape, dtype }]);
 def('randomNormal', 0, false, (_, { shape, dtype }) => [{ shape, dtype }]);
 def('randomSubset', 0, false, (_, { n, shape }) => {
-  need('randomSubset', Number.isInteger(n) && n >= 1, `population size n must be a positive integer, got ${n}`, ValueError);
-  need('randomSubset', shape.length === 1 && Number.isInteger(shape[0]) && shape[0] >= 0 && shape[0] <= n, `shape must be [m] with 0 <= m <= n = ${n}, got ${fmtShape(shape)}`, ValueError);
+  need('randomSubset', Number.isInteger(n) && n >= 1, () => `population size n must be a positive integer, got ${n}`, ValueError);
+  need('randomSubset', shape.length === 1 && Number.isInteger(shape[0]) && shape[0] >= 0 && shape[0] <= n, () => `shape must be [m] with 0 <= m <= n = ${n}, got ${fmtShape(shape)}`, ValueError);
   return [{ shape, dtype: 'int32' }];
 });
 for (const op of ['randomGamma', 'randomPoisson'] as const) {
@@ -610,7 +611,7 @@ for (const op of ['normalReparam', 'diagNormalKL'] as const) {
     const [a, b] = [loc.shape, logScale.shape];
     for (let i = 1; i <= Math.min(a.length, b.length); i++) {
       const [da, db] = [a[a.length - i], b[b.length - i]];
-      need(op, da === db || da === 1 || db === 1, `loc ${fmtShape(a)} and logScale ${fmtShape(b)} do not broadcast (axis −${i}: ${da} vs ${db})`);
+      need(op, da === db || da === 1 || db === 1, () => `loc ${fmtShape(a)} and logScale ${fmtShape(b)} do not broadcast (axis −${i}: ${da} vs ${db})`);
     }
     const out = { shape: broadcastShapes(op, a, b), dtype: loc.dtype };
     return op === 'normalReparam' ? [out, { ...out }] : [out];
@@ -625,17 +626,17 @@ def('mvnReparam', 2, true, ([loc, l]) => {
   sameDtype('mvnReparam', loc, l, 'loc', 'scaleTril');
   floatOnly('mvnReparam', loc, 'loc');
   const [a, b] = [loc.shape, l.shape];
-  need('mvnReparam', a.length >= 1 && a[a.length - 1] >= 1, `loc must be [..., d] with d >= 1, got shape ${fmtShape(a)}`);
+  need('mvnReparam', a.length >= 1 && a[a.length - 1] >= 1, () => `loc must be [..., d] with d >= 1, got shape ${fmtShape(a)}`);
   const d = a[a.length - 1];
   need(
     'mvnReparam',
     b.length >= 2 && b[b.length - 1] === d && b[b.length - 2] === d,
-    `scaleTril must be [..., ${d}, ${d}] to match loc ${fmtShape(a)}, got shape ${fmtShape(b)}`,
+    () => `scaleTril must be [..., ${d}, ${d}] to match loc ${fmtShape(a)}, got shape ${fmtShape(b)}`,
   );
   const [ba, bb] = [a.slice(0, -1), b.slice(0, -2)];
   for (let i = 1; i <= Math.min(ba.length, bb.length); i++) {
     const [da, db] = [ba[ba.length - i], bb[bb.length - i]];
-    need('mvnReparam', da === db || da === 1 || db === 1, `the batch dims of loc ${fmtShape(a)} and scaleTril ${fmtShape(b)} do not broadcast (batch axis −${i}: ${da} vs ${db})`);
+    need('mvnReparam', da === db || da === 1 || db === 1, () => `the batch dims of loc ${fmtShape(a)} and scaleTril ${fmtShape(b)} do not broadcast (batch axis −${i}: ${da} vs ${db})`);
   }
   const batch = broadcastShapes('mvnReparam', ba, bb);
   return [
@@ -656,17 +657,17 @@ def('mvnReparam', 2, true, ([loc, l]) => {
 def('svgdPhi', 2, false, ([x, g], { bandwidth }) => {
   floatOnly('svgdPhi', x, 'x');
   sameDtype('svgdPhi', x, g, 'x', 'g');
-  need('svgdPhi', x.shape.length === 2, `x must be a matrix [n, d] of n particles, got shape ${fmtShape(x.shape)}`);
-  need('svgdPhi', x.shape[0] > 0, `x must hold at least one particle, got shape ${fmtShape(x.shape)}`);
+  need('svgdPhi', x.shape.length === 2, () => `x must be a matrix [n, d] of n particles, got shape ${fmtShape(x.shape)}`);
+  need('svgdPhi', x.shape[0] > 0, () => `x must hold at least one particle, got shape ${fmtShape(x.shape)}`);
   need(
     'svgdPhi',
     g.shape.length === 2 && g.shape[0] === x.shape[0] && g.shape[1] === x.shape[1],
-    `g must have the shape of x ${fmtShape(x.shape)} (∇log p at each particle), got ${fmtShape(g.shape)}`,
+    () => `g must have the shape of x ${fmtShape(x.shape)} (∇log p at each particle), got ${fmtShape(g.shape)}`,
   );
   need(
     'svgdPhi',
     Number.isFinite(bandwidth) && bandwidth >= 0,
-    `bandwidth must be a positive number, or 0 for the median heuristic, got ${bandwidth}`,
+    () => `bandwidth must be a positive number, or 0 for the median heuristic, got ${bandwidth}`,
     ValueError,
   );
   return [
@@ -684,9 +685,9 @@ def('svgdPhi', 2, false, ([x, g], { bandwidth }) => {
 // logdet [...] (the last axis summed, in float64, rounded once).
 def('affineFlow', -1, true, (ins, { gate, inverse }) => {
   const op = 'affineFlow';
-  need(op, ins.length === 3 || ins.length === 4, `takes x, shift, s and an optional mask, got ${ins.length} inputs`, ValueError);
-  need(op, gate === 'exp' || gate === 'sigmoid', `gate must be 'exp' or 'sigmoid', got '${String(gate)}'`, ValueError);
-  need(op, !(inverse && gate === 'sigmoid'), "the 'sigmoid' gate has no inverse here (IAF's update runs forward only); use gate 'exp' for an inverse step", ValueError);
+  need(op, ins.length === 3 || ins.length === 4, () => `takes x, shift, s and an optional mask, got ${ins.length} inputs`, ValueError);
+  need(op, gate === 'exp' || gate === 'sigmoid', () => `gate must be 'exp' or 'sigmoid', got '${String(gate)}'`, ValueError);
+  need(op, !(inverse && gate === 'sigmoid'), () => "the 'sigmoid' gate has no inverse here (IAF's update runs forward only); use gate 'exp' for an inverse step", ValueError);
   const [x, shift, s, mask] = ins;
   floatOnly(op, x, 'x');
   sameDtype(op, x, shift, 'x', 'shift');
@@ -697,12 +698,12 @@ def('affineFlow', -1, true, (ins, { gate, inverse }) => {
   } catch {
     throw new ShapeError(`${op}: x ${fmtShape(x.shape)}, shift ${fmtShape(shift.shape)} and s ${fmtShape(s.shape)} do not broadcast`);
   }
-  need(op, shape.length >= 1, `x, shift and s must have a last axis [..., d]; all are rank 0`);
+  need(op, shape.length >= 1, () => `x, shift and s must have a last axis [..., d]; all are rank 0`);
   const d = shape[shape.length - 1];
-  need(op, d >= 1, `the last axis d must be at least 1, got shape ${fmtShape(shape)}`);
+  need(op, d >= 1, () => `the last axis d must be at least 1, got shape ${fmtShape(shape)}`);
   if (mask !== undefined) {
     sameDtype(op, x, mask, 'x', 'mask');
-    need(op, mask.shape.length === 1 && (mask.shape[0] === d || mask.shape[0] === 1), `mask must have shape [${d}] (the last axis of x, shift and s), got ${fmtShape(mask.shape)}`);
+    need(op, mask.shape.length === 1 && (mask.shape[0] === d || mask.shape[0] === 1), () => `mask must have shape [${d}] (the last axis of x, shift and s), got ${fmtShape(mask.shape)}`);
   }
   return [
     { shape, dtype: x.dtype },
@@ -720,14 +721,14 @@ function splineShapes(op: string, ins: readonly TensorInfo[], bound: number, inv
   sameDtype(op, x, w, 'x', 'widths');
   sameDtype(op, x, h, 'x', 'heights');
   sameDtype(op, x, d, 'x', 'derivatives');
-  need(op, Number.isFinite(bound) && bound > 0, `bound must be a positive finite number, got ${bound}`, ValueError);
-  need(op, typeof inverse === 'boolean', `inverse must be a boolean, got ${String(inverse)}`, ValueError);
+  need(op, Number.isFinite(bound) && bound > 0, () => `bound must be a positive finite number, got ${bound}`, ValueError);
+  need(op, typeof inverse === 'boolean', () => `inverse must be a boolean, got ${String(inverse)}`, ValueError);
   for (const [t, n] of [[w, 'widths'], [h, 'heights'], [d, 'derivatives']] as const)
-    need(op, t.shape.length >= 1, `${n} must have a last axis of spline parameters [..., d, K], got shape ${fmtShape(t.shape)}`);
+    need(op, t.shape.length >= 1, () => `${n} must have a last axis of spline parameters [..., d, K], got shape ${fmtShape(t.shape)}`);
   const k = w.shape[w.shape.length - 1];
-  need(op, k >= 1 && k <= 1000, `widths must have K bins on the last axis, 1 ≤ K ≤ 1000 (K·1e-3 ≤ 1), got shape ${fmtShape(w.shape)}`);
-  need(op, h.shape[h.shape.length - 1] === k, `heights must have K = ${k} bins on the last axis as widths ${fmtShape(w.shape)} does, got shape ${fmtShape(h.shape)}`);
-  need(op, d.shape[d.shape.length - 1] === k - 1, `derivatives must have K − 1 = ${k - 1} interior knots on the last axis (widths ${fmtShape(w.shape)} has K = ${k}), got shape ${fmtShape(d.shape)}`);
+  need(op, k >= 1 && k <= 1000, () => `widths must have K bins on the last axis, 1 ≤ K ≤ 1000 (K·1e-3 ≤ 1), got shape ${fmtShape(w.shape)}`);
+  need(op, h.shape[h.shape.length - 1] === k, () => `heights must have K = ${k} bins on the last axis as widths ${fmtShape(w.shape)} does, got shape ${fmtShape(h.shape)}`);
+  need(op, d.shape[d.shape.length - 1] === k - 1, () => `derivatives must have K − 1 = ${k - 1} interior knots on the last axis (widths ${fmtShape(w.shape)} has K = ${k}), got shape ${fmtShape(d.shape)}`);
   const batch = [w, h, d].map((t) => t.shape.slice(0, -1));
   let shape: number[];
   try {
@@ -757,7 +758,7 @@ def('rqSplineGrad', 6, false, (ins, { bound, inverse }) => {
   const { shape, k } = splineShapes(op, ins, bound, inverse);
   for (const [t, n] of [[ins[4], 'dy'], [ins[5], 'dlogdet']] as const) {
     sameDtype(op, ins[0], t, 'x', n);
-    need(op, t.shape.length === shape.length && t.shape.every((v, i) => v === shape[i]), `${n} must have the output shape ${fmtShape(shape)}, got ${fmtShape(t.shape)}`);
+    need(op, t.shape.length === shape.length && t.shape.every((v, i) => v === shape[i]), () => `${n} must have the output shape ${fmtShape(shape)}, got ${fmtShape(t.shape)}`);
   }
   const dtype = ins[0].dtype;
   return [

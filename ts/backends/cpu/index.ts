@@ -566,6 +566,6 @@ export function loadCpuBackend(candidates: AddonCandidate[] = addonCandidates())
 }
 
 function hasBf16(views: readonly CpuView[]): boolean {
-  for (const v of views) if (v.dtype === 'bfloat16') return true;
+  for (let i = 0; i < views.length; i++) if (views[i].dtype === 'bfloat16') return true;
   return false;
 }

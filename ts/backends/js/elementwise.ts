@@ -65,6 +65,60 @@ function mapUnary(f: F1, x: TypedArray, out: TypedArray): void {
   for (let i = 0; i < n; i++) out[i] = f(x[i]);
 }
 
+/**
+ * The ops that dominate small eager steps, written out in their loops. `mapUnary` and `mapBinary`
+ * call each op's function through one call site shared by every op, which V8 cannot inline: a
+ * call and a boxed double per element, more than the arithmetic on a few elements. Same results:
+ * the expressions are those of `UNARY` and `BINARY`.
+ */
+type FastUnary = 'neg' | 'square' | 'sqrt' | 'exp' | 'log';
+type FastBinary = 'add' | 'sub' | 'mul' | 'div';
+
+function unaryInline(op: FastUnary, x: TypedArray, o: TypedArray): void {
+  const n = o.length;
+  switch (op) {
+    case 'neg':
+      for (let i = 0; i < n; i++) o[i] = -x[i];
+      return;
+    case 'square':
+      for (let i = 0; i < n; i++) o[i] = x[i] * x[i];
+      return;
+    case 'sqrt':
+      for (let i = 0; i < n; i++) o[i] = Math.sqrt(x[i]);
+      return;
+    case 'exp':
+      for (let i = 0; i < n; i++) o[i] = Math.exp(x[i]);
+      return;
+    case 'log':
+      for (let i = 0; i < n; i++) o[i] = Math.log(x[i]);
+  }
+}
+
+/**
+ * a ∘ b when each side has the output's length or a single element (read with stride 0);
+ * false for the layouts that need `mapBinary`'s general broadcasting.
+ */
+function binaryInline(op: FastBinary, a: TypedArray, b: TypedArray, o: TypedArray): boolean {
+  const n = o.length;
+  const sa = a.length === n ? 1 : a.length === 1 ? 0 : -1;
+  const sb = b.length === n ? 1 : b.length === 1 ? 0 : -1;
+  if (sa < 0 || sb < 0) return false;
+  switch (op) {
+    case 'add':
+      for (let i = 0; i < n; i++) o[i] = a[i * sa] + b[i * sb];
+      break;
+    case 'sub':
+      for (let i = 0; i < n; i++) o[i] = a[i * sa] - b[i * sb];
+      break;
+    case 'mul':
+      for (let i = 0; i < n; i++) o[i] = a[i * sa] * b[i * sb];
+      break;
+    case 'div':
+      for (let i = 0; i < n; i++) o[i] = a[i * sa] / b[i * sb];
+  }
+  return true;
+}
+
 /** Calls `f(outIndex, offsetA, offsetB)` over `outShape` with broadcast strides. */
 export function broadcastLoop2(outShape: Shape, sa: number[], sb: number[], f: (i: number, ia: number, ib: number) => void): void {
   const rank = outShape.length;
@@ -128,13 +182,18 @@ for (const op of Object.keys(UNARY) as UnaryOp[]) {
   const f = UNARY[op];
   ELEMENTWISE[op] = ([x], [out]) => mapUnary(f, x.data, out.data);
 }
-// int32 squares wrap modulo 2³², as the native backends' wrapping multiply does.
-ELEMENTWISE.square = ([x], [out]) => mapUnary(x.dtype === 'int32' ? (v) => Math.imul(v, v) : UNARY.square, x.data, out.data);
+for (const op of ['neg', 'square', 'sqrt', 'exp', 'log'] as const) {
+  const f = UNARY[op];
+  // int32 negation and squares (those take int32) wrap modulo 2³², as the native backends do.
+  ELEMENTWISE[op] = ([x], [out]) => (x.dtype === 'int32' ? mapUnary(op === 'square' ? (v) => Math.imul(v, v) : f, x.data, out.data) : unaryInline(op, x.data, out.data));
+}
 
 for (const op of Object.keys(BINARY) as BinaryOp[]) {
   const f = BINARY[op];
+  const inline = op === 'add' || op === 'sub' || op === 'mul' || op === 'div' ? op : null;
   ELEMENTWISE[op] = ([a, b], [out]) => {
-    mapBinary(out.dtype === 'int32' ? (INT_BINARY[op] ?? f) : f, a, b, out);
+    if (out.dtype === 'int32') mapBinary(INT_BINARY[op] ?? f, a, b, out);
+    else if (inline === null || !binaryInline(inline, a.data, b.data, out.data)) mapBinary(f, a, b, out);
   };
 }
 

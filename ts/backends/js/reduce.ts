@@ -111,6 +111,15 @@ export const REDUCE: CpuKernelTable = {};
 for (const op of Object.keys(REDUCERS) as ReduceOp[]) {
   const f = REDUCERS[op];
   REDUCE[op] = ([x], [out], { axes }) => {
+    if (op === 'sum' && out.data.length === 1 && x.dtype !== 'int32') {
+      // One output element: the reduced offsets would be 0…n−1 in order, so this is the same
+      // sum, without building the plan (a full sum of a few elements is the common case).
+      const d = x.data;
+      let s = 0;
+      for (let i = 0; i < d.length; i++) s += d[i];
+      out.data[0] = s;
+      return;
+    }
     const { kept, reduced } = reductionPlan(x.shape, axes);
     const isInt = x.dtype === 'int32';
     const o = out.data;
