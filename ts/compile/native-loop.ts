@@ -275,14 +275,29 @@ function float32Only(nodes: readonly Node[], ctx: NativeLoopContext, members: Re
     if (v.dtype === 'float32') return true;
     if (v.dtype !== 'int32') return false;
     if (isBoolConst(v)) return true;
-    // An int32 loop value is a 0/1 (anything else made the loop ineligible); int32 arrays may hold any integer.
-    return members.has(x);
+    // An int32 loop value is a 0/1 (anything else made the loop ineligible), and so is a
+    // comparison's output stored by an earlier loop (a ReLU's mask, read again by its backward
+    // pass); other int32 arrays may hold any integer.
+    return members.has(x) || comparisons(ctx.g).has(x);
   };
   return nodes.every((n) => {
     const dg = ctx.gathers.get(n);
     const reads = dg !== undefined ? [dg.x] : n.op === 'scatterAdd' ? [n.ins[0]] : (ctx.moves.get(n)?.sources ?? n.ins);
     return ok(n.outs[0]) && reads.every(ok);
   });
+}
+
+const COMPARE = new Set<string>(COMPARE_OPS);
+const comparisonsOf = new WeakMap<Graph, Set<number>>();
+
+/** The values of `g` that comparison kernels compute (0 or 1), found once per graph. */
+function comparisons(g: Graph): Set<number> {
+  let s = comparisonsOf.get(g);
+  if (s === undefined) {
+    s = new Set(g.nodes.filter((n) => COMPARE.has(n.op)).map((n) => n.outs[0]));
+    comparisonsOf.set(g, s);
+  }
+  return s;
 }
 
 function isBoolConst(v: { kind: string; data?: TypedArray }): boolean {
