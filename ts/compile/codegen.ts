@@ -46,6 +46,7 @@ import type { Graph, Node, Value } from './graph.js';
 import { checkIndices, dynGather, moveMap, specialKernel, type DynGather, type MoveMap } from './lower.js';
 import { deriveKeys, fillBits, fillNormal, fillUniform } from './rand.js';
 import { NATIVE_LOOP_MIN, nativeLoop, type NativeLoop } from './native-loop.js';
+import { splitRun } from './split.js';
 
 /** A compiled graph, ready to replay. */
 export interface Plan<S = TypedArray> {
@@ -728,7 +729,14 @@ export function buildPlan(g: Graph, opts: CodegenOptions): Plan {
     return true;
   };
 
+  // Everything so far is per-call bindings; each statement's lines are one unit (ts/compile/split.ts).
+  const perCall = body.splice(0);
+  const units: string[][] = [];
+  const unit = (): void => {
+    if (body.length > 0) units.push(body.splice(0));
+  };
   stmts.forEach((s, si) => {
+    unit();
     if (s.kind === 'scalar') {
       const n = s.node;
       const o = n.outs[0];
@@ -907,9 +915,10 @@ export function buildPlan(g: Graph, opts: CodegenOptions): Plan {
     body.push(`K[${calls.length - 1}](${[...n.ins, ...n.outs].map(arr).join(', ')}); // ${n.op} [${out.shape.join(', ')}]`);
     for (const x of n.outs) afterProduce(x);
   });
-  body.push(...copies);
+  unit();
+  units.push(copies);
 
-  const source = `${head.join('\n')}\nreturn function run(I, KW, O) {\n${body.map((l) => `  ${l}`).join('\n')}\n};`;
+  const source = `${head.join('\n')}\n${splitRun(perCall, units)}`;
   let factory: (...a: unknown[]) => Plan['run'];
   try {
     factory = new Function('F', 'C', 'S', 'M', 'K', 'A', 'R', 'KD', 'KS', 'N', source) as (...a: unknown[]) => Plan['run'];
