@@ -319,8 +319,17 @@ function farGather(n: Node, g: Graph, opts: CodegenOptions): boolean {
   return n.op === 'gather' && opts.backend.name === 'cpu' && g.values[n.ins[0]].size >= FAR_GATHER_MIN && g.values[n.ins[1]].kind !== 'const' && opts.backend.has('gather');
 }
 
+/**
+ * The flow steps' kernels leave generated code at a sixteenth of `largeThreshold`: their js
+ * kernels are generic (broadcast offset tables built per call, an exp or a spline per element) and
+ * took ~165 µs for a [512, 5] affineFlow inside a MAF step, against ~15 µs as a backend call.
+ */
+const FLOW_FACTOR = 1 / 16;
+const FLOW_KERNELS = new Set<string>(['affineFlow', 'rqSpline', 'rqSplineGrad']);
+
 function inlineLimit(n: Node, opts: CodegenOptions): number {
   if (CHEAP.has(n.op)) return opts.largeThreshold * CHEAP_FACTOR;
+  if (FLOW_KERNELS.has(n.op)) return opts.largeThreshold * FLOW_FACTOR;
   return LINALG.has(n.op) ? opts.largeThreshold : opts.largeThreshold * TRANSCENDENTAL_FACTOR;
 }
 
