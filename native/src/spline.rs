@@ -99,6 +99,8 @@ const CHUNK: usize = 64;
 /// spline (sums, knots, the bin's rational function) runs element by element.
 struct Pre {
     k: usize,
+    /// Offsets of x and of the three parameter rows of each element.
+    off: Vec<[usize; 4]>,
     /// x of each element, and whether it lies inside [−B, B].
     v: Vec<f64>,
     inside: Vec<bool>,
@@ -129,38 +131,47 @@ impl Pre {
     fn new(k: usize) -> Pre {
         let z = |n: usize| vec![0.0; n];
         let kd = k.saturating_sub(1);
-        Pre { k, v: z(CHUNK), inside: vec![false; CHUNK], arg: z(CHUNK * k), ew: z(CHUNK * k), eh: z(CHUNK * k), sp: z(CHUNK * kd), sg: z(CHUNK * kd) }
+        Pre {
+            k,
+            off: vec![[0; 4]; CHUNK],
+            v: z(CHUNK),
+            inside: vec![false; CHUNK],
+            arg: z(CHUNK * k),
+            ew: z(CHUNK * k),
+            eh: z(CHUNK * k),
+            sp: z(CHUNK * kd),
+            sg: z(CHUNK * kd),
+        }
     }
 
     /// Fills the batch for output elements lo..hi (at most CHUNK).
     fn fill<T: Elem>(&mut self, p: &Params<T>, lay: &Layout, lo: usize, hi: usize) {
         let (k, kd, m) = (self.k, self.k - 1, hi - lo);
         for q in 0..m {
-            let [ox, ..] = lay.offsets(lo + q);
-            let v = p.x[ox].to_f64();
+            self.off[q] = lay.offsets(lo + q);
+            let v = p.x[self.off[q][0]].to_f64();
             self.v[q] = v;
             self.inside[q] = v >= -p.bound && v <= p.bound;
         }
-        let rows = |q: usize, which: usize| {
-            let off = lay.offsets(lo + q)[which];
-            off..off + if which == 3 { kd } else { k }
-        };
-        for (which, u, out) in [(1, p.w, &mut self.ew), (2, p.h, &mut self.eh)] {
+        for (which, u) in [(1, p.w), (2, p.h)] {
             for q in 0..m {
                 let dst = &mut self.arg[q * k..(q + 1) * k];
                 if self.inside[q] {
-                    centered(&u[rows(q, which)], dst);
+                    let o = self.off[q][which];
+                    centered(&u[o..o + k], dst);
                 } else {
                     dst.fill(0.0);
                 }
             }
+            let out = if which == 1 { &mut self.ew } else { &mut self.eh };
             fastmath::f64x::map(fastmath::Op::Exp, &self.arg[..m * k], &mut out[..m * k]);
         }
         for q in 0..m {
             let dst = &mut self.arg[q * kd..(q + 1) * kd];
             if self.inside[q] {
-                for (o, v) in dst.iter_mut().zip(&p.d[rows(q, 3)]) {
-                    *o = v.to_f64();
+                let o = self.off[q][3];
+                for (t, v) in dst.iter_mut().zip(&p.d[o..o + kd]) {
+                    *t = v.to_f64();
                 }
             } else {
                 dst.fill(0.0);
