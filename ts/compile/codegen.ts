@@ -45,7 +45,7 @@ import { CompileError } from './errors.js';
 import type { Graph, Node, Value } from './graph.js';
 import { checkIndices, dynGather, moveMap, specialKernel, type DynGather, type MoveMap } from './lower.js';
 import { deriveKeys, fillBits, fillNormal, fillUniform } from './rand.js';
-import { NATIVE_LOOP_MIN, nativeLoop, type NativeLoop } from './native-loop.js';
+import { NATIVE_LOOP_MIN, NATIVE_LOOP_WORK, nativeLoop, type NativeLoop } from './native-loop.js';
 import { splitRun } from './split.js';
 
 /** A compiled graph, ready to replay. */
@@ -705,7 +705,7 @@ export function buildPlan(g: Graph, opts: CodegenOptions): Plan {
   /** Emits a loop as one native call when the backend runs fused loops and the loop qualifies. */
   const emitNative = (s: { n: number; nodes: Node[] }): boolean => {
     // Long loops, and shorter ones with enough kernels to pay for the call (~2 µs).
-    if (backendLoop === undefined || (s.n < NATIVE_LOOP_MIN && !(s.n >= 512 && s.n * s.nodes.length >= 32 * 1024))) return false;
+    if (backendLoop === undefined || (s.n < NATIVE_LOOP_MIN && !(s.n >= 512 && s.n * s.nodes.length >= NATIVE_LOOP_WORK))) return false;
     const before = new Set(checked);
     const nl: NativeLoop | null = nativeLoop(s.nodes, s.n, {
       g,
