@@ -124,18 +124,28 @@ fn narrow_matches_naive() {
     ] {
         each_layout(m, n, k, |am, bm, ta, tb| {
             let want = naive(m, n, k, &am, &bm);
-            let mut c = vec![f64::NAN; m * n];
-            assert!(crate::narrow::narrow(m, n, k, &am, &bm, &mut c), "{m}x{n}x{k}");
-            for (x, y) in c.iter().zip(&want) {
-                assert!((x - y).abs() < 1e-12 * (1.0 + y.abs()) * (k as f64).sqrt(), "{m}x{n}x{k} {ta} {tb}");
-            }
             let af: Vec<f32> = am.data.iter().map(|&v| v as f32).collect();
             let bf: Vec<f32> = bm.data.iter().map(|&v| v as f32).collect();
-            let mut cf = vec![f32::NAN; m * n];
             let (amf, bmf) = (Mat { data: &af[..], rs: am.rs, cs: am.cs }, Mat { data: &bf[..], rs: bm.rs, cs: bm.cs });
-            assert!(crate::narrow::narrow(m, n, k, &amf, &bmf, &mut cf));
-            for (x, y) in cf.iter().zip(&want) {
-                assert!((*x as f64 - y).abs() < 1e-5 * (1.0 + y.abs()) * (k as f64), "f32 {m}x{n}x{k} {ta} {tb}");
+            // This CPU's kernels, then the AVX2 ones (where the CPU has them) and the plain loop.
+            let (avx512, avx2) = crate::narrow::simd();
+            for caps in [(avx512, avx2), (false, avx2), (false, false)] {
+                let mut c = vec![f64::NAN; m * n];
+                assert!(crate::narrow::narrow_with(m, n, k, &am, &bm, &mut c, caps), "{m}x{n}x{k}");
+                for (x, y) in c.iter().zip(&want) {
+                    assert!(
+                        (x - y).abs() < 1e-12 * (1.0 + y.abs()) * (k as f64).sqrt(),
+                        "{m}x{n}x{k} {ta} {tb} {caps:?}"
+                    );
+                }
+                let mut cf = vec![f32::NAN; m * n];
+                assert!(crate::narrow::narrow_with(m, n, k, &amf, &bmf, &mut cf, caps));
+                for (x, y) in cf.iter().zip(&want) {
+                    assert!(
+                        (*x as f64 - y).abs() < 1e-5 * (1.0 + y.abs()) * (k as f64),
+                        "f32 {m}x{n}x{k} {ta} {tb} {caps:?}"
+                    );
+                }
             }
         });
     }
