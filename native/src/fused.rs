@@ -619,8 +619,10 @@ fn run_range_body<T: Reg>(regs: &mut Regs<T>, prog: &[Ins], srcs: &[Src], scalar
                 }
                 5 => {
                     let ([c, x, y], o) = regs.io([ins.b, ins.c, ins.d], ins.a, m);
-                    for j in 0..m {
-                        o[j] = if c[j] != T::ZERO { x[j] } else { y[j] };
+                    // Both operands loaded, then selected: a vector blend (indexing in the branch
+                    // compiled to a scalar select of addresses).
+                    for ((d, (&cv, &xv)), &yv) in o.iter_mut().zip(c.iter().zip(x)).zip(y) {
+                        *d = if cv != T::ZERO { xv } else { yv };
                     }
                 }
                 6 => {
@@ -640,9 +642,7 @@ fn run_range_body<T: Reg>(regs: &mut Regs<T>, prog: &[Ins], srcs: &[Src], scalar
                         Src::F32(p, _) => store(s, unsafe { std::slice::from_raw_parts_mut(p.get().add(off), m) }),
                         Src::I32(p, _) => {
                             let d = unsafe { std::slice::from_raw_parts_mut(p.get().add(off), m) };
-                            for (w, &v) in d.iter_mut().zip(s) {
-                                *w = v.to_f64() as i32;
-                            }
+                            store_i32(s, d);
                         }
                     }
                 }
@@ -685,6 +685,27 @@ fn run_range_body<T: Reg>(regs: &mut Regs<T>, prog: &[Ins], srcs: &[Src], scalar
             }
         }
         off += m;
+    }
+}
+
+/// A register block into an int32 array. The compiler stores only integers in int32 range (0/1
+/// masks, mostly); a block that holds only such values (checked, vectorized) converts without
+/// the saturating conversion's NaN and range handling, which does not vectorize.
+#[inline(always)]
+fn store_i32<R: Reg>(s: &[R], d: &mut [i32]) {
+    let in_range = s.iter().fold(true, |a, &v| {
+        let w = v.to_f64();
+        a & (w >= i32::MIN as f64) & (w <= i32::MAX as f64)
+    });
+    if in_range {
+        for (w, &v) in d.iter_mut().zip(s) {
+            // SAFETY: every value of the block lies in [i32::MIN, i32::MAX] (so it is not NaN).
+            *w = unsafe { v.to_f64().to_int_unchecked::<i32>() };
+        }
+    } else {
+        for (w, &v) in d.iter_mut().zip(s) {
+            *w = v.to_f64() as i32;
+        }
     }
 }
 

@@ -21,6 +21,7 @@ pub mod matmul;
 pub mod microkernel;
 pub mod mixture;
 pub mod mvn;
+pub mod narrow;
 pub mod par;
 pub mod pool;
 pub mod random;

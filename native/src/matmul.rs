@@ -2,12 +2,13 @@
 //!
 //! Large products go to the blocked Goto/BLIS product (blocked.rs, with the micro-kernels of
 //! microkernel.rs). Matrix-vector products (n == 1 or m == 1) skip the packing: a lane-split dot
-//! product or an axpy loop per output range, autovectorized (AVX2 clone where present). Skinny
-//! products (at most 16 output columns or rows against a long other side) skip it too: dot
-//! products against B's gathered columns, or rows of C accumulated while B streams once. Small
-//! products use a plain loop.
+//! product or an axpy loop per output range, autovectorized (AVX2 clone where present). Narrow
+//! products (at most 16 output columns or rows) run register tiles over a once-packed B
+//! (narrow.rs), or, with few rows against a long B, accumulate C's rows while B streams once.
+//! Small products use a plain loop.
 
 pub use crate::blocked::{gemm_blocked, GemmElem};
+use crate::narrow::{narrow, NARROW};
 use crate::{err, Arr, Kind};
 use napi::Result;
 use napi_derive::napi;
@@ -261,40 +262,11 @@ fn gemv_dispatch<T: GemmElem>(m: usize, n: usize, k: usize, a: &Mat<T>, b: &Mat<
     }
 }
 
-/// Widest side a "skinny" product may have: C with at most this many columns (or rows).
+/// Most rows of C the streamed-rows product ([`skinny_rows`]) takes.
 const SKINNY: usize = 16;
-
-/// C (m×n) = A · B for few output columns (n ≤ SKINNY) and many rows, A's rows contiguous:
-/// out[i, j] = dot(A row i, B column j) with B's columns gathered once into a contiguous n×k
-/// buffer, so A streams through memory once and nothing is packed (the blocked path would copy
-/// all of A into panels and pad n up to NR). Rows split across cores.
-fn skinny_columns<T: GemmElem>(m: usize, n: usize, k: usize, a: &Mat<T>, b: &Mat<T>, c: &mut [T]) {
-    let mut bt = vec![T::default(); n * k];
-    for j in 0..n {
-        for p in 0..k {
-            bt[j * k + p] = b.at(p, j);
-        }
-    }
-    let per = (GEMV_PAR / 4).div_ceil(n * k).max(1);
-    if rayon::current_num_threads() > 1 && m * n * k >= GEMV_PAR && m > per {
-        crate::pool::chunks_mut(&mut c[..m * n], per * n, |lo, out| columns_rows(a, &bt, k, lo / n, out));
-    } else {
-        columns_rows(a, &bt, k, 0, &mut c[..m * n]);
-    }
-}
-
-/// Rows i0.. of a skinny-columns product: out row r, column j = dot(A row i0 + r, bt row j).
-#[inline(always)]
-fn columns_rows_body<T: GemmElem>(a: &Mat<T>, bt: &[T], k: usize, i0: usize, out: &mut [T]) {
-    let n = bt.len() / k;
-    for (r, orow) in out.chunks_exact_mut(n).enumerate() {
-        let s = (i0 + r) * a.rs;
-        let arow = &a.data[s..s + k];
-        for (j, o) in orow.iter_mut().enumerate() {
-            *o = dot(arow, &bt[j * k..(j + 1) * k]);
-        }
-    }
-}
+/// Multiply-adds from which a product with at most [`NARROW`] columns or rows takes the narrow path
+/// (below it, the plain loop).
+const NARROW_MIN: usize = 1 << 10;
 
 /// C (m×n) = A · B for few output rows (m ≤ SKINNY) and a long reduction, B's rows contiguous:
 /// C's m rows (in cache) accumulate C[i, :] += A[i, p]·B[p, :] while B streams through memory
@@ -336,15 +308,6 @@ fn rows_accumulate_body<T: GemmElem>(a: &Mat<T>, b: &Mat<T>, n: usize, p0: usize
 mod skinny_x86 {
     use super::{GemmElem, Mat};
 
-    /// [`super::columns_rows_body`] compiled with AVX2.
-    ///
-    /// # Safety
-    /// The CPU must have AVX2.
-    #[target_feature(enable = "avx2")]
-    pub unsafe fn columns_rows<T: GemmElem>(a: &Mat<T>, bt: &[T], k: usize, i0: usize, out: &mut [T]) {
-        super::columns_rows_body(a, bt, k, i0, out)
-    }
-
     /// [`super::rows_accumulate_body`] compiled with AVX2.
     ///
     /// # Safety
@@ -353,16 +316,6 @@ mod skinny_x86 {
     pub unsafe fn rows_accumulate<T: GemmElem>(a: &Mat<T>, b: &Mat<T>, n: usize, p0: usize, p1: usize, acc: &mut [T]) {
         super::rows_accumulate_body(a, b, n, p0, p1, acc)
     }
-}
-
-/// [`columns_rows_body`] on the AVX2 clone where the CPU has it (one check per task, not per dot).
-fn columns_rows<T: GemmElem>(a: &Mat<T>, bt: &[T], k: usize, i0: usize, out: &mut [T]) {
-    #[cfg(target_arch = "x86_64")]
-    if is_x86_feature_detected!("avx2") {
-        // SAFETY: AVX2 was just detected.
-        return unsafe { skinny_x86::columns_rows(a, bt, k, i0, out) };
-    }
-    columns_rows_body(a, bt, k, i0, out)
 }
 
 /// [`rows_accumulate_body`] on the AVX2 clone where the CPU has it (one check per chunk of p).
@@ -375,16 +328,10 @@ fn rows_accumulate<T: GemmElem>(a: &Mat<T>, b: &Mat<T>, n: usize, p0: usize, p1:
     rows_accumulate_body(a, b, n, p0, p1, acc)
 }
 
-/// Whether a product is skinny enough for [`skinny_columns`] / [`skinny_rows`] and large enough
-/// that skipping the packing pays; the layouts they need are checked too.
+/// Whether a product has few rows and is large enough for [`skinny_rows`] (B's rows contiguous),
+/// which streams a long B once where the narrow path would pack all of it.
 fn skinny_dispatch<T: GemmElem>(m: usize, n: usize, k: usize, a: &Mat<T>, b: &Mat<T>, c: &mut [T]) -> bool {
-    if m * n * k < 1 << 15 {
-        return false;
-    }
-    if n <= SKINNY && m >= 4 * SKINNY && k >= 16 && a.cs == 1 {
-        skinny_columns(m, n, k, a, b, c);
-        true
-    } else if m <= SKINNY && n >= 4 * SKINNY && k >= 4 * SKINNY && b.cs == 1 {
+    if m * n * k >= 1 << 15 && m <= SKINNY && n >= 4 * SKINNY && k >= 4 * SKINNY && b.cs == 1 {
         skinny_rows(m, n, k, a, b, c);
         true
     } else {
@@ -404,7 +351,10 @@ pub fn gemm<T: GemmElem>(m: usize, n: usize, k: usize, a: Mat<T>, b: Mat<T>, c: 
     if (n == 1 || m == 1) && gemv_dispatch(m, n, k, &a, &b, c) {
         return;
     }
-    if (n <= SKINNY || m <= SKINNY) && skinny_dispatch(m, n, k, &a, &b, c) {
+    if m <= SKINNY && skinny_dispatch(m, n, k, &a, &b, c) {
+        return;
+    }
+    if (n <= NARROW || m <= NARROW) && m * n * k >= NARROW_MIN && narrow(m, n, k, &a, &b, c) {
         return;
     }
     let bl = T::blocking();

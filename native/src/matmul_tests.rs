@@ -89,36 +89,70 @@ fn gemv_matches_naive() {
 
 #[test]
 fn skinny_matches_naive() {
-    // Few columns (dots against gathered columns) and few rows (streamed rows), every layout,
-    // below and above the parallel threshold.
-    for &(m, n, k) in &[(64, 3, 16), (60000, 10, 100), (700, 16, 33), (10, 100, 6000), (3, 64, 64), (16, 200, 999)]
-    {
+    // Few rows against a long B (streamed rows), every layout, below and above the parallel threshold.
+    for &(m, n, k) in &[(10, 100, 6000), (3, 64, 64), (16, 200, 999), (16, 64, 64)] {
         each_layout(m, n, k, |am, bm, ta, tb| {
             let want = naive(m, n, k, &am, &bm);
             let mut c = vec![f64::NAN; m * n];
             let took = skinny_dispatch(m, n, k, &am, &bm, &mut c);
-            if !took {
-                gemm(
-                    m,
-                    n,
-                    k,
-                    Mat { data: am.data, rs: am.rs, cs: am.cs },
-                    Mat { data: bm.data, rs: bm.rs, cs: bm.cs },
-                    &mut c,
-                );
-            }
-            // The layouts the skinny paths need: A's rows (few columns) or B's rows (few rows) contiguous.
-            let big = m * n * k >= 1 << 15;
-            assert_eq!(
-                took,
-                big && ((n <= SKINNY && !ta) || (m <= SKINNY && n >= 4 * SKINNY && k >= 4 * SKINNY && !tb)),
-                "{m}x{n}x{k} {ta} {tb}"
-            );
-            for (x, y) in c.iter().zip(&want) {
-                assert!((x - y).abs() < 1e-12 * (1.0 + y.abs()) * (k as f64).sqrt(), "{m}x{n}x{k} {ta} {tb}");
+            // The layout the streamed rows need: B's rows contiguous.
+            assert_eq!(took, m * n * k >= 1 << 15 && !tb, "{m}x{n}x{k} {ta} {tb}");
+            if took {
+                for (x, y) in c.iter().zip(&want) {
+                    assert!((x - y).abs() < 1e-12 * (1.0 + y.abs()) * (k as f64).sqrt(), "{m}x{n}x{k} {ta} {tb}");
+                }
             }
         });
     }
+}
+
+#[test]
+fn narrow_matches_naive() {
+    // At most 16 columns (8- and 16-lane tiles) or rows (the transposed product), partial row
+    // tiles, every layout, float64 and float32, below and above the parallel threshold.
+    for &(m, n, k) in &[
+        (64, 3, 16),
+        (60000, 10, 100),
+        (700, 16, 33),
+        (3, 64, 64),
+        (13, 9, 7),
+        (512, 5, 64),
+        (64, 5, 512),
+        (10, 64, 512),
+        (9, 16, 1),
+        (16, 16, 40),
+    ] {
+        each_layout(m, n, k, |am, bm, ta, tb| {
+            let want = naive(m, n, k, &am, &bm);
+            let af: Vec<f32> = am.data.iter().map(|&v| v as f32).collect();
+            let bf: Vec<f32> = bm.data.iter().map(|&v| v as f32).collect();
+            let (amf, bmf) = (Mat { data: &af[..], rs: am.rs, cs: am.cs }, Mat { data: &bf[..], rs: bm.rs, cs: bm.cs });
+            // This CPU's kernels, then the AVX2 ones (where the CPU has them) and the plain loop.
+            let (avx512, avx2) = crate::narrow::simd();
+            for caps in [(avx512, avx2), (false, avx2), (false, false)] {
+                let mut c = vec![f64::NAN; m * n];
+                assert!(crate::narrow::narrow_with(m, n, k, &am, &bm, &mut c, caps), "{m}x{n}x{k}");
+                for (x, y) in c.iter().zip(&want) {
+                    assert!(
+                        (x - y).abs() < 1e-12 * (1.0 + y.abs()) * (k as f64).sqrt(),
+                        "{m}x{n}x{k} {ta} {tb} {caps:?}"
+                    );
+                }
+                let mut cf = vec![f32::NAN; m * n];
+                assert!(crate::narrow::narrow_with(m, n, k, &amf, &bmf, &mut cf, caps));
+                for (x, y) in cf.iter().zip(&want) {
+                    assert!(
+                        (*x as f64 - y).abs() < 1e-5 * (1.0 + y.abs()) * (k as f64),
+                        "f32 {m}x{n}x{k} {ta} {tb} {caps:?}"
+                    );
+                }
+            }
+        });
+    }
+    // Wider on both sides: not narrow.
+    let (a, b) = (vec![0.0; 17 * 17], vec![0.0; 17 * 17]);
+    let (am, bm) = (Mat { data: &a[..], rs: 17, cs: 1 }, Mat { data: &b[..], rs: 17, cs: 1 });
+    assert!(!crate::narrow::narrow(17, 17, 17, &am, &bm, &mut vec![0.0; 17 * 17]));
 }
 
 #[test]
@@ -132,13 +166,8 @@ fn blocked_f32_every_layout() {
         for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
             let (ars, acs) = if ta { (1, m) } else { (k, 1) };
             let (brs, bcs) = if tb { (1, k) } else { (n, 1) };
-            let want = naive(
-                m,
-                n,
-                k,
-                &Mat { data: &a64[..], rs: ars, cs: acs },
-                &Mat { data: &b64[..], rs: brs, cs: bcs },
-            );
+            let want =
+                naive(m, n, k, &Mat { data: &a64[..], rs: ars, cs: acs }, &Mat { data: &b64[..], rs: brs, cs: bcs });
             let mut c = vec![f32::NAN; m * n];
             gemm_blocked(
                 m,
@@ -149,10 +178,7 @@ fn blocked_f32_every_layout() {
                 &mut c,
             );
             for (x, y) in c.iter().zip(&want) {
-                assert!(
-                    (*x as f64 - y).abs() < 1e-5 * (1.0 + y.abs()) * (k as f64).sqrt(),
-                    "{m}x{n}x{k} {ta} {tb}"
-                );
+                assert!((*x as f64 - y).abs() < 1e-5 * (1.0 + y.abs()) * (k as f64).sqrt(), "{m}x{n}x{k} {ta} {tb}");
             }
         }
     }

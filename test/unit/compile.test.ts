@@ -577,4 +577,29 @@ describe('graph passes and scheduling (generated code: the cpu device)', () => {
     f(...(args as [Tensor, Tensor, Tensor])).forEach((t, i) => expect(sameBits(got[i].dataSync(), t.dataSync()), `output ${i}`).toBeNull());
     expect(c.stats?.loops).toBe(2);
   });
+
+  it('a long graph replays as several pieces, scalars and inputs crossing them, bit for bit with eager', () => {
+    // 40 rounds of a loop whose full sum feeds the next round: 40 loops and 40 scalars, well past one piece.
+    const f = (x: Tensor, w: Tensor, s: Tensor): Tensor[] => {
+      let h = x;
+      let t = s;
+      for (let r = 0; r < 40; r++) {
+        h = add(mul(tanh(h), w), mul(t, 1e-3));
+        t = div(sum(h), 600);
+      }
+      return [h, t, mul(t, s)];
+    };
+    // On the js backend, whose eager kernels the generated code equals bit for bit.
+    const prevBackend = getBackend();
+    setBackend('js');
+    const args = [normal(key(6), [600], { dtype: 'float64' }), normal(key(7), [600], { dtype: 'float64' }), tensor(0.25)] as [Tensor, Tensor, Tensor];
+    const c = compile(f);
+    const got = c(...args);
+    const want = f(...args);
+    const src = c.lower(...args).plan.source;
+    setBackend(prevBackend);
+    want.forEach((t, i) => expect(sameBits(got[i].dataSync(), t.dataSync()), `output ${i}`).toBeNull());
+    expect(src.match(/^function p\d+\(I, KW, O\)/gm)?.length).toBeGreaterThan(2);
+    expect(src).toMatch(/= L\[\d+\];/);
+  });
 });

@@ -45,7 +45,8 @@ import { CompileError } from './errors.js';
 import type { Graph, Node, Value } from './graph.js';
 import { checkIndices, dynGather, moveMap, specialKernel, type DynGather, type MoveMap } from './lower.js';
 import { deriveKeys, fillBits, fillNormal, fillUniform } from './rand.js';
-import { NATIVE_LOOP_MIN, nativeLoop, type NativeLoop } from './native-loop.js';
+import { NATIVE_LOOP_MIN, NATIVE_LOOP_WORK, nativeLoop, type NativeLoop } from './native-loop.js';
+import { splitRun } from './split.js';
 
 /** A compiled graph, ready to replay. */
 export interface Plan<S = TypedArray> {
@@ -318,8 +319,17 @@ function farGather(n: Node, g: Graph, opts: CodegenOptions): boolean {
   return n.op === 'gather' && opts.backend.name === 'cpu' && g.values[n.ins[0]].size >= FAR_GATHER_MIN && g.values[n.ins[1]].kind !== 'const' && opts.backend.has('gather');
 }
 
+/**
+ * The flow steps' kernels leave generated code at a sixteenth of `largeThreshold`: their js
+ * kernels are generic (broadcast offset tables built per call, an exp or a spline per element) and
+ * took ~165 µs for a [512, 5] affineFlow in a profile of a MAF step, against ~33 µs as a backend call.
+ */
+const FLOW_FACTOR = 1 / 16;
+const FLOW_KERNELS = new Set<string>(['affineFlow', 'rqSpline', 'rqSplineGrad']);
+
 function inlineLimit(n: Node, opts: CodegenOptions): number {
   if (CHEAP.has(n.op)) return opts.largeThreshold * CHEAP_FACTOR;
+  if (FLOW_KERNELS.has(n.op)) return opts.largeThreshold * FLOW_FACTOR;
   return LINALG.has(n.op) ? opts.largeThreshold : opts.largeThreshold * TRANSCENDENTAL_FACTOR;
 }
 
@@ -695,7 +705,7 @@ export function buildPlan(g: Graph, opts: CodegenOptions): Plan {
   /** Emits a loop as one native call when the backend runs fused loops and the loop qualifies. */
   const emitNative = (s: { n: number; nodes: Node[] }): boolean => {
     // Long loops, and shorter ones with enough kernels to pay for the call (~2 µs).
-    if (backendLoop === undefined || (s.n < NATIVE_LOOP_MIN && !(s.n >= 512 && s.n * s.nodes.length >= 32 * 1024))) return false;
+    if (backendLoop === undefined || (s.n < NATIVE_LOOP_MIN && !(s.n >= 512 && s.n * s.nodes.length >= NATIVE_LOOP_WORK))) return false;
     const before = new Set(checked);
     const nl: NativeLoop | null = nativeLoop(s.nodes, s.n, {
       g,
@@ -728,7 +738,14 @@ export function buildPlan(g: Graph, opts: CodegenOptions): Plan {
     return true;
   };
 
+  // Everything so far is per-call bindings; each statement's lines are one unit (ts/compile/split.ts).
+  const perCall = body.splice(0);
+  const units: string[][] = [];
+  const unit = (): void => {
+    if (body.length > 0) units.push(body.splice(0));
+  };
   stmts.forEach((s, si) => {
+    unit();
     if (s.kind === 'scalar') {
       const n = s.node;
       const o = n.outs[0];
@@ -907,9 +924,10 @@ export function buildPlan(g: Graph, opts: CodegenOptions): Plan {
     body.push(`K[${calls.length - 1}](${[...n.ins, ...n.outs].map(arr).join(', ')}); // ${n.op} [${out.shape.join(', ')}]`);
     for (const x of n.outs) afterProduce(x);
   });
-  body.push(...copies);
+  unit();
+  units.push(copies);
 
-  const source = `${head.join('\n')}\nreturn function run(I, KW, O) {\n${body.map((l) => `  ${l}`).join('\n')}\n};`;
+  const source = `${head.join('\n')}\n${splitRun(perCall, units)}`;
   let factory: (...a: unknown[]) => Plan['run'];
   try {
     factory = new Function('F', 'C', 'S', 'M', 'K', 'A', 'R', 'KD', 'KS', 'N', source) as (...a: unknown[]) => Plan['run'];

@@ -30,7 +30,7 @@ import { Key } from '../random/key.js';
 import { buildPlan, type Plan, type PlanStats } from './codegen.js';
 import { buildDevicePlan, cudaGraphsByDefault } from './device-plan.js';
 import { CompileError } from './errors.js';
-import { fingerprint, optimize } from './graph.js';
+import { fingerprint, optimize, type Graph } from './graph.js';
 import { Recorder } from './recorder.js';
 import { flatten, mapTree, Marker, rebuild } from './tree.js';
 
@@ -110,8 +110,17 @@ function deviceBackend(tensors: readonly Tensor[]): Backend {
   return ENGINE.computeFor(dev);
 }
 
-/** Traces `fn` on `args` and generates its plan. */
-function lowerOnce<A extends unknown[], R>(fn: (...args: A) => R, args: A, opts: { largeThreshold: number; backendCalls: boolean; graphs: boolean }): Lowered {
+/** A traced and optimized graph, before code generation. */
+interface Traced {
+  g: Graph;
+  template: unknown;
+  flat: ReturnType<typeof flatten>;
+  backend: Backend;
+  fingerprint: string;
+}
+
+/** Traces `fn` on `args` and optimizes the graph. */
+function trace<A extends unknown[], R>(fn: (...args: A) => R, args: A): Traced {
   const flat = flatten(args);
   const backend = deviceBackend(flat.tensors);
   const rec = new Recorder();
@@ -143,7 +152,12 @@ function lowerOnce<A extends unknown[], R>(fn: (...args: A) => R, args: A, opts:
     return new Marker('key', g.outputKeys.length - 1);
   });
   optimize(g);
-  const fp = `${fingerprint(g)}|${flatten(template).sig}`;
+  return { g, template, flat, backend, fingerprint: `${fingerprint(g)}|${flatten(template).sig}` };
+}
+
+/** Traces `fn` on `args` and generates its plan. */
+function lowerOnce<A extends unknown[], R>(fn: (...args: A) => R, args: A, opts: { largeThreshold: number; backendCalls: boolean; graphs: boolean }): Lowered {
+  const { g, template, flat, backend, fingerprint: fp } = trace(fn, args);
   // Generated code works on float and int32 arrays; a graph with bfloat16 storage replays as backend calls.
   const calls = backend.device !== 'cpu' || opts.backendCalls || g.values.some((v) => v.dtype === 'bfloat16');
   const plan = calls ? buildDevicePlan(g, backend, { graphs: opts.graphs }) : (buildPlan(g, { largeThreshold: opts.largeThreshold, backend }) as Plan<unknown>);
@@ -224,7 +238,8 @@ export function compile<A extends unknown[], R>(fn: (...args: A) => R, opts: Com
   };
 
   const check = (e: Entry, args: A): void => {
-    const again = lowerOnce(fn, args, lowerOpts);
+    // The graph is compared, not generated again.
+    const again = trace(fn, args);
     if (again.fingerprint !== e.lowered.fingerprint)
       throw new CompileError(
         'compile: the function recorded a different graph or output structure on its second call with the same input signature; ' +

@@ -18,9 +18,15 @@ import type { DynGather, MoveMap } from './lower.js';
 
 /**
  * Loops of at least this many elements run natively when the backend can; shorter ones from 512
- * elements when elements × kernels reaches 32k (ts/compile/codegen.ts).
+ * elements when elements × kernels reaches {@link NATIVE_LOOP_WORK} (ts/compile/codegen.ts).
+ * Lowered from 4096 and 32k: a MAF step's 2,560–5,120-element loops (the MADE's scale and shift,
+ * the flow's backward) ran as generated JavaScript, which V8 compiles on its background thread
+ * and runs slowly until then; as native calls the step's CPU over a 30-epoch fit fell ~10–15 %
+ * (bench/flows/density.ts, two A/B pairs).
  */
-export const NATIVE_LOOP_MIN = 4096;
+export const NATIVE_LOOP_MIN = 1024;
+/** Elements × kernels from which a loop of 512 to {@link NATIVE_LOOP_MIN} elements runs natively. */
+export const NATIVE_LOOP_WORK = 4096;
 
 const OP = { load: 0, gather: 1, scalar: 2, unary: 3, binary: 4, where: 5, clamp: 6, store: 7, sum: 8, copy: 9, binaryScalar: 10, scalarBinary: 11, broadcast: 12, scatter: 13, axpby: 14, adamDir: 15 } as const;
 /** The op-word flag that rounds an instruction's output to float32. */
@@ -275,14 +281,29 @@ function float32Only(nodes: readonly Node[], ctx: NativeLoopContext, members: Re
     if (v.dtype === 'float32') return true;
     if (v.dtype !== 'int32') return false;
     if (isBoolConst(v)) return true;
-    // An int32 loop value is a 0/1 (anything else made the loop ineligible); int32 arrays may hold any integer.
-    return members.has(x);
+    // An int32 loop value is a 0/1 (anything else made the loop ineligible), and so is a
+    // comparison's output stored by an earlier loop (a ReLU's mask, read again by its backward
+    // pass); other int32 arrays may hold any integer.
+    return members.has(x) || comparisons(ctx.g).has(x);
   };
   return nodes.every((n) => {
     const dg = ctx.gathers.get(n);
     const reads = dg !== undefined ? [dg.x] : n.op === 'scatterAdd' ? [n.ins[0]] : (ctx.moves.get(n)?.sources ?? n.ins);
     return ok(n.outs[0]) && reads.every(ok);
   });
+}
+
+const COMPARE = new Set<string>(COMPARE_OPS);
+const comparisonsOf = new WeakMap<Graph, Set<number>>();
+
+/** The values of `g` that comparison kernels compute (0 or 1), found once per graph. */
+function comparisons(g: Graph): Set<number> {
+  let s = comparisonsOf.get(g);
+  if (s === undefined) {
+    s = new Set(g.nodes.filter((n) => COMPARE.has(n.op)).map((n) => n.outs[0]));
+    comparisonsOf.set(g, s);
+  }
+  return s;
 }
 
 function isBoolConst(v: { kind: string; data?: TypedArray }): boolean {
