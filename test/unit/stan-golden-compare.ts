@@ -60,9 +60,9 @@ export function worstDifference(m: StanModel, g: Golden, points?: number[], grad
 /**
  * Programs where Stan's gradient is an approximation that varinf does not make, with the tolerance
  * their gradients are compared at and why. Stan's `bernoulli_logit_glm_lpmf` (and
- * `bernoulli_logit_lpmf`) take the derivative in y·θ as ±1 below y·θ = −20 and as −exp(−y·θ) above
- * 20 (stan/math/prim/prob/bernoulli_logit_glm_lpmf.hpp, `cutoff = 20.0`), off the exact one by up
- * to exp(−20) = 2e-9 per observation; with a thousand predictors at U(−1.5, 1.5) most observations
+ * `bernoulli_logit_lpmf`) take d log p / dθ as ±1 (y's sign) below y·θ = −20 and as −exp(−y·θ)
+ * above 20 (stan/math/prim/prob/bernoulli_logit_glm_lpmf.hpp, `cutoff = 20.0`), off the exact one by up
+ * to exp(−20) = 2e-9 per observation; with a thousand predictors at U(−1.5, 1.5) many observations
  * are past the cutoff. `bench/stan/glm-cutoff.ts` adds Stan's error as a linear term to varinf's
  * program and then agrees with Stan's gradient to 1e-13.
  */
