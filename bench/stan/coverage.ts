@@ -4,35 +4,53 @@
  * frozen log density and gradient (test/fixtures/stan/golden, from scripts/golden/stan.py), and
  * varinf's time per gradient evaluation (vectorized loops), with the reason for each failure.
  *
- * Run: npx tsx bench/stan/coverage.ts [--time-budget-ms 300] [NAME_REGEX]
+ * Run: npx tsx bench/stan/coverage.ts [--time-budget-ms 300] [--golden-dir DIR] [--points N] [NAME_REGEX]
  * (a regular expression the program's name must match, e.g. `'^[n-z]'` to run a third of the table
- * beside two other runs). Prints a markdown table, then the totals.
+ * beside two other runs). `--golden-dir` names a folder of frozen values kept out of the repo for
+ * their size (scripts/golden/stan.py writes them; bench/stan/README.md lists them), read where
+ * test/fixtures/stan/golden has none; `--points N` compares only the first N frozen points (for the
+ * programs of a minute per gradient). Prints a markdown table, then the totals.
  */
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 import '../../ts/backends/registry.js';
 import { valueAndGrad } from '../../ts/core/autodiff.js';
 import type { Tensor } from '../../ts/core/tensor.js';
 import { tensor } from '../../ts/ops/creation.js';
 import { fromStan } from '../../ts/stan/model.js';
 import { parseStan } from '../../ts/stan/parser.js';
-import { STAN_GRADIENT_INACCURATE, goldenTolerance, worstDifference, type Golden } from '../../test/unit/stan-golden-compare.js';
+import { STAN_GRADIENT_CUTOFF, STAN_GRADIENT_INACCURATE, goldenTolerance, worstDifference, type Golden } from '../../test/unit/stan-golden-compare.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const PDB = [join(ROOT, '..', 'shared'), join(ROOT, '..', '..', 'shared')].map((s) => join(s, 'data', 'posteriordb')).find((p) => existsSync(p));
 const GOLD = join(ROOT, 'test', 'fixtures', 'stan', 'golden');
-const args = process.argv.slice(2);
-const bi = args.indexOf('--time-budget-ms');
-const budget = bi >= 0 ? Number(args[bi + 1]) : 300;
-const filter = args.find((a, i) => !a.startsWith('--') && (bi < 0 || i !== bi + 1)) ?? '';
+const { values, positionals } = parseArgs({
+  options: {
+    'time-budget-ms': { type: 'string', default: '300' },
+    'golden-dir': { type: 'string' },
+    points: { type: 'string' },
+  },
+  allowPositionals: true,
+});
+const budget = Number(values['time-budget-ms']);
+const filter = positionals[0] ?? '';
+const npoints = values.points === undefined ? undefined : Number(values.points);
+/** The program's frozen values: the repo's, else the one in --golden-dir, else none. */
+const goldenFile = (name: string): string | undefined =>
+  [GOLD, values['golden-dir']].map((d) => (d === undefined ? undefined : join(d, `${name}.json`))).find((f) => f !== undefined && existsSync(f));
 
 function agree(m: ReturnType<typeof fromStan>, g: Golden, code: string): string {
   if (g.error !== undefined) return `Stan failed: ${g.error.slice(0, 60)}`;
   const valuesOnly = g.name in STAN_GRADIENT_INACCURATE;
-  const worst = worstDifference(m, g, undefined, !valuesOnly);
-  const what = valuesOnly ? ", values only: Stan's gradient is inaccurate here (test/unit/stan-golden-compare.ts)" : '';
-  return worst < goldenTolerance(code) ? `yes (${worst.toExponential(1)}${what})` : `NO (${worst.toExponential(1)}${what})`;
+  const points = npoints === undefined ? undefined : g.points!.map((_, i) => i).slice(0, npoints);
+  const worst = worstDifference(m, g, points, !valuesOnly);
+  const what =
+    (valuesOnly ? ", values only: Stan's gradient is inaccurate here (test/unit/stan-golden-compare.ts)" : '') +
+    (points === undefined ? '' : `, first ${points.length} of ${g.points!.length} points`) +
+    (g.name in STAN_GRADIENT_CUTOFF ? `, gradients at ${STAN_GRADIENT_CUTOFF[g.name].tolerance}: ${STAN_GRADIENT_CUTOFF[g.name].why}` : '');
+  return worst < goldenTolerance(code, g.name) ? `yes (${worst.toExponential(1)}${what})` : `NO (${worst.toExponential(1)}${what})`;
 }
 
 if (PDB === undefined) {
@@ -69,8 +87,8 @@ for (const d of dirs) {
       n++;
     }
     ms = ((performance.now() - t0) / n).toFixed(2);
-    const gf = join(GOLD, `${d}.json`);
-    if (existsSync(gf)) {
+    const gf = goldenFile(d);
+    if (gf !== undefined) {
       gold = agree(m, JSON.parse(readFileSync(gf, 'utf8')) as Golden, code);
       nGold++;
       if (gold.startsWith('yes')) nAgree++;

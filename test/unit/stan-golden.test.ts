@@ -2,7 +2,8 @@
  * fromStan's log density and gradient against Stan's own (PyStan 3, frozen by
  * scripts/golden/stan.py): at 20 unconstrained points, log p(u) − log p(u₀) (Stan's `~` drops
  * constants; differences cancel whatever constant is left) and ∇ log p(u) agree to 1e-8 relative
- * (1e-7 for programs that solve ODEs: the same steps as Stan's, with the rounding of a few hundred of them).
+ * (1e-7 for programs that solve ODEs: the same steps as Stan's, with the rounding of a few hundred of them;
+ * and for those of STAN_GRADIENT_CUTOFF, whose gradient Stan approximates).
  */
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -72,7 +73,7 @@ describe('fromStan agrees with Stan (PyStan 3)', () => {
           // One point at a time: a slow program (up to seconds per gradient) never blocks the worker for long.
           await new Promise((r) => setImmediate(r));
         }
-        expect(worst).toBeLessThan(goldenTolerance(src!.code));
+        expect(worst).toBeLessThan(goldenTolerance(src!.code, g.name));
       });
     }
     if (g.name in STAN_GRADIENT_INACCURATE)
