@@ -69,10 +69,16 @@ export class CategoricalFactor implements VmpFactor {
       const lg = (v as CategoricalVariable).logits;
       const lp = this.logPi();
       const shared = lp.length === k;
-      for (let i = 0; i < n; i++) {
-        const o = this.off(shared, i);
-        for (let j = 0; j < k; j++) lg[i * k + j] += lp[o + j];
-      }
+      const group = this.group;
+      if (shared) {
+        for (let i = 0; i < n * k; i += k) for (let j = 0; j < k; j++) lg[i + j] += lp[j];
+      } else if (group) {
+        for (let i = 0; i < n; i++) {
+          const o = group[i] * k;
+          const q = i * k;
+          for (let j = 0; j < k; j++) lg[q + j] += lp[o + j];
+        }
+      } else for (let i = 0; i < n * k; i++) lg[i] += lp[i];
     } else if (v === this.pi) {
       const d = v as DirichletVariable;
       const shared = d.size === 1;

@@ -74,11 +74,17 @@ export class CategoricalGateFactor implements VmpFactor {
     if (v === z) {
       const lg = (v as CategoricalVariable).logits;
       const lb = this.logBeta();
-      for (let i = 0; i < x.length; i++) {
-        const o = (gr ? gr[i] : i) * k;
-        const b = x[i] * k;
-        for (let j = 0; j < k; j++) lg[o + j] += lb[b + j];
-      }
+      if (gr)
+        for (let i = 0; i < x.length; i++) {
+          const o = gr[i] * k;
+          const b = x[i] * k;
+          for (let j = 0; j < k; j++) lg[o + j] += lb[b + j];
+        }
+      else
+        for (let i = 0, o = 0; i < x.length; i++, o += k) {
+          const b = x[i] * k;
+          for (let j = 0; j < k; j++) lg[o + j] += lb[b + j];
+        }
     } else if (v === beta) {
       const a = beta.alpha;
       if (z instanceof Int32Array) {

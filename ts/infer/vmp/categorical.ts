@@ -20,8 +20,8 @@ export class CategoricalVariable extends VmpVariable {
   readonly logits: Float64Array;
   /** q's probabilities r (size × K, rows sum to 1). */
   readonly probs: Float64Array;
-  /** Σ_n c_n r_nk (K): the expected counts, refreshed with every change of q. */
-  readonly counts: Float64Array;
+  private readonly countSums: Float64Array;
+  private countsVersion = -1;
   /** c_n r_nk (size × K): what each element contributes to its parents' messages and to E[log f]; `probs` itself without copies. */
   readonly mass: Float64Array;
   /** −Σ r log r from the last softmax (Σ_n logsumexp_n − Σ r·logits), or NaN when q was set by `initialize`. */
@@ -41,17 +41,24 @@ export class CategoricalVariable extends VmpVariable {
     this.logits = new Float64Array(size * k);
     this.probs = new Float64Array(size * k);
     this.mass = copies ? new Float64Array(size * k) : this.probs;
-    this.counts = new Float64Array(k);
+    this.countSums = new Float64Array(k);
   }
 
-  private recount(): void {
-    const { k, probs, mass, counts, copies } = this;
-    counts.fill(0);
-    for (let i = 0; i < this.size; i++)
-      for (let j = 0; j < k; j++) {
-        if (copies) mass[i * k + j] = copies[i] * probs[i * k + j];
-        counts[j] += mass[i * k + j];
-      }
+  /** Σ_n c_n r_nk (K): the expected counts, summed on first use after each change of q. */
+  get counts(): Float64Array {
+    if (this.countsVersion !== this.version) {
+      const { k, mass, countSums } = this;
+      countSums.fill(0);
+      for (let i = 0; i < mass.length; i += k) for (let j = 0; j < k; j++) countSums[j] += mass[i + j];
+      this.countsVersion = this.version;
+    }
+    return this.countSums;
+  }
+
+  /** c_n r_nk into `mass` (a no-op without copies: mass is probs then). */
+  private weigh(): void {
+    const { k, probs, mass, copies } = this;
+    if (copies) for (let i = 0; i < this.size; i++) for (let j = i * k; j < (i + 1) * k; j++) mass[j] = copies[i] * probs[j];
   }
 
   /**
@@ -81,7 +88,7 @@ export class CategoricalVariable extends VmpVariable {
     } else throw new ShapeError(`vmp: the initial value of '${this.name}' has ${init.length} entries; expected ${size} labels or ${size} × ${k} probabilities`);
     this.initialized = true;
     this.cachedEntropy = Number.NaN;
-    this.recount();
+    this.weigh();
     this.version++;
   }
 
@@ -90,28 +97,28 @@ export class CategoricalVariable extends VmpVariable {
   }
 
   protected finish(): void {
-    const { k, logits, probs, mass, counts, copies } = this;
+    const { k, logits, probs, mass, copies } = this;
     // The backend's row softmax (native on cpu), as the hand-written CAVI uses. Then one pass per
-    // row: c·r into the mass and counts, and the entropy −c Σ r log r = c·(logsumexp − Σ r·logits),
-    // logsumexp read off the row's largest r (≥ 1/K, so its log is well conditioned).
+    // row: c·r into `mass`, and the entropy −c Σ r log r = c·(logsumexp − Σ r·logits) with
+    // logsumexp = max logit − log max r (the largest r is ≥ 1/K, so its log is well conditioned);
+    // a NaN or empty row fails that test. The maxima are branch-free (Math.max).
     rowSoftmax(logits, this.size, k, probs);
     let h = 0;
-    counts.fill(0);
-    for (let i = 0; i < this.size; i++) {
-      const o = i * k;
+    for (let i = 0, o = 0; i < this.size; i++, o += k) {
       const c = copies ? copies[i] : 1;
       let rl = 0;
-      let best = o;
+      let top = 0;
+      let maxL = -Infinity;
       for (let j = o; j < o + k; j++) {
         const r = probs[j];
-        if (!(r >= 0)) throw new ValueError(`vmp: categorical '${this.name}' element ${i} got log-probabilities [${Array.from(logits.subarray(o, o + k)).join(', ')}] from its messages`);
-        const m = c * r;
-        mass[j] = m;
-        counts[j - o] += m;
-        if (r > 0) rl += r * logits[j];
-        if (r > probs[best]) best = j;
+        const l = logits[j];
+        if (r > 0) rl += r * l;
+        top = Math.max(top, r);
+        maxL = Math.max(maxL, l);
+        if (copies) mass[j] = c * r;
       }
-      h += c * (logits[best] - Math.log(probs[best]) - rl);
+      if (!(top > 0 && Number.isFinite(rl))) throw new ValueError(`vmp: categorical '${this.name}' element ${i} got log-probabilities [${Array.from(logits.subarray(o, o + k)).join(', ')}] from its messages`);
+      h += c * (maxL - Math.log(top) - rl);
     }
     this.cachedEntropy = h;
   }

@@ -63,7 +63,7 @@ export class MarkovChainVariable extends CategoricalVariable {
   }
 
   protected override finish(): void {
-    const { k, starts, logits, probs, counts } = this;
+    const { k, starts, logits, probs } = this;
     const pi = this.logStart.map(Math.exp);
     const a = this.logTrans.map(Math.exp);
     this.startCounts.fill(0);
@@ -75,13 +75,7 @@ export class MarkovChainVariable extends CategoricalVariable {
       for (let j = 0; j < k; j++) this.startCounts[j] += probs[off * k + j];
     }
     let h = logZ;
-    counts.fill(0);
-    for (let i = 0; i < this.size; i++)
-      for (let j = 0; j < k; j++) {
-        const r = probs[i * k + j];
-        counts[j] += r;
-        if (r > 0) h -= r * logits[i * k + j];
-      }
+    for (let i = 0; i < this.size * k; i++) if (probs[i] > 0) h -= probs[i] * logits[i];
     for (let j = 0; j < k; j++) if (this.startCounts[j] > 0) h -= this.startCounts[j] * this.logStart[j];
     for (let j = 0; j < k * k; j++) if (this.transCounts[j] > 0) h -= this.transCounts[j] * this.logTrans[j];
     if (!Number.isFinite(h)) throw new ValueError(`vmp: chain '${this.name}' has entropy ${h} after forward–backward`);
