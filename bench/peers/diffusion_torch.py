@@ -130,8 +130,9 @@ def vlb_loss(net, s, x0):
 
 
 @torch.no_grad()
-def bound(net, s, x0):
-    """Per-image L (nats) and the per-term means: prior, sum of KLs, decoder."""
+def bound(net, s, x0, noise=None):
+    """Per-image L (nats) and the per-term means: prior, sum of KLs, decoder. The draw of x_t uses
+    noise[t - 1] when given (bench/peers/diffusion_trajectory_torch.py replays varinf's), else randn."""
     n, d = x0.shape
     abT = float(s.ab[-1])
     per = (0.5 * abT * (x0.double() ** 2).sum(-1) + 0.5 * d * (-abT - math.log(1 - abT)))
@@ -140,8 +141,9 @@ def bound(net, s, x0):
     for t in range(s.T, 0, -1):
         i = t - 1
         ab = float(s.ab[i])
-        xt = math.sqrt(ab) * x0 + math.sqrt(1 - ab) * torch.randn_like(x0)
-        e = net(xt, torch.full((n,), float(t)))
+        z = torch.randn_like(x0) if noise is None else noise[i].to(x0.dtype)
+        xt = math.sqrt(ab) * x0 + math.sqrt(1 - ab) * z
+        e = net(xt, torch.full((n,), float(t), dtype=x0.dtype))
         mu = (xt - e * (float(s.betas[i]) / math.sqrt(1 - ab))) / math.sqrt(float(s.alphas[i]))
         if t == 1:
             v = -discretized_loglik(x0, mu, float(s.betas[0]))

@@ -11,39 +11,12 @@ per step, the worst relative difference of its final parameters from varinf's, a
     python diffusion_trajectory_torch.py /tmp/diffusion-trajectory.json
 """
 import json
-import math
 import sys
 
 import numpy as np
 import torch
 
-from diffusion_torch import Schedule, UNet, discretized_loglik
-
-
-@torch.no_grad()
-def bound_with_draws(net, s, x0, noise):
-    """diffusion_torch.bound with the draw of x_t for step t given (noise[t - 1])."""
-    n, d = x0.shape
-    abT = float(s.ab[-1])
-    per = 0.5 * abT * (x0.double() ** 2).sum(-1) + 0.5 * d * (-abT - math.log(1 - abT))
-    prior = per.mean().item()
-    kls, dec = 0.0, 0.0
-    for t in range(s.T, 0, -1):
-        i = t - 1
-        ab = float(s.ab[i])
-        xt = math.sqrt(ab) * x0 + math.sqrt(1 - ab) * noise[i].to(x0.dtype)
-        e = net(xt, torch.full((n,), float(t), dtype=x0.dtype))
-        mu = (xt - e * (float(s.betas[i]) / math.sqrt(1 - ab))) / math.sqrt(float(s.alphas[i]))
-        if t == 1:
-            v = -discretized_loglik(x0, mu, float(s.betas[0]))
-            dec = v.mean().item()
-        else:
-            sig2, bt = float(s.betas[i]), float(s.pv[i])
-            mt = float(s.c0[i]) * x0 + float(s.ct[i]) * xt
-            v = ((mt - mu).double() ** 2).sum(-1) * (0.5 / sig2) + 0.5 * d * (math.log(sig2 / bt) + bt / sig2 - 1)
-            kls += v.mean().item()
-        per += v
-    return per, prior, kls, dec
+from diffusion_torch import Schedule, UNet, bound
 
 
 def main():
@@ -86,7 +59,7 @@ def main():
     n = rec["boundN"]
     noise = torch.from_numpy(np.fromfile(sys.argv[1] + ".noise", dtype=np.float64).reshape(T, n, 784))
     x_test = torch.tensor(rec["xTest"], dtype=dt).reshape(n, 784)
-    per, prior, kls, dec = bound_with_draws(net, s, x_test, noise)
+    per, prior, kls, dec = bound(net, s, x_test, noise)
     print(json.dumps({"framework": f"PyTorch {torch.__version__}", "losses": losses, "worst_param": where, "worst_param_rel": worst,
                       "bound": {"perPoint": per.tolist(), "prior": prior, "kls": kls, "decoder": dec}}))
 
