@@ -5,12 +5,12 @@
  * proportions θ_d). Messages: to z, log-probabilities += E[log π]; to π, α += the expected counts
  * Σ_n c_n r_n (c_n the copies element n stands for). E[log f] = Σ_n c_n Σ_k r_nk E[log π_k].
  */
-import type { CategoricalVariable } from './categorical.js';
+import type { CategoricalVariable, ExpMessageFactor } from './categorical.js';
 import type { DirichletVariable } from './dirichlet.js';
 import type { VmpFactor, VmpVariable } from './node.js';
 
 /** @internal Made by `FactorGraph.categorical`. */
-export class CategoricalFactor implements VmpFactor {
+export class CategoricalFactor implements VmpFactor, ExpMessageFactor {
   readonly variables: readonly VmpVariable[];
   private readonly n: number;
   /** With a group: Σ_{n: g_n = g} c_n r_n per π element (its size × K), for z's `version`. */
@@ -31,6 +31,38 @@ export class CategoricalFactor implements VmpFactor {
     if (!(pi instanceof Float64Array)) vs.push(pi);
     this.variables = vs;
     this.n = z instanceof Int32Array ? z.length : z.size;
+  }
+
+  /** π itself when constant (exp of the stored log-probabilities), computed once. */
+  private expPi: Float64Array | null = null;
+
+  /** exp E[log π] (K, or one row of K per π element). */
+  private expLogPi(): Float64Array {
+    const pi = this.pi;
+    if (pi instanceof Float64Array) return (this.expPi ??= pi.map(Math.exp));
+    return pi.expMeanLog;
+  }
+
+  multiplyExpMessage(v: CategoricalVariable, u: Float64Array, first: boolean): void {
+    const { n, k } = this;
+    const ep = this.expLogPi();
+    const group = this.group;
+    if (ep.length === k) {
+      for (let i = 0; i < n * k; i += k) for (let j = 0; j < k; j++) u[i + j] = (first ? 1 : u[i + j]) * ep[j];
+    } else if (group) {
+      for (let i = 0; i < n; i++) {
+        const o = group[i] * k;
+        const q = i * k;
+        if (first) for (let j = 0; j < k; j++) u[q + j] = ep[o + j];
+        else for (let j = 0; j < k; j++) u[q + j] *= ep[o + j];
+      }
+    } else if (first) u.set(ep.subarray(0, n * k));
+    else for (let i = 0; i < n * k; i++) u[i] *= ep[i];
+  }
+
+  /** Σ_n c_n Σ_k r_nk E[log π_k]: E[log f] itself. */
+  expectedMessage(): number {
+    return this.expectedLog();
   }
 
   /** E[log π] (K, or one row of K per π element). */

@@ -8,15 +8,16 @@
  *   to z_g: log-probabilities += Σ_{n: g_n = g} E[log β_{k, x_n}];   to β_k: α_{k, x_n} += r_{g_n k},
  * and E[log f] = Σ_n Σ_k r_{g_n k} E[log β_{k, x_n}].
  */
-import type { CategoricalVariable } from './categorical.js';
+import type { CategoricalVariable, ExpMessageFactor } from './categorical.js';
 import type { DirichletVariable } from './dirichlet.js';
 import type { VmpFactor, VmpVariable } from './node.js';
 
 /** @internal Made by `FactorGraph.categoricalGate`. */
-export class CategoricalGateFactor implements VmpFactor {
+export class CategoricalGateFactor implements VmpFactor, ExpMessageFactor {
   readonly variables: readonly VmpVariable[];
   /** E[log β] transposed to V × K (one category's K values contiguous), for β's `version`. */
   private logBetaT = new Float64Array(0);
+  private expBetaT = new Float64Array(0);
   private logBetaVersion = -1;
   /** Σ_{n: x_n = w} c r_{g_n k}, V × K, for z's `version`: the message to β and E[log f] both read it. */
   private counts = new Float64Array(0);
@@ -33,18 +34,54 @@ export class CategoricalGateFactor implements VmpFactor {
     this.variables = z instanceof Int32Array ? [beta] : [z, beta];
   }
 
-  /** E[log β] as V × K, refreshed when β has changed. */
-  private logBeta(): Float64Array {
+  /** E[log β] and exp E[log β] as V × K, refreshed when β has changed. */
+  private refreshBeta(): void {
     const { beta } = this;
-    if (this.logBetaVersion !== beta.version) {
-      const k = beta.size;
-      const nv = beta.k;
-      if (this.logBetaT.length !== k * nv) this.logBetaT = new Float64Array(k * nv);
-      const t = this.logBetaT;
-      for (let j = 0; j < k; j++) for (let w = 0; w < nv; w++) t[w * k + j] = beta.meanLog[j * nv + w];
-      this.logBetaVersion = beta.version;
+    if (this.logBetaVersion === beta.version) return;
+    const k = beta.size;
+    const nv = beta.k;
+    if (this.logBetaT.length !== k * nv) {
+      this.logBetaT = new Float64Array(k * nv);
+      this.expBetaT = new Float64Array(k * nv);
     }
+    const { logBetaT: t, expBetaT: e } = this;
+    for (let j = 0; j < k; j++)
+      for (let w = 0; w < nv; w++) {
+        t[w * k + j] = beta.meanLog[j * nv + w];
+        e[w * k + j] = beta.expMeanLog[j * nv + w];
+      }
+    this.logBetaVersion = beta.version;
+  }
+
+  private logBeta(): Float64Array {
+    this.refreshBeta();
     return this.logBetaT;
+  }
+
+  multiplyExpMessage(v: CategoricalVariable, u: Float64Array, first: boolean): void {
+    this.refreshBeta();
+    const { x, expBetaT: eb } = this;
+    const k = this.beta.size;
+    const gr = this.group;
+    // Several observations may share a selector element (group): start from ones, then multiply.
+    if (first && gr) u.fill(1, 0, v.size * k);
+    if (gr)
+      for (let i = 0; i < x.length; i++) {
+        const o = gr[i] * k;
+        const b = x[i] * k;
+        for (let j = 0; j < k; j++) u[o + j] *= eb[b + j];
+      }
+    else
+      for (let i = 0, o = 0; i < x.length; i++, o += k) {
+        const b = x[i] * k;
+        if (first) for (let j = 0; j < k; j++) u[o + j] = eb[b + j];
+        else for (let j = 0; j < k; j++) u[o + j] *= eb[b + j];
+      }
+  }
+
+  /** Σ_n c_n Σ_k r_{g_n k} E[log β_{k, x_n}]: E[log f] itself. */
+  expectedMessage(): number {
+    return this.expectedLog();
   }
 
   /** The expected counts of each category under each component, for a latent selector, summed once per change of q(z). */

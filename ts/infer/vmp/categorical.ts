@@ -10,13 +10,31 @@
  */
 import { ShapeError, ValueError } from '../../core/errors.js';
 import { rowSoftmax } from '../cavi/design.js';
-import { VmpVariable } from './node.js';
+import { type VmpFactor, VmpVariable } from './node.js';
+
+/**
+ * A factor whose message to a categorical variable is the log of a positive array it can multiply
+ * in directly (exp E[log π] of a Dirichlet parent or a constant probability vector): the selector
+ * then forms its probabilities as a product and normalizes, with no exponential per entry.
+ */
+export interface ExpMessageFactor extends VmpFactor {
+  /** u ← u ⊙ exp(message to v), elementwise over v's size × K entries; with `first`, u ← exp(message) (u's contents are ignored). */
+  multiplyExpMessage(v: CategoricalVariable, u: Float64Array, first: boolean): void;
+  /** Σ_n c_n Σ_k r_nk m_nk: the message's expectation under v's current q (the selector's entropy needs it). */
+  expectedMessage(v: CategoricalVariable): number;
+}
+
+function sendsExp(f: VmpFactor): f is ExpMessageFactor {
+  return typeof (f as Partial<ExpMessageFactor>).multiplyExpMessage === 'function';
+}
 
 /** A latent categorical over a plate. Read `probs` (size × K) after a run. */
 export class CategoricalVariable extends VmpVariable {
+  /** Whether updates may take the product form (see `update`); a structured subclass turns it off. */
+  protected productForm = true;
   /** Always 'categorical'. */
   readonly family = 'categorical';
-  /** Accumulated log-probabilities, up to a constant per row (size × K). */
+  /** Accumulated log-probabilities, up to a constant per row (size × K); not written by product-form updates. */
   readonly logits: Float64Array;
   /** q's probabilities r (size × K, rows sum to 1). */
   readonly probs: Float64Array;
@@ -90,6 +108,38 @@ export class CategoricalVariable extends VmpVariable {
     this.cachedEntropy = Number.NaN;
     this.weigh();
     this.version++;
+  }
+
+  /**
+   * The VMP step. When every message comes from a factor that can send it exponentiated (a
+   * Dirichlet or constant π, a categorical gate over Dirichlet components: LDA's selectors), q is
+   * formed as the product of those arrays and normalized per row, and the entropy as
+   * Σ_n c_n log Σ_k u_nk − Σ_f (message f's expectation); otherwise, or when a row's product
+   * underflows (s < 1e-200), by summing log messages and a softmax. Both give the same q.
+   */
+  override update(only?: readonly VmpFactor[]): void {
+    const fs = only ?? this.factors;
+    if (!this.productForm || !fs.every(sendsExp)) return super.update(only);
+    const { k, probs, mass, copies } = this;
+    for (let f = 0; f < fs.length; f++) fs[f].multiplyExpMessage(this, probs, f === 0);
+    let lse = 0;
+    for (let i = 0, o = 0; i < this.size; i++, o += k) {
+      let s = 0;
+      for (let j = o; j < o + k; j++) s += probs[j];
+      if (!(s > 1e-200 && s < Infinity)) return super.update(only);
+      const inv = 1 / s;
+      const c = copies ? copies[i] : 1;
+      for (let j = o; j < o + k; j++) {
+        const r = probs[j] * inv;
+        probs[j] = r;
+        if (copies) mass[j] = c * r;
+      }
+      lse += c * Math.log(s);
+    }
+    this.version++;
+    let cross = 0;
+    for (const f of fs) cross += f.expectedMessage(this);
+    this.cachedEntropy = lse - cross;
   }
 
   protected clear(): void {

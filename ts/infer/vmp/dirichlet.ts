@@ -18,6 +18,8 @@ export class DirichletVariable extends VmpVariable {
   readonly alpha: Float64Array;
   /** E[log π_k] = ψ(α_k) − ψ(Σα) (size × K). */
   readonly meanLog: Float64Array;
+  /** exp E[log π_k] (size × K), for messages sent in the exponentiated domain. */
+  readonly expMeanLog: Float64Array;
   private cachedEntropy = Number.NaN;
 
   /** @internal Made by `FactorGraph.dirichlet`. */
@@ -31,6 +33,7 @@ export class DirichletVariable extends VmpVariable {
     super(name, size, index);
     this.alpha = new Float64Array(size * k);
     this.meanLog = new Float64Array(size * k);
+    this.expMeanLog = new Float64Array(size * k);
   }
 
   /**
@@ -69,6 +72,7 @@ export class DirichletVariable extends VmpVariable {
         const a = alpha[o + j];
         const pa = psi(a);
         meanLog[o + j] = pa - ps;
+        this.expMeanLog[o + j] = Math.exp(pa - ps);
         h += lgamma(a) - (a - 1) * pa;
       }
     }

@@ -23,6 +23,8 @@ export class MarkovChainVariable extends CategoricalVariable {
   readonly transCounts: Float64Array;
   private readonly work: FbWork;
   private chainEntropy = Number.NaN;
+  /** A chain's q is structured: its update always runs forward–backward on the summed log messages. */
+  protected override productForm = false;
 
   /** @internal Made by `FactorGraph.markovChain`. */
   constructor(
