@@ -19,7 +19,7 @@ import { foldIn, split, type Key } from '../random/key.js';
 import type { Communicator } from './communicator.js';
 import { DistributedError } from './errors.js';
 import { agreeOnSignature, broadcastParams } from './agree.js';
-import { allReduceStep, CompiledGradient } from './reduce.js';
+import { allReduceStep, CompiledGradient, type CompileStatus } from './reduce.js';
 
 /** Options of {@link DataParallelSVI}. */
 export interface DataParallelOptions {
@@ -84,7 +84,7 @@ export class DataParallelSVI<A extends unknown[]> {
   }
 
   /** Whether the loss and gradient run compiled: null before the first step; `reason` says why not. */
-  get compiled(): { used: boolean; reason?: string } | null {
+  get compiled(): CompileStatus | null {
     return this.grad.compiled;
   }
 

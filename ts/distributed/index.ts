@@ -9,4 +9,4 @@ export { DistributedError } from './errors.js';
 export { DataParallelSVI, type DataParallelOptions } from './data-parallel.js';
 export { agreeOnSignature, broadcastParams, gatherStrings } from './agree.js';
 export { DataParallelTrainer, shardOf, type DataParallelTrainerOptions } from './trainer.js';
-export { allReduceStep } from './reduce.js';
+export { allReduceStep, type CompileStatus } from './reduce.js';

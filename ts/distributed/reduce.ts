@@ -70,6 +70,14 @@ function raiseRemote(comm: Communicator, site: string, step: number, local: Erro
   throw new DistributedError(`${site} step ${step} failed on ${who} of ${comm.size} (${what})`, { cause: local ?? undefined });
 }
 
+/** Whether a step runs compiled, and why not when it does not. */
+export interface CompileStatus {
+  /** True when the compiled function runs; false when the step fell back to eager. */
+  used: boolean;
+  /** Why it is not compiled (`compile: false`, or the error that stopped the trace). */
+  reason?: string;
+}
+
 /**
  * @internal A rank's loss-and-gradient function, compiled on first use and replayed; a function
  * that does not trace runs `eager` from then on. A non-finite compiled result is recomputed
@@ -79,7 +87,7 @@ function raiseRemote(comm: Communicator, site: string, step: number, local: Erro
 export class CompiledGradient<A extends unknown[], G> {
   private fn: CompiledFunction<A, [Tensor, G]> | null = null;
   /** Whether the loss and gradient run compiled: null before the first step; `reason` says why not. */
-  compiled: { used: boolean; reason?: string } | null;
+  compiled: CompileStatus | null;
 
   constructor(
     private readonly eager: (...a: A) => [Tensor, G],

@@ -14,7 +14,7 @@ import { loadTrainState, saveTrainState, type TrainState } from '../models/vae/c
 import type { Communicator } from './communicator.js';
 import { DistributedError } from './errors.js';
 import { agreeOnSignature, broadcastParams, gatherStrings } from './agree.js';
-import { allReduceStep, CompiledGradient } from './reduce.js';
+import { allReduceStep, CompiledGradient, type CompileStatus } from './reduce.js';
 
 /** Options of {@link DataParallelTrainer}. */
 export interface DataParallelTrainerOptions<P, B extends unknown[]> {
@@ -83,7 +83,7 @@ export class DataParallelTrainer<P, B extends unknown[]> {
   }
 
   /** Whether the loss and gradient run compiled: null before the first step; `reason` says why not. */
-  get compiled(): { used: boolean; reason?: string } | null {
+  get compiled(): CompileStatus | null {
     return this.grad.compiled;
   }
 
